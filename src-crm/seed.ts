@@ -208,8 +208,8 @@ export async function seedScale(db: Db, pool: pg.Pool, opts: ScaleOptions): Prom
   const userRows = opts.tenants * 3;
   if (opts.rows < userRows + 1) throw new Error(`--rows must be more than ${userRows} (three users a company)`);
   const passwordHash = await hashPassword(DEMO_PASSWORD);
-  const base = Date.parse('2025-01-01T00:00:00Z');
-  const stamp = (i: number) => new Date(base + i * 1000).toISOString();
+  const epoch = Date.parse('2025-01-01T00:00:00Z');
+  const stamp = (i: number) => new Date(epoch + i * 1000).toISOString();
   const totalWeight = Object.values(SCALE_WEIGHTS).reduce((a, b) => a + b, 0);
   const budget = opts.rows - userRows;
   const perTable: Record<string, number> = {};
