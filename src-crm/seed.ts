@@ -257,10 +257,10 @@ export async function seedScale(db: Db, pool: pg.Pool, opts: ScaleOptions): Prom
             case 'sms_messages': row = { user_id: user, contact_id: pickFrom('contacts'), from_number: phones[r(2)], to_number: phones[r(3)], body: words[r(8)] }; break;
             case 'notifications': row = { user_id: user, title: 'Task due', body: words[r(9)] }; break;
             case 'audit_logs': row = { user_id: user, action: 'update', entity_type: 'contact', ip_address: `10.0.${n % 256}.${(n >> 8) % 256}` }; break;
-            case 'deals': row = { owner_id: user, contact_id: pickFrom('contacts'), title: words[r(10)].slice(0, 60), value: n % 100000 }; break;
-            case 'documents': row = { owner_id: user, title: words[r(11)].slice(0, 60), file_name: `doc-${n}.pdf` }; break;
+            case 'deals': row = { owner_id: user, contact_id: pickFrom('contacts'), title: words[r(10)]!.slice(0, 60), value: n % 100000 }; break;
+            case 'documents': row = { owner_id: user, title: words[r(11)]!.slice(0, 60), file_name: `doc-${n}.pdf` }; break;
             case 'files': row = { owner_id: user, name: `file-${n}.bin`, storage_key: `${companies[ci]!.slug}/${id}` }; break;
-            case 'inbox': row = { user_id: user, subject: words[r(12)].slice(0, 60), preview: words[r(13)] }; break;
+            case 'inbox': row = { user_id: user, subject: words[r(12)]!.slice(0, 60), preview: words[r(13)] }; break;
             case 'call_transcripts': row = { call_id: pickFrom('calls'), text: words[r(14)] }; break;
             case 'document_signatures': row = { document_id: pickFrom('documents'), signer_name: `${first} ${last}`, signer_email: `${first}@example.com`.toLowerCase() }; break;
             case 'quotes': row = { owner_id: user, deal_id: pickFrom('deals'), number: `Q-${n}`, total: n % 50000 }; break;

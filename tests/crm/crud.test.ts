@@ -10,7 +10,7 @@ async function bodyFor(crm: TestCrm, path: string, openapi: any): Promise<Record
     const prop = schema.properties[name];
     const type = Array.isArray(prop.type) ? prop.type[0] : prop.type;
     if (prop.format === 'uuid') {
-      const table = { document_id: 'documents', workflow_id: 'workflows', call_id: 'calls', campaign_id: 'bulk_email_campaigns' }[name];
+      const table = ({ document_id: 'documents', workflow_id: 'workflows', call_id: 'calls', campaign_id: 'bulk_email_campaigns' } as Record<string, string>)[name];
       body[name] = await rowOf(crm, table!, 'acme');
     } else if (prop.format === 'date-time') body[name] = '2026-01-02T03:04:05Z';
     else if (prop.format === 'date') body[name] = '2026-01-02';

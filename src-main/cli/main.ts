@@ -1,0 +1,168 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import type { Channel, Input, Output } from '../../src-shared/contract.ts';
+import type { AppErrorData } from '../../src-shared/result.ts';
+import { resolveHome } from '../core/home.ts';
+import { createLogger } from '../core/log.ts';
+import { createServices, type Services } from '../core/services.ts';
+import { startHttpHost } from '../host/httpHost.ts';
+import { runDoctor } from './doctor.ts';
+import { createOut, EXIT, table, type Out } from './output.ts';
+
+class CliFailure extends Error {
+  constructor(readonly error: AppErrorData) {
+    super(error.message);
+  }
+}
+
+/** The CLI is the third door: it calls the same services through the same contract. */
+async function call<C extends Channel>(services: Services, channel: C, input: Input<C>): Promise<Output<C>> {
+  const r = await services.dispatch(channel, input);
+  if (!r.ok) throw new CliFailure(r.error);
+  return r.value as Output<C>;
+}
+
+function withServices(out: Out, mode: 'cli' | 'browser' = 'cli') {
+  return createServices({ home: resolveHome(), mode, log: createLogger('tenantscope', out.json && !process.env.TENANTSCOPE_VERBOSE) });
+}
+
+async function run(json: boolean, body: (out: Out) => Promise<number>): Promise<never> {
+  const out = createOut(json);
+  let code: number;
+  try {
+    code = await body(out);
+  } catch (e) {
+    const error: AppErrorData = e instanceof CliFailure ? e.error : { code: 'internal', message: (e as Error).message };
+    if (json) process.stdout.write(JSON.stringify({ ok: false, error }, null, 2) + '\n');
+    else process.stderr.write(`error (${error.code}): ${error.message}\n`);
+    code = EXIT.failed;
+  }
+  process.exit(code);
+}
+
+const program = new Command()
+  .name('tenantscope')
+  .description('Finish and prove the multi-tenancy of a SaaS CRM. Data lives in $TENANTSCOPE_HOME or the app-data folder.')
+  .option('--json', 'print one JSON document on stdout (logs go to stderr)', false)
+  .showHelpAfterError()
+  .addHelpText('after', '\nExit codes: 0 success, 1 the check found a problem, 2 the command could not do its work.');
+const json = () => Boolean(program.opts().json);
+
+program
+  .command('doctor')
+  .description('Check this machine: Node, the native SQLite module, Chromium, Electron, and that the demo CRM starts')
+  .option('--no-demo', 'skip starting the demo CRM')
+  .action((o: { demo: boolean }) => run(json(), async (out) => {
+    const checks = await runDoctor({ home: resolveHome(), demo: o.demo, log: json() ? () => {} : (l) => out.info(l) });
+    const ok = checks.every((c) => c.status !== 'fail');
+    out.result({ ok, checks }, () => table(checks.map((c) => [c.status.toUpperCase(), c.name, c.message])));
+    return ok ? EXIT.ok : EXIT.problem;
+  }));
+
+const connections = program.command('connections').description('CRM connections: list, add, test, remove');
+
+connections
+  .command('list')
+  .description('List connections (the demo is always there)')
+  .action(() => run(json(), async (out) => {
+    const services = withServices(out);
+    const { connections: list } = await call(services, 'connections:list', {});
+    out.result({ connections: list }, () => table([['NAME', 'URL', 'SIGN-IN', 'IDENTITIES', 'DATABASE'], ...list.map((c) => [c.name, c.embedded ? '(embedded, started on demand)' : c.baseUrl, c.authKind, String(c.identities.length), c.hasDatabaseUrl ? 'yes' : 'no'])]));
+    return EXIT.ok;
+  }));
+
+connections
+  .command('add')
+  .description('Add a connection from a profile file, or from the demo\'s shape with another address')
+  .argument('[name]', 'connection name (with --base-url)')
+  .option('--profile <file>', 'a connection profile (JSON, see docs/connection-profile.md)')
+  .option('--base-url <url>', 'the CRM API address, for a CRM shaped like the reference CRM')
+  .option('--identity <label=username[:PASSWORD_ENV]>', 'an identity for isolation tests (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--replace', 'replace a connection of the same name', false)
+  .action((name: string | undefined, o: { profile?: string; baseUrl?: string; identity: string[]; replace: boolean }) => run(json(), async (out) => {
+    const services = withServices(out);
+    let profile: Record<string, unknown>;
+    if (o.profile) {
+      try {
+        profile = JSON.parse(readFileSync(o.profile, 'utf8')) as Record<string, unknown>;
+      } catch (e) {
+        throw new CliFailure({ code: 'invalid-input', message: `Cannot read the profile ${o.profile}: ${(e as Error).message}` });
+      }
+    } else {
+      if (!name || !o.baseUrl) throw new CliFailure({ code: 'invalid-input', message: 'Give --profile FILE, or a name and --base-url URL.' });
+      const { embedded: _e, demoPassword: _p, description: _d, ...shape } = services.connections.demoProfile();
+      profile = { ...shape, name, baseUrl: o.baseUrl, identities: [] };
+    }
+    if (o.identity.length) {
+      profile.identities = o.identity.map((spec) => {
+        const m = spec.match(/^([^=]+)=([^:]+)(?::([A-Z_][A-Z0-9_]*))?$/);
+        if (!m) throw new CliFailure({ code: 'invalid-input', message: `--identity "${spec}": expected LABEL=USERNAME or LABEL=USERNAME:PASSWORD_ENV` });
+        return { label: m[1]!, username: m[2]!, ...(m[3] ? { passwordEnv: m[3] } : {}) };
+      });
+    }
+    const { connection } = await call(services, 'connections:save', { profile, replace: o.replace });
+    out.result({ connection }, () => `Saved connection "${connection.name}" (${connection.baseUrl}).`);
+    return EXIT.ok;
+  }));
+
+connections
+  .command('test')
+  .description('Reach the CRM, find its OpenAPI document, sign in and read the role')
+  .argument('<name>', 'connection name')
+  .option('--username <name>', 'sign in as this user (default: the first identity)')
+  .addOption(new Option('--password-env <VAR>', 'read the password from this environment variable'))
+  .addOption(new Option('--token-env <VAR>', 'read a pasted token from this environment variable'))
+  .action((name: string, o: { username?: string; passwordEnv?: string; tokenEnv?: string }) => run(json(), async (out) => {
+    const services = withServices(out);
+    try {
+      const password = o.passwordEnv ? process.env[o.passwordEnv] : undefined;
+      const token = o.tokenEnv ? process.env[o.tokenEnv] : undefined;
+      if (o.passwordEnv && !password) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.passwordEnv} is not set.` });
+      if (o.tokenEnv && !token) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.tokenEnv} is not set.` });
+      const result = await call(services, 'connections:test', { name, username: o.username, password, token });
+      out.result(result, () => table(result.checks.map((c) => [c.status.toUpperCase(), c.name, c.message])) + `\n${result.ok ? 'Connection works.' : 'Connection has problems.'}`);
+      return result.ok ? EXIT.ok : EXIT.problem;
+    } finally {
+      await services.close();
+    }
+  }));
+
+connections
+  .command('remove')
+  .description('Remove a connection')
+  .argument('<name>', 'connection name')
+  .action((name: string) => run(json(), async (out) => {
+    const services = withServices(out);
+    const r = await call(services, 'connections:remove', { name });
+    out.result(r, () => `Removed connection "${name}".`);
+    return EXIT.ok;
+  }));
+
+program
+  .command('host')
+  .description('Serve the console over HTTP on 127.0.0.1 (what npm start falls back to without Electron)')
+  .option('--port <n>', 'port (default: any free port)', (v) => Number(v), 0)
+  .option('--no-demo', 'do not start the demo CRM until it is used')
+  .action((o: { port: number; demo: boolean }) => {
+    const out = createOut(json());
+    const services = createServices({ home: resolveHome(), mode: 'browser', startDemo: o.demo, log: createLogger('tenantscope') });
+    void startHttpHost(services, { port: o.port }).then((host) => {
+      process.stdout.write(`TENANTSCOPE_URL=${host.openUrl}\n`);
+      out.info(`TenantScope is running at ${host.openUrl}\nOpen that address in your browser. Stop with Ctrl+C.`);
+      const stop = async () => {
+        await host.close().catch(() => {});
+        await services.close();
+        process.exit(0);
+      };
+      process.on('SIGINT', () => void stop());
+      process.on('SIGTERM', () => void stop());
+    }, (e: Error) => {
+      out.info(`error: the host could not start: ${e.message}`);
+      process.exit(EXIT.failed);
+    });
+  });
+
+program.parseAsync().catch((e: Error) => {
+  process.stderr.write(`error: ${e.message}\n`);
+  process.exit(EXIT.failed);
+});

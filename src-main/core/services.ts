@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import { contract, isChannel, type Channel, type Contract, type Output } from '../../src-shared/contract.ts';
+import { AppError, type Result } from '../../src-shared/result.ts';
+import { describeIssues } from '../../src-shared/profile.ts';
+import { ConnectionStore, DEMO } from '../connections/connectionStore.ts';
+import { testConnection } from '../connections/connectionTester.ts';
+import { DemoCrm } from '../demo/demoCrm.ts';
+import { SessionService } from '../session/sessionService.ts';
+import { EventBus } from './eventBus.ts';
+import { projectRoot } from './home.ts';
+import { createLogger, redact, type Logger } from './log.ts';
+import { MemorySecretStore, type SecretStore } from './secretStore.ts';
+
+export interface ServicesOptions {
+  home: string;
+  mode: 'desktop' | 'browser' | 'cli';
+  secrets?: SecretStore;
+  log?: Logger;
+  /** start the demo CRM now instead of on first use */
+  startDemo?: boolean;
+}
+
+type ParsedInput<C extends Channel> = z.output<Contract[C]['input']>;
+type Handlers = { [C in Channel]: (input: ParsedInput<C>) => Promise<Output<C>> | Output<C> };
+
+export interface Services {
+  bus: EventBus;
+  connections: ConnectionStore;
+  session: SessionService;
+  demo: DemoCrm;
+  /** The one door every other door goes through: parse, check access, run, parse the answer. */
+  dispatch(channel: string, payload: unknown): Promise<Result<unknown>>;
+  close(): Promise<void>;
+}
+
+export function createServices(opts: ServicesOptions): Services {
+  const log = opts.log ?? createLogger('tenantscope');
+  const version = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const bus = new EventBus();
+  const secrets = opts.secrets ?? new MemorySecretStore();
+  const connections = new ConnectionStore(opts.home, secrets);
+  const demo = new DemoCrm(join(opts.home, 'demo-crm'), (l) => log(l));
+  const ensureCrm = async (name: string) => {
+    if (name !== DEMO) return;
+    const s = await demo.start();
+    if (s.state !== 'running') throw new AppError('unreachable', s.message ?? 'The demo CRM is not running.');
+  };
+  const session = new SessionService(connections, ensureCrm);
+  const status = () => bus.emit('onStatus', { demo: demo.current(), session: session.current() });
+  demo.onChange((s) => {
+    connections.setDemoUrl(s.url);
+    status();
+  });
+  if (opts.startDemo) void demo.start();
+
+  const handlers: Handlers = {
+    'app:info': () => ({ version, mode: opts.mode, home: opts.home, demo: demo.current() }),
+    'connections:list': () => {
+      const { profiles } = connections.list();
+      return { connections: profiles.map((p) => connections.summary(p)) };
+    },
+    'connections:get': ({ name }) => {
+      const profile = connections.get(name);
+      return { profile, hasDatabaseUrl: connections.databaseUrl(name) !== undefined };
+    },
+    'connections:save': ({ profile, replace, databaseUrl, secrets: given }) => {
+      const saved = connections.save(profile, { replace, databaseUrl, secrets: given });
+      return { connection: connections.summary(saved) };
+    },
+    'connections:remove': ({ name }) => ({ removed: name, undoToken: connections.remove(name) }),
+    'connections:restore': ({ undoToken }) => ({ connection: connections.summary(connections.restore(undoToken)) }),
+    'connections:test': async ({ name, username, password, token }) => {
+      await ensureCrm(name);
+      const profile = connections.get(name);
+      const first = profile.identities[0];
+      const user = username ?? (token ? undefined : first?.username);
+      const secret = password ?? (user && first && user === first.username ? connections.secretFor(profile, first.label) : undefined);
+      return testConnection(profile, { username: user, password: secret, token });
+    },
+    'session:signIn': async (input) => {
+      const s = await session.signIn(input);
+      status();
+      return s;
+    },
+    'session:current': () => ({ session: session.current() }),
+    'session:signOut': () => {
+      const signedOut = session.signOut();
+      status();
+      return { signedOut };
+    },
+    'tenants:list': () => session.listTenants(),
+    'tenants:select': ({ companyId }) => {
+      const selected = session.selectTenant(companyId);
+      status();
+      return { selected };
+    },
+    'demo:status': () => demo.current(),
+    'demo:start': () => demo.start(),
+  };
+
+  async function dispatch(channel: string, payload: unknown): Promise<Result<unknown>> {
+    if (typeof channel !== 'string' || !isChannel(channel)) {
+      return { ok: false, error: { code: 'unknown-channel', message: `There is no call named "${String(channel).slice(0, 80)}".` } };
+    }
+    const spec = contract[channel];
+    const parsed = spec.input.safeParse(payload ?? {});
+    if (!parsed.success) {
+      const fields = describeIssues(parsed.error.issues);
+      const first = Object.entries(fields).slice(0, 3).map(([k, v]) => `${k}: ${v}`).join('; ');
+      return { ok: false, error: { code: 'invalid-input', message: `Invalid input for ${channel}: ${first}`, fields } };
+    }
+    try {
+      const access: string = spec.access;
+      if (access === 'signed-in') session.require();
+      if (access === 'super-admin') session.requireSuperAdmin();
+      const handler = handlers[channel] as (input: unknown) => Promise<unknown> | unknown;
+      const value = await handler(parsed.data);
+      const out = spec.output.safeParse(value);
+      if (!out.success) {
+        log(`internal: ${channel} produced an answer outside the contract: ${JSON.stringify(describeIssues(out.error.issues))}`);
+        return { ok: false, error: { code: 'internal', message: `${channel} failed inside the console; the log has the details.` } };
+      }
+      return { ok: true, value: out.data };
+    } catch (e) {
+      if (e instanceof AppError) return { ok: false, error: e.toJSON() };
+      log(`internal: ${channel}: ${redact((e as Error).stack ?? String(e))}`);
+      return { ok: false, error: { code: 'internal', message: `${channel} failed inside the console; the log has the details.` } };
+    }
+  }
+
+  return {
+    bus, connections, session, demo, dispatch,
+    close: async () => {
+      session.signOut();
+      await demo.stop();
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import axios, { AxiosError, type AxiosInstance } from 'axios';
+import { AppError } from '../../src-shared/result.ts';
+import { pick, type ConnectionProfile } from '../../src-shared/profile.ts';
+import type { Role } from '../../src-shared/tenancy.ts';
+import type { Tenant } from '../../src-shared/contract.ts';
+
+export interface WhoAmI {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  companyId: string | null;
+  companyName: string | null;
+}
+
+const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|EPROTO/;
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+
+/** Turns a failed request into an error a user can act on. */
+export function describeFailure(e: unknown, baseUrl: string): AppError {
+  if (e instanceof AppError) return e;
+  const err = e as AxiosError & { cause?: { code?: string } };
+  const code = err.code ?? err.cause?.code ?? '';
+  if (TLS_CODES.test(code) || TLS_CODES.test(err.message ?? '')) {
+    return new AppError('tls', `The CRM at ${baseUrl} presented a certificate this machine does not trust (${code || err.message}). Check the address (https vs http) or install the CA certificate.`);
+  }
+  if (UNREACHABLE_CODES.has(code) || !err.response) {
+    return new AppError('unreachable', `Nothing answers at ${baseUrl} (${code || err.message}). Check the address and that the CRM is running and reachable from this machine.`);
+  }
+  return new AppError('bad-response', `The CRM answered ${err.response.status} to ${err.config?.url ?? 'a request'}.`);
+}
+
+/** Talks to one CRM as its profile describes it; knows no CRM's paths of its own. */
+export class CrmClient {
+  private readonly http: AxiosInstance;
+
+  constructor(readonly profile: ConnectionProfile, timeoutMs = 10_000) {
+    this.http = axios.create({ baseURL: profile.baseUrl, timeout: timeoutMs, validateStatus: () => true, maxRedirects: 0 });
+  }
+
+  private authHeaders(token: string): Record<string, string> {
+    const { name, scheme } = this.profile.header;
+    return { [name]: scheme ? `${scheme} ${token}` : token };
+  }
+
+  private async request(method: 'GET' | 'POST', url: string, opts: { data?: unknown; token?: string } = {}) {
+    try {
+      return await this.http.request({ method, url, data: opts.data, headers: opts.token ? this.authHeaders(opts.token) : undefined });
+    } catch (e) {
+      throw describeFailure(e, this.profile.baseUrl);
+    }
+  }
+
+  /** The OpenAPI document, or an error saying why there is none. */
+  async openapi(): Promise<Record<string, unknown>> {
+    const res = await this.request('GET', this.profile.openapiPath);
+    if (res.status === 404) throw new AppError('no-openapi', `The server at ${this.profile.baseUrl} answers, but serves no OpenAPI document at ${this.profile.openapiPath}. Set "openapiPath" in the connection profile.`);
+    const doc = res.data as Record<string, unknown> | string;
+    if (res.status !== 200 || typeof doc !== 'object' || doc === null || !('openapi' in doc || 'swagger' in doc)) {
+      throw new AppError('not-a-crm', `The server at ${this.profile.baseUrl} answered ${res.status} with something that is not an OpenAPI document at ${this.profile.openapiPath}. Is this the CRM's API address?`);
+    }
+    return doc;
+  }
+
+  async signIn(username: string, password: string): Promise<{ token: string; expiresIn: number | null }> {
+    const auth = this.profile.auth;
+    if (auth.kind !== 'password') throw new AppError('invalid-input', `Connection "${this.profile.name}" signs in with pasted tokens, not a password.`);
+    const res = await this.request('POST', auth.loginPath, { data: { [auth.usernameField]: username, [auth.passwordField]: password } });
+    if (res.status === 401 || res.status === 403 || res.status === 400 || res.status === 422) {
+      throw new AppError('bad-credentials', `The CRM refused the sign-in for ${username}: check the email and password.`);
+    }
+    if (res.status === 404 || res.status === 405) {
+      throw new AppError('not-a-crm', `The server at ${this.profile.baseUrl} has no sign-in at ${auth.loginPath} (it answered ${res.status}). Check "auth.loginPath" in the profile.`);
+    }
+    const token = pick(res.data, auth.tokenField);
+    if (res.status !== 200 || typeof token !== 'string' || !token) {
+      throw new AppError('bad-response', `The sign-in answer from ${this.profile.baseUrl} (${res.status}) has no token at "${auth.tokenField}".`);
+    }
+    const expires = auth.expiresInField ? pick(res.data, auth.expiresInField) : null;
+    return { token, expiresIn: typeof expires === 'number' ? expires : null };
+  }
+
+  async whoami(token: string): Promise<WhoAmI> {
+    const w = this.profile.whoami;
+    const res = await this.request('GET', w.path, { token });
+    if (res.status === 401 || res.status === 403) throw new AppError('bad-credentials', 'The CRM did not accept the token: it may have expired or been revoked. Sign in again.');
+    if (res.status !== 200 || typeof res.data !== 'object' || res.data === null) {
+      throw new AppError('bad-response', `The CRM answered ${res.status} at ${w.path} instead of the signed-in user.`);
+    }
+    const rawRole = String(pick(res.data, w.roleField) ?? '');
+    const role = (Object.keys(w.roles) as Role[]).find((r) => w.roles[r].includes(rawRole));
+    if (!role) throw new AppError('bad-response', `The CRM reported the role "${rawRole}", which the profile does not map to super_admin, company_admin or user.`);
+    const id = pick(res.data, w.idField);
+    if (typeof id !== 'string' && typeof id !== 'number') throw new AppError('bad-response', `The signed-in user at ${w.path} has no "${w.idField}".`);
+    const companyId = pick(res.data, w.companyIdField);
+    const companyName = pick(res.data, w.companyNameField);
+    return {
+      id: String(id),
+      email: String(pick(res.data, w.emailField) ?? ''),
+      name: String(pick(res.data, w.nameField) ?? pick(res.data, w.emailField) ?? ''),
+      role,
+      companyId: companyId === null || companyId === undefined ? null : String(companyId),
+      companyName: typeof companyName === 'string' ? companyName : null,
+    };
+  }
+
+  async tenants(token: string): Promise<Tenant[]> {
+    const t = this.profile.tenants;
+    const res = await this.request('GET', t.listPath, { token });
+    if (res.status === 401) throw new AppError('unauthenticated', 'The CRM no longer accepts the session: sign in again.');
+    if (res.status === 403) return [];
+    const items = t.itemsField ? pick(res.data, t.itemsField) : res.data;
+    if (res.status !== 200 || !Array.isArray(items)) throw new AppError('bad-response', `The CRM answered ${res.status} at ${t.listPath} without a list of companies.`);
+    return items.map((item) => ({ id: String(pick(item, t.idField)), name: String(pick(item, t.nameField) ?? pick(item, t.idField)) }));
+  }
+}

@@ -1,0 +1,96 @@
+import { AppError } from '../../src-shared/result.ts';
+import { NO_COMPANY_MESSAGE } from '../../src-shared/tenancy.ts';
+import type { Session, Tenant } from '../../src-shared/contract.ts';
+import type { ConnectionStore } from '../connections/connectionStore.ts';
+import { CrmClient } from '../crm/crmClient.ts';
+
+interface Live {
+  session: Session;
+  token: string;
+  client: CrmClient;
+  tenants: Tenant[];
+}
+
+/**
+ * The operator's session. The role comes from the CRM (the token's owner, read back through
+ * the profile's whoami endpoint), never from the renderer, and every tenant a call names is
+ * checked here against it.
+ */
+export class SessionService {
+  private live: Live | null = null;
+
+  constructor(
+    private readonly connections: ConnectionStore,
+    private readonly ensureCrm: (connection: string) => Promise<void>,
+  ) {}
+
+  current(): Session | null {
+    return this.live ? { ...this.live.session } : null;
+  }
+
+  async signIn(input: { connection: string; username?: string; password?: string; token?: string }): Promise<Session> {
+    await this.ensureCrm(input.connection);
+    const profile = this.connections.get(input.connection);
+    const client = new CrmClient(profile);
+    const token = input.token ?? (await client.signIn(input.username!, input.password!)).token;
+    const me = await client.whoami(token);
+    if (me.role !== 'super_admin' && !me.companyId) {
+      throw new AppError('forbidden', `${NO_COMPANY_MESSAGE}: ${me.email || 'this user'} belongs to no company, so the console has nothing to show. Ask a super admin to assign one.`);
+    }
+    const tenants = me.role === 'super_admin' ? await client.tenants(token) : [{ id: me.companyId!, name: me.companyName ?? me.companyId! }];
+    const own = me.companyId ? (tenants.find((t) => t.id === me.companyId) ?? { id: me.companyId, name: me.companyName ?? me.companyId }) : null;
+    const session: Session = {
+      connection: profile.name,
+      user: { id: me.id, email: me.email, name: me.name },
+      role: me.role,
+      company: own,
+      canSwitchTenant: me.role === 'super_admin',
+      selectedTenant: own?.id ?? tenants[0]?.id ?? null,
+      signedInAt: new Date().toISOString(),
+    };
+    this.live = { session, token, client, tenants };
+    return { ...session };
+  }
+
+  signOut(): boolean {
+    const was = this.live !== null;
+    this.live = null;
+    return was;
+  }
+
+  require(): Live {
+    if (!this.live) throw new AppError('unauthenticated', 'Sign in to a connection first.');
+    return this.live;
+  }
+
+  requireSuperAdmin(): Live {
+    const live = this.require();
+    if (live.session.role !== 'super_admin') throw new AppError('forbidden', 'Only a super admin can do this.');
+    return live;
+  }
+
+  /** Throws unless the operator may see `companyId`: super admins any, everyone else their own. */
+  assertTenantAccess(companyId: string): void {
+    const live = this.require();
+    if (live.session.role === 'super_admin') {
+      if (!live.tenants.some((t) => t.id === companyId)) throw new AppError('not-found', `The CRM has no company ${companyId}.`);
+      return;
+    }
+    if (live.session.company?.id !== companyId) {
+      throw new AppError('forbidden', `${live.session.role === 'company_admin' ? 'Company admins' : 'Users'} see their own company only.`);
+    }
+  }
+
+  async listTenants(): Promise<{ tenants: Tenant[]; selected: string | null }> {
+    const live = this.require();
+    if (live.session.role === 'super_admin') live.tenants = await live.client.tenants(live.token);
+    return { tenants: live.tenants, selected: live.session.selectedTenant };
+  }
+
+  selectTenant(companyId: string): string {
+    this.assertTenantAccess(companyId);
+    const live = this.require();
+    live.session.selectedTenant = companyId;
+    return companyId;
+  }
+}

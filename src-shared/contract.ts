@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { ConnectionProfileSchema, IdentitySchema } from './profile.ts';
+import { RoleSchema } from './tenancy.ts';
+
+/**
+ * The one contract: every call (`domain:verb`) and every event, with zod schemas for what goes
+ * in and what comes out. Electron IPC, the HTTP host, the CLI and the renderer client are all
+ * typed from this object, and every door parses payloads with it.
+ *
+ * `access` says who may call: anyone (`public`), a signed-in operator (`signed-in`), or a
+ * super admin only (`super-admin`). The main process enforces it on every call.
+ */
+const Empty = z.object({}).strict();
+const Name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a connection name: lower-case letters, digits, "-" or "_"');
+
+export const DemoStatusSchema = z.object({
+  state: z.enum(['stopped', 'starting', 'running', 'failed']),
+  url: z.string().nullable(),
+  message: z.string().nullable(),
+});
+export type DemoStatus = z.infer<typeof DemoStatusSchema>;
+
+export const ConnectionSummarySchema = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  baseUrl: z.string(),
+  embedded: z.boolean(),
+  authKind: z.enum(['password', 'token']),
+  identities: z.array(IdentitySchema),
+  hasDatabaseUrl: z.boolean(),
+  /** identities whose secret is held right now (in memory, the OS keyring or safeStorage) */
+  secretsHeld: z.array(z.string()),
+});
+export type ConnectionSummary = z.infer<typeof ConnectionSummarySchema>;
+
+export const CheckSchema = z.object({
+  name: z.enum(['reachable', 'openapi', 'crm', 'sign-in', 'role']),
+  status: z.enum(['pass', 'fail', 'warn', 'skipped']),
+  code: z.string().nullable(),
+  message: z.string(),
+});
+export type Check = z.infer<typeof CheckSchema>;
+
+export const TenantSchema = z.object({ id: z.string(), name: z.string() });
+export type Tenant = z.infer<typeof TenantSchema>;
+
+export const SessionSchema = z.object({
+  connection: z.string(),
+  user: z.object({ id: z.string(), email: z.string(), name: z.string() }),
+  role: RoleSchema,
+  company: TenantSchema.nullable(),
+  /** only super admins switch tenants */
+  canSwitchTenant: z.boolean(),
+  selectedTenant: z.string().nullable(),
+  signedInAt: z.string(),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+const Secret = z.string().min(1).max(4096);
+
+export const contract = {
+  'app:info': {
+    access: 'public',
+    summary: 'Version, where the console keeps its data, how it is running, and the demo CRM state',
+    input: Empty,
+    output: z.object({ version: z.string(), mode: z.enum(['desktop', 'browser', 'cli']), home: z.string(), demo: DemoStatusSchema }),
+  },
+  'connections:list': {
+    access: 'public',
+    summary: 'Every saved connection, the demo first',
+    input: Empty,
+    output: z.object({ connections: z.array(ConnectionSummarySchema) }),
+  },
+  'connections:get': {
+    access: 'public',
+    summary: 'One connection profile',
+    input: z.object({ name: Name }).strict(),
+    output: z.object({ profile: ConnectionProfileSchema, hasDatabaseUrl: z.boolean() }),
+  },
+  'connections:save': {
+    access: 'public',
+    summary: 'Add a connection, or replace one with `replace: true`',
+    input: z
+      .object({
+        profile: z.unknown(),
+        replace: z.boolean().default(false),
+        /** PostgreSQL URL for super-admin work; kept with the secrets, never in the profile file */
+        databaseUrl: z.string().max(2048).nullable().optional(),
+        /** passwords or tokens by identity label; kept in memory, the OS keyring or safeStorage */
+        secrets: z.record(z.string(), Secret).optional(),
+      })
+      .strict(),
+    output: z.object({ connection: ConnectionSummarySchema }),
+  },
+  'connections:remove': {
+    access: 'public',
+    summary: 'Remove a connection; answers an undo token valid for ten minutes',
+    input: z.object({ name: Name }).strict(),
+    output: z.object({ removed: z.string(), undoToken: z.string() }),
+  },
+  'connections:restore': {
+    access: 'public',
+    summary: 'Undo a removal',
+    input: z.object({ undoToken: z.string().min(1).max(200) }).strict(),
+    output: z.object({ connection: ConnectionSummarySchema }),
+  },
+  'connections:test': {
+    access: 'public',
+    summary: 'Reach the CRM, find its OpenAPI document, sign in and read the role',
+    input: z
+      .object({ name: Name, username: z.string().min(1).max(320).optional(), password: Secret.optional(), token: Secret.optional() })
+      .strict(),
+    output: z.object({ ok: z.boolean(), checks: z.array(CheckSchema), role: RoleSchema.nullable() }),
+  },
+  'session:signIn': {
+    access: 'public',
+    summary: 'Sign the operator in to a connection; the role in the token decides what the console shows',
+    input: z
+      .object({ connection: Name, username: z.string().min(1).max(320).optional(), password: Secret.optional(), token: Secret.optional() })
+      .strict()
+      .refine((v) => (v.username && v.password) || v.token, { message: 'give a username and password, or a token' }),
+    output: SessionSchema,
+  },
+  'session:current': {
+    access: 'public',
+    summary: 'The signed-in operator, if any',
+    input: Empty,
+    output: z.object({ session: SessionSchema.nullable() }),
+  },
+  'session:signOut': {
+    access: 'public',
+    summary: 'Forget the operator\'s token',
+    input: Empty,
+    output: z.object({ signedOut: z.boolean() }),
+  },
+  'tenants:list': {
+    access: 'signed-in',
+    summary: 'Companies the operator may inspect: every one for a super admin, their own otherwise',
+    input: Empty,
+    output: z.object({ tenants: z.array(TenantSchema), selected: z.string().nullable() }),
+  },
+  'tenants:select': {
+    access: 'signed-in',
+    summary: 'Switch the tenant being inspected (super admins; others may only select their own)',
+    input: z.object({ companyId: z.string().min(1).max(100) }).strict(),
+    output: z.object({ selected: z.string() }),
+  },
+  'demo:status': {
+    access: 'public',
+    summary: 'State of the embedded demo CRM',
+    input: Empty,
+    output: DemoStatusSchema,
+  },
+  'demo:start': {
+    access: 'public',
+    summary: 'Start the embedded demo CRM if it is not running',
+    input: Empty,
+    output: DemoStatusSchema,
+  },
+} as const satisfies Record<string, { access: 'public' | 'signed-in' | 'super-admin'; summary: string; input: z.ZodType; output: z.ZodType }>;
+
+export type Contract = typeof contract;
+export type Channel = keyof Contract;
+export type Input<C extends Channel> = z.input<Contract[C]['input']>;
+export type Output<C extends Channel> = z.output<Contract[C]['output']>;
+export const CHANNELS = Object.keys(contract) as Channel[];
+
+export function isChannel(name: string): name is Channel {
+  return Object.prototype.hasOwnProperty.call(contract, name);
+}
+
+/** Events the main process pushes to every door (IPC `event`, HTTP server-sent events). */
+export const events = {
+  onProgress: z.object({
+    task: z.string(),
+    label: z.string(),
+    done: z.number(),
+    total: z.number().nullable(),
+    message: z.string().nullable(),
+  }),
+  onStatus: z.object({ demo: DemoStatusSchema, session: SessionSchema.nullable() }),
+} as const;
+export type Events = typeof events;
+export type EventName = keyof Events;
+export type EventPayload<E extends EventName> = z.output<Events[E]>;

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * A connection profile tells the console about one CRM: where it is, how to sign in, how to
+ * read who is signed in and which companies exist. Nothing about a particular CRM is coded
+ * in the console; the reference CRM's profile ships in profiles/ as the default.
+ */
+const path = z.string().regex(/^\//, 'a path starting with "/"');
+const field = z.string().min(1, 'a field name');
+
+export const PasswordAuthSchema = z
+  .object({
+    kind: z.literal('password'),
+    loginPath: path,
+    usernameField: field.default('email'),
+    passwordField: field.default('password'),
+    /** dotted path to the token in the sign-in answer */
+    tokenField: field.default('access_token'),
+    expiresInField: field.optional(),
+  })
+  .strict();
+
+export const TokenAuthSchema = z.object({ kind: z.literal('token') }).strict();
+
+export const IdentitySchema = z
+  .object({
+    label: z.string().min(1).max(80),
+    /** sign-in name; the password is never stored in the profile */
+    username: z.string().min(1).max(320).optional(),
+    /** environment variable holding the password (CI) */
+    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+    /** environment variable holding a pasted token (CI) */
+    tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+  })
+  .strict();
+export type Identity = z.infer<typeof IdentitySchema>;
+
+export const ConnectionProfileSchema = z
+  .object({
+    version: z.literal(1),
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" or "_"'),
+    description: z.string().max(500).optional(),
+    baseUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// address' }),
+    auth: z.discriminatedUnion('kind', [PasswordAuthSchema, TokenAuthSchema]),
+    header: z.object({ name: field.default('Authorization'), scheme: z.string().default('Bearer') }).strict().default({ name: 'Authorization', scheme: 'Bearer' }),
+    whoami: z
+      .object({
+        path,
+        idField: field.default('id'),
+        emailField: field.default('email'),
+        nameField: field.default('full_name'),
+        roleField: field.default('role'),
+        companyIdField: field.default('company_id'),
+        companyNameField: field.default('company_name'),
+        /** the CRM's role names for each console role */
+        roles: z
+          .object({ super_admin: z.array(z.string()).min(1), company_admin: z.array(z.string()).min(1), user: z.array(z.string()).min(1) })
+          .strict()
+          .default({ super_admin: ['super_admin'], company_admin: ['company_admin'], user: ['user'] }),
+      })
+      .strict(),
+    tenants: z
+      .object({ listPath: path, itemsField: z.string().default('items'), idField: field.default('id'), nameField: field.default('name') })
+      .strict(),
+    openapiPath: path.default('/openapi.json'),
+    identities: z.array(IdentitySchema).max(50).default([]),
+    /** true when the console may start this CRM itself (the demo connection) */
+    embedded: z.boolean().default(false),
+    /** the public password of the embedded demo data set (embedded connections only) */
+    demoPassword: z.string().optional(),
+  })
+  .strict();
+export type ConnectionProfile = z.infer<typeof ConnectionProfileSchema>;
+export type ConnectionProfileInput = z.input<typeof ConnectionProfileSchema>;
+
+/** Reads a dotted path (`data.token`) out of a JSON answer. */
+export function pick(value: unknown, dotted: string): unknown {
+  let cur: unknown = value;
+  for (const part of dotted.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Turns zod issues into `field: message` lines a user can act on. */
+export function describeIssues(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const i of issues) out[i.path.map(String).join('.') || '(root)'] = i.message;
+  return out;
+}
