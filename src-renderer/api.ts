@@ -1,0 +1,80 @@
+import type { Channel, EventName, EventPayload, Input, Output } from '../src-shared/contract.ts';
+import type { AppErrorData, Result } from '../src-shared/result.ts';
+
+/** A failed call, with the code and message the main process chose for the user. */
+export class ApiError extends Error {
+  constructor(readonly error: AppErrorData) {
+    super(error.message);
+  }
+  get code() {
+    return this.error.code;
+  }
+}
+
+const TOKEN_KEY = 'tenantscope.token';
+
+function hostToken(): string {
+  const m = window.location.hash.match(/token=([^&]+)/);
+  if (m) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]!));
+    history.replaceState(null, '', window.location.pathname);
+  }
+  return sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+
+interface Transport {
+  call(channel: string, payload: unknown): Promise<Result<unknown>>;
+  on(event: EventName, listener: (payload: unknown) => void): () => void;
+}
+
+/** The HTTP host's door: the same contract as Electron IPC. */
+function httpTransport(): Transport {
+  const token = hostToken();
+  let source: EventSource | null = null;
+  const listeners = new Map<EventName, Set<(p: unknown) => void>>();
+  const ensureSource = () => {
+    if (source) return;
+    source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
+    for (const name of ['onProgress', 'onStatus'] as EventName[]) {
+      source.addEventListener(name, (e) => {
+        const payload = JSON.parse((e as MessageEvent<string>).data) as unknown;
+        listeners.get(name)?.forEach((l) => l(payload));
+      });
+    }
+  };
+  return {
+    async call(channel, payload) {
+      try {
+        const res = await fetch(`/api/call/${encodeURIComponent(channel)}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-tenantscope-token': token },
+          body: JSON.stringify(payload ?? {}),
+        });
+        return (await res.json()) as Result<unknown>;
+      } catch {
+        return { ok: false, error: { code: 'offline', message: 'The console host does not answer. Is it still running?' } };
+      }
+    },
+    on(event, listener) {
+      ensureSource();
+      const set = listeners.get(event) ?? new Set();
+      set.add(listener);
+      listeners.set(event, set);
+      return () => set.delete(listener);
+    },
+  };
+}
+
+const transport: Transport = window.api ?? httpTransport();
+
+export async function call<C extends Channel>(channel: C, input: Input<C>): Promise<Output<C>> {
+  const r = await transport.call(channel, input);
+  if (!r.ok) throw new ApiError(r.error);
+  return r.value as Output<C>;
+}
+
+export function on<E extends EventName>(event: E, listener: (payload: EventPayload<E>) => void): () => void {
+  return transport.on(event, listener as (p: unknown) => void);
+}
+
+export const runningIn: 'desktop' | 'browser' = window.api ? 'desktop' : 'browser';

@@ -1,0 +1,71 @@
+import { useSession } from '../stores/sessionStore.ts';
+import { useUi, VIEWS, type ViewId } from '../stores/uiStore.ts';
+import { ROLE_LABEL } from '../../src-shared/tenancy.ts';
+import { TenantsView } from '../views/TenantsView.tsx';
+import { ConnectionsView } from '../views/ConnectionsView.tsx';
+import { PendingView } from '../views/PendingView.tsx';
+import { StatusBar } from './StatusBar.tsx';
+
+function CurrentView({ view }: { view: ViewId }) {
+  switch (view) {
+    case 'tenants': return <TenantsView />;
+    case 'connections': return <ConnectionsView />;
+    default: return <PendingView view={view} />;
+  }
+}
+
+export function Shell() {
+  const { session, tenants, selectTenant, signOut, error } = useSession();
+  const { view, show, theme, toggleTheme } = useUi();
+  if (!session) return null;
+  const selected = tenants.find((t) => t.id === session.selectedTenant);
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">Skip to content</a>
+      <header className="topbar">
+        <div className="brand" aria-label="TenantScope">
+          <span className="logo" aria-hidden>◧</span> TenantScope
+        </div>
+        <div className="tenant">
+          {session.canSwitchTenant ? (
+            <label>
+              <span className="muted">Tenant</span>{' '}
+              <select data-testid="tenant-switcher" value={session.selectedTenant ?? ''} onChange={(e) => void selectTenant(e.target.value)}>
+                {tenants.map((t) => (
+                  <option key={t.id} value={t.id}>{t.name}</option>
+                ))}
+              </select>
+            </label>
+          ) : (
+            <span className="badge" data-testid="own-company">{selected?.name ?? session.company?.name}</span>
+          )}
+        </div>
+        <div className="spacer" />
+        <button type="button" className="ghost" onClick={toggleTheme} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`} data-testid="theme-toggle">
+          {theme === 'dark' ? '☀ Light' : '☾ Dark'}
+        </button>
+        <div className="who">
+          <span data-testid="who">{session.user.email}</span> <span className="role" data-testid="role">{ROLE_LABEL[session.role]}</span>
+        </div>
+        <button type="button" className="ghost" onClick={() => void signOut()} data-testid="sign-out">Sign out</button>
+      </header>
+      <nav className="sidebar" aria-label="Views">
+        <ul>
+          {VIEWS.map((v, i) => (
+            <li key={v.id}>
+              <button type="button" aria-current={view === v.id ? 'page' : undefined} onClick={() => show(v.id)} data-testid={`nav-${v.id}`} title={`Alt+${i + 1}`}>
+                {v.label}
+                <kbd>Alt+{i + 1}</kbd>
+              </button>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" className="content" tabIndex={-1}>
+        {error && <div className="alert" role="alert" data-testid="shell-error">{error}</div>}
+        <CurrentView view={view} />
+      </main>
+      <StatusBar />
+    </div>
+  );
+}
