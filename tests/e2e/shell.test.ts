@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, screenshot, startHost, type RunningHost } from './harness.ts';
+import { ui } from './locators.ts';
+
+let host: RunningHost;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  host = await startHost();
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await host?.stop();
+});
+
+async function openSignedOut(): Promise<Page> {
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(host.url);
+  // the operator's session lives in the main process: a test that left one signed in is signed out here
+  await page.locator('[data-app-state="signed-out"], [data-app-state="ready"]').waitFor();
+  if (await ui(page).app('ready').count()) await ui(page).shell.signOut.click();
+  await ui(page).app('signed-out').waitFor();
+  return page;
+}
+
+async function signIn(p: Page, email: string) {
+  const u = ui(p);
+  await u.signIn.username.fill(email);
+  await u.signIn.password.fill('demo');
+  await u.signIn.submit.click();
+}
+
+describe('console shell on the demo CRM', () => {
+  it('a super admin signs in, sees every tenant, and switches to Globex', async () => {
+    const p = await openSignedOut();
+    const u = ui(p);
+    await screenshot(p, 'sign-in');
+    await signIn(p, 'super@tenantscope.test');
+    await u.app('ready').waitFor({ timeout: 90_000 });
+    expect(await u.shell.role.textContent()).toBe('Super admin');
+    const options = await u.shell.switcher.locator('option').allTextContents();
+    expect(options.sort()).toEqual(['Acme Corporation', 'Globex Corporation', 'Initech']);
+    await u.shell.switcher.selectOption({ label: 'Globex Corporation' });
+    await expect.poll(() => u.tenants.selectedRow.locator('td').first().textContent()).toBe('Globex Corporation');
+    expect(await u.shell.statusBar.textContent()).toContain('super@tenantscope.test (super_admin)');
+    await screenshot(p, 'tenants-super-admin');
+    await u.shell.signOut.click();
+    await u.app('signed-out').waitFor();
+    await p.close();
+  });
+
+  it('a company admin has no switcher, sees their company only, and the host refuses Globex', async () => {
+    const p = await openSignedOut();
+    const u = ui(p);
+    await u.signIn.quick('admin@acme.test').click();
+    await u.app('ready').waitFor({ timeout: 90_000 });
+    expect(await u.shell.switcher.count()).toBe(0);
+    expect(await u.shell.ownCompany.textContent()).toBe('Acme Corporation');
+    expect(await p.locator('[data-testid="tenants-table"] tbody tr').count()).toBe(1);
+    await screenshot(p, 'tenants-company-admin');
+    // go around the UI: ask the host directly, with this page's token, for another tenant
+    const answer = await p.evaluate(async () => {
+      const token = sessionStorage.getItem('tenantscope.token')!;
+      const post = (channel: string, body: unknown) =>
+        fetch(`/api/call/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      const info = await post('tenants:list', {});
+      const me = info.body.value.tenants[0].id as string;
+      // a syntactically valid id of a company that is not the operator's
+      const other = me.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'));
+      return post('tenants:select', { companyId: other });
+    });
+    expect(answer.status).toBe(403);
+    expect(answer.body.error.code).toBe('forbidden');
+    await p.close();
+  });
+
+  it('a user with no company is refused with the seed\'s message', async () => {
+    const p = await openSignedOut();
+    const u = ui(p);
+    await signIn(p, 'nobody@tenantscope.test');
+    await u.signIn.error.waitFor();
+    expect(await u.signIn.error.textContent()).toMatch(/^No company associated/);
+    await screenshot(p, 'sign-in-no-company');
+    await p.close();
+  });
+
+  it('keyboard navigation, themes, and views that are not built yet say so', async () => {
+    const p = await openSignedOut();
+    const u = ui(p);
+    await u.signIn.quick('super@tenantscope.test').click();
+    await u.app('ready').waitFor({ timeout: 90_000 });
+    await p.keyboard.press('Alt+2');
+    await u.view('audit').waitFor();
+    expect(await u.view('audit').textContent()).toContain('Not built yet');
+    await p.keyboard.press('Alt+6');
+    await u.view('connections').waitFor();
+    const before = await p.evaluate(() => document.documentElement.dataset.theme);
+    await u.shell.theme.click();
+    const after = await p.evaluate(() => document.documentElement.dataset.theme);
+    expect(after).not.toBe(before);
+    expect(['light', 'dark']).toContain(after);
+    await u.connections.test('demo').click();
+    await u.connections.checks('demo').waitFor();
+    expect(await u.connections.checks('demo').textContent()).toContain('Signed in as super@tenantscope.test');
+    await screenshot(p, `connections-${after}`);
+    await p.close();
+  });
+
+  it('adds, tests, removes and restores a connection from the Connections view', async () => {
+    const p = await openSignedOut();
+    const u = ui(p);
+    await u.signIn.quick('super@tenantscope.test').click();
+    await u.app('ready').waitFor({ timeout: 90_000 });
+    await u.shell.nav('connections').click();
+    await u.connections.add.click();
+    await u.connections.name.fill('elsewhere');
+    await u.connections.url.fill('http://127.0.0.1:9');
+    await u.connections.identities.fill('Admin=admin@example.test');
+    await u.connections.save.click();
+    await u.connections.card('elsewhere').waitFor();
+    await u.connections.test('elsewhere').click();
+    await u.connections.checks('elsewhere').waitFor();
+    expect(await u.connections.checks('elsewhere').textContent()).toMatch(/Nothing answers at http:\/\/127\.0\.0\.1:9/);
+    await screenshot(p, 'connections-unreachable');
+    await u.connections.remove('elsewhere').click();
+    await u.connections.card('elsewhere').waitFor({ state: 'detached' });
+    await u.connections.undo.click();
+    await u.connections.card('elsewhere').waitFor();
+    await p.close();
+  });
+});
