@@ -282,6 +282,8 @@ export async function seedScale(db: Db, pool: pg.Pool, opts: ScaleOptions): Prom
     if (keep) made.set(table, ids.map((list) => list.slice(0, 5000)));
     counts[table] = total;
   }
+  // fresh statistics, or the planner picks sequential scans over the keyset indexes
+  await sql`ANALYZE`.execute(db);
   opts.onProgress?.(opts.rows, opts.rows);
   return { created: true, companies: companies.length, users: userRows, rows: counts };
 }
