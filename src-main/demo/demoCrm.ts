@@ -76,7 +76,7 @@ export class DemoCrm {
         clearTimeout(timer);
         this.child = null;
         if (this.status.state !== 'stopped') {
-          const why = tail.filter((l) => /error/i.test(l)).slice(-2).join(' ') || `exit ${code ?? signal}`;
+          const why = tail.filter((l) => /(^|\] )error:|^\w*Error:/i.test(l)).slice(-1).join(' ') || `exit ${code ?? signal}`;
           this.set({ state: 'failed', url: null, message: `The demo CRM stopped: ${why}` });
         }
         resolve(this.current());
