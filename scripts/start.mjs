@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildIfStale } from './build-if-stale.mjs';
+import { buildElectronNative } from './electron-native.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -14,7 +15,10 @@ function electronBinary() {
   return existsSync(bin) ? bin : null;
 }
 
+let starting = false;
 function startHost(reason) {
+  if (starting) return;
+  starting = true;
   process.stderr.write(`${reason}; serving the console over HTTP instead.\n`);
   const child = spawn(process.execPath, [join(root, 'bin', 'tenantscope.mjs'), 'host', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
   const forward = (sig) => () => child.kill(sig);
@@ -34,6 +38,13 @@ const electron = process.env.TENANTSCOPE_NO_ELECTRON ? null : electronBinary();
 if (!electron) {
   startHost('Electron cannot start here (no Electron binary is installed)');
 } else {
+  try {
+    buildElectronNative();
+  } catch (e) {
+    startHost(`The SQLite module could not be built for Electron (${e.message})`);
+  }
+}
+if (electron && !starting) {
   const started = Date.now();
   const child = spawn(electron, [root], { cwd: root, stdio: 'inherit' });
   child.on('error', (e) => startHost(`Electron cannot start here (${e.message})`));

@@ -1,10 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { projectRoot } from '../core/home.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
-
-const require = createRequire(import.meta.url);
+import { openSqlite } from '../core/sqlite.ts';
 
 export interface DoctorCheck {
   name: string;
@@ -33,8 +31,7 @@ export async function runDoctor(opts: { home: string; demo: boolean; log: (l: st
     ? { name: 'node', status: 'pass', message: `Node ${process.versions.node}` }
     : { name: 'node', status: 'fail', message: `Node ${process.versions.node}: TenantScope needs 20.19 or newer` });
   try {
-    const Database = require('better-sqlite3') as typeof import('better-sqlite3');
-    const db = new Database(':memory:');
+    const db = openSqlite(':memory:');
     const v = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
     db.close();
     checks.push({ name: 'native-sqlite', status: 'pass', message: `better-sqlite3 loads (SQLite ${v}, Node ABI ${process.versions.modules})` });

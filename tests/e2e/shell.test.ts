@@ -33,6 +33,14 @@ async function signIn(p: Page, email: string) {
   await u.signIn.submit.click();
 }
 
+/** A fresh page signed in through the demo identity's quick button. */
+async function openSignedInAs(email: string): Promise<Page> {
+  const p = await openSignedOut();
+  await ui(p).signIn.quick(email).click();
+  await ui(p).app('ready').waitFor({ timeout: 90_000 });
+  return p;
+}
+
 describe('console shell on the demo CRM', () => {
   it('a super admin signs in, sees every tenant, and switches to Globex', async () => {
     const p = await openSignedOut();
@@ -53,10 +61,8 @@ describe('console shell on the demo CRM', () => {
   });
 
   it('a company admin has no switcher, sees their company only, and the host refuses Globex', async () => {
-    const p = await openSignedOut();
+    const p = await openSignedInAs('admin@acme.test');
     const u = ui(p);
-    await u.signIn.quick('admin@acme.test').click();
-    await u.app('ready').waitFor({ timeout: 90_000 });
     expect(await u.shell.switcher.count()).toBe(0);
     expect(await u.shell.ownCompany.textContent()).toBe('Acme Corporation');
     expect(await p.locator('[data-testid="tenants-table"] tbody tr').count()).toBe(1);
@@ -88,10 +94,8 @@ describe('console shell on the demo CRM', () => {
   });
 
   it('keyboard navigation, themes, and views that are not built yet say so', async () => {
-    const p = await openSignedOut();
+    const p = await openSignedInAs('super@tenantscope.test');
     const u = ui(p);
-    await u.signIn.quick('super@tenantscope.test').click();
-    await u.app('ready').waitFor({ timeout: 90_000 });
     await p.keyboard.press('Alt+2');
     await u.view('audit').waitFor();
     expect(await u.view('audit').textContent()).toContain('Not built yet');
@@ -110,10 +114,8 @@ describe('console shell on the demo CRM', () => {
   });
 
   it('adds, tests, removes and restores a connection from the Connections view', async () => {
-    const p = await openSignedOut();
+    const p = await openSignedInAs('super@tenantscope.test');
     const u = ui(p);
-    await u.signIn.quick('super@tenantscope.test').click();
-    await u.app('ready').waitFor({ timeout: 90_000 });
     await u.shell.nav('connections').click();
     await u.connections.add.click();
     await u.connections.name.fill('elsewhere');

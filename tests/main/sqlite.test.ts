@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { openSqlite, electronNativeBindingPath } from '../../src-main/core/sqlite.ts';
+// @ts-expect-error: a plain .mjs script without types
+import { electronNativePath } from '../../scripts/electron-native.mjs';
+
+describe('the native SQLite module', () => {
+  it('opens in Node from node_modules', () => {
+    const db = openSqlite(':memory:');
+    db.exec('CREATE TABLE t (company_id TEXT, id TEXT, PRIMARY KEY (company_id, id))');
+    db.prepare('INSERT INTO t VALUES (?, ?)').run('acme', '1');
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it('looks for the Electron build where the build script puts it', () => {
+    expect(electronNativeBindingPath(150)).toBe(electronNativePath().replace(/electron-\d+-/, 'electron-150-'));
+  });
+});
