@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConnectionProfileSchema, IdentitySchema } from './profile.ts';
+import { CatalogSchema } from './catalog.ts';
 import { RoleSchema } from './tenancy.ts';
 
 /**
@@ -57,6 +58,16 @@ export const SessionSchema = z.object({
 export type Session = z.infer<typeof SessionSchema>;
 
 const Secret = z.string().min(1).max(4096);
+
+export const DriftItemSchema = z.object({
+  resource: z.string(),
+  change: z.enum(['added', 'removed', 'changed']),
+  field: z.string().nullable(),
+  saved: z.unknown(),
+  now: z.unknown(),
+  message: z.string(),
+});
+export type DriftItemData = z.infer<typeof DriftItemSchema>;
 
 export const contract = {
   'app:info': {
@@ -144,6 +155,30 @@ export const contract = {
     summary: 'Switch the tenant being inspected (super admins; others may only select their own)',
     input: z.object({ companyId: z.string().min(1).max(100) }).strict(),
     output: z.object({ selected: z.string() }),
+  },
+  'catalog:get': {
+    access: 'public',
+    summary: 'The tenancy catalog saved in a connection profile',
+    input: z.object({ connection: Name }).strict(),
+    output: z.object({ catalog: CatalogSchema, editable: z.boolean() }),
+  },
+  'catalog:discover': {
+    access: 'public',
+    summary: 'Discover the catalog from the CRM\'s OpenAPI document (and its database when the connection has a URL); nothing is saved',
+    input: z.object({ connection: Name, useDatabase: z.boolean().default(true) }).strict(),
+    output: z.object({ catalog: CatalogSchema, drift: z.array(DriftItemSchema), tenantsPath: z.string().nullable(), usedDatabase: z.boolean() }),
+  },
+  'catalog:save': {
+    access: 'public',
+    summary: 'Save an edited or discovered catalog into the connection profile',
+    input: z.object({ connection: Name, catalog: z.unknown() }).strict(),
+    output: z.object({ catalog: CatalogSchema }),
+  },
+  'catalog:check': {
+    access: 'public',
+    summary: 'Compare the saved catalog with what the CRM says now',
+    input: z.object({ connection: Name }).strict(),
+    output: z.object({ drift: z.array(DriftItemSchema) }),
   },
   'demo:status': {
     access: 'public',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CatalogSchema, IncrementalSchema, PagingSchema } from './catalog.ts';
 
 /**
  * A connection profile tells the console about one CRM: where it is, how to sign in, how to
@@ -63,6 +64,9 @@ export const ConnectionProfileSchema = z
       .object({ listPath: path, itemsField: z.string().default('items'), idField: field.default('id'), nameField: field.default('name') })
       .strict(),
     openapiPath: path.default('/openapi.json'),
+    paging: PagingSchema.default({ kind: 'cursor', limitParam: 'limit', cursorParam: 'cursor', itemsField: 'items', nextCursorField: 'next_cursor', maxLimit: 100 }),
+    incremental: IncrementalSchema.optional(),
+    catalog: CatalogSchema.default({ users: 'users', resources: [] }),
     identities: z.array(IdentitySchema).max(50).default([]),
     /** true when the console may start this CRM itself (the demo connection) */
     embedded: z.boolean().default(false),

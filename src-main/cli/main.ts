@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { discover } from '../catalog/catalogService.ts';
 import { Command, Option } from 'commander';
 import type { Channel, Input, Output } from '../../src-shared/contract.ts';
 import type { AppErrorData } from '../../src-shared/result.ts';
@@ -136,6 +137,46 @@ connections
     const r = await call(services, 'connections:remove', { name });
     out.result(r, () => `Removed connection "${name}".`);
     return EXIT.ok;
+  }));
+
+const catalog = program.command('catalog').description('The tenancy catalog: discover it from a CRM, check a saved one for drift');
+
+catalog
+  .command('discover')
+  .description('Discover the tenancy catalog from a CRM\'s OpenAPI document, and its database when given')
+  .requiredOption('--url <url>', 'the CRM\'s base URL, or the address of its OpenAPI document')
+  .option('--db <url>', 'the CRM\'s PostgreSQL URL: tables, foreign keys and company_id columns')
+  .option('--items-field <name>', 'where list answers keep their records', 'items')
+  .option('--out <file>', 'write the catalog (JSON) to this file')
+  .action((o: { url: string; db?: string; itemsField: string; out?: string }) => run(json(), async (out) => {
+    out.info(`Reading ${o.url}${o.db ? ' and its database' : ''}…`);
+    const found = await discover({ url: o.url, databaseUrl: o.db, itemsField: o.itemsField }).catch((e) => {
+      throw new CliFailure(e.toJSON?.() ?? { code: 'internal', message: e.message });
+    });
+    if (o.out) writeFileSync(o.out, JSON.stringify(found.catalog, null, 2) + '\n');
+    const uncertain = found.catalog.resources.reduce((n, r) => n + r.uncertain.length, 0);
+    out.result({ catalog: found.catalog, tenantsPath: found.tenantsPath, usedDatabase: found.usedDatabase }, () =>
+      table([['RESOURCE', 'TABLE', 'CLASS', 'COMPANY FROM', 'PRIORITY', 'TO CONFIRM'], ...found.catalog.resources.map((r) => [
+        r.name, r.table ?? '?', r.class,
+        r.derivation.kind === 'none' ? '-' : r.derivation.kind === 'parent' ? `${r.derivation.field} -> ${r.derivation.resource}` : `${r.derivation.kind}: ${r.derivation.field}`,
+        r.priority ?? '-', String(r.uncertain.length)])]) +
+      `\n${found.catalog.resources.length} resources; ${uncertain} points to confirm${o.out ? `; written to ${o.out}` : ''}.`);
+    return EXIT.ok;
+  }));
+
+catalog
+  .command('check')
+  .description('Compare a connection\'s saved catalog with what its CRM says now (exit 1 on drift)')
+  .option('--connection <name>', 'connection name', 'demo')
+  .action((o: { connection: string }) => run(json(), async (out) => {
+    const services = withServices(out);
+    try {
+      const { drift } = await call(services, 'catalog:check', { connection: o.connection });
+      out.result({ connection: o.connection, drift }, () => drift.length ? drift.map((d) => `${d.change.toUpperCase().padEnd(8)} ${d.message}`).join('\n') : `No drift: the catalog of "${o.connection}" matches its CRM.`);
+      return drift.length ? EXIT.problem : EXIT.ok;
+    } finally {
+      await services.close();
+    }
   }));
 
 program

@@ -7,11 +7,13 @@ import { describeIssues } from '../../src-shared/profile.ts';
 import { ConnectionStore, DEMO } from '../connections/connectionStore.ts';
 import { testConnection } from '../connections/connectionTester.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
+import { checkDrift, discover, parseCatalog } from '../catalog/catalogService.ts';
+import { catalogDrift } from '../catalog/catalogDiscovery.ts';
 import { SessionService } from '../session/sessionService.ts';
 import { EventBus } from './eventBus.ts';
 import { projectRoot } from './home.ts';
 import { createLogger, redact, type Logger } from './log.ts';
-import { MemorySecretStore, type SecretStore } from './secretStore.ts';
+import { MemorySecretStore, secretKey, type SecretStore } from './secretStore.ts';
 
 export interface ServicesOptions {
   home: string;
@@ -51,6 +53,9 @@ export function createServices(opts: ServicesOptions): Services {
   const status = () => bus.emit('onStatus', { demo: demo.current(), session: session.current() });
   demo.onChange((s) => {
     connections.setDemoUrl(s.url);
+    const dbUrl = demo.databaseUrl();
+    if (dbUrl) secrets.set(secretKey(DEMO, 'databaseUrl'), dbUrl);
+    else secrets.delete(secretKey(DEMO, 'databaseUrl'));
     status();
   });
   if (opts.startDemo) void demo.start();
@@ -95,6 +100,30 @@ export function createServices(opts: ServicesOptions): Services {
       const selected = session.selectTenant(companyId);
       status();
       return { selected };
+    },
+    'catalog:get': ({ connection }) => {
+      const profile = connections.get(connection);
+      return { catalog: profile.catalog, editable: !profile.embedded };
+    },
+    'catalog:discover': async ({ connection, useDatabase }) => {
+      await ensureCrm(connection);
+      const profile = connections.get(connection);
+      const databaseUrl = useDatabase ? connections.databaseUrl(connection) : undefined;
+      const found = await discover({ url: profile.baseUrl, openapiPath: profile.openapiPath, databaseUrl, itemsField: profile.paging.itemsField, saved: profile.catalog });
+      return { catalog: found.catalog, drift: catalogDrift(profile.catalog, found.catalog), tenantsPath: found.tenantsPath, usedDatabase: found.usedDatabase };
+    },
+    'catalog:save': ({ connection, catalog }) => {
+      const profile = connections.get(connection);
+      if (profile.embedded) throw new AppError('conflict', 'The demo connection\'s catalog ships with the app; add a connection of your own to keep an edited catalog.');
+      const parsed = parseCatalog(catalog);
+      connections.save({ ...profile, catalog: parsed }, { replace: true });
+      return { catalog: parsed };
+    },
+    'catalog:check': async ({ connection }) => {
+      await ensureCrm(connection);
+      const profile = connections.get(connection);
+      const { drift } = await checkDrift(profile.catalog, { url: profile.baseUrl, openapiPath: profile.openapiPath, databaseUrl: connections.databaseUrl(connection), itemsField: profile.paging.itemsField });
+      return { drift };
     },
     'demo:status': () => demo.current(),
     'demo:start': () => demo.start(),

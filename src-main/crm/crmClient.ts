@@ -3,6 +3,7 @@ import { AppError } from '../../src-shared/result.ts';
 import { pick, type ConnectionProfile } from '../../src-shared/profile.ts';
 import type { Role } from '../../src-shared/tenancy.ts';
 import type { Tenant } from '../../src-shared/contract.ts';
+import type { Resource } from '../../src-shared/catalog.ts';
 
 export interface WhoAmI {
   id: string;
@@ -102,6 +103,67 @@ export class CrmClient {
       companyId: companyId === null || companyId === undefined ? null : String(companyId),
       companyName: typeof companyName === 'string' ? companyName : null,
     };
+  }
+
+  /** Fills a path template: `{id}`-style parameters from `values`, matched loosely (ticketId = ticket_id). */
+  static fillPath(template: string, values: Record<string, string>): string {
+    const norm = (x: string) => x.replace(/_/g, '').toLowerCase();
+    return template.replace(/\{([^}]+)\}/g, (_m, name: string) => {
+      const key = Object.keys(values).find((k) => norm(k) === norm(name));
+      if (key === undefined) throw new AppError('invalid-input', `No value for {${name}} in ${template}.`);
+      return encodeURIComponent(values[key]!);
+    });
+  }
+
+  /** Every page of a resource's list, as the profile's paging says; one array of records a page. */
+  async *listPages(resource: Resource, token: string, opts: { pathParams?: Record<string, string>; query?: Record<string, string>; pageSize?: number } = {}): AsyncGenerator<Record<string, unknown>[]> {
+    const path = resource.endpoints.list;
+    if (!path) throw new AppError('invalid-input', `${resource.name} has no list endpoint in the catalog.`);
+    const url = CrmClient.fillPath(path, opts.pathParams ?? {});
+    const paging = this.profile.paging;
+    const size = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
+    let cursor: string | null = null;
+    let offset = 0;
+    let page = paging.kind === 'page' ? paging.firstPage : 0;
+    for (let n = 0; n < 1_000_000; n++) {
+      const params: Record<string, string | number> = { ...(opts.query ?? {}) };
+      if (paging.kind === 'cursor') { params[paging.limitParam] = size; if (cursor) params[paging.cursorParam] = cursor; }
+      if (paging.kind === 'offset') { params[paging.limitParam] = size; params[paging.offsetParam] = offset; }
+      if (paging.kind === 'page') { params[paging.sizeParam] = size; params[paging.pageParam] = page; }
+      let res;
+      try {
+        res = await this.http.get(url, { params, headers: this.authHeaders(token) });
+      } catch (e) {
+        throw describeFailure(e, this.profile.baseUrl);
+      }
+      if (res.status === 401) throw new AppError('unauthenticated', 'The CRM no longer accepts the token: sign in again.');
+      if (res.status !== 200) throw new AppError('bad-response', `${url} answered ${res.status}.`);
+      const items = pick(res.data, paging.itemsField);
+      if (!Array.isArray(items)) throw new AppError('bad-response', `${url} answered without a list at "${paging.itemsField}" (check the profile's paging).`);
+      yield items as Record<string, unknown>[];
+      if (paging.kind === 'cursor') {
+        const next = pick(res.data, paging.nextCursorField);
+        if (typeof next !== 'string' || !next) return;
+        cursor = next;
+      } else {
+        const total = 'totalField' in paging && paging.totalField ? Number(pick(res.data, paging.totalField)) : NaN;
+        offset += items.length;
+        page += 1;
+        if (items.length < size || (!Number.isNaN(total) && offset >= total)) return;
+      }
+    }
+  }
+
+  /** Creates one record; `pathParams` fill a nested collection's parent ids. */
+  async create(resource: Resource, token: string, body: Record<string, unknown>, pathParams: Record<string, string> = {}): Promise<{ status: number; data: unknown }> {
+    const path = resource.endpoints.create;
+    if (!path) throw new AppError('invalid-input', `${resource.name} has no create endpoint in the catalog.`);
+    try {
+      const res = await this.http.post(CrmClient.fillPath(path, pathParams), body, { headers: this.authHeaders(token) });
+      return { status: res.status, data: res.data };
+    } catch (e) {
+      throw describeFailure(e, this.profile.baseUrl);
+    }
   }
 
   async tenants(token: string): Promise<Tenant[]> {

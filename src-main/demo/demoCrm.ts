@@ -16,9 +16,16 @@ export class DemoCrm {
   private child: ChildProcess | null = null;
   private status: DemoStatus = { state: 'stopped', url: null, message: null };
   private starting: Promise<DemoStatus> | null = null;
+  private dbUrl: string | null = null;
+  private pendingUrl: string | null = null;
   private readonly listeners = new Set<(s: DemoStatus) => void>();
 
   constructor(private readonly dataDir: string, private readonly log: Logger, private readonly startTimeoutMs = 120_000) {}
+
+  /** the demo CRM's PostgreSQL (a secret: never sent to the renderer) */
+  databaseUrl(): string | null {
+    return this.status.state === 'running' ? this.dbUrl : null;
+  }
 
   current(): DemoStatus {
     return { ...this.status };
@@ -65,10 +72,14 @@ export class DemoCrm {
         resolve(this.current());
       }, this.startTimeoutMs);
       createInterface({ input: child.stdout! }).on('line', (line) => {
-        const m = line.match(/^CRM_URL=(\S+)/);
-        if (m) {
+        // the CRM prints CRM_URL, DATABASE_URL, then PROFILE: running once all three are in
+        const crm = line.match(/^CRM_URL=(\S+)/);
+        if (crm) this.pendingUrl = crm[1]!;
+        const db = line.match(/^DATABASE_URL=(\S+)/);
+        if (db) this.dbUrl = db[1]!;
+        if (line.startsWith('PROFILE=') && this.pendingUrl) {
           clearTimeout(timer);
-          this.set({ state: 'running', url: m[1]!, message: null });
+          this.set({ state: 'running', url: this.pendingUrl, message: null });
           resolve(this.current());
         }
       });

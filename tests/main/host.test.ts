@@ -48,6 +48,10 @@ describe('the HTTP host door', () => {
       'session:signOut': {},
       'tenants:list': {},
       'tenants:select': { companyId: tenants[1].id },
+      'catalog:get': { connection: 'ref' },
+      'catalog:discover': { connection: 'ref' },
+      'catalog:save': { connection: 'ref', catalog: referenceProfile('x', crm.url).catalog },
+      'catalog:check': { connection: 'ref' },
       'demo:status': {},
       'demo:start': null,
     };

@@ -1,0 +1,265 @@
+import type { Catalog, Derivation, Resource } from '../../src-shared/catalog.ts';
+import type { Priority, TenancyClass } from '../../src-shared/tenancy.ts';
+import type { ApiResource, JsonSchema } from './openapiDiscovery.ts';
+import type { DbTable } from './databaseDiscovery.ts';
+
+const COMPANY = /^(company|tenant|organization|organisation|org|account)_?id$/i;
+const OWNER = /^(owner|user|created_by|author|reporter|assignee|member)_?id$/i;
+const PERSONAL_OWNER = /^(user|member)_?id$/i;
+const SYSTEM = /(^|_)(logs?|sessions?|audits?|events?)$|^audit/i;
+const REF = /^(.+?)_?id$/i;
+
+const singular = (w: string) => w.replace(/ies$/, 'y').replace(/(ss|x|ch|sh)es$/, '$1').replace(/s$/, '');
+const tokens = (name: string) => name.toLowerCase().split('_').filter(Boolean).map(singular);
+
+function jaccard(a: Set<string>, b: Set<string>) {
+  let inter = 0;
+  for (const x of a) if (b.has(x)) inter++;
+  return inter / (a.size + b.size - inter || 1);
+}
+
+/** Best table for each API resource: the one whose columns match its fields, names breaking ties. */
+function matchTables(api: ApiResource[], tables: DbTable[]): Map<ApiResource, { table: DbTable; doubt: string | null }> {
+  const scored: Array<{ r: ApiResource; t: DbTable; score: number }> = [];
+  for (const r of api) {
+    const fields = new Set(Object.keys(r.fields));
+    for (const t of tables) {
+      const cols = new Set(t.columns.map((c) => c.name));
+      const nameTokens = tokens(r.pathName);
+      const tableTokens = tokens(t.name);
+      const shared = nameTokens.filter((x) => tableTokens.includes(x)).length / Math.max(nameTokens.length, tableTokens.length);
+      scored.push({ r, t, score: jaccard(fields, cols) + 0.1 * shared });
+    }
+  }
+  scored.sort((a, b) => b.score - a.score);
+  const out = new Map<ApiResource, { table: DbTable; doubt: string | null }>();
+  const used = new Set<string>();
+  for (const s of scored) {
+    if (out.has(s.r) || used.has(s.t.name) || s.score < 0.5) continue;
+    const rival = scored.find((x) => x.r === s.r && x.t !== s.t && !used.has(x.t.name));
+    const doubt = rival && s.score - rival.score < 0.03 ? `table: ${s.t.name} and ${rival.t.name} fit its fields about equally; confirm` : null;
+    out.set(s.r, { table: s.t, doubt });
+    used.add(s.t.name);
+  }
+  return out;
+}
+
+function placeholder(field: string, schema: JsonSchema, ref: string | undefined): unknown {
+  if (ref) return `{{ref:${ref}}}`;
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+  if (schema.format === 'date-time') return '2026-01-01T00:00:00Z';
+  if (schema.format === 'date') return '2026-01-01';
+  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
+  if (type === 'integer' || type === 'number') return 1;
+  if (type === 'boolean') return true;
+  if (type === 'array') return [];
+  if (type === 'object') return {};
+  if (/email/i.test(field)) return 'canary-{{marker}}@example.test';
+  if (/password|secret/i.test(field)) return '{{marker}}-Pw1!';
+  return 'TenantScope canary {{marker}}';
+}
+
+export interface DiscoveryInput {
+  api: ApiResource[];
+  db?: DbTable[];
+}
+
+/**
+ * Turns what the OpenAPI document (and, when given, the database) says into a tenancy catalog.
+ * Whatever cannot be decided from these facts is written into `uncertain` for a person to confirm.
+ */
+export function discoverCatalog({ api: all, db }: DiscoveryInput): Catalog & { tenantsPath: string | null } {
+  // the tenants themselves (companies): the table company fields point at, or a collection named so
+  const tenantTables = new Set(db?.flatMap((t) => t.foreignKeys.filter((f) => COMPANY.test(f.column)).map((f) => f.table)) ?? []);
+  const preMatch = db ? matchTables(all, db) : new Map();
+  const tenants = all.find((r) => tenantTables.has((preMatch.get(r)?.table as DbTable | undefined)?.name ?? '')) ?? all.find((r) => /^(companies|tenants|organizations|organisations|orgs)$/.test(r.pathName));
+  const api = all.filter((r) => r !== tenants);
+  const matches = db ? matchTables(api, db) : new Map();
+  const tableOf = (r: ApiResource) => matches.get(r)?.table as DbTable | undefined;
+  const nameOf = (r: ApiResource) => tableOf(r)?.name ?? r.pathName;
+  const names = new Map(api.map((r) => [nameOf(r), r]));
+  const byTable = new Map(api.filter((r) => tableOf(r)).map((r) => [tableOf(r)!.name, nameOf(r)]));
+
+  // the users resource: named so, or the table most owner fields point at
+  let users = [...names.keys()].find((n) => /^(users|members|accounts_users)$/.test(n));
+  if (!users && db) {
+    const counts = new Map<string, number>();
+    for (const t of db) for (const fk of t.foreignKeys) if (OWNER.test(fk.column)) counts.set(fk.table, (counts.get(fk.table) ?? 0) + 1);
+    const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    users = top ? byTable.get(top) ?? top : undefined;
+  }
+  users ??= 'users';
+
+  const guessTarget = (field: string): { resource?: string; doubt?: string } => {
+    const m = field.match(REF);
+    if (!m) return {};
+    const base = singular(m[1]!.toLowerCase().replace(/_$/, ''));
+    if (OWNER.test(field)) return { resource: users };
+    const candidates = [...names.keys()].filter((n) => { const t = tokens(n); return t[t.length - 1] === base; });
+    const exact = candidates.filter((n) => tokens(n).length === 1);
+    if (exact.length === 1) return { resource: exact[0] };
+    if (candidates.length === 1) return { resource: candidates[0] };
+    if (candidates.length > 1) return { resource: candidates.sort((a, b) => a.length - b.length)[0], doubt: `${field}: could point at ${candidates.join(' or ')}; confirm` };
+    return {};
+  };
+
+  const draft = api.map((r) => {
+    const table = tableOf(r);
+    const name = nameOf(r);
+    const uncertain: string[] = [];
+    const doubt = matches.get(r)?.doubt;
+    if (doubt) uncertain.push(doubt);
+    if (!db) uncertain.push('table: no database was given; confirm the table');
+    else if (!table) uncertain.push('table: no table of the database matches its fields; confirm the table');
+    const apiFields = Object.keys(r.fields);
+    const columns = table ? table.columns.map((c) => c.name) : apiFields;
+    const companyField = apiFields.find((f) => COMPANY.test(f)) ?? null;
+    const companyColumn = columns.find((c) => COMPANY.test(c)) ?? companyField;
+    const fkOf = (field: string) => table?.foreignKeys.find((f) => f.column === field);
+    const idField = apiFields.includes('id') ? 'id' : (apiFields.find((f) => /^id$|_id$/i.test(f) && f.toLowerCase() === `${singular(name)}_id`) ?? 'id');
+    const references: Resource['references'] = [];
+    for (const f of columns) {
+      if (f === idField || f === companyColumn || !REF.test(f) || f === 'id') continue;
+      const fk = fkOf(f);
+      if (table && !fk) continue; // with a database, only real foreign keys are references
+      const target = fk ? byTable.get(fk.table) ?? (fk.table === users ? users : undefined) : undefined;
+      const guess = target ? { resource: target } : guessTarget(f);
+      if (!guess.resource || (guess.resource === name && !fk)) continue;
+      if (guess.doubt) uncertain.push(guess.doubt);
+      references.push({ field: f, resource: guess.resource });
+    }
+    const owner = columns.find((c) => OWNER.test(c) && references.some((x) => x.field === c && x.resource === users)) ?? (name === users ? undefined : undefined);
+    const norm = (x: string) => x.replace(/_/g, '').toLowerCase();
+    const nestedParam = r.parentParams[0];
+    const nested = nestedParam ? (columns.find((c) => norm(c) === norm(nestedParam)) ?? nestedParam) : undefined;
+    const parentRef =
+      (nested && references.find((x) => x.field === nested)) ??
+      references.find((x) => x.resource !== users && x.resource !== name && (table ? table.columns.find((c) => c.name === x.field)?.nullable === false : r.required.includes(x.field)));
+    let derivation: Derivation;
+    if (companyColumn) derivation = { kind: 'own', field: companyColumn };
+    else if (owner) derivation = { kind: 'owner', field: owner };
+    else if (parentRef) derivation = { kind: 'parent', field: parentRef.field, resource: parentRef.resource };
+    else if (nested) {
+      const target = guessTarget(nested).resource;
+      derivation = target ? { kind: 'parent', field: nested, resource: target } : { kind: 'none' };
+      if (target) references.push({ field: nested, resource: target });
+    } else derivation = { kind: 'none' };
+    if (derivation.kind === 'parent' && !table) uncertain.push(`derivation: company through ${derivation.field} -> ${derivation.resource} is a guess without the database; confirm`);
+    if (derivation.kind === 'none') uncertain.push('derivation: no company, owner or parent field found; confirm it is shared or system data');
+    const body: Record<string, unknown> = {};
+    for (const f of r.required) {
+      if (f === companyField || f === owner || f === idField) continue;
+      body[f] = placeholder(f, r.writable[f] ?? {}, references.find((x) => x.field === f)?.resource);
+    }
+    const resource: Resource = {
+      name,
+      endpoints: r.operations,
+      updateMethod: r.updateMethod,
+      table: table?.name ?? null,
+      idField,
+      companyField,
+      class: 'tenant',
+      derivation,
+      priority: null,
+      references,
+      bodyTemplate: body,
+      uncertain,
+    };
+    return resource;
+  });
+
+  // class and priority, parents before children
+  const byName = new Map(draft.map((r) => [r.name, r]));
+  const referenced = new Set(draft.flatMap((r) => r.references.filter((x) => x.resource !== users).map((x) => x.resource)));
+  const settled = new Set<string>();
+  const settle = (r: Resource, depth = 0): void => {
+    if (settled.has(r.name) || depth > 10) return;
+    const system = SYSTEM.test(r.name);
+    let cls: TenancyClass;
+    let priority: Priority | null;
+    let why: string;
+    switch (r.derivation.kind) {
+      case 'own':
+        cls = 'tenant'; priority = null; why = '';
+        break;
+      case 'owner':
+        cls = system ? 'system' : 'user-owned';
+        priority = system ? 'LOW' : PERSONAL_OWNER.test(r.derivation.field) && !referenced.has(r.name) ? 'MEDIUM' : 'HIGH';
+        why = system ? 'a system table' : priority === 'MEDIUM' ? 'personal to its user and referenced by nothing' : 'business data reached only through its owner';
+        break;
+      case 'parent': {
+        const parent = byName.get(r.derivation.resource);
+        if (parent) settle(parent, depth + 1);
+        cls = parent?.class ?? 'user-owned';
+        priority = parent?.priority ?? 'HIGH';
+        why = `inherits from ${r.derivation.resource}`;
+        break;
+      }
+      default:
+        cls = system ? 'system' : 'global';
+        priority = 'LOW';
+        why = system ? 'a system table' : 'shared data';
+    }
+    r.class = cls;
+    r.priority = priority;
+    if (priority) r.uncertain.push(`priority: ${priority} guessed (${why}); confirm`);
+    settled.add(r.name);
+  };
+  draft.forEach((r) => settle(r));
+  return { users, resources: draft.sort((a, b) => a.name.localeCompare(b.name)), tenantsPath: tenants?.collectionPath ?? null };
+}
+
+/** Keeps what a person confirmed in a saved catalog (class, priority, body template) over fresh guesses. */
+export function keepConfirmed(discovered: Catalog, saved: Catalog): Catalog {
+  const prior = new Map(saved.resources.map((r) => [r.name, r]));
+  return {
+    ...discovered,
+    resources: discovered.resources.map((r) => {
+      const s = prior.get(r.name);
+      if (!s) return r;
+      const confirmed = (field: string) => !s.uncertain.some((u) => u.startsWith(`${field}:`));
+      return {
+        ...r,
+        class: confirmed('class') ? s.class : r.class,
+        priority: confirmed('priority') ? s.priority : r.priority,
+        bodyTemplate: Object.keys(s.bodyTemplate).length ? s.bodyTemplate : r.bodyTemplate,
+        uncertain: r.uncertain.filter((u) => !['class', 'priority'].some((f) => u.startsWith(`${f}:`) && confirmed(f))),
+      };
+    }),
+  };
+}
+
+export interface DriftItem {
+  resource: string;
+  change: 'added' | 'removed' | 'changed';
+  field: string | null;
+  saved: unknown;
+  now: unknown;
+  message: string;
+}
+
+/** What the CRM says now against a saved catalog: new or vanished resources, endpoints, company fields, derivations, references. */
+export function catalogDrift(saved: Catalog, now: Catalog): DriftItem[] {
+  const out: DriftItem[] = [];
+  const a = new Map(saved.resources.map((r) => [r.name, r]));
+  const b = new Map(now.resources.map((r) => [r.name, r]));
+  for (const [name, r] of b) if (!a.has(name)) out.push({ resource: name, change: 'added', field: null, saved: null, now: r.endpoints, message: `${name} is new: the CRM serves it at ${r.endpoints.list ?? r.endpoints.get ?? '?'}` });
+  for (const [name, r] of a) if (!b.has(name)) out.push({ resource: name, change: 'removed', field: null, saved: r.endpoints, now: null, message: `${name} is no longer served by the CRM` });
+  for (const [name, s] of a) {
+    const n = b.get(name);
+    if (!n) continue;
+    const cmp = (field: string, x: unknown, y: unknown, message: string) => {
+      if (JSON.stringify(x) !== JSON.stringify(y)) out.push({ resource: name, change: 'changed', field, saved: x, now: y, message });
+    };
+    for (const op of ['list', 'get', 'create', 'update', 'delete'] as const) cmp(`endpoints.${op}`, s.endpoints[op] ?? null, n.endpoints[op] ?? null, `${name}: ${op} endpoint ${s.endpoints[op] ?? 'none'} is now ${n.endpoints[op] ?? 'gone'}`);
+    cmp('table', s.table, n.table, `${name}: table ${s.table} is now ${n.table}`);
+    const hadCompany = s.derivation.kind === 'own';
+    const hasCompany = n.derivation.kind === 'own';
+    if (hadCompany !== hasCompany) out.push({ resource: name, change: 'changed', field: 'company', saved: s.derivation, now: n.derivation, message: `${name} ${hasCompany ? 'gained' : 'lost'} its company_id column` });
+    else cmp('derivation', s.derivation, n.derivation, `${name}: its company is now derived ${n.derivation.kind === 'none' ? 'from nothing' : `through ${'field' in n.derivation ? n.derivation.field : ''}`}`);
+    cmp('companyField', s.companyField, n.companyField, `${name}: the API's company field ${s.companyField ?? 'none'} is now ${n.companyField ?? 'none'}`);
+    const refs = (r: Resource) => r.references.map((x) => `${x.field}->${x.resource}`).sort();
+    cmp('references', refs(s), refs(n), `${name}: references changed`);
+  }
+  return out;
+}
