@@ -176,8 +176,8 @@ export const contract = {
   },
   'catalog:check': {
     access: 'public',
-    summary: 'Compare the saved catalog with what the CRM says now',
-    input: z.object({ connection: Name }).strict(),
+    summary: 'Compare the saved catalog with what the CRM says now (its database too, when a URL is held or given)',
+    input: z.object({ connection: Name, databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').max(2048).optional() }).strict(),
     output: z.object({ drift: z.array(DriftItemSchema) }),
   },
   'demo:status': {

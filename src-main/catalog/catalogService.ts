@@ -65,6 +65,6 @@ export function parseCatalog(raw: unknown): Catalog {
 }
 
 export async function checkDrift(saved: Catalog, opts: Omit<DiscoverOptions, 'saved'>): Promise<{ drift: DriftItem[]; now: Catalog }> {
-  const { catalog } = await discover(opts);
+  const { catalog } = await discover({ ...opts, saved });
   return { drift: catalogDrift(saved, catalog), now: catalog };
 }

@@ -168,10 +168,11 @@ catalog
   .command('check')
   .description('Compare a connection\'s saved catalog with what its CRM says now (exit 1 on drift)')
   .option('--connection <name>', 'connection name', 'demo')
-  .action((o: { connection: string }) => run(json(), async (out) => {
+  .option('--db <url>', 'the CRM\'s PostgreSQL URL, to compare tables and company_id columns too')
+  .action((o: { connection: string; db?: string }) => run(json(), async (out) => {
     const services = withServices(out);
     try {
-      const { drift } = await call(services, 'catalog:check', { connection: o.connection });
+      const { drift } = await call(services, 'catalog:check', { connection: o.connection, databaseUrl: o.db });
       out.result({ connection: o.connection, drift }, () => drift.length ? drift.map((d) => `${d.change.toUpperCase().padEnd(8)} ${d.message}`).join('\n') : `No drift: the catalog of "${o.connection}" matches its CRM.`);
       return drift.length ? EXIT.problem : EXIT.ok;
     } finally {

@@ -119,10 +119,10 @@ export function createServices(opts: ServicesOptions): Services {
       connections.save({ ...profile, catalog: parsed }, { replace: true });
       return { catalog: parsed };
     },
-    'catalog:check': async ({ connection }) => {
+    'catalog:check': async ({ connection, databaseUrl }) => {
       await ensureCrm(connection);
       const profile = connections.get(connection);
-      const { drift } = await checkDrift(profile.catalog, { url: profile.baseUrl, openapiPath: profile.openapiPath, databaseUrl: connections.databaseUrl(connection), itemsField: profile.paging.itemsField });
+      const { drift } = await checkDrift(profile.catalog, { url: profile.baseUrl, openapiPath: profile.openapiPath, databaseUrl: databaseUrl ?? connections.databaseUrl(connection), itemsField: profile.paging.itemsField });
       return { drift };
     },
     'demo:status': () => demo.current(),

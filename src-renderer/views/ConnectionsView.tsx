@@ -1,6 +1,8 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useConnections } from '../stores/connectionsStore.ts';
 import { call } from '../api.ts';
+import { useCatalog } from '../stores/catalogStore.ts';
+import { CatalogEditor } from './CatalogEditor.tsx';
 import type { ConnectionSummary } from '../../src-shared/contract.ts';
 
 const STATUS_ICON: Record<string, string> = { pass: '✔', fail: '✖', warn: '!', skipped: '–' };
@@ -48,6 +50,8 @@ function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null
 export function ConnectionsView() {
   const { list, load, test, tests, remove, lastRemoved, undo, error } = useConnections();
   const [form, setForm] = useState<{ editing: ConnectionSummary | null } | null>(null);
+  const openCatalog = useCatalog((s) => s.open);
+  const catalogOpen = useCatalog((s) => s.connection);
   useEffect(() => {
     void load();
   }, [load]);
@@ -65,6 +69,7 @@ export function ConnectionsView() {
       )}
       {error && !form && <div className="alert" role="alert">{error}</div>}
       {form && <ConnectionForm editing={form.editing} onDone={() => setForm(null)} />}
+      {catalogOpen && <CatalogEditor />}
       <ul className="cards">
         {list.map((c) => {
           const t = tests[c.name];
@@ -77,6 +82,7 @@ export function ConnectionsView() {
                 </div>
                 <div className="row">
                   <button type="button" onClick={() => void test(c.name)} disabled={t?.running} data-testid={`test-${c.name}`}>{t?.running ? 'Testing…' : 'Test connection'}</button>
+                  <button type="button" onClick={() => void openCatalog(c.name)} data-testid={`catalog-${c.name}`}>Catalog</button>
                   {!c.embedded && <button type="button" onClick={() => setForm({ editing: c })}>Edit</button>}
                   {!c.embedded && <button type="button" className="danger" onClick={() => void remove(c.name)} data-testid={`remove-${c.name}`}>Remove</button>}
                 </div>

@@ -35,5 +35,16 @@ export const ui = (page: Page) => ({
     remove: (name: string) => page.getByTestId(`remove-${name}`),
     undo: page.getByTestId('undo'),
     form: page.getByTestId('connection-form'),
+    catalog: (name: string) => page.getByTestId(`catalog-${name}`),
+  },
+  catalog: {
+    editor: page.getByTestId('catalog-editor'),
+    summary: page.getByTestId('catalog-summary'),
+    discover: page.getByTestId('catalog-discover'),
+    save: page.getByTestId('catalog-save'),
+    drift: page.getByTestId('catalog-drift'),
+    rows: page.locator('[data-testid="catalog-table"] tbody tr'),
+    priority: (name: string) => page.getByTestId(`priority-${name}`),
+    uncertain: (name: string) => page.getByTestId(`uncertain-${name}`),
   },
 });

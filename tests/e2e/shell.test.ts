@@ -133,4 +133,43 @@ describe('console shell on the demo CRM', () => {
     await u.connections.card('elsewhere').waitFor();
     await p.close();
   });
+
+  it('shows the demo\'s catalog with the seed\'s counts, finds no drift, and edits a discovered catalog of another connection', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    const u = ui(p);
+    await u.shell.nav('connections').click();
+    await u.connections.catalog('demo').click();
+    await u.catalog.summary.waitFor();
+    expect(await u.catalog.summary.textContent()).toBe('32 resources: 11 with company_id, 11 HIGH, 7 MEDIUM, 3 LOW without · 0 to confirm');
+    await u.catalog.discover.click();
+    await u.catalog.drift.waitFor();
+    expect(await u.catalog.drift.textContent()).toBe('No drift: the CRM matches the saved catalog (API and database read).');
+    await screenshot(p, 'catalog-demo');
+
+    // a connection of one's own to the same CRM, without its database: discovery leaves points to confirm
+    const demoUrl = await p.evaluate(async () => {
+      const token = sessionStorage.getItem('tenantscope.token')!;
+      const r = await fetch('/api/call/demo:status', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: '{}' });
+      return (await r.json()).value.url as string;
+    });
+    await u.connections.add.click();
+    await u.connections.name.fill('mine');
+    await u.connections.url.fill(demoUrl);
+    await u.connections.save.click();
+    await u.connections.catalog('mine').click();
+    await u.catalog.discover.click();
+    await u.catalog.drift.waitFor();
+    await u.catalog.uncertain('document_signatures').waitFor();
+    await u.catalog.priority('calls').selectOption('MEDIUM');
+    await u.catalog.save.click();
+    await p.getByText('Catalog saved.').waitFor();
+    await screenshot(p, 'catalog-edited');
+    await p.reload();
+    await u.app('ready').waitFor();
+    await u.shell.nav('connections').click();
+    await u.connections.catalog('mine').click();
+    await u.catalog.priority('calls').waitFor();
+    expect(await u.catalog.priority('calls').inputValue()).toBe('MEDIUM');
+    await p.close();
+  });
 });

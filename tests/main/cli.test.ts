@@ -60,3 +60,42 @@ describe('tenantscope CLI', () => {
     expect(r.code).toBe(doc.ok ? 0 : 1);
   });
 });
+
+describe('tenantscope catalog', () => {
+  let crm: TestCrm;
+  let home: string;
+  beforeAll(async () => {
+    crm = await startTestCrm();
+    home = mkdtempSync(join(tmpdir(), 'tenantscope-cli-'));
+  });
+  afterAll(() => crm?.close());
+
+  it('discover writes the catalog to a file and prints it as one JSON document', async () => {
+    const out = join(home, 'catalog.json');
+    const r = await cli(home, ['--json', 'catalog', 'discover', '--url', crm.url, '--db', crm.databaseUrl, '--out', out]);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.catalog.resources).toHaveLength(32);
+    expect(doc.usedDatabase).toBe(true);
+    const { readFileSync } = await import('node:fs');
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(doc.catalog);
+  });
+
+  it('check exits 0 without drift and 1 with drift, and 2 when the CRM cannot be read', async () => {
+    await cli(home, ['connections', 'add', 'ref', '--base-url', crm.url]);
+    const clean = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db', crm.databaseUrl]);
+    expect(clean.code).toBe(0);
+    expect(JSON.parse(clean.stdout).drift).toEqual([]);
+    await crm.pool.query('ALTER TABLE emails ADD COLUMN company_id uuid');
+    try {
+      const drifted = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db', crm.databaseUrl]);
+      expect(drifted.code).toBe(1);
+      expect(JSON.parse(drifted.stdout).drift.map((d: any) => d.message)).toContain('emails gained its company_id column');
+    } finally {
+      await crm.pool.query('ALTER TABLE emails DROP COLUMN company_id');
+    }
+    const bad = await cli(home, ['--json', 'catalog', 'discover', '--url', 'http://127.0.0.1:1']);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout).error.code).toBe('unreachable');
+  });
+});
