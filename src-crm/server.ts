@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import { sql, type RawBuilder } from 'kysely';
@@ -447,6 +448,32 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
     return { items: page, next_cursor: more && last ? encodeCursor([last.deleted_at, last.resource, last.id]) : null };
+  });
+
+  // ---- manifest: what a list would return, summarised, so a client can prove its copy ---------
+  app.get('/api/sync/manifest', {
+    schema: {
+      tags: ['sync'], summary: 'Count, latest updated_at and a hash over sorted (id, updated_at) of what the list endpoint returns the caller', operationId: 'sync_manifest', ...secured,
+      querystring: { type: 'object', required: ['resource'], additionalProperties: false, properties: { resource: { type: 'string' }, company_id: UUID } },
+    },
+  }, async (request) => {
+    const caller = await authenticate(request);
+    await catalog.fresh();
+    const q = request.query as { resource: string; company_id?: string };
+    const model = MODEL_BY_NAME.get(q.resource);
+    if (!model) throw new HttpError(422, [{ loc: ['query', 'resource'], msg: `unknown resource "${q.resource}"`, type: 'value_error' }]);
+    const where: RawBuilder<unknown>[] = [sql`t.deleted_at IS NULL`, scopeCondition(model, rule(model).list, caller, true)];
+    if (q.company_id) {
+      if (caller.role !== 'super_admin' && caller.companyId !== q.company_id) throw new HttpError(403, 'Not enough permissions');
+      if (caller.role === 'super_admin') where.push(sql`${sql.raw(catalog.companyExpr(model, 't'))} = ${q.company_id}`);
+    }
+    const { rows } = await sql<{ id: string; updated_at: string }>`
+      SELECT t.id, t.updated_at FROM ${sql.table(model.name)} t WHERE ${sql.join(where, sql` AND `)}`.execute(db);
+    const lines = rows.map((r) => `${r.id}|${r.updated_at}`).sort();
+    const hash = createHash('sha256');
+    for (const l of lines) hash.update(l + '\n');
+    const latest = rows.reduce<string | null>((m, r) => (m === null || r.updated_at > m ? r.updated_at : m), null);
+    return { resource: model.name, count: rows.length, latest_updated_at: latest, hash: hash.digest('hex') };
   });
 
   // ---- analytics (analytics.py) ---------------------------------------------------------------

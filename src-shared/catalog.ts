@@ -104,7 +104,7 @@ export const IncrementalSchema = z
     /** the field holding a row's last update */
     updatedAtField: z.string().default('updated_at'),
     deletions: z
-      .object({ path: template, sinceParam: z.string().default('since'), itemsField: z.string().default('items'), resourceField: z.string().default('resource'), idField: z.string().default('id'), nextCursorField: z.string().optional() })
+      .object({ path: template, sinceParam: z.string().default('since'), itemsField: z.string().default('items'), resourceField: z.string().default('resource'), idField: z.string().default('id'), atField: z.string().default('deleted_at'), nextCursorField: z.string().optional() })
       .strict()
       .optional(),
   })

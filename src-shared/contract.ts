@@ -180,6 +180,34 @@ export const contract = {
     input: z.object({ connection: Name, databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').max(2048).optional() }).strict(),
     output: z.object({ drift: z.array(DriftItemSchema) }),
   },
+  'sync:run': {
+    access: 'signed-in',
+    summary: 'Sync tenants into the cache: a super admin any (or all), everyone else their own',
+    input: z.object({ tenants: z.array(z.string().min(1).max(200)).max(1000).optional(), all: z.boolean().default(false), pageSize: z.number().int().min(1).max(1000).optional() }).strict(),
+    output: z.object({
+      runId: z.number(), rows: z.number(), pages: z.number(), retries: z.number(), leaks: z.number(), deletions: z.number(),
+      outcomes: z.array(z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['synced', 'skipped', 'failed']), rows: z.number(), pages: z.number(), message: z.string().nullable() })),
+      retried: z.array(z.string()),
+    }),
+  },
+  'sync:status': {
+    access: 'signed-in',
+    summary: 'Per partition of the cache: rows, deleted rows, last sync, leak evidence (own partition only for company admins)',
+    input: Empty,
+    output: z.object({ partitions: z.array(z.object({ company_id: z.string(), rows: z.number(), deleted: z.number(), last_sync: z.string().nullable(), leaks: z.number() })) }),
+  },
+  'sync:prove': {
+    access: 'signed-in',
+    summary: 'Compare a tenant\'s cache with the server: count, latest updated_at and a hash per resource',
+    input: z.object({ tenant: z.string().min(1).max(200) }).strict(),
+    output: z.object({ proofs: z.array(z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['in-sync', 'drifted', 'counts-only']), local: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string() }), server: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string().nullable() }).nullable(), asOf: z.string() })) }),
+  },
+  'cache:evict': {
+    access: 'signed-in',
+    summary: 'Remove a tenant\'s partition from the cache',
+    input: z.object({ tenant: z.string().min(1).max(200) }).strict(),
+    output: z.object({ tenant: z.string(), evicted: z.number(), remaining: z.number() }),
+  },
   'demo:status': {
     access: 'public',
     summary: 'State of the embedded demo CRM',

@@ -67,6 +67,15 @@ export const ConnectionProfileSchema = z
     paging: PagingSchema.default({ kind: 'cursor', limitParam: 'limit', cursorParam: 'cursor', itemsField: 'items', nextCursorField: 'next_cursor', maxLimit: 100 }),
     incremental: IncrementalSchema.optional(),
     catalog: CatalogSchema.default({ users: 'users', resources: [] }),
+    sync: z
+      .object({
+        /** query parameter with which a super admin lists one company */
+        tenantParam: z.string().optional(),
+        /** TenantScope's manifest protocol: GET path?resource=&<tenantParam>= answers {count, latest_updated_at, hash} */
+        manifestPath: path.optional(),
+      })
+      .strict()
+      .default({}),
     identities: z.array(IdentitySchema).max(50).default([]),
     /** true when the console may start this CRM itself (the demo connection) */
     embedded: z.boolean().default(false),

@@ -181,6 +181,48 @@ catalog
   }));
 
 program
+  .command('sync')
+  .description('Sync tenants of a CRM into the local cache, then prove the cache against the server')
+  .option('--connection <name>', 'connection name', 'demo')
+  .option('--as <username>', 'sign in as (default: the connection\'s first identity)')
+  .option('--password-env <VAR>', 'read the password from this environment variable')
+  .option('--tenant <name-or-id>', 'a tenant to sync (repeatable; default: your own or the selected one)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+  .option('--all', 'every tenant (super admins)', false)
+  .option('--page-size <n>', 'records a page', (v) => Number(v))
+  .option('--no-prove', 'skip the comparison with the server')
+  .action((o: { connection: string; as?: string; passwordEnv?: string; tenant: string[]; all: boolean; pageSize?: number; prove: boolean }) => run(json(), async (out) => {
+    const services = withServices(out);
+    try {
+      const profile = services.connections.get(o.connection);
+      const first = profile.identities[0];
+      const username = o.as ?? first?.username;
+      if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
+      const label = profile.identities.find((i) => i.username === username)?.label;
+      const password = o.passwordEnv ? process.env[o.passwordEnv] : label ? services.connections.secretFor(profile, label) : undefined;
+      if (!password) throw new CliFailure({ code: 'invalid-input', message: `No password for ${username}: give --password-env VAR.` });
+      await call(services, 'session:signIn', { connection: o.connection, username, password });
+      const offProgress = services.bus.on('onProgress', (p) => { if (!json() && process.stderr.isTTY) process.stderr.write(`\r${p.label.padEnd(40).slice(0, 40)} ${String(p.done).padStart(9)} rows  ${p.message ?? ''}   `); });
+      const report = await call(services, 'sync:run', { tenants: o.tenant.length ? o.tenant : undefined, all: o.all, pageSize: o.pageSize });
+      offProgress();
+      if (!json()) process.stderr.write('\n');
+      const tenantIds = [...new Set(report.outcomes.map((x) => x.tenant))];
+      const proofs = o.prove ? (await Promise.all(tenantIds.map((t) => call(services, 'sync:prove', { tenant: t })))).flatMap((p) => p.proofs) : [];
+      const failed = report.outcomes.filter((x) => x.status === 'failed');
+      const drifted = proofs.filter((p) => p.status === 'drifted');
+      out.result({ ...report, proofs }, () => [
+        `Synced ${report.rows} rows in ${report.pages} pages (${report.retries} retries, ${report.deletions} deletions applied).`,
+        ...failed.map((f) => `FAILED ${f.message}`),
+        report.leaks ? `LEAK: the CRM returned ${report.leaks} rows of other companies to ${username} (see the audit).` : '',
+        o.prove ? `Proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only.` : '',
+        ...drifted.map((d) => `DRIFTED ${d.tenant} ${d.resource}: cache ${d.local.count} rows, server ${d.server?.count}`),
+      ].filter(Boolean).join('\n'));
+      return failed.length || drifted.length ? EXIT.failed : report.leaks ? EXIT.problem : EXIT.ok;
+    } finally {
+      await services.close();
+    }
+  }));
+
+program
   .command('host')
   .description('Serve the console over HTTP on 127.0.0.1 (what npm start falls back to without Electron)')
   .option('--port <n>', 'port (default: any free port)', (v) => Number(v), 0)

@@ -9,6 +9,8 @@ import { testConnection } from '../connections/connectionTester.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
 import { checkDrift, discover, parseCatalog } from '../catalog/catalogService.ts';
 import { catalogDrift } from '../catalog/catalogDiscovery.ts';
+import { openCache, type OpenCache } from '../cache/cacheDb.ts';
+import { SyncService } from '../sync/syncService.ts';
 import { SessionService } from '../session/sessionService.ts';
 import { EventBus } from './eventBus.ts';
 import { projectRoot } from './home.ts';
@@ -59,6 +61,29 @@ export function createServices(opts: ServicesOptions): Services {
     status();
   });
   if (opts.startDemo) void demo.start();
+
+  // one cache file a connection, opened on first use
+  const caches = new Map<string, Promise<OpenCache>>();
+  const cacheFor = (connection: string) => {
+    let c = caches.get(connection);
+    if (!c) {
+      c = openCache(join(opts.home, 'cache', `${connection}.sqlite`));
+      caches.set(connection, c);
+      c.catch(() => caches.delete(connection));
+    }
+    return c;
+  };
+  const syncFor = async () => {
+    const s = session.current()!;
+    return new SyncService(await cacheFor(s.connection), connections.get(s.connection), bus);
+  };
+  /** A tenant given by id or name, checked against the operator's role. */
+  const resolveTenant = (given: string) => {
+    const t = session.tenantsKnown().find((x) => x.id === given || x.name.toLowerCase() === given.toLowerCase());
+    if (!t) throw new AppError(session.current()?.role === 'super_admin' ? 'not-found' : 'forbidden', `"${given}" is not a company you can see.`);
+    session.assertTenantAccess(t.id);
+    return t;
+  };
 
   const handlers: Handlers = {
     'app:info': () => ({ version, mode: opts.mode, home: opts.home, demo: demo.current() }),
@@ -125,6 +150,30 @@ export function createServices(opts: ServicesOptions): Services {
       const { drift } = await checkDrift(profile.catalog, { url: profile.baseUrl, openapiPath: profile.openapiPath, databaseUrl: databaseUrl ?? connections.databaseUrl(connection), itemsField: profile.paging.itemsField });
       return { drift };
     },
+    'sync:run': async ({ tenants, all, pageSize }) => {
+      const s = session.current()!;
+      const targets = all
+        ? (session.requireSuperAdmin(), (await session.listTenants()).tenants)
+        : tenants?.length ? tenants.map(resolveTenant) : [resolveTenant(s.selectedTenant ?? s.company?.id ?? '')];
+      const sync = await syncFor();
+      return sync.run(session.identity(), targets, { pageSize });
+    },
+    'sync:status': async () => {
+      const s = session.current()!;
+      const parts = (await syncFor()).partitions();
+      return { partitions: s.role === 'super_admin' ? parts : parts.filter((p) => p.company_id === s.company?.id) };
+    },
+    'sync:prove': async ({ tenant }) => {
+      const t = resolveTenant(tenant);
+      return { proofs: await (await syncFor()).prove(session.identity(), t) };
+    },
+    'cache:evict': async ({ tenant }) => {
+      const t = resolveTenant(tenant);
+      const sync = await syncFor();
+      const evicted = sync.evict(t.id);
+      const remaining = sync.partitions().find((p) => p.company_id === t.id)?.rows ?? 0;
+      return { tenant: t.id, evicted, remaining };
+    },
     'demo:status': () => demo.current(),
     'demo:start': () => demo.start(),
   };
@@ -163,6 +212,7 @@ export function createServices(opts: ServicesOptions): Services {
     bus, connections, session, demo, dispatch,
     close: async () => {
       session.signOut();
+      for (const c of caches.values()) await c.then((x) => x.close()).catch(() => {});
       await demo.stop();
     },
   };

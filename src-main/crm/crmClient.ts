@@ -105,6 +105,13 @@ export class CrmClient {
     };
   }
 
+  /** One GET as it is: network failures throw (axios), any HTTP status comes back. */
+  async rawGet(url: string, params: Record<string, string | number>, token: string): Promise<{ status: number; data: unknown; headers: Record<string, unknown>; url: string }> {
+    const res = await this.http.get(url, { params, headers: this.authHeaders(token) });
+    const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)] as [string, string])).toString();
+    return { status: res.status, data: res.data, headers: res.headers as Record<string, unknown>, url: `${url}${qs ? `?${qs}` : ''}` };
+  }
+
   /** Fills a path template: `{id}`-style parameters from `values`, matched loosely (ticketId = ticket_id). */
   static fillPath(template: string, values: Record<string, string>): string {
     const norm = (x: string) => x.replace(/_/g, '').toLowerCase();

@@ -4,11 +4,21 @@ import type { Session, Tenant } from '../../src-shared/contract.ts';
 import type { ConnectionStore } from '../connections/connectionStore.ts';
 import { CrmClient } from '../crm/crmClient.ts';
 
+export interface SyncIdentityLike {
+  email: string;
+  role: Session['role'];
+  companyId: string | null;
+  token(): string;
+  refresh(): Promise<string>;
+}
+
 interface Live {
   session: Session;
   token: string;
   client: CrmClient;
   tenants: Tenant[];
+  /** kept in memory only, to sign in again when the CRM's token expires */
+  credentials: { username?: string; password?: string };
 }
 
 /**
@@ -48,8 +58,29 @@ export class SessionService {
       selectedTenant: own?.id ?? tenants[0]?.id ?? null,
       signedInAt: new Date().toISOString(),
     };
-    this.live = { session, token, client, tenants };
+    this.live = { session, token, client, tenants, credentials: { username: input.username, password: input.password } };
     return { ...session };
+  }
+
+  /** The operator as the sync engine and runners use it: a current token, and a way to renew it. */
+  identity(): SyncIdentityLike {
+    const live = this.require();
+    return {
+      email: live.session.user.email,
+      role: live.session.role,
+      companyId: live.session.company?.id ?? null,
+      token: () => live.token,
+      refresh: async () => {
+        const { username, password } = live.credentials;
+        if (!username || !password) throw new AppError('unauthenticated', 'The CRM token expired and was pasted, not signed in: paste a new one.');
+        live.token = (await live.client.signIn(username, password)).token;
+        return live.token;
+      },
+    };
+  }
+
+  tenantsKnown(): Tenant[] {
+    return this.require().tenants;
   }
 
   signOut(): boolean {

@@ -1,0 +1,62 @@
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import { AppError } from '../../src-shared/result.ts';
+import { projectRoot } from '../core/home.ts';
+import { openSqlite } from '../core/sqlite.ts';
+
+export const UNASSIGNED = 'unassigned';
+/** leak evidence about a row whose owner or parent lies outside every company the identity can see */
+export const OUTSIDE = 'outside';
+
+export interface CacheTables {
+  records: { company_id: string; resource: string; id: string; updated_at: string | null; deleted: number; payload: string; fetched_by: string; fetched_from: string; fetched_at: string; seen_run: number };
+  refs: { company_id: string; resource: string; id: string; field: string; target_resource: string; target_id: string };
+  sync_state: { company_id: string; resource: string; cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number; last_finished_at: string | null; last_error: string | null; proof: string | null };
+  deletions_state: { company_id: string; since: string | null };
+  leaks: { identity_company_id: string; company_id: string; resource: string; id: string; identity: string; request: string; observed_at: string };
+  sync_runs: { id: number | null; started_at: string; finished_at: string | null; identity: string; tenants: string; outcome: string; rows: number; retries: number; message: string | null };
+}
+export type CacheDb = Kysely<CacheTables>;
+
+/** The numbered SQL files in migrations/cache, run by Kysely's Migrator; landed files are never edited. */
+class SqlFileProvider implements MigrationProvider {
+  /** better-sqlite3 prepares one statement at a time; a migration file is run whole with exec on the same handle */
+  constructor(private readonly dir: string, private readonly raw: { exec(sql: string): unknown }) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const file of readdirSync(this.dir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort()) {
+      const text = readFileSync(join(this.dir, file), 'utf8');
+      out[file.replace(/\.sql$/, '')] = { up: async () => { this.raw.exec(text); } };
+    }
+    return out;
+  }
+}
+
+export interface OpenCache {
+  db: CacheDb;
+  /** the raw handle, for the hot path (prepared statements in one transaction a page) */
+  raw: ReturnType<typeof openSqlite>;
+  close(): Promise<void>;
+}
+
+export async function openCache(file: string): Promise<OpenCache> {
+  mkdirSync(dirname(file), { recursive: true });
+  let raw;
+  try {
+    raw = openSqlite(file);
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('foreign_keys = ON');
+  } catch (e) {
+    throw new AppError('internal', `Cannot open the cache ${file}: ${(e as Error).message}`);
+  }
+  const db = new Kysely<CacheTables>({ dialect: new SqliteDialect({ database: raw }) });
+  const { error, results } = await new Migrator({ db, provider: new SqlFileProvider(join(projectRoot, 'migrations', 'cache'), raw) }).migrateToLatest();
+  if (error) {
+    await db.destroy();
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new AppError('internal', `The cache ${file} could not be migrated${failed ? ` (${failed})` : ''}: ${(error as Error).message}`);
+  }
+  return { db, raw, close: () => db.destroy() };
+}

@@ -1,0 +1,50 @@
+import { AxiosError } from 'axios';
+
+export interface RetryPolicy {
+  attempts: number;
+  baseMs: number;
+  capMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseMs: 250, capMs: 8000 };
+
+/** An answer worth trying again (429, 5xx), carried as an error. */
+export class TransientAnswer extends Error {
+  constructor(readonly status: number, readonly headers: Record<string, unknown>, readonly request: string) {
+    super(`${request} answered ${status}`);
+  }
+}
+
+/** Transient: no answer, a timeout, a truncated body, 429 or a 5xx. */
+export function isTransient(e: unknown): boolean {
+  if (e instanceof TransientAnswer) return true;
+  const err = e as AxiosError;
+  if (!err.isAxiosError) return false;
+  if (!err.response) return true;
+  return err.response.status === 429 || err.response.status >= 500;
+}
+
+/** Delay before the next try: Retry-After when the server gives one, else exponential with full jitter. */
+export function retryDelay(e: unknown, attempt: number, policy: RetryPolicy, random = Math.random): number {
+  const header = e instanceof TransientAnswer ? e.headers['retry-after'] : (e as AxiosError).response?.headers?.['retry-after'];
+  if (header !== undefined) {
+    const secs = Number(header);
+    const ms = Number.isFinite(secs) ? secs * 1000 : Date.parse(String(header)) - Date.now();
+    if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, 60_000);
+  }
+  return Math.round(random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt));
+}
+
+export async function withRetry<T>(fn: () => Promise<T>, opts: { policy?: RetryPolicy; onRetry?: (e: unknown, attempt: number, delayMs: number) => void; signal?: AbortSignal } = {}): Promise<T> {
+  const policy = opts.policy ?? DEFAULT_RETRY;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isTransient(e) || attempt + 1 >= policy.attempts || opts.signal?.aborted) throw e;
+      const delay = retryDelay(e, attempt, policy);
+      opts.onRetry?.(e, attempt + 1, delay);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

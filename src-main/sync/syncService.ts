@@ -1,0 +1,371 @@
+import { createHash } from 'node:crypto';
+import type { Resource } from '../../src-shared/catalog.ts';
+import type { ConnectionProfile } from '../../src-shared/profile.ts';
+import { pick } from '../../src-shared/profile.ts';
+import { AppError } from '../../src-shared/result.ts';
+import type { Role } from '../../src-shared/tenancy.ts';
+import type { EventBus } from '../core/eventBus.ts';
+import { CrmClient, describeFailure } from '../crm/crmClient.ts';
+import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
+import { TransientAnswer, withRetry, type RetryPolicy } from './retry.ts';
+
+export interface SyncIdentity {
+  email: string;
+  role: Role;
+  companyId: string | null;
+  token(): string;
+  /** signs in again after a 401; the new token */
+  refresh(): Promise<string>;
+}
+
+export interface SyncTenant {
+  id: string;
+  name: string;
+}
+
+export interface ResourceOutcome {
+  tenant: string;
+  resource: string;
+  status: 'synced' | 'skipped' | 'failed';
+  rows: number;
+  pages: number;
+  message: string | null;
+}
+
+export interface SyncReport {
+  runId: number;
+  rows: number;
+  pages: number;
+  retries: number;
+  leaks: number;
+  deletions: number;
+  outcomes: ResourceOutcome[];
+  retried: string[];
+}
+
+export interface Proof {
+  tenant: string;
+  resource: string;
+  status: 'in-sync' | 'drifted' | 'counts-only';
+  local: { count: number; latest: string | null; hash: string };
+  server: { count: number; latest: string | null; hash: string | null } | null;
+  asOf: string;
+}
+
+const now = () => new Date().toISOString();
+
+/** Parents before children: users first, then each resource after the one its company comes through. */
+export function syncOrder(resources: Resource[], users: string): Resource[] {
+  const byName = new Map(resources.map((r) => [r.name, r]));
+  const out: Resource[] = [];
+  const seen = new Set<string>();
+  const visit = (r: Resource, depth = 0) => {
+    if (seen.has(r.name) || depth > 20) return;
+    if (r.derivation.kind === 'parent') {
+      const p = byName.get(r.derivation.resource);
+      if (p) visit(p, depth + 1);
+    }
+    if (r.derivation.kind === 'owner' && byName.get(users)) visit(byName.get(users)!, depth + 1);
+    seen.add(r.name);
+    out.push(r);
+  };
+  const u = byName.get(users);
+  if (u) visit(u);
+  for (const r of resources) visit(r);
+  return out;
+}
+
+/**
+ * Copies what the CRM returns into the SQLite cache, a page at a time, each page in one
+ * transaction together with the cursor that follows it: a sync killed at any instant resumes
+ * without losing or duplicating a row. Every row is checked against the identity's company.
+ */
+export class SyncService {
+  private readonly client: CrmClient;
+
+  constructor(
+    private readonly cache: OpenCache,
+    private readonly profile: ConnectionProfile,
+    private readonly bus: EventBus,
+    private readonly retryPolicy?: RetryPolicy,
+  ) {
+    this.client = new CrmClient(profile, 30_000);
+  }
+
+  private companyLookup = () => {
+    const stmt = this.cache.raw.prepare('SELECT company_id FROM records WHERE resource = ? AND id = ? LIMIT 1');
+    return (resource: string, id: unknown): string | null => {
+      if (id === null || id === undefined || id === '') return null;
+      const row = stmt.get(resource, String(id)) as { company_id: string } | undefined;
+      return row && row.company_id !== UNASSIGNED ? row.company_id : null;
+    };
+  };
+
+  /**
+   * The company a row belongs to, from its own field, its owner or its parent; null when unknown.
+   * `outside` is true when the row names an owner or parent the cache does not know: for a
+   * company identity, that owner or parent lies outside its company.
+   */
+  private deriver() {
+    const lookup = this.companyLookup();
+    const users = this.profile.catalog.users;
+    return (resource: Resource, row: Record<string, unknown>): { company: string | null; outside: boolean } => {
+      const d = resource.derivation;
+      if (d.kind === 'own') {
+        const v = row[d.field];
+        return { company: v === null || v === undefined ? null : String(v), outside: false };
+      }
+      if (d.kind === 'none') return { company: null, outside: false };
+      const ref = row[d.field];
+      const company = lookup(d.kind === 'owner' ? users : d.resource, ref);
+      return { company, outside: company === null && ref !== null && ref !== undefined && ref !== '' };
+    };
+  }
+
+  async run(identity: SyncIdentity, tenants: SyncTenant[], opts: { signal?: AbortSignal; pageSize?: number } = {}): Promise<SyncReport> {
+    const superAdmin = identity.role === 'super_admin';
+    for (const t of tenants) {
+      if (!superAdmin && t.id !== identity.companyId) throw new AppError('forbidden', `${identity.email} may sync their own company only.`);
+    }
+    const raw = this.cache.raw;
+    const runId = Number(raw.prepare('INSERT INTO sync_runs (started_at, identity, tenants) VALUES (?, ?, ?)').run(now(), identity.email, JSON.stringify(tenants.map((t) => t.id))).lastInsertRowid);
+    const report: SyncReport = { runId, rows: 0, pages: 0, retries: 0, leaks: 0, deletions: 0, outcomes: [], retried: [] };
+    const started = Date.now();
+    const derive = this.deriver();
+    const upsert = raw.prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, seen_run)
+      VALUES (@company_id, @resource, @id, @updated_at, 0, @payload, @fetched_by, @fetched_from, @fetched_at, @seen_run)
+      ON CONFLICT (company_id, resource, id) DO UPDATE SET updated_at = excluded.updated_at, deleted = 0, payload = excluded.payload,
+        fetched_by = excluded.fetched_by, fetched_from = excluded.fetched_from, fetched_at = excluded.fetched_at, seen_run = excluded.seen_run`);
+    const moveOut = raw.prepare('DELETE FROM records WHERE resource = ? AND id = ? AND company_id <> ?');
+    const dropRefs = raw.prepare('DELETE FROM refs WHERE resource = ? AND id = ?');
+    const addRef = raw.prepare('INSERT OR REPLACE INTO refs (company_id, resource, id, field, target_resource, target_id) VALUES (?, ?, ?, ?, ?, ?)');
+    const leak = raw.prepare('INSERT OR IGNORE INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const state = raw.prepare('SELECT * FROM sync_state WHERE company_id = ? AND resource = ?');
+    const saveState = raw.prepare(`INSERT INTO sync_state (company_id, resource, cursor, listing_since, high_water, rows, pages, last_finished_at, last_error)
+      VALUES (@company_id, @resource, @cursor, @listing_since, @high_water, @rows, @pages, @last_finished_at, @last_error)
+      ON CONFLICT (company_id, resource) DO UPDATE SET cursor = excluded.cursor, listing_since = excluded.listing_since, high_water = excluded.high_water,
+        rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = excluded.last_error`);
+    const inc = this.profile.incremental;
+    const paging = this.profile.paging;
+    const pageSize = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
+    const order = syncOrder(this.profile.catalog.resources, this.profile.catalog.users);
+
+    const get = async (url: string, params: Record<string, string | number>) => {
+      let refreshed = false;
+      return withRetry(async () => {
+        let res;
+        try {
+          res = await this.client.rawGet(url, params, identity.token());
+        } catch (e) {
+          if ((e as { isAxiosError?: boolean }).isAxiosError && !(e as { response?: unknown }).response) throw e; // transient: retried
+          throw describeFailure(e, this.profile.baseUrl);
+        }
+        if (res.status === 401 && !refreshed) {
+          refreshed = true;
+          await identity.refresh();
+          throw new TransientAnswer(401, {}, res.url);
+        }
+        if (res.status === 429 || res.status >= 500) throw new TransientAnswer(res.status, res.headers, res.url);
+        if (res.status === 401) throw new AppError('unauthenticated', `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.`);
+        if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
+        if (typeof res.data !== 'object' || res.data === null) throw new AppError('bad-response', `${res.url} answered something that is not JSON.`);
+        return res;
+      }, {
+        policy: this.retryPolicy,
+        signal: opts.signal,
+        onRetry: (e, attempt, delay) => {
+          report.retries++;
+          const what = e instanceof TransientAnswer ? `${e.status}` : ((e as { code?: string }).code ?? 'no answer');
+          report.retried.push(`${url} (${what}), try ${attempt + 1} in ${delay} ms`);
+        },
+      });
+    };
+
+    for (const tenant of tenants) {
+      for (const resource of order) {
+        if (opts.signal?.aborted) throw new AppError('internal', 'Sync cancelled.');
+        const outcome: ResourceOutcome = { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
+        report.outcomes.push(outcome);
+        const list = resource.endpoints.list;
+        if (!list) { Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' }); continue; }
+        if (/\{[^}]+\}/.test(list)) { Object.assign(outcome, { status: 'skipped', message: 'nested under a parent: not synced yet' }); continue; }
+        const prev = state.get(tenant.id, resource.name) as { cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number } | undefined;
+        const resuming = !!prev?.cursor;
+        const since = resuming ? prev!.listing_since : inc?.updatedSinceParam ? (prev?.high_water ?? null) : null;
+        let cursor = resuming ? prev!.cursor : null;
+        let offset = resuming && paging.kind !== 'cursor' ? Number(prev!.cursor) : 0;
+        let highWater = prev?.high_water ?? null;
+        let rows = prev?.rows ?? 0;
+        let pages = prev?.pages ?? 0;
+        try {
+          for (let guard = 0; ; guard++) {
+            if (guard > 1_000_000) throw new AppError('bad-response', `${list}: more than a million pages; stopping.`);
+            const params: Record<string, string | number> = {};
+            if (superAdmin && this.profile.sync.tenantParam && tenant.id !== '*') params[this.profile.sync.tenantParam] = tenant.id;
+            if (since && inc?.updatedSinceParam) params[inc.updatedSinceParam] = since;
+            if (paging.kind === 'cursor') { params[paging.limitParam] = pageSize; if (cursor) params[paging.cursorParam] = cursor; }
+            else if (paging.kind === 'offset') { params[paging.limitParam] = pageSize; params[paging.offsetParam] = offset; }
+            else { params[paging.sizeParam] = pageSize; params[paging.pageParam] = paging.firstPage + Math.floor(offset / pageSize); }
+            const res = await get(list, params);
+            const items = pick(res.data, paging.itemsField);
+            if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}".`);
+            let next: string | null = null;
+            if (paging.kind === 'cursor') {
+              const n = pick(res.data, paging.nextCursorField);
+              next = typeof n === 'string' && n ? n : null;
+              if (next !== null && next === cursor) throw new AppError('bad-response', `${res.url}: the next cursor is the one just used; the CRM's paging does not advance.`);
+            } else {
+              next = items.length < pageSize || items.length === 0 ? null : String(offset + items.length);
+            }
+            const fetchedAt = now();
+            const pageIds = new Set<string>();
+            raw.transaction(() => {
+              for (const item of items as Array<Record<string, unknown>>) {
+                if (!item || typeof item !== 'object') throw new AppError('bad-response', `${res.url}: a record is not an object.`);
+                const idValue = item[resource.idField];
+                if (idValue === null || idValue === undefined || idValue === '') throw new AppError('bad-response', `${res.url}: a record has no "${resource.idField}".`);
+                const id = String(idValue);
+                if (pageIds.has(id)) throw new AppError('bad-response', `${res.url}: the id ${id} appears twice in one page.`);
+                pageIds.add(id);
+                const updatedAt = item[inc?.updatedAtField ?? 'updated_at'];
+                const updated = typeof updatedAt === 'string' ? updatedAt : null;
+                if (updated && (!highWater || updated > highWater)) highWater = updated;
+                const derived = derive(resource, item);
+                const company = derived.company ?? UNASSIGNED;
+                moveOut.run(resource.name, id, company);
+                upsert.run({ company_id: company, resource: resource.name, id, updated_at: updated, payload: JSON.stringify(item), fetched_by: identity.email, fetched_from: res.url, fetched_at: fetchedAt, seen_run: runId });
+                dropRefs.run(resource.name, id);
+                for (const ref of resource.references) {
+                  const target = item[ref.field];
+                  if (target !== null && target !== undefined && target !== '') addRef.run(company, resource.name, id, ref.field, ref.resource, String(target));
+                }
+                // leak evidence: a company identity was handed another company's row
+                if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || derived.outside)) {
+                  const whose = company !== UNASSIGNED ? company : OUTSIDE;
+                  if (leak.run(identity.companyId, whose, resource.name, id, identity.email, `GET ${res.url}`, fetchedAt).changes) report.leaks++;
+                }
+              }
+              rows += items.length;
+              pages += 1;
+              saveState.run({ company_id: tenant.id, resource: resource.name, cursor: next, listing_since: next ? since : null, high_water: next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: next ? null : now(), last_error: null });
+            })();
+            outcome.rows += items.length;
+            outcome.pages += 1;
+            report.rows += items.length;
+            report.pages += 1;
+            const secs = (Date.now() - started) / 1000;
+            this.bus.emit('onProgress', { task: `sync:${runId}`, label: `${tenant.name} · ${resource.name}`, done: report.rows, total: null, message: `${report.pages} pages, ${Math.round(report.rows / Math.max(secs, 0.001))} rows/s` });
+            if (!next) break;
+            if (paging.kind === 'cursor') cursor = next;
+            else offset = Number(next);
+          }
+        } catch (e) {
+          const err = e instanceof AppError ? e : describeFailure(e, this.profile.baseUrl);
+          outcome.status = 'failed';
+          outcome.message = `${tenant.name} · ${resource.name}: ${err.message}`;
+          raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, tenant.id, resource.name);
+          if (err.code === 'unauthenticated' || err.code === 'unreachable') {
+            this.finish(runId, report, 'failed', outcome.message);
+            throw new AppError(err.code, outcome.message);
+          }
+        }
+      }
+      report.deletions += await this.applyDeletions(tenant, superAdmin, get);
+    }
+    const failed = report.outcomes.filter((o) => o.status === 'failed');
+    this.finish(runId, report, failed.length ? 'partial' : 'ok', failed.length ? `${failed.length} resources failed` : null);
+    return report;
+  }
+
+  private async applyDeletions(tenant: SyncTenant, superAdmin: boolean, get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>): Promise<number> {
+    const feed = this.profile.incremental?.deletions;
+    if (!feed) return 0;
+    const raw = this.cache.raw;
+    const prev = raw.prepare('SELECT since FROM deletions_state WHERE company_id = ?').get(tenant.id) as { since: string | null } | undefined;
+    let since = prev?.since ?? null;
+    let cursor: string | null = null;
+    let count = 0;
+    const mark = raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND id = ?');
+    for (let guard = 0; guard < 100_000; guard++) {
+      const params: Record<string, string | number> = { limit: this.profile.paging.maxLimit };
+      if (since) params[feed.sinceParam] = since;
+      if (superAdmin && this.profile.sync.tenantParam && tenant.id !== '*') params[this.profile.sync.tenantParam] = tenant.id;
+      if (cursor) params.cursor = cursor;
+      const res = await get(feed.path, params);
+      const items = pick(res.data, feed.itemsField);
+      if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${feed.itemsField}".`);
+      raw.transaction(() => {
+        for (const t of items as Array<Record<string, unknown>>) {
+          count += mark.run(String(t[feed.resourceField]), String(t[feed.idField])).changes;
+          const at = t[feed.atField];
+          if (typeof at === 'string' && (!since || at > since)) since = at;
+        }
+        raw.prepare('INSERT INTO deletions_state (company_id, since) VALUES (?, ?) ON CONFLICT (company_id) DO UPDATE SET since = excluded.since').run(tenant.id, since);
+      })();
+      const next = feed.nextCursorField ? pick(res.data, feed.nextCursorField) : null;
+      if (typeof next !== 'string' || !next || next === cursor) break;
+      cursor = next;
+    }
+    return count;
+  }
+
+  private finish(runId: number, report: SyncReport, outcome: string, message: string | null) {
+    this.cache.raw.prepare('UPDATE sync_runs SET finished_at = ?, outcome = ?, rows = ?, retries = ?, message = ? WHERE id = ?').run(now(), outcome, report.rows, report.retries, message, runId);
+  }
+
+  /** The cache's summary of one partition and resource, in the manifest's terms. */
+  localManifest(company: string, resource: string): { count: number; latest: string | null; hash: string } {
+    const rows = this.cache.raw.prepare('SELECT id, updated_at FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').all(company, resource) as Array<{ id: string; updated_at: string | null }>;
+    const lines = rows.map((r) => `${r.id}|${r.updated_at ?? ''}`).sort();
+    const hash = createHash('sha256');
+    for (const l of lines) hash.update(l + '\n');
+    const latest = rows.reduce<string | null>((m, r) => (r.updated_at && (m === null || r.updated_at > m) ? r.updated_at : m), null);
+    return { count: rows.length, latest, hash: hash.digest('hex') };
+  }
+
+  /** Compares each synced resource of a tenant with the server's manifest (counts only without one). */
+  async prove(identity: SyncIdentity, tenant: SyncTenant): Promise<Proof[]> {
+    const out: Proof[] = [];
+    const manifest = this.profile.sync.manifestPath;
+    const resources = (this.cache.raw.prepare('SELECT resource FROM sync_state WHERE company_id = ? AND cursor IS NULL').all(tenant.id) as Array<{ resource: string }>).map((r) => r.resource);
+    for (const resource of resources) {
+      const local = this.localManifest(tenant.id, resource);
+      let server: Proof['server'] = null;
+      if (manifest) {
+        const params: Record<string, string> = { resource };
+        if (this.profile.sync.tenantParam && identity.role === 'super_admin') params[this.profile.sync.tenantParam] = tenant.id;
+        const res = await this.client.rawGet(manifest, params, identity.token());
+        if (res.status === 200) {
+          const d = res.data as { count?: number; latest_updated_at?: string | null; hash?: string };
+          server = { count: Number(d.count), latest: d.latest_updated_at ?? null, hash: d.hash ?? null };
+        }
+      }
+      const status: Proof['status'] = !server ? 'counts-only' : server.hash === local.hash && server.count === local.count ? 'in-sync' : 'drifted';
+      const proof: Proof = { tenant: tenant.id, resource, status, local, server, asOf: now() };
+      this.cache.raw.prepare('UPDATE sync_state SET proof = ? WHERE company_id = ? AND resource = ?').run(JSON.stringify(proof), tenant.id, resource);
+      out.push(proof);
+    }
+    return out;
+  }
+
+  /** Removes a tenant's partition: its rows, references, sync state and leak evidence about it. */
+  evict(tenantId: string): number {
+    const raw = this.cache.raw;
+    return raw.transaction(() => {
+      const n = raw.prepare('DELETE FROM records WHERE company_id = ?').run(tenantId).changes;
+      raw.prepare('DELETE FROM refs WHERE company_id = ?').run(tenantId);
+      raw.prepare('DELETE FROM sync_state WHERE company_id = ?').run(tenantId);
+      raw.prepare('DELETE FROM deletions_state WHERE company_id = ?').run(tenantId);
+      return n;
+    })();
+  }
+
+  /** Rows per partition, last finished sync, open leaks. */
+  partitions(): Array<{ company_id: string; rows: number; deleted: number; last_sync: string | null; leaks: number }> {
+    return this.cache.raw.prepare(`
+      SELECT r.company_id, sum(r.deleted = 0) AS rows, sum(r.deleted = 1) AS deleted,
+        (SELECT max(last_finished_at) FROM sync_state s WHERE s.company_id = r.company_id) AS last_sync,
+        (SELECT count(*) FROM leaks l WHERE l.company_id = r.company_id) AS leaks
+      FROM records r GROUP BY r.company_id ORDER BY r.company_id`).all() as Array<{ company_id: string; rows: number; deleted: number; last_sync: string | null; leaks: number }>;
+  }
+}

@@ -1,0 +1,186 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionProfileSchema, type ConnectionProfile } from '../../src-shared/profile.ts';
+import { EventBus } from '../../src-main/core/eventBus.ts';
+import { openCache, type OpenCache } from '../../src-main/cache/cacheDb.ts';
+import { SyncService, type SyncIdentity } from '../../src-main/sync/syncService.ts';
+import { CrmClient } from '../../src-main/crm/crmClient.ts';
+import { projectRoot } from '../../src-main/core/home.ts';
+import { startTestCrm, type TestCrm } from '../support/crm.ts';
+import { referenceProfile } from '../support/console.ts';
+
+async function identityFor(profile: ConnectionProfile, email: string): Promise<SyncIdentity> {
+  const client = new CrmClient(profile);
+  let token = (await client.signIn(email, 'demo')).token;
+  const me = await client.whoami(token);
+  return { email, role: me.role, companyId: me.companyId, token: () => token, refresh: async () => (token = (await client.signIn(email, 'demo')).token) };
+}
+
+async function companies(crm: TestCrm) {
+  return (await crm.pool.query('SELECT id, name, slug FROM companies ORDER BY slug')).rows as Array<{ id: string; name: string; slug: string }>;
+}
+
+function tempCache(): Promise<OpenCache> {
+  return openCache(join(mkdtempSync(join(tmpdir(), 'tenantscope-cache-')), 'c.sqlite'));
+}
+
+describe('sync into the cache', () => {
+  let crm: TestCrm;
+  let profile: ConnectionProfile;
+  beforeAll(async () => {
+    crm = await startTestCrm({ profile: 'fixed' });
+    profile = ConnectionProfileSchema.parse(referenceProfile('ref', crm.url));
+  });
+  afterAll(() => crm?.close());
+
+  it('a super admin syncs every tenant; each partition matches the server (count, latest, hash)', async () => {
+    const cache = await tempCache();
+    const sync = new SyncService(cache, profile, new EventBus());
+    const who = await identityFor(profile, 'super@tenantscope.test');
+    const tenants = await companies(crm);
+    const report = await sync.run(who, tenants, { pageSize: 7 });
+    expect(report.outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+    expect(report.leaks).toBe(0);
+    for (const t of tenants) {
+      const proofs = await sync.prove(who, t);
+      expect(proofs).toHaveLength(32);
+      expect(proofs.filter((p) => p.status !== 'in-sync').map((p) => p.resource)).toEqual([]);
+    }
+    // partitions hold exactly each company's rows: calls through their owner
+    const acme = tenants.find((t) => t.slug === 'acme')!.id;
+    const serverCalls = Number((await crm.pool.query('SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 AND c.deleted_at IS NULL', [acme])).rows[0].count);
+    expect(cache.raw.prepare("SELECT count(*) AS n FROM records WHERE company_id = ? AND resource = 'calls' AND deleted = 0").get(acme)).toEqual({ n: serverCalls });
+    // provenance on every row
+    const row = cache.raw.prepare("SELECT fetched_by, fetched_from FROM records WHERE resource = 'calls' LIMIT 1").get() as { fetched_by: string; fetched_from: string };
+    expect(row.fetched_by).toBe('super@tenantscope.test');
+    expect(row.fetched_from).toMatch(/^\/api\/calls\?company_id=/);
+
+    // random creates, updates and deletes, then an incremental sync: equal again, reading only the changes
+    const admin = await crm.login('admin@acme.test');
+    const created: string[] = [];
+    for (let i = 0; i < 5; i++) created.push((await crm.call(admin, 'POST', '/api/contacts', { first_name: 'New', last_name: `C${i}` })).body.id);
+    const someCall = (await crm.pool.query('SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 LIMIT 2', [acme])).rows;
+    expect((await crm.call(admin, 'PATCH', `/api/calls/${someCall[0].id}`, { notes: 'changed' })).status).toBe(200);
+    expect((await crm.call(admin, 'DELETE', `/api/calls/${someCall[1].id}`)).status).toBe(204);
+    expect((await crm.call(admin, 'DELETE', `/api/contacts/${created[0]}`)).status).toBe(204);
+    const acmeTenant = tenants.find((t) => t.slug === 'acme')!;
+    const again = await sync.run(who, [acmeTenant], { pageSize: 7 });
+    expect(again.rows).toBeLessThan(60); // the changes and the boundary rows, not the whole tenant
+    expect(again.deletions).toBeGreaterThanOrEqual(1); // the contact was created and deleted between syncs: never cached
+    const proofs = await sync.prove(who, acmeTenant);
+    expect(proofs.filter((p) => p.status !== 'in-sync').map((p) => p.resource)).toEqual([]);
+    expect(cache.raw.prepare("SELECT deleted FROM records WHERE resource = 'calls' AND id = ?").get(someCall[1].id)).toEqual({ deleted: 1 });
+
+    // evict a tenant: its partition is empty, the others untouched
+    const globex = tenants.find((t) => t.slug === 'globex')!.id;
+    const before = sync.partitions().find((p) => p.company_id === globex)!.rows;
+    expect(before).toBeGreaterThan(0);
+    expect(sync.evict(acme)).toBeGreaterThan(0);
+    expect(sync.partitions().find((p) => p.company_id === acme)).toBeUndefined();
+    expect(sync.partitions().find((p) => p.company_id === globex)!.rows).toBe(before);
+    await cache.close();
+  });
+});
+
+describe('leak evidence while syncing', () => {
+  it('a Globex user whose calls list is not scoped gets Acme\'s calls: each kept as a leak with the request', async () => {
+    const crm = await startTestCrm({ profile: { extends: 'legacy', resources: { calls: { list: 'none' } } } });
+    try {
+      const profile = ConnectionProfileSchema.parse(referenceProfile('ref', crm.url));
+      const cache = await tempCache();
+      const sync = new SyncService(cache, profile, new EventBus());
+      const who = await identityFor(profile, 'user@globex.test');
+      const globex = (await companies(crm)).find((t) => t.slug === 'globex')!;
+      const report = await sync.run(who, [globex]);
+      const foreignCalls = Number((await crm.pool.query('SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id <> $1', [globex.id])).rows[0].count);
+      expect(report.leaks).toBe(foreignCalls);
+      const leaks = cache.raw.prepare('SELECT * FROM leaks').all() as Array<{ resource: string; identity: string; request: string; company_id: string }>;
+      expect(new Set(leaks.map((l) => l.resource))).toEqual(new Set(['calls']));
+      expect(leaks.every((l) => l.identity === 'user@globex.test' && l.request.startsWith('GET /api/calls?') && l.company_id !== globex.id)).toBe(true);
+      await expect(sync.run(who, [(await companies(crm)).find((t) => t.slug === 'acme')!])).rejects.toThrow(/own company only/);
+      await cache.close();
+    } finally { await crm.close(); }
+  });
+});
+
+describe('bad answers', () => {
+  it('a page without ids, a cursor that does not advance, and a 5xx storm: clear errors naming tenant, resource and request; the last good state stays', async () => {
+    let mode: 'ok' | 'no-id' | 'stuck' | 'flaky' = 'ok';
+    let hits = 0;
+    const server = createServer((req, res) => {
+      hits++;
+      const url = new URL(req.url!, 'http://x');
+      res.setHeader('content-type', 'application/json');
+      if (mode === 'flaky' && hits % 3 !== 0) { res.statusCode = hits % 2 ? 503 : 429; res.setHeader('retry-after', '0'); return res.end('{}'); }
+      if (mode === 'no-id') return res.end(JSON.stringify({ items: [{ name: 'x' }], next_cursor: null }));
+      if (mode === 'stuck') return res.end(JSON.stringify({ items: [{ id: `s${hits}` }], next_cursor: 'same' }));
+      const c = Number(url.searchParams.get('cursor') ?? 0);
+      res.end(JSON.stringify({ items: c < 3 ? [{ id: `r${c}`, company_id: 'T', updated_at: `2026-01-0${c + 1}T00:00:00Z` }] : [], next_cursor: c < 3 ? String(c + 1) : null }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const profile = ConnectionProfileSchema.parse({
+        version: 1, name: 'fake', baseUrl: base, auth: { kind: 'token' }, whoami: { path: '/me' }, tenants: { listPath: '/t' },
+        catalog: { resources: [{ name: 'things', endpoints: { list: '/things' }, table: null, companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null }] },
+      });
+      const cache = await tempCache();
+      const sync = new SyncService(cache, profile, new EventBus(), { attempts: 6, baseMs: 1, capMs: 5 });
+      const who: SyncIdentity = { email: 'ops@x', role: 'company_admin', companyId: 'T', token: () => 't', refresh: async () => 't' };
+      const ok = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
+      expect(ok.rows).toBe(3);
+      const good = cache.raw.prepare('SELECT count(*) AS n FROM records').get();
+      mode = 'no-id';
+      cache.raw.prepare('UPDATE sync_state SET high_water = NULL').run();
+      const bad = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
+      expect(bad.outcomes[0]!.status).toBe('failed');
+      expect(bad.outcomes[0]!.message).toMatch(/^Tenant T · things: \/things\?limit=100: a record has no "id"/);
+      expect(cache.raw.prepare('SELECT count(*) AS n FROM records').get()).toEqual(good);
+      mode = 'stuck';
+      const stuck = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
+      expect(stuck.outcomes[0]!.message).toMatch(/does not advance/);
+      mode = 'flaky';
+      hits = 0;
+      cache.raw.prepare('UPDATE sync_state SET cursor = NULL, high_water = NULL').run();
+      const flaky = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
+      expect(flaky.outcomes[0]!.status).toBe('synced');
+      expect(flaky.retries).toBeGreaterThan(0);
+      expect(flaky.retried.some((r) => /\(503\)|\(429\)/.test(r))).toBe(true);
+      await cache.close();
+    } finally { server.close(); }
+  });
+});
+
+describe('killed mid-sync', () => {
+  it('kill -9 at random points, then resume: every tenant and resource matches the server', async () => {
+    const crm = await startTestCrm({ profile: 'fixed' });
+    const home = mkdtempSync(join(tmpdir(), 'tenantscope-kill-'));
+    writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'REF_PW' }] }] }));
+    const runSync = (killAfterMs: number | null) => new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), '--json', 'sync', '--connection', 'ref', '--all', '--page-size', '3'], { env: { ...process.env, TENANTSCOPE_HOME: home, REF_PW: 'demo' }, stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      if (killAfterMs !== null) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    try {
+      let seed = 2026;
+      const rnd = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+      let killed = 0;
+      for (let i = 0; i < 8; i++) {
+        const r = await runSync(900 + Math.floor(rnd() * 2500));
+        if (r.code === null) killed++;
+      }
+      expect(killed).toBeGreaterThan(3);
+      const last = await runSync(null);
+      expect(last.code).toBe(0);
+      const doc = JSON.parse(last.out);
+      expect(doc.proofs.length).toBe(96);
+      expect(doc.proofs.filter((p: { status: string }) => p.status !== 'in-sync')).toEqual([]);
+    } finally { await crm.close(); }
+  });
+});
