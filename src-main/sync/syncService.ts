@@ -145,6 +145,7 @@ export class SyncService {
       VALUES (@company_id, @resource, @cursor, @listing_since, @high_water, @rows, @pages, @last_finished_at, @last_error)
       ON CONFLICT (company_id, resource) DO UPDATE SET cursor = excluded.cursor, listing_since = excluded.listing_since, high_water = excluded.high_water,
         rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = excluded.last_error`);
+    const markVanished = raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0');
     const inc = this.profile.incremental;
     const paging = this.profile.paging;
     const pageSize = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
@@ -191,7 +192,11 @@ export class SyncService {
         if (/\{[^}]+\}/.test(list)) { Object.assign(outcome, { status: 'skipped', message: 'nested under a parent: not synced yet' }); continue; }
         const prev = state.get(tenant.id, resource.name) as { cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number } | undefined;
         const resuming = !!prev?.cursor;
-        const since = resuming ? prev!.listing_since : inc?.updatedSinceParam ? (prev?.high_water ?? null) : null;
+        // without updated_since every listing is a full relist: "run:<id>" remembers which run began it,
+        // so that rows it did not see can be marked deleted when it ends (even after a resume)
+        const incremental = !!inc?.updatedSinceParam;
+        const listingTag = resuming ? prev!.listing_since : incremental ? (prev?.high_water ?? null) : `run:${runId}`;
+        const since = incremental ? listingTag : null;
         let cursor = resuming ? prev!.cursor : null;
         let offset = resuming && paging.kind !== 'cursor' ? Number(prev!.cursor) : 0;
         let highWater = prev?.high_water ?? null;
@@ -247,7 +252,12 @@ export class SyncService {
               }
               rows += items.length;
               pages += 1;
-              saveState.run({ company_id: tenant.id, resource: resource.name, cursor: next, listing_since: next ? since : null, high_water: next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: next ? null : now(), last_error: null });
+              saveState.run({ company_id: tenant.id, resource: resource.name, cursor: next, listing_since: next ? listingTag : null, high_water: next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: next ? null : now(), last_error: null });
+              if (!next && !incremental && listingTag?.startsWith('run:')) {
+                // the relist is complete: what it did not return has vanished from the server
+                const vanished = markVanished.run(tenant.id, resource.name, Number(listingTag.slice(4))).changes;
+                report.deletions += vanished;
+              }
             })();
             outcome.rows += items.length;
             outcome.pages += 1;

@@ -109,7 +109,7 @@ describe('leak evidence while syncing', () => {
 
 describe('bad answers', () => {
   it('a page without ids, a cursor that does not advance, and a 5xx storm: clear errors naming tenant, resource and request; the last good state stays', async () => {
-    let mode: 'ok' | 'no-id' | 'stuck' | 'flaky' = 'ok';
+    let mode: 'ok' | 'no-id' | 'stuck' | 'flaky' | 'fewer' = 'ok';
     let hits = 0;
     const server = createServer((req, res) => {
       hits++;
@@ -119,7 +119,8 @@ describe('bad answers', () => {
       if (mode === 'no-id') return res.end(JSON.stringify({ items: [{ name: 'x' }], next_cursor: null }));
       if (mode === 'stuck') return res.end(JSON.stringify({ items: [{ id: `s${hits}` }], next_cursor: 'same' }));
       const c = Number(url.searchParams.get('cursor') ?? 0);
-      res.end(JSON.stringify({ items: c < 3 ? [{ id: `r${c}`, company_id: 'T', updated_at: `2026-01-0${c + 1}T00:00:00Z` }] : [], next_cursor: c < 3 ? String(c + 1) : null }));
+      const skip = mode === 'fewer' && c === 1; // r1 vanished from the server
+      res.end(JSON.stringify({ items: c < 3 && !skip ? [{ id: `r${c}`, company_id: 'T', updated_at: `2026-01-0${c + 1}T00:00:00Z` }] : [], next_cursor: c < 3 ? String(c + 1) : null }));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
@@ -133,6 +134,11 @@ describe('bad answers', () => {
       const who: SyncIdentity = { email: 'ops@x', role: 'company_admin', companyId: 'T', token: () => 't', refresh: async () => 't' };
       const ok = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
       expect(ok.rows).toBe(3);
+      // no updated_since in this profile: every sync relists, and rows it no longer sees are marked deleted
+      mode = 'fewer';
+      const relist = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
+      expect(relist.deletions).toBe(1);
+      expect(cache.raw.prepare("SELECT id FROM records WHERE deleted = 1").all()).toEqual([{ id: 'r1' }]);
       const good = cache.raw.prepare('SELECT count(*) AS n FROM records').get();
       mode = 'no-id';
       cache.raw.prepare('UPDATE sync_state SET high_water = NULL').run();
