@@ -1,5 +1,12 @@
 import { useSession } from '../stores/sessionStore.ts';
 import { runningIn } from '../api.ts';
+import { useSync } from '../stores/syncStore.ts';
+
+function SyncState() {
+  const { running, partitions } = useSync();
+  const last = partitions.map((p) => p.last_sync).filter(Boolean).sort().pop();
+  return <span data-testid="sync-state">Sync: {running ? `running (${running})` : last ? `cache as of ${new Date(last).toLocaleString()}` : 'nothing cached yet'}</span>;
+}
 
 export function StatusBar() {
   const { session, demo } = useSession();
@@ -7,7 +14,7 @@ export function StatusBar() {
     <footer className="statusbar" data-testid="status-bar">
       <span>Connection: <strong>{session?.connection ?? '—'}</strong></span>
       <span>Identity: {session ? `${session.user.email} (${session.role})` : 'signed out'}</span>
-      <span>Sync: not built yet</span>
+      <SyncState />
       {demo && <span data-testid="demo-state">Demo CRM: {demo.state}{demo.url ? ` at ${demo.url}` : ''}</span>}
       <span className="spacer" />
       <span className="muted">{runningIn === 'desktop' ? 'Desktop' : 'Browser (HTTP host)'}</span>

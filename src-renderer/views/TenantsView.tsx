@@ -1,34 +1,82 @@
+import { useEffect } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
+import { useSync } from '../stores/syncStore.ts';
+
+function ProofBadge({ proofs }: { proofs: ReturnType<typeof useSync.getState>['proofs'][string] | undefined }) {
+  if (!proofs) return <span className="muted">not proven</span>;
+  const drifted = proofs.filter((p) => p.status === 'drifted');
+  const countsOnly = proofs.filter((p) => p.status === 'counts-only').length;
+  const asOf = proofs[0]?.asOf ? new Date(proofs[0].asOf).toLocaleString() : '';
+  if (drifted.length) return <span className="bad-text" title={drifted.map((d) => `${d.resource}: cache ${d.local.count}, server ${d.server?.count}`).join('\n')}>drifted ({drifted.length}), as of {asOf}</span>;
+  return <span className="ok-text">in sync{countsOnly ? ` (${countsOnly} counts only)` : ''}, as of {asOf}</span>;
+}
 
 export function TenantsView() {
   const { session, tenants, selectTenant } = useSession();
+  const { partitions, running, progress, report, proofs, error, load, sync, prove, evict } = useSync();
+  useEffect(() => {
+    void load();
+  }, [load]);
   if (!session) return null;
+  const part = (id: string) => partitions.find((p) => p.company_id === id);
+  const unassigned = part('unassigned');
   return (
     <section aria-labelledby="tenants-title" data-testid="view-tenants">
-      <h1 id="tenants-title">Tenants</h1>
+      <div className="row between">
+        <h1 id="tenants-title">Tenants</h1>
+        {session.canSwitchTenant && (
+          <button type="button" className="primary" disabled={!!running} onClick={() => void sync({ all: true }, 'all tenants')} data-testid="sync-all">Sync all tenants</button>
+        )}
+      </div>
       <p className="muted">
         {session.canSwitchTenant
           ? `As a super admin you can inspect all ${tenants.length} companies the CRM reports.`
-          : `As a ${session.role === 'company_admin' ? 'company admin' : 'user'} you see your own company only.`}
+          : `As a ${session.role === 'company_admin' ? 'company admin' : 'user'} you see your own company only. Syncing it is also a leakage check: any row of another company the CRM hands you is recorded.`}
       </p>
+      {running && (
+        <div className="progress card" role="status" aria-live="polite" data-testid="sync-progress">
+          <div className="row between"><strong>Syncing {running}</strong><span className="muted small">{progress?.message ?? 'starting…'}</span></div>
+          <div className="bar indeterminate" aria-hidden><span /></div>
+          <div className="small">{progress ? `${progress.label}: ${progress.done} rows` : 'Connecting…'}</div>
+        </div>
+      )}
+      {error && <div className="alert" role="alert">{error}</div>}
+      {report && !running && (
+        <div className={report.leaks || report.outcomes.some((o) => o.status === 'failed') ? 'alert' : 'toast'} role="status" data-testid="sync-report">
+          Synced {report.rows} rows in {report.pages} pages{report.retries ? `, ${report.retries} retries` : ''}{report.deletions ? `, ${report.deletions} deletions` : ''}.
+          {report.leaks > 0 && <strong> Leak: the CRM returned {report.leaks} rows of other companies to you.</strong>}
+          {report.outcomes.filter((o) => o.status === 'failed').map((o) => <div key={o.resource} className="small">{o.message}</div>)}
+        </div>
+      )}
       <table className="grid" data-testid="tenants-table">
         <thead>
-          <tr><th scope="col">Company</th><th scope="col">Id</th><th scope="col">Rows, findings, last sync</th><th scope="col" aria-label="Actions" /></tr>
+          <tr><th scope="col">Company</th><th scope="col">Rows cached</th><th scope="col">Last sync</th><th scope="col">Proof</th><th scope="col">Leak evidence</th><th scope="col" aria-label="Actions" /></tr>
         </thead>
         <tbody>
-          {tenants.map((t) => (
-            <tr key={t.id} aria-selected={t.id === session.selectedTenant} className={t.id === session.selectedTenant ? 'selected' : undefined}>
-              <td>{t.name}</td>
-              <td><code>{t.id}</code></td>
-              <td className="muted">Not built yet: arrives with the sync cache</td>
-              <td>
-                {t.id === session.selectedTenant ? <span className="badge">Inspecting</span>
-                  : session.canSwitchTenant ? <button type="button" onClick={() => void selectTenant(t.id)}>Inspect</button> : null}
-              </td>
-            </tr>
-          ))}
+          {tenants.map((t) => {
+            const p = part(t.id);
+            return (
+              <tr key={t.id} aria-selected={t.id === session.selectedTenant} className={t.id === session.selectedTenant ? 'selected' : undefined} data-testid={`tenant-${t.name}`}>
+                <td>{t.name}<div className="muted small"><code>{t.id}</code></div></td>
+                <td data-testid="tenant-rows">{p ? p.rows : <span className="muted">not synced</span>}{p?.deleted ? <span className="muted small"> (+{p.deleted} deleted)</span> : null}</td>
+                <td className="small">{p?.last_sync ? new Date(p.last_sync).toLocaleString() : '—'}</td>
+                <td className="small" data-testid="tenant-proof"><ProofBadge proofs={proofs[t.id]} /></td>
+                <td>{p?.leaks ? <span className="bad-text">{p.leaks} rows</span> : <span className="muted">none</span>}</td>
+                <td>
+                  <div className="row">
+                    <button type="button" disabled={!!running} onClick={() => void sync({ tenants: [t.id] }, t.name)} data-testid={`sync-${t.name}`}>Sync</button>
+                    {p && <button type="button" disabled={!!running} onClick={() => void prove(t.id)}>Prove</button>}
+                    {p && <button type="button" className="danger" disabled={!!running} onClick={() => { if (window.confirm(`Remove ${t.name}'s ${p.rows} cached rows? A sync brings them back.`)) void evict(t.id); }} data-testid={`evict-${t.name}`}>Evict</button>}
+                    {t.id === session.selectedTenant ? <span className="badge">Inspecting</span>
+                      : session.canSwitchTenant ? <button type="button" onClick={() => void selectTenant(t.id)}>Inspect</button> : null}
+                  </div>
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
+      {unassigned && session.canSwitchTenant && <p className="muted small">Unassigned partition: {unassigned.rows} rows whose company cannot be derived (shared data, or owners the CRM has not assigned).</p>}
     </section>
   );
 }

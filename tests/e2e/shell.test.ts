@@ -52,7 +52,7 @@ describe('console shell on the demo CRM', () => {
     const options = await u.shell.switcher.locator('option').allTextContents();
     expect(options.sort()).toEqual(['Acme Corporation', 'Globex Corporation', 'Initech']);
     await u.shell.switcher.selectOption({ label: 'Globex Corporation' });
-    await expect.poll(() => u.tenants.selectedRow.locator('td').first().textContent()).toBe('Globex Corporation');
+    await expect.poll(() => u.tenants.selectedRow.locator('td').first().textContent()).toMatch(/^Globex Corporation/);
     expect(await u.shell.statusBar.textContent()).toContain('super@tenantscope.test (super_admin)');
     await screenshot(p, 'tenants-super-admin');
     await u.shell.signOut.click();
@@ -170,6 +170,33 @@ describe('console shell on the demo CRM', () => {
     await u.connections.catalog('mine').click();
     await u.catalog.priority('calls').waitFor();
     expect(await u.catalog.priority('calls').inputValue()).toBe('MEDIUM');
+    await p.close();
+  });
+
+  it('syncs a tenant with progress, proves it against the server, and evicts it', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    const row = p.getByTestId('tenant-Globex Corporation');
+    await row.getByTestId('sync-Globex Corporation').click();
+    await p.getByTestId('sync-report').waitFor({ timeout: 60_000 });
+    expect(await p.getByTestId('sync-report').textContent()).toMatch(/^Synced \d+ rows in \d+ pages/);
+    await expect.poll(() => row.getByTestId('tenant-proof').textContent()).toMatch(/^in sync, as of/);
+    expect(Number(await row.getByTestId('tenant-rows').textContent())).toBeGreaterThan(100);
+    expect(await p.getByTestId('sync-state').textContent()).toMatch(/^Sync: cache as of/);
+    await screenshot(p, 'tenants-synced');
+    p.once('dialog', (d) => void d.accept());
+    await row.getByTestId('evict-Globex Corporation').click();
+    await expect.poll(() => row.getByTestId('tenant-rows').textContent()).toBe('not synced');
+    await p.close();
+  });
+
+  it('a company admin syncs their own company; nothing of another company came back', async () => {
+    const p = await openSignedInAs('admin@acme.test');
+    const row = p.getByTestId('tenant-Acme Corporation');
+    await row.getByTestId('sync-Acme Corporation').click();
+    await p.getByTestId('sync-report').waitFor({ timeout: 60_000 });
+    expect(await p.getByTestId('sync-report').textContent()).not.toContain('Leak');
+    expect(await row.locator('td').nth(4).textContent()).toBe('none');
+    await screenshot(p, 'tenants-company-admin-synced');
     await p.close();
   });
 });
