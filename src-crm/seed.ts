@@ -198,15 +198,15 @@ async function copyInto(pool: pg.Pool, table: string, keys: string[], rows: Iter
 export interface ScaleOptions { tenants: number; rows: number; onProgress?: (done: number, total: number) => void }
 
 /**
- * `tenants` companies of skewed sizes and exactly `rows` rows across the 32 model tables,
+ * `tenants` companies of skewed sizes and exactly `rows` rows across the 32 model tables (a super admin, super@tenantscope.test, among them),
  * written with COPY. Users: one admin and two users a company (counted in `rows`).
  */
 export async function seedScale(db: Db, pool: pg.Pool, opts: ScaleOptions): Promise<SeedSummary> {
   const f = new Faker({ locale: [en, base] });
   f.seed(4242);
   const shares = companyShares(opts.tenants);
-  const userRows = opts.tenants * 3;
-  if (opts.rows < userRows + 1) throw new Error(`--rows must be more than ${userRows} (three users a company)`);
+  const userRows = opts.tenants * 3 + 1; // and one super admin
+  if (opts.rows < userRows + 1) throw new Error(`--rows must be more than ${userRows} (three users a company and a super admin)`);
   const passwordHash = await hashPassword(DEMO_PASSWORD);
   const epoch = Date.parse('2025-01-01T00:00:00Z');
   const stamp = (i: number) => new Date(epoch + i * 1000).toISOString();
@@ -221,6 +221,8 @@ export async function seedScale(db: Db, pool: pg.Pool, opts: ScaleOptions): Prom
   await insertRows(db, 'companies', companies);
   const companyUsers = companies.map((c) => [randomUUID(), randomUUID(), randomUUID()].map((id, k) => ({ id, company_id: c.id, email: `${k === 0 ? 'admin' : `user${k}`}@${c.slug}.test`, role: k === 0 ? 'company_admin' : 'user', full_name: f.person.fullName(), password_hash: passwordHash })));
   await insertRows(db, 'users', companyUsers.flat());
+  const superExists = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM users WHERE email = 'super@tenantscope.test'`.execute(db)).rows[0]!.n > 0;
+  await insertRows(db, 'users', [{ id: randomUUID(), company_id: null, role: 'super_admin', full_name: 'Sam Super', password_hash: passwordHash, email: superExists ? `super+${suffix}@tenantscope.test` : 'super@tenantscope.test' }]);
   let done = userRows, seq = 0;
   const counts: Record<string, number> = { users: userRows };
   // a small pool of pre-made values keeps generation cheap at a million rows

@@ -14,7 +14,8 @@ CREATE TABLE records (
   PRIMARY KEY (company_id, resource, id)
 ) WITHOUT ROWID;
 CREATE INDEX records_by_update ON records (company_id, resource, updated_at);
--- a row's company is looked up by id when its children are synced
+-- the one exception to "company_id first": a row is found by id when its children are synced
+-- (a child's company is its parent's) and when a backfill moves it between partitions
 CREATE INDEX records_by_id ON records (resource, id);
 
 CREATE TABLE refs (
@@ -27,6 +28,7 @@ CREATE TABLE refs (
   PRIMARY KEY (company_id, resource, id, field)
 ) WITHOUT ROWID;
 CREATE INDEX refs_by_target ON refs (target_resource, target_id);
+CREATE INDEX refs_by_row ON refs (resource, id);
 
 CREATE TABLE sync_state (
   company_id      TEXT NOT NULL,

@@ -92,12 +92,80 @@ export class SyncService {
     this.client = new CrmClient(profile, 30_000);
   }
 
+  private statements?: ReturnType<SyncService['prepare']>;
+
+  private prepare() {
+    const raw = this.cache.raw;
+    return {
+      upsert: raw.prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, seen_run)
+      VALUES (@company_id, @resource, @id, @updated_at, 0, @payload, @fetched_by, @fetched_from, @fetched_at, @seen_run)
+      ON CONFLICT (company_id, resource, id) DO UPDATE SET updated_at = excluded.updated_at, deleted = 0, payload = excluded.payload,
+        fetched_by = excluded.fetched_by, fetched_from = excluded.fetched_from, fetched_at = excluded.fetched_at, seen_run = excluded.seen_run`),
+      existing: raw.prepare('SELECT company_id FROM records WHERE resource = ? AND id = ?').pluck(),
+      moveOut: raw.prepare('DELETE FROM records WHERE resource = ? AND id = ? AND company_id <> ?'),
+      dropRefs: raw.prepare('DELETE FROM refs WHERE resource = ? AND id = ?'),
+      addRef: raw.prepare('INSERT OR REPLACE INTO refs (company_id, resource, id, field, target_resource, target_id) VALUES (?, ?, ?, ?, ?, ?)'),
+      leak: raw.prepare('INSERT OR IGNORE INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      derive: this.deriver(),
+    };
+  }
+
+  /**
+   * Writes one page of records (call inside a transaction): partition by derived company,
+   * provenance, references, and leak evidence. Answers the page's latest updated_at and its leaks.
+   */
+  ingest(identity: SyncIdentity, resource: Resource, items: unknown[], request: string, runId: number): { latest: string | null; leaks: number } {
+    const st = (this.statements ??= this.prepare());
+    const superAdmin = identity.role === 'super_admin';
+    const updatedField = this.profile.incremental?.updatedAtField ?? 'updated_at';
+    const fetchedAt = now();
+    const pageIds = new Set<string>();
+    let latest: string | null = null;
+    let leaks = 0;
+    for (const value of items) {
+      const item = value as Record<string, unknown>;
+      if (!item || typeof item !== 'object' || Array.isArray(item)) throw new AppError('bad-response', `${request}: a record is not an object.`);
+      const idValue = item[resource.idField];
+      if (idValue === null || idValue === undefined || idValue === '') throw new AppError('bad-response', `${request}: a record has no "${resource.idField}".`);
+      const id = String(idValue);
+      if (pageIds.has(id)) throw new AppError('bad-response', `${request}: the id ${id} appears twice in one page.`);
+      pageIds.add(id);
+      const updatedAt = item[updatedField];
+      const updated = typeof updatedAt === 'string' ? updatedAt : null;
+      if (updated && (!latest || updated > latest)) latest = updated;
+      const derived = st.derive(resource, item);
+      const company = derived.company ?? UNASSIGNED;
+      // a row seen before may have changed partition (a backfill gave it a company) or dropped a reference
+      const before = st.existing.all(resource.name, id) as string[];
+      if (before.some((c) => c !== company)) st.moveOut.run(resource.name, id, company);
+      if (before.length) st.dropRefs.run(resource.name, id);
+      st.upsert.run({ company_id: company, resource: resource.name, id, updated_at: updated, payload: JSON.stringify(item), fetched_by: identity.email, fetched_from: request, fetched_at: fetchedAt, seen_run: runId });
+      for (const ref of resource.references) {
+        const target = item[ref.field];
+        if (target !== null && target !== undefined && target !== '') st.addRef.run(company, resource.name, id, ref.field, ref.resource, String(target));
+      }
+      // leak evidence: a company identity was handed another company's row
+      if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || derived.outside)) {
+        const whose = company !== UNASSIGNED ? company : OUTSIDE;
+        if (st.leak.run(identity.companyId, whose, resource.name, id, identity.email, `GET ${request}`, fetchedAt).changes) leaks++;
+      }
+    }
+    return { latest, leaks };
+  }
+
   private companyLookup = () => {
     const stmt = this.cache.raw.prepare('SELECT company_id FROM records WHERE resource = ? AND id = ? LIMIT 1');
+    // owners repeat on every page: remember the users' companies (a user changing company is rare, and resynced next run)
+    const users = new Map<string, string | null>();
     return (resource: string, id: unknown): string | null => {
       if (id === null || id === undefined || id === '') return null;
-      const row = stmt.get(resource, String(id)) as { company_id: string } | undefined;
-      return row && row.company_id !== UNASSIGNED ? row.company_id : null;
+      const key = String(id);
+      const memo = resource === this.profile.catalog.users;
+      if (memo && users.has(key)) return users.get(key)!;
+      const row = stmt.get(resource, key) as { company_id: string } | undefined;
+      const company = row && row.company_id !== UNASSIGNED ? row.company_id : null;
+      if (memo && company !== null) users.set(key, company);
+      return company;
     };
   };
 
@@ -122,7 +190,7 @@ export class SyncService {
     };
   }
 
-  async run(identity: SyncIdentity, tenants: SyncTenant[], opts: { signal?: AbortSignal; pageSize?: number } = {}): Promise<SyncReport> {
+  async run(identity: SyncIdentity, tenants: SyncTenant[], opts: { signal?: AbortSignal; pageSize?: number; concurrency?: number } = {}): Promise<SyncReport> {
     const superAdmin = identity.role === 'super_admin';
     for (const t of tenants) {
       if (!superAdmin && t.id !== identity.companyId) throw new AppError('forbidden', `${identity.email} may sync their own company only.`);
@@ -131,15 +199,6 @@ export class SyncService {
     const runId = Number(raw.prepare('INSERT INTO sync_runs (started_at, identity, tenants) VALUES (?, ?, ?)').run(now(), identity.email, JSON.stringify(tenants.map((t) => t.id))).lastInsertRowid);
     const report: SyncReport = { runId, rows: 0, pages: 0, retries: 0, leaks: 0, deletions: 0, outcomes: [], retried: [] };
     const started = Date.now();
-    const derive = this.deriver();
-    const upsert = raw.prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, seen_run)
-      VALUES (@company_id, @resource, @id, @updated_at, 0, @payload, @fetched_by, @fetched_from, @fetched_at, @seen_run)
-      ON CONFLICT (company_id, resource, id) DO UPDATE SET updated_at = excluded.updated_at, deleted = 0, payload = excluded.payload,
-        fetched_by = excluded.fetched_by, fetched_from = excluded.fetched_from, fetched_at = excluded.fetched_at, seen_run = excluded.seen_run`);
-    const moveOut = raw.prepare('DELETE FROM records WHERE resource = ? AND id = ? AND company_id <> ?');
-    const dropRefs = raw.prepare('DELETE FROM refs WHERE resource = ? AND id = ?');
-    const addRef = raw.prepare('INSERT OR REPLACE INTO refs (company_id, resource, id, field, target_resource, target_id) VALUES (?, ?, ?, ?, ?, ?)');
-    const leak = raw.prepare('INSERT OR IGNORE INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
     const state = raw.prepare('SELECT * FROM sync_state WHERE company_id = ? AND resource = ?');
     const saveState = raw.prepare(`INSERT INTO sync_state (company_id, resource, cursor, listing_since, high_water, rows, pages, last_finished_at, last_error)
       VALUES (@company_id, @resource, @cursor, @listing_since, @high_water, @rows, @pages, @last_finished_at, @last_error)
@@ -182,7 +241,7 @@ export class SyncService {
       });
     };
 
-    for (const tenant of tenants) {
+    const syncTenant = async (tenant: SyncTenant) => {
       for (const resource of order) {
         if (opts.signal?.aborted) throw new AppError('internal', 'Sync cancelled.');
         const outcome: ResourceOutcome = { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
@@ -222,34 +281,10 @@ export class SyncService {
             } else {
               next = items.length < pageSize || items.length === 0 ? null : String(offset + items.length);
             }
-            const fetchedAt = now();
-            const pageIds = new Set<string>();
             raw.transaction(() => {
-              for (const item of items as Array<Record<string, unknown>>) {
-                if (!item || typeof item !== 'object') throw new AppError('bad-response', `${res.url}: a record is not an object.`);
-                const idValue = item[resource.idField];
-                if (idValue === null || idValue === undefined || idValue === '') throw new AppError('bad-response', `${res.url}: a record has no "${resource.idField}".`);
-                const id = String(idValue);
-                if (pageIds.has(id)) throw new AppError('bad-response', `${res.url}: the id ${id} appears twice in one page.`);
-                pageIds.add(id);
-                const updatedAt = item[inc?.updatedAtField ?? 'updated_at'];
-                const updated = typeof updatedAt === 'string' ? updatedAt : null;
-                if (updated && (!highWater || updated > highWater)) highWater = updated;
-                const derived = derive(resource, item);
-                const company = derived.company ?? UNASSIGNED;
-                moveOut.run(resource.name, id, company);
-                upsert.run({ company_id: company, resource: resource.name, id, updated_at: updated, payload: JSON.stringify(item), fetched_by: identity.email, fetched_from: res.url, fetched_at: fetchedAt, seen_run: runId });
-                dropRefs.run(resource.name, id);
-                for (const ref of resource.references) {
-                  const target = item[ref.field];
-                  if (target !== null && target !== undefined && target !== '') addRef.run(company, resource.name, id, ref.field, ref.resource, String(target));
-                }
-                // leak evidence: a company identity was handed another company's row
-                if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || derived.outside)) {
-                  const whose = company !== UNASSIGNED ? company : OUTSIDE;
-                  if (leak.run(identity.companyId, whose, resource.name, id, identity.email, `GET ${res.url}`, fetchedAt).changes) report.leaks++;
-                }
-              }
+              const page = this.ingest(identity, resource, items, res.url, runId);
+              if (page.latest && (!highWater || page.latest > highWater)) highWater = page.latest;
+              report.leaks += page.leaks;
               rows += items.length;
               pages += 1;
               saveState.run({ company_id: tenant.id, resource: resource.name, cursor: next, listing_since: next ? listingTag : null, high_water: next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: next ? null : now(), last_error: null });
@@ -281,7 +316,15 @@ export class SyncService {
         }
       }
       report.deletions += await this.applyDeletions(tenant, superAdmin, get);
-    }
+    };
+    // a few tenants at a time: the CRM answers one while this process writes another's page
+    const queue = [...tenants];
+    const workers = Array.from({ length: Math.min(opts.concurrency ?? 2, queue.length) }, async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) await syncTenant(t);
+    });
+    const settled = await Promise.allSettled(workers);
+    const fatal = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (fatal) throw fatal.reason;
     const failed = report.outcomes.filter((o) => o.status === 'failed');
     this.finish(runId, report, failed.length ? 'partial' : 'ok', failed.length ? `${failed.length} resources failed` : null);
     return report;
