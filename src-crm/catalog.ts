@@ -64,6 +64,28 @@ export class Catalog {
     return own ?? derived ?? 'NULL::uuid';
   }
 
+  /**
+   * SQL condition "this row belongs to company $1", written as semi-joins through the owner or
+   * parent so that PostgreSQL can use their indexes (equal to `companyExpr(...) = $1`).
+   * The company id is inlined as a quoted literal after validation.
+   */
+  companyMatch(model: ModelDef, alias: string, companyId: string, depth = 0): string {
+    if (!/^[0-9a-f-]{36}$/i.test(companyId)) throw new Error('invalid company id');
+    const lit = `'${companyId}'::uuid`;
+    const own = this.hasColumn(model.name, 'company_id') ? `${alias}.company_id = ${lit}` : null;
+    let derived: string | null = null;
+    if (model.name === 'users') return `${alias}.company_id = ${lit}`;
+    if (model.owner) {
+      derived = `${alias}.${model.owner} IN (SELECT u${depth}.id FROM users u${depth} WHERE u${depth}.company_id = ${lit})`;
+    } else if (model.parent) {
+      const parent = MODEL_BY_NAME.get(model.parent.model)!;
+      const p = `m${depth}`;
+      derived = `${alias}.${model.parent.column} IN (SELECT ${p}.id FROM ${parent.name} ${p} WHERE ${this.companyMatch(parent, p, companyId, depth + 1)})`;
+    }
+    if (own && derived) return `(${own} OR (${alias}.company_id IS NULL AND ${derived}))`;
+    return own ?? derived ?? 'FALSE';
+  }
+
   /** SQL expression for the user who owns a row of `model` (through its parent for child rows). */
   ownerExpr(model: ModelDef, alias: string, depth = 0): string {
     if (model.owner) return `${alias}.${model.owner}`;

@@ -246,7 +246,7 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
       cond = sql`${sql.raw(catalog.ownerExpr(model, 't'))} = ${caller.id}`;
     } else {
       if (!caller.companyId) throw new HttpError(403, 'No company associated');
-      cond = sql`${sql.raw(catalog.companyExpr(model, 't'))} = ${caller.companyId}`;
+      cond = sql.raw(catalog.companyMatch(model, 't', caller.companyId));
     }
     if (forReading && model.sharedWhenOwnerNull) cond = sql`(${cond} OR t.${sql.raw(model.owner!)} IS NULL)`;
     return cond;
@@ -305,7 +305,7 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
         if (caller.role !== 'super_admin') {
           if (caller.companyId !== q.company_id) throw new HttpError(403, 'Not enough permissions');
         } else {
-          where.push(sql`${sql.raw(catalog.companyExpr(model, 't'))} = ${q.company_id}`);
+          where.push(sql.raw(catalog.companyMatch(model, 't', q.company_id)));
         }
       }
       if (since) where.push(sql`t.updated_at >= ${since}::timestamptz`);
@@ -465,7 +465,7 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
     const where: RawBuilder<unknown>[] = [sql`t.deleted_at IS NULL`, scopeCondition(model, rule(model).list, caller, true)];
     if (q.company_id) {
       if (caller.role !== 'super_admin' && caller.companyId !== q.company_id) throw new HttpError(403, 'Not enough permissions');
-      if (caller.role === 'super_admin') where.push(sql`${sql.raw(catalog.companyExpr(model, 't'))} = ${q.company_id}`);
+      if (caller.role === 'super_admin') where.push(sql.raw(catalog.companyMatch(model, 't', q.company_id)));
     }
     const { rows } = await sql<{ id: string; updated_at: string }>`
       SELECT t.id, t.updated_at FROM ${sql.table(model.name)} t WHERE ${sql.join(where, sql` AND `)}`.execute(db);
@@ -488,7 +488,7 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
     for (const name of ['calls', 'emails', 'contacts', 'deals', 'documents', 'quotes']) {
       const model = MODEL_BY_NAME.get(name)!;
       const where: RawBuilder<unknown>[] = [sql`t.deleted_at IS NULL`, scopeCondition(model, scope, caller, true)];
-      if (q.company_id && caller.role === 'super_admin') where.push(sql`${sql.raw(catalog.companyExpr(model, 't'))} = ${q.company_id}`);
+      if (q.company_id && caller.role === 'super_admin') where.push(sql.raw(catalog.companyMatch(model, 't', q.company_id)));
       const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(name)} t WHERE ${sql.join(where, sql` AND `)}`.execute(db);
       counts[name] = rows[0]!.n;
     }

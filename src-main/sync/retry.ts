@@ -10,8 +10,8 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseMs: 250, capMs: 800
 
 /** An answer worth trying again (429, 5xx), carried as an error. */
 export class TransientAnswer extends Error {
-  constructor(readonly status: number, readonly headers: Record<string, unknown>, readonly request: string) {
-    super(`${request} answered ${status}`);
+  constructor(readonly status: number, readonly headers: Record<string, unknown>, readonly request: string, readonly reason?: string) {
+    super(`${request} answered ${reason ?? status}`);
   }
 }
 

@@ -228,6 +228,8 @@ export class SyncService {
         if (res.status === 429 || res.status >= 500) throw new TransientAnswer(res.status, res.headers, res.url);
         if (res.status === 401) throw new AppError('unauthenticated', `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.`);
         if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
+        // a body cut short arrives as text that is not JSON: worth another try, like a dropped connection
+        if (typeof res.data === 'string' && res.data.length && /^\s*[[{]/.test(res.data)) throw new TransientAnswer(res.status, res.headers, res.url, 'truncated body');
         if (typeof res.data !== 'object' || res.data === null) throw new AppError('bad-response', `${res.url} answered something that is not JSON.`);
         return res;
       }, {
@@ -235,7 +237,7 @@ export class SyncService {
         signal: opts.signal,
         onRetry: (e, attempt, delay) => {
           report.retries++;
-          const what = e instanceof TransientAnswer ? `${e.status}` : ((e as { code?: string }).code ?? 'no answer');
+          const what = e instanceof TransientAnswer ? (e.reason ?? `${e.status}`) : ((e as { code?: string }).code ?? 'no answer');
           report.retried.push(`${url} (${what}), try ${attempt + 1} in ${delay} ms`);
         },
       });

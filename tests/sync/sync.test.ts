@@ -115,7 +115,8 @@ describe('bad answers', () => {
       hits++;
       const url = new URL(req.url!, 'http://x');
       res.setHeader('content-type', 'application/json');
-      if (mode === 'flaky' && hits % 3 !== 0) { res.statusCode = hits % 2 ? 503 : 429; res.setHeader('retry-after', '0'); return res.end('{}'); }
+      if (mode === 'flaky' && hits % 4 === 1) return res.end('{"items": [{"id": "r0", "comp');
+      if (mode === 'flaky' && hits % 4 !== 0) { res.statusCode = hits % 2 ? 503 : 429; res.setHeader('retry-after', '0'); return res.end('{}'); }
       if (mode === 'no-id') return res.end(JSON.stringify({ items: [{ name: 'x' }], next_cursor: null }));
       if (mode === 'stuck') return res.end(JSON.stringify({ items: [{ id: `s${hits}` }], next_cursor: 'same' }));
       const c = Number(url.searchParams.get('cursor') ?? 0);
@@ -156,6 +157,7 @@ describe('bad answers', () => {
       expect(flaky.outcomes[0]!.status).toBe('synced');
       expect(flaky.retries).toBeGreaterThan(0);
       expect(flaky.retried.some((r) => /\(503\)|\(429\)/.test(r))).toBe(true);
+      expect(flaky.retried.some((r) => /truncated body/.test(r))).toBe(true);
       await cache.close();
     } finally { server.close(); }
   });
