@@ -27,6 +27,16 @@ function withServices(out: Out, mode: 'cli' | 'browser' = 'cli') {
   return createServices({ home: resolveHome(), mode, log: createLogger('tenantscope', out.json && !process.env.TENANTSCOPE_VERBOSE) });
 }
 
+/** Runs `fn` with the services and stops what they started (the demo CRM, open caches) afterwards. */
+async function usingServices<T>(out: Out, fn: (services: Services) => Promise<T>): Promise<T> {
+  const services = withServices(out);
+  try {
+    return await fn(services);
+  } finally {
+    await services.close();
+  }
+}
+
 async function run(json: boolean, body: (out: Out) => Promise<number>): Promise<never> {
   const out = createOut(json);
   let code: number;
@@ -113,20 +123,15 @@ connections
   .option('--username <name>', 'sign in as this user (default: the first identity)')
   .addOption(new Option('--password-env <VAR>', 'read the password from this environment variable'))
   .addOption(new Option('--token-env <VAR>', 'read a pasted token from this environment variable'))
-  .action((name: string, o: { username?: string; passwordEnv?: string; tokenEnv?: string }) => run(json(), async (out) => {
-    const services = withServices(out);
-    try {
-      const password = o.passwordEnv ? process.env[o.passwordEnv] : undefined;
-      const token = o.tokenEnv ? process.env[o.tokenEnv] : undefined;
-      if (o.passwordEnv && !password) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.passwordEnv} is not set.` });
-      if (o.tokenEnv && !token) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.tokenEnv} is not set.` });
-      const result = await call(services, 'connections:test', { name, username: o.username, password, token });
-      out.result(result, () => table(result.checks.map((c) => [c.status.toUpperCase(), c.name, c.message])) + `\n${result.ok ? 'Connection works.' : 'Connection has problems.'}`);
-      return result.ok ? EXIT.ok : EXIT.problem;
-    } finally {
-      await services.close();
-    }
-  }));
+  .action((name: string, o: { username?: string; passwordEnv?: string; tokenEnv?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
+    const password = o.passwordEnv ? process.env[o.passwordEnv] : undefined;
+    const token = o.tokenEnv ? process.env[o.tokenEnv] : undefined;
+    if (o.passwordEnv && !password) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.passwordEnv} is not set.` });
+    if (o.tokenEnv && !token) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.tokenEnv} is not set.` });
+    const result = await call(services, 'connections:test', { name, username: o.username, password, token });
+    out.result(result, () => table(result.checks.map((c) => [c.status.toUpperCase(), c.name, c.message])) + `\n${result.ok ? 'Connection works.' : 'Connection has problems.'}`);
+    return result.ok ? EXIT.ok : EXIT.problem;
+  })));
 
 connections
   .command('remove')
@@ -169,16 +174,11 @@ catalog
   .description('Compare a connection\'s saved catalog with what its CRM says now (exit 1 on drift)')
   .option('--connection <name>', 'connection name', 'demo')
   .option('--db <url>', 'the CRM\'s PostgreSQL URL, to compare tables and company_id columns too')
-  .action((o: { connection: string; db?: string }) => run(json(), async (out) => {
-    const services = withServices(out);
-    try {
-      const { drift } = await call(services, 'catalog:check', { connection: o.connection, databaseUrl: o.db });
-      out.result({ connection: o.connection, drift }, () => drift.length ? drift.map((d) => `${d.change.toUpperCase().padEnd(8)} ${d.message}`).join('\n') : `No drift: the catalog of "${o.connection}" matches its CRM.`);
-      return drift.length ? EXIT.problem : EXIT.ok;
-    } finally {
-      await services.close();
-    }
-  }));
+  .action((o: { connection: string; db?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
+    const { drift } = await call(services, 'catalog:check', { connection: o.connection, databaseUrl: o.db });
+    out.result({ connection: o.connection, drift }, () => drift.length ? drift.map((d) => `${d.change.toUpperCase().padEnd(8)} ${d.message}`).join('\n') : `No drift: the catalog of "${o.connection}" matches its CRM.`);
+    return drift.length ? EXIT.problem : EXIT.ok;
+  })));
 
 program
   .command('sync')
@@ -190,37 +190,32 @@ program
   .option('--all', 'every tenant (super admins)', false)
   .option('--page-size <n>', 'records a page', (v) => Number(v))
   .option('--no-prove', 'skip the comparison with the server')
-  .action((o: { connection: string; as?: string; passwordEnv?: string; tenant: string[]; all: boolean; pageSize?: number; prove: boolean }) => run(json(), async (out) => {
-    const services = withServices(out);
-    try {
-      const profile = services.connections.get(o.connection);
-      const first = profile.identities[0];
-      const username = o.as ?? first?.username;
-      if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
-      const label = profile.identities.find((i) => i.username === username)?.label;
-      const password = o.passwordEnv ? process.env[o.passwordEnv] : label ? services.connections.secretFor(profile, label) : undefined;
-      if (!password) throw new CliFailure({ code: 'invalid-input', message: `No password for ${username}: give --password-env VAR.` });
-      await call(services, 'session:signIn', { connection: o.connection, username, password });
-      const offProgress = services.bus.on('onProgress', (p) => { if (!json() && process.stderr.isTTY) process.stderr.write(`\r${p.label.padEnd(40).slice(0, 40)} ${String(p.done).padStart(9)} rows  ${p.message ?? ''}   `); });
-      const report = await call(services, 'sync:run', { tenants: o.tenant.length ? o.tenant : undefined, all: o.all, pageSize: o.pageSize });
-      offProgress();
-      if (!json()) process.stderr.write('\n');
-      const tenantIds = [...new Set(report.outcomes.map((x) => x.tenant))];
-      const proofs = o.prove ? (await Promise.all(tenantIds.map((t) => call(services, 'sync:prove', { tenant: t })))).flatMap((p) => p.proofs) : [];
-      const failed = report.outcomes.filter((x) => x.status === 'failed');
-      const drifted = proofs.filter((p) => p.status === 'drifted');
-      out.result({ ...report, proofs }, () => [
-        `Synced ${report.rows} rows in ${report.pages} pages (${report.retries} retries, ${report.deletions} deletions applied).`,
-        ...failed.map((f) => `FAILED ${f.message}`),
-        report.leaks ? `LEAK: the CRM returned ${report.leaks} rows of other companies to ${username} (see the audit).` : '',
-        o.prove ? `Proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only.` : '',
-        ...drifted.map((d) => `DRIFTED ${d.tenant} ${d.resource}: cache ${d.local.count} rows, server ${d.server?.count}`),
-      ].filter(Boolean).join('\n'));
-      return failed.length || drifted.length ? EXIT.failed : report.leaks ? EXIT.problem : EXIT.ok;
-    } finally {
-      await services.close();
-    }
-  }));
+  .action((o: { connection: string; as?: string; passwordEnv?: string; tenant: string[]; all: boolean; pageSize?: number; prove: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
+    const profile = services.connections.get(o.connection);
+    const first = profile.identities[0];
+    const username = o.as ?? first?.username;
+    if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
+    const label = profile.identities.find((i) => i.username === username)?.label;
+    const password = o.passwordEnv ? process.env[o.passwordEnv] : label ? services.connections.secretFor(profile, label) : undefined;
+    if (!password) throw new CliFailure({ code: 'invalid-input', message: `No password for ${username}: give --password-env VAR.` });
+    await call(services, 'session:signIn', { connection: o.connection, username, password });
+    const offProgress = services.bus.on('onProgress', (p) => { if (!json() && process.stderr.isTTY) process.stderr.write(`\r${p.label.padEnd(40).slice(0, 40)} ${String(p.done).padStart(9)} rows  ${p.message ?? ''}   `); });
+    const report = await call(services, 'sync:run', { tenants: o.tenant.length ? o.tenant : undefined, all: o.all, pageSize: o.pageSize });
+    offProgress();
+    if (!json()) process.stderr.write('\n');
+    const tenantIds = [...new Set(report.outcomes.map((x) => x.tenant))];
+    const proofs = o.prove ? (await Promise.all(tenantIds.map((t) => call(services, 'sync:prove', { tenant: t })))).flatMap((p) => p.proofs) : [];
+    const failed = report.outcomes.filter((x) => x.status === 'failed');
+    const drifted = proofs.filter((p) => p.status === 'drifted');
+    out.result({ ...report, proofs }, () => [
+      `Synced ${report.rows} rows in ${report.pages} pages (${report.retries} retries, ${report.deletions} deletions applied).`,
+      ...failed.map((f) => `FAILED ${f.message}`),
+      report.leaks ? `LEAK: the CRM returned ${report.leaks} rows of other companies to ${username} (see the audit).` : '',
+      o.prove ? `Proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only.` : '',
+      ...drifted.map((d) => `DRIFTED ${d.tenant} ${d.resource}: cache ${d.local.count} rows, server ${d.server?.count}`),
+    ].filter(Boolean).join('\n'));
+    return failed.length || drifted.length ? EXIT.failed : report.leaks ? EXIT.problem : EXIT.ok;
+  })));
 
 program
   .command('host')

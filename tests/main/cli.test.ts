@@ -59,18 +59,8 @@ describe('tenantscope CLI', () => {
     expect(doc.checks.find((c: any) => c.name === 'native-sqlite').status).toBe('pass');
     expect(r.code).toBe(doc.ok ? 0 : 1);
   });
-});
 
-describe('tenantscope catalog', () => {
-  let crm: TestCrm;
-  let home: string;
-  beforeAll(async () => {
-    crm = await startTestCrm();
-    home = mkdtempSync(join(tmpdir(), 'tenantscope-cli-'));
-  });
-  afterAll(() => crm?.close());
-
-  it('discover writes the catalog to a file and prints it as one JSON document', async () => {
+  it('catalog discover writes the catalog to a file and prints it as one JSON document', async () => {
     const out = join(home, 'catalog.json');
     const r = await cli(home, ['--json', 'catalog', 'discover', '--url', crm.url, '--db', crm.databaseUrl, '--out', out]);
     expect(r.code).toBe(0);
@@ -81,7 +71,7 @@ describe('tenantscope catalog', () => {
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(doc.catalog);
   });
 
-  it('check exits 0 without drift and 1 with drift, and 2 when the CRM cannot be read', async () => {
+  it('catalog check exits 0 without drift and 1 with drift, and 2 when the CRM cannot be read', async () => {
     await cli(home, ['connections', 'add', 'ref', '--base-url', crm.url]);
     const clean = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db', crm.databaseUrl]);
     expect(clean.code).toBe(0);
