@@ -70,7 +70,7 @@ export async function startOtherCrm(): Promise<OtherCrm> {
     const itemParams = { type: 'object', properties: { ...(opts.parent ? { [opts.parent.param]: int } : {}), [item]: int } };
     const route = path.replace(/\{(\w+)\}/g, ':$1');
     const bodyProps = Object.fromEntries(Object.entries(fields).filter(([k]) => k !== opts.parent?.column && k !== 'org_id'));
-    app.get(route, { schema: { tags: [table], params, querystring: { type: 'object', properties: { limit: int, offset: int } }, response: { 200: { type: 'object', properties: { results: { type: 'array', items: itemSchema }, total: int } } } } }, async (req) => {
+    app.get(route, { schema: { tags: [table], ...(params ? { params } : {}), querystring: { type: 'object', properties: { limit: int, offset: int } }, response: { 200: { type: 'object', properties: { results: { type: 'array', items: itemSchema }, total: int } } } } }, async (req) => {
       const m = who(req);
       const q = req.query as { limit?: number; offset?: number };
       const where: string[] = [];
@@ -82,7 +82,7 @@ export async function startOtherCrm(): Promise<OtherCrm> {
       const rows = (await pool.query(`SELECT * FROM ${table} ${w} ORDER BY id LIMIT ${Math.min(q.limit ?? 20, 50)} OFFSET ${q.offset ?? 0}`, args)).rows;
       return { results: rows.map(({ secret: _s, ...r }) => r), total };
     });
-    app.post(route, { schema: { tags: [table], params, body: { type: 'object', required, properties: bodyProps }, response: { 201: itemSchema } } }, async (req, reply) => {
+    app.post(route, { schema: { tags: [table], ...(params ? { params } : {}), body: { type: 'object', required, properties: bodyProps }, response: { 201: itemSchema } } }, async (req, reply) => {
       const m = who(req);
       const body = { ...(req.body as Record<string, unknown>) };
       if (opts.org) body.org_id = m.org;
