@@ -194,7 +194,7 @@ export const contract = {
     access: 'signed-in',
     summary: 'Per partition of the cache: rows, deleted rows, last sync, leak evidence (own partition only for company admins)',
     input: Empty,
-    output: z.object({ partitions: z.array(z.object({ company_id: z.string(), rows: z.number(), deleted: z.number(), last_sync: z.string().nullable(), leaks: z.number() })) }),
+    output: z.object({ partitions: z.array(z.object({ company_id: z.string(), rows: z.number(), deleted: z.number(), last_sync: z.string().nullable(), leaks: z.number(), proven: z.number(), drifted: z.number(), proof_as_of: z.string().nullable() })) }),
   },
   'sync:prove': {
     access: 'signed-in',

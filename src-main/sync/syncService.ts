@@ -250,7 +250,15 @@ export class SyncService {
         report.outcomes.push(outcome);
         const list = resource.endpoints.list;
         if (!list) { Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' }); continue; }
-        if (/\{[^}]+\}/.test(list)) { Object.assign(outcome, { status: 'skipped', message: 'nested under a parent: not synced yet' }); continue; }
+        if (/\{[^}]+\}/.test(list)) {
+          try {
+            await this.syncNested(identity, tenant, resource, runId, report, outcome, get, pageSize);
+          } catch (e) {
+            const err = e instanceof AppError ? e : describeFailure(e, this.profile.baseUrl);
+            Object.assign(outcome, { status: 'failed', message: `${tenant.name} · ${resource.name}: ${err.message}` });
+          }
+          continue;
+        }
         const prev = state.get(tenant.id, resource.name) as { cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number } | undefined;
         const resuming = !!prev?.cursor;
         // without updated_since every listing is a full relist: "run:<id>" remembers which run began it,
@@ -330,6 +338,54 @@ export class SyncService {
     const failed = report.outcomes.filter((o) => o.status === 'failed');
     this.finish(runId, report, failed.length ? 'partial' : 'ok', failed.length ? `${failed.length} resources failed` : null);
     return report;
+  }
+
+  /**
+   * A collection nested under its parent (/tickets/{ticketId}/comments): relisted in full under
+   * every parent row the tenant's partition holds, each page in its own transaction; rows no
+   * longer listed are marked deleted once every parent is done.
+   */
+  private async syncNested(identity: SyncIdentity, tenant: SyncTenant, resource: Resource, runId: number, report: SyncReport, outcome: ResourceOutcome,
+    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>, pageSize: number): Promise<void> {
+    const d = resource.derivation;
+    if (d.kind !== 'parent') { Object.assign(outcome, { status: 'skipped', message: 'nested, but the catalog names no parent to list it under' }); return; }
+    const raw = this.cache.raw;
+    const parents = raw.prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').pluck().all(tenant.id, d.resource) as string[];
+    const paging = this.profile.paging;
+    for (const parentId of parents) {
+      const url = CrmClient.fillPath(resource.endpoints.list!, { [d.field]: parentId });
+      let cursor: string | null = null;
+      let offset = 0;
+      for (let guard = 0; guard < 100_000; guard++) {
+        const params: Record<string, string | number> = {};
+        if (paging.kind === 'cursor') { params[paging.limitParam] = pageSize; if (cursor) params[paging.cursorParam] = cursor; }
+        else if (paging.kind === 'offset') { params[paging.limitParam] = pageSize; params[paging.offsetParam] = offset; }
+        else { params[paging.sizeParam] = pageSize; params[paging.pageParam] = paging.firstPage + Math.floor(offset / pageSize); }
+        const res = await get(url, params);
+        const items = pick(res.data, paging.itemsField);
+        if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}".`);
+        raw.transaction(() => {
+          // a nested answer may leave out the parent id: it is known from the path
+          const rows = items.map((i) => (i && typeof i === 'object' && !Array.isArray(i) && (i as Record<string, unknown>)[d.field] === undefined ? { ...(i as object), [d.field]: parentId } : i));
+          report.leaks += this.ingest(identity, resource, rows, res.url, runId).leaks;
+        })();
+        outcome.rows += items.length;
+        outcome.pages += 1;
+        report.rows += items.length;
+        report.pages += 1;
+        if (paging.kind === 'cursor') {
+          const n = pick(res.data, paging.nextCursorField);
+          if (typeof n !== 'string' || !n || n === cursor) break;
+          cursor = n;
+        } else {
+          if (items.length < pageSize) break;
+          offset += items.length;
+        }
+      }
+    }
+    report.deletions += raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(tenant.id, resource.name, runId).changes;
+    raw.prepare(`INSERT INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (company_id, resource) DO UPDATE SET rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = NULL`).run(tenant.id, resource.name, outcome.rows, outcome.pages, now());
   }
 
   private async applyDeletions(tenant: SyncTenant, superAdmin: boolean, get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>): Promise<number> {
@@ -416,11 +472,14 @@ export class SyncService {
   }
 
   /** Rows per partition, last finished sync, open leaks. */
-  partitions(): Array<{ company_id: string; rows: number; deleted: number; last_sync: string | null; leaks: number }> {
+  partitions(): Array<{ company_id: string; rows: number; deleted: number; last_sync: string | null; leaks: number; proven: number; drifted: number; proof_as_of: string | null }> {
     return this.cache.raw.prepare(`
       SELECT r.company_id, sum(r.deleted = 0) AS rows, sum(r.deleted = 1) AS deleted,
         (SELECT max(last_finished_at) FROM sync_state s WHERE s.company_id = r.company_id) AS last_sync,
-        (SELECT count(*) FROM leaks l WHERE l.company_id = r.company_id) AS leaks
-      FROM records r GROUP BY r.company_id ORDER BY r.company_id`).all() as Array<{ company_id: string; rows: number; deleted: number; last_sync: string | null; leaks: number }>;
+        (SELECT count(*) FROM leaks l WHERE l.company_id = r.company_id) AS leaks,
+        (SELECT count(proof) FROM sync_state s WHERE s.company_id = r.company_id) AS proven,
+        (SELECT count(*) FROM sync_state s WHERE s.company_id = r.company_id AND json_extract(s.proof, '$.status') = 'drifted') AS drifted,
+        (SELECT max(json_extract(s.proof, '$.asOf')) FROM sync_state s WHERE s.company_id = r.company_id) AS proof_as_of
+      FROM records r GROUP BY r.company_id ORDER BY r.company_id`).all() as ReturnType<SyncService['partitions']>;
   }
 }

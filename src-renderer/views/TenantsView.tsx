@@ -2,8 +2,15 @@ import { useEffect } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useSync } from '../stores/syncStore.ts';
 
-function ProofBadge({ proofs }: { proofs: ReturnType<typeof useSync.getState>['proofs'][string] | undefined }) {
-  if (!proofs) return <span className="muted">not proven</span>;
+type Partition = ReturnType<typeof useSync.getState>['partitions'][number];
+
+function ProofBadge({ proofs, partition }: { proofs: ReturnType<typeof useSync.getState>['proofs'][string] | undefined; partition: Partition | undefined }) {
+  if (!proofs) {
+    // the last proof kept in the cache, from an earlier session
+    if (!partition?.proven || !partition.proof_as_of) return <span className="muted">not proven</span>;
+    const at = new Date(partition.proof_as_of).toLocaleString();
+    return partition.drifted ? <span className="bad-text">drifted ({partition.drifted}), as of {at}</span> : <span className="ok-text">in sync, as of {at}</span>;
+  }
   const drifted = proofs.filter((p) => p.status === 'drifted');
   const countsOnly = proofs.filter((p) => p.status === 'counts-only').length;
   const asOf = proofs[0]?.asOf ? new Date(proofs[0].asOf).toLocaleString() : '';
@@ -60,7 +67,7 @@ export function TenantsView() {
                 <td>{t.name}<div className="muted small"><code>{t.id}</code></div></td>
                 <td data-testid="tenant-rows">{p ? p.rows : <span className="muted">not synced</span>}{p?.deleted ? <span className="muted small"> (+{p.deleted} deleted)</span> : null}</td>
                 <td className="small">{p?.last_sync ? new Date(p.last_sync).toLocaleString() : '—'}</td>
-                <td className="small" data-testid="tenant-proof"><ProofBadge proofs={proofs[t.id]} /></td>
+                <td className="small" data-testid="tenant-proof"><ProofBadge proofs={proofs[t.id]} partition={p} /></td>
                 <td>{p?.leaks ? <span className="bad-text">{p.leaks} rows</span> : <span className="muted">none</span>}</td>
                 <td>
                   <div className="row">

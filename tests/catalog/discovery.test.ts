@@ -10,6 +10,11 @@ import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
 import type { Resource } from '../../src-shared/catalog.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { startOtherCrm, type OtherCrm } from '../support/otherCrm.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { openCache } from '../../src-main/cache/cacheDb.ts';
+import { EventBus } from '../../src-main/core/eventBus.ts';
+import { SyncService } from '../../src-main/sync/syncService.ts';
 
 const shipped = ConnectionProfileSchema.parse(JSON.parse(readFileSync(join(projectRoot, 'profiles', 'reference-crm.json'), 'utf8')));
 
@@ -111,6 +116,41 @@ describe('discovery against a differently shaped CRM', () => {
     const listed: any[] = [];
     for await (const page of client.listPages(comments, token, { pathParams: { ticket_id: parent } })) listed.push(...page);
     expect(listed.map((c) => c.body)).toContain('TenantScope canary m-1');
+  });
+});
+
+describe('the discovered catalog drives a sync of the differently shaped CRM', () => {
+  it('syncs its org\'s tickets, and the comments nested under them, into the org\'s partition', async () => {
+    const other = await startOtherCrm();
+    try {
+      const { catalog } = await discover({ url: other.url, databaseUrl: other.databaseUrl, itemsField: 'results' });
+      const profile = ConnectionProfileSchema.parse({
+        version: 1, name: 'other', baseUrl: other.url,
+        auth: { kind: 'password', loginPath: '/v2/session', usernameField: 'username', passwordField: 'secret', tokenField: 'data.token' },
+        header: { name: 'X-Api-Token', scheme: '' },
+        whoami: { path: '/v2/whoami', idField: 'member.id', emailField: 'member.login', nameField: 'member.login', roleField: 'member.kind', companyIdField: 'member.org_id', companyNameField: 'member.title', roles: { super_admin: ['root'], company_admin: ['admin'], user: ['agent'] } },
+        tenants: { listPath: '/v2/orgs', itemsField: 'results', idField: 'id', nameField: 'title' },
+        paging: { kind: 'offset', limitParam: 'limit', offsetParam: 'offset', itemsField: 'results', totalField: 'total', maxLimit: 20 },
+        catalog,
+      });
+      const client = new CrmClient(profile);
+      let token = (await client.signIn('ada', 'pw')).token;
+      const cache = await openCache(join(mkdtempSync(join(tmpdir(), 'tenantscope-other-')), 'c.sqlite'));
+      const sync = new SyncService(cache, profile, new EventBus());
+      const report = await sync.run({ email: 'ada', role: 'company_admin', companyId: '1', token: () => token, refresh: async () => (token = (await client.signIn('ada', 'pw')).token) }, [{ id: '1', name: 'Umbrella' }]);
+      const byResource = Object.fromEntries(report.outcomes.map((o) => [o.resource, o]));
+      expect(byResource.tickets).toMatchObject({ status: 'synced' });
+      expect(byResource.ticket_comments).toMatchObject({ status: 'synced' });
+      const count = (resource: string) => (cache.raw.prepare("SELECT count(*) AS n FROM records WHERE company_id = '1' AND resource = ? AND deleted = 0").get(resource) as { n: number }).n;
+      const db = async (q: string) => Number((await other.pool.query(q)).rows[0].n);
+      expect(count('tickets')).toBe(await db('SELECT count(*) AS n FROM tickets WHERE org_id = 1'));
+      expect(count('ticket_comments')).toBe(await db('SELECT count(*) AS n FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id WHERE t.org_id = 1'));
+      // this CRM lists notes unscoped: Bob's note (Hooli) comes back to Ada, whose cache knows no Hooli member
+      const bobNote = String((await other.pool.query("SELECT n.id FROM notes n JOIN members m ON m.id = n.author_id WHERE m.login = 'bob'")).rows[0].id);
+      expect(cache.raw.prepare('SELECT resource, id, company_id FROM leaks').all()).toEqual([{ resource: 'notes', id: bobNote, company_id: 'outside' }]);
+      expect(report.leaks).toBe(1);
+      await cache.close();
+    } finally { await other.close(); }
   });
 });
 
