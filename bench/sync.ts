@@ -18,7 +18,7 @@ import { ConnectionProfileSchema } from '../src-shared/profile.ts';
 import { openCache } from '../src-main/cache/cacheDb.ts';
 import { EventBus } from '../src-main/core/eventBus.ts';
 import { CrmClient } from '../src-main/crm/crmClient.ts';
-import { SyncService, type SyncIdentity } from '../src-main/sync/syncService.ts';
+import { ALL, SyncService, type SyncIdentity } from '../src-main/sync/syncService.ts';
 import { projectRoot } from '../src-main/core/home.ts';
 import { readFileSync } from 'node:fs';
 
@@ -51,7 +51,8 @@ try {
   const client = new CrmClient(profile);
   let token = (await client.signIn('super@tenantscope.test', 'demo')).token;
   const identity: SyncIdentity = { email: 'super@tenantscope.test', role: 'super_admin', companyId: null, token: () => token, refresh: async () => (token = (await client.signIn('super@tenantscope.test', 'demo')).token) };
-  const tenants = await client.tenants(token);
+  // what `tenantscope sync --all` does: one listing a resource over every tenant, partitioned in the cache
+  const tenants = [{ id: ALL, name: 'every tenant' }];
   const cache = await openCache(join(dir, 'cache.sqlite'));
   const sync = new SyncService(cache, profile, new EventBus());
 

@@ -203,7 +203,8 @@ program
     const report = await call(services, 'sync:run', { tenants: o.tenant.length ? o.tenant : undefined, all: o.all, pageSize: o.pageSize });
     offProgress();
     if (!json()) process.stderr.write('\n');
-    const tenantIds = [...new Set(report.outcomes.map((x) => x.tenant))];
+    const synced = [...new Set(report.outcomes.map((x) => x.tenant))];
+    const tenantIds = synced.includes('*') ? (await call(services, 'tenants:list', {})).tenants.map((t) => t.id) : synced;
     const proofs = o.prove ? (await Promise.all(tenantIds.map((t) => call(services, 'sync:prove', { tenant: t })))).flatMap((p) => p.proofs) : [];
     const failed = report.outcomes.filter((x) => x.status === 'failed');
     const drifted = proofs.filter((p) => p.status === 'drifted');

@@ -10,7 +10,7 @@ import { DemoCrm } from '../demo/demoCrm.ts';
 import { checkDrift, discover, parseCatalog } from '../catalog/catalogService.ts';
 import { catalogDrift } from '../catalog/catalogDiscovery.ts';
 import { openCache, type OpenCache } from '../cache/cacheDb.ts';
-import { SyncService } from '../sync/syncService.ts';
+import { ALL, SyncService } from '../sync/syncService.ts';
 import { SessionService } from '../session/sessionService.ts';
 import { EventBus } from './eventBus.ts';
 import { projectRoot } from './home.ts';
@@ -152,8 +152,9 @@ export function createServices(opts: ServicesOptions): Services {
     },
     'sync:run': async ({ tenants, all, pageSize }) => {
       const s = session.current()!;
+      // every tenant: one unfiltered listing a resource, partitioned in the cache (32 requests, not 32 a tenant)
       const targets = all
-        ? (session.requireSuperAdmin(), (await session.listTenants()).tenants)
+        ? (session.requireSuperAdmin(), [{ id: ALL, name: 'every tenant' }])
         : tenants?.length ? tenants.map(resolveTenant) : [resolveTenant(s.selectedTenant ?? s.company?.id ?? '')];
       const sync = await syncFor();
       return sync.run(session.identity(), targets, { pageSize });

@@ -54,6 +54,9 @@ export interface Proof {
 
 const now = () => new Date().toISOString();
 
+/** A super admin's sync of every tenant at once: one unfiltered listing, partitioned here. */
+export const ALL = '*';
+
 /** Parents before children: users first, then each resource after the one its company comes through. */
 export function syncOrder(resources: Resource[], users: string): Resource[] {
   const byName = new Map(resources.map((r) => [r.name, r]));
@@ -275,7 +278,7 @@ export class SyncService {
           for (let guard = 0; ; guard++) {
             if (guard > 1_000_000) throw new AppError('bad-response', `${list}: more than a million pages; stopping.`);
             const params: Record<string, string | number> = {};
-            if (superAdmin && this.profile.sync.tenantParam && tenant.id !== '*') params[this.profile.sync.tenantParam] = tenant.id;
+            if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
             if (since && inc?.updatedSinceParam) params[inc.updatedSinceParam] = since;
             if (paging.kind === 'cursor') { params[paging.limitParam] = pageSize; if (cursor) params[paging.cursorParam] = cursor; }
             else if (paging.kind === 'offset') { params[paging.limitParam] = pageSize; params[paging.offsetParam] = offset; }
@@ -400,7 +403,7 @@ export class SyncService {
     for (let guard = 0; guard < 100_000; guard++) {
       const params: Record<string, string | number> = { limit: this.profile.paging.maxLimit };
       if (since) params[feed.sinceParam] = since;
-      if (superAdmin && this.profile.sync.tenantParam && tenant.id !== '*') params[this.profile.sync.tenantParam] = tenant.id;
+      if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
       if (cursor) params.cursor = cursor;
       const res = await get(feed.path, params);
       const items = pick(res.data, feed.itemsField);
@@ -438,7 +441,8 @@ export class SyncService {
   async prove(identity: SyncIdentity, tenant: SyncTenant): Promise<Proof[]> {
     const out: Proof[] = [];
     const manifest = this.profile.sync.manifestPath;
-    const resources = (this.cache.raw.prepare('SELECT resource FROM sync_state WHERE company_id = ? AND cursor IS NULL').all(tenant.id) as Array<{ resource: string }>).map((r) => r.resource);
+    // resources synced for this tenant, or in a sync of every tenant at once ('*')
+    const resources = (this.cache.raw.prepare(`SELECT DISTINCT resource FROM sync_state WHERE company_id IN (?, '${ALL}') AND cursor IS NULL AND last_finished_at IS NOT NULL ORDER BY resource`).all(tenant.id) as Array<{ resource: string }>).map((r) => r.resource);
     for (const resource of resources) {
       const local = this.localManifest(tenant.id, resource);
       let server: Proof['server'] = null;
@@ -453,7 +457,7 @@ export class SyncService {
       }
       const status: Proof['status'] = !server ? 'counts-only' : server.hash === local.hash && server.count === local.count ? 'in-sync' : 'drifted';
       const proof: Proof = { tenant: tenant.id, resource, status, local, server, asOf: now() };
-      this.cache.raw.prepare('UPDATE sync_state SET proof = ? WHERE company_id = ? AND resource = ?').run(JSON.stringify(proof), tenant.id, resource);
+      this.cache.raw.prepare('INSERT INTO sync_state (company_id, resource, proof) VALUES (?, ?, ?) ON CONFLICT (company_id, resource) DO UPDATE SET proof = excluded.proof').run(tenant.id, resource, JSON.stringify(proof));
       out.push(proof);
     }
     return out;
@@ -467,6 +471,9 @@ export class SyncService {
       raw.prepare('DELETE FROM refs WHERE company_id = ?').run(tenantId);
       raw.prepare('DELETE FROM sync_state WHERE company_id = ?').run(tenantId);
       raw.prepare('DELETE FROM deletions_state WHERE company_id = ?').run(tenantId);
+      // an all-tenant sync's high-water marks would skip the evicted rows: the next one relists in full
+      raw.prepare(`DELETE FROM sync_state WHERE company_id = '${ALL}'`).run();
+      raw.prepare(`DELETE FROM deletions_state WHERE company_id = '${ALL}'`).run();
       return n;
     })();
   }
@@ -475,7 +482,7 @@ export class SyncService {
   partitions(): Array<{ company_id: string; rows: number; deleted: number; last_sync: string | null; leaks: number; proven: number; drifted: number; proof_as_of: string | null }> {
     return this.cache.raw.prepare(`
       SELECT r.company_id, sum(r.deleted = 0) AS rows, sum(r.deleted = 1) AS deleted,
-        (SELECT max(last_finished_at) FROM sync_state s WHERE s.company_id = r.company_id) AS last_sync,
+        (SELECT max(last_finished_at) FROM sync_state s WHERE s.company_id IN (r.company_id, '${ALL}')) AS last_sync,
         (SELECT count(*) FROM leaks l WHERE l.company_id = r.company_id) AS leaks,
         (SELECT count(proof) FROM sync_state s WHERE s.company_id = r.company_id) AS proven,
         (SELECT count(*) FROM sync_state s WHERE s.company_id = r.company_id AND json_extract(s.proof, '$.status') = 'drifted') AS drifted,

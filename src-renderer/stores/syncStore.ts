@@ -42,7 +42,8 @@ export const useSync = create<SyncState>((set, get) => ({
     try {
       const report = await call('sync:run', { ...input, all: input.all ?? false });
       set({ report });
-      const tenants = [...new Set(report.outcomes.map((o) => o.tenant))];
+      const synced = [...new Set(report.outcomes.map((o) => o.tenant))];
+      const tenants = synced.includes('*') ? (await call('tenants:list', {})).tenants.map((t) => t.id) : synced;
       for (const t of tenants) await get().prove(t);
       await get().load();
     } catch (e) {
