@@ -21,6 +21,7 @@ export class ConnectionStore {
   private readonly file: string;
   private readonly undo = new Map<string, { profile: unknown; secrets: Array<[string, string]>; until: number }>();
   private demoBaseUrl: string | null = null;
+  private demo?: ConnectionProfile;
 
   constructor(home: string, private readonly secrets: SecretStore) {
     this.file = join(home, 'connections.json');
@@ -28,9 +29,9 @@ export class ConnectionStore {
 
   /** The demo profile, pointing at the demo CRM once it runs. */
   demoProfile(): ConnectionProfile {
-    const raw = JSON.parse(readFileSync(join(projectRoot, 'profiles', 'reference-crm.json'), 'utf8')) as Record<string, unknown>;
-    if (this.demoBaseUrl) raw.baseUrl = this.demoBaseUrl;
-    return ConnectionProfileSchema.parse(raw);
+    // the shipped profile (its catalog is large) is read and validated once; only its address changes
+    this.demo ??= ConnectionProfileSchema.parse(JSON.parse(readFileSync(join(projectRoot, 'profiles', 'reference-crm.json'), 'utf8')));
+    return this.demoBaseUrl ? { ...this.demo, baseUrl: this.demoBaseUrl } : this.demo;
   }
 
   setDemoUrl(url: string | null): void {

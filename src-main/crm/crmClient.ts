@@ -4,6 +4,7 @@ import { pick, type ConnectionProfile } from '../../src-shared/profile.ts';
 import type { Role } from '../../src-shared/tenancy.ts';
 import type { Tenant } from '../../src-shared/contract.ts';
 import type { Resource } from '../../src-shared/catalog.ts';
+import { nextPagePosition, pageParams, type PagePosition } from './paging.ts';
 
 export interface WhoAmI {
   id: string;
@@ -129,14 +130,9 @@ export class CrmClient {
     const url = CrmClient.fillPath(path, opts.pathParams ?? {});
     const paging = this.profile.paging;
     const size = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
-    let cursor: string | null = null;
-    let offset = 0;
-    let page = paging.kind === 'page' ? paging.firstPage : 0;
+    let pos: PagePosition = null;
     for (let n = 0; n < 1_000_000; n++) {
-      const params: Record<string, string | number> = { ...(opts.query ?? {}) };
-      if (paging.kind === 'cursor') { params[paging.limitParam] = size; if (cursor) params[paging.cursorParam] = cursor; }
-      if (paging.kind === 'offset') { params[paging.limitParam] = size; params[paging.offsetParam] = offset; }
-      if (paging.kind === 'page') { params[paging.sizeParam] = size; params[paging.pageParam] = page; }
+      const params = { ...(opts.query ?? {}), ...pageParams(paging, size, pos) };
       let res;
       try {
         res = await this.http.get(url, { params, headers: this.authHeaders(token) });
@@ -148,16 +144,9 @@ export class CrmClient {
       const items = pick(res.data, paging.itemsField);
       if (!Array.isArray(items)) throw new AppError('bad-response', `${url} answered without a list at "${paging.itemsField}" (check the profile's paging).`);
       yield items as Record<string, unknown>[];
-      if (paging.kind === 'cursor') {
-        const next = pick(res.data, paging.nextCursorField);
-        if (typeof next !== 'string' || !next) return;
-        cursor = next;
-      } else {
-        const total = 'totalField' in paging && paging.totalField ? Number(pick(res.data, paging.totalField)) : NaN;
-        offset += items.length;
-        page += 1;
-        if (items.length < size || (!Number.isNaN(total) && offset >= total)) return;
-      }
+      const next = nextPagePosition(paging, res.data, items.length, size, pos);
+      if (!next || next === pos) return;
+      pos = next;
     }
   }
 

@@ -8,6 +8,7 @@ import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
 import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
 import { TransientAnswer, withRetry, type RetryPolicy } from './retry.ts';
+import { nextPagePosition, pageParams, type PagePosition } from '../crm/paging.ts';
 
 export interface SyncIdentity {
   email: string;
@@ -269,8 +270,7 @@ export class SyncService {
         const incremental = !!inc?.updatedSinceParam;
         const listingTag = resuming ? prev!.listing_since : incremental ? (prev?.high_water ?? null) : `run:${runId}`;
         const since = incremental ? listingTag : null;
-        let cursor = resuming ? prev!.cursor : null;
-        let offset = resuming && paging.kind !== 'cursor' ? Number(prev!.cursor) : 0;
+        let pos: PagePosition = resuming ? prev!.cursor : null;
         let highWater = prev?.high_water ?? null;
         let rows = prev?.rows ?? 0;
         let pages = prev?.pages ?? 0;
@@ -280,20 +280,12 @@ export class SyncService {
             const params: Record<string, string | number> = {};
             if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
             if (since && inc?.updatedSinceParam) params[inc.updatedSinceParam] = since;
-            if (paging.kind === 'cursor') { params[paging.limitParam] = pageSize; if (cursor) params[paging.cursorParam] = cursor; }
-            else if (paging.kind === 'offset') { params[paging.limitParam] = pageSize; params[paging.offsetParam] = offset; }
-            else { params[paging.sizeParam] = pageSize; params[paging.pageParam] = paging.firstPage + Math.floor(offset / pageSize); }
+            Object.assign(params, pageParams(paging, pageSize, pos));
             const res = await get(list, params);
             const items = pick(res.data, paging.itemsField);
             if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}".`);
-            let next: string | null = null;
-            if (paging.kind === 'cursor') {
-              const n = pick(res.data, paging.nextCursorField);
-              next = typeof n === 'string' && n ? n : null;
-              if (next !== null && next === cursor) throw new AppError('bad-response', `${res.url}: the next cursor is the one just used; the CRM's paging does not advance.`);
-            } else {
-              next = items.length < pageSize || items.length === 0 ? null : String(offset + items.length);
-            }
+            const next = nextPagePosition(paging, res.data, items.length, pageSize, pos);
+            if (next !== null && next === pos) throw new AppError('bad-response', `${res.url}: the next cursor is the one just used; the CRM's paging does not advance.`);
             raw.transaction(() => {
               const page = this.ingest(identity, resource, items, res.url, runId);
               if (page.latest && (!highWater || page.latest > highWater)) highWater = page.latest;
@@ -314,8 +306,7 @@ export class SyncService {
             const secs = (Date.now() - started) / 1000;
             this.bus.emit('onProgress', { task: `sync:${runId}`, label: `${tenant.name} · ${resource.name}`, done: report.rows, total: null, message: `${report.pages} pages, ${Math.round(report.rows / Math.max(secs, 0.001))} rows/s` });
             if (!next) break;
-            if (paging.kind === 'cursor') cursor = next;
-            else offset = Number(next);
+            pos = next;
           }
         } catch (e) {
           const err = e instanceof AppError ? e : describeFailure(e, this.profile.baseUrl);
@@ -357,14 +348,9 @@ export class SyncService {
     const paging = this.profile.paging;
     for (const parentId of parents) {
       const url = CrmClient.fillPath(resource.endpoints.list!, { [d.field]: parentId });
-      let cursor: string | null = null;
-      let offset = 0;
+      let pos: PagePosition = null;
       for (let guard = 0; guard < 100_000; guard++) {
-        const params: Record<string, string | number> = {};
-        if (paging.kind === 'cursor') { params[paging.limitParam] = pageSize; if (cursor) params[paging.cursorParam] = cursor; }
-        else if (paging.kind === 'offset') { params[paging.limitParam] = pageSize; params[paging.offsetParam] = offset; }
-        else { params[paging.sizeParam] = pageSize; params[paging.pageParam] = paging.firstPage + Math.floor(offset / pageSize); }
-        const res = await get(url, params);
+        const res = await get(url, pageParams(paging, pageSize, pos));
         const items = pick(res.data, paging.itemsField);
         if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}".`);
         raw.transaction(() => {
@@ -376,14 +362,9 @@ export class SyncService {
         outcome.pages += 1;
         report.rows += items.length;
         report.pages += 1;
-        if (paging.kind === 'cursor') {
-          const n = pick(res.data, paging.nextCursorField);
-          if (typeof n !== 'string' || !n || n === cursor) break;
-          cursor = n;
-        } else {
-          if (items.length < pageSize) break;
-          offset += items.length;
-        }
+        const next = nextPagePosition(paging, res.data, items.length, pageSize, pos);
+        if (!next || next === pos) break;
+        pos = next;
       }
     }
     report.deletions += raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(tenant.id, resource.name, runId).changes;

@@ -9,7 +9,7 @@ import { CrmClient } from '../../src-main/crm/crmClient.ts';
 import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
 import type { Resource } from '../../src-shared/catalog.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
-import { startOtherCrm, type OtherCrm } from '../support/otherCrm.ts';
+import { otherCrmProfile, startOtherCrm, type OtherCrm } from '../support/otherCrm.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { openCache } from '../../src-main/cache/cacheDb.ts';
@@ -69,15 +69,6 @@ describe('discovery against a differently shaped CRM', () => {
   beforeAll(async () => { other = await startOtherCrm(); });
   afterAll(() => other?.close());
 
-  const profileFor = (catalog: unknown) => ConnectionProfileSchema.parse({
-    version: 1, name: 'other', baseUrl: other.url,
-    auth: { kind: 'password', loginPath: '/v2/session', usernameField: 'username', passwordField: 'secret', tokenField: 'data.token' },
-    header: { name: 'X-Api-Token', scheme: '' },
-    whoami: { path: '/v2/whoami', idField: 'member.id', emailField: 'member.login', nameField: 'member.login', roleField: 'member.kind', companyIdField: 'member.org_id', companyNameField: 'member.title', roles: { super_admin: ['root'], company_admin: ['admin'], user: ['agent'] } },
-    tenants: { listPath: '/v2/orgs', itemsField: 'results', idField: 'id', nameField: 'title' },
-    paging: { kind: 'offset', limitParam: 'limit', offsetParam: 'offset', itemsField: 'results', totalField: 'total', maxLimit: 20 },
-    catalog,
-  });
 
   it('finds its resources, company field, owners, nested children and the tenants collection', async () => {
     const { catalog, tenantsPath } = await discover({ url: other.url, databaseUrl: other.databaseUrl, itemsField: 'results' });
@@ -96,7 +87,7 @@ describe('discovery against a differently shaped CRM', () => {
 
   it('gives a catalog the console can page through and create with (offset paging, nested paths, other sign-in)', async () => {
     const { catalog } = await discover({ url: other.url, databaseUrl: other.databaseUrl, itemsField: 'results' });
-    const profile = profileFor(catalog);
+    const profile = otherCrmProfile(other, catalog);
     const client = new CrmClient(profile);
     const { token } = await client.signIn('ada', 'pw');
     expect((await client.whoami(token)).role).toBe('company_admin');
@@ -124,15 +115,7 @@ describe('the discovered catalog drives a sync of the differently shaped CRM', (
     const other = await startOtherCrm();
     try {
       const { catalog } = await discover({ url: other.url, databaseUrl: other.databaseUrl, itemsField: 'results' });
-      const profile = ConnectionProfileSchema.parse({
-        version: 1, name: 'other', baseUrl: other.url,
-        auth: { kind: 'password', loginPath: '/v2/session', usernameField: 'username', passwordField: 'secret', tokenField: 'data.token' },
-        header: { name: 'X-Api-Token', scheme: '' },
-        whoami: { path: '/v2/whoami', idField: 'member.id', emailField: 'member.login', nameField: 'member.login', roleField: 'member.kind', companyIdField: 'member.org_id', companyNameField: 'member.title', roles: { super_admin: ['root'], company_admin: ['admin'], user: ['agent'] } },
-        tenants: { listPath: '/v2/orgs', itemsField: 'results', idField: 'id', nameField: 'title' },
-        paging: { kind: 'offset', limitParam: 'limit', offsetParam: 'offset', itemsField: 'results', totalField: 'total', maxLimit: 20 },
-        catalog,
-      });
+      const profile = otherCrmProfile(other, catalog);
       const client = new CrmClient(profile);
       let token = (await client.signIn('ada', 'pw')).token;
       const cache = await openCache(join(mkdtempSync(join(tmpdir(), 'tenantscope-other-')), 'c.sqlite'));

@@ -3,6 +3,20 @@ import Fastify from 'fastify';
 import swagger from '@fastify/swagger';
 import pg from 'pg';
 import { createTestDatabase } from './crm.ts';
+import { ConnectionProfileSchema, type ConnectionProfile } from '../../src-shared/profile.ts';
+
+/** The connection profile a user would write for this CRM: its sign-in, whoami, tenants and paging. */
+export function otherCrmProfile(other: { url: string }, catalog: unknown): ConnectionProfile {
+  return ConnectionProfileSchema.parse({
+    version: 1, name: 'other', baseUrl: other.url,
+    auth: { kind: 'password', loginPath: '/v2/session', usernameField: 'username', passwordField: 'secret', tokenField: 'data.token' },
+    header: { name: 'X-Api-Token', scheme: '' },
+    whoami: { path: '/v2/whoami', idField: 'member.id', emailField: 'member.login', nameField: 'member.login', roleField: 'member.kind', companyIdField: 'member.org_id', companyNameField: 'member.title', roles: { super_admin: ['root'], company_admin: ['admin'], user: ['agent'] } },
+    tenants: { listPath: '/v2/orgs', itemsField: 'results', idField: 'id', nameField: 'title' },
+    paging: { kind: 'offset', limitParam: 'limit', offsetParam: 'offset', itemsField: 'results', totalField: 'total', maxLimit: 20 },
+    catalog,
+  });
+}
 
 /**
  * A second CRM, shaped unlike the reference one, for discovery tests: paths under /v2, integer
