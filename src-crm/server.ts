@@ -454,18 +454,22 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
   app.get('/api/sync/manifest', {
     schema: {
       tags: ['sync'], summary: 'Count, latest updated_at and a hash over sorted (id, updated_at) of what the list endpoint returns the caller', operationId: 'sync_manifest', ...secured,
-      querystring: { type: 'object', required: ['resource'], additionalProperties: false, properties: { resource: { type: 'string' }, company_id: UUID } },
+      querystring: { type: 'object', required: ['resource'], additionalProperties: false, properties: { resource: { type: 'string' }, company_id: UUID, count_only: { type: 'string', enum: ['true', 'false'], description: 'answer {resource, count} alone (cheap: for progress totals)' } } },
     },
   }, async (request) => {
     const caller = await authenticate(request);
     await catalog.fresh();
-    const q = request.query as { resource: string; company_id?: string };
+    const q = request.query as { resource: string; company_id?: string; count_only?: string };
     const model = MODEL_BY_NAME.get(q.resource);
     if (!model) throw new HttpError(422, [{ loc: ['query', 'resource'], msg: `unknown resource "${q.resource}"`, type: 'value_error' }]);
     const where: RawBuilder<unknown>[] = [sql`t.deleted_at IS NULL`, scopeCondition(model, rule(model).list, caller, true)];
     if (q.company_id) {
       if (caller.role !== 'super_admin' && caller.companyId !== q.company_id) throw new HttpError(403, 'Not enough permissions');
       if (caller.role === 'super_admin') where.push(sql.raw(catalog.companyMatch(model, 't', q.company_id)));
+    }
+    if (q.count_only === 'true') {
+      const { rows: [counted] } = await sql<{ count: string }>`SELECT count(*) AS count FROM ${sql.table(model.name)} t WHERE ${sql.join(where, sql` AND `)}`.execute(db);
+      return { resource: model.name, count: Number(counted?.count ?? 0) };
     }
     const { rows } = await sql<{ id: string; updated_at: string }>`
       SELECT t.id, t.updated_at FROM ${sql.table(model.name)} t WHERE ${sql.join(where, sql` AND `)}`.execute(db);

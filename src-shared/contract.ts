@@ -240,6 +240,11 @@ export const events = {
     done: z.number(),
     total: z.number().nullable(),
     message: z.string().nullable(),
+    /** rows (or items) a second so far, and seconds left when the total is known */
+    rate: z.number().optional(),
+    etaSeconds: z.number().nullable().optional(),
+    /** the parts running now (a sync: one per tenant and resource being listed) */
+    parts: z.array(z.object({ label: z.string(), done: z.number(), total: z.number().nullable(), rate: z.number(), etaSeconds: z.number().nullable() })).optional(),
   }),
   onStatus: z.object({ demo: DemoStatusSchema, session: SessionSchema.nullable() }),
 } as const;

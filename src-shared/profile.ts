@@ -73,6 +73,8 @@ export const ConnectionProfileSchema = z
         tenantParam: z.string().optional(),
         /** TenantScope's manifest protocol: GET path?resource=&<tenantParam>= answers {count, latest_updated_at, hash} */
         manifestPath: path.optional(),
+        /** a query parameter (set to "true") with which the manifest answers the count alone: cheap totals for the progress bars */
+        countOnlyParam: z.string().max(100).optional(),
       })
       .strict()
       .default({}),

@@ -107,8 +107,8 @@ export class CrmClient {
   }
 
   /** One GET as it is: network failures throw (axios), any HTTP status comes back. */
-  async rawGet(url: string, params: Record<string, string | number>, token: string): Promise<{ status: number; data: unknown; headers: Record<string, unknown>; url: string }> {
-    const res = await this.http.get(url, { params, headers: this.authHeaders(token) });
+  async rawGet(url: string, params: Record<string, string | number>, token: string, signal?: AbortSignal): Promise<{ status: number; data: unknown; headers: Record<string, unknown>; url: string }> {
+    const res = await this.http.get(url, { params, headers: this.authHeaders(token), signal });
     const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)] as [string, string])).toString();
     return { status: res.status, data: res.data, headers: res.headers as Record<string, unknown>, url: `${url}${qs ? `?${qs}` : ''}` };
   }

@@ -44,7 +44,21 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: { policy?: RetryP
       if (!isTransient(e) || attempt + 1 >= policy.attempts || opts.signal?.aborted) throw e;
       const delay = retryDelay(e, attempt, policy);
       opts.onRetry?.(e, attempt + 1, delay);
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay, opts.signal);
+      if (opts.signal?.aborted) throw e;
     }
   }
+}
+
+/** setTimeout as a promise that a signal ends early. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

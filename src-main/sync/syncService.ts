@@ -9,6 +9,12 @@ import { CrmClient, describeFailure } from '../crm/crmClient.ts';
 import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
 import { TransientAnswer, withRetry, type RetryPolicy } from './retry.ts';
 import { nextPagePosition, pageParams, type PagePosition } from '../crm/paging.ts';
+import { SyncProgress } from './progress.ts';
+
+/** Pages are written together once this many rows or this much time has gathered (each batch with its cursor). */
+const FLUSH_ROWS = 5000;
+/** pages fetched ahead of the writer at most (memory: AHEAD pages of records) */
+const AHEAD = 8;
 
 export interface SyncIdentity {
   email: string;
@@ -102,13 +108,14 @@ export class SyncService {
     const raw = this.cache.raw;
     return {
       upsert: raw.prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, seen_run)
-      VALUES (@company_id, @resource, @id, @updated_at, 0, @payload, @fetched_by, @fetched_from, @fetched_at, @seen_run)
+      VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
       ON CONFLICT (company_id, resource, id) DO UPDATE SET updated_at = excluded.updated_at, deleted = 0, payload = excluded.payload,
-        fetched_by = excluded.fetched_by, fetched_from = excluded.fetched_from, fetched_at = excluded.fetched_at, seen_run = excluded.seen_run`),
-      existing: raw.prepare('SELECT company_id FROM records WHERE resource = ? AND id = ?').pluck(),
-      moveOut: raw.prepare('DELETE FROM records WHERE resource = ? AND id = ? AND company_id <> ?'),
-      dropRefs: raw.prepare('DELETE FROM refs WHERE resource = ? AND id = ?'),
-      addRef: raw.prepare('INSERT OR REPLACE INTO refs (company_id, resource, id, field, target_resource, target_id) VALUES (?, ?, ?, ?, ?, ?)'),
+        fetched_by = excluded.fetched_by, fetched_from = excluded.fetched_from, fetched_at = excluded.fetched_at, seen_run = excluded.seen_run
+      RETURNING rid`).pluck(),
+      existing: raw.prepare('SELECT rid, company_id FROM records WHERE resource = ? AND id = ?'),
+      moveOut: raw.prepare('DELETE FROM records WHERE rid = ?'),
+      dropRefs: raw.prepare('DELETE FROM refs WHERE company_id = ? AND rid = ?'),
+      addRef: raw.prepare('INSERT OR REPLACE INTO refs (company_id, rid, field, target_resource, target_id) VALUES (?, ?, ?, ?, ?)'),
       leak: raw.prepare('INSERT OR IGNORE INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       derive: this.deriver(),
     };
@@ -140,13 +147,14 @@ export class SyncService {
       const derived = st.derive(resource, item);
       const company = derived.company ?? UNASSIGNED;
       // a row seen before may have changed partition (a backfill gave it a company) or dropped a reference
-      const before = st.existing.all(resource.name, id) as string[];
-      if (before.some((c) => c !== company)) st.moveOut.run(resource.name, id, company);
-      if (before.length) st.dropRefs.run(resource.name, id);
-      st.upsert.run({ company_id: company, resource: resource.name, id, updated_at: updated, payload: JSON.stringify(item), fetched_by: identity.email, fetched_from: request, fetched_at: fetchedAt, seen_run: runId });
+      for (const old of st.existing.all(resource.name, id) as Array<{ rid: number; company_id: string }>) {
+        st.dropRefs.run(old.company_id, old.rid);
+        if (old.company_id !== company) st.moveOut.run(old.rid);
+      }
+      const rid = st.upsert.get(company, resource.name, id, updated, JSON.stringify(item), identity.email, request, fetchedAt, runId) as number;
       for (const ref of resource.references) {
         const target = item[ref.field];
-        if (target !== null && target !== undefined && target !== '') st.addRef.run(company, resource.name, id, ref.field, ref.resource, String(target));
+        if (target !== null && target !== undefined && target !== '') st.addRef.run(company, rid, ref.field, ref.resource, String(target));
       }
       // leak evidence: a company identity was handed another company's row
       if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || derived.outside)) {
@@ -202,7 +210,7 @@ export class SyncService {
     const raw = this.cache.raw;
     const runId = Number(raw.prepare('INSERT INTO sync_runs (started_at, identity, tenants) VALUES (?, ?, ?)').run(now(), identity.email, JSON.stringify(tenants.map((t) => t.id))).lastInsertRowid);
     const report: SyncReport = { runId, rows: 0, pages: 0, retries: 0, leaks: 0, deletions: 0, outcomes: [], retried: [] };
-    const started = Date.now();
+    const progress = new SyncProgress(`sync:${runId}`, (p) => this.bus.emit('onProgress', p));
     const state = raw.prepare('SELECT * FROM sync_state WHERE company_id = ? AND resource = ?');
     const saveState = raw.prepare(`INSERT INTO sync_state (company_id, resource, cursor, listing_since, high_water, rows, pages, last_finished_at, last_error)
       VALUES (@company_id, @resource, @cursor, @listing_since, @high_water, @rows, @pages, @last_finished_at, @last_error)
@@ -210,17 +218,20 @@ export class SyncService {
         rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = excluded.last_error`);
     const markVanished = raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0');
     const inc = this.profile.incremental;
+    const incremental = !!inc?.updatedSinceParam;
     const paging = this.profile.paging;
     const pageSize = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
     const order = syncOrder(this.profile.catalog.resources, this.profile.catalog.users);
+    const cancelled = () => new AppError('cancelled', `Sync cancelled after ${report.rows} rows; every page written before it is kept, and the next sync resumes there.`);
 
-    const get = async (url: string, params: Record<string, string | number>) => {
+    const get = async (url: string, params: Record<string, string | number>, signal?: AbortSignal) => {
       let refreshed = false;
       return withRetry(async () => {
         let res;
         try {
-          res = await this.client.rawGet(url, params, identity.token());
+          res = await this.client.rawGet(url, params, identity.token(), signal);
         } catch (e) {
+          if (signal?.aborted) throw opts.signal?.aborted ? cancelled() : e;
           if ((e as { isAxiosError?: boolean }).isAxiosError && !(e as { response?: unknown }).response) throw e; // transient: retried
           throw describeFailure(e, this.profile.baseUrl);
         }
@@ -238,7 +249,7 @@ export class SyncService {
         return res;
       }, {
         policy: this.retryPolicy,
-        signal: opts.signal,
+        signal,
         onRetry: (e, attempt, delay) => {
           report.retries++;
           const what = e instanceof TransientAnswer ? (e.reason ?? `${e.status}`) : ((e as { code?: string }).code ?? 'no answer');
@@ -247,19 +258,53 @@ export class SyncService {
       });
     };
 
-    const syncTenant = async (tenant: SyncTenant) => {
+    /** Rows each listing is expected to bring, for the progress bars: the server's count when it gives one, else the cache's. */
+    const expectTotals = async (tenant: SyncTenant) => {
+      const countPath = this.profile.sync.manifestPath;
+      const countParam = this.profile.sync.countOnlyParam;
+      const localCount = raw.prepare(`SELECT count(*) FROM records WHERE resource = ? AND deleted = 0 ${tenant.id === ALL ? '' : 'AND company_id = ?'}`).pluck();
       for (const resource of order) {
-        if (opts.signal?.aborted) throw new AppError('internal', 'Sync cancelled.');
+        if (!resource.endpoints.list) continue;
+        const key = `${tenant.id}/${resource.name}`;
+        const label = `${tenant.name} · ${resource.name}`;
+        const prev = state.get(tenant.id, resource.name) as { cursor: string | null; high_water: string | null } | undefined;
+        // an incremental listing brings what changed: unknown until it ends
+        if (incremental && prev?.high_water && !/\{/.test(resource.endpoints.list)) { progress.expect(key, label, null); continue; }
+        let total: number | null = null;
+        if (countPath && countParam) {
+          const params: Record<string, string> = { resource: resource.name, [countParam]: 'true' };
+          if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
+          const res = await this.client.rawGet(countPath, params, identity.token(), opts.signal).catch(() => null);
+          const n = res?.status === 200 ? Number(pick(res.data, 'count')) : NaN;
+          if (Number.isFinite(n)) total = n;
+        }
+        if (total === null) {
+          const n = (tenant.id === ALL ? localCount.get(resource.name) : localCount.get(resource.name, tenant.id)) as number;
+          total = n > 0 ? n : null;
+        }
+        progress.expect(key, label, total);
+      }
+    };
+
+    const syncTenant = async (tenant: SyncTenant) => {
+      await expectTotals(tenant);
+      for (const resource of order) {
+        if (opts.signal?.aborted) throw cancelled();
         const outcome: ResourceOutcome = { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
         report.outcomes.push(outcome);
         const list = resource.endpoints.list;
         if (!list) { Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' }); continue; }
+        const key = `${tenant.id}/${resource.name}`;
+        progress.start(key, `${tenant.name} · ${resource.name}`);
         if (/\{[^}]+\}/.test(list)) {
           try {
-            await this.syncNested(identity, tenant, resource, runId, report, outcome, get, pageSize);
+            await this.syncNested(identity, tenant, resource, runId, report, outcome, (url, params) => get(url, params, opts.signal), pageSize, progress, key);
+            progress.end(key, 'done');
           } catch (e) {
+            if (opts.signal?.aborted) throw cancelled();
             const err = e instanceof AppError ? e : describeFailure(e, this.profile.baseUrl);
             Object.assign(outcome, { status: 'failed', message: `${tenant.name} · ${resource.name}: ${err.message}` });
+            progress.end(key, 'failed');
           }
           continue;
         }
@@ -267,59 +312,131 @@ export class SyncService {
         const resuming = !!prev?.cursor;
         // without updated_since every listing is a full relist: "run:<id>" remembers which run began it,
         // so that rows it did not see can be marked deleted when it ends (even after a resume)
-        const incremental = !!inc?.updatedSinceParam;
         const listingTag = resuming ? prev!.listing_since : incremental ? (prev?.high_water ?? null) : `run:${runId}`;
         const since = incremental ? listingTag : null;
-        let pos: PagePosition = resuming ? prev!.cursor : null;
         let highWater = prev?.high_water ?? null;
         let rows = prev?.rows ?? 0;
         let pages = prev?.pages ?? 0;
-        try {
-          for (let guard = 0; ; guard++) {
-            if (guard > 1_000_000) throw new AppError('bad-response', `${list}: more than a million pages; stopping.`);
-            const params: Record<string, string | number> = {};
-            if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
-            if (since && inc?.updatedSinceParam) params[inc.updatedSinceParam] = since;
-            Object.assign(params, pageParams(paging, pageSize, pos));
-            const res = await get(list, params);
-            const items = pick(res.data, paging.itemsField);
-            if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}".`);
-            const next = nextPagePosition(paging, res.data, items.length, pageSize, pos);
-            if (next !== null && next === pos) throw new AppError('bad-response', `${res.url}: the next cursor is the one just used; the CRM's paging does not advance.`);
-            raw.transaction(() => {
-              const page = this.ingest(identity, resource, items, res.url, runId);
-              if (page.latest && (!highWater || page.latest > highWater)) highWater = page.latest;
-              report.leaks += page.leaks;
-              rows += items.length;
-              pages += 1;
-              saveState.run({ company_id: tenant.id, resource: resource.name, cursor: next, listing_since: next ? listingTag : null, high_water: next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: next ? null : now(), last_error: null });
-              if (!next && !incremental && listingTag?.startsWith('run:')) {
-                // the relist is complete: what it did not return has vanished from the server
-                const vanished = markVanished.run(tenant.id, resource.name, Number(listingTag.slice(4))).changes;
-                report.deletions += vanished;
-              }
-            })();
-            outcome.rows += items.length;
-            outcome.pages += 1;
-            report.rows += items.length;
-            report.pages += 1;
-            const secs = (Date.now() - started) / 1000;
-            this.bus.emit('onProgress', { task: `sync:${runId}`, label: `${tenant.name} · ${resource.name}`, done: report.rows, total: null, message: `${report.pages} pages, ${Math.round(report.rows / Math.max(secs, 0.001))} rows/s` });
-            if (!next) break;
-            pos = next;
+        // the next page is on its way while this one is written; stopping the listing stops it
+        const listing = new AbortController();
+        const signal = opts.signal ? AbortSignal.any([opts.signal, listing.signal]) : listing.signal;
+        type Page = { items: unknown[]; url: string; next: PagePosition };
+        const fetchPage = async (pos: PagePosition): Promise<Page> => {
+          const params: Record<string, string | number> = {};
+          if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
+          if (since && inc?.updatedSinceParam) params[inc.updatedSinceParam] = since;
+          Object.assign(params, pageParams(paging, pageSize, pos));
+          const res = await get(list, params, signal);
+          const items = pick(res.data, paging.itemsField);
+          if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}".`);
+          const next = nextPagePosition(paging, res.data, items.length, pageSize, pos);
+          if (next !== null && next === pos) throw new AppError('bad-response', `${res.url}: the next cursor is the one just used; the CRM's paging does not advance.`);
+          return { items, url: res.url, next };
+        };
+        /** Writes pages in one transaction with the cursor after the last: a kill loses none and repeats none. */
+        const write = (batch: Page[]) => raw.transaction(() => {
+          for (const page of batch) {
+            const written = this.ingest(identity, resource, page.items, page.url, runId);
+            if (written.latest && (!highWater || written.latest > highWater)) highWater = written.latest;
+            report.leaks += written.leaks;
           }
+          const last = batch[batch.length - 1]!;
+          const n = batch.reduce((a, p) => a + p.items.length, 0);
+          rows += n;
+          pages += batch.length;
+          saveState.run({ company_id: tenant.id, resource: resource.name, cursor: last.next, listing_since: last.next ? listingTag : null, high_water: last.next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: last.next ? null : now(), last_error: null });
+          if (!last.next && !incremental && listingTag?.startsWith('run:')) {
+            // the relist is complete: what it did not return has vanished from the server
+            report.deletions += markVanished.run(tenant.id, resource.name, Number(listingTag.slice(4))).changes;
+          }
+        })();
+        const counted = (batch: Page[]) => {
+          const n = batch.reduce((a, p) => a + p.items.length, 0);
+          outcome.rows += n;
+          outcome.pages += batch.length;
+          report.rows += n;
+          report.pages += batch.length;
+          progress.add(key, n, batch.length);
+        };
+        const flush = (batch: Page[]) => {
+          const saved = { highWater, rows, pages, leaks: report.leaks, deletions: report.deletions };
+          try {
+            write(batch);
+            counted(batch);
+          } catch (e) {
+            Object.assign(report, { leaks: saved.leaks, deletions: saved.deletions });
+            ({ highWater, rows, pages } = saved);
+            if (batch.length === 1) throw e;
+            // keep every good page before the bad one, each with its own cursor, then report the bad one
+            for (const page of batch) {
+              write([page]);
+              counted([page]);
+            }
+          }
+        };
+        try {
+          // the fetcher runs ahead of the writer by up to AHEAD pages; the writer takes whatever has
+          // arrived in one transaction, so the CRM answers the next page while this one is written
+          const queue: Page[] = [];
+          let fetched = false;
+          let failure: unknown = null;
+          let wake: (() => void) | null = null;
+          let room: (() => void) | null = null;
+          const signalWriter = () => { wake?.(); wake = null; };
+          const fetcher = (async () => {
+            try {
+              let pos: PagePosition = resuming ? prev!.cursor : null;
+              for (let guard = 0; ; guard++) {
+                if (guard > 1_000_000) throw new AppError('bad-response', `${list}: more than a million pages; stopping.`);
+                while (queue.length >= AHEAD && !signal.aborted) await new Promise<void>((r) => (room = r));
+                if (signal.aborted) return;
+                const page = await fetchPage(pos);
+                queue.push(page);
+                signalWriter();
+                if (!page.next) break;
+                pos = page.next;
+              }
+            } catch (e) {
+              failure = e;
+            } finally {
+              fetched = true;
+              signalWriter();
+            }
+          })();
+          for (;;) {
+            const queued = () => queue.reduce((a, p) => a + p.items.length, 0);
+            while (!fetched && queued() < FLUSH_ROWS) await new Promise<void>((r) => (wake = r));
+            if (queue.length) {
+              // a batch of whatever has arrived, bounded; written with the cursor after its last page
+              let n = 0;
+              let take = 0;
+              while (take < queue.length && n < FLUSH_ROWS) n += queue[take++]!.items.length;
+              const batch = queue.splice(0, take);
+              (room as (() => void) | null)?.();
+              room = null;
+              flush(batch);
+              // let the fetcher read the answer that came in while this batch was written
+              await new Promise<void>((r) => setImmediate(r));
+              continue;
+            }
+            if (fetched) break;
+          }
+          await fetcher;
+          if (failure) throw failure;
+          progress.end(key, 'done');
         } catch (e) {
+          if (opts.signal?.aborted) throw cancelled();
           const err = e instanceof AppError ? e : describeFailure(e, this.profile.baseUrl);
           outcome.status = 'failed';
           outcome.message = `${tenant.name} · ${resource.name}: ${err.message}`;
+          progress.end(key, 'failed');
           raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, tenant.id, resource.name);
-          if (err.code === 'unauthenticated' || err.code === 'unreachable') {
-            this.finish(runId, report, 'failed', outcome.message);
-            throw new AppError(err.code, outcome.message);
-          }
+          if (err.code === 'unauthenticated' || err.code === 'unreachable') throw new AppError(err.code, outcome.message);
+        } finally {
+          listing.abort();
         }
       }
-      report.deletions += await this.applyDeletions(tenant, superAdmin, get);
+      report.deletions += await this.applyDeletions(tenant, superAdmin, (url, params) => get(url, params, opts.signal));
     };
     // a few tenants at a time: the CRM answers one while this process writes another's page
     const queue = [...tenants];
@@ -327,8 +444,13 @@ export class SyncService {
       for (let t = queue.shift(); t; t = queue.shift()) await syncTenant(t);
     });
     const settled = await Promise.allSettled(workers);
+    progress.tick(true);
     const fatal = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (fatal) throw fatal.reason;
+    if (fatal) {
+      const err = fatal.reason instanceof AppError ? fatal.reason : describeFailure(fatal.reason, this.profile.baseUrl);
+      this.finish(runId, report, err.code === 'cancelled' ? 'cancelled' : 'failed', err.message);
+      throw err;
+    }
     const failed = report.outcomes.filter((o) => o.status === 'failed');
     this.finish(runId, report, failed.length ? 'partial' : 'ok', failed.length ? `${failed.length} resources failed` : null);
     return report;
@@ -340,7 +462,7 @@ export class SyncService {
    * longer listed are marked deleted once every parent is done.
    */
   private async syncNested(identity: SyncIdentity, tenant: SyncTenant, resource: Resource, runId: number, report: SyncReport, outcome: ResourceOutcome,
-    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>, pageSize: number): Promise<void> {
+    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>, pageSize: number, progress: SyncProgress, key: string): Promise<void> {
     const d = resource.derivation;
     if (d.kind !== 'parent') { Object.assign(outcome, { status: 'skipped', message: 'nested, but the catalog names no parent to list it under' }); return; }
     const raw = this.cache.raw;
@@ -362,6 +484,7 @@ export class SyncService {
         outcome.pages += 1;
         report.rows += items.length;
         report.pages += 1;
+        progress.add(key, items.length, 1);
         const next = nextPagePosition(paging, res.data, items.length, pageSize, pos);
         if (!next || next === pos) break;
         pos = next;
