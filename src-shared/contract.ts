@@ -190,6 +190,12 @@ export const contract = {
       retried: z.array(z.string()),
     }),
   },
+  'sync:cancel': {
+    access: 'signed-in',
+    summary: 'Stop the running sync; every page written before it stays, and the next sync resumes there',
+    input: Empty,
+    output: z.object({ cancelled: z.boolean() }),
+  },
   'sync:status': {
     access: 'signed-in',
     summary: 'Per partition of the cache: rows, deleted rows, last sync, leak evidence (own partition only for company admins)',

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'not-a-crm', // something answers, but not the CRM the profile describes
   'bad-response', // the CRM answered with something the profile cannot read
   'offline',
+  'storage', // the cache could not be written (disk full, read-only, I/O error)
   'cancelled', // the operator stopped the work; what was done before stays
   'internal',
 ] as const;

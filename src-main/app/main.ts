@@ -86,6 +86,14 @@ void app.whenReady().then(() => {
   for (const name of Object.keys(events) as EventName[]) {
     services.bus.on(name, (payload) => win?.webContents.send('tenantscope:event', name, payload));
   }
+  // a sync's progress shows in the taskbar (dock) too; cleared when it ends
+  let clearTaskbar: NodeJS.Timeout | null = null;
+  services.bus.on('onProgress', (p) => {
+    if (!win || !p.task.startsWith('sync:')) return;
+    win.setProgressBar(p.total ? Math.min(p.done / p.total, 1) : 2); // 2: indeterminate
+    if (clearTaskbar) clearTimeout(clearTaskbar);
+    clearTaskbar = setTimeout(() => win?.setProgressBar(-1), 3000);
+  });
   buildMenu();
   createWindow(home);
   app.on('second-instance', () => {

@@ -52,6 +52,8 @@ export function createServices(opts: ServicesOptions): Services {
     if (s.state !== 'running') throw new AppError('unreachable', s.message ?? 'The demo CRM is not running.');
   };
   const session = new SessionService(connections, ensureCrm);
+  /** the sync now running, one at a time: the cache has one writer */
+  let running: AbortController | null = null;
   const status = () => bus.emit('onStatus', { demo: demo.current(), session: session.current() });
   demo.onChange((s) => {
     connections.setDemoUrl(s.url);
@@ -157,7 +159,18 @@ export function createServices(opts: ServicesOptions): Services {
         ? (session.requireSuperAdmin(), [{ id: ALL, name: 'every tenant' }])
         : tenants?.length ? tenants.map(resolveTenant) : [resolveTenant(s.selectedTenant ?? s.company?.id ?? '')];
       const sync = await syncFor();
-      return sync.run(session.identity(), targets, { pageSize });
+      if (running) throw new AppError('conflict', 'A sync is already running: wait for it or cancel it first.');
+      running = new AbortController();
+      try {
+        return await sync.run(session.identity(), targets, { pageSize, signal: running.signal });
+      } finally {
+        running = null;
+      }
+    },
+    'sync:cancel': () => {
+      const was = !!running && !running.signal.aborted;
+      running?.abort();
+      return { cancelled: was };
     },
     'sync:status': async () => {
       const s = session.current()!;

@@ -15,12 +15,25 @@ export class TransientAnswer extends Error {
   }
 }
 
+/** What went wrong with a try, in a few words: the status, "truncated body", "timed out", "connection reset". */
+export function transientReason(e: unknown): string {
+  if (e instanceof TransientAnswer) return e.reason ?? String(e.status);
+  const err = e as AxiosError;
+  const code = err.code ?? '';
+  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT' || /timeout/i.test(err.message ?? '')) return 'timed out';
+  if (code === 'ECONNRESET' || /aborted|socket hang up/i.test(err.message ?? '')) return 'connection dropped';
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (err.response) return String(err.response.status);
+  return code || 'no answer';
+}
+
 /** Transient: no answer, a timeout, a truncated body, 429 or a 5xx. */
 export function isTransient(e: unknown): boolean {
   if (e instanceof TransientAnswer) return true;
   const err = e as AxiosError;
   if (!err.isAxiosError) return false;
-  if (!err.response) return true;
+  // no answer, or an answer whose body never arrived whole (the connection went away mid-body)
+  if (!err.response || err.response.status < 400) return true;
   return err.response.status === 429 || err.response.status >= 500;
 }
 

@@ -7,7 +7,7 @@ import type { Role } from '../../src-shared/tenancy.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
 import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
-import { TransientAnswer, withRetry, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, isTransient, TransientAnswer, transientReason, withRetry, type RetryPolicy } from './retry.ts';
 import { nextPagePosition, pageParams, type PagePosition } from '../crm/paging.ts';
 import { SyncProgress } from './progress.ts';
 
@@ -61,6 +61,23 @@ export interface Proof {
 
 const now = () => new Date().toISOString();
 
+/**
+ * A write to the cache that failed because of the disk (full, read-only, I/O error), as an error
+ * that says so and what to do; null for anything else.
+ */
+export function storageError(e: unknown, where: string): AppError | null {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return null;
+  const why =
+    code === 'SQLITE_FULL' ? 'the disk is full'
+    : code.startsWith('SQLITE_READONLY') ? 'the cache is read-only'
+    : code.startsWith('SQLITE_IOERR') ? 'the disk reported an I/O error'
+    : code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? 'another program holds the cache'
+    : null;
+  if (!why) return null;
+  return new AppError('storage', `The cache could not be written ${where}: ${why} (${code}). It keeps its last good state; free space or fix the folder's permissions, then sync again to resume.`);
+}
+
 /** A super admin's sync of every tenant at once: one unfiltered listing, partitioned here. */
 export const ALL = '*';
 
@@ -93,13 +110,17 @@ export function syncOrder(resources: Resource[], users: string): Resource[] {
 export class SyncService {
   private readonly client: CrmClient;
 
+  private readonly retryPolicy?: RetryPolicy;
+
   constructor(
     private readonly cache: OpenCache,
     private readonly profile: ConnectionProfile,
     private readonly bus: EventBus,
-    private readonly retryPolicy?: RetryPolicy,
+    /** retry: backoff of transient failures; timeoutMs: an answer slower than this is given up and retried */
+    opts: { retry?: RetryPolicy; timeoutMs?: number } = {},
   ) {
-    this.client = new CrmClient(profile, 30_000);
+    this.retryPolicy = opts.retry;
+    this.client = new CrmClient(profile, opts.timeoutMs ?? 30_000);
   }
 
   private statements?: ReturnType<SyncService['prepare']>;
@@ -202,13 +223,59 @@ export class SyncService {
     };
   }
 
+  /**
+   * One GET of a JSON answer: 5xx, 429 (Retry-After), timeouts, dropped connections and truncated
+   * bodies are retried with backoff and jitter, a 401 signs in once more; anything else is an error
+   * a person can read, naming the request.
+   */
+  private fetchJson(identity: SyncIdentity, url: string, params: Record<string, string | number>, signal: AbortSignal | undefined, onRetry: (line: string) => void) {
+    let refreshed = false;
+    return withRetry(async () => {
+      let res;
+      try {
+        res = await this.client.rawGet(url, params, identity.token(), signal);
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        const described = describeFailure(e, this.profile.baseUrl);
+        if (described.code !== 'tls' && isTransient(e)) throw e; // retried; a certificate does not heal by asking again
+        throw described;
+      }
+      if (res.status === 401 && !refreshed) {
+        refreshed = true;
+        await identity.refresh();
+        throw new TransientAnswer(401, {}, res.url);
+      }
+      if (res.status === 429 || res.status >= 500) throw new TransientAnswer(res.status, res.headers, res.url);
+      if (res.status === 401) throw new AppError('unauthenticated', `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.`);
+      if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
+      // a body cut short arrives as text that is not JSON: worth another try, like a dropped connection
+      if (typeof res.data === 'string' && res.data.length && /^\s*[[{]/.test(res.data)) throw new TransientAnswer(res.status, res.headers, res.url, 'truncated body');
+      if (typeof res.data !== 'object' || res.data === null) throw new AppError('bad-response', `${res.url} answered something that is not JSON.`);
+      return res;
+    }, {
+      policy: this.retryPolicy,
+      signal,
+      onRetry: (e, attempt, delay) => onRetry(`${url} (${transientReason(e)}), try ${attempt + 1} in ${delay} ms`),
+    }).catch((e) => {
+      if (e instanceof AppError || signal?.aborted) throw e;
+      // retries used up on a transient failure: say what it was
+      const why = transientReason(e);
+      throw new AppError(/^\d+$/.test(why) || why === 'truncated body' ? 'bad-response' : 'unreachable', `${e instanceof TransientAnswer ? e.request : url} still failed after ${this.retryPolicy?.attempts ?? DEFAULT_RETRY.attempts} tries (${why}).`);
+    });
+  }
+
   async run(identity: SyncIdentity, tenants: SyncTenant[], opts: { signal?: AbortSignal; pageSize?: number; concurrency?: number } = {}): Promise<SyncReport> {
     const superAdmin = identity.role === 'super_admin';
     for (const t of tenants) {
       if (!superAdmin && t.id !== identity.companyId) throw new AppError('forbidden', `${identity.email} may sync their own company only.`);
     }
     const raw = this.cache.raw;
-    const runId = Number(raw.prepare('INSERT INTO sync_runs (started_at, identity, tenants) VALUES (?, ?, ?)').run(now(), identity.email, JSON.stringify(tenants.map((t) => t.id))).lastInsertRowid);
+    let runId: number;
+    try {
+      runId = Number(raw.prepare('INSERT INTO sync_runs (started_at, identity, tenants) VALUES (?, ?, ?)').run(now(), identity.email, JSON.stringify(tenants.map((t) => t.id))).lastInsertRowid);
+    } catch (e) {
+      throw storageError(e, 'before the sync began') ?? e;
+    }
     const report: SyncReport = { runId, rows: 0, pages: 0, retries: 0, leaks: 0, deletions: 0, outcomes: [], retried: [] };
     const progress = new SyncProgress(`sync:${runId}`, (p) => this.bus.emit('onProgress', p));
     const state = raw.prepare('SELECT * FROM sync_state WHERE company_id = ? AND resource = ?');
@@ -224,39 +291,13 @@ export class SyncService {
     const order = syncOrder(this.profile.catalog.resources, this.profile.catalog.users);
     const cancelled = () => new AppError('cancelled', `Sync cancelled after ${report.rows} rows; every page written before it is kept, and the next sync resumes there.`);
 
-    const get = async (url: string, params: Record<string, string | number>, signal?: AbortSignal) => {
-      let refreshed = false;
-      return withRetry(async () => {
-        let res;
-        try {
-          res = await this.client.rawGet(url, params, identity.token(), signal);
-        } catch (e) {
-          if (signal?.aborted) throw opts.signal?.aborted ? cancelled() : e;
-          if ((e as { isAxiosError?: boolean }).isAxiosError && !(e as { response?: unknown }).response) throw e; // transient: retried
-          throw describeFailure(e, this.profile.baseUrl);
-        }
-        if (res.status === 401 && !refreshed) {
-          refreshed = true;
-          await identity.refresh();
-          throw new TransientAnswer(401, {}, res.url);
-        }
-        if (res.status === 429 || res.status >= 500) throw new TransientAnswer(res.status, res.headers, res.url);
-        if (res.status === 401) throw new AppError('unauthenticated', `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.`);
-        if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
-        // a body cut short arrives as text that is not JSON: worth another try, like a dropped connection
-        if (typeof res.data === 'string' && res.data.length && /^\s*[[{]/.test(res.data)) throw new TransientAnswer(res.status, res.headers, res.url, 'truncated body');
-        if (typeof res.data !== 'object' || res.data === null) throw new AppError('bad-response', `${res.url} answered something that is not JSON.`);
-        return res;
-      }, {
-        policy: this.retryPolicy,
-        signal,
-        onRetry: (e, attempt, delay) => {
-          report.retries++;
-          const what = e instanceof TransientAnswer ? (e.reason ?? `${e.status}`) : ((e as { code?: string }).code ?? 'no answer');
-          report.retried.push(`${url} (${what}), try ${attempt + 1} in ${delay} ms`);
-        },
+    const get = (url: string, params: Record<string, string | number>, signal?: AbortSignal) =>
+      this.fetchJson(identity, url, params, signal, (line) => {
+        report.retries++;
+        report.retried.push(line);
+      }).catch((e) => {
+        throw signal?.aborted && opts.signal?.aborted ? cancelled() : e;
       });
-    };
 
     /** Rows each listing is expected to bring, for the progress bars: the server's count when it gives one, else the cache's. */
     const expectTotals = async (tenant: SyncTenant) => {
@@ -366,6 +407,8 @@ export class SyncService {
           } catch (e) {
             Object.assign(report, { leaks: saved.leaks, deletions: saved.deletions });
             ({ highWater, rows, pages } = saved);
+            const storage = storageError(e, `while storing ${batch[batch.length - 1]!.url}`);
+            if (storage) throw storage; // the disk, not the page: nothing more can be written
             if (batch.length === 1) throw e;
             // keep every good page before the bad one, each with its own cursor, then report the bad one
             for (const page of batch) {
@@ -430,8 +473,13 @@ export class SyncService {
           outcome.status = 'failed';
           outcome.message = `${tenant.name} · ${resource.name}: ${err.message}`;
           progress.end(key, 'failed');
-          raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, tenant.id, resource.name);
-          if (err.code === 'unauthenticated' || err.code === 'unreachable') throw new AppError(err.code, outcome.message);
+          if (err.code !== 'storage') raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, tenant.id, resource.name);
+          if (err.code === 'unauthenticated' || err.code === 'unreachable' || err.code === 'storage') {
+            try {
+              raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, tenant.id, resource.name);
+            } catch { /* a full or read-only disk cannot take the note either */ }
+            throw new AppError(err.code, outcome.message);
+          }
         } finally {
           listing.abort();
         }
@@ -448,7 +496,9 @@ export class SyncService {
     const fatal = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (fatal) {
       const err = fatal.reason instanceof AppError ? fatal.reason : describeFailure(fatal.reason, this.profile.baseUrl);
-      this.finish(runId, report, err.code === 'cancelled' ? 'cancelled' : 'failed', err.message);
+      try {
+        this.finish(runId, report, err.code === 'cancelled' ? 'cancelled' : 'failed', err.message);
+      } catch { /* a full or read-only disk cannot take the record of the run either */ }
       throw err;
     }
     const failed = report.outcomes.filter((o) => o.status === 'failed');
@@ -553,8 +603,11 @@ export class SyncService {
       if (manifest) {
         const params: Record<string, string> = { resource };
         if (this.profile.sync.tenantParam && identity.role === 'super_admin') params[this.profile.sync.tenantParam] = tenant.id;
-        const res = await this.client.rawGet(manifest, params, identity.token());
-        if (res.status === 200) {
+        const res = await this.fetchJson(identity, manifest, params, undefined, () => {}).catch((e) => {
+          if (e instanceof AppError && e.code === 'bad-response') return null; // no manifest for this resource: counts only
+          throw e;
+        });
+        if (res) {
           const d = res.data as { count?: number; latest_updated_at?: string | null; hash?: string };
           server = { count: Number(d.count), latest: d.latest_updated_at ?? null, hash: d.hash ?? null };
         }

@@ -53,6 +53,7 @@ describe('the HTTP host door', () => {
       'catalog:save': { connection: 'ref', catalog: referenceProfile('x', crm.url).catalog },
       'catalog:check': { connection: 'ref' },
       'sync:run': { tenants: [tenants[0].name], pageSize: 50 },
+      'sync:cancel': {},
       'sync:status': {},
       'sync:prove': { tenant: tenants[0].id },
       'cache:evict': { tenant: tenants[0].id },

@@ -12,6 +12,7 @@ import { ALL, SyncService, type SyncIdentity } from '../../src-main/sync/syncSer
 import { CrmClient } from '../../src-main/crm/crmClient.ts';
 import { projectRoot } from '../../src-main/core/home.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
+import { startFaultProxy, type Fault } from '../support/faultProxy.ts';
 import { referenceProfile } from '../support/console.ts';
 
 async function identityFor(profile: ConnectionProfile, email: string): Promise<SyncIdentity> {
@@ -138,7 +139,7 @@ describe('bad answers', () => {
         catalog: { resources: [{ name: 'things', endpoints: { list: '/things' }, table: null, companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null }] },
       });
       const cache = await tempCache();
-      const sync = new SyncService(cache, profile, new EventBus(), { attempts: 6, baseMs: 1, capMs: 5 });
+      const sync = new SyncService(cache, profile, new EventBus(), { retry: { attempts: 6, baseMs: 1, capMs: 5 } });
       const who: SyncIdentity = { email: 'ops@x', role: 'company_admin', companyId: 'T', token: () => 't', refresh: async () => 't' };
       const ok = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
       expect(ok.rows).toBe(3);
@@ -167,6 +168,83 @@ describe('bad answers', () => {
       expect(flaky.retried.some((r) => /truncated body/.test(r))).toBe(true);
       await cache.close();
     } finally { server.close(); }
+  });
+});
+
+describe('a full or read-only disk', () => {
+  it('stops with an error naming tenant, resource and request; every partition keeps its last good state; the next sync resumes', async () => {
+    const crm = await startTestCrm({ profile: 'fixed' });
+    try {
+      const profile = ConnectionProfileSchema.parse(referenceProfile('ref', crm.url));
+      const dir = mkdtempSync(join(tmpdir(), 'tenantscope-full-'));
+      const cache = await openCache(join(dir, 'c.sqlite'));
+      const sync = new SyncService(cache, profile, new EventBus());
+      const who = await identityFor(profile, 'super@tenantscope.test');
+      const tenants = await companies(crm);
+      const acme = tenants.find((t) => t.slug === 'acme')!;
+      const globex = tenants.find((t) => t.slug === 'globex')!;
+      await sync.run(who, [acme], { pageSize: 7 });
+      const acmeBefore = profile.catalog.resources.map((r) => sync.localManifest(acme.id, r.name));
+      // the disk fills up a few pages into Globex's first sync
+      const pages = cache.raw.pragma('page_count', { simple: true }) as number;
+      cache.raw.pragma(`max_page_count = ${pages + 3}`);
+      const failed = await sync.run(who, [globex], { pageSize: 7 }).catch((e) => e);
+      expect(failed.code).toBe('storage');
+      expect(failed.message).toMatch(/^Globex Corporation · \w+: The cache could not be written while storing \/api\/[\w/-]+\?company_id=[\w-]+&limit=7.*: the disk is full \(SQLITE_FULL\)/);
+      expect(profile.catalog.resources.map((r) => sync.localManifest(acme.id, r.name))).toEqual(acmeBefore);
+      // what Globex has is exactly what its saved cursors say it has: no half-written page
+      const held = cache.raw.prepare("SELECT count(*) FROM records WHERE company_id = ?").pluck().get(globex.id) as number;
+      const counted = cache.raw.prepare('SELECT coalesce(sum(rows), 0) FROM sync_state WHERE company_id = ?').pluck().get(globex.id) as number;
+      expect(held).toBe(counted);
+      // space again: the next sync resumes and is proven
+      cache.raw.pragma('max_page_count = 1073741823');
+      const resumed = await sync.run(who, [globex], { pageSize: 7 });
+      expect(resumed.outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+      expect((await sync.prove(who, globex)).filter((p) => p.status !== 'in-sync')).toEqual([]);
+      await cache.close();
+
+      // a read-only cache: said before anything is asked of the CRM
+      const ro = openSqlite(join(dir, 'c.sqlite'), { readonly: true });
+      const roSync = new SyncService({ raw: ro, db: null as never, close: async () => { ro.close(); } }, profile, new EventBus());
+      const refused = await roSync.run(who, [acme]).catch((e) => e);
+      expect(refused.code).toBe('storage');
+      expect(refused.message).toMatch(/could not be written before the sync began: the cache is read-only \(SQLITE_READONLY/);
+      ro.close();
+    } finally { await crm.close(); }
+  });
+});
+
+describe('through a proxy that injects faults', () => {
+  it('5xx, 429, truncated and dropped bodies, slow, hanging and reset answers: the sync converges, proven, and says what it retried', async () => {
+    const crm = await startTestCrm({ profile: 'fixed' });
+    const faults: Fault[] = ['503', '429', 'truncated', 'dropped', 'slow', 'hang', 'reset'];
+    const proxy = await startFaultProxy(crm.url, { rate: 0.3, faults, seed: 11, slowMs: 100 });
+    try {
+      const direct = ConnectionProfileSchema.parse(referenceProfile('ref', crm.url));
+      const profile = ConnectionProfileSchema.parse(referenceProfile('ref', proxy.url));
+      const cache = await tempCache();
+      // a hanging answer is given up after 400 ms and asked again
+      const sync = new SyncService(cache, profile, new EventBus(), { retry: { attempts: 14, baseMs: 2, capMs: 20 }, timeoutMs: 400 });
+      const who = await identityFor(direct, 'super@tenantscope.test');
+      const tenants = await companies(crm);
+      const report = await sync.run(who, tenants, { pageSize: 25 });
+      expect(report.outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+      for (const f of faults) expect(proxy.injected[f], `${f} injected`).toBeGreaterThan(0);
+      // it says what it retried, in words
+      const reasons = new Set(report.retried.map((r) => /\((.*)\), try/.exec(r)?.[1]));
+      for (const why of ['503', '429', 'truncated body', 'timed out', 'connection dropped']) expect(reasons, why).toContain(why);
+      expect(report.retries).toBe(report.retried.length);
+      // and the cache equals the server for every tenant and resource (the proof goes through the proxy too)
+      for (const t of tenants) {
+        const proofs = await sync.prove(who, t);
+        expect(proofs).toHaveLength(32);
+        expect(proofs.filter((p) => p.status !== 'in-sync').map((p) => p.resource)).toEqual([]);
+      }
+      await cache.close();
+    } finally {
+      await proxy.close();
+      await crm.close();
+    }
   });
 });
 
