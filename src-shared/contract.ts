@@ -69,6 +69,20 @@ export const DriftItemSchema = z.object({
 });
 export type DriftItemData = z.infer<typeof DriftItemSchema>;
 
+/** Progress of long work (a sync): rows done, the total when known, rate and ETA, the parts running now. */
+const ProgressSchema = z.object({
+    task: z.string(),
+    label: z.string(),
+    done: z.number(),
+    total: z.number().nullable(),
+    message: z.string().nullable(),
+    /** rows (or items) a second so far, and seconds left when the total is known */
+    rate: z.number().optional(),
+    etaSeconds: z.number().nullable().optional(),
+    /** the parts running now (a sync: one per tenant and resource being listed) */
+    parts: z.array(z.object({ label: z.string(), done: z.number(), total: z.number().nullable(), rate: z.number(), etaSeconds: z.number().nullable() })).optional(),
+});
+
 export const contract = {
   'app:info': {
     access: 'public',
@@ -200,7 +214,13 @@ export const contract = {
     access: 'signed-in',
     summary: 'Per partition of the cache: rows, deleted rows, last sync, leak evidence (own partition only for company admins)',
     input: Empty,
-    output: z.object({ partitions: z.array(z.object({ company_id: z.string(), rows: z.number(), deleted: z.number(), last_sync: z.string().nullable(), leaks: z.number(), proven: z.number(), drifted: z.number(), proof_as_of: z.string().nullable() })) }),
+    output: z.object({
+      partitions: z.array(z.object({ company_id: z.string(), rows: z.number(), deleted: z.number(), last_sync: z.string().nullable(), leaks: z.number(), proven: z.number(), drifted: z.number(), proof_as_of: z.string().nullable() })),
+      /** the sync running now (started from any window or door), with its latest progress */
+      running: z.object({ label: z.string(), startedAt: z.string(), progress: ProgressSchema.nullable() }).nullable(),
+      /** the last sync that ended: ok, partial, failed or cancelled */
+      lastRun: z.object({ outcome: z.string(), rows: z.number(), retries: z.number(), startedAt: z.string(), finishedAt: z.string().nullable(), message: z.string().nullable() }).nullable(),
+    }),
   },
   'sync:prove': {
     access: 'signed-in',
@@ -240,18 +260,7 @@ export function isChannel(name: string): name is Channel {
 
 /** Events the main process pushes to every door (IPC `event`, HTTP server-sent events). */
 export const events = {
-  onProgress: z.object({
-    task: z.string(),
-    label: z.string(),
-    done: z.number(),
-    total: z.number().nullable(),
-    message: z.string().nullable(),
-    /** rows (or items) a second so far, and seconds left when the total is known */
-    rate: z.number().optional(),
-    etaSeconds: z.number().nullable().optional(),
-    /** the parts running now (a sync: one per tenant and resource being listed) */
-    parts: z.array(z.object({ label: z.string(), done: z.number(), total: z.number().nullable(), rate: z.number(), etaSeconds: z.number().nullable() })).optional(),
-  }),
+  onProgress: ProgressSchema,
   onStatus: z.object({ demo: DemoStatusSchema, session: SessionSchema.nullable() }),
 } as const;
 export type Events = typeof events;

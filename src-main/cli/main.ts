@@ -5,6 +5,7 @@ import type { Channel, Input, Output } from '../../src-shared/contract.ts';
 import type { AppErrorData } from '../../src-shared/result.ts';
 import { resolveHome } from '../core/home.ts';
 import { createLogger } from '../core/log.ts';
+import { progressRenderer } from './progressBars.ts';
 import { createServices, type Services } from '../core/services.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from './doctor.ts';
@@ -199,10 +200,19 @@ program
     const password = o.passwordEnv ? process.env[o.passwordEnv] : label ? services.connections.secretFor(profile, label) : undefined;
     if (!password) throw new CliFailure({ code: 'invalid-input', message: `No password for ${username}: give --password-env VAR.` });
     await call(services, 'session:signIn', { connection: o.connection, username, password });
-    const offProgress = services.bus.on('onProgress', (p) => { if (!json() && process.stderr.isTTY) process.stderr.write(`\r${p.label.padEnd(40).slice(0, 40)} ${String(p.done).padStart(9)} rows  ${p.message ?? ''}   `); });
-    const report = await call(services, 'sync:run', { tenants: o.tenant.length ? o.tenant : undefined, all: o.all, pageSize: o.pageSize });
-    offProgress();
-    if (!json()) process.stderr.write('\n');
+    const bars = progressRenderer();
+    const offProgress = services.bus.on('onProgress', (p) => { if (p.task.startsWith('sync:')) bars.update(p); });
+    // Ctrl+C stops the sync cleanly: every page written stays, the next sync resumes there
+    const cancel = () => void call(services, 'sync:cancel', {});
+    process.once('SIGINT', cancel);
+    let report;
+    try {
+      report = await call(services, 'sync:run', { tenants: o.tenant.length ? o.tenant : undefined, all: o.all, pageSize: o.pageSize });
+    } finally {
+      process.off('SIGINT', cancel);
+      offProgress();
+      bars.stop();
+    }
     const synced = [...new Set(report.outcomes.map((x) => x.tenant))];
     const tenantIds = synced.includes('*') ? (await call(services, 'tenants:list', {})).tenants.map((t) => t.id) : synced;
     const proofs = o.prove ? (await Promise.all(tenantIds.map((t) => call(services, 'sync:prove', { tenant: t })))).flatMap((p) => p.proofs) : [];
@@ -210,6 +220,7 @@ program
     const drifted = proofs.filter((p) => p.status === 'drifted');
     out.result({ ...report, proofs }, () => [
       `Synced ${report.rows} rows in ${report.pages} pages (${report.retries} retries, ${report.deletions} deletions applied).`,
+      report.retries ? `Retried: ${retrySummary(report.retried)}.` : '',
       ...failed.map((f) => `FAILED ${f.message}`),
       report.leaks ? `LEAK: the CRM returned ${report.leaks} rows of other companies to ${username} (see the audit).` : '',
       o.prove ? `Proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only.` : '',
@@ -217,6 +228,16 @@ program
     ].filter(Boolean).join('\n'));
     return failed.length || drifted.length ? EXIT.failed : report.leaks ? EXIT.problem : EXIT.ok;
   })));
+
+/** "12 × 503, 3 × timed out": what the sync retried, by reason. */
+function retrySummary(lines: string[]): string {
+  const by = new Map<string, number>();
+  for (const l of lines) {
+    const why = /\((.*)\), try \d+/.exec(l)?.[1] ?? 'other';
+    by.set(why, (by.get(why) ?? 0) + 1);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).map(([why, n]) => `${n} × ${why}`).join(', ');
+}
 
 program
   .command('host')

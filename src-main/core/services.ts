@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { contract, isChannel, type Channel, type Contract, type Output } from '../../src-shared/contract.ts';
+import { contract, isChannel, type Channel, type Contract, type EventPayload, type Output } from '../../src-shared/contract.ts';
 import { AppError, type Result } from '../../src-shared/result.ts';
 import { describeIssues } from '../../src-shared/profile.ts';
 import { ConnectionStore, DEMO } from '../connections/connectionStore.ts';
@@ -54,6 +54,8 @@ export function createServices(opts: ServicesOptions): Services {
   const session = new SessionService(connections, ensureCrm);
   /** the sync now running, one at a time: the cache has one writer */
   let running: AbortController | null = null;
+  let runningInfo: { label: string; startedAt: string; progress: EventPayload<'onProgress'> | null } | null = null;
+  bus.on('onProgress', (p) => { if (runningInfo && p.task.startsWith('sync:')) runningInfo.progress = p; });
   const status = () => bus.emit('onStatus', { demo: demo.current(), session: session.current() });
   demo.onChange((s) => {
     connections.setDemoUrl(s.url);
@@ -161,10 +163,12 @@ export function createServices(opts: ServicesOptions): Services {
       const sync = await syncFor();
       if (running) throw new AppError('conflict', 'A sync is already running: wait for it or cancel it first.');
       running = new AbortController();
+      runningInfo = { label: all ? 'all tenants' : targets.map((t) => t.name).join(', '), startedAt: new Date().toISOString(), progress: null };
       try {
         return await sync.run(session.identity(), targets, { pageSize, signal: running.signal });
       } finally {
         running = null;
+        runningInfo = null;
       }
     },
     'sync:cancel': () => {
@@ -174,8 +178,10 @@ export function createServices(opts: ServicesOptions): Services {
     },
     'sync:status': async () => {
       const s = session.current()!;
-      const parts = (await syncFor()).partitions();
-      return { partitions: s.role === 'super_admin' ? parts : parts.filter((p) => p.company_id === s.company?.id) };
+      const sync = await syncFor();
+      const parts = sync.partitions();
+      const own = s.role === 'super_admin';
+      return { partitions: own ? parts : parts.filter((p) => p.company_id === s.company?.id), running: runningInfo, lastRun: own ? sync.lastRun() : null };
     },
     'sync:prove': async ({ tenant }) => {
       const t = resolveTenant(tenant);

@@ -448,7 +448,8 @@ export class SyncService {
           })();
           for (;;) {
             const queued = () => queue.reduce((a, p) => a + p.items.length, 0);
-            while (!fetched && queued() < FLUSH_ROWS) await new Promise<void>((r) => (wake = r));
+            // wait for a batch worth writing: enough rows, a full queue (small pages), or the listing's end
+            while (!fetched && queued() < FLUSH_ROWS && queue.length < AHEAD) await new Promise<void>((r) => (wake = r));
             if (queue.length) {
               // a batch of whatever has arrived, bounded; written with the cursor after its last page
               let n = 0;
@@ -633,6 +634,11 @@ export class SyncService {
       raw.prepare(`DELETE FROM deletions_state WHERE company_id = '${ALL}'`).run();
       return n;
     })();
+  }
+
+  /** The last sync that ended (not one running now). */
+  lastRun(): { outcome: string; rows: number; retries: number; startedAt: string; finishedAt: string | null; message: string | null } | null {
+    return (this.cache.raw.prepare(`SELECT outcome, rows, retries, started_at AS startedAt, finished_at AS finishedAt, message FROM sync_runs WHERE outcome <> 'running' ORDER BY id DESC LIMIT 1`).get() as ReturnType<SyncService['lastRun']> | undefined) ?? null;
   }
 
   /** Rows per partition, last finished sync, open leaks. */

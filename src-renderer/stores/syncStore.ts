@@ -1,5 +1,5 @@
 import { create } from 'zustand';
-import type { Output } from '../../src-shared/contract.ts';
+import type { EventPayload, Output } from '../../src-shared/contract.ts';
 import { ApiError, call, on } from '../api.ts';
 
 type Partition = Output<'sync:status'>['partitions'][number];
@@ -9,13 +9,17 @@ type Report = Output<'sync:run'>;
 interface SyncState {
   partitions: Partition[];
   running: string | null;
-  progress: { label: string; done: number; message: string | null } | null;
+  progress: EventPayload<'onProgress'> | null;
+  /** set while a cancel is on its way */
+  cancelling: boolean;
+  notice: string | null;
   report: Report | null;
   proofs: Record<string, Proof[]>;
   error: string | null;
   load(): Promise<void>;
   sync(input: { tenants?: string[]; all?: boolean }, label: string): Promise<void>;
   prove(tenant: string): Promise<void>;
+  cancel(): Promise<void>;
   evict(tenant: string): Promise<void>;
 }
 
@@ -25,20 +29,36 @@ export const useSync = create<SyncState>((set, get) => ({
   partitions: [],
   running: null,
   progress: null,
+  cancelling: false,
+  notice: null,
   report: null,
   proofs: {},
   error: null,
   async load() {
     try {
-      const { partitions } = await call('sync:status', {});
+      const { partitions, running } = await call('sync:status', {});
       set({ partitions, error: null });
+      // a sync started before this page was opened (a reload, another window): follow it until it ends
+      if (running && !get().running) {
+        set({ running: running.label, progress: running.progress, report: null, notice: null });
+        const off = on('onProgress', (p) => { if (p.task.startsWith('sync:')) set({ progress: p }); });
+        const timer = setInterval(() => {
+          void call('sync:status', {}).then((s) => {
+            if (s.running) return;
+            clearInterval(timer);
+            off();
+            const last = s.lastRun;
+            set({ running: null, progress: null, cancelling: false, partitions: s.partitions, notice: last && last.outcome !== 'ok' ? `The last sync ${last.outcome === 'partial' ? 'finished with errors' : `was ${last.outcome}`}: ${last.message ?? `${last.rows} rows`}` : null });
+          }, () => {});
+        }, 1000);
+      }
     } catch (e) {
       set({ error: message(e) });
     }
   },
   async sync(input, label) {
-    set({ running: label, progress: null, error: null, report: null });
-    const off = on('onProgress', (p) => { if (p.task.startsWith('sync:')) set({ progress: { label: p.label, done: p.done, message: p.message } }); });
+    set({ running: label, progress: null, error: null, report: null, notice: null, cancelling: false });
+    const off = on('onProgress', (p) => { if (p.task.startsWith('sync:')) set({ progress: p }); });
     try {
       const report = await call('sync:run', { ...input, all: input.all ?? false });
       set({ report });
@@ -47,10 +67,21 @@ export const useSync = create<SyncState>((set, get) => ({
       for (const t of tenants) await get().prove(t);
       await get().load();
     } catch (e) {
-      set({ error: message(e) });
+      if (e instanceof ApiError && e.code === 'cancelled') {
+        set({ notice: e.message });
+        await get().load();
+      } else set({ error: message(e) });
     } finally {
       off();
-      set({ running: null, progress: null });
+      set({ running: null, progress: null, cancelling: false });
+    }
+  },
+  async cancel() {
+    set({ cancelling: true });
+    try {
+      await call('sync:cancel', {});
+    } catch (e) {
+      set({ error: message(e), cancelling: false });
     }
   },
   async prove(tenant) {

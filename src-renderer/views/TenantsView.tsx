@@ -18,9 +18,22 @@ function ProofBadge({ proofs, partition }: { proofs: ReturnType<typeof useSync.g
   return <span className="ok-text">in sync{countsOnly ? ` (${countsOnly} counts only)` : ''}, as of {asOf}</span>;
 }
 
+const fmt = (n: number) => n.toLocaleString('en-US');
+const eta = (secs: number) => (secs < 60 ? `${secs} s` : secs < 3600 ? `${Math.floor(secs / 60)} min ${secs % 60} s` : `${Math.floor(secs / 3600)} h ${Math.floor((secs % 3600) / 60)} min`);
+
+/** A bar that fills with done/total, or runs back and forth while the total is unknown. */
+function ProgressBar({ done, total, label, thin }: { done: number; total: number | null; label: string; thin?: boolean }) {
+  const share = total ? Math.min(done / total, 1) : null;
+  return (
+    <div className={`bar${share === null ? ' indeterminate' : ''}${thin ? ' thin' : ''}`} role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={total ?? undefined} aria-valuenow={total ? done : undefined}>
+      <span style={share === null ? undefined : { width: `${(share * 100).toFixed(1)}%` }} />
+    </div>
+  );
+}
+
 export function TenantsView() {
   const { session, tenants, selectTenant } = useSession();
-  const { partitions, running, progress, report, proofs, error, load, sync, prove, evict } = useSync();
+  const { partitions, running, progress, cancelling, notice, report, proofs, error, load, sync, prove, evict, cancel } = useSync();
   useEffect(() => {
     void load();
   }, [load]);
@@ -42,11 +55,25 @@ export function TenantsView() {
       </p>
       {running && (
         <div className="progress card" role="status" aria-live="polite" data-testid="sync-progress">
-          <div className="row between"><strong>Syncing {running}</strong><span className="muted small">{progress?.message ?? 'starting…'}</span></div>
-          <div className="bar indeterminate" aria-hidden><span /></div>
-          <div className="small">{progress ? `${progress.label}: ${progress.done} rows` : 'Connecting…'}</div>
+          <div className="row between">
+            <strong>Syncing {running}</strong>
+            <button type="button" onClick={() => void cancel()} disabled={cancelling} data-testid="sync-cancel">{cancelling ? 'Cancelling…' : 'Cancel'}</button>
+          </div>
+          <ProgressBar done={progress?.done ?? 0} total={progress?.total ?? null} label={`Syncing ${running}`} />
+          <div className="row between small" data-testid="sync-overall">
+            <span>{progress ? `${fmt(progress.done)}${progress.total !== null ? ` of ${fmt(progress.total)}` : ''} rows` : 'Connecting…'}</span>
+            <span className="muted">{progress?.rate ? `${fmt(progress.rate)} rows/s` : ''}{progress?.etaSeconds != null ? ` · ${eta(progress.etaSeconds)} left` : ''}</span>
+          </div>
+          {progress?.parts?.map((part) => (
+            <div key={part.label} className="part" data-testid="sync-part">
+              <div className="row between small"><span>{part.label}</span><span className="muted">{fmt(part.done)}{part.total !== null ? ` / ${fmt(part.total)}` : ''} · {fmt(part.rate)} rows/s{part.etaSeconds != null ? ` · ${eta(part.etaSeconds)}` : ''}</span></div>
+              <ProgressBar done={part.done} total={part.total} label={part.label} thin />
+            </div>
+          ))}
+          {progress?.message && <div className="muted small">{progress.message}</div>}
         </div>
       )}
+      {notice && <div className="toast" role="status" data-testid="sync-notice">{notice}</div>}
       {error && <div className="alert" role="alert">{error}</div>}
       {report && !running && (
         <div className={report.leaks || report.outcomes.some((o) => o.status === 'failed') ? 'alert' : 'toast'} role="status" data-testid="sync-report">

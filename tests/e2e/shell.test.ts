@@ -189,6 +189,36 @@ describe('console shell on the demo CRM', () => {
     await p.close();
   });
 
+  it('a long sync shows its progress (rows of the total, rate, ETA, the listings running) after a reload, and Cancel stops it keeping what it wrote', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    // a slow sync, a record a request, started outside this page: the view must find it and follow it
+    await p.evaluate(() => {
+      const token = sessionStorage.getItem('tenantscope.token') ?? '';
+      (window as unknown as { pendingSync: Promise<unknown> }).pendingSync = fetch('/api/call/sync:run', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify({ all: true, pageSize: 1 }) }).then((r) => r.json());
+    });
+    await p.waitForTimeout(300);
+    await p.reload();
+    await ui(p).app('ready').waitFor({ timeout: 30_000 });
+    const card = p.getByTestId('sync-progress');
+    await card.waitFor({ timeout: 10_000 });
+    await expect.poll(() => p.getByTestId('sync-overall').textContent(), { timeout: 10_000 }).toMatch(/^[\d,]+ of [\d,]+ rows.*\d+ rows\/s · \d+ (s|min \d+ s) left$/);
+    await expect.poll(() => p.getByTestId('sync-part').count()).toBeGreaterThan(0);
+    expect(Number(await card.getByRole('progressbar').first().getAttribute('aria-valuenow'))).toBeGreaterThan(0);
+    await screenshot(p, 'tenants-sync-progress');
+    await p.getByTestId('sync-cancel').click();
+    await card.waitFor({ state: 'detached', timeout: 15_000 });
+    expect(await p.getByTestId('sync-notice').textContent()).toMatch(/^The last sync was cancelled: Sync cancelled after \d+ rows; every page written before it is kept/);
+    await screenshot(p, 'tenants-sync-cancelled');
+    const status = await p.evaluate(async () => {
+      const token = sessionStorage.getItem('tenantscope.token') ?? '';
+      return (await fetch('/api/call/sync:status', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: '{}' }).then((r) => r.json())) as { value: { running: unknown; lastRun: { outcome: string }; partitions: Array<{ rows: number }> } };
+    });
+    expect(status.value.running).toBeNull();
+    expect(status.value.lastRun.outcome).toBe('cancelled');
+    expect(status.value.partitions.reduce((a, x) => a + x.rows, 0)).toBeGreaterThan(0);
+    await p.close();
+  });
+
   it('a company admin syncs their own company; nothing of another company came back', async () => {
     const p = await openSignedInAs('admin@acme.test');
     const row = p.getByTestId('tenant-Acme Corporation');

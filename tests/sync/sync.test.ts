@@ -117,7 +117,7 @@ describe('leak evidence while syncing', () => {
 
 describe('bad answers', () => {
   it('a page without ids, a cursor that does not advance, and a 5xx storm: clear errors naming tenant, resource and request; the last good state stays', async () => {
-    let mode: 'ok' | 'no-id' | 'stuck' | 'flaky' | 'fewer' = 'ok';
+    let mode: 'ok' | 'no-id' | 'stuck' | 'flaky' | 'fewer' | 'long' = 'ok';
     let hits = 0;
     const server = createServer((req, res) => {
       hits++;
@@ -127,6 +127,10 @@ describe('bad answers', () => {
       if (mode === 'flaky' && hits % 4 !== 0) { res.statusCode = hits % 2 ? 503 : 429; res.setHeader('retry-after', '0'); return res.end('{}'); }
       if (mode === 'no-id') return res.end(JSON.stringify({ items: [{ name: 'x' }], next_cursor: null }));
       if (mode === 'stuck') return res.end(JSON.stringify({ items: [{ id: `s${hits}` }], next_cursor: 'same' }));
+      if (mode === 'long') {
+        const c = Number(url.searchParams.get('cursor') ?? 0);
+        return res.end(JSON.stringify({ items: [{ id: `l${c}`, company_id: 'T' }], next_cursor: c < 39 ? String(c + 1) : null }));
+      }
       const c = Number(url.searchParams.get('cursor') ?? 0);
       const skip = mode === 'fewer' && c === 1; // r1 vanished from the server
       res.end(JSON.stringify({ items: c < 3 && !skip ? [{ id: `r${c}`, company_id: 'T', updated_at: `2026-01-0${c + 1}T00:00:00Z` }] : [], next_cursor: c < 3 ? String(c + 1) : null }));
@@ -158,6 +162,12 @@ describe('bad answers', () => {
       mode = 'stuck';
       const stuck = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
       expect(stuck.outcomes[0]!.message).toMatch(/does not advance/);
+      // many one-row pages: more than the fetcher may hold ahead of the writer, far fewer rows than a batch
+      mode = 'long';
+      cache.raw.prepare('UPDATE sync_state SET cursor = NULL, high_water = NULL').run();
+      const long = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
+      expect(long.outcomes[0]!.status).toBe('synced');
+      expect(long.pages).toBe(40);
       mode = 'flaky';
       hits = 0;
       cache.raw.prepare('UPDATE sync_state SET cursor = NULL, high_water = NULL').run();
