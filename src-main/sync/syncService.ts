@@ -146,7 +146,7 @@ export class SyncService {
    * Writes one page of records (call inside a transaction): partition by derived company,
    * provenance, references, and leak evidence. Answers the page's latest updated_at and its leaks.
    */
-  ingest(identity: SyncIdentity, resource: Resource, items: unknown[], request: string, runId: number): { latest: string | null; leaks: number } {
+  ingest(identity: SyncIdentity, resource: Resource, items: unknown[], request: string, runId: number, askedFor: string | null = null): { latest: string | null; leaks: number } {
     const st = (this.statements ??= this.prepare());
     const superAdmin = identity.role === 'super_admin';
     const updatedField = this.profile.incremental?.updatedAtField ?? 'updated_at';
@@ -167,6 +167,10 @@ export class SyncService {
       if (updated && (!latest || updated > latest)) latest = updated;
       const derived = st.derive(resource, item);
       const company = derived.company ?? UNASSIGNED;
+      // a super admin asked for one company's rows: a row of another is the CRM's error, not data to file away
+      if (askedFor && derived.company && derived.company !== askedFor) {
+        throw new AppError('bad-response', `${request}: asked for company ${askedFor}, but the page holds ${resource.name} ${id} of company ${derived.company}.`);
+      }
       // a row seen before may have changed partition (a backfill gave it a company) or dropped a reference
       for (const old of st.existing.all(resource.name, id) as Array<{ rid: number; company_id: string }>) {
         st.dropRefs.run(old.company_id, old.rid);
@@ -362,9 +366,11 @@ export class SyncService {
         const listing = new AbortController();
         const signal = opts.signal ? AbortSignal.any([opts.signal, listing.signal]) : listing.signal;
         type Page = { items: unknown[]; url: string; next: PagePosition };
+        // a super admin lists one company through the tenant parameter: every row must be that company's
+        const filtered = superAdmin && !!this.profile.sync.tenantParam && tenant.id !== ALL;
         const fetchPage = async (pos: PagePosition): Promise<Page> => {
           const params: Record<string, string | number> = {};
-          if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
+          if (filtered) params[this.profile.sync.tenantParam!] = tenant.id;
           if (since && inc?.updatedSinceParam) params[inc.updatedSinceParam] = since;
           Object.assign(params, pageParams(paging, pageSize, pos));
           const res = await get(list, params, signal);
@@ -377,7 +383,7 @@ export class SyncService {
         /** Writes pages in one transaction with the cursor after the last: a kill loses none and repeats none. */
         const write = (batch: Page[]) => raw.transaction(() => {
           for (const page of batch) {
-            const written = this.ingest(identity, resource, page.items, page.url, runId);
+            const written = this.ingest(identity, resource, page.items, page.url, runId, filtered ? tenant.id : null);
             if (written.latest && (!highWater || written.latest > highWater)) highWater = written.latest;
             report.leaks += written.leaks;
           }

@@ -117,7 +117,7 @@ describe('leak evidence while syncing', () => {
 
 describe('bad answers', () => {
   it('a page without ids, a cursor that does not advance, and a 5xx storm: clear errors naming tenant, resource and request; the last good state stays', async () => {
-    let mode: 'ok' | 'no-id' | 'stuck' | 'flaky' | 'fewer' | 'long' = 'ok';
+    let mode: 'ok' | 'no-id' | 'stuck' | 'flaky' | 'fewer' | 'long' | 'other' = 'ok';
     let hits = 0;
     const server = createServer((req, res) => {
       hits++;
@@ -127,6 +127,7 @@ describe('bad answers', () => {
       if (mode === 'flaky' && hits % 4 !== 0) { res.statusCode = hits % 2 ? 503 : 429; res.setHeader('retry-after', '0'); return res.end('{}'); }
       if (mode === 'no-id') return res.end(JSON.stringify({ items: [{ name: 'x' }], next_cursor: null }));
       if (mode === 'stuck') return res.end(JSON.stringify({ items: [{ id: `s${hits}` }], next_cursor: 'same' }));
+      if (mode === 'other') return res.end(JSON.stringify({ items: [{ id: 't9', company_id: 'T' }, { id: 'u1', company_id: 'U' }], next_cursor: null }));
       if (mode === 'long') {
         const c = Number(url.searchParams.get('cursor') ?? 0);
         return res.end(JSON.stringify({ items: [{ id: `l${c}`, company_id: 'T' }], next_cursor: c < 39 ? String(c + 1) : null }));
@@ -162,6 +163,16 @@ describe('bad answers', () => {
       mode = 'stuck';
       const stuck = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
       expect(stuck.outcomes[0]!.message).toMatch(/does not advance/);
+      // a super admin asks for T's things and gets one of U's: an error naming the request; T keeps its rows
+      const su = new SyncService(cache, { ...profile, sync: { tenantParam: 'company_id' } }, new EventBus());
+      const superWho: SyncIdentity = { email: 'super@x', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' };
+      mode = 'other';
+      cache.raw.prepare('UPDATE sync_state SET cursor = NULL, high_water = NULL').run();
+      const heldBefore = cache.raw.prepare("SELECT id, updated_at, deleted FROM records ORDER BY id").all();
+      const other = await su.run(superWho, [{ id: 'T', name: 'Tenant T' }]);
+      expect(other.outcomes[0]!.status).toBe('failed');
+      expect(other.outcomes[0]!.message).toBe('Tenant T · things: /things?company_id=T&limit=100: asked for company T, but the page holds things u1 of company U.');
+      expect(cache.raw.prepare("SELECT id, updated_at, deleted FROM records ORDER BY id").all()).toEqual(heldBefore);
       // many one-row pages: more than the fetcher may hold ahead of the writer, far fewer rows than a batch
       mode = 'long';
       cache.raw.prepare('UPDATE sync_state SET cursor = NULL, high_water = NULL').run();
