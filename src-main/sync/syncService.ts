@@ -166,13 +166,18 @@ export class SyncService {
       const updated = typeof updatedAt === 'string' ? updatedAt : null;
       if (updated && (!latest || updated > latest)) latest = updated;
       const derived = st.derive(resource, item);
-      const company = derived.company ?? UNASSIGNED;
       // a super admin asked for one company's rows: a row of another is the CRM's error, not data to file away
       if (askedFor && derived.company && derived.company !== askedFor) {
         throw new AppError('bad-response', `${request}: asked for company ${askedFor}, but the page holds ${resource.name} ${id} of company ${derived.company}.`);
       }
+      const before = st.existing.all(resource.name, id) as Array<{ rid: number; company_id: string }>;
+      // an owner or parent the cache does not hold (deleted on the server, evicted here): the company the
+      // CRM was asked for, else where the row was placed before, else unassigned
+      const throughOther = resource.derivation.kind === 'owner' || resource.derivation.kind === 'parent';
+      const placed = throughOther ? before.find((b) => b.company_id !== UNASSIGNED)?.company_id : undefined;
+      const company = derived.company ?? (throughOther ? (askedFor ?? placed) : null) ?? UNASSIGNED;
       // a row seen before may have changed partition (a backfill gave it a company) or dropped a reference
-      for (const old of st.existing.all(resource.name, id) as Array<{ rid: number; company_id: string }>) {
+      for (const old of before) {
         st.dropRefs.run(old.company_id, old.rid);
         if (old.company_id !== company) st.moveOut.run(old.rid);
       }
@@ -182,7 +187,7 @@ export class SyncService {
         if (target !== null && target !== undefined && target !== '') st.addRef.run(company, rid, ref.field, ref.resource, String(target));
       }
       // leak evidence: a company identity was handed another company's row
-      if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || derived.outside)) {
+      if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || (derived.outside && company === UNASSIGNED))) {
         const whose = company !== UNASSIGNED ? company : OUTSIDE;
         if (st.leak.run(identity.companyId, whose, resource.name, id, identity.email, `GET ${request}`, fetchedAt).changes) leaks++;
       }

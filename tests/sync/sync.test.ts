@@ -65,8 +65,9 @@ describe('sync into the cache', () => {
     const admin = await crm.login('admin@acme.test');
     const created: string[] = [];
     for (let i = 0; i < 5; i++) created.push((await crm.call(admin, 'POST', '/api/contacts', { first_name: 'New', last_name: `C${i}` })).body.id);
-    // calls without transcripts: a child whose parent is deleted cannot be placed once its partition is evicted (the proof then says drifted)
-    const someCall = (await crm.pool.query('SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 AND NOT EXISTS (SELECT 1 FROM call_transcripts t WHERE t.call_id = c.id) LIMIT 2', [acme])).rows;
+    // the deleted call has a transcript: a child whose parent is gone from the server (and, after an evict, from the cache) stays in its company
+    const someCall = (await crm.pool.query('SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 ORDER BY EXISTS (SELECT 1 FROM call_transcripts t WHERE t.call_id = c.id) DESC LIMIT 2', [acme])).rows;
+    expect(Number((await crm.pool.query('SELECT count(*) FROM call_transcripts WHERE call_id = $1', [someCall[1].id])).rows[0].count)).toBeGreaterThan(0);
     expect((await crm.call(admin, 'PATCH', `/api/calls/${someCall[0].id}`, { notes: 'changed' })).status).toBe(200);
     expect((await crm.call(admin, 'DELETE', `/api/calls/${someCall[1].id}`)).status).toBe(204);
     expect((await crm.call(admin, 'DELETE', `/api/contacts/${created[0]}`)).status).toBe(204);
@@ -85,6 +86,9 @@ describe('sync into the cache', () => {
     expect(sync.evict(acme)).toBeGreaterThan(0);
     expect(sync.partitions().find((p) => p.company_id === acme)).toBeUndefined();
     expect(sync.partitions().find((p) => p.company_id === globex)!.rows).toBe(before);
+    // a sync of Acme alone places the transcript of its deleted call in Acme (the CRM was asked for Acme's rows)
+    await sync.run(who, [acmeTenant], { pageSize: 50 });
+    expect((await sync.prove(who, acmeTenant)).filter((p) => p.status !== 'in-sync').map((p) => p.resource)).toEqual([]);
     // a sync of every tenant at once (one listing a resource) brings the evicted partition back, proven
     const all = await sync.run(who, [{ id: ALL, name: 'every tenant' }], { pageSize: 50 });
     expect(all.outcomes.filter((o) => o.status === 'failed')).toEqual([]);
