@@ -66,6 +66,8 @@ export const ConnectionProfileSchema = z
     openapiPath: path.default('/openapi.json'),
     paging: PagingSchema.default({ kind: 'cursor', limitParam: 'limit', cursorParam: 'cursor', itemsField: 'items', nextCursorField: 'next_cursor', maxLimit: 100 }),
     incremental: IncrementalSchema.optional(),
+    /** a list query parameter that searches every field (the isolation runner looks for its canaries' markers) */
+    searchParam: z.string().max(100).optional(),
     catalog: CatalogSchema.default({ users: 'users', resources: [] }),
     sync: z
       .object({

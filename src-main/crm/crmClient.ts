@@ -113,6 +113,13 @@ export class CrmClient {
     return { status: res.status, data: res.data, headers: res.headers as Record<string, unknown>, url: `${url}${qs ? `?${qs}` : ''}` };
   }
 
+  /** Any request as it is, with a JSON body: network failures throw (axios), any HTTP status comes back. */
+  async send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, token: string, data?: unknown, params?: Record<string, string | number>): Promise<{ status: number; data: unknown; headers: Record<string, unknown>; url: string }> {
+    const res = await this.http.request({ method, url, data, params, headers: this.authHeaders(token) });
+    const qs = params ? new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)] as [string, string])).toString() : '';
+    return { status: res.status, data: res.data, headers: res.headers as Record<string, unknown>, url: `${url}${qs ? `?${qs}` : ''}` };
+  }
+
   /** Fills a path template: `{id}`-style parameters from `values`, matched loosely (ticketId = ticket_id). */
   static fillPath(template: string, values: Record<string, string>): string {
     const norm = (x: string) => x.replace(/_/g, '').toLowerCase();
