@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConnectionProfileSchema, IdentitySchema } from './profile.ts';
 import { CatalogSchema } from './catalog.ts';
-import { RoleSchema } from './tenancy.ts';
+import { RoleSchema, VerdictSchema } from './tenancy.ts';
 
 /**
  * The one contract: every call (`domain:verb`) and every event, with zod schemas for what goes
@@ -81,6 +81,15 @@ const ProgressSchema = z.object({
     etaSeconds: z.number().nullable().optional(),
     /** the parts running now (a sync: one per tenant and resource being listed) */
     parts: z.array(z.object({ label: z.string(), done: z.number(), total: z.number().nullable(), rate: z.number(), etaSeconds: z.number().nullable() })).optional(),
+});
+
+const EvidenceSchema = z.object({ request: z.string(), status: z.number(), excerpt: z.string() });
+const IsolationReportSchema = z.object({
+  runId: z.number(), readOnly: z.boolean(), owner: z.string(), identities: z.array(z.string()), resources: z.array(z.string()),
+  results: z.array(z.object({ resource: z.string(), identity: z.string(), operation: z.enum(['list', 'search', 'read', 'update', 'delete', 'create']), verdict: VerdictSchema, detail: z.string(), evidence: z.array(EvidenceSchema) })),
+  counts: z.record(VerdictSchema, z.number()),
+  cleanup: z.object({ removed: z.number(), leftover: z.array(z.object({ resource: z.string(), id: z.string().nullable(), marker: z.string(), note: z.string() })) }),
+  complete: z.boolean(), seconds: z.number(), overhead: z.number(),
 });
 
 export const contract = {
@@ -203,6 +212,18 @@ export const contract = {
       outcomes: z.array(z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['synced', 'skipped', 'failed']), rows: z.number(), pages: z.number(), message: z.string().nullable() })),
       retried: z.array(z.string()),
     }),
+  },
+  'isolation:run': {
+    access: 'super-admin',
+    summary: 'Run the isolation matrix with the connection\'s identities: canaries created, probed by every other company, cleaned up',
+    input: z.object({ only: z.array(z.string().min(1).max(100)).max(200).optional(), readOnly: z.boolean().default(false) }).strict(),
+    output: IsolationReportSchema,
+  },
+  'isolation:runs': {
+    access: 'super-admin',
+    summary: 'The isolation runs recorded in the cache, newest first',
+    input: Empty,
+    output: z.object({ runs: z.array(z.object({ id: z.number(), startedAt: z.string(), finishedAt: z.string().nullable(), readOnly: z.boolean(), outcome: z.string(), probes: z.number(), leaks: z.number(), message: z.string().nullable() })) }),
   },
   'sync:cancel': {
     access: 'signed-in',

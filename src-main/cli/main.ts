@@ -6,6 +6,7 @@ import type { AppErrorData } from '../../src-shared/result.ts';
 import { resolveHome } from '../core/home.ts';
 import { createLogger } from '../core/log.ts';
 import { progressRenderer } from './progressBars.ts';
+import { toJunit, toMarkdown, toSarif } from '../isolation/reportFormats.ts';
 import { createServices, type Services } from '../core/services.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from './doctor.ts';
@@ -227,6 +228,45 @@ program
       ...drifted.map((d) => `DRIFTED ${d.tenant} ${d.resource}: cache ${d.local.count} rows, server ${d.server?.count}`),
     ].filter(Boolean).join('\n'));
     return failed.length || drifted.length ? EXIT.failed : report.leaks ? EXIT.problem : EXIT.ok;
+  })));
+
+program
+  .command('test')
+  .description('Prove isolation: create canary records as one company, probe them as every other identity (list, search, read, update, delete, create), clean up')
+  .option('--connection <name>', 'connection name', 'demo')
+  .option('--as <username>', 'operator to sign in as, a super admin (default: the connection\'s first identity)')
+  .option('--password-env <VAR>', 'read the operator\'s password from this environment variable')
+  .option('--only <resources>', 'comma-separated resources (default: every one in the catalog)')
+  .option('--read-only', 'create nothing: probe existing records, reads only (for production)', false)
+  .addOption(new Option('--format <format>', 'report format').choices(['json', 'junit', 'sarif', 'md']).default('md'))
+  .option('--out <file>', 'write the report to a file (default: stdout)')
+  .action((o: { connection: string; as?: string; passwordEnv?: string; only?: string; readOnly: boolean; format: 'json' | 'junit' | 'sarif' | 'md'; out?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
+    const profile = services.connections.get(o.connection);
+    const username = o.as ?? profile.identities[0]?.username;
+    if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
+    const label = profile.identities.find((i) => i.username === username)?.label;
+    const password = o.passwordEnv ? process.env[o.passwordEnv] : label ? services.connections.secretFor(profile, label) : undefined;
+    if (!password) throw new CliFailure({ code: 'invalid-input', message: `No password for ${username}: give --password-env VAR.` });
+    await call(services, 'session:signIn', { connection: o.connection, username, password });
+    const bars = progressRenderer(process.stderr, 5000, 'probes');
+    const off = services.bus.on('onProgress', (p) => { if (p.task.startsWith('isolation:')) bars.update({ ...p, parts: undefined }); });
+    let report;
+    try {
+      report = await call(services, 'isolation:run', { only: o.only?.split(',').map((x) => x.trim()).filter(Boolean), readOnly: o.readOnly });
+    } finally {
+      off();
+      bars.stop();
+    }
+    const text = o.format === 'junit' ? toJunit(report) : o.format === 'sarif' ? toSarif(report) : o.format === 'md' ? toMarkdown(report) : JSON.stringify(report, null, 2) + '\n';
+    if (o.out) {
+      writeFileSync(o.out, text);
+      out.info(`Wrote the ${o.format} report to ${o.out}.`);
+    }
+    const summary = `${report.results.length} probes: ${report.counts.leak} leak, ${report.counts.suspect} suspect, ${report.counts['exists-oracle']} exists-oracle, ${report.counts.error} error, ${report.counts.enforced} enforced, ${report.counts.skipped} skipped. Cleanup: ${report.cleanup.removed} removed, ${report.cleanup.leftover.length} left.`;
+    if (json()) out.result(report, () => summary);
+    else if (!o.out) process.stdout.write(text);
+    else out.info(summary);
+    return !report.complete || report.cleanup.leftover.length ? EXIT.failed : report.counts.leak > 0 ? EXIT.problem : EXIT.ok;
   })));
 
 /** "12 × 503, 3 × timed out": what the sync retried, by reason. */

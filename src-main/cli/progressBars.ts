@@ -10,11 +10,11 @@ const eta = (secs: number | null | undefined) => (secs == null ? '…' : secs < 
  * Progress of long work on stderr: on a terminal, bars (overall and one a listing running, via
  * cli-progress); elsewhere (CI logs, a pipe), one plain line every few seconds.
  */
-export function progressRenderer(stream: NodeJS.WriteStream = process.stderr, everyMs = 5000): { update(p: Progress): void; stop(): void } {
+export function progressRenderer(stream: NodeJS.WriteStream = process.stderr, everyMs = 5000, unit = 'rows'): { update(p: Progress): void; stop(): void } {
   if (!stream.isTTY) {
     let last = 0;
     let latest: Progress | null = null;
-    const line = (p: Progress) => stream.write(`${fmt(p.done)}${p.total !== null ? ` of ${fmt(p.total)}` : ''} rows · ${fmt(p.rate ?? 0)} rows/s${p.etaSeconds != null ? ` · about ${eta(p.etaSeconds)} left` : ''} · ${p.label}\n`);
+    const line = (p: Progress) => stream.write(`${fmt(p.done)}${p.total !== null ? ` of ${fmt(p.total)}` : ''} ${unit} · ${fmt(p.rate ?? 0)} ${unit}/s${p.etaSeconds != null ? ` · about ${eta(p.etaSeconds)} left` : ''} · ${p.label}\n`);
     return {
       update(p) {
         latest = p;
@@ -33,7 +33,7 @@ export function progressRenderer(stream: NodeJS.WriteStream = process.stderr, ev
     clearOnComplete: false,
     autopadding: true,
     barsize: 20,
-    format: ' {label} |{bar}| {value}/{total} rows · {rate}/s · {left}',
+    format: ` {label} |{bar}| {value}/{total} ${unit} · {rate}/s · {left}`,
   }, cliProgress.Presets.shades_classic);
   const overall = multi.create(1, 0, { label: 'all'.padEnd(26), rate: '0', left: '…' });
   const parts = new Map<string, cliProgress.SingleBar>();

@@ -12,6 +12,8 @@ import { catalogDrift } from '../catalog/catalogDiscovery.ts';
 import { openCache, type OpenCache } from '../cache/cacheDb.ts';
 import { ALL, SyncService } from '../sync/syncService.ts';
 import { SessionService } from '../session/sessionService.ts';
+import { IsolationRunner } from '../isolation/isolationRunner.ts';
+import { signInIdentities } from '../isolation/identities.ts';
 import { EventBus } from './eventBus.ts';
 import { projectRoot } from './home.ts';
 import { createLogger, redact, type Logger } from './log.ts';
@@ -170,6 +172,20 @@ export function createServices(opts: ServicesOptions): Services {
         running = null;
         runningInfo = null;
       }
+    },
+    'isolation:run': async ({ only, readOnly }) => {
+      const s = session.current()!;
+      await ensureCrm(s.connection);
+      const profile = connections.get(s.connection);
+      const identities = await signInIdentities(profile, (label) => connections.secretFor(profile, label));
+      const runner = new IsolationRunner(await cacheFor(s.connection), profile, bus);
+      return runner.run(identities, { only, readOnly });
+    },
+    'isolation:runs': async () => {
+      const s = session.current()!;
+      const cache = await cacheFor(s.connection);
+      const runs = cache.raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, read_only AS readOnly, outcome, probes, leaks, message FROM isolation_runs ORDER BY id DESC LIMIT 200').all() as Array<{ readOnly: number } & Record<string, unknown>>;
+      return { runs: runs.map((r) => ({ ...r, readOnly: !!r.readOnly })) as Output<'isolation:runs'>['runs'] };
     },
     'sync:cancel': () => {
       const was = !!running && !running.signal.aborted;

@@ -2,31 +2,17 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConnectionProfileSchema, type ConnectionProfile } from '../../src-shared/profile.ts';
+import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
 import type { Verdict } from '../../src-shared/tenancy.ts';
 import type { Resource } from '../../src-shared/catalog.ts';
 import { openCache } from '../../src-main/cache/cacheDb.ts';
 import { EventBus } from '../../src-main/core/eventBus.ts';
-import { CrmClient } from '../../src-main/crm/crmClient.ts';
 import { IsolationRunner, type Operation, type ProbeIdentity } from '../../src-main/isolation/isolationRunner.ts';
 import { fixedProfile, legacyProfile, parseProfile, type EnforcementProfile, type ResourceRule } from '../../src-crm/enforcement.ts';
 import { FINISHED_MODELS, MODELS } from '../../src-crm/models.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { referenceProfile } from '../support/console.ts';
-
-export const DEMO_IDENTITIES: Array<[string, string]> = [
-  ['Super admin', 'super@tenantscope.test'], ['Acme admin', 'admin@acme.test'], ['Globex admin', 'admin@globex.test'],
-  ['Globex user', 'user@globex.test'], ['Initech admin', 'admin@initech.test'], ['No company', 'nobody@tenantscope.test'],
-];
-
-export async function probeIdentities(profile: ConnectionProfile, list = DEMO_IDENTITIES): Promise<ProbeIdentity[]> {
-  const client = new CrmClient(profile);
-  return Promise.all(list.map(async ([label, email]) => {
-    let token = (await client.signIn(email, 'demo')).token;
-    const me = await client.whoami(token);
-    return { label, email, role: me.role, companyId: me.companyId, userId: me.id, token: () => token, refresh: async () => (token = (await client.signIn(email, 'demo')).token) };
-  }));
-}
+import { leftOnServer, probeIdentities } from '../support/isolation.ts';
 
 /** One record a company: the CRM refuses a second (409), so these are probed on an existing record, reads only. */
 const SINGLETONS = new Set(['twilio_settings']);
@@ -83,18 +69,6 @@ function compare(report: Awaited<ReturnType<typeof runAgainst>>['report'], ident
     if (r.verdict !== expected) wrong.push(`${r.resource} · ${r.identity} · ${r.operation}: ${r.verdict} (expected ${expected}) — ${r.detail}`);
   }
   return wrong;
-}
-
-async function leftOnServer(crm: TestCrm): Promise<number> {
-  let n = 0;
-  for (const m of MODELS) {
-    const cols = (await crm.pool.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND data_type IN ('text', 'character varying')`, [m.name])).rows.map((r) => r.column_name as string);
-    if (!cols.length) continue;
-    const k = Number((await crm.pool.query(`SELECT count(*) FROM ${m.name} WHERE deleted_at IS NULL AND (${cols.map((c) => `${c} LIKE '%TenantScope canary%' OR ${c} LIKE '%TenantScope probe%' OR ${c} LIKE 'canary-ts-%'`).join(' OR ')})`)).rows[0].count);
-    if (k && process.env.DEBUG_LEFT) console.log('left', m.name, k);
-    n += k;
-  }
-  return n;
 }
 
 describe('isolation runner against the reference CRM', () => {

@@ -11,7 +11,10 @@ let ts: TestConsole;
 beforeAll(async () => {
   crm = await startTestCrm({ profile: 'legacy' });
   ts = await startTestConsole();
-  const saved = await ts.call('connections:save', { profile: referenceProfile('ref', crm.url) });
+  // the isolation runner signs in as every identity: their password comes from the environment, as in CI
+  process.env.TS_HOST_TEST_PASSWORD = 'demo';
+  const ref = referenceProfile('ref', crm.url);
+  const saved = await ts.call('connections:save', { profile: { ...ref, identities: (ref.identities as Array<{ label: string; username: string }>).map((i) => ({ ...i, passwordEnv: 'TS_HOST_TEST_PASSWORD' })) } });
   expect(saved.status).toBe(200);
 });
 afterAll(async () => {
@@ -53,6 +56,8 @@ describe('the HTTP host door', () => {
       'catalog:save': { connection: 'ref', catalog: referenceProfile('x', crm.url).catalog },
       'catalog:check': { connection: 'ref' },
       'sync:run': { tenants: [tenants[0].name], pageSize: 50 },
+      'isolation:run': { only: ['contacts', 'calls'] },
+      'isolation:runs': {},
       'sync:cancel': {},
       'sync:status': {},
       'sync:prove': { tenant: tenants[0].id },

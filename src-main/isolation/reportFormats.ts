@@ -1,0 +1,69 @@
+import type { Verdict } from '../../src-shared/tenancy.ts';
+import type { IsolationReport, ProbeResult } from './isolationRunner.ts';
+
+const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+const FAILING: Verdict[] = ['leak', 'suspect', 'exists-oracle'];
+const evidenceText = (r: ProbeResult) => r.evidence.map((e) => `${e.request} -> ${e.status} ${e.excerpt}`).join('\n');
+
+/** JUnit XML: a suite a resource, a case a (identity, operation); leaks, suspects and oracles fail. */
+export function toJunit(report: IsolationReport): string {
+  const suites = report.resources.map((resource) => {
+    const rs = report.results.filter((r) => r.resource === resource);
+    const cases = rs.map((r) => {
+      const name = xml(`${r.identity} · ${r.operation}`);
+      const body = FAILING.includes(r.verdict) ? `<failure type="${r.verdict}" message="${xml(r.detail)}">${xml(evidenceText(r))}</failure>`
+        : r.verdict === 'error' ? `<error message="${xml(r.detail)}">${xml(evidenceText(r))}</error>`
+        : r.verdict === 'skipped' ? `<skipped message="${xml(r.detail)}"/>` : '';
+      return `    <testcase classname="isolation.${xml(resource)}" name="${name}">${body}</testcase>`;
+    });
+    const count = (v: Verdict[]) => rs.filter((r) => v.includes(r.verdict)).length;
+    return `  <testsuite name="isolation.${xml(resource)}" tests="${rs.length}" failures="${count(FAILING)}" errors="${count(['error'])}" skipped="${count(['skipped'])}">\n${cases.join('\n')}\n  </testsuite>`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="TenantScope isolation run ${report.runId}" tests="${report.results.length}">\n${suites.join('\n')}\n</testsuites>\n`;
+}
+
+/** SARIF 2.1.0: one result a leak, suspect or existence oracle, located at the resource and operation. */
+export function toSarif(report: IsolationReport): string {
+  const rules = [
+    { id: 'leak', shortDescription: { text: 'Another tenant\'s data was returned, changed or deleted' }, defaultConfiguration: { level: 'error' } },
+    { id: 'suspect', shortDescription: { text: 'The server said yes but nothing observable changed' }, defaultConfiguration: { level: 'warning' } },
+    { id: 'exists-oracle', shortDescription: { text: '403 on another tenant\'s id but 404 on an unknown id: existence disclosed' }, defaultConfiguration: { level: 'warning' } },
+  ];
+  const results = report.results.filter((r) => FAILING.includes(r.verdict)).map((r) => ({
+    ruleId: r.verdict,
+    level: r.verdict === 'leak' ? 'error' : 'warning',
+    message: { text: `${r.resource} · ${r.identity} · ${r.operation}: ${r.detail}\n${evidenceText(r)}` },
+    locations: [{ logicalLocations: [{ name: r.operation, fullyQualifiedName: `${r.resource}/${r.operation}`, kind: 'function' }] }],
+    partialFingerprints: { probe: `${r.resource}/${r.identity}/${r.operation}/${r.verdict}` },
+  }));
+  return JSON.stringify({
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [{ tool: { driver: { name: 'TenantScope', informationUri: 'https://github.com/', rules } }, results }],
+  }, null, 2) + '\n';
+}
+
+/** Markdown: the verdicts a resource, then every failing probe with its evidence. */
+export function toMarkdown(report: IsolationReport): string {
+  const verdicts: Verdict[] = ['leak', 'suspect', 'exists-oracle', 'error', 'enforced', 'skipped'];
+  const lines = [
+    `# Isolation run ${report.runId}`,
+    '',
+    `Canaries owned by **${report.owner}**, probed as ${report.identities.join(', ')}${report.readOnly ? ' (read-only)' : ''}. ` +
+      `${report.results.length} probes in ${report.seconds.toFixed(1)} s${report.complete ? '' : '; **the run did not complete**'}.`,
+    '',
+    `| resource | ${verdicts.join(' | ')} |`,
+    `|---|${verdicts.map(() => '---:').join('|')}|`,
+    ...report.resources.map((res) => `| ${res} | ${verdicts.map((v) => report.results.filter((r) => r.resource === res && r.verdict === v).length || '').join(' | ')} |`),
+    `| **all** | ${verdicts.map((v) => `**${report.counts[v]}**`).join(' | ')} |`,
+    '',
+  ];
+  const failing = report.results.filter((r) => FAILING.includes(r.verdict) || r.verdict === 'error');
+  if (failing.length) {
+    lines.push('## Findings', '');
+    for (const r of failing) lines.push(`- **${r.verdict}** ${r.resource} · ${r.identity} · ${r.operation}: ${r.detail}`, ...r.evidence.map((e) => `  - \`${e.request}\` → ${e.status}`));
+    lines.push('');
+  }
+  lines.push(`Cleanup: ${report.cleanup.removed} canary records removed${report.cleanup.leftover.length ? `; **${report.cleanup.leftover.length} could not be removed**: ${report.cleanup.leftover.map((l) => `${l.resource} ${l.id ?? l.marker} (${l.note})`).join('; ')}` : ', none left'}.`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src-main/core/home.ts';
+import { startTestCrm, type TestCrm } from '../support/crm.ts';
+import { referenceProfile } from '../support/console.ts';
+import { DEMO_IDENTITIES, leftOnServer } from '../support/isolation.ts';
+
+function homeFor(crm: TestCrm): string {
+  const home = mkdtempSync(join(tmpdir(), 'tenantscope-isocli-'));
+  const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'REF_PW' }));
+  writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities }] }));
+  return home;
+}
+
+function cli(home: string, args: string[], killAfterMs?: number) {
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), ...args, '--connection', 'ref'], { env: { ...process.env, TENANTSCOPE_HOME: home, REF_PW: 'demo' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    if (killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('tenantscope test', () => {
+  it('exits 1 on a leak and writes JUnit and SARIF a CI can read; exits 0 when every probe is enforced', async () => {
+    const legacy = await startTestCrm({ profile: 'legacy' });
+    try {
+      const home = homeFor(legacy);
+      const junit = join(home, 'isolation.xml');
+      const r = await cli(home, ['test', '--only', 'calls,contacts', '--format', 'junit', '--out', junit]);
+      expect(r.code, r.err).toBe(1);
+      const xml = readFileSync(junit, 'utf8');
+      expect(xml).toMatch(/<testsuite name="isolation.calls" tests="30" failures="12"/);
+      expect(xml).toMatch(/<testsuite name="isolation.contacts" tests="30" failures="0"/);
+      expect(xml).toContain('<failure type="leak" message="Globex admin reads Acme admin&apos;s canary by id">GET /api/calls/');
+      const sarif = await cli(home, ['test', '--only', 'calls', '--format', 'sarif']);
+      const doc = JSON.parse(sarif.out);
+      expect(doc.version).toBe('2.1.0');
+      expect(doc.runs[0].results.filter((x: { ruleId: string }) => x.ruleId === 'leak')).toHaveLength(12);
+      expect(await leftOnServer(legacy)).toBe(0);
+    } finally { await legacy.close(); }
+    const fixed = await startTestCrm({ profile: 'fixed' });
+    try {
+      const r = await cli(homeFor(fixed), ['--json', 'test', '--only', 'calls,contacts,sms_messages']);
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(r.out).counts.leak).toBe(0);
+    } finally { await fixed.close(); }
+  }, 120_000);
+
+  it('a run killed mid-way leaves canaries in its ledger; the next run deletes them first: none is left on the server', async () => {
+    const crm = await startTestCrm({ profile: 'legacy' });
+    try {
+      const home = homeFor(crm);
+      let leftBehind = 0;
+      for (const ms of [1600, 2200, 2800]) {
+        const killed = await cli(home, ['test', '--format', 'json'], ms);
+        if (killed.code === null) leftBehind = Math.max(leftBehind, await leftOnServer(crm));
+      }
+      expect(leftBehind, 'canaries a killed run left behind').toBeGreaterThan(0);
+      const next = await cli(home, ['--json', 'test', '--only', 'contacts']);
+      expect(next.code, next.err).toBe(0);
+      expect(JSON.parse(next.out).cleanup.leftover).toEqual([]);
+      expect(JSON.parse(next.out).cleanup.removed).toBeGreaterThan(0);
+      expect(await leftOnServer(crm)).toBe(0);
+    } finally { await crm.close(); }
+  }, 120_000);
+});
