@@ -89,7 +89,7 @@ const IsolationReportSchema = z.object({
   results: z.array(z.object({ resource: z.string(), identity: z.string(), operation: z.enum(['list', 'search', 'read', 'update', 'delete', 'create']), verdict: VerdictSchema, detail: z.string(), evidence: z.array(EvidenceSchema) })),
   counts: z.record(VerdictSchema, z.number()),
   cleanup: z.object({ removed: z.number(), leftover: z.array(z.object({ resource: z.string(), id: z.string().nullable(), marker: z.string(), note: z.string() })) }),
-  complete: z.boolean(), seconds: z.number(), overhead: z.number(),
+  complete: z.boolean(), seconds: z.number(), overhead: z.number(), requests: z.number(),
 });
 
 export const contract = {

@@ -48,8 +48,9 @@ export interface IsolationReport {
   cleanup: { removed: number; leftover: Array<{ resource: string; id: string | null; marker: string; note: string }> };
   complete: boolean;
   seconds: number;
-  /** share of the wall time spent outside HTTP requests */
+  /** share of the wall time with no request in flight: the runner's own work */
   overhead: number;
+  requests: number;
 }
 
 type Answer = { status: number; data: unknown; request: string };
@@ -66,7 +67,31 @@ const now = () => new Date().toISOString();
  */
 export class IsolationRunner {
   private readonly client: CrmClient;
+  /** time with at least one request in flight (the union, not the sum, of request times) */
   private waitMs = 0;
+  private inFlight = 0;
+  private flightStarted = 0;
+
+  private requests = 0;
+  private nextSlot = 0;
+
+  private async timed<T>(fn: () => Promise<T>): Promise<T> {
+    // a rate limit: requests at least minIntervalMs apart, over every worker
+    const gap = this.opts.minIntervalMs ?? 0;
+    if (gap > 0) {
+      const at = Math.max(performance.now(), this.nextSlot);
+      this.nextSlot = at + gap;
+      const wait = at - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    this.requests++;
+    if (this.inFlight++ === 0) this.flightStarted = performance.now();
+    try {
+      return await fn();
+    } finally {
+      if (--this.inFlight === 0) this.waitMs += performance.now() - this.flightStarted;
+    }
+  }
 
   constructor(
     private readonly cache: OpenCache,
@@ -82,19 +107,16 @@ export class IsolationRunner {
     const policy = this.opts.retry ?? DEFAULT_RETRY;
     let refreshed = false;
     for (let attempt = 0; ; attempt++) {
-      const started = performance.now();
       let res;
       try {
-        res = await this.client.send(method, url, who.token(), body, params);
+        res = await this.timed(() => this.client.send(method, url, who.token(), body, params));
       } catch (e) {
-        this.waitMs += performance.now() - started;
         if (isTransient(e) && attempt + 1 < policy.attempts) {
           await new Promise((r) => setTimeout(r, retryDelay(e, attempt, policy)));
           continue;
         }
         throw describeFailure(e, this.profile.baseUrl);
       }
-      this.waitMs += performance.now() - started;
       if (res.status === 401 && !refreshed) {
         refreshed = true;
         await who.refresh();
@@ -115,6 +137,7 @@ export class IsolationRunner {
   async run(identities: ProbeIdentity[], opts: { only?: string[]; readOnly?: boolean; signal?: AbortSignal } = {}): Promise<IsolationReport> {
     const started = performance.now();
     this.waitMs = 0;
+    this.requests = 0;
     const raw = this.cache.raw;
     const readOnly = !!opts.readOnly;
     const runId = Number(raw.prepare('INSERT INTO isolation_runs (started_at, read_only) VALUES (?, ?)').run(now(), readOnly ? 1 : 0).lastInsertRowid);
@@ -131,7 +154,7 @@ export class IsolationRunner {
     const report: IsolationReport = {
       runId, readOnly, owner: owner.label, identities: probers.map((p) => p.label), resources: resources.map((r) => r.name), results: [],
       counts: { enforced: 0, leak: 0, suspect: 0, 'exists-oracle': 0, error: 0, skipped: 0 },
-      cleanup: { removed: 0, leftover: [] }, complete: true, seconds: 0, overhead: 0,
+      cleanup: { removed: 0, leftover: [] }, complete: true, seconds: 0, overhead: 0, requests: 0,
     };
     const total = resources.length * probers.length * OPERATIONS.length;
     const save = raw.prepare('INSERT OR REPLACE INTO isolation_results (run_id, resource, identity, operation, verdict, detail, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -168,6 +191,7 @@ export class IsolationRunner {
       report.cleanup = { removed: report.cleanup.removed + after.removed, leftover: after.leftover };
       report.seconds = (performance.now() - started) / 1000;
       report.overhead = Math.max(0, 1 - this.waitMs / Math.max(1, performance.now() - started));
+      report.requests = this.requests;
       const outcome = !report.complete ? 'incomplete' : report.counts.leak > 0 ? 'leaks' : 'ok';
       raw.prepare('UPDATE isolation_runs SET finished_at = ?, outcome = ?, probes = ?, leaks = ? WHERE id = ?').run(now(), outcome, report.results.length, report.counts.leak, runId);
     }
