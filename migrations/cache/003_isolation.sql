@@ -29,6 +29,7 @@ CREATE TABLE canary_ledger (
   resource     TEXT NOT NULL,
   marker       TEXT NOT NULL,
   record_id    TEXT,            -- known once the create answered
+  delete_path  TEXT,            -- where to delete it (nested collections carry their parent's id)
   owner        TEXT NOT NULL,   -- the identity that created it
   created_at   TEXT NOT NULL,
   removed_at   TEXT,

@@ -130,8 +130,15 @@ export class IsolationRunner {
     }
   }
 
+  /** A path template filled from a record's fields, its last parameter (the item's own) with `id`. */
   private pathOf(template: string, record: Record<string, unknown>, id: string): string {
-    return CrmClient.fillPath(template, { ...Object.fromEntries(Object.entries(record).map(([k, v]) => [k, String(v)])), id });
+    const params = [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!);
+    // own properties, the non-enumerable parent a nested create carries in its path included
+    const values: Record<string, string> = {};
+    for (const k of Object.getOwnPropertyNames(record)) if (record[k] !== null && record[k] !== undefined) values[k] = String(record[k]);
+    const last = params[params.length - 1];
+    if (last && id && /^(id|\w*Id|\w*_id)$/.test(last) && template.endsWith(`{${last}}`)) values[last] = id;
+    return CrmClient.fillPath(template, values);
   }
 
   async run(identities: ProbeIdentity[], opts: { only?: string[]; readOnly?: boolean; signal?: AbortSignal } = {}): Promise<IsolationReport> {
@@ -198,8 +205,19 @@ export class IsolationRunner {
     return report;
   }
 
-  /** Fills a body template: {{marker}}, and {{ref:x}} with a record of x in the owner's company. */
+  /**
+   * Fills a body template: {{marker}}, and {{ref:x}} with a record of x in the owner's company. A
+   * child whose parent travels in the path (/tickets/{ticketId}/comments) gets its parent in
+   * `path` instead of the body.
+   */
   private async body(resource: Resource, owner: ProbeIdentity, refs: Map<string, string>, marker: string, runId: number, readOnly: boolean): Promise<Record<string, unknown>> {
+    const out = await this.templateBody(resource, owner, refs, marker, runId, readOnly);
+    const d = resource.derivation;
+    if (d.kind === 'parent' && out[d.field] === undefined) Object.defineProperty(out, d.field, { value: await this.refFor(d.resource, owner, refs, runId, readOnly), enumerable: false, writable: true, configurable: true });
+    return out;
+  }
+
+  private async templateBody(resource: Resource, owner: ProbeIdentity, refs: Map<string, string>, marker: string, runId: number, readOnly: boolean): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(resource.bodyTemplate ?? {})) {
       if (typeof v !== 'string') { out[k] = v; continue; }
@@ -252,14 +270,16 @@ export class IsolationRunner {
       raw.prepare('UPDATE canary_ledger SET removed_at = ?, note = ? WHERE id = ?').run(now(), `not created: ${res.status}`, entry);
       throw new AppError('bad-response', `${res.request} answered ${res.status} creating a canary: ${excerpt(res.data)}`);
     }
-    raw.prepare('UPDATE canary_ledger SET record_id = ? WHERE id = ?').run(String(id), entry);
-    return { id: String(id), marker, record: { ...body, ...(res.data as object) } };
+    const record = { ...body, ...(res.data as object) };
+    raw.prepare('UPDATE canary_ledger SET record_id = ?, delete_path = ? WHERE id = ?').run(String(id), resource.endpoints.delete ? this.pathOf(resource.endpoints.delete, record, String(id)) : null, entry);
+    return { id: String(id), marker, record };
   }
 
   private async probeResource(resource: Resource, owner: ProbeIdentity, probers: ProbeIdentity[], refs: Map<string, string>, runId: number, readOnly: boolean, record: (r: ProbeResult) => void): Promise<void> {
     const out = (identity: ProbeIdentity, operation: Operation, verdict: Verdict, detail: string, evidence: Evidence[] = []) =>
       record({ resource: resource.name, identity: identity.label, operation, verdict, detail, evidence });
     const skipAll = (why: string) => { for (const p of probers) for (const op of OPERATIONS) out(p, op, 'skipped', why); };
+    if (resource.class === 'global' || resource.derivation.kind === 'none') return skipAll('shared by every company (global data): nothing to isolate');
 
     let canary: { id: string; marker: string; record: Record<string, unknown> } | null = null;
     // without a canary of its own (read-only, or the CRM refuses a second one) it probes an existing
@@ -314,7 +334,7 @@ export class IsolationRunner {
       const sameRecord = read.status === 200 && String(pick(read.data, resource.idField)) === canary.id;
       if (superAdmin) out(who, 'read', sameRecord ? 'enforced' : 'error', sameRecord ? 'the super admin reads the canary, as expected' : `the super admin cannot read the canary (${read.status})`, readEv);
       else if (sameRecord) out(who, 'read', 'leak', `${who.label} reads ${owner.label}'s canary by id`, readEv);
-      else out(who, 'read', ...(await this.refusal(who, resource, read, 'GET', canary.record)));
+      else out(who, 'read', ...(await this.refusal(who, resource, canary.record, canary.id, read, 'GET', undefined)));
 
       if (superAdmin) {
         for (const op of ['update', 'delete', 'create'] as const) out(who, op, 'skipped', 'a super admin may change any company\'s records');
@@ -340,7 +360,7 @@ export class IsolationRunner {
         if (changed) out(who, 'update', 'leak', `${who.label} changed ${owner.label}'s canary (${change.field})`, ev);
         else if (after.status !== 200) out(who, 'update', 'error', `${verifier.label} can no longer read the canary to verify the update (${after.status})`, ev);
         else if (res.status >= 200 && res.status < 300) out(who, 'update', 'suspect', `the CRM answered ${res.status} but the canary is unchanged`, ev);
-        else out(who, 'update', ...(await this.refusal(who, resource, res, method, { [change.field]: change.value }, ev)));
+        else out(who, 'update', ...(await this.refusal(who, resource, canary.record, canary.id, res, method, { [change.field]: change.value }, ev)));
       }
 
       // delete, verified by re-reading as the owner (or a super admin)
@@ -361,7 +381,7 @@ export class IsolationRunner {
             break;
           }
         } else if (res.status >= 200 && res.status < 300) out(who, 'delete', 'suspect', `the CRM answered ${res.status} but the canary is still there`, ev);
-        else out(who, 'delete', ...(await this.refusal(who, resource, res, 'DELETE', undefined, ev)));
+        else out(who, 'delete', ...(await this.refusal(who, resource, canary.record, canary.id, res, 'DELETE', undefined, ev)));
       }
 
       // create in the owner's company's name
@@ -415,11 +435,12 @@ export class IsolationRunner {
   }
 
   /** A refused read, update or delete: enforced, or an existence oracle when an unknown id answers differently. */
-  private async refusal(who: ProbeIdentity, resource: Resource, res: Answer, method: 'GET' | 'PUT' | 'PATCH' | 'DELETE', body: unknown, evidence: Evidence[] = [{ request: res.request, status: res.status, excerpt: excerpt(res.data) }]): Promise<[Verdict, string, Evidence[]]> {
+  private async refusal(who: ProbeIdentity, resource: Resource, record: Record<string, unknown>, canaryId: string, res: Answer, method: 'GET' | 'PUT' | 'PATCH' | 'DELETE', body: unknown, evidence: Evidence[] = [{ request: res.request, status: res.status, excerpt: excerpt(res.data) }]): Promise<[Verdict, string, Evidence[]]> {
     if (res.status >= 500) return ['error', `the CRM failed (${res.status})`, evidence];
     const template = method === 'GET' ? resource.endpoints.get! : method === 'DELETE' ? resource.endpoints.delete! : resource.endpoints.update!;
     const unknownId = randomUUID();
-    const probe = await this.ask(who, method, CrmClient.fillPath(template, { id: unknownId }), method === 'GET' || method === 'DELETE' ? undefined : body);
+    const unknownPath = this.pathOf(template, record, /^\d+$/.test(canaryId) ? String(2_000_000_000 + Math.floor(Math.random() * 100_000_000)) : unknownId);
+    const probe = await this.ask(who, method, unknownPath, method === 'GET' || method === 'DELETE' ? undefined : body);
     const ev = [...evidence, { request: `${probe.request} (an id that does not exist)`, status: probe.status, excerpt: excerpt(probe.data) }];
     if (probe.status !== res.status && res.status === 403 && probe.status === 404) return ['exists-oracle', `refused with 403 where an unknown id gets 404: the answer tells ${who.label} the record exists`, ev];
     return ['enforced', `refused (${res.status}), as for an id that does not exist`, ev];
@@ -448,7 +469,7 @@ export class IsolationRunner {
     const ev = [{ request: `${res.request} with ${field}=${claim}`, status: res.status, excerpt: excerpt(res.data) }];
     const id = pick(res.data, resource.idField);
     if (res.status >= 200 && res.status < 300 && id != null) {
-      this.cache.raw.prepare('UPDATE canary_ledger SET record_id = ? WHERE id = ?').run(String(id), entry);
+      this.cache.raw.prepare('UPDATE canary_ledger SET record_id = ?, delete_path = ? WHERE id = ?').run(String(id), resource.endpoints.delete ? this.pathOf(resource.endpoints.delete, { ...body, ...(res.data as object) }, String(id)) : null, entry);
       const landed = pick(res.data, field);
       if (String(landed) === claim) return ['leak', `${who.label} created a record in ${owner.label}'s company (${field}=${claim})`, ev];
       return ['enforced', `the record landed in ${who.label}'s own company (${field}=${String(landed)})`, ev];
@@ -466,7 +487,7 @@ export class IsolationRunner {
    */
   async cleanup(identities: ProbeIdentity[]): Promise<IsolationReport['cleanup']> {
     const raw = this.cache.raw;
-    const open = raw.prepare('SELECT id, resource, marker, record_id, owner FROM canary_ledger WHERE removed_at IS NULL ORDER BY id DESC').all() as Array<{ id: number; resource: string; marker: string; record_id: string | null; owner: string }>;
+    const open = raw.prepare('SELECT id, resource, marker, record_id, delete_path, owner FROM canary_ledger WHERE removed_at IS NULL ORDER BY id DESC').all() as Array<{ id: number; resource: string; marker: string; record_id: string | null; delete_path: string | null; owner: string }>;
     const done = raw.prepare('UPDATE canary_ledger SET removed_at = ?, note = ? WHERE id = ?');
     const keep = raw.prepare('UPDATE canary_ledger SET note = ? WHERE id = ?');
     let removed = 0;
@@ -477,17 +498,23 @@ export class IsolationRunner {
       const creator = identities.find((i) => i.label === row.owner);
       const order = [...new Set([creator, ...identities.filter((i) => i.role === 'super_admin'), ...identities].filter((x): x is ProbeIdentity => !!x))];
       let id = row.record_id;
-      if (!id && resource?.endpoints.list && this.profile.searchParam) {
+      let deletePath = row.delete_path;
+      if (!id && resource?.endpoints.list && !/\{/.test(resource.endpoints.list) && this.profile.searchParam) {
         for (const who of order) {
           const res = await this.ask(who, 'GET', resource.endpoints.list, undefined, { [this.profile.searchParam]: row.marker }).catch(() => null);
           const items = res?.status === 200 ? pick(res.data, this.profile.paging.itemsField) : null;
           const hit = Array.isArray(items) ? (items as Array<Record<string, unknown>>).find((x) => JSON.stringify(x).includes(row.marker)) : undefined;
-          if (hit) { id = String(hit[resource.idField]); break; }
+          if (hit) {
+            id = String(hit[resource.idField]);
+            deletePath = resource.endpoints.delete ? this.pathOf(resource.endpoints.delete, hit, id) : null;
+            break;
+          }
           if (res?.status === 200) break;
         }
         if (!id) { done.run(now(), 'never created (the marker is nowhere)', row.id); continue; }
       }
-      if (!resource?.endpoints.delete || !id) {
+      if (!deletePath && id && resource?.endpoints.delete && !/\{[^}]+\}.*\{/.test(resource.endpoints.delete)) deletePath = CrmClient.fillPath(resource.endpoints.delete, { id });
+      if (!deletePath || !id) {
         keep.run('no delete endpoint, or no way to find it', row.id);
         leftover.push({ resource: row.resource, id, marker: row.marker, note: 'no delete endpoint, or no way to find it' });
         continue;
@@ -497,7 +524,7 @@ export class IsolationRunner {
       let notFound = 0;
       let last = '';
       for (const who of order) {
-        const res = await this.ask(who, 'DELETE', CrmClient.fillPath(resource.endpoints.delete, { id })).catch((e: Error) => ({ status: 0, data: e.message, request: '' }));
+        const res = await this.ask(who, 'DELETE', deletePath).catch((e: Error) => ({ status: 0, data: e.message, request: '' }));
         if (res.status >= 200 && res.status < 300) { gone = true; break; }
         if (res.status === 404 || res.status === 410) notFound++;
         else last = `${res.status} ${excerpt(res.data)}`;
