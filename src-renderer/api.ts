@@ -1,4 +1,4 @@
-import type { Channel, EventName, EventPayload, Input, Output } from '../src-shared/contract.ts';
+import { events, type Channel, type EventName, type EventPayload, type Input, type Output } from '../src-shared/contract.ts';
 import type { AppErrorData, Result } from '../src-shared/result.ts';
 
 /** A failed call, with the code and message the main process chose for the user. */
@@ -35,7 +35,7 @@ function httpTransport(): Transport {
   const ensureSource = () => {
     if (source) return;
     source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
-    for (const name of ['onProgress', 'onStatus'] as EventName[]) {
+    for (const name of Object.keys(events) as EventName[]) {
       source.addEventListener(name, (e) => {
         const payload = JSON.parse((e as MessageEvent<string>).data) as unknown;
         listeners.get(name)?.forEach((l) => l(payload));

@@ -225,6 +225,12 @@ export const contract = {
     input: Empty,
     output: z.object({ runs: z.array(z.object({ id: z.number(), startedAt: z.string(), finishedAt: z.string().nullable(), readOnly: z.boolean(), outcome: z.string(), probes: z.number(), leaks: z.number(), message: z.string().nullable() })) }),
   },
+  'isolation:results': {
+    access: 'super-admin',
+    summary: 'One recorded isolation run with every verdict and its evidence',
+    input: z.object({ runId: z.number().int().positive() }).strict(),
+    output: z.object({ run: z.object({ id: z.number(), startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string(), readOnly: z.boolean() }), results: IsolationReportSchema.shape.results }),
+  },
   'sync:cancel': {
     access: 'signed-in',
     summary: 'Stop the running sync; every page written before it stays, and the next sync resumes there',
@@ -282,6 +288,8 @@ export function isChannel(name: string): name is Channel {
 /** Events the main process pushes to every door (IPC `event`, HTTP server-sent events). */
 export const events = {
   onProgress: ProgressSchema,
+  /** one isolation probe decided (the matrix fills as they come) */
+  onIsolationResult: z.object({ runId: z.number(), result: IsolationReportSchema.shape.results.element }),
   onStatus: z.object({ demo: DemoStatusSchema, session: SessionSchema.nullable() }),
 } as const;
 export type Events = typeof events;

@@ -187,6 +187,14 @@ export function createServices(opts: ServicesOptions): Services {
       const runs = cache.raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, read_only AS readOnly, outcome, probes, leaks, message FROM isolation_runs ORDER BY id DESC LIMIT 200').all() as Array<{ readOnly: number } & Record<string, unknown>>;
       return { runs: runs.map((r) => ({ ...r, readOnly: !!r.readOnly })) as Output<'isolation:runs'>['runs'] };
     },
+    'isolation:results': async ({ runId }) => {
+      const s = session.current()!;
+      const raw = (await cacheFor(s.connection)).raw;
+      const run = raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome, read_only AS readOnly FROM isolation_runs WHERE id = ?').get(runId) as { readOnly: number } & Record<string, unknown> | undefined;
+      if (!run) throw new AppError('not-found', `There is no isolation run ${runId}.`);
+      const rows = raw.prepare('SELECT resource, identity, operation, verdict, detail, evidence FROM isolation_results WHERE run_id = ? ORDER BY resource, identity, operation').all(runId) as Array<{ evidence: string } & Record<string, unknown>>;
+      return { run: { ...run, readOnly: !!run.readOnly }, results: rows.map((r) => ({ ...r, evidence: JSON.parse(r.evidence) })) } as Output<'isolation:results'>;
+    },
     'sync:cancel': () => {
       const was = !!running && !running.signal.aborted;
       running?.abort();

@@ -169,6 +169,7 @@ export class IsolationRunner {
       report.results.push(r);
       report.counts[r.verdict]++;
       save.run(runId, r.resource, r.identity, r.operation, r.verdict, r.detail, JSON.stringify(r.evidence));
+      this.bus.emit('onIsolationResult', { runId, result: r });
       const secs = Math.max((performance.now() - started) / 1000, 0.001);
       const rate = report.results.length / secs;
       this.bus.emit('onProgress', { task: `isolation:${runId}`, label: `${r.resource} · ${r.identity} · ${r.operation}`, done: report.results.length, total, message: `${r.verdict}: ${r.detail}`, rate: Math.round(rate), etaSeconds: Math.ceil((total - report.results.length) / Math.max(rate, 0.001)) });

@@ -4,12 +4,14 @@ import { ROLE_LABEL } from '../../src-shared/tenancy.ts';
 import { TenantsView } from '../views/TenantsView.tsx';
 import { ConnectionsView } from '../views/ConnectionsView.tsx';
 import { PendingView } from '../views/PendingView.tsx';
+import { IsolationView } from '../views/IsolationView.tsx';
 import { StatusBar } from './StatusBar.tsx';
 
 function CurrentView({ view }: { view: ViewId }) {
   switch (view) {
     case 'tenants': return <TenantsView />;
     case 'connections': return <ConnectionsView />;
+    case 'isolation': return <IsolationView />;
     default: return <PendingView view={view} />;
   }
 }

@@ -219,6 +219,35 @@ describe('console shell on the demo CRM', () => {
     await p.close();
   });
 
+  it('runs the isolation matrix: it fills with verdicts, a leak opens its evidence, and a second run is compared with the first', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    await p.getByTestId('nav-isolation').click();
+    await p.getByTestId('iso-only').fill('calls, contacts, sms_messages');
+    await p.getByTestId('iso-run').click();
+    await p.getByTestId('iso-summary').waitFor({ timeout: 60_000 });
+    expect(await p.getByTestId('iso-summary').textContent()).toMatch(/^90 probes in [\d.]+ s: 24 leak, 0 suspect, 0 exists-oracle, 0 error\. Cleanup: \d+ canaries removed, none left\.$/);
+    // the demo CRM is the seed's before-state: a Globex admin reads Acme's call by id; contacts are scoped
+    const leak = p.getByTestId('cell-calls-Globex admin-read');
+    expect(await leak.getAttribute('aria-label')).toBe('calls, Globex admin, read: leak');
+    expect(await p.getByTestId('cell-contacts-Globex admin-read').getAttribute('aria-label')).toBe('contacts, Globex admin, read: enforced');
+    await leak.click();
+    expect(await p.getByTestId('iso-evidence').textContent()).toMatch(/Globex admin reads Acme admin's canary by id.*GET \/api\/calls\/[0-9a-f-]{36} → 200/);
+    await screenshot(p, 'isolation-matrix');
+    await p.getByTestId('iso-run').click();
+    await p.getByTestId('iso-diff').waitFor({ timeout: 60_000 });
+    expect(await p.getByTestId('iso-diff').textContent()).toMatch(/0 new leaks, 0 fixed, 24 still leaking/);
+    expect(await p.getByTestId('iso-history').locator('tbody tr').count()).toBe(2);
+    await screenshot(p, 'isolation-compared');
+    await p.close();
+  });
+
+  it('a company admin is told who runs the isolation matrix and why', async () => {
+    const p = await openSignedInAs('admin@acme.test');
+    await p.getByTestId('nav-isolation').click();
+    expect(await p.getByTestId('view-isolation').textContent()).toContain('a super admin runs it');
+    await p.close();
+  });
+
   it('a company admin syncs their own company; nothing of another company came back', async () => {
     const p = await openSignedInAs('admin@acme.test');
     const row = p.getByTestId('tenant-Acme Corporation');

@@ -58,6 +58,7 @@ describe('the HTTP host door', () => {
       'sync:run': { tenants: [tenants[0].name], pageSize: 50 },
       'isolation:run': { only: ['contacts', 'calls'] },
       'isolation:runs': {},
+      'isolation:results': { runId: 1 },
       'sync:cancel': {},
       'sync:status': {},
       'sync:prove': { tenant: tenants[0].id },

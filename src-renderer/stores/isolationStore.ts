@@ -1,0 +1,85 @@
+import { create } from 'zustand';
+import type { EventPayload, Output } from '../../src-shared/contract.ts';
+import { diffRuns } from '../../src-shared/isolation.ts';
+import { ApiError, call, on } from '../api.ts';
+
+type Result = Output<'isolation:run'>['results'][number];
+type Run = Output<'isolation:runs'>['runs'][number];
+
+interface IsolationState {
+  runs: Run[];
+  /** the run shown in the matrix: the one running, or one picked from the history */
+  shownRunId: number | null;
+  results: Result[];
+  identities: string[];
+  resources: string[];
+  running: boolean;
+  progress: EventPayload<'onProgress'> | null;
+  selected: Result | null;
+  compareWith: number | null;
+  diff: ReturnType<typeof diffRuns> | null;
+  summary: string | null;
+  error: string | null;
+  load(): Promise<void>;
+  run(opts: { readOnly: boolean; only: string[] }): Promise<void>;
+  show(runId: number): Promise<void>;
+  select(r: Result | null): void;
+  compare(runId: number | null): Promise<void>;
+}
+
+const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong talking to the console.');
+const axes = (results: Result[]) => ({ identities: [...new Set(results.map((r) => r.identity))], resources: [...new Set(results.map((r) => r.resource))].sort() });
+
+export const useIsolation = create<IsolationState>((set, get) => ({
+  runs: [], shownRunId: null, results: [], identities: [], resources: [], running: false, progress: null, selected: null, compareWith: null, diff: null, summary: null, error: null,
+  async load() {
+    try {
+      const { runs } = await call('isolation:runs', {});
+      set({ runs, error: null });
+      if (get().shownRunId === null && runs[0] && !get().running) await get().show(runs[0].id);
+    } catch (e) {
+      set({ error: message(e) });
+    }
+  },
+  async run({ readOnly, only }) {
+    set({ running: true, results: [], selected: null, diff: null, compareWith: null, summary: null, error: null, progress: null, shownRunId: null });
+    const offResult = on('onIsolationResult', ({ runId, result }) => {
+      const results = [...get().results, result];
+      set({ shownRunId: runId, results, ...axes(results) });
+    });
+    const offProgress = on('onProgress', (p) => { if (p.task.startsWith('isolation:')) set({ progress: p }); });
+    try {
+      const report = await call('isolation:run', { readOnly, only: only.length ? only : undefined });
+      set({ shownRunId: report.runId, results: report.results, identities: report.identities, resources: report.resources,
+        summary: `${report.results.length} probes in ${report.seconds.toFixed(1)} s: ${report.counts.leak} leak, ${report.counts.suspect} suspect, ${report.counts['exists-oracle']} exists-oracle, ${report.counts.error} error. Cleanup: ${report.cleanup.removed} canaries removed${report.cleanup.leftover.length ? `, ${report.cleanup.leftover.length} could not be removed` : ', none left'}.` });
+      const { runs } = await call('isolation:runs', {});
+      set({ runs });
+      const previous = runs.find((r) => r.id < report.runId && r.outcome !== 'running');
+      if (previous) await get().compare(previous.id);
+    } catch (e) {
+      set({ error: message(e) });
+    } finally {
+      offResult();
+      offProgress();
+      set({ running: false, progress: null });
+    }
+  },
+  async show(runId) {
+    try {
+      const { results } = await call('isolation:results', { runId });
+      set({ shownRunId: runId, results, ...axes(results), selected: null, diff: null, compareWith: null, summary: null });
+    } catch (e) {
+      set({ error: message(e) });
+    }
+  },
+  select: (selected) => set({ selected }),
+  async compare(runId) {
+    if (runId === null) return set({ compareWith: null, diff: null });
+    try {
+      const { results } = await call('isolation:results', { runId });
+      set({ compareWith: runId, diff: diffRuns(results, get().results) });
+    } catch (e) {
+      set({ error: message(e) });
+    }
+  },
+}));

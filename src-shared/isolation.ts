@@ -1,0 +1,29 @@
+import type { Verdict } from './tenancy.ts';
+
+export interface ProbeKey {
+  resource: string;
+  identity: string;
+  operation: string;
+  verdict: Verdict;
+}
+
+export type DiffKind = 'new leak' | 'fixed' | 'still leaking';
+
+/** Leaks between two runs, probe by probe: new (leaks now, did not before), fixed, still leaking. */
+export function diffRuns(before: ProbeKey[], after: ProbeKey[]): Array<{ kind: DiffKind; resource: string; identity: string; operation: string }> {
+  const key = (p: ProbeKey) => `${p.resource}\u0000${p.identity}\u0000${p.operation}`;
+  const was = new Map(before.map((p) => [key(p), p.verdict]));
+  const now = new Map(after.map((p) => [key(p), p.verdict]));
+  const out: Array<{ kind: DiffKind; resource: string; identity: string; operation: string }> = [];
+  for (const k of new Set([...was.keys(), ...now.keys()])) {
+    const [resource, identity, operation] = k.split('\u0000') as [string, string, string];
+    const a = was.get(k) === 'leak';
+    const b = now.get(k) === 'leak';
+    // a probe that did not run this time (skipped, or not in --only) is neither fixed nor new
+    if (a && b) out.push({ kind: 'still leaking', resource, identity, operation });
+    else if (!a && b) out.push({ kind: 'new leak', resource, identity, operation });
+    else if (a && now.has(k) && now.get(k) !== 'skipped' && now.get(k) !== 'error') out.push({ kind: 'fixed', resource, identity, operation });
+  }
+  const order: Record<DiffKind, number> = { 'new leak': 0, 'still leaking': 1, fixed: 2 };
+  return out.sort((x, y) => order[x.kind] - order[y.kind] || x.resource.localeCompare(y.resource));
+}
