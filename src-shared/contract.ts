@@ -216,7 +216,14 @@ export const contract = {
   'isolation:run': {
     access: 'super-admin',
     summary: 'Run the isolation matrix with the connection\'s identities: canaries created, probed by every other company, cleaned up',
-    input: z.object({ only: z.array(z.string().min(1).max(100)).max(200).optional(), readOnly: z.boolean().default(false) }).strict(),
+    input: z.object({
+      only: z.array(z.string().min(1).max(100)).max(200).optional(),
+      readOnly: z.boolean().default(false),
+      /** resources probed at once */
+      concurrency: z.number().int().min(1).max(16).default(4),
+      /** at most this many requests a second to the CRM (production: be gentle) */
+      ratePerSecond: z.number().positive().max(10_000).optional(),
+    }).strict(),
     output: IsolationReportSchema,
   },
   'isolation:runs': {

@@ -238,9 +238,11 @@ program
   .option('--password-env <VAR>', 'read the operator\'s password from this environment variable')
   .option('--only <resources>', 'comma-separated resources (default: every one in the catalog)')
   .option('--read-only', 'create nothing: probe existing records, reads only (for production)', false)
+  .option('--concurrency <n>', 'resources probed at once', (v) => Number(v), 4)
+  .option('--rate <n>', 'at most N requests a second to the CRM', (v) => Number(v))
   .addOption(new Option('--format <format>', 'report format').choices(['json', 'junit', 'sarif', 'md']).default('md'))
   .option('--out <file>', 'write the report to a file (default: stdout)')
-  .action((o: { connection: string; as?: string; passwordEnv?: string; only?: string; readOnly: boolean; format: 'json' | 'junit' | 'sarif' | 'md'; out?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
+  .action((o: { connection: string; as?: string; passwordEnv?: string; only?: string; readOnly: boolean; concurrency: number; rate?: number; format: 'json' | 'junit' | 'sarif' | 'md'; out?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
     const profile = services.connections.get(o.connection);
     const username = o.as ?? profile.identities[0]?.username;
     if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
@@ -252,7 +254,7 @@ program
     const off = services.bus.on('onProgress', (p) => { if (p.task.startsWith('isolation:')) bars.update({ ...p, parts: undefined }); });
     let report;
     try {
-      report = await call(services, 'isolation:run', { only: o.only?.split(',').map((x) => x.trim()).filter(Boolean), readOnly: o.readOnly });
+      report = await call(services, 'isolation:run', { only: o.only?.split(',').map((x) => x.trim()).filter(Boolean), readOnly: o.readOnly, concurrency: o.concurrency, ratePerSecond: o.rate });
     } finally {
       off();
       bars.stop();

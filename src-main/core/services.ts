@@ -173,12 +173,12 @@ export function createServices(opts: ServicesOptions): Services {
         runningInfo = null;
       }
     },
-    'isolation:run': async ({ only, readOnly }) => {
+    'isolation:run': async ({ only, readOnly, concurrency, ratePerSecond }) => {
       const s = session.current()!;
       await ensureCrm(s.connection);
       const profile = connections.get(s.connection);
       const identities = await signInIdentities(profile, (label) => connections.secretFor(profile, label));
-      const runner = new IsolationRunner(await cacheFor(s.connection), profile, bus);
+      const runner = new IsolationRunner(await cacheFor(s.connection), profile, bus, { concurrency, minIntervalMs: ratePerSecond ? 1000 / ratePerSecond : 0 });
       return runner.run(identities, { only, readOnly });
     },
     'isolation:runs': async () => {

@@ -12,7 +12,7 @@ import { fixedProfile, legacyProfile, parseProfile, type EnforcementProfile, typ
 import { FINISHED_MODELS, MODELS } from '../../src-crm/models.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { referenceProfile } from '../support/console.ts';
-import { leftOnServer, probeIdentities } from '../support/isolation.ts';
+import { leftOnServer, probeIdentities, refreshes } from '../support/isolation.ts';
 
 /** One record a company: the CRM refuses a second (409), so these are probed on an existing record, reads only. */
 const SINGLETONS = new Set(['twilio_settings']);
@@ -52,10 +52,10 @@ function randomProfile(rnd: () => number, name: string): EnforcementProfile {
   return parseProfile({ name, extends: 'fixed', resources }, name);
 }
 
-async function runAgainst(crm: TestCrm, only?: string[]) {
+async function runAgainst(crm: TestCrm, only?: string[], opts: ConstructorParameters<typeof IsolationRunner>[3] = {}) {
   const profile = ConnectionProfileSchema.parse(referenceProfile('ref', crm.url));
   const cache = await openCache(join(mkdtempSync(join(tmpdir(), 'tenantscope-iso-')), 'c.sqlite'));
-  const runner = new IsolationRunner(cache, profile, new EventBus());
+  const runner = new IsolationRunner(cache, profile, new EventBus(), opts);
   const identities = await probeIdentities(profile);
   const report = await runner.run(identities, { only });
   return { report, identities, cache, profile };
@@ -84,6 +84,20 @@ describe('isolation runner against the reference CRM', () => {
       expect(await leftOnServer(crm)).toBe(0);
     } finally { await crm.close(); }
   }, 240_000);
+
+  it('tokens that expire mid-run are refreshed by signing in again; a rate limit spaces the requests; the verdicts stay right', async () => {
+    const crm = await startTestCrm({ profile: 'legacy', tokenTtl: 2 });
+    try {
+      const before = refreshes.count;
+      const { report, identities, profile } = await runAgainst(crm, ['calls', 'contacts'], { concurrency: 2, minIntervalMs: 25 });
+      expect(report.seconds).toBeGreaterThan(2); // longer than a token lives
+      expect(refreshes.count - before).toBeGreaterThan(0);
+      expect(report.requests / report.seconds).toBeLessThan(1000 / 25 + 1);
+      expect(compare(report, identities, legacyProfile(), profile.catalog.resources)).toEqual([]);
+      expect(report.counts.error).toBe(0);
+      expect(await leftOnServer(crm)).toBe(0);
+    } finally { await crm.close(); }
+  }, 120_000);
 
   it('under fixed: no leak, no suspect, no oracle', async () => {
     const crm = await startTestCrm({ profile: 'fixed' });

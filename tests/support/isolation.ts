@@ -9,12 +9,15 @@ export const DEMO_IDENTITIES: Array<[string, string]> = [
   ['Globex user', 'user@globex.test'], ['Initech admin', 'admin@initech.test'], ['No company', 'nobody@tenantscope.test'],
 ];
 
+/** sign-ins again after a 401, over the test run */
+export const refreshes = { count: 0 };
+
 export async function probeIdentities(profile: ConnectionProfile, list = DEMO_IDENTITIES): Promise<ProbeIdentity[]> {
   const client = new CrmClient(profile);
   return Promise.all(list.map(async ([label, email]) => {
     let token = (await client.signIn(email, 'demo')).token;
     const me = await client.whoami(token);
-    return { label, email, role: me.role, companyId: me.companyId, userId: me.id, token: () => token, refresh: async () => (token = (await client.signIn(email, 'demo')).token) };
+    return { label, email, role: me.role, companyId: me.companyId, userId: me.id, token: () => token, refresh: async () => { refreshes.count++; return (token = (await client.signIn(email, 'demo')).token); } };
   }));
 }
 
