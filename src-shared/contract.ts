@@ -83,6 +83,21 @@ const ProgressSchema = z.object({
     parts: z.array(z.object({ label: z.string(), done: z.number(), total: z.number().nullable(), rate: z.number(), etaSeconds: z.number().nullable() })).optional(),
 });
 
+const SeveritySchema = z.enum(['HIGH', 'MEDIUM', 'LOW']);
+const FindingSchema = z.object({
+  id: z.string(), check: z.string(), severity: SeveritySchema, title: z.string(), resource: z.string().nullable(), count: z.number(),
+  evidence: z.object({ ids: z.array(z.string()), path: z.string() }), remediation: z.string(), sql: z.string().nullable(),
+  accepted: z.object({ reason: z.string(), by: z.string(), at: z.string() }).nullable(),
+});
+const AuditResultSchema = z.object({
+  runId: z.number(), generatedAt: z.string(), asOf: z.string().nullable(), scope: z.string(),
+  models: z.array(z.object({ resource: z.string(), table: z.string().nullable(), priority: SeveritySchema.nullable(), hasCompanyId: z.boolean(), rows: z.number(), missing: z.number(), fillable: z.number(), orphans: z.number() })),
+  findings: z.array(FindingSchema),
+  counts: z.record(SeveritySchema, z.number()),
+  progress: z.object({ modelsMigrated: z.number(), modelsTotal: z.number(), rowsMissing: z.number(), endpointsProven: z.number(), endpointsProbed: z.number(), isolationRunId: z.number().nullable() }),
+  diff: z.object({ previousRunId: z.number(), new: z.array(z.string()), fixed: z.array(z.string()), stillOpen: z.array(z.string()) }).nullable(),
+});
+
 const EvidenceSchema = z.object({ request: z.string(), status: z.number(), excerpt: z.string() });
 const IsolationReportSchema = z.object({
   runId: z.number(), readOnly: z.boolean(), owner: z.string(), identities: z.array(z.string()), resources: z.array(z.string()),
@@ -237,6 +252,18 @@ export const contract = {
     summary: 'One recorded isolation run with every verdict and its evidence',
     input: z.object({ runId: z.number().int().positive() }).strict(),
     output: z.object({ run: z.object({ id: z.number(), startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string(), readOnly: z.boolean() }), results: IsolationReportSchema.shape.results }),
+  },
+  'audit:run': {
+    access: 'signed-in',
+    summary: 'The tenancy audit, measured from the cache with no network (a company admin: their own partition)',
+    input: Empty,
+    output: AuditResultSchema,
+  },
+  'audit:accept': {
+    access: 'super-admin',
+    summary: 'Accept a finding with a reason: it stays listed but no longer fails the audit',
+    input: z.object({ id: z.string().regex(/^[0-9a-f]{12}$/), reason: z.string().min(1).max(500) }).strict(),
+    output: z.object({ accepted: z.string() }),
   },
   'sync:cancel': {
     access: 'signed-in',

@@ -7,6 +7,8 @@ import { resolveHome } from '../core/home.ts';
 import { createLogger } from '../core/log.ts';
 import { progressRenderer } from './progressBars.ts';
 import { toJunit, toMarkdown, toSarif } from '../isolation/reportFormats.ts';
+import { acceptFinding, atOrAbove, runAudit } from '../audit/auditService.ts';
+import { auditHtml, auditMarkdown, auditSarif } from '../audit/auditReport.ts';
 import { createServices, type Services } from '../core/services.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from './doctor.ts';
@@ -269,6 +271,36 @@ program
     else if (!o.out) process.stdout.write(text);
     else out.info(summary);
     return !report.complete || report.cleanup.leftover.length ? EXIT.failed : report.counts.leak > 0 ? EXIT.problem : EXIT.ok;
+  })));
+
+program
+  .command('audit')
+  .description('The tenancy audit, measured from the local cache with no network: models with and without company_id, rows missing it, cross-tenant references, leak evidence')
+  .option('--connection <name>', 'connection name', 'demo')
+  .option('--offline', 'say so: the audit reads only the cache (it never needs the CRM)', false)
+  .addOption(new Option('--format <format>', 'report format').choices(['md', 'html', 'json', 'sarif']).default('md'))
+  .addOption(new Option('--fail-on <severity>', 'exit 1 when an open finding is at or above this severity').choices(['high', 'medium', 'low']))
+  .option('--out <file>', 'write the report to a file (default: stdout)')
+  .option('--accept <findingId>', 'accept a finding (with --reason): it stays listed but no longer fails')
+  .option('--reason <text>', 'why the finding is accepted')
+  .action((o: { connection: string; offline: boolean; format: 'md' | 'html' | 'json' | 'sarif'; failOn?: 'high' | 'medium' | 'low'; out?: string; accept?: string; reason?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
+    const profile = services.connections.get(o.connection);
+    const cache = await services.cache(o.connection);
+    if (o.accept) acceptFinding(cache.raw, o.accept, o.reason ?? '', process.env.USER ?? 'cli');
+    const result = runAudit(cache.raw, profile.catalog);
+    out.info(`${o.offline ? 'Offline: ' : ''}data as of ${result.asOf ?? 'never (nothing synced yet: run tenantscope sync first)'}.`);
+    const text = o.format === 'html' ? auditHtml(result, o.connection) : o.format === 'sarif' ? auditSarif(result) : o.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : auditMarkdown(result, o.connection);
+    if (o.out) {
+      writeFileSync(o.out, text);
+      out.info(`Wrote the ${o.format} audit to ${o.out}.`);
+    }
+    const open = result.findings.filter((f) => !f.accepted);
+    const summary = `${open.length} open findings: ${result.counts.HIGH} HIGH, ${result.counts.MEDIUM} MEDIUM, ${result.counts.LOW} LOW; models migrated ${result.progress.modelsMigrated}/${result.progress.modelsTotal}; ${result.progress.rowsMissing} rows missing company_id.`;
+    if (json()) out.result(result, () => summary);
+    else if (!o.out) process.stdout.write(text);
+    else out.info(summary);
+    const failing = o.failOn ? atOrAbove(result.findings, o.failOn.toUpperCase() as 'HIGH' | 'MEDIUM' | 'LOW') : [];
+    return failing.length ? EXIT.problem : EXIT.ok;
   })));
 
 /** "12 × 503, 3 × timed out": what the sync retried, by reason. */

@@ -13,6 +13,7 @@ import { openCache, type OpenCache } from '../cache/cacheDb.ts';
 import { ALL, SyncService } from '../sync/syncService.ts';
 import { SessionService } from '../session/sessionService.ts';
 import { IsolationRunner } from '../isolation/isolationRunner.ts';
+import { acceptFinding, runAudit } from '../audit/auditService.ts';
 import { signInIdentities } from '../isolation/identities.ts';
 import { EventBus } from './eventBus.ts';
 import { projectRoot } from './home.ts';
@@ -36,6 +37,8 @@ export interface Services {
   connections: ConnectionStore;
   session: SessionService;
   demo: DemoCrm;
+  /** The cache of a connection, opened on first use (the offline audit reads it without signing in). */
+  cache(connection: string): Promise<OpenCache>;
   /** The one door every other door goes through: parse, check access, run, parse the answer. */
   dispatch(channel: string, payload: unknown): Promise<Result<unknown>>;
   close(): Promise<void>;
@@ -195,6 +198,18 @@ export function createServices(opts: ServicesOptions): Services {
       const rows = raw.prepare('SELECT resource, identity, operation, verdict, detail, evidence FROM isolation_results WHERE run_id = ? ORDER BY resource, identity, operation').all(runId) as Array<{ evidence: string } & Record<string, unknown>>;
       return { run: { ...run, readOnly: !!run.readOnly }, results: rows.map((r) => ({ ...r, evidence: JSON.parse(r.evidence) })) } as Output<'isolation:results'>;
     },
+    'audit:run': async () => {
+      const s = session.current()!;
+      const profile = connections.get(s.connection);
+      // a company admin's audit reads their own partition, and the leak evidence about their data
+      const company = s.role === 'super_admin' ? null : (s.company?.id ?? '');
+      return runAudit((await cacheFor(s.connection)).raw, profile.catalog, { company }) as Output<'audit:run'>;
+    },
+    'audit:accept': async ({ id, reason }) => {
+      const s = session.current()!;
+      acceptFinding((await cacheFor(s.connection)).raw, id, reason, s.user.email);
+      return { accepted: id };
+    },
     'sync:cancel': () => {
       const was = !!running && !running.signal.aborted;
       running?.abort();
@@ -253,6 +268,7 @@ export function createServices(opts: ServicesOptions): Services {
   }
 
   return {
+    cache: cacheFor,
     bus, connections, session, demo, dispatch,
     close: async () => {
       session.signOut();

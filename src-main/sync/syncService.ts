@@ -173,9 +173,10 @@ export class SyncService {
       const before = st.existing.all(resource.name, id) as Array<{ rid: number; company_id: string }>;
       // an owner or parent the cache does not hold (deleted on the server, evicted here): the company the
       // CRM was asked for, else where the row was placed before, else unassigned
-      const throughOther = resource.derivation.kind === 'owner' || resource.derivation.kind === 'parent';
-      const placed = throughOther ? before.find((b) => b.company_id !== UNASSIGNED)?.company_id : undefined;
-      const company = derived.company ?? (throughOther ? (askedFor ?? placed) : null) ?? UNASSIGNED;
+      // (a row whose owner or parent is empty has no company: unassigned)
+      const unknownRef = derived.outside;
+      const placed = unknownRef ? before.find((b) => b.company_id !== UNASSIGNED)?.company_id : undefined;
+      const company = derived.company ?? (unknownRef ? (askedFor ?? placed) : null) ?? UNASSIGNED;
       // a row seen before may have changed partition (a backfill gave it a company) or dropped a reference
       for (const old of before) {
         st.dropRefs.run(old.company_id, old.rid);

@@ -58,6 +58,8 @@ describe('the HTTP host door', () => {
       'sync:run': { tenants: [tenants[0].name], pageSize: 50 },
       'isolation:run': { only: ['contacts', 'calls'] },
       'isolation:runs': {},
+      'audit:run': {},
+      'audit:accept': { id: '0123456789ab', reason: 'checked by hand' },
       'isolation:results': { runId: 1 },
       'sync:cancel': {},
       'sync:status': {},

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import type { Catalog, Resource } from '../../src-shared/catalog.ts';
+import type { Priority } from '../../src-shared/tenancy.ts';
+import { AppError } from '../../src-shared/result.ts';
+import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
+
+type Db = OpenCache['raw'];
+export type Severity = Priority;
+
+export interface Finding {
+  /** stable across runs: the check, the resource and what it is about */
+  id: string;
+  check: 'missing-company-id' | 'orphans' | 'cross-tenant-reference' | 'leak-evidence' | 'not-shared' | 'user-without-company' | 'super-admins';
+  severity: Severity;
+  title: string;
+  resource: string | null;
+  count: number;
+  /** up to 20 record ids, and the path that proves the finding */
+  evidence: { ids: string[]; path: string };
+  remediation: string;
+  sql: string | null;
+  accepted: { reason: string; by: string; at: string } | null;
+}
+
+export interface ModelStatus {
+  resource: string;
+  table: string | null;
+  priority: Priority | null;
+  /** the cached rows carry the company field (measured; the catalog's word when nothing is cached) */
+  hasCompanyId: boolean;
+  rows: number;
+  missing: number;
+  fillable: number;
+  orphans: number;
+}
+
+export interface AuditResult {
+  runId: number;
+  generatedAt: string;
+  asOf: string | null;
+  scope: string;
+  models: ModelStatus[];
+  findings: Finding[];
+  counts: Record<Severity, number>;
+  progress: { modelsMigrated: number; modelsTotal: number; rowsMissing: number; endpointsProven: number; endpointsProbed: number; isolationRunId: number | null };
+  diff: { previousRunId: number; new: string[]; fixed: string[]; stillOpen: string[] } | null;
+}
+
+const SEVERITY_ORDER: Severity[] = ['HIGH', 'MEDIUM', 'LOW'];
+const stableId = (...parts: string[]) => createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 12);
+const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+/** Findings at or above a severity. */
+export function atOrAbove(findings: Finding[], level: Severity): Finding[] {
+  const max = SEVERITY_ORDER.indexOf(level);
+  return findings.filter((f) => !f.accepted && SEVERITY_ORDER.indexOf(f.severity) <= max);
+}
+
+/**
+ * The tenancy audit, measured from the cache with no network: per resource whether its rows carry
+ * company_id, how many do not and how many of those the migration could fill; references that
+ * cross tenants; rows the CRM handed to another company's identity; users without a company.
+ * `company` limits it to one partition (a company admin's audit).
+ */
+export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | null } = {}): AuditResult {
+  const company = opts.company ?? null;
+  const part = company ? 'AND r.company_id = @company' : '';
+  const params = company ? { company } : {};
+  const findings: Finding[] = [];
+  const accepted = new Map((db.prepare('SELECT finding_id, reason, accepted_by, accepted_at FROM audit_acceptances').all() as Array<{ finding_id: string; reason: string; accepted_by: string; accepted_at: string }>).map((a) => [a.finding_id, { reason: a.reason, by: a.accepted_by, at: a.accepted_at }]));
+  const add = (f: Omit<Finding, 'accepted'>) => findings.push({ ...f, accepted: accepted.get(f.id) ?? null });
+  const idsOf = (sql: string, p: Record<string, unknown>) => (db.prepare(`${sql} LIMIT 20`).pluck().all(p) as string[]);
+  const byName = new Map(catalog.resources.map((r) => [r.name, r]));
+
+  // ---- per resource: company_id present? rows missing it, fillable or orphaned ------------------
+  const models: ModelStatus[] = [];
+  for (const r of catalog.resources) {
+    const field = r.companyField ?? (r.derivation.kind === 'own' ? r.derivation.field : null);
+    // users: a super admin belongs to no company by design; a user without one is its own finding
+    const isUsers = r.name === catalog.users;
+    const notSuper = isUsers ? ` AND coalesce(json_extract(r.payload, '$.role'), '') <> 'super_admin'` : '';
+    const stats = db.prepare(`SELECT count(*) AS rows,
+        sum(${field ? `json_type(r.payload, '$.${field}') IS NOT NULL` : '0'}) AS carrying,
+        sum(${field ? `json_extract(r.payload, '$.${field}') IS NULL` : '1'}${notSuper}) AS missing,
+        sum(${field ? `json_extract(r.payload, '$.${field}') IS NULL AND` : ''} r.company_id <> '${UNASSIGNED}'${notSuper}) AS fillable
+      FROM records r WHERE r.resource = @resource AND r.deleted = 0 ${part}`).get({ ...params, resource: r.name }) as { rows: number; carrying: number | null; missing: number | null; fillable: number | null };
+    const rows = stats.rows;
+    const hasCompanyId = rows > 0 ? (stats.carrying ?? 0) > 0 : !!field;
+    const missing = hasCompanyId ? (stats.missing ?? 0) : rows;
+    const fillable = hasCompanyId ? (stats.fillable ?? 0) : (db.prepare(`SELECT count(*) FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id <> '${UNASSIGNED}' ${part}`).pluck().get({ ...params, resource: r.name }) as number);
+    const orphans = missing - fillable;
+    models.push({ resource: r.name, table: r.table, priority: r.priority, hasCompanyId, rows, missing, fillable, orphans });
+    if (r.class === 'global') continue;
+    if (isUsers && hasCompanyId) continue; // users without a company: the user-without-company finding below
+    if (!hasCompanyId) {
+      const how = r.derivation.kind === 'owner' ? `from its owner (${r.derivation.field} → users.company_id)` : r.derivation.kind === 'parent' ? `from its parent (${r.derivation.field} → ${r.derivation.resource}.company_id)` : 'by a person: the catalog knows no owner or parent';
+      const table = r.table ?? r.name;
+      const parentTable = r.derivation.kind === 'parent' ? (byName.get(r.derivation.resource)?.table ?? r.derivation.resource) : 'users';
+      add({
+        id: stableId('missing-company-id', r.name), check: 'missing-company-id', severity: r.priority ?? 'HIGH', resource: r.name, count: rows,
+        title: `${r.name} has no company_id: ${rows} cached rows reach a company only ${r.derivation.kind === 'none' ? 'not at all' : `through their ${r.derivation.kind}`}`,
+        evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 ${part} ORDER BY r.id`, { ...params, resource: r.name }), path: `${r.name}.${r.derivation.kind === 'none' ? '(no company)' : r.derivation.field}` },
+        remediation: `Add company_id to ${table} and fill it ${how}; then scope every ${r.name} endpoint by company_id.${fillable < rows ? ` ${rows - fillable} rows cannot be filled that way (see the orphans finding).` : ''}`,
+        sql: r.derivation.kind === 'none' ? null : `ALTER TABLE ${quoteIdent(table)} ADD COLUMN IF NOT EXISTS company_id UUID REFERENCES companies(id);\nUPDATE ${quoteIdent(table)} t SET company_id = p.company_id FROM ${quoteIdent(parentTable)} p WHERE t.${quoteIdent(r.derivation.field)} = p.id AND t.company_id IS NULL;`,
+      });
+    } else if (missing > 0) {
+      add({
+        id: stableId('missing-company-id', r.name), check: 'missing-company-id', severity: r.priority ?? 'HIGH', resource: r.name, count: missing,
+        title: `${missing} of ${rows} ${r.name} rows have company_id NULL`,
+        evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND json_extract(r.payload, '$.${field}') IS NULL ${part} ORDER BY r.id`, { ...params, resource: r.name }), path: `${r.name}.${field} IS NULL` },
+        remediation: `Fill company_id on these rows (the backfill did not reach them), then make the column NOT NULL.`,
+        sql: null,
+      });
+    }
+    if (orphans > 0) {
+      add({
+        id: stableId('orphans', r.name), check: 'orphans', severity: 'MEDIUM', resource: r.name, count: orphans,
+        title: `${orphans} ${r.name} rows belong to no company: their ${r.derivation.kind === 'none' ? 'company' : r.derivation.kind} is unknown`,
+        evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id = '${UNASSIGNED}' ORDER BY r.id`, { resource: r.name }), path: `${r.name}.${r.derivation.kind === 'none' ? 'company_id' : r.derivation.field} → nothing` },
+        remediation: 'A person decides which company each of these rows belongs to (or deletes them); no migration can.',
+        sql: null,
+      });
+    }
+  }
+
+  // ---- references that cross tenants --------------------------------------------------------
+  for (const r of catalog.resources) {
+    for (const ref of r.references) {
+      // a row whose company comes through this very reference cannot disagree with it
+      if ((r.derivation.kind === 'owner' || r.derivation.kind === 'parent') && r.derivation.field === ref.field) continue;
+      const rows = db.prepare(`SELECT r.id AS id, r.company_id AS mine, t.company_id AS theirs FROM refs f
+          JOIN records r ON r.rid = f.rid
+          JOIN records t ON t.resource = f.target_resource AND t.id = f.target_id AND t.deleted = 0
+          WHERE r.resource = @resource AND f.field = @field AND r.deleted = 0 ${part}
+            AND r.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND t.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND t.company_id <> r.company_id
+          ORDER BY r.id`).all({ ...params, resource: r.name, field: ref.field }) as Array<{ id: string; mine: string; theirs: string }>;
+      if (!rows.length) continue;
+      add({
+        id: stableId('cross-tenant-reference', r.name, ref.field), check: 'cross-tenant-reference', severity: 'HIGH', resource: r.name, count: rows.length,
+        title: `${rows.length} ${r.name} rows point at a ${ref.resource} of another company (${ref.field})`,
+        evidence: { ids: rows.slice(0, 20).map((x) => x.id), path: `${r.name}.${ref.field} → ${ref.resource}.company_id ≠ ${r.name}'s company` },
+        remediation: `Each of these ${r.name} rows links to another company's ${ref.resource}: correct or clear ${ref.field}, and validate on write that ${ref.field} belongs to the caller's company.`,
+        sql: null,
+      });
+    }
+  }
+
+  // ---- rows the CRM handed to another company's identity ------------------------------------
+  const leakRows = db.prepare(`SELECT resource, count(*) AS n, group_concat(identity, ', ') AS who FROM (SELECT DISTINCT resource, id, identity FROM leaks
+      WHERE 1 = 1 ${company ? 'AND (identity_company_id = @company OR company_id = @company)' : ''}) GROUP BY resource ORDER BY resource`).all(params) as Array<{ resource: string; n: number; who: string }>;
+  for (const l of leakRows) {
+    const who = [...new Set(l.who.split(', '))].join(', ');
+    add({
+      id: stableId('leak-evidence', l.resource), check: 'leak-evidence', severity: 'HIGH', resource: l.resource, count: l.n,
+      title: `The CRM returned ${l.n} ${l.resource} rows of another company to ${who}`,
+      evidence: { ids: idsOf(`SELECT id FROM leaks WHERE resource = @resource ${company ? 'AND (identity_company_id = @company OR company_id = @company)' : ''} ORDER BY id`, { ...params, resource: l.resource }), path: `leaks: ${l.resource} fetched by ${who}` },
+      remediation: `Scope the ${l.resource} endpoints by the caller's company_id (the list, and reads by id).`,
+      sql: null,
+    });
+  }
+
+  // ---- shared data that is really shared ----------------------------------------------------
+  for (const r of catalog.resources.filter((x) => x.class === 'global')) {
+    const n = db.prepare(`SELECT count(*) FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id <> '${UNASSIGNED}' ${part}`).pluck().get({ ...params, resource: r.name }) as number;
+    if (!n) continue;
+    add({
+      id: stableId('not-shared', r.name), check: 'not-shared', severity: 'LOW', resource: r.name, count: n,
+      title: `${n} rows of ${r.name}, marked shared by every company, belong to one company`,
+      evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id <> '${UNASSIGNED}' ORDER BY r.id`, { resource: r.name }), path: `${r.name}: class global, company set` },
+      remediation: `Either ${r.name} is per company (change its class in the catalog, add company_id) or these rows should lose their company.`,
+      sql: null,
+    });
+  }
+
+  // ---- users -------------------------------------------------------------------------------
+  const users = byName.get(catalog.users);
+  if (users) {
+    const companyField = users.companyField ?? 'company_id';
+    const noCompany = db.prepare(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND json_extract(r.payload, '$.${companyField}') IS NULL
+        AND coalesce(json_extract(r.payload, '$.role'), '') <> 'super_admin' ORDER BY r.id`).pluck().all({ resource: users.name }) as string[];
+    if (noCompany.length && !company) add({
+      id: stableId('user-without-company'), check: 'user-without-company', severity: 'MEDIUM', resource: users.name, count: noCompany.length,
+      title: `${noCompany.length} users who are not super admins have no company`,
+      evidence: { ids: noCompany.slice(0, 20), path: `${users.name}.${companyField} IS NULL, role ≠ super_admin` },
+      remediation: 'Give each a company, or deactivate them: the CRM refuses them everywhere ("No company associated").',
+      sql: null,
+    });
+    const supers = db.prepare(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND json_extract(r.payload, '$.role') = 'super_admin' ORDER BY r.id`).pluck().all({ resource: users.name }) as string[];
+    if (supers.length && !company) add({
+      id: stableId('super-admins'), check: 'super-admins', severity: 'LOW', resource: users.name, count: supers.length,
+      title: `${supers.length} super admin${supers.length === 1 ? '' : 's'} can see every company`,
+      evidence: { ids: supers.slice(0, 20), path: `${users.name}.role = super_admin` },
+      remediation: 'Keep super admins few and known; review this list.',
+      sql: null,
+    });
+  }
+
+  // ---- progress, from measurements --------------------------------------------------------
+  const lastIso = db.prepare(`SELECT id FROM isolation_runs WHERE outcome IN ('ok', 'leaks') ORDER BY id DESC LIMIT 1`).pluck().get() as number | undefined;
+  let endpointsProbed = 0;
+  let endpointsProven = 0;
+  if (lastIso !== undefined) {
+    const byResource = db.prepare(`SELECT resource, sum(verdict IN ('leak', 'suspect', 'exists-oracle', 'error')) AS bad, sum(verdict = 'enforced') AS good FROM isolation_results WHERE run_id = ? GROUP BY resource`).all(lastIso) as Array<{ resource: string; bad: number; good: number }>;
+    endpointsProbed = byResource.filter((x) => x.good + x.bad > 0).length;
+    endpointsProven = byResource.filter((x) => x.bad === 0 && x.good > 0).length;
+  }
+  const asOf = db.prepare(`SELECT max(last_finished_at) FROM sync_state ${company ? `WHERE company_id IN (@company, '*')` : ''}`).pluck().get(params) as string | null;
+  findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.count - a.count || a.title.localeCompare(b.title));
+  const open = findings.filter((f) => !f.accepted);
+  const counts = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, open.filter((f) => f.severity === s).length])) as Record<Severity, number>;
+  const scope = company ?? '*';
+  const generatedAt = new Date().toISOString();
+
+  // ---- compare with the previous run of the same scope -------------------------------------
+  const prev = db.prepare('SELECT id, findings FROM audit_runs WHERE scope = ? ORDER BY id DESC LIMIT 1').get(scope) as { id: number; findings: string } | undefined;
+  let diff: AuditResult['diff'] = null;
+  if (prev) {
+    const before = new Set((JSON.parse(prev.findings) as Array<{ id: string }>).map((f) => f.id));
+    const now = new Set(open.map((f) => f.id));
+    diff = { previousRunId: prev.id, new: [...now].filter((x) => !before.has(x)), fixed: [...before].filter((x) => !now.has(x)), stillOpen: [...now].filter((x) => before.has(x)) };
+  }
+  const runId = Number(db.prepare('INSERT INTO audit_runs (generated_at, as_of, scope, findings) VALUES (?, ?, ?, ?)').run(generatedAt, asOf, scope, JSON.stringify(open.map((f) => ({ id: f.id, severity: f.severity, title: f.title })))).lastInsertRowid);
+  const modelsMigrated = models.filter((m) => m.hasCompanyId).length;
+  return {
+    runId, generatedAt, asOf, scope, models, findings, counts, diff,
+    progress: { modelsMigrated, modelsTotal: models.length, rowsMissing: models.reduce((a, m) => a + m.missing, 0), endpointsProven, endpointsProbed, isolationRunId: lastIso ?? null },
+  };
+}
+
+/** Accepts a finding with a reason: it stays listed, but no longer fails the audit. */
+export function acceptFinding(db: Db, id: string, reason: string, by: string): void {
+  if (!/^[0-9a-f]{12}$/.test(id)) throw new AppError('invalid-input', `"${id}" is not a finding id.`);
+  if (!reason.trim()) throw new AppError('invalid-input', 'Say why the finding is accepted.');
+  db.prepare('INSERT OR REPLACE INTO audit_acceptances (finding_id, reason, accepted_by, accepted_at) VALUES (?, ?, ?, ?)').run(id, reason.trim(), by, new Date().toISOString());
+}
+
+export type { Resource };
