@@ -14,3 +14,14 @@ CREATE TABLE audit_runs (
   scope         TEXT NOT NULL,   -- '*' (every partition) or one company_id
   findings      TEXT NOT NULL    -- JSON: [{id, severity}]
 );
+
+-- What the audit asks of every row, kept as columns when the row is written so that the audit
+-- reads an index instead of parsing a million payloads: whether the payload carries the
+-- resource's company field at all, and its value (NULL when absent or null).
+ALTER TABLE records ADD COLUMN has_company_field INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE records ADD COLUMN own_company TEXT;
+UPDATE records SET has_company_field = json_type(payload, '$.company_id') IS NOT NULL, own_company = json_extract(payload, '$.company_id');
+CREATE INDEX records_audit ON records (company_id, resource, deleted, has_company_field, own_company);
+-- a row found by id answers its company from the index alone (references, parents, owners)
+DROP INDEX records_by_id;
+CREATE INDEX records_by_id ON records (resource, id, company_id, deleted);

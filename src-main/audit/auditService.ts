@@ -50,6 +50,11 @@ const SEVERITY_ORDER: Severity[] = ['HIGH', 'MEDIUM', 'LOW'];
 const stableId = (...parts: string[]) => createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 12);
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
+/** The ids of the super admins among the cached users. */
+function users0(db: Db, catalog: Catalog): string[] {
+  return db.prepare(`SELECT id FROM records WHERE resource = ? AND deleted = 0 AND json_extract(payload, '$.role') = 'super_admin'`).pluck().all(catalog.users) as string[];
+}
+
 /** Findings at or above a severity. */
 export function atOrAbove(findings: Finding[], level: Severity): Finding[] {
   const max = SEVERITY_ORDER.indexOf(level);
@@ -74,20 +79,21 @@ export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | nu
 
   // ---- per resource: company_id present? rows missing it, fillable or orphaned ------------------
   const models: ModelStatus[] = [];
+  // one pass over the audit index for every resource's counts (no payload is parsed)
+  const superAdmins = new Set(users0(db, catalog));
+  const stats = new Map((db.prepare(`SELECT r.resource AS resource, count(*) AS rows, sum(r.has_company_field) AS carrying,
+      sum(r.own_company IS NULL) AS missing, sum(r.own_company IS NULL AND r.company_id <> '${UNASSIGNED}') AS fillable, sum(r.company_id <> '${UNASSIGNED}') AS placed
+      FROM records r WHERE r.deleted = 0 ${part} GROUP BY r.resource`).all(params) as Array<{ resource: string; rows: number; carrying: number; missing: number; fillable: number; placed: number }>).map((x) => [x.resource, x]));
   for (const r of catalog.resources) {
     const field = r.companyField ?? (r.derivation.kind === 'own' ? r.derivation.field : null);
-    // users: a super admin belongs to no company by design; a user without one is its own finding
     const isUsers = r.name === catalog.users;
-    const notSuper = isUsers ? ` AND coalesce(json_extract(r.payload, '$.role'), '') <> 'super_admin'` : '';
-    const stats = db.prepare(`SELECT count(*) AS rows,
-        sum(${field ? `json_type(r.payload, '$.${field}') IS NOT NULL` : '0'}) AS carrying,
-        sum(${field ? `json_extract(r.payload, '$.${field}') IS NULL` : '1'}${notSuper}) AS missing,
-        sum(${field ? `json_extract(r.payload, '$.${field}') IS NULL AND` : ''} r.company_id <> '${UNASSIGNED}'${notSuper}) AS fillable
-      FROM records r WHERE r.resource = @resource AND r.deleted = 0 ${part}`).get({ ...params, resource: r.name }) as { rows: number; carrying: number | null; missing: number | null; fillable: number | null };
-    const rows = stats.rows;
-    const hasCompanyId = rows > 0 ? (stats.carrying ?? 0) > 0 : !!field;
-    const missing = hasCompanyId ? (stats.missing ?? 0) : rows;
-    const fillable = hasCompanyId ? (stats.fillable ?? 0) : (db.prepare(`SELECT count(*) FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id <> '${UNASSIGNED}' ${part}`).pluck().get({ ...params, resource: r.name }) as number);
+    const st = stats.get(r.name) ?? { rows: 0, carrying: 0, missing: 0, fillable: 0, placed: 0 };
+    const rows = st.rows;
+    const hasCompanyId = rows > 0 ? st.carrying > 0 : !!field;
+    // users: a super admin belongs to no company by design; a user without one is its own finding
+    const supersHere = isUsers && !company ? superAdmins.size : 0;
+    const missing = hasCompanyId ? st.missing - supersHere : rows;
+    const fillable = hasCompanyId ? st.fillable : st.placed;
     const orphans = missing - fillable;
     models.push({ resource: r.name, table: r.table, priority: r.priority, hasCompanyId, rows, missing, fillable, orphans });
     if (r.class === 'global') continue;
@@ -107,7 +113,7 @@ export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | nu
       add({
         id: stableId('missing-company-id', r.name), check: 'missing-company-id', severity: r.priority ?? 'HIGH', resource: r.name, count: missing,
         title: `${missing} of ${rows} ${r.name} rows have company_id NULL`,
-        evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND json_extract(r.payload, '$.${field}') IS NULL ${part} ORDER BY r.id`, { ...params, resource: r.name }), path: `${r.name}.${field} IS NULL` },
+        evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.own_company IS NULL ${part} ORDER BY r.id`, { ...params, resource: r.name }), path: `${r.name}.${field} IS NULL` },
         remediation: `Fill company_id on these rows (the backfill did not reach them), then make the column NOT NULL.`,
         sql: null,
       });
@@ -124,25 +130,32 @@ export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | nu
   }
 
   // ---- references that cross tenants --------------------------------------------------------
-  for (const r of catalog.resources) {
-    for (const ref of r.references) {
-      // a row whose company comes through this very reference cannot disagree with it
-      if ((r.derivation.kind === 'owner' || r.derivation.kind === 'parent') && r.derivation.field === ref.field) continue;
-      const rows = db.prepare(`SELECT r.id AS id, r.company_id AS mine, t.company_id AS theirs FROM refs f
-          JOIN records r ON r.rid = f.rid
-          JOIN records t ON t.resource = f.target_resource AND t.id = f.target_id AND t.deleted = 0
-          WHERE r.resource = @resource AND f.field = @field AND r.deleted = 0 ${part}
-            AND r.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND t.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND t.company_id <> r.company_id
-          ORDER BY r.id`).all({ ...params, resource: r.name, field: ref.field }) as Array<{ id: string; mine: string; theirs: string }>;
-      if (!rows.length) continue;
-      add({
-        id: stableId('cross-tenant-reference', r.name, ref.field), check: 'cross-tenant-reference', severity: 'HIGH', resource: r.name, count: rows.length,
-        title: `${rows.length} ${r.name} rows point at a ${ref.resource} of another company (${ref.field})`,
-        evidence: { ids: rows.slice(0, 20).map((x) => x.id), path: `${r.name}.${ref.field} → ${ref.resource}.company_id ≠ ${r.name}'s company` },
-        remediation: `Each of these ${r.name} rows links to another company's ${ref.resource}: correct or clear ${ref.field}, and validate on write that ${ref.field} belongs to the caller's company.`,
-        sql: null,
-      });
-    }
+  // one pass over every reference: the target's company from the covering index, the referring row only on a mismatch
+  const crossing = db.prepare(`SELECT r.resource AS resource, f.field AS field, r.id AS id
+      FROM refs f CROSS JOIN records t ON t.resource = f.target_resource AND t.id = f.target_id
+      CROSS JOIN records r ON r.rid = f.rid
+      WHERE t.deleted = 0 AND t.company_id <> f.company_id
+        AND f.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND t.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND r.deleted = 0
+        ${company ? 'AND f.company_id = @company' : ''}
+      ORDER BY r.resource, f.field, r.id`).all(params) as Array<{ resource: string; field: string; id: string }>;
+  const groups = new Map<string, string[]>();
+  for (const c of crossing) {
+    const r = byName.get(c.resource);
+    // a row whose company comes through this very reference cannot disagree with it
+    if (!r || ((r.derivation.kind === 'owner' || r.derivation.kind === 'parent') && r.derivation.field === c.field)) continue;
+    const key = `${c.resource}\u0000${c.field}`;
+    groups.set(key, [...(groups.get(key) ?? []), c.id]);
+  }
+  for (const [key, rowIds] of groups) {
+    const [resource, field] = key.split('\u0000') as [string, string];
+    const target = byName.get(resource)!.references.find((x) => x.field === field)?.resource ?? '?';
+    add({
+      id: stableId('cross-tenant-reference', resource, field), check: 'cross-tenant-reference', severity: 'HIGH', resource, count: rowIds.length,
+      title: `${rowIds.length} ${resource} rows point at a ${target} of another company (${field})`,
+      evidence: { ids: rowIds.slice(0, 20), path: `${resource}.${field} → ${target}.company_id ≠ ${resource}'s company` },
+      remediation: `Each of these ${resource} rows links to another company's ${target}: correct or clear ${field}, and validate on write that ${field} belongs to the caller's company.`,
+      sql: null,
+    });
   }
 
   // ---- rows the CRM handed to another company's identity ------------------------------------

@@ -128,10 +128,11 @@ export class SyncService {
   private prepare() {
     const raw = this.cache.raw;
     return {
-      upsert: raw.prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, seen_run)
-      VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)
+      upsert: raw.prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, seen_run, has_company_field, own_company)
+      VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (company_id, resource, id) DO UPDATE SET updated_at = excluded.updated_at, deleted = 0, payload = excluded.payload,
-        fetched_by = excluded.fetched_by, fetched_from = excluded.fetched_from, fetched_at = excluded.fetched_at, seen_run = excluded.seen_run
+        fetched_by = excluded.fetched_by, fetched_from = excluded.fetched_from, fetched_at = excluded.fetched_at, seen_run = excluded.seen_run,
+        has_company_field = excluded.has_company_field, own_company = excluded.own_company
       RETURNING rid`).pluck(),
       existing: raw.prepare('SELECT rid, company_id FROM records WHERE resource = ? AND id = ?'),
       moveOut: raw.prepare('DELETE FROM records WHERE rid = ?'),
@@ -150,6 +151,8 @@ export class SyncService {
     const st = (this.statements ??= this.prepare());
     const superAdmin = identity.role === 'super_admin';
     const updatedField = this.profile.incremental?.updatedAtField ?? 'updated_at';
+    // the resource's own company field, as the audit asks of every row (carried at all? its value)
+    const companyField = resource.companyField ?? (resource.derivation.kind === 'own' ? resource.derivation.field : 'company_id');
     const fetchedAt = now();
     const pageIds = new Set<string>();
     let latest: string | null = null;
@@ -182,7 +185,8 @@ export class SyncService {
         st.dropRefs.run(old.company_id, old.rid);
         if (old.company_id !== company) st.moveOut.run(old.rid);
       }
-      const rid = st.upsert.get(company, resource.name, id, updated, JSON.stringify(item), identity.email, request, fetchedAt, runId) as number;
+      const ownValue = companyField ? item[companyField] : undefined;
+      const rid = st.upsert.get(company, resource.name, id, updated, JSON.stringify(item), identity.email, request, fetchedAt, runId, ownValue === undefined ? 0 : 1, ownValue === undefined || ownValue === null ? null : String(ownValue)) as number;
       for (const ref of resource.references) {
         const target = item[ref.field];
         if (target !== null && target !== undefined && target !== '') st.addRef.run(company, rid, ref.field, ref.resource, String(target));

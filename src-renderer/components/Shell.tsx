@@ -5,6 +5,7 @@ import { TenantsView } from '../views/TenantsView.tsx';
 import { ConnectionsView } from '../views/ConnectionsView.tsx';
 import { PendingView } from '../views/PendingView.tsx';
 import { IsolationView } from '../views/IsolationView.tsx';
+import { AuditView } from '../views/AuditView.tsx';
 import { StatusBar } from './StatusBar.tsx';
 
 function CurrentView({ view }: { view: ViewId }) {
@@ -12,6 +13,7 @@ function CurrentView({ view }: { view: ViewId }) {
     case 'tenants': return <TenantsView />;
     case 'connections': return <ConnectionsView />;
     case 'isolation': return <IsolationView />;
+    case 'audit': return <AuditView />;
     default: return <PendingView view={view} />;
   }
 }

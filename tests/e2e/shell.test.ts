@@ -96,9 +96,9 @@ describe('console shell on the demo CRM', () => {
   it('keyboard navigation, themes, and views that are not built yet say so', async () => {
     const p = await openSignedInAs('super@tenantscope.test');
     const u = ui(p);
-    await p.keyboard.press('Alt+2');
-    await u.view('audit').waitFor();
-    expect(await u.view('audit').textContent()).toContain('Not built yet');
+    await p.keyboard.press('Alt+3');
+    await u.view('migration').waitFor();
+    expect(await u.view('migration').textContent()).toContain('Not built yet');
     await p.keyboard.press('Alt+6');
     await u.view('connections').waitFor();
     const before = await p.evaluate(() => document.documentElement.dataset.theme);
@@ -238,6 +238,36 @@ describe('console shell on the demo CRM', () => {
     expect(await p.getByTestId('iso-diff').textContent()).toMatch(/0 new leaks, 0 fixed, 24 still leaking/);
     expect(await p.getByTestId('iso-history').locator('tbody tr').count()).toBe(2);
     await screenshot(p, 'isolation-compared');
+    await p.close();
+  });
+
+  it('the audit dashboard measures the synced cache: the seed\'s model counts, findings with evidence, accepting one with a reason, the JSON export', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    // every tenant in the cache first (the host's own door, as the Tenants view's button does)
+    const synced = await p.evaluate(async () => {
+      const token = sessionStorage.getItem('tenantscope.token') ?? '';
+      return (await fetch('/api/call/sync:run', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify({ all: true }) }).then((r) => r.json())) as { ok: boolean };
+    });
+    expect(synced.ok).toBe(true);
+    await p.getByTestId('nav-audit').click();
+    const progress = p.getByTestId('audit-progress');
+    await expect.poll(() => progress.textContent(), { timeout: 20_000 }).toMatch(/Models with company_id11\/32/);
+    expect(await p.getByTestId('audit-asof').textContent()).toMatch(/Measured from the local cache, with no network: data as of /);
+    expect(await p.getByTestId('model-calls').textContent()).toMatch(/^callsmissingHIGH/);
+    expect(await p.getByTestId('model-contacts').textContent()).toMatch(/^contactsyes/);
+    const calls = p.getByTestId('audit-findings').getByText('calls has no company_id', { exact: false });
+    await calls.click();
+    const evidence = p.getByTestId('audit-evidence');
+    expect(await evidence.textContent()).toMatch(/Evidence: calls\.user_id.*ALTER TABLE "calls" ADD COLUMN IF NOT EXISTS company_id/s);
+    await screenshot(p, 'audit-dashboard');
+    const before = Number(await p.getByTestId('audit-open').textContent());
+    await p.getByTestId('audit-reason').fill('backfill scheduled for Monday');
+    await p.getByTestId('audit-accept').click();
+    await expect.poll(async () => Number(await p.getByTestId('audit-open').textContent())).toBe(before - 1);
+    expect(await evidence.textContent()).toContain('backfill scheduled for Monday');
+    const download = p.waitForEvent('download');
+    await p.getByTestId('audit-export').click();
+    expect((await download).suggestedFilename()).toMatch(/^tenantscope-audit-\d{4}-\d{2}-\d{2}\.json$/);
     await p.close();
   });
 

@@ -1,0 +1,109 @@
+import { useEffect, useRef, useState } from 'react';
+import { useSession } from '../stores/sessionStore.ts';
+import { useAudit } from '../stores/auditStore.ts';
+
+const pct = (a: number, b: number) => (b ? Math.round((100 * a) / b) : 0);
+
+function download(name: string, text: string, type: string) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** The seed's audit tables, live from the cache: models, progress, findings with their evidence. */
+export function AuditView() {
+  const { session } = useSession();
+  const { audit, loading, selected, error, run, select, accept } = useAudit();
+  const [reason, setReason] = useState('');
+  const evidenceRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    void run();
+  }, [run]);
+  // the evidence opens below the lists: bring it into view
+  useEffect(() => {
+    evidenceRef.current?.scrollIntoView?.({ block: 'nearest', behavior: 'smooth' });
+  }, [selected?.id]);
+  if (!session) return null;
+  const open = audit?.findings.filter((f) => !f.accepted) ?? [];
+  const maxRows = Math.max(1, ...(audit?.models.map((m) => m.rows) ?? [1]));
+  return (
+    <section aria-labelledby="audit-title" data-testid="view-audit" className="audit">
+      <div className="row between">
+        <h1 id="audit-title">Audit</h1>
+        <div className="row">
+          <button type="button" onClick={() => void run()} disabled={loading} data-testid="audit-run">{loading ? 'Measuring…' : 'Measure again'}</button>
+          <button type="button" disabled={!audit} onClick={() => audit && download(`tenantscope-audit-${audit.generatedAt.slice(0, 10)}.json`, JSON.stringify(audit, null, 2), 'application/json')} data-testid="audit-export">Export JSON</button>
+        </div>
+      </div>
+      <p className="muted" data-testid="audit-asof">
+        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{session.role !== 'super_admin' ? ` · ${session.company?.name ?? 'your company'} only` : ''}.
+      </p>
+      {error && <div className="alert" role="alert">{error}</div>}
+      {audit && (
+        <>
+          <div className="tiles" data-testid="audit-progress">
+            <div className="card tile"><div className="muted small">Models with company_id</div><div className="big">{audit.progress.modelsMigrated}/{audit.progress.modelsTotal}</div><div className="bar" role="progressbar" aria-label="Models migrated" aria-valuenow={audit.progress.modelsMigrated} aria-valuemax={audit.progress.modelsTotal}><span style={{ width: `${pct(audit.progress.modelsMigrated, audit.progress.modelsTotal)}%` }} /></div></div>
+            <div className="card tile"><div className="muted small">Rows still missing company_id</div><div className="big">{audit.progress.rowsMissing.toLocaleString('en-US')}</div></div>
+            <div className="card tile"><div className="muted small">Endpoints proven isolated</div><div className="big">{audit.progress.isolationRunId === null ? '—' : `${audit.progress.endpointsProven}/${audit.progress.endpointsProbed}`}</div><div className="muted small">{audit.progress.isolationRunId === null ? 'no isolation run yet' : `isolation run #${audit.progress.isolationRunId}`}</div></div>
+            <div className="card tile"><div className="muted small">Open findings</div><div className="big" data-testid="audit-open">{open.length}</div><div className="small"><span className="sev HIGH">{audit.counts.HIGH} HIGH</span> · <span className="sev MEDIUM">{audit.counts.MEDIUM} MEDIUM</span> · <span className="sev LOW">{audit.counts.LOW} LOW</span></div></div>
+          </div>
+          {audit.diff && <p className="small muted" data-testid="audit-diff">Since audit #{audit.diff.previousRunId}: {audit.diff.new.length} new, {audit.diff.fixed.length} fixed, {audit.diff.stillOpen.length} still open.</p>}
+          <div className="columns">
+            <div>
+              <h2>Models</h2>
+              <table className="grid models" data-testid="audit-models">
+                <thead><tr><th scope="col">Model</th><th scope="col">company_id</th><th scope="col">Priority</th><th scope="col">Rows: filled · fillable · orphans</th></tr></thead>
+                <tbody>
+                  {audit.models.slice().sort((a, b) => Number(a.hasCompanyId) - Number(b.hasCompanyId) || ['HIGH', 'MEDIUM', 'LOW'].indexOf(a.priority ?? 'HIGH') - ['HIGH', 'MEDIUM', 'LOW'].indexOf(b.priority ?? 'HIGH') || a.resource.localeCompare(b.resource)).map((m) => (
+                    <tr key={m.resource} data-testid={`model-${m.resource}`}>
+                      <td>{m.resource}</td>
+                      <td>{m.hasCompanyId ? <span className="ok-text">yes</span> : <span className="bad-text">missing</span>}</td>
+                      <td>{m.hasCompanyId ? '' : <span className={`prio ${m.priority ?? 'HIGH'}`}>{m.priority}</span>}</td>
+                      <td>
+                        <div className="stack" title={`${m.rows - m.missing} filled, ${m.fillable} fillable, ${m.orphans} orphans`} style={{ width: `${Math.max(4, (100 * m.rows) / maxRows)}%` }}>
+                          <span className="filled" style={{ flexGrow: m.rows - m.missing }} /><span className="fillable" style={{ flexGrow: m.fillable }} /><span className="orphan" style={{ flexGrow: m.orphans }} />
+                        </div>
+                        <span className="small muted">{m.rows - m.missing} · {m.fillable} · {m.orphans}</span>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            <div>
+              <h2>Findings</h2>
+              <ul className="findings" data-testid="audit-findings">
+                {audit.findings.map((f) => (
+                  <li key={f.id}>
+                    <button type="button" className={`finding${selected?.id === f.id ? ' sel' : ''}${f.accepted ? ' accepted' : ''}`} onClick={() => select(f)} data-testid={`finding-${f.id}`}>
+                      <span className={`sev ${f.severity}`}>{f.severity}</span> {f.title}{f.accepted && <span className="muted small"> · accepted</span>}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          </div>
+          {selected && (
+            <div className="card evidence" data-testid="audit-evidence" aria-label="Finding evidence" ref={evidenceRef}>
+              <div className="row between"><strong><span className={`sev ${selected.severity}`}>{selected.severity}</span> {selected.title}</strong><button type="button" onClick={() => select(null)}>Close</button></div>
+              <div className="small">Evidence: <code>{selected.evidence.path}</code></div>
+              {selected.evidence.ids.length > 0 && <div className="small">Records{selected.count > selected.evidence.ids.length ? ` (first ${selected.evidence.ids.length} of ${selected.count})` : ''}: {selected.evidence.ids.map((id) => <code key={id} className="id">{id}</code>)}</div>}
+              <div>{selected.remediation}</div>
+              {selected.sql && <pre className="sql">{selected.sql}</pre>}
+              {selected.accepted ? <div className="small muted">Accepted by {selected.accepted.by} on {new Date(selected.accepted.at).toLocaleString()}: {selected.accepted.reason}</div>
+                : session.role === 'super_admin' && (
+                  <form className="row" onSubmit={(e) => { e.preventDefault(); if (reason.trim()) void accept(selected.id, reason).then(() => setReason('')); }}>
+                    <input value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why this is acceptable (kept with the finding)" aria-label="Reason to accept" data-testid="audit-reason" />
+                    <button type="submit" disabled={!reason.trim()} data-testid="audit-accept">Accept</button>
+                  </form>
+                )}
+            </div>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
