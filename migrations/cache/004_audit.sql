@@ -25,3 +25,7 @@ CREATE INDEX records_audit ON records (company_id, resource, deleted, has_compan
 -- a row found by id answers its company from the index alone (references, parents, owners)
 DROP INDEX records_by_id;
 CREATE INDEX records_by_id ON records (resource, id, company_id, deleted);
+-- a reference knows the resource of the row it belongs to: the audit can leave out, before any
+-- lookup, the owner and parent references a row's company was derived from
+ALTER TABLE refs ADD COLUMN resource TEXT;
+UPDATE refs SET resource = (SELECT r.resource FROM records r WHERE r.rid = refs.rid);

@@ -67,8 +67,10 @@ export function atOrAbove(findings: Finding[], level: Severity): Finding[] {
  * cross tenants; rows the CRM handed to another company's identity; users without a company.
  * `company` limits it to one partition (a company admin's audit).
  */
-export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | null } = {}): AuditResult {
+export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | null; timings?: Map<string, number> } = {}): AuditResult {
   const company = opts.company ?? null;
+  const timings = opts.timings;
+  timings?.set('start', performance.now());
   const part = company ? 'AND r.company_id = @company' : '';
   const params = company ? { company } : {};
   const findings: Finding[] = [];
@@ -81,9 +83,16 @@ export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | nu
   const models: ModelStatus[] = [];
   // one pass over the audit index for every resource's counts (no payload is parsed)
   const superAdmins = new Set(users0(db, catalog));
-  const stats = new Map((db.prepare(`SELECT r.resource AS resource, count(*) AS rows, sum(r.has_company_field) AS carrying,
+  // grouped in the index's own order (company, resource), summed here: no temporary B-tree
+  const stats = new Map<string, { rows: number; carrying: number; missing: number; fillable: number; placed: number }>();
+  for (const x of db.prepare(`SELECT r.resource AS resource, count(*) AS rows, sum(r.has_company_field) AS carrying,
       sum(r.own_company IS NULL) AS missing, sum(r.own_company IS NULL AND r.company_id <> '${UNASSIGNED}') AS fillable, sum(r.company_id <> '${UNASSIGNED}') AS placed
-      FROM records r WHERE r.deleted = 0 ${part} GROUP BY r.resource`).all(params) as Array<{ resource: string; rows: number; carrying: number; missing: number; fillable: number; placed: number }>).map((x) => [x.resource, x]));
+      FROM records r WHERE r.deleted = 0 ${part} GROUP BY r.company_id, r.resource`).iterate(params) as Iterable<{ resource: string; rows: number; carrying: number; missing: number; fillable: number; placed: number }>) {
+    const s = stats.get(x.resource) ?? { rows: 0, carrying: 0, missing: 0, fillable: 0, placed: 0 };
+    for (const k of ['rows', 'carrying', 'missing', 'fillable', 'placed'] as const) s[k] += x[k];
+    stats.set(x.resource, s);
+  }
+  timings?.set('stats', performance.now());
   for (const r of catalog.resources) {
     const field = r.companyField ?? (r.derivation.kind === 'own' ? r.derivation.field : null);
     const isUsers = r.name === catalog.users;
@@ -129,15 +138,19 @@ export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | nu
     }
   }
 
+  timings?.set('models', performance.now());
   // ---- references that cross tenants --------------------------------------------------------
   // one pass over every reference: the target's company from the covering index, the referring row only on a mismatch
+  const derivedThrough = catalog.resources.filter((r) => r.derivation.kind === 'owner' || r.derivation.kind === 'parent').map((r) => `${r.name}\u0000${(r.derivation as { field: string }).field}`);
   const crossing = db.prepare(`SELECT r.resource AS resource, f.field AS field, r.id AS id
       FROM refs f CROSS JOIN records t ON t.resource = f.target_resource AND t.id = f.target_id
       CROSS JOIN records r ON r.rid = f.rid
-      WHERE t.deleted = 0 AND t.company_id <> f.company_id
+      WHERE (f.resource IS NULL OR f.resource || char(0) || f.field NOT IN (SELECT value FROM json_each(@derived)))
+        AND t.deleted = 0 AND t.company_id <> f.company_id
         AND f.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND t.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND r.deleted = 0
         ${company ? 'AND f.company_id = @company' : ''}
-      ORDER BY r.resource, f.field, r.id`).all(params) as Array<{ resource: string; field: string; id: string }>;
+      ORDER BY r.resource, f.field, r.id`).all({ ...params, derived: JSON.stringify(derivedThrough) }) as Array<{ resource: string; field: string; id: string }>;
+  timings?.set('references', performance.now());
   const groups = new Map<string, string[]>();
   for (const c of crossing) {
     const r = byName.get(c.resource);
@@ -221,6 +234,7 @@ export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | nu
   findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.count - a.count || a.title.localeCompare(b.title));
   const open = findings.filter((f) => !f.accepted);
   const counts = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, open.filter((f) => f.severity === s).length])) as Record<Severity, number>;
+  timings?.set('rest', performance.now());
   const scope = company ?? '*';
   const generatedAt = new Date().toISOString();
 

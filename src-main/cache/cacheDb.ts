@@ -11,7 +11,7 @@ export const OUTSIDE = 'outside';
 
 export interface CacheTables {
   records: { rid: number | null; company_id: string; resource: string; id: string; updated_at: string | null; deleted: number; payload: string; fetched_by: string; fetched_from: string; fetched_at: string; seen_run: number; has_company_field: number; own_company: string | null };
-  refs: { company_id: string; rid: number; field: string; target_resource: string; target_id: string };
+  refs: { company_id: string; rid: number; field: string; target_resource: string; target_id: string; resource: string | null };
   sync_state: { company_id: string; resource: string; cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number; last_finished_at: string | null; last_error: string | null; proof: string | null };
   deletions_state: { company_id: string; since: string | null };
   leaks: { identity_company_id: string; company_id: string; resource: string; id: string; identity: string; request: string; observed_at: string };

@@ -137,7 +137,7 @@ export class SyncService {
       existing: raw.prepare('SELECT rid, company_id FROM records WHERE resource = ? AND id = ?'),
       moveOut: raw.prepare('DELETE FROM records WHERE rid = ?'),
       dropRefs: raw.prepare('DELETE FROM refs WHERE company_id = ? AND rid = ?'),
-      addRef: raw.prepare('INSERT OR REPLACE INTO refs (company_id, rid, field, target_resource, target_id) VALUES (?, ?, ?, ?, ?)'),
+      addRef: raw.prepare('INSERT OR REPLACE INTO refs (company_id, rid, field, target_resource, target_id, resource) VALUES (?, ?, ?, ?, ?, ?)'),
       leak: raw.prepare('INSERT OR IGNORE INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       derive: this.deriver(),
     };
@@ -189,7 +189,7 @@ export class SyncService {
       const rid = st.upsert.get(company, resource.name, id, updated, JSON.stringify(item), identity.email, request, fetchedAt, runId, ownValue === undefined ? 0 : 1, ownValue === undefined || ownValue === null ? null : String(ownValue)) as number;
       for (const ref of resource.references) {
         const target = item[ref.field];
-        if (target !== null && target !== undefined && target !== '') st.addRef.run(company, rid, ref.field, ref.resource, String(target));
+        if (target !== null && target !== undefined && target !== '') st.addRef.run(company, rid, ref.field, ref.resource, String(target), resource.name);
       }
       // leak evidence: a company identity was handed another company's row
       if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || (derived.outside && company === UNASSIGNED))) {
