@@ -259,6 +259,12 @@ export const contract = {
     input: Empty,
     output: AuditResultSchema,
   },
+  'audit:report': {
+    access: 'signed-in',
+    summary: 'The audit document, in the seed audit\'s shape, as Markdown or HTML (measured now, from the cache)',
+    input: z.object({ format: z.enum(['md', 'html']).default('md') }).strict(),
+    output: z.object({ fileName: z.string(), text: z.string() }),
+  },
   'audit:accept': {
     access: 'super-admin',
     summary: 'Accept a finding with a reason: it stays listed but no longer fails the audit',

@@ -14,6 +14,7 @@ import { ALL, SyncService } from '../sync/syncService.ts';
 import { SessionService } from '../session/sessionService.ts';
 import { IsolationRunner } from '../isolation/isolationRunner.ts';
 import { acceptFinding, runAudit } from '../audit/auditService.ts';
+import { auditHtml, auditMarkdown } from '../audit/auditReport.ts';
 import { signInIdentities } from '../isolation/identities.ts';
 import { EventBus } from './eventBus.ts';
 import { projectRoot } from './home.ts';
@@ -204,6 +205,14 @@ export function createServices(opts: ServicesOptions): Services {
       // a company admin's audit reads their own partition, and the leak evidence about their data
       const company = s.role === 'super_admin' ? null : (s.company?.id ?? '');
       return runAudit((await cacheFor(s.connection)).raw, profile.catalog, { company }) as Output<'audit:run'>;
+    },
+    'audit:report': async ({ format }) => {
+      const s = session.current()!;
+      const profile = connections.get(s.connection);
+      const company = s.role === 'super_admin' ? null : (s.company?.id ?? '');
+      const result = runAudit((await cacheFor(s.connection)).raw, profile.catalog, { company });
+      const text = format === 'html' ? auditHtml(result, s.connection) : auditMarkdown(result, s.connection);
+      return { fileName: `tenantscope-audit-${s.connection}-${result.generatedAt.slice(0, 10)}.${format}`, text };
     },
     'audit:accept': async ({ id, reason }) => {
       const s = session.current()!;

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useAudit } from '../stores/auditStore.ts';
+import { call } from '../api.ts';
 
 const pct = (a: number, b: number) => (b ? Math.round((100 * a) / b) : 0);
 
@@ -35,6 +36,8 @@ export function AuditView() {
         <h1 id="audit-title">Audit</h1>
         <div className="row">
           <button type="button" onClick={() => void run()} disabled={loading} data-testid="audit-run">{loading ? 'Measuring…' : 'Measure again'}</button>
+          <button type="button" disabled={!audit} onClick={() => void call('audit:report', { format: 'md' }).then((r) => download(r.fileName, r.text, 'text/markdown'))} data-testid="audit-export-md">Export Markdown</button>
+          <button type="button" disabled={!audit} onClick={() => void call('audit:report', { format: 'html' }).then((r) => download(r.fileName, r.text, 'text/html'))}>Export HTML</button>
           <button type="button" disabled={!audit} onClick={() => audit && download(`tenantscope-audit-${audit.generatedAt.slice(0, 10)}.json`, JSON.stringify(audit, null, 2), 'application/json')} data-testid="audit-export">Export JSON</button>
         </div>
       </div>

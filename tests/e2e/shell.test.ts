@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, screenshot, startHost, type RunningHost } from './harness.ts';
@@ -268,6 +269,13 @@ describe('console shell on the demo CRM', () => {
     const download = p.waitForEvent('download');
     await p.getByTestId('audit-export').click();
     expect((await download).suggestedFilename()).toMatch(/^tenantscope-audit-\d{4}-\d{2}-\d{2}\.json$/);
+    // the audit document in the seed's shape
+    const md = p.waitForEvent('download');
+    await p.getByTestId('audit-export-md').click();
+    const file = await (await md).path();
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/^# Multi-Tenancy Audit: demo\n## Date: /);
+    expect(text).toContain('### Models MISSING `company_id` (21)');
     await p.close();
   });
 

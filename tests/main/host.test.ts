@@ -59,6 +59,7 @@ describe('the HTTP host door', () => {
       'isolation:run': { only: ['contacts', 'calls'] },
       'isolation:runs': {},
       'audit:run': {},
+      'audit:report': { format: 'md' },
       'audit:accept': { id: '0123456789ab', reason: 'checked by hand' },
       'isolation:results': { runId: 1 },
       'sync:cancel': {},
