@@ -255,8 +255,8 @@ export const contract = {
   },
   'audit:run': {
     access: 'signed-in',
-    summary: 'The tenancy audit, measured from the cache with no network (a company admin: their own partition)',
-    input: Empty,
+    summary: 'The tenancy audit, measured from the cache with no network (a company admin: their own partition; a super admin: every one, or one tenant)',
+    input: z.object({ tenant: z.string().min(1).max(200).optional() }).strict(),
     output: AuditResultSchema,
   },
   'audit:report': {

@@ -199,11 +199,12 @@ export function createServices(opts: ServicesOptions): Services {
       const rows = raw.prepare('SELECT resource, identity, operation, verdict, detail, evidence FROM isolation_results WHERE run_id = ? ORDER BY resource, identity, operation').all(runId) as Array<{ evidence: string } & Record<string, unknown>>;
       return { run: { ...run, readOnly: !!run.readOnly }, results: rows.map((r) => ({ ...r, evidence: JSON.parse(r.evidence) })) } as Output<'isolation:results'>;
     },
-    'audit:run': async () => {
+    'audit:run': async ({ tenant }) => {
       const s = session.current()!;
       const profile = connections.get(s.connection);
-      // a company admin's audit reads their own partition, and the leak evidence about their data
-      const company = s.role === 'super_admin' ? null : (s.company?.id ?? '');
+      // a company admin's audit reads their own partition, and the leak evidence about their data;
+      // a super admin's reads every partition, or drills down into one tenant
+      const company = s.role === 'super_admin' ? (tenant ? resolveTenant(tenant).id : null) : (s.company?.id ?? '');
       return runAudit((await cacheFor(s.connection)).raw, profile.catalog, { company }) as Output<'audit:run'>;
     },
     'audit:report': async ({ format }) => {

@@ -10,7 +10,9 @@ interface AuditState {
   loading: boolean;
   selected: Finding | null;
   error: string | null;
-  run(): Promise<void>;
+  /** a super admin's drill-down into one tenant; null: every tenant */
+  tenant: string | null;
+  run(tenant?: string | null): Promise<void>;
   select(f: Finding | null): void;
   accept(id: string, reason: string): Promise<void>;
 }
@@ -22,10 +24,12 @@ export const useAudit = create<AuditState>((set, get) => ({
   loading: false,
   selected: null,
   error: null,
-  async run() {
-    set({ loading: true, error: null });
+  tenant: null,
+  async run(tenant) {
+    const t = tenant === undefined ? get().tenant : tenant;
+    set({ loading: true, error: null, tenant: t });
     try {
-      const audit = await call('audit:run', {});
+      const audit = await call('audit:run', t ? { tenant: t } : {});
       const sel = get().selected;
       set({ audit, selected: sel ? (audit.findings.find((f) => f.id === sel.id) ?? null) : null });
     } catch (e) {

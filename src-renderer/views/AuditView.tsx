@@ -16,8 +16,8 @@ function download(name: string, text: string, type: string) {
 
 /** The seed's audit tables, live from the cache: models, progress, findings with their evidence. */
 export function AuditView() {
-  const { session } = useSession();
-  const { audit, loading, selected, error, run, select, accept } = useAudit();
+  const { session, tenants } = useSession();
+  const { audit, loading, selected, error, run, select, accept, tenant } = useAudit();
   const [reason, setReason] = useState('');
   const evidenceRef = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -35,6 +35,14 @@ export function AuditView() {
       <div className="row between">
         <h1 id="audit-title">Audit</h1>
         <div className="row">
+          {session.role === 'super_admin' && (
+            <label className="row small">Tenant
+              <select value={tenant ?? ''} onChange={(e) => void run(e.target.value || null)} data-testid="audit-tenant" style={{ width: 'auto' }}>
+                <option value="">Every tenant</option>
+                {tenants.map((t) => <option key={t.id} value={t.id}>{t.name}</option>)}
+              </select>
+            </label>
+          )}
           <button type="button" onClick={() => void run()} disabled={loading} data-testid="audit-run">{loading ? 'Measuring…' : 'Measure again'}</button>
           <button type="button" disabled={!audit} onClick={() => void call('audit:report', { format: 'md' }).then((r) => download(r.fileName, r.text, 'text/markdown'))} data-testid="audit-export-md">Export Markdown</button>
           <button type="button" disabled={!audit} onClick={() => void call('audit:report', { format: 'html' }).then((r) => download(r.fileName, r.text, 'text/html'))}>Export HTML</button>
@@ -42,7 +50,7 @@ export function AuditView() {
         </div>
       </div>
       <p className="muted" data-testid="audit-asof">
-        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{session.role !== 'super_admin' ? ` · ${session.company?.name ?? 'your company'} only` : ''}.
+        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{session.role !== 'super_admin' ? ` · ${session.company?.name ?? 'your company'} only` : tenant ? ` · ${tenants.find((t) => t.id === tenant)?.name ?? tenant} only` : ''}.
       </p>
       {error && <div className="alert" role="alert">{error}</div>}
       {audit && (

@@ -276,6 +276,14 @@ describe('console shell on the demo CRM', () => {
     const text = readFileSync(file, 'utf8');
     expect(text).toMatch(/^# Multi-Tenancy Audit: demo\n## Date: /);
     expect(text).toContain('### Models MISSING `company_id` (21)');
+    // drill down into one tenant: its own rows only, and no company-wide findings
+    const everyRow = Number((await progress.textContent())!.match(/Rows still missing company_id([\d,]+)/)![1]!.replace(/,/g, ''));
+    await p.getByTestId('audit-tenant').selectOption({ label: 'Globex Corporation' });
+    await expect.poll(() => p.getByTestId('audit-asof').textContent()).toMatch(/Globex Corporation only\.$/);
+    const globexRows = Number((await progress.textContent())!.match(/Rows still missing company_id([\d,]+)/)![1]!.replace(/,/g, ''));
+    expect(globexRows).toBeGreaterThan(0);
+    expect(globexRows).toBeLessThan(everyRow);
+    expect(await p.getByTestId('audit-findings').textContent()).not.toContain('super admin can see every company');
     await p.close();
   });
 

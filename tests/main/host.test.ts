@@ -58,7 +58,7 @@ describe('the HTTP host door', () => {
       'sync:run': { tenants: [tenants[0].name], pageSize: 50 },
       'isolation:run': { only: ['contacts', 'calls'] },
       'isolation:runs': {},
-      'audit:run': {},
+      'audit:run': { tenant: tenants[0].id },
       'audit:report': { format: 'md' },
       'audit:accept': { id: '0123456789ab', reason: 'checked by hand' },
       'isolation:results': { runId: 1 },
