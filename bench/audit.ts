@@ -2,9 +2,12 @@
  * bench/audit: every audit check over a cache of 1,000,000 rows synced from the reference CRM's
  * `--seed scale`, timed; baseline in the same run: one plain scan of the same rows
  * (SELECT count(*), sum(length(payload)) FROM records), the floor for any check that reads them.
- * Target: all checks within 2 s.  Options: --tenants N (50), --rows N (1000000).
+ * Then the audit dashboard on that cache in Chromium, through the HTTP host: the time from the
+ * audit's data arriving in the window to the first frame painted with it.
+ * Targets: all checks within 2 s; the dashboard's first paint after its data within 500 ms.
+ * Options: --tenants N (50), --rows N (1000000).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +19,8 @@ import { projectRoot } from '../src-main/core/home.ts';
 import { CrmClient } from '../src-main/crm/crmClient.ts';
 import { ALL, SyncService } from '../src-main/sync/syncService.ts';
 import { runAudit } from '../src-main/audit/auditService.ts';
+import { launchChromium, startHost } from '../tests/e2e/harness.ts';
+import { writeFileSync } from 'node:fs';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,10 +47,46 @@ try {
   const profile = ConnectionProfileSchema.parse({ ...raw, embedded: false, demoPassword: undefined, name: 'bench', baseUrl: urls.CRM_URL });
   const client = new CrmClient(profile);
   const token = (await client.signIn('super@tenantscope.test', 'demo')).token;
-  const cache = await openCache(join(dir, 'cache.sqlite'));
+  // the cache lives where the console keeps the connection's cache, so the dashboard can open it
+  const home = join(dir, 'home');
+  let cache = await openCache(join(home, 'cache', 'bench.sqlite'));
   log('syncing every tenant into the cache…');
   const synced = await new SyncService(cache, profile, new EventBus()).run({ email: 'super@tenantscope.test', role: 'super_admin', companyId: null, token: () => token, refresh: async () => token }, [{ id: ALL, name: 'every tenant' }], { pageSize: 1000 });
+  await cache.close();
+
+  // the dashboard: sign in through the host, open Audit, read the renderer's two marks
+  writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...raw, embedded: false, demoPassword: undefined, name: 'bench', baseUrl: urls.CRM_URL }] }));
+  // the window the host serves is the built renderer: build it if a source is newer
+  spawnSync(process.execPath, [join(projectRoot, 'scripts', 'build-if-stale.mjs')], { cwd: projectRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  const host = await startHost(home);
+  const browser = await launchChromium();
+  let paintMs = NaN;
+  let clickToPaintMs = NaN;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(host.url);
+    await page.locator('[data-app-state="signed-out"], [data-app-state="ready"]').waitFor({ timeout: 60_000 });
+    await page.evaluate(async () => {
+      const token = sessionStorage.getItem('tenantscope.token') ?? '';
+      await fetch('/api/call/session:signIn', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify({ connection: 'bench', username: 'super@tenantscope.test', password: 'demo' }) });
+    });
+    await page.reload();
+    await page.locator('[data-app-state="ready"]').waitFor({ timeout: 60_000 });
+    const clicked = await page.evaluate(() => performance.now());
+    await page.getByTestId('nav-audit').click();
+    await page.getByTestId('audit-progress').waitFor({ timeout: 60_000 });
+    await page.waitForFunction(() => performance.getEntriesByName('tenantscope:audit-painted').length > 0);
+    const marks = await page.evaluate(() => ({ data: performance.getEntriesByName('tenantscope:audit-data')[0]!.startTime, painted: performance.getEntriesByName('tenantscope:audit-painted')[0]!.startTime }));
+    paintMs = marks.painted - marks.data;
+    clickToPaintMs = marks.painted - clicked;
+    log(`dashboard: first paint ${paintMs.toFixed(0)} ms after its data arrived; ${clickToPaintMs.toFixed(0)} ms from the click (the audit itself included)`);
+  } finally {
+    await browser.close();
+    await host.stop();
+  }
+
   crm.kill('SIGTERM'); // the audit needs no network
+  cache = await openCache(join(home, 'cache', 'bench.sqlite'));
   const rows = cache.raw.prepare('SELECT count(*) FROM records').pluck().get() as number;
   log(`cache: ${rows} rows (${synced.rows} synced)`);
   // warm the page cache as a user's second audit would be; then time the baseline scan and the audit
@@ -53,10 +94,17 @@ try {
   let t = performance.now();
   cache.raw.prepare('SELECT count(*), sum(length(payload)) FROM records').get();
   const scanSeconds = (performance.now() - t) / 1000;
-  t = performance.now();
-  const timings = new Map<string, number>();
-  const audit = runAudit(cache.raw, profile.catalog, { timings });
-  const auditSeconds = (performance.now() - t) / 1000;
+  // three runs of the whole audit; the median is reported (the disk cache makes single runs noisy)
+  const runs: Array<{ seconds: number; timings: Map<string, number>; audit: ReturnType<typeof runAudit> }> = [];
+  for (let i = 0; i < 3; i++) {
+    const timings = new Map<string, number>();
+    t = performance.now();
+    const audit = runAudit(cache.raw, profile.catalog, { timings });
+    runs.push({ seconds: (performance.now() - t) / 1000, timings, audit });
+  }
+  runs.sort((a, b) => a.seconds - b.seconds);
+  const { seconds: auditSeconds, timings, audit } = runs[1]!;
+  log(`audit runs: ${runs.map((r) => r.seconds.toFixed(2)).join(', ')} s`);
   const marks = [...timings];
   const split = marks.slice(1).map(([k, v], i) => `${k} ${((v - marks[i]![1]) / 1000).toFixed(2)} s`).join(', ');
   log(`audit: ${audit.findings.length} findings in ${auditSeconds.toFixed(2)} s (${split}); a plain scan of the rows ${scanSeconds.toFixed(2)} s`);
@@ -69,8 +117,9 @@ try {
     bench: 'audit', rows, findings: audit.findings.length,
     auditSeconds: +auditSeconds.toFixed(2), companyAuditSeconds: +ownSeconds.toFixed(2),
     baselineScanSeconds: +scanSeconds.toFixed(2), auditVsScan: +(auditSeconds / scanSeconds).toFixed(1),
-    targets: { auditSeconds: 2 },
-    met: auditSeconds <= 2,
+    dashboardPaintAfterDataMs: Math.round(paintMs), dashboardClickToPaintMs: Math.round(clickToPaintMs),
+    targets: { auditSeconds: 2, dashboardPaintAfterDataMs: 500 },
+    met: auditSeconds <= 2 && paintMs <= 500,
   };
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {

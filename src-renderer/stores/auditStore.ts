@@ -30,6 +30,8 @@ export const useAudit = create<AuditState>((set, get) => ({
     set({ loading: true, error: null, tenant: t });
     try {
       const audit = await call('audit:run', t ? { tenant: t } : {});
+      // bench/audit measures from here to the dashboard's paint
+      performance.mark('tenantscope:audit-data');
       const sel = get().selected;
       set({ audit, selected: sel ? (audit.findings.find((f) => f.id === sel.id) ?? null) : null });
     } catch (e) {
