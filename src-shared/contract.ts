@@ -265,6 +265,14 @@ export const contract = {
     input: z.object({ format: z.enum(['md', 'html']).default('md') }).strict(),
     output: z.object({ fileName: z.string(), text: z.string() }),
   },
+  'records:get': {
+    access: 'signed-in',
+    summary: 'One cached record with its provenance (a company admin: records of their own partition only)',
+    input: z.object({ resource: z.string().min(1).max(100), id: z.string().min(1).max(200) }).strict(),
+    output: z.object({
+      record: z.object({ companyId: z.string(), resource: z.string(), id: z.string(), updatedAt: z.string().nullable(), deleted: z.boolean(), payload: z.record(z.string(), z.unknown()), fetchedBy: z.string(), fetchedFrom: z.string(), fetchedAt: z.string() }).nullable(),
+    }),
+  },
   'audit:accept': {
     access: 'super-admin',
     summary: 'Accept a finding with a reason: it stays listed but no longer fails the audit',

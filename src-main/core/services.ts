@@ -215,6 +215,14 @@ export function createServices(opts: ServicesOptions): Services {
       const text = format === 'html' ? auditHtml(result, s.connection) : auditMarkdown(result, s.connection);
       return { fileName: `tenantscope-audit-${s.connection}-${result.generatedAt.slice(0, 10)}.${format}`, text };
     },
+    'records:get': async ({ resource, id }) => {
+      const s = session.current()!;
+      const raw = (await cacheFor(s.connection)).raw;
+      const own = s.role === 'super_admin' ? null : (s.company?.id ?? '');
+      const row = raw.prepare(`SELECT company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at FROM records WHERE resource = ? AND id = ? ${own !== null ? 'AND company_id = ?' : ''} LIMIT 1`)
+        .get(...(own !== null ? [resource, id, own] : [resource, id])) as { company_id: string; resource: string; id: string; updated_at: string | null; deleted: number; payload: string; fetched_by: string; fetched_from: string; fetched_at: string } | undefined;
+      return { record: row ? { companyId: row.company_id, resource: row.resource, id: row.id, updatedAt: row.updated_at, deleted: !!row.deleted, payload: JSON.parse(row.payload) as Record<string, unknown>, fetchedBy: row.fetched_by, fetchedFrom: row.fetched_from, fetchedAt: row.fetched_at } : null };
+    },
     'audit:accept': async ({ id, reason }) => {
       const s = session.current()!;
       acceptFinding((await cacheFor(s.connection)).raw, id, reason, s.user.email);

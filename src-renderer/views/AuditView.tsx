@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useAudit } from '../stores/auditStore.ts';
 import { call } from '../api.ts';
+import type { Output } from '../../src-shared/contract.ts';
 
 const pct = (a: number, b: number) => (b ? Math.round((100 * a) / b) : 0);
 
@@ -19,6 +20,8 @@ export function AuditView() {
   const { session, tenants } = useSession();
   const { audit, loading, selected, error, run, select, accept, tenant } = useAudit();
   const [reason, setReason] = useState('');
+  const [record, setRecord] = useState<Output<'records:get'>['record'] | 'none' | null>(null);
+  const openRecord = (resource: string, id: string) => void call('records:get', { resource, id }).then((r) => setRecord(r.record ?? 'none'), () => setRecord('none'));
   const evidenceRef = useRef<HTMLDivElement>(null);
   useEffect(() => {
     void run();
@@ -29,6 +32,7 @@ export function AuditView() {
   }, [audit]);
   // the evidence opens below the lists: bring it into view
   useEffect(() => {
+    setRecord(null);
     evidenceRef.current?.scrollIntoView?.({ block: 'nearest', behavior: 'smooth' });
   }, [selected?.id]);
   if (!session) return null;
@@ -105,7 +109,14 @@ export function AuditView() {
             <div className="card evidence" data-testid="audit-evidence" aria-label="Finding evidence" ref={evidenceRef}>
               <div className="row between"><strong><span className={`sev ${selected.severity}`}>{selected.severity}</span> {selected.title}</strong><button type="button" onClick={() => select(null)}>Close</button></div>
               <div className="small">Evidence: <code>{selected.evidence.path}</code></div>
-              {selected.evidence.ids.length > 0 && <div className="small">Records{selected.count > selected.evidence.ids.length ? ` (first ${selected.evidence.ids.length} of ${selected.count})` : ''}: {selected.evidence.ids.map((id) => <code key={id} className="id">{id}</code>)}</div>}
+              {selected.evidence.ids.length > 0 && <div className="small">Records{selected.count > selected.evidence.ids.length ? ` (first ${selected.evidence.ids.length} of ${selected.count})` : ''}: {selected.evidence.ids.map((id) => <button type="button" key={id} className="id link" onClick={() => selected.resource && openRecord(selected.resource, id)} data-testid={`evidence-${id}`}>{id}</button>)}</div>}
+              {record && record !== 'none' && record.resource === selected.resource && (
+                <div className="record" data-testid="evidence-record">
+                  <div className="small muted">{record.resource} <code>{record.id}</code> · company <code>{record.companyId}</code>{record.deleted ? ' · deleted on the server' : ''} · fetched by {record.fetchedBy} from <code>{record.fetchedFrom}</code> at {new Date(record.fetchedAt).toLocaleString()}</div>
+                  <pre className="sql">{JSON.stringify(record.payload, null, 2)}</pre>
+                </div>
+              )}
+              {record === 'none' && <div className="small muted">That record is not in the cache you can read.</div>}
               <div>{selected.remediation}</div>
               {selected.sql && <pre className="sql">{selected.sql}</pre>}
               {selected.accepted ? <div className="small muted">Accepted by {selected.accepted.by} on {new Date(selected.accepted.at).toLocaleString()}: {selected.accepted.reason}</div>

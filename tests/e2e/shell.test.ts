@@ -260,6 +260,9 @@ describe('console shell on the demo CRM', () => {
     await calls.click();
     const evidence = p.getByTestId('audit-evidence');
     expect(await evidence.textContent()).toMatch(/Evidence: calls\.user_id.*ALTER TABLE "calls" ADD COLUMN IF NOT EXISTS company_id/s);
+    // an evidence id opens the cached record with its provenance
+    await evidence.locator('button.id').first().click();
+    expect(await p.getByTestId('evidence-record').textContent()).toMatch(/^calls [0-9a-f-]{36} · company [0-9a-f-]{36} · fetched by super@tenantscope\.test from \/api\/calls\?.*"user_id": "/s);
     await screenshot(p, 'audit-dashboard');
     const before = Number(await p.getByTestId('audit-open').textContent());
     await p.getByTestId('audit-reason').fill('backfill scheduled for Monday');

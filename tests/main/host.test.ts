@@ -60,6 +60,7 @@ describe('the HTTP host door', () => {
       'isolation:runs': {},
       'audit:run': { tenant: tenants[0].id },
       'audit:report': { format: 'md' },
+      'records:get': { resource: 'calls', id: '00000000-0000-0000-0000-000000000000' },
       'audit:accept': { id: '0123456789ab', reason: 'checked by hand' },
       'isolation:results': { runId: 1 },
       'sync:cancel': {},
@@ -124,6 +125,20 @@ describe('roles decide what the main process allows, whatever the caller asks', 
     const refused = await ts.call('tenants:select', { companyId: globex });
     expect(refused.status).toBe(403);
     expect(refused.body.error).toMatchObject({ code: 'forbidden', message: 'Company admins see their own company only.' });
+  });
+
+  it('a cached record opens for a super admin; a company admin cannot open another company\'s, nor audit another tenant', async () => {
+    await signIn('super@tenantscope.test');
+    expect((await ts.call('sync:run', { tenants: ['Globex Corporation'] })).status).toBe(200);
+    const globexCall = (await crm.pool.query(`SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id JOIN companies co ON co.id = u.company_id WHERE co.slug = 'globex' AND c.deleted_at IS NULL LIMIT 1`)).rows[0].id;
+    const seen = (await ts.call('records:get', { resource: 'calls', id: globexCall })).body.value.record;
+    expect(seen).toMatchObject({ resource: 'calls', id: globexCall, fetchedBy: 'super@tenantscope.test' });
+    await signIn('admin@acme.test');
+    expect((await ts.call('records:get', { resource: 'calls', id: globexCall })).body.value.record).toBeNull();
+    const globex = (await crm.pool.query(`SELECT id FROM companies WHERE slug = 'globex'`)).rows[0].id;
+    // the tenant is ignored for a company admin: their own partition, always
+    const own = (await ts.call('audit:run', { tenant: globex })).body.value;
+    expect(own.scope).not.toBe(globex);
   });
 
   it('a super admin sees every tenant and may switch', async () => {
