@@ -9,6 +9,7 @@ import { progressRenderer } from './progressBars.ts';
 import { toJunit, toMarkdown, toSarif } from '../isolation/reportFormats.ts';
 import { acceptFinding, atOrAbove, runAudit } from '../audit/auditService.ts';
 import { auditHtml, auditMarkdown, auditSarif } from '../audit/auditReport.ts';
+import { auditSchema } from '../migrate/schemaAudit.ts';
 import { createServices, type Services } from '../core/services.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from './doctor.ts';
@@ -301,6 +302,27 @@ program
     else out.info(summary);
     const failing = o.failOn ? atOrAbove(result.findings, o.failOn.toUpperCase() as 'HIGH' | 'MEDIUM' | 'LOW') : [];
     return failing.length ? EXIT.problem : EXIT.ok;
+  })));
+
+const migrate = program.command('migrate').description('The company_id migration of the CRM\'s PostgreSQL (super admins)');
+migrate
+  .command('audit')
+  .description('Schema audit, read-only: tables without company_id, the seed\'s verify counts, missing indexes and foreign keys, children of another company, unique keys without company_id, Citus readiness')
+  .option('--connection <name>', 'connection name', 'demo')
+  .option('--db <url>', 'the CRM\'s PostgreSQL (default: the connection\'s)')
+  .action((o: { connection: string; db?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
+    if (o.connection === 'demo' && !o.db) await services.demo.start();
+    const profile = services.connections.get(o.connection);
+    const url = o.db ?? services.connections.databaseUrl(o.connection);
+    if (!url) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no database URL: give --db postgres://…` });
+    const tables = await auditSchema(url, profile.catalog);
+    const problems = tables.filter((t) => !t.hasCompanyId || t.missing > 0 || !t.indexOnCompanyId || !t.foreignKeyOnCompanyId || (t.childMismatches ?? 0) > 0 || t.uniqueWithoutCompany.length);
+    out.result({ tables }, () => [
+      table([['table', 'company_id', 'total', 'with', 'missing', 'index', 'fk', 'child ≠ parent', 'unique without company_id', 'Citus'],
+        ...tables.map((t) => [t.table, t.hasCompanyId ? 'yes' : 'NO', String(t.total), String(t.withCompanyId), String(t.missing), t.hasCompanyId ? (t.indexOnCompanyId ? 'yes' : 'NO') : '–', t.hasCompanyId ? (t.foreignKeyOnCompanyId ? 'yes' : 'NO') : '–', t.childMismatches === null ? '–' : String(t.childMismatches), t.uniqueWithoutCompany.join(', ') || '–', t.citus.ready ? 'ready' : `${t.citus.blockers.length} blockers`])]),
+      `${tables.filter((t) => t.hasCompanyId).length} of ${tables.length} tables have company_id; ${tables.reduce((a, t) => a + t.missing, 0)} rows miss it.`,
+    ].join('\n'));
+    return problems.length ? EXIT.problem : EXIT.ok;
   })));
 
 /** "12 × 503, 3 × timed out": what the sync retried, by reason. */
