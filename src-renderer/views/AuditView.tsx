@@ -58,7 +58,7 @@ export function AuditView() {
         </div>
       </div>
       <p className="muted" data-testid="audit-asof">
-        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{session.role !== 'super_admin' ? ` · ${session.company?.name ?? 'your company'} only` : tenant ? ` · ${tenants.find((t) => t.id === tenant)?.name ?? tenant} only` : ''}.
+        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{session.role !== 'super_admin' ? ` · ${session.company?.name ?? 'your company'} only` : audit && audit.scope !== '*' ? ` · ${tenants.find((t) => t.id === audit.scope)?.name ?? audit.scope} only` : ''}.
       </p>
       {error && <div className="alert" role="alert">{error}</div>}
       {audit && (
