@@ -7,12 +7,11 @@
  * Targets: all checks within 2 s; the dashboard's first paint after its data within 500 ms.
  * Options: --tenants N (50), --rows N (1000000).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { benchArg, log, startBenchCrm } from './_crm.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { ConnectionProfileSchema } from '../src-shared/profile.ts';
 import { openCache } from '../src-main/cache/cacheDb.ts';
 import { EventBus } from '../src-main/core/eventBus.ts';
 import { projectRoot } from '../src-main/core/home.ts';
@@ -20,31 +19,15 @@ import { CrmClient } from '../src-main/crm/crmClient.ts';
 import { ALL, SyncService } from '../src-main/sync/syncService.ts';
 import { runAudit } from '../src-main/audit/auditService.ts';
 import { launchChromium, startHost } from '../tests/e2e/harness.ts';
-import { writeFileSync } from 'node:fs';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const tenantsN = arg('tenants', 50);
-const rowsN = arg('rows', 1_000_000);
-const log = (s: string) => process.stderr.write(`${s}\n`);
+const tenantsN = benchArg('tenants', 50);
+const rowsN = benchArg('rows', 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bench-audit-'));
 
 log(`seeding the reference CRM: ${tenantsN} tenants, ${rowsN} rows…`);
-const crm = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src-crm', 'main.ts'), '--seed', 'scale', '--tenants', String(tenantsN), '--rows', String(rowsN), '--fresh', '--data-dir', join(dir, 'crm'), '--profile', 'fixed'], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, DATABASE_URL: '' } });
-const urls = await new Promise<Record<string, string>>((resolve, reject) => {
-  const got: Record<string, string> = {};
-  createInterface({ input: crm.stdout! }).on('line', (l) => {
-    const [k, v] = l.split(/=(.*)/s);
-    if (k && v) got[k] = v;
-    if (k === 'PROFILE') resolve(got);
-  });
-  crm.on('exit', (c) => reject(new Error(`the CRM exited ${c}`)));
-});
+const crm = await startBenchCrm(join(dir, 'crm'), ['--seed', 'scale', '--tenants', String(tenantsN), '--rows', String(rowsN), '--profile', 'fixed']);
 try {
-  const raw = JSON.parse(readFileSync(join(projectRoot, 'profiles', 'reference-crm.json'), 'utf8'));
-  const profile = ConnectionProfileSchema.parse({ ...raw, embedded: false, demoPassword: undefined, name: 'bench', baseUrl: urls.CRM_URL });
+  const profile = crm.profile;
   const client = new CrmClient(profile);
   const token = (await client.signIn('super@tenantscope.test', 'demo')).token;
   // the cache lives where the console keeps the connection's cache, so the dashboard can open it
@@ -55,7 +38,7 @@ try {
   await cache.close();
 
   // the dashboard: sign in through the host, open Audit, read the renderer's two marks
-  writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...raw, embedded: false, demoPassword: undefined, name: 'bench', baseUrl: urls.CRM_URL }] }));
+  writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [crm.profileJson] }));
   // the window the host serves is the built renderer: build it if a source is newer
   spawnSync(process.execPath, [join(projectRoot, 'scripts', 'build-if-stale.mjs')], { cwd: projectRoot, stdio: ['ignore', 'ignore', 'inherit'] });
   const host = await startHost(home);
@@ -85,7 +68,7 @@ try {
     await host.stop();
   }
 
-  crm.kill('SIGTERM'); // the audit needs no network
+  await crm.stop(); // the audit needs no network
   cache = await openCache(join(home, 'cache', 'bench.sqlite'));
   const rows = cache.raw.prepare('SELECT count(*) FROM records').pluck().get() as number;
   log(`cache: ${rows} rows (${synced.rows} synced)`);
@@ -123,7 +106,6 @@ try {
   };
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
-  crm.kill('SIGTERM');
-  await new Promise((r) => (crm.exitCode !== null ? r(null) : crm.once('exit', r)));
+  await crm.stop();
   rmSync(dir, { recursive: true, force: true });
 }

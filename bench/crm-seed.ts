@@ -4,6 +4,7 @@
  * rows (the floor for any seeder), and the list endpoint's own SQL run straight through pg.
  * Target: 1,000,000 rows in at most 60 s.  Options: --rows N (default 1000000), --tenants N.
  */
+import { benchArg } from './_crm.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +18,8 @@ import { buildCrmServer } from '../src-crm/server.ts';
 import { legacyProfile } from '../src-crm/enforcement.ts';
 import { Tokens } from '../src-crm/auth.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const rows = arg('rows', 1_000_000);
-const tenants = arg('tenants', 10);
+const rows = benchArg('rows', 1_000_000);
+const tenants = benchArg('tenants', 10);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 let embedded: EmbeddedServer | undefined;

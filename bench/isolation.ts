@@ -7,37 +7,23 @@
  *    HTTP floor for that many requests)
  * Targets: the full matrix within 20 s, overhead at most 10%.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { log, startBenchCrm } from './_crm.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { ConnectionProfileSchema } from '../src-shared/profile.ts';
 import { openCache } from '../src-main/cache/cacheDb.ts';
 import { EventBus } from '../src-main/core/eventBus.ts';
-import { projectRoot } from '../src-main/core/home.ts';
 import { CrmClient } from '../src-main/crm/crmClient.ts';
 import { signInIdentities } from '../src-main/isolation/identities.ts';
 import { IsolationRunner } from '../src-main/isolation/isolationRunner.ts';
 
-const log = (s: string) => process.stderr.write(`${s}\n`);
 const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bench-iso-'));
 const CONCURRENCY = 4;
 
 log('starting the demo CRM (legacy enforcement)…');
-const crm = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src-crm', 'main.ts'), '--seed', 'demo', '--fresh', '--data-dir', join(dir, 'crm'), '--profile', 'legacy'], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, DATABASE_URL: '' } });
-const urls = await new Promise<Record<string, string>>((resolve, reject) => {
-  const got: Record<string, string> = {};
-  createInterface({ input: crm.stdout! }).on('line', (l) => {
-    const [k, v] = l.split(/=(.*)/s);
-    if (k && v) got[k] = v;
-    if (k === 'PROFILE') resolve(got);
-  });
-  crm.on('exit', (c) => reject(new Error(`the CRM exited ${c}`)));
-});
+const crm = await startBenchCrm(join(dir, 'crm'), ['--seed', 'demo', '--profile', 'legacy']);
 try {
-  const raw = JSON.parse(readFileSync(join(projectRoot, 'profiles', 'reference-crm.json'), 'utf8'));
-  const profile = ConnectionProfileSchema.parse({ ...raw, embedded: false, demoPassword: undefined, name: 'bench', baseUrl: urls.CRM_URL });
+  const profile = crm.profile;
   const identities = (await signInIdentities(profile, () => 'demo')).filter((i) => i.label !== 'Acme user');
   const cache = await openCache(join(dir, 'cache.sqlite'));
   const runner = new IsolationRunner(cache, profile, new EventBus(), { concurrency: CONCURRENCY });
@@ -78,7 +64,6 @@ try {
   };
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
-  crm.kill('SIGTERM');
-  await new Promise((r) => crm.once('exit', r));
+  await crm.stop();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -8,46 +8,27 @@
  * Targets (2 cores): ingest >= 60% of raw, end to end >= 50,000 rows/s, peak RSS <= 400 MB,
  * the 10,000-change sync within 2 s.  Options: --tenants N (50), --rows N (1000000).
  */
-import { spawn } from 'node:child_process';
+import { benchArg, log, startBenchCrm } from './_crm.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { ConnectionProfileSchema } from '../src-shared/profile.ts';
 import { openCache } from '../src-main/cache/cacheDb.ts';
 import { EventBus } from '../src-main/core/eventBus.ts';
 import { CrmClient } from '../src-main/crm/crmClient.ts';
 import { ALL, SyncService, type SyncIdentity } from '../src-main/sync/syncService.ts';
-import { projectRoot } from '../src-main/core/home.ts';
-import { readFileSync } from 'node:fs';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const tenantsN = arg('tenants', 50);
-const rowsN = arg('rows', 1_000_000);
-const log = (s: string) => process.stderr.write(`${s}\n`);
+const tenantsN = benchArg('tenants', 50);
+const rowsN = benchArg('rows', 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bench-sync-'));
 
 let peak = 0;
 const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
 
 log(`seeding the reference CRM: ${tenantsN} tenants, ${rowsN} rows…`);
-const crm = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src-crm', 'main.ts'), '--seed', 'scale', '--tenants', String(tenantsN), '--rows', String(rowsN), '--fresh', '--data-dir', join(dir, 'crm'), '--profile', 'fixed'], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, DATABASE_URL: '' } });
-const urls = await new Promise<Record<string, string>>((resolve, reject) => {
-  const got: Record<string, string> = {};
-  createInterface({ input: crm.stdout! }).on('line', (l) => {
-    const [k, v] = l.split(/=(.*)/s);
-    if (k && v) got[k] = v;
-    if (k === 'PROFILE') resolve(got);
-  });
-  crm.on('exit', (c) => reject(new Error(`the CRM exited ${c}`)));
-});
+const crm = await startBenchCrm(join(dir, 'crm'), ['--seed', 'scale', '--tenants', String(tenantsN), '--rows', String(rowsN), '--profile', 'fixed']);
 try {
-  const raw = JSON.parse(readFileSync(join(projectRoot, 'profiles', 'reference-crm.json'), 'utf8'));
-  const profile = ConnectionProfileSchema.parse({ ...raw, embedded: false, demoPassword: undefined, name: 'bench', baseUrl: urls.CRM_URL });
+  const profile = crm.profile;
   const client = new CrmClient(profile);
   let token = (await client.signIn('super@tenantscope.test', 'demo')).token;
   const identity: SyncIdentity = { email: 'super@tenantscope.test', role: 'super_admin', companyId: null, token: () => token, refresh: async () => (token = (await client.signIn('super@tenantscope.test', 'demo')).token) };
@@ -65,7 +46,7 @@ try {
   log(`initial sync: ${first.rows} rows in ${initialSeconds.toFixed(1)} s (${Math.round(first.rows / initialSeconds)} rows/s), ${first.pages} pages`);
 
   // 10,000 changes on the server, spread over tenants and resources
-  const db = new pg.Client({ connectionString: urls.DATABASE_URL });
+  const db = new pg.Client({ connectionString: crm.databaseUrl });
   await db.connect();
   const per = Math.ceil(10_000 / 3);
   for (const table of ['contacts', 'calls', 'emails']) {
@@ -124,7 +105,6 @@ try {
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
   clearInterval(sampler);
-  crm.kill('SIGTERM');
-  await new Promise((r) => crm.once('exit', r));
+  await crm.stop();
   rmSync(dir, { recursive: true, force: true });
 }
