@@ -51,7 +51,7 @@ const stableId = (...parts: string[]) => createHash('sha1').update(parts.join('\
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 /** The ids of the super admins among the cached users. */
-function users0(db: Db, catalog: Catalog): string[] {
+function superAdminIds(db: Db, catalog: Catalog): string[] {
   return db.prepare(`SELECT id FROM records WHERE resource = ? AND deleted = 0 AND json_extract(payload, '$.role') = 'super_admin'`).pluck().all(catalog.users) as string[];
 }
 
@@ -94,7 +94,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
   // ---- per resource: company_id present? rows missing it, fillable or orphaned ------------------
   const models: ModelStatus[] = [];
   // one pass over the audit index for every resource's counts (no payload is parsed)
-  const superAdmins = new Set(users0(db, catalog));
+  const superAdmins = new Set(superAdminIds(db, catalog));
   // grouped in the index's own order (company, resource), summed here: no temporary B-tree
   const stats = new Map<string, { rows: number; carrying: number; missing: number; fillable: number; placed: number }>();
   for (const x of db.prepare(`SELECT r.resource AS resource, count(*) AS rows, sum(r.has_company_field) AS carrying,

@@ -185,6 +185,18 @@ catalog
     return drift.length ? EXIT.problem : EXIT.ok;
   })));
 
+/** Signs the operator in for a command: --as (default: the connection's first identity), password from --password-env or the connection's secret. */
+async function signInOperator(services: Services, o: { connection: string; as?: string; passwordEnv?: string }): Promise<string> {
+  const profile = services.connections.get(o.connection);
+  const username = o.as ?? profile.identities[0]?.username;
+  if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
+  const label = profile.identities.find((i) => i.username === username)?.label;
+  const password = o.passwordEnv ? process.env[o.passwordEnv] : label ? services.connections.secretFor(profile, label) : undefined;
+  if (!password) throw new CliFailure({ code: 'invalid-input', message: `No password for ${username}: give --password-env VAR.` });
+  await call(services, 'session:signIn', { connection: o.connection, username, password });
+  return username;
+}
+
 program
   .command('sync')
   .description('Sync tenants of a CRM into the local cache, then prove the cache against the server')
@@ -196,14 +208,7 @@ program
   .option('--page-size <n>', 'records a page', (v) => Number(v))
   .option('--no-prove', 'skip the comparison with the server')
   .action((o: { connection: string; as?: string; passwordEnv?: string; tenant: string[]; all: boolean; pageSize?: number; prove: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
-    const profile = services.connections.get(o.connection);
-    const first = profile.identities[0];
-    const username = o.as ?? first?.username;
-    if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
-    const label = profile.identities.find((i) => i.username === username)?.label;
-    const password = o.passwordEnv ? process.env[o.passwordEnv] : label ? services.connections.secretFor(profile, label) : undefined;
-    if (!password) throw new CliFailure({ code: 'invalid-input', message: `No password for ${username}: give --password-env VAR.` });
-    await call(services, 'session:signIn', { connection: o.connection, username, password });
+    const username = await signInOperator(services, o);
     const bars = progressRenderer();
     const offProgress = services.bus.on('onProgress', (p) => { if (p.task.startsWith('sync:')) bars.update(p); });
     // Ctrl+C stops the sync cleanly: every page written stays, the next sync resumes there
@@ -246,13 +251,7 @@ program
   .addOption(new Option('--format <format>', 'report format').choices(['json', 'junit', 'sarif', 'md']).default('md'))
   .option('--out <file>', 'write the report to a file (default: stdout)')
   .action((o: { connection: string; as?: string; passwordEnv?: string; only?: string; readOnly: boolean; concurrency: number; rate?: number; format: 'json' | 'junit' | 'sarif' | 'md'; out?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
-    const profile = services.connections.get(o.connection);
-    const username = o.as ?? profile.identities[0]?.username;
-    if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
-    const label = profile.identities.find((i) => i.username === username)?.label;
-    const password = o.passwordEnv ? process.env[o.passwordEnv] : label ? services.connections.secretFor(profile, label) : undefined;
-    if (!password) throw new CliFailure({ code: 'invalid-input', message: `No password for ${username}: give --password-env VAR.` });
-    await call(services, 'session:signIn', { connection: o.connection, username, password });
+    await signInOperator(services, o);
     const bars = progressRenderer(process.stderr, 5000, 'probes');
     const off = services.bus.on('onProgress', (p) => { if (p.task.startsWith('isolation:')) bars.update({ ...p, parts: undefined }); });
     let report;

@@ -192,8 +192,7 @@ export class IsolationRunner {
       report.complete = false;
       const err = e instanceof AppError ? e : describeFailure(e, this.profile.baseUrl);
       raw.prepare('UPDATE isolation_runs SET message = ? WHERE id = ?').run(err.message, runId);
-      if (err.code === 'cancelled') report.complete = false;
-      else throw err;
+      if (err.code !== 'cancelled') throw err;
     } finally {
       const after = await this.cleanup(identities);
       report.cleanup = { removed: report.cleanup.removed + after.removed, leftover: after.leftover };
