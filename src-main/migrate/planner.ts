@@ -1,0 +1,357 @@
+import pg from 'pg';
+import type { Catalog, Derivation } from '../../src-shared/catalog.ts';
+import { AppError } from '../../src-shared/result.ts';
+
+/**
+ * The company_id migration planner. For every table that lacks company_id it decides how the
+ * column is derived (the owner user's company, or the parent row's), orders parents before
+ * children and the seed's phases (HIGH first), and writes lock-safe steps:
+ *
+ *   add the column nullable (metadata only) → a trigger that fills it on insert and update while
+ *   old code still writes rows without it → backfill in batches by primary-key range →
+ *   CREATE INDEX CONCURRENTLY → foreign key NOT VALID, then VALIDATE → optionally a CHECK
+ *   (company_id IS NOT NULL) NOT VALID, then VALIDATE.
+ *
+ * Every DDL runs under lock_timeout (the runner retries it), so a busy table makes the migration
+ * wait, never the application. The plan reads the database; it changes nothing.
+ */
+
+export type StepKind = 'add-column' | 'trigger' | 'backfill' | 'index' | 'fk' | 'fk-validate' | 'check' | 'check-validate';
+
+export interface PlanStep {
+  n: number;
+  table: string;
+  kind: StepKind;
+  /** the SQL as it runs (the backfill shows one batch, $1 the last key done, $2 the batch size) */
+  sql: string;
+  /** the lock it takes and for how long, in words */
+  locks: string;
+}
+
+export type TableDerivation =
+  | { kind: 'owner'; field: string; usersTable: string }
+  | { kind: 'parent'; field: string; parentTable: string };
+
+export interface TablePlan {
+  resource: string;
+  table: string;
+  priority: 'HIGH' | 'MEDIUM' | 'LOW' | null;
+  /** 1: HIGH (critical tables first), 2: MEDIUM, 3: LOW */
+  phase: 1 | 2 | 3;
+  derivation: TableDerivation;
+  /** the primary key the backfill walks in ranges */
+  key: string;
+  /** every column but company_id, in order: the fingerprint covers them */
+  columns: string[];
+  rows: number;
+  /** rows whose owner or parent gives no company: they stay NULL and verify lists them */
+  orphansPredicted: number;
+  estimate: { seconds: number; columnBytes: number; indexBytes: number; transientBytes: number };
+  names: { index: string; fk: string; check: string; trigger: string; fn: string };
+  note: string | null;
+}
+
+export interface PlanOptions {
+  /** only these tables (their parents are added when the children need them) */
+  tables?: string[];
+  /** a derivation for tables the catalog cannot derive (kind none), by table */
+  derive?: Record<string, Derivation>;
+  /** add CHECK (company_id IS NOT NULL), validated, where no orphans are left */
+  notNull?: boolean;
+  batchSize?: number;
+  lockTimeoutMs?: number;
+}
+
+export interface MigrationPlan {
+  createdAt: string;
+  /** host and database, never the password */
+  database: string;
+  /** the schema the CRM's tables live in */
+  schema: string;
+  /** the table company_id points at (the users table's company_id references it) */
+  companiesTable: string;
+  options: { notNull: boolean; batchSize: number; lockTimeoutMs: number };
+  tables: TablePlan[];
+  steps: PlanStep[];
+  /** tables the planner cannot derive: a person has to say how (--derive) */
+  asks: { table: string; reason: string }[];
+  /** tables left as they are, and why (already have company_id, rows they miss) */
+  skipped: { table: string; reason: string }[];
+  estimate: { rows: number; seconds: number; bytes: number };
+}
+
+/** Backfill rate used for the estimate before anything ran (bench/migrate on a 2-core machine); the run measures its own. */
+export const ESTIMATE_ROWS_PER_SECOND = 40_000;
+export const STATE_SCHEMA = 'tenantscope_migration';
+
+export const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+export function databaseLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'the database';
+  }
+}
+
+/** A client for the migration, with a clear error for wrong credentials or an unreachable server. */
+export async function connect(databaseUrl: string, applicationName = 'tenantscope-migrate'): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 8000, application_name: applicationName });
+  client.on('error', () => { /* a dropped connection fails the running query, which says so */ });
+  try {
+    await client.connect();
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    throw new AppError(code === '28P01' ? 'bad-credentials' : 'unreachable', `Cannot open the CRM's database (${databaseLabel(databaseUrl)}): ${code === '28P01' ? 'the user name or password is wrong' : (e as Error).message}.`);
+  }
+  return client;
+}
+
+const shortName = (prefix: string, table: string, suffix: string) => `${prefix}${table}${suffix}`.slice(0, 63);
+
+/** The SQL for "this row's company", from the derivation, with `t` the row (NEW in the trigger). */
+function sourceJoin(d: TableDerivation, row: string, schema?: string): { from: string; on: string; value: string } {
+  const q = schema ? `${ident(schema)}.` : '';
+  return { from: `${q}${ident(d.kind === 'owner' ? d.usersTable : d.parentTable)} s`, on: `s.id = ${row}.${ident(d.field)}`, value: 's.company_id' };
+}
+
+export function stepsFor(t: TablePlan, opts: { notNull: boolean; lockTimeoutMs: number; schema: string; companiesTable: string }, start: number): PlanStep[] {
+  const T = ident(t.table);
+  const lt = `SET lock_timeout = '${opts.lockTimeoutMs}ms';`;
+  // the trigger runs in the application's sessions, whatever their search_path: name the schema
+  const src = sourceJoin(t.derivation, 'NEW', opts.schema);
+  const watched = ident(t.derivation.field);
+  const b = sourceJoin(t.derivation, 't');
+  const steps: Omit<PlanStep, 'n'>[] = [
+    {
+      table: t.table, kind: 'add-column',
+      sql: `${lt}\nALTER TABLE ${T} ADD COLUMN company_id uuid;`,
+      locks: 'ACCESS EXCLUSIVE for a catalog change only (no rewrite: the column is nullable with no default)',
+    },
+    {
+      table: t.table, kind: 'trigger',
+      sql: `CREATE FUNCTION ${STATE_SCHEMA}.${ident(t.names.fn)}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  -- old code writes rows without company_id: take it from the ${t.derivation.kind === 'owner' ? 'owner' : 'parent row'}, and follow a change of ${t.derivation.kind === 'owner' ? 'owner' : 'parent'}
+  IF NEW.company_id IS NULL OR (TG_OP = 'UPDATE' AND NEW.${watched} IS DISTINCT FROM OLD.${watched} AND NEW.company_id IS NOT DISTINCT FROM OLD.company_id) THEN
+    NEW.company_id := (SELECT ${src.value} FROM ${src.from} WHERE ${src.on});
+  END IF;
+  RETURN NEW;
+END $fn$;
+${lt}
+CREATE TRIGGER ${ident(t.names.trigger)} BEFORE INSERT OR UPDATE ON ${T} FOR EACH ROW EXECUTE FUNCTION ${STATE_SCHEMA}.${ident(t.names.fn)}();`,
+      locks: 'SHARE ROW EXCLUSIVE for a catalog change only',
+    },
+    {
+      table: t.table, kind: 'backfill',
+      sql: `-- one batch; the runner repeats it from the last key done until the table is walked
+WITH batch AS (SELECT ${ident(t.key)} AS k FROM ${T} WHERE ${ident(t.key)} > $1 ORDER BY ${ident(t.key)} LIMIT $2),
+filled AS (UPDATE ${T} t SET company_id = ${b.value} FROM ${b.from} WHERE t.${ident(t.key)} IN (SELECT k FROM batch) AND t.company_id IS NULL AND ${b.on} RETURNING 1)
+SELECT (SELECT k FROM batch ORDER BY k DESC LIMIT 1) AS last_key, (SELECT count(*) FROM batch) AS seen, (SELECT count(*) FROM filled) AS filled;`,
+      locks: 'row locks on one batch, for the length of the batch (the runner shrinks batches when others wait)',
+    },
+    {
+      table: t.table, kind: 'index',
+      sql: `${lt}\nCREATE INDEX CONCURRENTLY ${ident(t.names.index)} ON ${T} (company_id);`,
+      locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on while it builds',
+    },
+    {
+      table: t.table, kind: 'fk',
+      sql: `${lt}\nALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.fk)} FOREIGN KEY (company_id) REFERENCES ${ident(opts.companiesTable)} (id) NOT VALID;`,
+      locks: 'SHARE ROW EXCLUSIVE on the table and companies, for a catalog change only',
+    },
+    {
+      table: t.table, kind: 'fk-validate',
+      sql: `ALTER TABLE ${T} VALIDATE CONSTRAINT ${ident(t.names.fk)};`,
+      locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on while it checks',
+    },
+  ];
+  if (opts.notNull) {
+    steps.push(
+      {
+        table: t.table, kind: 'check',
+        sql: `${lt}\nALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.check)} CHECK (company_id IS NOT NULL) NOT VALID;`,
+        locks: 'ACCESS EXCLUSIVE for a catalog change only; skipped when orphans are left (it would fail their updates)',
+      },
+      { table: t.table, kind: 'check-validate', sql: `ALTER TABLE ${T} VALIDATE CONSTRAINT ${ident(t.names.check)};`, locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on' },
+    );
+  }
+  return steps.map((s, i) => ({ ...s, n: start + i }));
+}
+
+/** Orders tables by phase, parents before their children (a parent is pulled into its child's phase when it comes later). */
+function order(tables: TablePlan[]): TablePlan[] {
+  const byTable = new Map(tables.map((t) => [t.table, t]));
+  for (const t of tables) {
+    let p = t.derivation.kind === 'parent' ? byTable.get(t.derivation.parentTable) : undefined;
+    while (p) {
+      if (p.phase > t.phase) {
+        p.note = [p.note, `moved to phase ${t.phase}: ${t.table} takes its company from it`].filter(Boolean).join('; ');
+        p.phase = t.phase;
+      }
+      p = p.derivation.kind === 'parent' ? byTable.get(p.derivation.parentTable) : undefined;
+    }
+  }
+  const depth = (t: TablePlan): number => (t.derivation.kind === 'parent' && byTable.has(t.derivation.parentTable) ? 1 + depth(byTable.get(t.derivation.parentTable)!) : 0);
+  return [...tables].sort((a, b) => a.phase - b.phase || depth(a) - depth(b) || a.table.localeCompare(b.table));
+}
+
+/**
+ * Reads the database and the catalog and writes the plan. Read-only: it runs in a read-only
+ * transaction.
+ */
+export async function planMigration(databaseUrl: string, catalog: Catalog, opts: PlanOptions = {}): Promise<MigrationPlan> {
+  const client = await connect(databaseUrl, 'tenantscope-plan');
+  const options = { notNull: opts.notNull ?? false, batchSize: opts.batchSize ?? 5000, lockTimeoutMs: opts.lockTimeoutMs ?? 2000 };
+  try {
+    await client.query('BEGIN READ ONLY');
+    const schema = (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s;
+    const usersTableName = catalog.resources.find((r) => r.name === catalog.users)?.table ?? catalog.users;
+    const companiesTable = (await client.query<{ t: string }>(`
+      SELECT rc.relname::text AS t FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_class rc ON rc.oid = k.confrelid
+      JOIN pg_namespace ns ON ns.oid = cl.relnamespace AND ns.nspname = current_schema()
+      JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+      WHERE k.contype = 'f' AND cl.relname = $1 AND a.attname = 'company_id' LIMIT 1`, [usersTableName])).rows[0]?.t ?? 'companies';
+    const cols = new Map<string, string[]>();
+    for (const r of (await client.query<{ table_name: string; column_name: string }>(`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)).rows) {
+      cols.set(r.table_name, [...(cols.get(r.table_name) ?? []), r.column_name]);
+    }
+    const pks = new Map((await client.query<{ table_name: string; cols: string[] }>(`
+      SELECT cl.relname::text AS table_name, ARRAY(SELECT a.attname FROM unnest(k.conkey) u(n) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n)::text[] AS cols
+      FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace ns ON ns.oid = cl.relnamespace AND ns.nspname = current_schema()
+      WHERE k.contype = 'p'`)).rows.map((r) => [r.table_name, r.cols]));
+    const sizes = new Map((await client.query<{ relname: string; heap: string }>(`
+      SELECT c.relname::text AS relname, pg_relation_size(c.oid)::text AS heap FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema() WHERE c.relkind = 'r'`)).rows.map((r) => [r.relname, Number(r.heap)]));
+    const names = new Set((await client.query<{ n: string }>(`SELECT relname::text AS n FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = current_schema() UNION SELECT conname::text FROM pg_constraint`)).rows.map((r) => r.n));
+
+    const byName = new Map(catalog.resources.map((r) => [r.name, r]));
+    const wanted = opts.tables?.length ? new Set(opts.tables) : null;
+    if (wanted) {
+      const known = new Set(catalog.resources.map((r) => r.table).filter(Boolean) as string[]);
+      const unknown = [...wanted].filter((t) => !known.has(t));
+      if (unknown.length) throw new AppError('invalid-input', `Not in the catalog: ${unknown.join(', ')}. Tables are: ${[...known].sort().join(', ')}.`);
+    }
+    const asks: MigrationPlan['asks'] = [];
+    const skipped: MigrationPlan['skipped'] = [];
+    const planned = new Map<string, TablePlan>();
+    const usersTable = usersTableName;
+
+    /** the company a row will have once the plan ran: its own column, or through its owner or (planned) parent */
+    const futureCompany = (d: TableDerivation, alias: string, depth: number): string => {
+      const s = `s${depth}`;
+      if (d.kind === 'owner') return `(SELECT ${s}.company_id FROM ${ident(d.usersTable)} ${s} WHERE ${s}.id = ${alias}.${ident(d.field)})`;
+      const parent = planned.get(d.parentTable);
+      const inner = parent ? futureCompany(parent.derivation, s, depth + 1) : `${s}.company_id`;
+      return `(SELECT ${inner} FROM ${ident(d.parentTable)} ${s} WHERE ${s}.id = ${alias}.${ident(d.field)})`;
+    };
+
+    const visit = async (table: string, why: string | null): Promise<boolean> => {
+      if (planned.has(table)) return true;
+      const r = catalog.resources.find((x) => x.table === table);
+      const columns = cols.get(table);
+      if (!r || !columns) { asks.push({ table, reason: 'the table is not in the database' }); return false; }
+      if (columns.includes('company_id')) return false;
+      const d: Derivation = opts.derive?.[table] ?? r.derivation;
+      let derivation: TableDerivation;
+      if (d.kind === 'owner') derivation = { kind: 'owner', field: d.field, usersTable };
+      else if (d.kind === 'parent') {
+        const parent = byName.get(d.resource)?.table;
+        if (!parent) { asks.push({ table, reason: `its parent ${d.resource} has no table in the catalog` }); return false; }
+        const parentHas = cols.get(parent)?.includes('company_id');
+        if (!parentHas && !(await visit(parent, `${table} takes its company from it`))) {
+          asks.push({ table, reason: `its parent ${parent} cannot be migrated first` });
+          return false;
+        }
+        derivation = { kind: 'parent', field: d.field, parentTable: parent };
+      } else {
+        asks.push({ table, reason: d.kind === 'none' ? 'the catalog gives it no company (shared or system data): say how to derive it, or leave it' : 'the catalog says it carries company_id, but the table has none' });
+        return false;
+      }
+      if (!columns.includes(derivation.field)) { asks.push({ table, reason: `it has no column ${derivation.field} to derive company_id from` }); return false; }
+      const pk = pks.get(table);
+      if (!pk || pk.length !== 1) { asks.push({ table, reason: 'the backfill walks a single-column primary key, and this table has none' }); return false; }
+      const counts = (await client.query<{ rows: string; orphans: string }>(`
+        SELECT count(*)::text AS rows, count(*) FILTER (WHERE ${futureCompany(derivation, 't', 0)} IS NULL)::text AS orphans FROM ${ident(table)} t`)).rows[0]!;
+      const rows = Number(counts.rows);
+      const heap = sizes.get(table) ?? 0;
+      const taken = (n: string) => (names.has(n) ? `${n}_ts`.slice(0, 63) : n);
+      const tp: TablePlan = {
+        resource: r.name, table, priority: r.priority,
+        phase: r.priority === 'MEDIUM' ? 2 : r.priority === 'LOW' ? 3 : 1,
+        derivation, key: pk[0]!, columns: columns.filter((c) => c !== 'company_id'), rows,
+        orphansPredicted: Number(counts.orphans),
+        estimate: {
+          seconds: rows / ESTIMATE_ROWS_PER_SECOND,
+          columnBytes: rows * 16,
+          // a btree on uuid: about 16 bytes of key, 8 of tuple header and pointer, 90% full pages
+          indexBytes: Math.round(rows * 28 / 0.9) + 8192,
+          // every row is written again once: the old versions stay until autovacuum reclaims them
+          transientBytes: heap,
+        },
+        names: {
+          index: taken(shortName('idx_', table, '_company_id')),
+          fk: taken(shortName('', table, '_company_id_fkey')),
+          check: taken(shortName('', table, '_company_id_not_null')),
+          trigger: shortName('tenantscope_fill_', table, '_company_id'),
+          fn: shortName('fill_', table, '_company_id'),
+        },
+        note: why,
+      };
+      planned.set(table, tp);
+      return true;
+    };
+
+    for (const r of catalog.resources) {
+      const table = r.table;
+      if (!table) continue;
+      const columns = cols.get(table);
+      if (wanted && !wanted.has(table)) continue;
+      if (columns?.includes('company_id')) {
+        const missing = Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${ident(table)} WHERE company_id IS NULL`)).rows[0]!.n);
+        skipped.push({ table, reason: missing ? `has company_id; ${missing} rows miss it (the catalog gives it no other source: look at them in the schema audit)` : 'has company_id, filled' });
+        continue;
+      }
+      await visit(table, null);
+    }
+    await client.query('COMMIT');
+
+    const tables = order([...planned.values()]);
+    const steps: PlanStep[] = [];
+    for (const t of tables) steps.push(...stepsFor(t, { ...options, schema, companiesTable }, steps.length + 1));
+    const rows = tables.reduce((a, t) => a + t.rows, 0);
+    return {
+      createdAt: new Date().toISOString(),
+      database: databaseLabel(databaseUrl),
+      schema, companiesTable, options, tables, steps, asks, skipped,
+      estimate: { rows, seconds: rows / ESTIMATE_ROWS_PER_SECOND, bytes: tables.reduce((a, t) => a + t.estimate.columnBytes + t.estimate.indexBytes, 0) },
+    };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** The plan as one SQL file a DBA can read (and run by hand, batch by batch). */
+export function planSql(plan: MigrationPlan): string {
+  const out = [
+    `-- TenantScope company_id migration plan for ${plan.database}, ${plan.createdAt}`,
+    `-- ${plan.tables.length} tables, ${plan.estimate.rows} rows, about ${Math.ceil(plan.estimate.seconds)} s of backfill, about ${Math.round(plan.estimate.bytes / 1048576)} MiB more on disk`,
+    `-- Run it with \`tenantscope migrate run\`: it keeps its state in the schema ${STATE_SCHEMA}, resumes after a crash,`,
+    '-- retries DDL that hits lock_timeout, shrinks batches when others wait, verifies, and can roll back.',
+    `CREATE SCHEMA IF NOT EXISTS ${STATE_SCHEMA};`,
+    '',
+  ];
+  for (const a of plan.asks) out.push(`-- ASK ${a.table}: ${a.reason}`);
+  let phase = 0;
+  let table = '';
+  for (const s of plan.steps) {
+    const t = plan.tables.find((x) => x.table === s.table)!;
+    if (t.phase !== phase) { phase = t.phase; out.push('', `-- ===== Phase ${phase}: ${['', 'HIGH: data leakage risk', 'MEDIUM: user-specific', 'LOW: system-wide'][phase]} =====`); }
+    if (s.table !== table) {
+      table = s.table;
+      out.push('', `-- ${t.table}: ${t.rows} rows, company from ${t.derivation.kind === 'owner' ? `its owner (${t.derivation.field} → ${t.derivation.usersTable})` : `its parent (${t.derivation.field} → ${t.derivation.parentTable})`}${t.orphansPredicted > 0 ? `; ${t.orphansPredicted} orphans will stay NULL` : ''}${t.note ? `; ${t.note}` : ''}`);
+    }
+    out.push(`-- step ${s.n}: ${s.kind} (${s.locks})`, s.sql);
+  }
+  return out.join('\n') + '\n';
+}
