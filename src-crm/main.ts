@@ -31,12 +31,13 @@ const program = new Command()
   .option('--data-dir <dir>', 'folder for the embedded PostgreSQL (ignored with DATABASE_URL)', process.env.CRM_DATA_DIR ?? join(homedir(), '.tenantscope-crm'))
   .option('--fresh', 'start the embedded PostgreSQL from an empty data folder', false)
   .option('--token-ttl <seconds>', 'lifetime of access tokens', int('--token-ttl'), 3600)
+  .option('--frozen-writes', 'write as old code does: only the columns each table had at start (a company_id added later is left to the database)', false)
   .option('--exit-after-seed', 'seed, print the URLs and exit', false)
   .showHelpAfterError();
 
 async function main() {
   program.parse();
-  const o = program.opts<{ seed: string; tenants: number; rows: number; port: number; profile: string; dataDir: string; fresh: boolean; tokenTtl: number; exitAfterSeed: boolean }>();
+  const o = program.opts<{ seed: string; tenants: number; rows: number; port: number; profile: string; dataDir: string; fresh: boolean; tokenTtl: number; exitAfterSeed: boolean; frozenWrites: boolean }>();
   const log = (line: string) => process.stderr.write(`[crm] ${line}\n`);
   if (!['demo', 'scale', 'none'].includes(o.seed)) throw new Error(`--seed must be demo, scale or none, not "${o.seed}"`);
   const profile = loadProfile(o.profile);
@@ -76,7 +77,7 @@ async function main() {
       return stop(0);
     }
     const tokens = new Tokens(jwtSecret(o.dataDir), o.tokenTtl);
-    server = await buildCrmServer({ db, profile, tokens });
+    server = await buildCrmServer({ db, profile, tokens, frozenWrites: o.frozenWrites });
     const address = await server.listen({ host: '127.0.0.1', port: o.port });
     process.stdout.write(`CRM_URL=${address}\nDATABASE_URL=${databaseUrl}\nPROFILE=${profile.name}\n`);
   } catch (e) {

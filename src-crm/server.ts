@@ -13,6 +13,11 @@ export interface CrmOptions {
   profile: EnforcementProfile;
   tokens: Tokens;
   logger?: boolean;
+  /**
+   * Writes as old code does: only the columns each table had when the server started (an ORM
+   * model that knows nothing of a company_id added later). Reads still see every column.
+   */
+  frozenWrites?: boolean;
 }
 
 class HttpError extends Error {
@@ -118,6 +123,8 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
   const { db, profile, tokens } = opts;
   const catalog = new Catalog(db);
   await catalog.refresh();
+  const startColumns = new Map(MODELS.map((m) => [m.name, new Set(catalog.columnsOf(m.name).map((c) => c.name))]));
+  const writable = (table: string, column: string) => catalog.hasColumn(table, column) && (!opts.frozenWrites || startColumns.get(table)!.has(column));
 
   const app = Fastify({
     logger: opts.logger ?? false,
@@ -338,7 +345,7 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
       await catalog.fresh();
       const body = { ...(request.body as Record<string, unknown>) };
       const r = rule(model);
-      const hasCompany = catalog.hasColumn(model.name, 'company_id');
+      const hasCompany = writable(model.name, 'company_id');
       const trusted = caller.role === 'super_admin' || r.create === 'body';
       if (!trusted) {
         if (!caller.companyId) throw new HttpError(403, 'No company associated');
@@ -361,7 +368,7 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
         body.password_hash = await hashPassword(String(body.password));
         delete body.password;
       }
-      const keys = Object.keys(body).filter((k) => catalog.hasColumn(model.name, k));
+      const keys = Object.keys(body).filter((k) => writable(model.name, k));
       const values = keys.map((k) => (isJsonColumn(catalog, model.name, k) ? JSON.stringify(body[k]) : body[k]));
       const { rows } = await sql<Record<string, unknown>>`
         INSERT INTO ${sql.table(model.name)} (${sql.join(keys.map((k) => sql.id(k)))})
@@ -385,7 +392,7 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
         body.password_hash = await hashPassword(String(body.password));
         delete body.password;
       }
-      const keys = Object.keys(body).filter((k) => catalog.hasColumn(model.name, k));
+      const keys = Object.keys(body).filter((k) => writable(model.name, k));
       const sets = keys.map((k) => sql`${sql.id(k)} = ${isJsonColumn(catalog, model.name, k) ? JSON.stringify(body[k]) : body[k]}`);
       sets.push(sql`updated_at = clock_timestamp()`);
       const { rows } = await sql<Record<string, unknown>>`

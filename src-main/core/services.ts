@@ -17,6 +17,7 @@ import { acceptFinding, runAudit } from '../audit/auditService.ts';
 import { auditHtml, auditMarkdown } from '../audit/auditReport.ts';
 import { signInIdentities } from '../isolation/identities.ts';
 import { EventBus } from './eventBus.ts';
+import { MigrationService } from '../migrate/migrationService.ts';
 import { projectRoot } from './home.ts';
 import { createLogger, redact, type Logger } from './log.ts';
 import { MemorySecretStore, secretKey, type SecretStore } from './secretStore.ts';
@@ -93,6 +94,16 @@ export function createServices(opts: ServicesOptions): Services {
     if (!t) throw new AppError(session.current()?.role === 'super_admin' ? 'not-found' : 'forbidden', `"${given}" is not a company you can see.`);
     session.assertTenantAccess(t.id);
     return t;
+  };
+
+  const migration = new MigrationService(bus);
+  /** the signed-in connection's catalog and the CRM's PostgreSQL (given, or the connection's) */
+  const migrationTarget = async (given?: string) => {
+    const s = session.current()!;
+    await ensureCrm(s.connection);
+    const url = given ?? connections.databaseUrl(s.connection);
+    if (!url) throw new AppError('invalid-input', `Connection "${s.connection}" has no database URL: add the CRM's PostgreSQL to it (Connections), or give one.`);
+    return { url, catalog: connections.get(s.connection).catalog, operator: s.user.email };
   };
 
   const handlers: Handlers = {
@@ -253,6 +264,25 @@ export function createServices(opts: ServicesOptions): Services {
     },
     'demo:status': () => demo.current(),
     'demo:start': () => demo.start(),
+    'migrate:audit': async ({ databaseUrl }) => {
+      const t = await migrationTarget(databaseUrl);
+      return migration.audit(t.url, t.catalog);
+    },
+    'migrate:plan': async (input) => {
+      const t = await migrationTarget(input.databaseUrl);
+      return migration.plan(t.url, t.catalog, input);
+    },
+    'migrate:run': async (input) => {
+      const t = await migrationTarget(input.databaseUrl);
+      return migration.run(t.url, t.catalog, t.operator, input);
+    },
+    'migrate:control': (input) => migration.controlRun(input),
+    'migrate:status': async ({ databaseUrl }) => migration.status((await migrationTarget(databaseUrl)).url),
+    'migrate:verify': async ({ runId, databaseUrl }) => migration.verify((await migrationTarget(databaseUrl)).url, runId),
+    'migrate:rollback': async ({ runId, databaseUrl }) => {
+      const t = await migrationTarget(databaseUrl);
+      return migration.rollback(t.url, t.operator, runId);
+    },
   };
 
   async function dispatch(channel: string, payload: unknown): Promise<Result<unknown>> {

@@ -355,3 +355,45 @@ export function planSql(plan: MigrationPlan): string {
   }
   return out.join('\n') + '\n';
 }
+
+export interface PreflightItem { level: 'ok' | 'warn' | 'fail'; message: string }
+
+/**
+ * What would stop or slow the plan, checked before anything changes (the dry run): who owns the
+ * tables, whether the state schema can be created, sessions holding locks on the planned tables
+ * (the DDL would wait on them), and long transactions (CREATE INDEX CONCURRENTLY waits for them).
+ */
+export async function preflight(databaseUrl: string, plan: MigrationPlan): Promise<PreflightItem[]> {
+  const client = await connect(databaseUrl, 'tenantscope-preflight');
+  const out: PreflightItem[] = [];
+  try {
+    const tables = plan.tables.map((t) => t.table);
+    if (!tables.length) return [{ level: 'ok', message: 'Nothing to migrate: every table in the catalog has company_id.' }];
+    const notOwned = (await client.query<{ t: string }>(`SELECT c.relname::text AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()
+      WHERE c.relname = ANY($1) AND NOT pg_has_role(current_user, c.relowner, 'USAGE')`, [tables])).rows.map((r) => r.t);
+    out.push(notOwned.length ? { level: 'fail', message: `The database user does not own ${notOwned.join(', ')}: ALTER TABLE needs the owner.` } : { level: 'ok', message: `The database user owns all ${tables.length} tables.` });
+    const canCreate = (await client.query<{ ok: boolean }>(`SELECT has_database_privilege(current_user, current_database(), 'CREATE') OR EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS ok`, [STATE_SCHEMA])).rows[0]!.ok;
+    out.push(canCreate ? { level: 'ok', message: `The run keeps its state in the schema ${STATE_SCHEMA}.` } : { level: 'fail', message: `The database user cannot create the schema ${STATE_SCHEMA} the run keeps its state in.` });
+    const holders = (await client.query<{ pid: number; t: string; mode: string; age: string; app: string }>(`
+      SELECT l.pid, c.relname::text AS t, l.mode, coalesce(extract(epoch FROM now() - a.xact_start), 0)::int::text AS age, a.application_name AS app
+      FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE c.relname = ANY($1) AND l.pid <> pg_backend_pid() AND a.xact_start < now() - interval '5 seconds'`, [tables])).rows;
+    for (const h of holders) out.push({ level: 'warn', message: `Backend ${h.pid} (${h.app || 'no name'}) holds ${h.mode} on ${h.t} in a transaction open ${h.age} s: DDL on it will wait (lock_timeout ${plan.options.lockTimeoutMs} ms, retried).` });
+    const long = (await client.query<{ pid: number; age: string }>(`SELECT pid, extract(epoch FROM now() - xact_start)::int::text AS age FROM pg_stat_activity WHERE xact_start < now() - interval '1 minute' AND pid <> pg_backend_pid() AND datname = current_database()`)).rows;
+    for (const l of long) out.push({ level: 'warn', message: `Backend ${l.pid} has a transaction open for ${l.age} s: CREATE INDEX CONCURRENTLY waits for it to end.` });
+    if (!holders.length && !long.length) out.push({ level: 'ok', message: 'No session holds locks on the planned tables, and no long transaction is open.' });
+    for (const a of plan.asks) out.push({ level: 'warn', message: `${a.table} is left out: ${a.reason}.` });
+    return out;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** "owner:user_id" or "parent:documents.document_id" as a catalog derivation. */
+export function parseDerive(spec: string): Derivation {
+  const owner = /^owner:([A-Za-z_]\w*)$/.exec(spec);
+  if (owner) return { kind: 'owner', field: owner[1]! };
+  const parent = /^parent:([A-Za-z_]\w*)\.([A-Za-z_]\w*)$/.exec(spec);
+  if (parent) return { kind: 'parent', resource: parent[1]!, field: parent[2]! };
+  throw new AppError('invalid-input', `"${spec}": say owner:<field> or parent:<resource>.<field>.`);
+}

@@ -155,14 +155,14 @@ async function stateExists(c: pg.Client): Promise<boolean> {
 }
 
 /** Order-independent hash of the table's other columns (a sum of per-row md5s) and its row count. */
-export async function fingerprint(c: pg.ClientBase, t: Pick<TablePlan, 'table' | 'columns'>): Promise<{ rows: number; fingerprint: string }> {
+export async function fingerprint(c: pg.ClientBase | pg.Pool, t: Pick<TablePlan, 'table' | 'columns'>): Promise<{ rows: number; fingerprint: string }> {
   const row = `ROW(${t.columns.map((col) => `t.${ident(col)}`).join(', ')})::text`;
   const r = (await c.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, coalesce(sum(('x' || left(md5(${row}), 15))::bit(60)::bigint), 0)::text AS h FROM ${ident(t.table)} t`)).rows[0]!;
   return { rows: Number(r.n), fingerprint: `${r.n}:${r.h}` };
 }
 
 /** Columns, indexes, constraints and triggers of a table, as the catalogs say. */
-export async function schemaSnapshot(c: pg.ClientBase, table: string): Promise<unknown> {
+export async function schemaSnapshot(c: pg.ClientBase | pg.Pool, table: string): Promise<unknown> {
   return (await c.query<{ s: unknown }>(`
     SELECT json_build_object(
       'columns', (SELECT json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid)) ORDER BY a.attnum)
@@ -211,6 +211,9 @@ class Runner {
   private progress: MigrationProgress;
   private readonly rates = new Map<string, { t0: number; d0: number }>();
   private readonly doneAtStart: number;
+  /** the batch size and pause in use now (the throttle moves them) */
+  private size: number;
+  private delay: number;
 
   constructor(
     private readonly c: pg.Client,
@@ -232,6 +235,8 @@ class Runner {
       overall: { done: 0, total: 0, rate: 0, etaSeconds: null, steps: plan.steps.length, stepsDone: [...run.steps.values()].filter((s) => s.status !== 'pending').length },
     };
     this.doneAtStart = this.progress.tables.reduce((a, t) => a + t.done, 0);
+    this.size = control.batchSize;
+    this.delay = control.delayMs;
   }
 
   private log(line: string): void {
@@ -247,8 +252,8 @@ class Runner {
     const elapsed = (Date.now() - this.startedAt) / 1000;
     const rate = elapsed > 1 ? (done - this.doneAtStart) / elapsed : p.tables.reduce((a, t) => a + (t.status === 'running' ? t.rate : 0), 0);
     p.overall = { ...p.overall, done, total, rate, etaSeconds: rate > 0 ? (total - done) / rate : null };
-    p.batchSize = this.control.batchSize;
-    p.delayMs = this.control.delayMs;
+    p.batchSize = this.size;
+    p.delayMs = this.delay;
     this.opts.onProgress?.(structuredClone(p));
   }
 
@@ -306,7 +311,10 @@ class Runner {
     let lastEmit = 0;
     for (;;) {
       if (this.control.paused) return 'paused';
-      const size = Math.max(1, Math.round(this.control.batchSize));
+      // the operator's batch size is the ceiling and their pause the floor; the runner moves between
+      this.size = Math.max(1, Math.min(this.size, this.control.batchSize));
+      this.delay = Math.max(this.delay, this.control.delayMs);
+      const size = this.size;
       const t0 = performance.now();
       // while the batch runs, look once for sessions waiting on locks it holds
       let blocked = 0;
@@ -327,25 +335,24 @@ class Runner {
         await c.query('ROLLBACK').catch(() => {});
         if (pgCode(e) !== LOCK_NOT_AVAILABLE) throw e;
         // the application holds rows of this batch: take smaller bites, and leave it room
-        this.control.batchSize = Math.max(50, Math.floor(size / 2));
-        this.control.delayMs = Math.min(Math.max(this.control.delayMs * 2, 50), 2000);
-        this.log(`${t.table}: a batch waited on rows the application holds; batch ${this.control.batchSize} rows, pause ${this.control.delayMs} ms`);
-        await sleep(this.control.delayMs);
+        this.size = Math.max(50, Math.floor(size / 2));
+        this.delay = Math.min(Math.max(this.delay * 2, 50), 2000);
+        this.log(`${t.table}: a batch waited on rows the application holds; next ${this.size} rows, pause ${this.delay} ms`);
+        await sleep(this.delay);
         continue;
       }
       clearTimeout(probe);
       const ms = performance.now() - t0;
       state.rowsDone += r.seen;
       if (r.last_key !== null) state.lastKey = r.last_key;
-      // throttle: AIMD on the batch's length and on whether it made others wait
+      // throttle: shrink when a batch holds its locks too long or made others wait, grow back when it is quick
       if (ms > maxBatchMs || blocked > 0) {
-        const next = Math.max(50, Math.floor(size * Math.min(0.5, maxBatchMs / ms)));
-        if (blocked > 0 && this.control.delayMs < 1000) this.control.delayMs = Math.min(1000, Math.max(10, this.control.delayMs * 2));
-        if (next < size || blocked > 0) this.log(`${t.table}: batch of ${size} took ${Math.round(ms)} ms${blocked ? `, ${blocked} sessions waited on it` : ''}; next ${next} rows${this.control.delayMs ? `, pause ${this.control.delayMs} ms` : ''}`);
-        this.control.batchSize = next;
-      } else if (ms < maxBatchMs / 2 && this.control.batchSize < 20_000) {
-        this.control.batchSize = Math.min(20_000, Math.ceil(size * 1.25));
-        if (this.control.delayMs > 0) this.control.delayMs = Math.floor(this.control.delayMs / 2);
+        this.size = Math.max(50, Math.floor(size * Math.min(0.5, maxBatchMs / ms)));
+        if (blocked > 0) this.delay = Math.min(1000, Math.max(10, this.delay * 2));
+        this.log(`${t.table}: batch of ${size} took ${Math.round(ms)} ms${blocked ? `, ${blocked} sessions waited on it` : ''}; next ${this.size} rows${this.delay ? `, pause ${this.delay} ms` : ''}`);
+      } else if (ms < maxBatchMs / 2) {
+        this.size = Math.min(this.control.batchSize, Math.ceil(size * 1.25));
+        this.delay = Math.max(this.control.delayMs, Math.floor(this.delay / 2));
       }
       const rate0 = this.rates.get(t.table)!;
       const secs = (Date.now() - rate0.t0) / 1000;
@@ -355,14 +362,14 @@ class Runner {
       prog.etaSeconds = prog.rate > 0 ? Math.max(0, prog.total - prog.done) / prog.rate : null;
       if (r.seen < size) break;
       if (Date.now() - lastEmit > 200) { lastEmit = Date.now(); this.emit(); }
-      if (this.control.delayMs > 0) await sleep(this.control.delayMs);
+      if (this.delay > 0) await sleep(this.delay);
     }
     // the sweep: rows still NULL that could be filled (written in ways the trigger did not see), in batches
     for (;;) {
       const n = (await c.query(`WITH b AS (SELECT t.${K} AS k FROM ${T} t JOIN ${src} ON ${on} WHERE t.company_id IS NULL AND s.company_id IS NOT NULL LIMIT $1)
-        UPDATE ${T} t SET company_id = s.company_id FROM ${src} WHERE t.${K} IN (SELECT k FROM b) AND t.company_id IS NULL AND ${on}`, [this.control.batchSize])).rowCount ?? 0;
+        UPDATE ${T} t SET company_id = s.company_id FROM ${src} WHERE t.${K} IN (SELECT k FROM b) AND t.company_id IS NULL AND ${on}`, [this.size])).rowCount ?? 0;
       if (n) this.log(`${t.table}: the sweep filled ${n} rows the walk had passed`);
-      if (n < this.control.batchSize) break;
+      if (n < this.size) break;
     }
     await c.query(`UPDATE ${S}.steps SET status = 'done', finished_at = now() WHERE run_id = $1 AND n = $2`, [this.run.id, step.n]);
     prog.done = prog.total = Math.max(prog.total, state.rowsDone);

@@ -69,6 +69,13 @@ describe('the HTTP host door', () => {
       'cache:evict': { tenant: tenants[0].id },
       'demo:status': {},
       'demo:start': null,
+      'migrate:audit': { databaseUrl: crm.databaseUrl },
+      'migrate:plan': { tables: ['calls'], databaseUrl: crm.databaseUrl },
+      'migrate:run': { tables: ['calls'], databaseUrl: crm.databaseUrl },
+      'migrate:control': { pause: true },
+      'migrate:status': { databaseUrl: crm.databaseUrl },
+      'migrate:verify': { databaseUrl: crm.databaseUrl },
+      'migrate:rollback': { confirm: true, databaseUrl: crm.databaseUrl },
     };
     expect(Object.keys(valid).sort()).toEqual([...CHANNELS].sort());
     for (const channel of CHANNELS) {

@@ -40,7 +40,7 @@ export interface TestCrm {
   close(): Promise<void>;
 }
 
-export async function startTestCrm(opts: { profile?: string | EnforcementProfile | object; tokenTtl?: number; seed?: boolean; databaseUrl?: string } = {}): Promise<TestCrm> {
+export async function startTestCrm(opts: { profile?: string | EnforcementProfile | object; tokenTtl?: number; seed?: boolean; databaseUrl?: string; frozenWrites?: boolean } = {}): Promise<TestCrm> {
   const database = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await createTestDatabase();
   const pool = createPool(database.url);
   const db = createDb(pool);
@@ -51,7 +51,7 @@ export async function startTestCrm(opts: { profile?: string | EnforcementProfile
     : opts.profile && 'rules' in opts.profile ? (opts.profile as EnforcementProfile)
     : opts.profile ? parseProfile(opts.profile)
     : loadProfile('legacy');
-  const app = await buildCrmServer({ db, profile, tokens: new Tokens('test-secret', opts.tokenTtl ?? 3600) });
+  const app = await buildCrmServer({ db, profile, tokens: new Tokens('test-secret', opts.tokenTtl ?? 3600), frozenWrites: opts.frozenWrites });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const call: TestCrm['call'] = async (token, method, path, body) => {
     const res = await fetch(url + path, {
