@@ -78,6 +78,8 @@ export async function freePort(): Promise<number> {
 
 export interface EmbeddedServer {
   url: string;
+  /** where the cluster's files are (under the OS temp folder when running as root) */
+  clusterDir: string;
   stop(): Promise<void>;
 }
 
@@ -141,6 +143,7 @@ export async function startEmbeddedPostgres(
   }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/crm`,
+    clusterDir,
     stop: () => server.stop(),
   };
 }

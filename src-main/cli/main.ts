@@ -324,7 +324,7 @@ function migrateCommand(name: string, description: string, planning = false): Co
 }
 type MigrateOpts = { connection: string; as?: string; passwordEnv?: string; db?: string; tables?: string[]; derive?: Record<string, string>; notNull?: boolean; batchSize?: number };
 const planInput = (o: MigrateOpts) => ({ tables: o.tables, derive: o.derive && Object.keys(o.derive).length ? o.derive : undefined, notNull: o.notNull ?? false, batchSize: o.batchSize, databaseUrl: o.db });
-const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+const mib = (b: number) => (b < 1048576 ? `${Math.max(1, Math.round(b / 1024))} KiB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1073741824).toFixed(2)} GiB`);
 
 function planSummary(plan: Output<'migrate:plan'>['plan'], preflight: Output<'migrate:plan'>['preflight']): string {
   return [

@@ -129,6 +129,7 @@ CREATE TABLE IF NOT EXISTS ${S}.steps (
   rows_done bigint NOT NULL DEFAULT 0,
   rows_filled bigint NOT NULL DEFAULT 0,
   rows_total bigint,
+  started_at timestamptz,
   finished_at timestamptz,
   message text,
   PRIMARY KEY (run_id, n)
@@ -154,10 +155,10 @@ async function stateExists(c: pg.Client): Promise<boolean> {
   return (await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [S])).rowCount === 1;
 }
 
-/** Order-independent hash of the table's other columns (a sum of per-row md5s) and its row count. */
+/** Order-independent hash of the table's other columns (the sum of a 64-bit hash of each row) and its row count. */
 export async function fingerprint(c: pg.ClientBase | pg.Pool, t: Pick<TablePlan, 'table' | 'columns'>): Promise<{ rows: number; fingerprint: string }> {
   const row = `ROW(${t.columns.map((col) => `t.${ident(col)}`).join(', ')})::text`;
-  const r = (await c.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, coalesce(sum(('x' || left(md5(${row}), 15))::bit(60)::bigint), 0)::text AS h FROM ${ident(t.table)} t`)).rows[0]!;
+  const r = (await c.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, coalesce(sum(hashtextextended(${row}, 7)::numeric), 0)::text AS h FROM ${ident(t.table)} t`)).rows[0]!;
   return { rows: Number(r.n), fingerprint: `${r.n}:${r.h}` };
 }
 
@@ -269,7 +270,7 @@ class Runner {
       try {
         await this.c.query(`SET LOCAL lock_timeout = '${this.run.plan.options.lockTimeoutMs}ms'`);
         const note = await body(this.c);
-        await this.c.query(`UPDATE ${S}.steps SET status = $3, finished_at = now(), message = $4 WHERE run_id = $1 AND n = $2`, [this.run.id, step.n, note ? 'skipped' : 'done', note ?? null]);
+        await this.c.query(`UPDATE ${S}.steps SET status = $3, finished_at = clock_timestamp(), message = $4 WHERE run_id = $1 AND n = $2`, [this.run.id, step.n, note ? 'skipped' : 'done', note ?? null]);
         await this.c.query('COMMIT');
         if (note) this.log(`${step.table}: ${step.kind} skipped: ${note}`);
         return;
@@ -371,7 +372,7 @@ class Runner {
       if (n) this.log(`${t.table}: the sweep filled ${n} rows the walk had passed`);
       if (n < this.size) break;
     }
-    await c.query(`UPDATE ${S}.steps SET status = 'done', finished_at = now() WHERE run_id = $1 AND n = $2`, [this.run.id, step.n]);
+    await c.query(`UPDATE ${S}.steps SET status = 'done', finished_at = clock_timestamp() WHERE run_id = $1 AND n = $2`, [this.run.id, step.n]);
     prog.done = prog.total = Math.max(prog.total, state.rowsDone);
     return 'done';
   }
@@ -398,7 +399,7 @@ class Runner {
         await this.c.query('RESET lock_timeout').catch(() => {});
       }
     }
-    await this.c.query(`UPDATE ${S}.steps SET status = 'done', finished_at = now() WHERE run_id = $1 AND n = $2`, [this.run.id, step.n]);
+    await this.c.query(`UPDATE ${S}.steps SET status = 'done', finished_at = clock_timestamp() WHERE run_id = $1 AND n = $2`, [this.run.id, step.n]);
   }
 
   async go(): Promise<RunStatus> {
@@ -416,6 +417,7 @@ class Runner {
       this.emit();
       const T = ident(t.table);
       const started = performance.now();
+      await this.c.query(`UPDATE ${S}.steps SET started_at = coalesce(started_at, clock_timestamp()) WHERE run_id = $1 AND n = $2`, [this.run.id, step.n]);
       switch (step.kind) {
         case 'add-column':
           await this.ddl(step, async (c) => {
@@ -532,7 +534,7 @@ export async function runMigration(databaseUrl: string, opts: RunOptions): Promi
     }
     if (status === 'paused') return { runId, status, verification: null };
     const verification = await verifyWith(c, run);
-    await c.query(`UPDATE ${S}.runs SET status = 'done', finished_at = now(), verification = $2, message = $3 WHERE id = $1`, [runId, JSON.stringify(verification), verification.ok ? 'verified' : 'verification found problems']);
+    await c.query(`UPDATE ${S}.runs SET status = 'done', finished_at = clock_timestamp(), verification = $2, message = $3 WHERE id = $1`, [runId, JSON.stringify(verification), verification.ok ? 'verified' : 'verification found problems']);
     runner.finalEmit('done', verification.ok ? 'verified' : 'verification found problems');
     return { runId, status: 'done', verification };
   } finally {
@@ -558,14 +560,15 @@ async function verifyWith(c: pg.Client, run: LoadedRun): Promise<Verification> {
     let notNull: TableVerification['notNull'] = run.plan.options.notNull ? 'missing' : 'skipped';
     if (hasColumn) {
       const d = t.derivation;
-      const derived = `(SELECT s.company_id FROM ${ident(d.kind === 'owner' ? d.usersTable : d.parentTable)} s WHERE s.id = t.${ident(d.field)})`;
+      // the company each row's owner or parent has, joined once
+      const derived = 's.company_id';
       const r = (await c.query<{ missing: string; orphans: string; fillable: string; mismatched: string; ids: string[] | null }>(`
-        SELECT count(*) FILTER (WHERE company_id IS NULL)::text AS missing,
-               count(*) FILTER (WHERE company_id IS NULL AND ${derived} IS NULL)::text AS orphans,
-               count(*) FILTER (WHERE company_id IS NULL AND ${derived} IS NOT NULL)::text AS fillable,
-               count(*) FILTER (WHERE company_id IS NOT NULL AND ${derived} IS NOT NULL AND company_id <> ${derived})::text AS mismatched,
-               (array_agg(t.${ident(t.key)}::text ORDER BY t.${ident(t.key)}) FILTER (WHERE company_id IS NULL AND ${derived} IS NULL))[1:100] AS ids
-        FROM ${T} t`)).rows[0]!;
+        SELECT count(*) FILTER (WHERE t.company_id IS NULL)::text AS missing,
+               count(*) FILTER (WHERE t.company_id IS NULL AND ${derived} IS NULL)::text AS orphans,
+               count(*) FILTER (WHERE t.company_id IS NULL AND ${derived} IS NOT NULL)::text AS fillable,
+               count(*) FILTER (WHERE t.company_id IS NOT NULL AND ${derived} IS NOT NULL AND t.company_id <> ${derived})::text AS mismatched,
+               (array_agg(t.${ident(t.key)}::text ORDER BY t.${ident(t.key)}) FILTER (WHERE t.company_id IS NULL AND ${derived} IS NULL))[1:100] AS ids
+        FROM ${T} t LEFT JOIN ${ident(d.kind === 'owner' ? d.usersTable : d.parentTable)} s ON s.id = t.${ident(d.field)}`)).rows[0]!;
       missing = Number(r.missing);
       orphans = { count: Number(r.orphans), ids: r.ids ?? [] };
       fillableMissing = Number(r.fillable);

@@ -6,6 +6,7 @@ import { ConnectionsView } from '../views/ConnectionsView.tsx';
 import { PendingView } from '../views/PendingView.tsx';
 import { IsolationView } from '../views/IsolationView.tsx';
 import { AuditView } from '../views/AuditView.tsx';
+import { MigrationView } from '../views/MigrationView.tsx';
 import { StatusBar } from './StatusBar.tsx';
 
 function CurrentView({ view }: { view: ViewId }) {
@@ -14,6 +15,7 @@ function CurrentView({ view }: { view: ViewId }) {
     case 'connections': return <ConnectionsView />;
     case 'isolation': return <IsolationView />;
     case 'audit': return <AuditView />;
+    case 'migration': return <MigrationView />;
     default: return <PendingView view={view} />;
   }
 }

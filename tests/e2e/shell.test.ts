@@ -97,9 +97,9 @@ describe('console shell on the demo CRM', () => {
   it('keyboard navigation, themes, and views that are not built yet say so', async () => {
     const p = await openSignedInAs('super@tenantscope.test');
     const u = ui(p);
-    await p.keyboard.press('Alt+3');
-    await u.view('migration').waitFor();
-    expect(await u.view('migration').textContent()).toContain('Not built yet');
+    await p.keyboard.press('Alt+5');
+    await u.view('data').waitFor();
+    expect(await u.view('data').textContent()).toContain('Not built yet');
     await p.keyboard.press('Alt+6');
     await u.view('connections').waitFor();
     const before = await p.evaluate(() => document.documentElement.dataset.theme);
@@ -306,5 +306,56 @@ describe('console shell on the demo CRM', () => {
     expect(await row.locator('td').nth(4).textContent()).toBe('none');
     await screenshot(p, 'tenants-company-admin-synced');
     await p.close();
+  });
+
+  it('migrates the demo CRM from the Migration view: plan by phase with its SQL, run with per-table progress, pause and resume, verify, roll back with confirmation', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    await p.getByTestId('nav-migration').click();
+    await expect.poll(() => p.getByTestId('mig-audit').textContent(), { timeout: 20_000 }).toMatch(/Tables without company_id21 of 32/);
+    await p.getByTestId('mig-tables').fill('calls, document_signatures');
+    await p.getByTestId('mig-plan').click();
+    const plan = p.getByTestId('mig-plan-view');
+    await plan.waitFor();
+    // a child brings its parent, parents first
+    expect(await plan.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid')))).toEqual(['mig-plan-calls', 'mig-plan-documents', 'mig-plan-document_signatures']);
+    expect(await p.getByTestId('mig-plan-document_signatures').textContent()).toContain('parent (document_id → documents)');
+    expect(await p.getByTestId('mig-preflight').textContent()).toContain('The database user owns all 3 tables.');
+    const sqlFile = p.waitForEvent('download');
+    await p.getByTestId('mig-export').click();
+    const sql = readFileSync(await (await sqlFile).path(), 'utf8');
+    expect(sql).toContain('CREATE INDEX CONCURRENTLY "idx_calls_company_id" ON "calls" (company_id);');
+    await plan.locator('summary').click();
+    await screenshot(p, 'migration-plan');
+    // slow it down enough to pause mid-backfill: two rows a batch, 300 ms between batches
+    await p.getByTestId('mig-batch').fill('2');
+    await p.getByTestId('mig-delay').fill('300');
+    await p.getByTestId('mig-run').click();
+    expect(await p.getByTestId('mig-confirm').textContent()).toContain('3 tables get company_id');
+    await p.getByTestId('mig-confirm-yes').click();
+    await expect.poll(() => p.getByTestId('mig-table-calls').textContent(), { timeout: 30_000 }).toMatch(/backfill · \d+ of 18/);
+    await screenshot(p, 'migration-running');
+    await p.getByTestId('mig-pause').click();
+    await expect.poll(() => p.getByTestId('mig-notice').textContent(), { timeout: 30_000 }).toMatch(/^Run \d+ paused: everything done so far stays/);
+    expect(await p.getByTestId('mig-unfinished').textContent()).toMatch(/Run \d+ is not finished \(paused\)/);
+    await p.getByTestId('mig-resume').click();
+    await expect.poll(() => p.getByTestId('mig-notice').textContent(), { timeout: 60_000 }).toMatch(/^Run \d+ done and verified\.$/);
+    expect(await p.getByTestId('mig-verify-calls').textContent()).toMatch(/^calls1800validvalidatedskippedunchanged/);
+    expect(await p.getByTestId('mig-log').textContent()).toContain('paused: run it again to resume where it stopped');
+    await expect.poll(() => p.getByTestId('mig-runs').locator('tbody tr').first().textContent()).toMatch(/^\d+donesuper@tenantscope\.test/);
+    await expect.poll(() => p.getByTestId('mig-audit').textContent()).toMatch(/Tables without company_id18 of 32/);
+    await screenshot(p, 'migration-verified');
+    // roll back, confirmed: the demo is as it was
+    await p.getByTestId('mig-rollback').click();
+    expect(await p.getByTestId('mig-confirm').textContent()).toContain('drops what the run added');
+    await p.getByTestId('mig-confirm-yes').click();
+    await expect.poll(() => p.getByTestId('mig-notice').textContent(), { timeout: 60_000 }).toMatch(/rolled back: every table's schema and data are as before the run\.$/);
+    await expect.poll(() => p.getByTestId('mig-audit').textContent()).toMatch(/Tables without company_id21 of 32/);
+    await expect.poll(() => p.getByTestId('mig-runs').locator('tbody tr').first().textContent()).toContain('rolled-back');
+    await screenshot(p, 'migration-rolled-back');
+    await p.close();
+    const admin = await openSignedInAs('admin@acme.test');
+    await admin.getByTestId('nav-migration').click();
+    expect(await admin.getByTestId('view-migration').textContent()).toContain('a super admin plans and runs it');
+    await admin.close();
   });
 });

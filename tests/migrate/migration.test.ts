@@ -108,4 +108,54 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
       expect((await auditSchema(crm.databaseUrl, catalog)).filter((x) => !x.hasCompanyId)).toHaveLength(21);
     } finally { await crm.close(); }
   }, 180_000);
+
+  it('a dropped database connection mid-backfill stops the run with a clear error, keeps what was done, and the next run resumes it; wrong credentials are said so', async () => {
+    const crm = await startTestCrm({ profile: 'legacy' });
+    try {
+      await crm.pool.query(`WITH u AS (SELECT array_agg(id) AS ids FROM users WHERE company_id IS NOT NULL)
+        INSERT INTO calls (user_id, from_number, to_number) SELECT u.ids[1 + g % array_length(u.ids, 1)], '+1', '+2' FROM u, generate_series(1, 5000) g`);
+      const catalog = catalogFor(crm.url);
+      const plan = await planMigration(crm.databaseUrl, catalog, { tables: ['calls'] });
+      let killed = false;
+      const first = runMigration(crm.databaseUrl, {
+        operator: 'test', plan, control: { paused: false, batchSize: 100, delayMs: 10 },
+        onProgress: (p) => {
+          const calls = p.tables[0]!;
+          if (!killed && calls.step === 'backfill' && calls.done >= 500) {
+            killed = true;
+            void crm.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tenantscope-migrate'`);
+          }
+        },
+      });
+      await expect(first).rejects.toThrow(/^Run 1 stopped: .*Everything done so far stays; run again to resume\.$/s);
+      const state = (await crm.pool.query(`SELECT rows_done::int AS n FROM tenantscope_migration.steps WHERE kind = 'backfill'`)).rows[0];
+      expect(state.n).toBeGreaterThanOrEqual(500);
+      const second = await runMigration(crm.databaseUrl, { operator: 'test' });
+      expect(second).toMatchObject({ runId: 1, status: 'done' });
+      expect(second.verification!.ok).toBe(true);
+      const filled = (await crm.pool.query(`SELECT rows_filled::int AS f, rows_done::int AS n FROM tenantscope_migration.steps WHERE kind = 'backfill'`)).rows[0];
+      expect(filled.n).toBe(plan.tables[0]!.rows);
+      // a new plan while run 1 is unfinished is refused; a second runner at once too
+      const bad = new URL(crm.databaseUrl);
+      bad.password = 'wrong';
+      await expect(planMigration(bad.toString(), catalog)).rejects.toMatchObject({ code: 'bad-credentials' });
+      await expect(runMigration('postgres://x:y@127.0.0.1:1/none', { operator: 'test' })).rejects.toMatchObject({ code: 'unreachable' });
+    } finally { await crm.close(); }
+  }, 120_000);
+
+  it('one runner at a time, and no new plan over an unfinished run', async () => {
+    const crm = await startTestCrm({ profile: 'legacy' });
+    try {
+      const catalog = catalogFor(crm.url);
+      const plan = await planMigration(crm.databaseUrl, catalog, { tables: ['calls'] });
+      const control = { paused: false, batchSize: 1, delayMs: 200 };
+      const running = runMigration(crm.databaseUrl, { operator: 'a', plan, control });
+      await new Promise((r) => setTimeout(r, 600));
+      await expect(runMigration(crm.databaseUrl, { operator: 'b' })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/^Another migration runner is working on this database/) });
+      control.paused = true;
+      expect((await running).status).toBe('paused');
+      await expect(runMigration(crm.databaseUrl, { operator: 'b', plan })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/^Migration run 1 is not finished/) });
+      expect((await runMigration(crm.databaseUrl, { operator: 'b' })).status).toBe('done');
+    } finally { await crm.close(); }
+  }, 120_000);
 });
