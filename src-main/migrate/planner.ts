@@ -331,11 +331,13 @@ export async function planMigration(databaseUrl: string, catalog: Catalog, opts:
   }
 }
 
+export const humanBytes = (b: number) => (b < 1048576 ? `${Math.max(1, Math.round(b / 1024))} KiB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1073741824).toFixed(2)} GiB`);
+
 /** The plan as one SQL file a DBA can read (and run by hand, batch by batch). */
 export function planSql(plan: MigrationPlan): string {
   const out = [
     `-- TenantScope company_id migration plan for ${plan.database}, ${plan.createdAt}`,
-    `-- ${plan.tables.length} tables, ${plan.estimate.rows} rows, about ${Math.ceil(plan.estimate.seconds)} s of backfill, about ${Math.round(plan.estimate.bytes / 1048576)} MiB more on disk`,
+    `-- ${plan.tables.length} tables, ${plan.estimate.rows} rows, about ${Math.ceil(plan.estimate.seconds)} s of backfill, about ${humanBytes(plan.estimate.bytes)} more on disk`,
     `-- Run it with \`tenantscope migrate run\`: it keeps its state in the schema ${STATE_SCHEMA}, resumes after a crash,`,
     '-- retries DDL that hits lock_timeout, shrinks batches when others wait, verifies, and can roll back.',
     `CREATE SCHEMA IF NOT EXISTS ${STATE_SCHEMA};`,
