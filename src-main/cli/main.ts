@@ -10,7 +10,7 @@ import { toJunit, toMarkdown, toSarif } from '../isolation/reportFormats.ts';
 import { acceptFinding, atOrAbove, runAudit } from '../audit/auditService.ts';
 import { auditHtml, auditMarkdown, auditSarif } from '../audit/auditReport.ts';
 import { createServices, type Services } from '../core/services.ts';
-import { humanBytes } from '../migrate/planner.ts';
+import { humanBytes } from '../../src-shared/migration.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from './doctor.ts';
 import { createOut, EXIT, table, type Out } from './output.ts';

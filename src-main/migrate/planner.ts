@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Catalog, Derivation } from '../../src-shared/catalog.ts';
 import { AppError } from '../../src-shared/result.ts';
+import { humanBytes } from '../../src-shared/migration.ts';
 
 /**
  * The company_id migration planner. For every table that lacks company_id it decides how the
@@ -330,8 +331,6 @@ export async function planMigration(databaseUrl: string, catalog: Catalog, opts:
     await client.end().catch(() => {});
   }
 }
-
-export const humanBytes = (b: number) => (b < 1048576 ? `${Math.max(1, Math.round(b / 1024))} KiB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1073741824).toFixed(2)} GiB`);
 
 /** The plan as one SQL file a DBA can read (and run by hand, batch by batch). */
 export function planSql(plan: MigrationPlan): string {

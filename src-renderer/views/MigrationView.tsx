@@ -1,10 +1,11 @@
 import { useEffect, useRef, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useMigration } from '../stores/migrationStore.ts';
+import { humanBytes } from '../../src-shared/migration.ts';
 
 const PHASES: Record<number, string> = { 1: 'Phase 1 · HIGH: data leakage risk (critical tables first)', 2: 'Phase 2 · MEDIUM: user-specific', 3: 'Phase 3 · LOW: system-wide' };
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const mib = (b: number) => (b < 1048576 ? `${Math.max(1, Math.round(b / 1024))} KiB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1073741824).toFixed(2)} GiB`);
+const mib = humanBytes;
 const eta = (s: number | null) => (s === null ? '…' : s < 60 ? `${Math.ceil(s)} s` : `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s`);
 
 function download(name: string, text: string) {
