@@ -47,7 +47,7 @@ export interface AuditResult {
 }
 
 const SEVERITY_ORDER: Severity[] = ['HIGH', 'MEDIUM', 'LOW'];
-const stableId = (...parts: string[]) => createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 12);
+export const findingId = (...parts: string[]) => createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 12);
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 /** The ids of the super admins among the cached users. */
@@ -124,7 +124,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
       const table = r.table ?? r.name;
       const parentTable = r.derivation.kind === 'parent' ? (byName.get(r.derivation.resource)?.table ?? r.derivation.resource) : 'users';
       add({
-        id: stableId('missing-company-id', r.name), check: 'missing-company-id', severity: r.priority ?? 'HIGH', resource: r.name, count: rows,
+        id: findingId('missing-company-id', r.name), check: 'missing-company-id', severity: r.priority ?? 'HIGH', resource: r.name, count: rows,
         title: `${r.name} has no company_id: ${rows} cached rows reach a company only ${r.derivation.kind === 'none' ? 'not at all' : `through their ${r.derivation.kind}`}`,
         evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 ${part} ORDER BY r.id`, { ...params, resource: r.name }), path: `${r.name}.${r.derivation.kind === 'none' ? '(no company)' : r.derivation.field}` },
         remediation: `Add company_id to ${table} and fill it ${how}; then scope every ${r.name} endpoint by company_id.${fillable < rows ? ` ${rows - fillable} rows cannot be filled that way (see the orphans finding).` : ''}`,
@@ -132,7 +132,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
       });
     } else if (missing > 0) {
       add({
-        id: stableId('missing-company-id', r.name), check: 'missing-company-id', severity: r.priority ?? 'HIGH', resource: r.name, count: missing,
+        id: findingId('missing-company-id', r.name), check: 'missing-company-id', severity: r.priority ?? 'HIGH', resource: r.name, count: missing,
         title: `${missing} of ${rows} ${r.name} rows have company_id NULL`,
         evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.own_company IS NULL ${part} ORDER BY r.id`, { ...params, resource: r.name }), path: `${r.name}.${field} IS NULL` },
         remediation: `Fill company_id on these rows (the backfill did not reach them), then make the column NOT NULL.`,
@@ -141,7 +141,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     }
     if (orphans > 0) {
       add({
-        id: stableId('orphans', r.name), check: 'orphans', severity: 'MEDIUM', resource: r.name, count: orphans,
+        id: findingId('orphans', r.name), check: 'orphans', severity: 'MEDIUM', resource: r.name, count: orphans,
         title: `${orphans} ${r.name} rows belong to no company: their ${r.derivation.kind === 'none' ? 'company' : r.derivation.kind} is unknown`,
         evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id = '${UNASSIGNED}' ORDER BY r.id`, { resource: r.name }), path: `${r.name}.${r.derivation.kind === 'none' ? 'company_id' : r.derivation.field} → nothing` },
         remediation: 'A person decides which company each of these rows belongs to (or deletes them); no migration can.',
@@ -175,7 +175,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     const [resource, field] = key.split('\u0000') as [string, string];
     const target = byName.get(resource)!.references.find((x) => x.field === field)?.resource ?? '?';
     add({
-      id: stableId('cross-tenant-reference', resource, field), check: 'cross-tenant-reference', severity: 'HIGH', resource, count: rowIds.length,
+      id: findingId('cross-tenant-reference', resource, field), check: 'cross-tenant-reference', severity: 'HIGH', resource, count: rowIds.length,
       title: `${rowIds.length} ${resource} rows point at a ${target} of another company (${field})`,
       evidence: { ids: rowIds.slice(0, 20), path: `${resource}.${field} → ${target}.company_id ≠ ${resource}'s company` },
       remediation: `Each of these ${resource} rows links to another company's ${target}: correct or clear ${field}, and validate on write that ${field} belongs to the caller's company.`,
@@ -189,7 +189,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
   for (const l of leakRows) {
     const who = [...new Set(l.who.split(', '))].join(', ');
     add({
-      id: stableId('leak-evidence', l.resource), check: 'leak-evidence', severity: 'HIGH', resource: l.resource, count: l.n,
+      id: findingId('leak-evidence', l.resource), check: 'leak-evidence', severity: 'HIGH', resource: l.resource, count: l.n,
       title: `The CRM returned ${l.n} ${l.resource} rows of another company to ${who}`,
       evidence: { ids: idsOf(`SELECT id FROM leaks WHERE resource = @resource ${company ? 'AND (identity_company_id = @company OR company_id = @company)' : ''} ORDER BY id`, { ...params, resource: l.resource }), path: `leaks: ${l.resource} fetched by ${who}` },
       remediation: `Scope the ${l.resource} endpoints by the caller's company_id (the list, and reads by id).`,
@@ -202,7 +202,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     const n = db.prepare(`SELECT count(*) FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id <> '${UNASSIGNED}' ${part}`).pluck().get({ ...params, resource: r.name }) as number;
     if (!n) continue;
     add({
-      id: stableId('not-shared', r.name), check: 'not-shared', severity: 'LOW', resource: r.name, count: n,
+      id: findingId('not-shared', r.name), check: 'not-shared', severity: 'LOW', resource: r.name, count: n,
       title: `${n} rows of ${r.name}, marked shared by every company, belong to one company`,
       evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id <> '${UNASSIGNED}' ORDER BY r.id`, { resource: r.name }), path: `${r.name}: class global, company set` },
       remediation: `Either ${r.name} is per company (change its class in the catalog, add company_id) or these rows should lose their company.`,
@@ -217,7 +217,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     const noCompany = db.prepare(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND json_extract(r.payload, '$.${companyField}') IS NULL
         AND coalesce(json_extract(r.payload, '$.role'), '') <> 'super_admin' ORDER BY r.id`).pluck().all({ resource: users.name }) as string[];
     if (noCompany.length && !company) add({
-      id: stableId('user-without-company'), check: 'user-without-company', severity: 'MEDIUM', resource: users.name, count: noCompany.length,
+      id: findingId('user-without-company'), check: 'user-without-company', severity: 'MEDIUM', resource: users.name, count: noCompany.length,
       title: `${noCompany.length} users who are not super admins have no company`,
       evidence: { ids: noCompany.slice(0, 20), path: `${users.name}.${companyField} IS NULL, role ≠ super_admin` },
       remediation: 'Give each a company, or deactivate them: the CRM refuses them everywhere ("No company associated").',
@@ -225,7 +225,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     });
     const supers = db.prepare(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND json_extract(r.payload, '$.role') = 'super_admin' ORDER BY r.id`).pluck().all({ resource: users.name }) as string[];
     if (supers.length && !company) add({
-      id: stableId('super-admins'), check: 'super-admins', severity: 'LOW', resource: users.name, count: supers.length,
+      id: findingId('super-admins'), check: 'super-admins', severity: 'LOW', resource: users.name, count: supers.length,
       title: `${supers.length} super admin${supers.length === 1 ? '' : 's'} can see every company`,
       evidence: { ids: supers.slice(0, 20), path: `${users.name}.role = super_admin` },
       remediation: 'Keep super admins few and known; review this list.',

@@ -18,6 +18,7 @@ import { auditHtml, auditMarkdown } from '../audit/auditReport.ts';
 import { signInIdentities } from '../isolation/identities.ts';
 import { EventBus } from './eventBus.ts';
 import { MigrationService } from '../migrate/migrationService.ts';
+import { deleteView, listViews, queryRecords, recordDetail, resourceCounts, saveView } from '../data/dataService.ts';
 import { projectRoot } from './home.ts';
 import { createLogger, redact, type Logger } from './log.ts';
 import { MemorySecretStore, secretKey, type SecretStore } from './secretStore.ts';
@@ -96,6 +97,18 @@ export function createServices(opts: ServicesOptions): Services {
     return t;
   };
 
+  /** the tenant the Data view reads: a company admin's own company whatever is asked; a super admin's pick, or the selected tenant */
+  const dataTenant = (given?: string): string => {
+    const s = session.current()!;
+    if (s.role !== 'super_admin') {
+      const own = s.company?.id ?? '';
+      if (given && given !== own && given.toLowerCase() !== s.company?.name.toLowerCase()) throw new AppError('forbidden', 'You can see your own company\'s data only.');
+      return own;
+    }
+    if (given) return resolveTenant(given).id;
+    if (s.selectedTenant) return s.selectedTenant;
+    throw new AppError('invalid-input', 'Pick a tenant.');
+  };
   const migration = new MigrationService(bus);
   /** the signed-in connection's catalog and the CRM's PostgreSQL (given, or the connection's) */
   const migrationTarget = async (given?: string) => {
@@ -228,11 +241,34 @@ export function createServices(opts: ServicesOptions): Services {
     },
     'records:get': async ({ resource, id }) => {
       const s = session.current()!;
-      const raw = (await cacheFor(s.connection)).raw;
       const own = s.role === 'super_admin' ? null : (s.company?.id ?? '');
-      const row = raw.prepare(`SELECT company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at FROM records WHERE resource = ? AND id = ? ${own !== null ? 'AND company_id = ?' : ''} LIMIT 1`)
-        .get(...(own !== null ? [resource, id, own] : [resource, id])) as { company_id: string; resource: string; id: string; updated_at: string | null; deleted: number; payload: string; fetched_by: string; fetched_from: string; fetched_at: string } | undefined;
-      return { record: row ? { companyId: row.company_id, resource: row.resource, id: row.id, updatedAt: row.updated_at, deleted: !!row.deleted, payload: JSON.parse(row.payload) as Record<string, unknown>, fetchedBy: row.fetched_by, fetchedFrom: row.fetched_from, fetchedAt: row.fetched_at } : null };
+      const found = recordDetail((await cacheFor(s.connection)).raw, connections.get(s.connection).catalog, { resource, id, company: own });
+      return found ?? { record: null, refs: [], referencedBy: [] };
+    },
+    'records:resources': async ({ tenant }) => {
+      const s = session.current()!;
+      const company = dataTenant(tenant);
+      const raw = (await cacheFor(s.connection)).raw;
+      const asOf = (raw.prepare(`SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (?, '${ALL}')`).get(company) as { t: string | null }).t;
+      return { tenant: company, resources: resourceCounts(raw, company), asOf };
+    },
+    'records:query': async (input) => {
+      const s = session.current()!;
+      const company = dataTenant(input.tenant);
+      return { tenant: company, ...queryRecords((await cacheFor(s.connection)).raw, { ...input, company }) };
+    },
+    'views:list': async () => {
+      const s = session.current()!;
+      return { views: listViews((await cacheFor(s.connection)).raw, s.user.email) };
+    },
+    'views:save': async ({ name, resource, tenant, state }) => {
+      const s = session.current()!;
+      if (tenant) dataTenant(tenant);
+      return { view: saveView((await cacheFor(s.connection)).raw, s.user.email, { name, resource, tenant, state }) };
+    },
+    'views:delete': async ({ id }) => {
+      const s = session.current()!;
+      return { deleted: deleteView((await cacheFor(s.connection)).raw, s.user.email, id) };
     },
     'audit:accept': async ({ id, reason }) => {
       const s = session.current()!;

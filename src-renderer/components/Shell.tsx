@@ -7,6 +7,7 @@ import { PendingView } from '../views/PendingView.tsx';
 import { IsolationView } from '../views/IsolationView.tsx';
 import { AuditView } from '../views/AuditView.tsx';
 import { MigrationView } from '../views/MigrationView.tsx';
+import { DataView } from '../views/DataView.tsx';
 import { StatusBar } from './StatusBar.tsx';
 
 function CurrentView({ view }: { view: ViewId }) {
@@ -16,6 +17,7 @@ function CurrentView({ view }: { view: ViewId }) {
     case 'isolation': return <IsolationView />;
     case 'audit': return <AuditView />;
     case 'migration': return <MigrationView />;
+    case 'data': return <DataView />;
     default: return <PendingView view={view} />;
   }
 }

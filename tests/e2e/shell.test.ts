@@ -94,12 +94,13 @@ describe('console shell on the demo CRM', () => {
     await p.close();
   });
 
-  it('keyboard navigation, themes, and views that are not built yet say so', async () => {
+  it('keyboard navigation and themes', async () => {
     const p = await openSignedInAs('super@tenantscope.test');
     const u = ui(p);
     await p.keyboard.press('Alt+5');
     await u.view('data').waitFor();
-    expect(await u.view('data').textContent()).toContain('Not built yet');
+    await p.keyboard.press('Alt+3');
+    await u.view('migration').waitFor();
     await p.keyboard.press('Alt+6');
     await u.view('connections').waitFor();
     const before = await p.evaluate(() => document.documentElement.dataset.theme);
@@ -357,5 +358,84 @@ describe('console shell on the demo CRM', () => {
     await admin.getByTestId('nav-migration').click();
     expect(await admin.getByTestId('view-migration').textContent()).toContain('a super admin plans and runs it');
     await admin.close();
+  });
+
+  it('the Data view: a super admin browses Globex\'s calls, searches a marker, opens a record that points into Acme and sees the finding; a company admin cannot reach another tenant', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    const hostCall = (channel: string, payload: unknown) => p.evaluate(async ([c, body]) => {
+      const token = sessionStorage.getItem('tenantscope.token') ?? '';
+      return fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify(body) }).then((r) => r.json());
+    }, [channel, payload] as const);
+    // plant, through the CRM's own API: Globex's admin logs a call against one of Acme's contacts (the legacy CRM does not check references)
+    const crm = (await hostCall('demo:status', {})).value.url as string;
+    const login = async (email: string) => ((await (await fetch(`${crm}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'demo' }) })).json()) as { access_token: string }).access_token;
+    const tenants = (await hostCall('tenants:list', {})).value.tenants as { id: string; name: string }[];
+    const acme = tenants.find((t) => t.name === 'Acme Corporation')!;
+    const contacts = await (await fetch(`${crm}/api/contacts?company_id=${acme.id}&limit=1`, { headers: { authorization: `Bearer ${await login('super@tenantscope.test')}` } })).json() as { items: { id: string }[] };
+    const marker = `marker-${Date.now()}`;
+    const planted = await (await fetch(`${crm}/api/calls`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await login('admin@globex.test')}` }, body: JSON.stringify({ from_number: '+1555', to_number: '+1666', notes: `follow up ${marker}`, contact_id: contacts.items[0]!.id }) })).json() as { id: string };
+    expect((await hostCall('sync:run', { all: true })).ok).toBe(true);
+    expect((await hostCall('audit:run', {})).ok).toBe(true);
+
+    await ui(p).shell.switcher.selectOption({ label: 'Globex Corporation' });
+    await p.getByTestId('nav-data').click();
+    await expect.poll(() => p.getByTestId('data-asof').textContent()).toMatch(/^Globex Corporation · from the local cache, data as of \d{4}-/);
+    await p.getByTestId('data-resource').selectOption({ value: 'calls' });
+    await expect.poll(() => p.getByTestId('data-count').textContent()).toMatch(/^\d+ rows$/);
+    await screenshot(p, 'data-grid');
+    await p.getByTestId('data-search').fill(marker);
+    await expect.poll(() => p.getByTestId('data-count').textContent()).toBe('1 row');
+    await p.getByTestId(`row-${planted.id}`).click();
+    const record = p.getByTestId('data-record');
+    expect(await record.getByTestId('record-provenance').textContent()).toMatch(/^Company Globex Corporation · fetched by super@tenantscope\.test from \/api\/calls/);
+    expect(await record.getByTestId('record-cross').textContent()).toContain('calls rows point at a contacts of another company (contact_id)');
+    const ref = record.getByTestId('ref-contact_id');
+    expect(await ref.getAttribute('class')).toBe('cross');
+    expect(await ref.textContent()).toMatch(/contact_id → contacts [0-9a-f-]{36} Acme Corporationanother company · HIGH: \d+ calls rows point at a contacts of another company \(contact_id\)/);
+    await screenshot(p, 'data-record-cross-tenant');
+    // the contact, across the reference: Acme's, pointed at by Globex's call
+    await ref.getByRole('button').click();
+    await expect.poll(() => record.getByTestId('record-provenance').textContent()).toMatch(/^Company Acme Corporation/);
+    expect(await record.getByTestId('record-referenced-by').textContent()).toContain(planted.id);
+    // a saved view comes back with its search
+    await p.getByTestId('data-view-name').fill('Globex markers');
+    await p.getByTestId('data-view-save').click();
+    await expect.poll(() => p.getByTestId('data-views').locator('option').allTextContents()).toContain('Globex markers');
+    await p.getByTestId('data-search').fill('');
+    await expect.poll(() => p.getByTestId('data-count').textContent()).not.toBe('1 row');
+    const view = await p.getByTestId('data-views').locator('option', { hasText: 'Globex markers' }).getAttribute('value');
+    await p.getByTestId('data-views').selectOption(view!);
+    await expect.poll(() => p.getByTestId('data-count').textContent()).toBe('1 row');
+    expect(await p.getByTestId('data-search').inputValue()).toBe(marker);
+    // sorting by a column orders the window
+    await p.getByTestId('data-search').fill('');
+    await p.getByTestId('sort-duration_seconds').click();
+    await expect.poll(async () => {
+      const at = (await p.locator('[role="columnheader"]').allTextContents()).findIndex((t) => t.startsWith('duration_seconds'));
+      const cells = await p.locator('[data-testid="data-scroll"] [role="row"]').evaluateAll((rows, i) => rows.map((r) => ({ top: new DOMMatrix(getComputedStyle(r).transform).m42, v: Number(r.children[i]?.textContent) })).sort((x, y) => x.top - y.top).map((x) => x.v), at);
+      return cells.length > 3 && cells.every((v, i) => i === 0 || cells[i - 1]! <= v);
+    }).toBe(true);
+    await p.close();
+
+    // a company admin: their own company only, by the window and by the host's door
+    const a = await openSignedInAs('admin@acme.test');
+    await a.getByTestId('nav-data').click();
+    await expect.poll(() => a.getByTestId('data-asof').textContent()).toMatch(/^Acme Corporation · /);
+    expect(await a.getByTestId('tenant-switcher').count()).toBe(0);
+    const asAdmin = (channel: string, payload: unknown) => a.evaluate(async ([c, body]) => {
+      const token = sessionStorage.getItem('tenantscope.token') ?? '';
+      return fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify(body) }).then((r) => r.json());
+    }, [channel, payload] as const);
+    const globex = tenants.find((t) => t.name === 'Globex Corporation')!;
+    expect((await asAdmin('records:query', { tenant: globex.id, resource: 'calls' })).error.code).toBe('forbidden');
+    expect((await asAdmin('records:query', { tenant: 'Globex Corporation', resource: 'calls' })).error.code).toBe('forbidden');
+    expect((await asAdmin('records:resources', { tenant: globex.id })).error.code).toBe('forbidden');
+    expect((await asAdmin('records:get', { resource: 'calls', id: planted.id })).value.record).toBeNull();
+    expect((await asAdmin('views:save', { name: 'x', resource: 'calls', tenant: globex.id, state: {} })).error.code).toBe('forbidden');
+    // Acme's contact: Globex's call that points at it is not shown to Acme's admin
+    const contact = (await asAdmin('records:get', { resource: 'contacts', id: contacts.items[0]!.id })).value;
+    expect(contact.record.companyId).toBe(acme.id);
+    expect(contact.referencedBy.map((r: { id: string }) => r.id)).not.toContain(planted.id);
+    await a.close();
   });
 });

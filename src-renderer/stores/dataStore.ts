@@ -1,0 +1,128 @@
+import { create } from 'zustand';
+import type { Input, Output } from '../../src-shared/contract.ts';
+import { ApiError, call } from '../api.ts';
+
+type Row = Output<'records:query'>['rows'][number];
+type Detail = Output<'records:get'>;
+type View = Output<'views:list'>['views'][number];
+export type Sort = { field: string; dir: 'asc' | 'desc' } | undefined;
+export type Filter = NonNullable<Input<'records:query'>['filters']>[number];
+
+/** Rows are fetched in windows of this many as the grid scrolls to them. */
+export const PAGE = 200;
+const LAST_RESOURCE = 'tenantscope.data.resource';
+
+interface DataState {
+  tenant: string | null;
+  resources: { resource: string; rows: number }[];
+  asOf: string | null;
+  resource: string | null;
+  search: string;
+  sort: Sort;
+  filters: Filter[];
+  /** bumps with every change of query: windows of an older query are dropped */
+  generation: number;
+  total: number | null;
+  columns: string[];
+  pages: Map<number, Row[]>;
+  loading: Set<number>;
+  detail: Detail | null;
+  detailError: string | null;
+  views: View[];
+  error: string | null;
+  openTenant(tenant: string | null): Promise<void>;
+  setResource(resource: string): void;
+  setSearch(search: string): void;
+  setSort(field: string): void;
+  setFilter(field: string, value: string): void;
+  ensure(page: number): Promise<void>;
+  open(resource: string, id: string): Promise<void>;
+  close(): void;
+  loadViews(): Promise<void>;
+  saveView(name: string): Promise<void>;
+  applyView(view: View): Promise<void>;
+  deleteView(id: number): Promise<void>;
+}
+
+const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong talking to the console.');
+
+export const useData = create<DataState>((set, get) => {
+  /** a new query: drop the windows, fetch the first with the count */
+  const requery = (patch: Partial<DataState>) => {
+    set({ ...patch, generation: get().generation + 1, pages: new Map(), loading: new Set(), total: null, error: null });
+    void get().ensure(0);
+  };
+  return {
+    tenant: null, resources: [], asOf: null, resource: null, search: '', sort: undefined, filters: [], generation: 0, total: null, columns: [], pages: new Map(), loading: new Set(),
+    detail: null, detailError: null, views: [], error: null,
+    async openTenant(tenant) {
+      try {
+        const r = await call('records:resources', { tenant: tenant ?? undefined });
+        const remembered = localStorage.getItem(LAST_RESOURCE);
+        const resource = r.resources.find((x) => x.resource === get().resource)?.resource ?? r.resources.find((x) => x.resource === remembered)?.resource ?? r.resources[0]?.resource ?? null;
+        requery({ tenant: r.tenant, resources: r.resources, asOf: r.asOf, resource, detail: null });
+      } catch (e) {
+        set({ error: message(e), resources: [], resource: null });
+      }
+    },
+    setResource(resource) {
+      localStorage.setItem(LAST_RESOURCE, resource);
+      requery({ resource, sort: undefined, filters: [], columns: [] });
+    },
+    setSearch(search) { requery({ search }); },
+    setSort(field) {
+      const s = get().sort;
+      requery({ sort: s?.field === field ? (s.dir === 'asc' ? { field, dir: 'desc' } : undefined) : { field, dir: 'asc' } });
+    },
+    setFilter(field, value) {
+      const filters = get().filters.filter((f) => f.field !== field);
+      requery({ filters: value ? [...filters, { field, op: 'contains', value }] : filters });
+    },
+    async ensure(page) {
+      const st = get();
+      if (!st.resource || !st.tenant || st.pages.has(page) || st.loading.has(page)) return;
+      const generation = st.generation;
+      st.loading.add(page);
+      try {
+        const r = await call('records:query', { tenant: st.tenant, resource: st.resource, search: st.search || undefined, sort: st.sort, filters: st.filters.length ? st.filters : undefined, offset: page * PAGE, limit: PAGE, count: page === 0 });
+        if (get().generation !== generation) return;
+        const pages = new Map(get().pages);
+        pages.set(page, r.rows);
+        const known = get().columns;
+        const columns = known.length ? [...known, ...r.columns.filter((c) => !known.includes(c))] : r.columns;
+        set({ pages, columns, ...(r.total !== null ? { total: r.total } : {}) });
+      } catch (e) {
+        if (get().generation === generation) set({ error: message(e) });
+      } finally {
+        get().loading.delete(page);
+      }
+    },
+    async open(resource, id) {
+      try {
+        const d = await call('records:get', { resource, id });
+        set({ detail: d.record ? d : null, detailError: d.record ? null : `${resource} ${id} is not in ${'your cache'}: it belongs to a company you cannot see, or it was never synced.` });
+      } catch (e) {
+        set({ detail: null, detailError: message(e) });
+      }
+    },
+    close() { set({ detail: null, detailError: null }); },
+    async loadViews() {
+      try { set({ views: (await call('views:list', {})).views }); } catch (e) { set({ error: message(e) }); }
+    },
+    async saveView(name) {
+      const st = get();
+      if (!st.resource) return;
+      try {
+        await call('views:save', { name, resource: st.resource, tenant: st.tenant, state: { search: st.search || undefined, sort: st.sort, filters: st.filters.length ? st.filters : undefined } });
+        await get().loadViews();
+      } catch (e) { set({ error: message(e) }); }
+    },
+    async applyView(view) {
+      if (view.tenant && view.tenant !== get().tenant) await get().openTenant(view.tenant);
+      requery({ resource: view.resource, search: view.state.search ?? '', sort: view.state.sort, filters: view.state.filters ?? [], columns: [] });
+    },
+    async deleteView(id) {
+      try { await call('views:delete', { id }); await get().loadViews(); } catch (e) { set({ error: message(e) }); }
+    },
+  };
+});

@@ -1,0 +1,149 @@
+import { useEffect, useRef, useState } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useSession } from '../stores/sessionStore.ts';
+import { PAGE, useData } from '../stores/dataStore.ts';
+
+const ROW = 32;
+const MAX_COLUMNS = 7;
+const cellText = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+/**
+ * Tenant inspection from the cache, with no network: pick a tenant (super admins) and a resource;
+ * a virtualized grid fetches windows of rows as it scrolls (a million rows stay smooth), sorts by a
+ * column, filters per column and searches the payload; views can be saved. A row opens its record:
+ * fields, provenance, what it points at (references into another tenant flagged with the finding
+ * that names them) and who points at it.
+ */
+export function DataView() {
+  const { session, tenants } = useSession();
+  const st = useData();
+  const scroller = useRef<HTMLDivElement>(null);
+  const [search, setSearch] = useState(st.search);
+  const [viewName, setViewName] = useState('');
+  const superAdmin = session?.role === 'super_admin';
+  const wanted = superAdmin ? (session?.selectedTenant ?? null) : (session?.company?.id ?? null);
+  const { openTenant, loadViews } = st;
+  useEffect(() => { void openTenant(wanted); void loadViews(); }, [wanted, openTenant, loadViews]);
+  // debounce the search box
+  useEffect(() => {
+    if (search === st.search) return;
+    const t = setTimeout(() => st.setSearch(search), 250);
+    return () => clearTimeout(t);
+  }, [search, st]);
+  const count = st.total ?? 0;
+  const virtual = useVirtualizer({ count, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 15 });
+  const items = virtual.getVirtualItems();
+  const first = items[0]?.index ?? 0;
+  const last = items[items.length - 1]?.index ?? 0;
+  const { ensure, pages, generation } = st;
+  useEffect(() => {
+    for (let p = Math.floor(first / PAGE); p <= Math.floor(last / PAGE); p++) void ensure(p);
+  }, [first, last, ensure, generation]);
+  // the first rows painted: a mark the grid benchmark reads
+  const painted = useRef(-1);
+  useEffect(() => {
+    if (pages.has(0) && painted.current !== generation) {
+      painted.current = generation;
+      requestAnimationFrame(() => performance.mark('data-first-rows'));
+    }
+  }, [pages, generation]);
+  useEffect(() => { scroller.current?.scrollTo({ top: 0 }); }, [generation]);
+  if (!session) return null;
+  const columns = ['id', 'updated_at', ...st.columns.filter((c) => !['id', 'updated_at', 'created_at', 'deleted_at'].includes(c)).slice(0, MAX_COLUMNS)];
+  const template = { gridTemplateColumns: `150px 170px repeat(${columns.length - 2}, minmax(120px, 1fr))`, minWidth: 320 + (columns.length - 2) * 120 };
+  const rowAt = (i: number) => st.pages.get(Math.floor(i / PAGE))?.[i % PAGE];
+  const tenantName = (id: string | null) => tenants.find((t) => t.id === id)?.name ?? (id === session.company?.id ? session.company?.name : null) ?? id ?? '–';
+  const d = st.detail;
+  return (
+    <section aria-labelledby="data-title" data-testid="view-data" className="data">
+      <div className="row between">
+        <h1 id="data-title">Data</h1>
+        <span className="muted small" data-testid="data-asof">{st.tenant ? `${tenantName(st.tenant)} · from the local cache, data as of ${st.asOf ?? 'never (sync it first)'}` : ''}</span>
+      </div>
+      <div className="row toolbar">
+        {superAdmin ? <span className="small muted">Tenant: pick it in the top bar</span> : <span className="badge">{session.company?.name}</span>}
+        <label className="row small">Resource
+          <select value={st.resource ?? ''} onChange={(e) => st.setResource(e.target.value)} data-testid="data-resource">
+            {st.resources.map((r) => <option key={r.resource} value={r.resource}>{r.resource} ({r.rows.toLocaleString('en-US')})</option>)}
+          </select>
+        </label>
+        <label className="row small">Search <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="anything in the record" data-testid="data-search" /></label>
+        <span className="small muted" data-testid="data-count" aria-live="polite">{st.total === null ? 'counting…' : `${st.total.toLocaleString('en-US')} ${st.total === 1 ? 'row' : 'rows'}`}</span>
+        <div className="spacer" />
+        <label className="row small">View
+          <select value="" onChange={(e) => { const v = st.views.find((x) => String(x.id) === e.target.value); if (v) { setSearch(v.state.search ?? ''); void st.applyView(v); } }} data-testid="data-views">
+            <option value="">{st.views.length ? 'open a saved view…' : 'no saved views'}</option>
+            {st.views.map((v) => <option key={v.id} value={v.id}>{v.name}</option>)}
+          </select>
+        </label>
+        <form className="row small" onSubmit={(e) => { e.preventDefault(); if (viewName.trim()) { void st.saveView(viewName.trim()); setViewName(''); } }}>
+          <input value={viewName} onChange={(e) => setViewName(e.target.value)} placeholder="name this view" style={{ width: 130 }} data-testid="data-view-name" />
+          <button type="submit" disabled={!viewName.trim() || !st.resource} data-testid="data-view-save">Save view</button>
+        </form>
+      </div>
+      {st.error && <div className="alert" role="alert" data-testid="data-error">{st.error}</div>}
+      {!st.resources.length && !st.error && <div className="pending" role="note" data-testid="data-empty">Nothing of this tenant is in the cache yet: sync it on the Tenants view.</div>}
+      <div className={`data-body${d || st.detailError ? ' with-detail' : ''}`}>
+        <div className="data-grid" role="grid" aria-rowcount={count + 1} aria-colcount={columns.length} aria-label={`${st.resource ?? ''} rows`} data-testid="data-grid">
+          <div className="data-head" role="row" style={template}>
+            {columns.map((c) => (
+              <div key={c} role="columnheader" className="data-cell" aria-sort={st.sort?.field === c ? (st.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
+                <button type="button" className="ghost" onClick={() => st.setSort(c)} data-testid={`sort-${c}`}>{c}{st.sort?.field === c ? (st.sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</button>
+                <input aria-label={`filter ${c}`} placeholder="filter" defaultValue={st.filters.find((f) => f.field === c)?.value ?? ''} key={`${c}-${generation === 0 ? 0 : 1}`}
+                  onKeyDown={(e) => { if (e.key === 'Enter') st.setFilter(c, (e.target as HTMLInputElement).value); }} onBlur={(e) => { if ((st.filters.find((f) => f.field === c)?.value ?? '') !== e.target.value) st.setFilter(c, e.target.value); }} data-testid={`filter-${c}`} />
+              </div>
+            ))}
+          </div>
+          <div ref={scroller} className="data-scroll" style={{ minWidth: template.minWidth }} data-testid="data-scroll">
+            <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
+              {items.map((it) => {
+                const r = rowAt(it.index);
+                return (
+                  <div key={it.key} role="row" aria-rowindex={it.index + 2} className={`data-row${r?.deleted ? ' deleted' : ''}${d?.record?.id === r?.id ? ' selected' : ''}`} style={{ ...template, transform: `translateY(${it.start}px)`, height: ROW }}
+                    onClick={() => r && st.resource && void st.open(st.resource, r.id)} data-testid={r ? `row-${r.id}` : undefined} tabIndex={r ? 0 : -1}
+                    onKeyDown={(e) => { if (e.key === 'Enter' && r && st.resource) void st.open(st.resource, r.id); }}>
+                    {columns.map((c) => <div key={c} role="gridcell" className="data-cell">{r ? cellText(c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]) : '…'}</div>)}
+                  </div>
+                );
+              })}
+            </div>
+          </div>
+        </div>
+        {(d || st.detailError) && (
+          <aside className="card record" aria-label="Record" data-testid="data-record">
+            <div className="row between"><strong>{d ? `${d.record!.resource} ${d.record!.id}` : 'Not found'}</strong><button type="button" className="ghost" onClick={st.close} aria-label="Close the record">✕</button></div>
+            {st.detailError && <div className="alert" role="alert">{st.detailError}</div>}
+            {d?.record && (
+              <>
+                <p className="small muted" data-testid="record-provenance">Company {tenantName(d.record.companyId)} · fetched by {d.record.fetchedBy} from {d.record.fetchedFrom} at {d.record.fetchedAt}{d.record.deleted ? ' · deleted on the server' : ''}</p>
+                {d.refs.some((r) => r.crossTenant) && <div className="alert" role="alert" data-testid="record-cross">This record points into another company: {d.refs.filter((r) => r.crossTenant).map((r) => r.finding?.title).join('; ')}</div>}
+                <h2 className="small">Points at</h2>
+                <ul className="refs small" data-testid="record-refs">
+                  {d.refs.length ? d.refs.map((r) => (
+                    <li key={r.field} className={r.crossTenant ? 'cross' : ''} data-testid={`ref-${r.field}`}>
+                      <code>{r.field}</code> → <button type="button" className="link" onClick={() => void st.open(r.resource, r.id)}>{r.resource} {r.id}</button>
+                      {' '}<span className="muted">{r.companyId === null ? 'not in the cache' : tenantName(r.companyId)}</span>
+                      {r.crossTenant && r.finding && <div className="bad-text">another company · {r.finding.severity}: {r.finding.title}</div>}
+                    </li>
+                  )) : <li className="muted">nothing</li>}
+                </ul>
+                {d.referencedBy.length > 0 && (
+                  <>
+                    <h2 className="small">Pointed at by</h2>
+                    <ul className="refs small" data-testid="record-referenced-by">
+                      {d.referencedBy.map((r) => <li key={`${r.resource}-${r.id}-${r.field}`} className={r.crossTenant ? 'cross' : ''}><button type="button" className="link" onClick={() => void st.open(r.resource, r.id)}>{r.resource} {r.id}</button> <code>{r.field}</code>{r.crossTenant ? <span className="bad-text"> · {tenantName(r.companyId)}</span> : null}</li>)}
+                    </ul>
+                  </>
+                )}
+                <h2 className="small">Fields</h2>
+                <table className="grid small" data-testid="record-fields"><tbody>
+                  {Object.entries(d.record.payload).map(([k, v]) => <tr key={k}><th scope="row">{k}</th><td>{cellText(v)}</td></tr>)}
+                </tbody></table>
+              </>
+            )}
+          </aside>
+        )}
+      </div>
+    </section>
+  );
+}
