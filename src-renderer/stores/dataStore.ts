@@ -56,11 +56,14 @@ export const useData = create<DataState>((set, get) => {
     tenant: null, resources: [], asOf: null, resource: null, search: '', sort: undefined, filters: [], generation: 0, total: null, columns: [], pages: new Map(), loading: new Set(),
     detail: null, detailError: null, views: [], error: null,
     async openTenant(tenant) {
+      // the resource last looked at is asked for at once, beside the list of resources (not after it)
+      const guess = get().resource ?? localStorage.getItem(LAST_RESOURCE);
+      const early = tenant && guess ? (requery({ tenant, resource: guess, detail: null }), get().generation) : null;
       try {
         const r = await call('records:resources', { tenant: tenant ?? undefined });
-        const remembered = localStorage.getItem(LAST_RESOURCE);
-        const resource = r.resources.find((x) => x.resource === get().resource)?.resource ?? r.resources.find((x) => x.resource === remembered)?.resource ?? r.resources[0]?.resource ?? null;
-        requery({ tenant: r.tenant, resources: r.resources, asOf: r.asOf, resource, detail: null });
+        const resource = r.resources.find((x) => x.resource === guess)?.resource ?? r.resources[0]?.resource ?? null;
+        if (early !== null && r.tenant === tenant && resource === guess) set({ resources: r.resources, asOf: r.asOf });
+        else requery({ tenant: r.tenant, resources: r.resources, asOf: r.asOf, resource, detail: null });
       } catch (e) {
         set({ error: message(e), resources: [], resource: null });
       }

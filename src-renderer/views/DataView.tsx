@@ -1,10 +1,14 @@
-import { useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useSession } from '../stores/sessionStore.ts';
 import { PAGE, useData } from '../stores/dataStore.ts';
 
 const ROW = 32;
 const MAX_COLUMNS = 7;
+/** row slots reused while scrolling (more than the rows on screen plus the overscan) */
+const POOL = 128;
+const columnsOf = (known: string[]) => ['id', 'updated_at', ...known.filter((c) => !['id', 'updated_at', 'created_at', 'deleted_at'].includes(c)).slice(0, MAX_COLUMNS)];
+const templateOf = (columns: string[]) => ({ gridTemplateColumns: `150px 170px repeat(${columns.length - 2}, minmax(120px, 1fr))`, minWidth: 320 + (columns.length - 2) * 120 });
 const cellText = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /**
@@ -17,7 +21,6 @@ const cellText = (v: unknown) => (v === null || v === undefined ? '' : typeof v 
 export function DataView() {
   const { session, tenants } = useSession();
   const st = useData();
-  const scroller = useRef<HTMLDivElement>(null);
   const [search, setSearch] = useState(st.search);
   const [viewName, setViewName] = useState('');
   const superAdmin = session?.role === 'super_admin';
@@ -30,28 +33,19 @@ export function DataView() {
     const t = setTimeout(() => st.setSearch(search), 250);
     return () => clearTimeout(t);
   }, [search, st]);
-  const count = st.total ?? 0;
-  const virtual = useVirtualizer({ count, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 15 });
-  const items = virtual.getVirtualItems();
-  const first = items[0]?.index ?? 0;
-  const last = items[items.length - 1]?.index ?? 0;
-  const { ensure, pages, generation } = st;
-  useEffect(() => {
-    for (let p = Math.floor(first / PAGE); p <= Math.floor(last / PAGE); p++) void ensure(p);
-  }, [first, last, ensure, generation]);
+  const { pages, generation } = st;
+  const columns = useMemo(() => columnsOf(st.columns), [st.columns]);
+  const template = useMemo(() => templateOf(columns), [columns]);
   // the first rows painted: a mark the grid benchmark reads
-  const painted = useRef(-1);
+  // (the rows a previous visit left in the store do not count: only a window fetched since this view opened)
+  const painted = useRef(generation);
   useEffect(() => {
     if (pages.has(0) && painted.current !== generation) {
       painted.current = generation;
       requestAnimationFrame(() => performance.mark('data-first-rows'));
     }
   }, [pages, generation]);
-  useEffect(() => { scroller.current?.scrollTo({ top: 0 }); }, [generation]);
   if (!session) return null;
-  const columns = ['id', 'updated_at', ...st.columns.filter((c) => !['id', 'updated_at', 'created_at', 'deleted_at'].includes(c)).slice(0, MAX_COLUMNS)];
-  const template = { gridTemplateColumns: `150px 170px repeat(${columns.length - 2}, minmax(120px, 1fr))`, minWidth: 320 + (columns.length - 2) * 120 };
-  const rowAt = (i: number) => st.pages.get(Math.floor(i / PAGE))?.[i % PAGE];
   const tenantName = (id: string | null) => tenants.find((t) => t.id === id)?.name ?? (id === session.company?.id ? session.company?.name : null) ?? id ?? '–';
   const d = st.detail;
   return (
@@ -84,7 +78,7 @@ export function DataView() {
       {st.error && <div className="alert" role="alert" data-testid="data-error">{st.error}</div>}
       {!st.resources.length && !st.error && <div className="pending" role="note" data-testid="data-empty">Nothing of this tenant is in the cache yet: sync it on the Tenants view.</div>}
       <div className={`data-body${d || st.detailError ? ' with-detail' : ''}`}>
-        <div className="data-grid" role="grid" aria-rowcount={count + 1} aria-colcount={columns.length} aria-label={`${st.resource ?? ''} rows`} data-testid="data-grid">
+        <div className="data-grid" role="grid" aria-rowcount={(st.total ?? 0) + 1} aria-colcount={columns.length} aria-label={`${st.resource ?? ''} rows`} data-testid="data-grid">
           <div className="data-head" role="row" style={template}>
             {columns.map((c) => (
               <div key={c} role="columnheader" className="data-cell" aria-sort={st.sort?.field === c ? (st.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
@@ -94,20 +88,7 @@ export function DataView() {
               </div>
             ))}
           </div>
-          <div ref={scroller} className="data-scroll" style={{ minWidth: template.minWidth }} data-testid="data-scroll">
-            <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
-              {items.map((it) => {
-                const r = rowAt(it.index);
-                return (
-                  <div key={it.key} role="row" aria-rowindex={it.index + 2} className={`data-row${r?.deleted ? ' deleted' : ''}${d?.record?.id === r?.id ? ' selected' : ''}`} style={{ ...template, transform: `translateY(${it.start}px)`, height: ROW }}
-                    onClick={() => r && st.resource && void st.open(st.resource, r.id)} data-testid={r ? `row-${r.id}` : undefined} tabIndex={r ? 0 : -1}
-                    onKeyDown={(e) => { if (e.key === 'Enter' && r && st.resource) void st.open(st.resource, r.id); }}>
-                    {columns.map((c) => <div key={c} role="gridcell" className="data-cell">{r ? cellText(c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]) : '…'}</div>)}
-                  </div>
-                );
-              })}
-            </div>
-          </div>
+          <GridRows columns={columns} template={template} selectedId={d?.record?.id ?? null} />
         </div>
         {(d || st.detailError) && (
           <aside className="card record" aria-label="Record" data-testid="data-record">
@@ -147,3 +128,42 @@ export function DataView() {
     </section>
   );
 }
+
+/**
+ * The scrolling rows, apart from the toolbar and header so that a scroll renders only them. Rows
+ * are keyed by their slot in a pool, not by their index, so that scrolling reuses DOM nodes and
+ * only changes their text and position.
+ */
+const GridRows = memo(function GridRows({ columns, template, selectedId }: { columns: string[]; template: { gridTemplateColumns: string; minWidth: number }; selectedId: string | null }) {
+  const total = useData((s) => s.total);
+  const pages = useData((s) => s.pages);
+  const generation = useData((s) => s.generation);
+  const ensure = useData((s) => s.ensure);
+  const resource = useData((s) => s.resource);
+  const open = useData((s) => s.open);
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({ count: total ?? 0, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 8, useFlushSync: false });
+  const items = virtual.getVirtualItems();
+  const first = items[0]?.index ?? 0;
+  const last = items[items.length - 1]?.index ?? 0;
+  useEffect(() => {
+    for (let p = Math.floor(first / PAGE); p <= Math.floor(last / PAGE); p++) void ensure(p);
+  }, [first, last, ensure, generation]);
+  useEffect(() => { scroller.current?.scrollTo({ top: 0 }); }, [generation]);
+  return (
+    <div ref={scroller} className="data-scroll" style={{ minWidth: template.minWidth }} data-testid="data-scroll">
+      <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
+        {items.map((it) => {
+          const r = pages.get(Math.floor(it.index / PAGE))?.[it.index % PAGE];
+          return (
+            <div key={it.index % POOL} role="row" aria-rowindex={it.index + 2} className={`data-row${r?.deleted ? ' deleted' : ''}${r && selectedId === r.id ? ' selected' : ''}`} style={{ ...template, transform: `translateY(${it.start}px)`, height: ROW }}
+              onClick={() => r && resource && void open(resource, r.id)} data-testid={r ? `row-${r.id}` : undefined} tabIndex={r ? 0 : -1}
+              onKeyDown={(e) => { if (e.key === 'Enter' && r && resource) void open(resource, r.id); }}>
+              {columns.map((c) => <div key={c} role="gridcell" className="data-cell">{r ? cellText(c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]) : '…'}</div>)}
+            </div>
+          );
+        })}
+      </div>
+    </div>
+  );
+});
