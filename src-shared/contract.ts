@@ -55,8 +55,12 @@ export const SessionSchema = z.object({
   canSwitchTenant: z.boolean(),
   selectedTenant: z.string().nullable(),
   signedInAt: z.string(),
+  /** opened on the cache with no CRM: actions that need the CRM are refused with the reason */
+  offline: z.boolean().default(false),
+  /** offline: when the cached data was last synced */
+  dataAsOf: z.string().nullable().default(null),
 });
-export type Session = z.infer<typeof SessionSchema>;
+export type Session = z.output<typeof SessionSchema>;
 
 const Secret = z.string().min(1).max(4096);
 
@@ -189,6 +193,12 @@ export const contract = {
       .object({ connection: Name, username: z.string().min(1).max(320).optional(), password: Secret.optional(), token: Secret.optional() })
       .strict()
       .refine((v) => (v.username && v.password) || v.token, { message: 'give a username and password, or a token' }),
+    output: SessionSchema,
+  },
+  'session:openOffline': {
+    access: 'public',
+    summary: 'Open the console offline on a connection\'s cache, as someone who signed in there online before (their password checked locally); actions that need the CRM are refused with the reason',
+    input: z.object({ connection: Name, username: z.string().min(1).max(320), password: Secret }).strict(),
     output: SessionSchema,
   },
   'session:current': {
@@ -414,6 +424,18 @@ export const contract = {
     summary: 'Remove exactly what a run added (the newest by default); checks schema and fingerprints against before the run',
     input: z.object({ runId: z.number().int().positive().optional(), confirm: z.literal(true, { message: 'rollback drops the columns the run added: confirm it' }), databaseUrl: DbUrl.optional() }).strict(),
     output: RollbackResultSchema,
+  },
+  'cache:export': {
+    access: 'signed-in',
+    summary: 'One tenant\'s cache in one file sealed with a passphrase (AES-256-GCM, scrypt), for support staff on another machine; no secret inside (a company admin: their own company)',
+    input: z.object({ tenant: z.string().min(1).max(200), passphrase: z.string().min(8, 'a passphrase of 8 characters or more').max(1024) }).strict(),
+    output: z.object({ fileName: z.string(), data: z.string(), rows: z.number(), bytes: z.number() }),
+  },
+  'cache:import': {
+    access: 'public',
+    summary: 'Open a tenant export as a new connection and open the console offline on it (sign in later as "support" with the passphrase)',
+    input: z.object({ name: Name, data: z.string().min(1), passphrase: z.string().min(1).max(1024) }).strict(),
+    output: z.object({ connection: z.string(), tenant: TenantSchema, rows: z.number(), exportedBy: z.string(), exportedAt: z.string(), session: SessionSchema }),
   },
   'demo:status': {
     access: 'public',

@@ -17,7 +17,9 @@ import { acceptFinding, runAudit } from '../audit/auditService.ts';
 import { auditHtml, auditMarkdown } from '../audit/auditReport.ts';
 import { signInIdentities } from '../isolation/identities.ts';
 import { EventBus } from './eventBus.ts';
+import { offlineOperator, recordOperator } from '../session/offline.ts';
 import { MigrationService } from '../migrate/migrationService.ts';
+import { exportTenant, importInto, readExport } from '../data/tenantExport.ts';
 import { deleteView, listViews, queryRecords, recordDetail, resourceCounts, saveView } from '../data/dataService.ts';
 import { projectRoot } from './home.ts';
 import { createLogger, redact, type Logger } from './log.ts';
@@ -46,6 +48,21 @@ export interface Services {
   dispatch(channel: string, payload: unknown): Promise<Result<unknown>>;
   close(): Promise<void>;
 }
+
+/** What cannot work on the cache alone, and why: refused up front when the console is offline. */
+export const NEEDS_CRM: Partial<Record<Channel, string>> = {
+  'sync:run': 'a sync reads the CRM.',
+  'sync:prove': 'the proof compares the cache with the CRM.',
+  'isolation:run': 'the isolation test probes the CRM.',
+  'catalog:discover': 'discovery reads the CRM\'s OpenAPI document.',
+  'catalog:check': 'the drift check reads the CRM.',
+  'migrate:audit': 'the schema audit reads the CRM\'s database.',
+  'migrate:plan': 'the plan reads the CRM\'s database.',
+  'migrate:run': 'the migration changes the CRM\'s database.',
+  'migrate:status': 'the migration runs live in the CRM\'s database.',
+  'migrate:verify': 'verification reads the CRM\'s database.',
+  'migrate:rollback': 'rollback changes the CRM\'s database.',
+};
 
 export function createServices(opts: ServicesOptions): Services {
   const log = opts.log ?? createLogger('tenantscope');
@@ -145,6 +162,21 @@ export function createServices(opts: ServicesOptions): Services {
     },
     'session:signIn': async (input) => {
       const s = await session.signIn(input);
+      // remembered in the connection's cache, so that the console can open offline later
+      if (input.username) {
+        try {
+          recordOperator((await cacheFor(s.connection)).raw, input.username, s, session.tenantsKnown(), input.password);
+        } catch (e) {
+          log(`could not record the operator for offline use: ${(e as Error).message}`);
+        }
+      }
+      status();
+      return s;
+    },
+    'session:openOffline': async ({ connection, username, password }) => {
+      connections.get(connection);
+      const op = offlineOperator((await cacheFor(connection)).raw, username, password);
+      const s = session.openOffline(connection, op);
       status();
       return s;
     },
@@ -300,6 +332,31 @@ export function createServices(opts: ServicesOptions): Services {
     },
     'demo:status': () => demo.current(),
     'demo:start': () => demo.start(),
+    'cache:export': async ({ tenant, passphrase }) => {
+      const s = session.current()!;
+      const company = dataTenant(tenant);
+      const name = session.tenantsKnown().find((t) => t.id === company)?.name ?? company;
+      const { bytes, meta } = exportTenant((await cacheFor(s.connection)).raw, connections.get(s.connection), { id: company, name }, passphrase, s.user.email);
+      const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'tenant';
+      return { fileName: `tenantscope-${slug}-${meta.exportedAt.slice(0, 10)}.tsx`, data: bytes.toString('base64'), rows: meta.rows, bytes: bytes.length };
+    },
+    'cache:import': async ({ name, data, passphrase }) => {
+      const opened = readExport(Buffer.from(data, 'base64'), passphrase);
+      try {
+        const { meta } = opened;
+        connections.save({ ...meta.profile, name, description: `${meta.tenant.name}, exported by ${meta.exportedBy} on ${meta.exportedAt.slice(0, 10)} (offline copy)` }, { replace: false });
+        const raw = (await cacheFor(name)).raw;
+        const rows = importInto(raw, opened.file, meta.tenant.id);
+        const user = { id: 'support', email: 'support', name: `Support (copy of ${meta.tenant.name})` };
+        const draft = { connection: name, user, role: 'company_admin' as const, company: meta.tenant, canSwitchTenant: false, selectedTenant: meta.tenant.id, signedInAt: new Date().toISOString(), offline: true, dataAsOf: meta.dataAsOf };
+        recordOperator(raw, 'support', draft, [meta.tenant], passphrase);
+        const s = session.openOffline(name, { user, role: 'company_admin', company: meta.tenant, tenants: [meta.tenant], dataAsOf: meta.dataAsOf });
+        status();
+        return { connection: name, tenant: meta.tenant, rows, exportedBy: meta.exportedBy, exportedAt: meta.exportedAt, session: s };
+      } finally {
+        opened.cleanup();
+      }
+    },
     'migrate:audit': async ({ databaseUrl }) => {
       const t = await migrationTarget(databaseUrl);
       return migration.audit(t.url, t.catalog);
@@ -334,6 +391,8 @@ export function createServices(opts: ServicesOptions): Services {
     }
     try {
       const access: string = spec.access;
+      const offline = session.current()?.offline ? NEEDS_CRM[channel] : undefined;
+      if (offline) throw new AppError('offline', `Offline (data as of ${session.current()?.dataAsOf ?? 'never'}): ${offline} Sign in online to do it.`);
       if (access === 'signed-in') session.require();
       if (access === 'super-admin') session.requireSuperAdmin();
       const handler = handlers[channel] as (input: unknown) => Promise<unknown> | unknown;

@@ -44,7 +44,8 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
   };
   const rendererDir = opts.rendererDir ?? join(projectRoot, 'out', 'renderer');
 
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  // a tenant export travels through cache:import as base64: room for a few hundred MiB
+  const app = Fastify({ logger: false, bodyLimit: 512 * 1024 * 1024 });
   app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     const code: ErrorCode = status === 500 ? 'internal' : 'invalid-input';

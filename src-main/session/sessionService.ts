@@ -15,7 +15,8 @@ export interface SyncIdentityLike {
 interface Live {
   session: Session;
   token: string;
-  client: CrmClient;
+  /** null offline: nothing talks to the CRM */
+  client: CrmClient | null;
   tenants: Tenant[];
   /** kept in memory only, to sign in again when the CRM's token expires */
   credentials: { username?: string; password?: string };
@@ -57,14 +58,32 @@ export class SessionService {
       canSwitchTenant: me.role === 'super_admin',
       selectedTenant: own?.id ?? tenants[0]?.id ?? null,
       signedInAt: new Date().toISOString(),
+      offline: false,
+      dataAsOf: null,
     };
     this.live = { session, token, client, tenants, credentials: { username: input.username, password: input.password } };
+    return { ...session };
+  }
+
+  /** A session on the cache alone, with the role and tenants the CRM gave at the last online sign-in. */
+  openOffline(connection: string, op: { user: Session['user']; role: Session['role']; company: Tenant | null; tenants: Tenant[]; dataAsOf: string | null }): Session {
+    const session: Session = {
+      connection, user: op.user, role: op.role, company: op.company,
+      canSwitchTenant: op.role === 'super_admin',
+      selectedTenant: op.company?.id ?? op.tenants[0]?.id ?? null,
+      signedInAt: new Date().toISOString(),
+      offline: true,
+      dataAsOf: op.dataAsOf,
+    };
+    this.live = { session, token: '', client: null, tenants: op.role === 'super_admin' ? op.tenants : op.company ? [op.company] : [], credentials: {} };
     return { ...session };
   }
 
   /** The operator as the sync engine and runners use it: a current token, and a way to renew it. */
   identity(): SyncIdentityLike {
     const live = this.require();
+    const client = live.client;
+    if (!client) throw new AppError('offline', 'Offline: this needs the CRM. Sign in online to do it.');
     return {
       email: live.session.user.email,
       role: live.session.role,
@@ -73,7 +92,7 @@ export class SessionService {
       refresh: async () => {
         const { username, password } = live.credentials;
         if (!username || !password) throw new AppError('unauthenticated', 'The CRM token expired and was pasted, not signed in: paste a new one.');
-        live.token = (await live.client.signIn(username, password)).token;
+        live.token = (await client.signIn(username, password)).token;
         return live.token;
       },
     };
@@ -114,7 +133,7 @@ export class SessionService {
 
   async listTenants(): Promise<{ tenants: Tenant[]; selected: string | null }> {
     const live = this.require();
-    if (live.session.role === 'super_admin') live.tenants = await live.client.tenants(live.token);
+    if (live.session.role === 'super_admin' && live.client) live.tenants = await live.client.tenants(live.token);
     return { tenants: live.tenants, selected: live.session.selectedTenant };
   }
 

@@ -1,0 +1,117 @@
+import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { ConnectionProfile } from '../../src-shared/profile.ts';
+import { AppError } from '../../src-shared/result.ts';
+import type { OpenCache } from '../cache/cacheDb.ts';
+import { openSqlite } from '../core/sqlite.ts';
+import { ALL } from '../sync/syncService.ts';
+
+/**
+ * One tenant's cache in one file, for support staff on another machine: the tenant's rows,
+ * references, sync state and leak evidence in a SQLite file, gzipped and sealed with AES-256-GCM
+ * under a key derived from a passphrase (scrypt). The connection profile travels without any
+ * secret (profiles hold none: passwords live in the secret store, databases' URLs too).
+ *
+ * File: "TSX1" | salt (16) | iv (12) | tag (16) | ciphertext.
+ */
+const MAGIC = Buffer.from('TSX1');
+const keyOf = (passphrase: string, salt: Buffer) => scryptSync(passphrase, salt, 32, { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+
+export interface ExportMeta {
+  tenant: { id: string; name: string };
+  profile: Record<string, unknown>;
+  exportedAt: string;
+  exportedBy: string;
+  dataAsOf: string | null;
+  rows: number;
+}
+
+export function exportTenant(raw: OpenCache['raw'], profile: ConnectionProfile, tenant: { id: string; name: string }, passphrase: string, by: string): { bytes: Buffer; meta: ExportMeta } {
+  const dir = mkdtempSync(join(tmpdir(), 'tenantscope-export-'));
+  const file = join(dir, 'tenant.sqlite');
+  try {
+    const out = openSqlite(file);
+    out.exec(`CREATE TABLE meta (json TEXT NOT NULL);
+      CREATE TABLE records (rid INTEGER PRIMARY KEY, company_id TEXT, resource TEXT, id TEXT, updated_at TEXT, deleted INTEGER, payload TEXT, fetched_by TEXT, fetched_from TEXT, fetched_at TEXT, has_company_field INTEGER, own_company TEXT);
+      CREATE TABLE refs (company_id TEXT, rid INTEGER, field TEXT, target_resource TEXT, target_id TEXT, resource TEXT);
+      CREATE TABLE sync_state (company_id TEXT, resource TEXT, high_water TEXT, rows INTEGER, pages INTEGER, last_finished_at TEXT, proof TEXT);
+      CREATE TABLE leaks (identity_company_id TEXT, company_id TEXT, resource TEXT, id TEXT, identity TEXT, request TEXT, observed_at TEXT);`);
+    out.close();
+    raw.prepare('ATTACH DATABASE ? AS x').run(file);
+    let rows = 0;
+    try {
+      raw.transaction(() => {
+        rows = raw.prepare(`INSERT INTO x.records SELECT rid, company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM main.records WHERE company_id = ?`).run(tenant.id).changes;
+        raw.prepare(`INSERT INTO x.refs SELECT company_id, rid, field, target_resource, target_id, resource FROM main.refs WHERE company_id = ?`).run(tenant.id);
+        raw.prepare(`INSERT INTO x.sync_state SELECT company_id, resource, high_water, rows, pages, last_finished_at, proof FROM main.sync_state WHERE company_id = ?`).run(tenant.id);
+        raw.prepare(`INSERT INTO x.leaks SELECT * FROM main.leaks WHERE identity_company_id = ? OR company_id = ?`).run(tenant.id, tenant.id);
+      })();
+    } finally {
+      raw.prepare('DETACH DATABASE x').run();
+    }
+    const dataAsOf = (raw.prepare(`SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (?, '${ALL}')`).get(tenant.id) as { t: string | null }).t;
+    const { embedded: _e, demoPassword: _d, ...rest } = profile as ConnectionProfile & { embedded?: unknown; demoPassword?: unknown };
+    const meta: ExportMeta = { tenant, profile: rest as Record<string, unknown>, exportedAt: new Date().toISOString(), exportedBy: by, dataAsOf, rows };
+    const db = openSqlite(file);
+    db.prepare('INSERT INTO meta (json) VALUES (?)').run(JSON.stringify(meta));
+    db.close();
+    const salt = randomBytes(16);
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', keyOf(passphrase, salt), iv);
+    const body = Buffer.concat([cipher.update(gzipSync(readFileSync(file))), cipher.final()]);
+    return { bytes: Buffer.concat([MAGIC, salt, iv, cipher.getAuthTag(), body]), meta };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Opens an export: wrong passphrase, damage and files of another kind are said so and change nothing. */
+export function readExport(bytes: Buffer, passphrase: string): { file: string; meta: ExportMeta; cleanup(): void } {
+  if (bytes.length < 48 || !bytes.subarray(0, 4).equals(MAGIC)) throw new AppError('invalid-input', 'This is not a TenantScope tenant export.');
+  const salt = bytes.subarray(4, 20);
+  const iv = bytes.subarray(20, 32);
+  const tag = bytes.subarray(32, 48);
+  let plain: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', keyOf(passphrase, salt), iv);
+    decipher.setAuthTag(tag);
+    plain = gunzipSync(Buffer.concat([decipher.update(bytes.subarray(48)), decipher.final()]));
+  } catch {
+    throw new AppError('bad-credentials', 'The passphrase is wrong, or the file is damaged: nothing was imported.');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tenantscope-import-'));
+  const file = join(dir, 'tenant.sqlite');
+  writeFileSync(file, plain);
+  const db = openSqlite(file, { readonly: true });
+  const meta = JSON.parse((db.prepare('SELECT json FROM meta').get() as { json: string }).json) as ExportMeta;
+  db.close();
+  return { file, meta, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Copies an opened export into a connection's cache (its partition replaced as a whole). */
+export function importInto(raw: OpenCache['raw'], file: string, tenantId: string): number {
+  raw.prepare('ATTACH DATABASE ? AS x').run(file);
+  try {
+    let rows = 0;
+    raw.transaction(() => {
+      raw.prepare('DELETE FROM main.refs WHERE company_id = ?').run(tenantId);
+      raw.prepare('DELETE FROM main.records WHERE company_id = ?').run(tenantId);
+      raw.prepare('DELETE FROM main.sync_state WHERE company_id = ?').run(tenantId);
+      // rids are renumbered on the way in; references follow their row
+      raw.exec('CREATE TEMP TABLE rid_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)');
+      rows = raw.prepare(`INSERT INTO main.records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company)
+          SELECT company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM x.records WHERE company_id = ?`).run(tenantId).changes;
+      raw.prepare(`INSERT INTO temp.rid_map (old, new) SELECT xr.rid, mr.rid FROM x.records xr JOIN main.records mr ON mr.company_id = xr.company_id AND mr.resource = xr.resource AND mr.id = xr.id WHERE xr.company_id = ?`).run(tenantId);
+      raw.exec(`INSERT OR REPLACE INTO main.refs (company_id, rid, field, target_resource, target_id, resource) SELECT f.company_id, m.new, f.field, f.target_resource, f.target_id, f.resource FROM x.refs f JOIN temp.rid_map m ON m.old = f.rid`);
+      raw.exec(`INSERT OR REPLACE INTO main.sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof) SELECT company_id, resource, high_water, rows, pages, last_finished_at, proof FROM x.sync_state`);
+      raw.exec(`INSERT OR IGNORE INTO main.leaks SELECT * FROM x.leaks`);
+      raw.exec('DROP TABLE temp.rid_map');
+    })();
+    return rows;
+  } finally {
+    raw.prepare('DETACH DATABASE x').run();
+  }
+}

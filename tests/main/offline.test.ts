@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { startTestCrm } from '../support/crm.ts';
+import { referenceProfile, startTestConsole } from '../support/console.ts';
+
+describe('offline: the console on its cache alone', () => {
+  it('with the CRM stopped, it opens offline for someone who signed in before, runs the audit and the Data view, and refuses what needs the CRM with the reason', async () => {
+    const crm = await startTestCrm({ profile: 'legacy' });
+    const ts = await startTestConsole();
+    try {
+      expect((await ts.call('connections:save', { profile: referenceProfile('ref', crm.url) })).status).toBe(200);
+      const online = await ts.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' });
+      expect(online.body.value.offline).toBe(false);
+      expect((await ts.call('sync:run', { all: true })).body.ok).toBe(true);
+      const tenants = (await ts.call('tenants:list', {})).body.value.tenants as { id: string; name: string }[];
+      const globex = tenants.find((t) => t.name === 'Globex Corporation')!;
+      await ts.call('session:signIn', { connection: 'ref', username: 'admin@acme.test', password: 'demo' });
+      await ts.call('session:signOut', {});
+      await crm.close();
+
+      // the CRM is gone: signing in says so, opening offline works
+      expect((await ts.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' })).body.error.code).toBe('unreachable');
+      expect((await ts.call('session:openOffline', { connection: 'ref', username: 'super@tenantscope.test', password: 'wrong' })).body.error.code).toBe('bad-credentials');
+      expect((await ts.call('session:openOffline', { connection: 'ref', username: 'nobody-here@x.test', password: 'demo' })).body.error).toMatchObject({ code: 'bad-credentials' });
+      const off = await ts.call('session:openOffline', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' });
+      expect(off.body.value).toMatchObject({ offline: true, role: 'super_admin', canSwitchTenant: true });
+      expect(off.body.value.dataAsOf).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+      const audit = await ts.call('audit:run', {});
+      expect(audit.body.ok).toBe(true);
+      expect(audit.body.value.progress.modelsMigrated).toBe(11);
+      expect((await ts.call('tenants:list', {})).body.value.tenants.map((t: { name: string }) => t.name).sort()).toEqual(tenants.map((t) => t.name).sort());
+      const rows = await ts.call('records:query', { tenant: globex.id, resource: 'calls' });
+      expect(rows.body.value.total).toBeGreaterThan(0);
+      for (const [channel, payload] of [['sync:run', { all: true }], ['sync:prove', { tenant: globex.id }], ['isolation:run', {}], ['migrate:plan', {}], ['catalog:check', { connection: 'ref' }]] as const) {
+        const r = await ts.call(channel, payload);
+        expect(r.body.error.code, channel).toBe('offline');
+        expect(r.body.error.message, channel).toMatch(/^Offline \(data as of \d{4}-.*\): .+ Sign in online to do it\.$/);
+      }
+
+      // a company admin offline: their own company, as online
+      await ts.call('session:signOut', {});
+      const admin = await ts.call('session:openOffline', { connection: 'ref', username: 'admin@acme.test', password: 'demo' });
+      expect(admin.body.value).toMatchObject({ offline: true, role: 'company_admin', company: { name: 'Acme Corporation' } });
+      expect((await ts.call('records:query', { tenant: globex.id, resource: 'calls' })).body.error.code).toBe('forbidden');
+      expect((await ts.call('audit:run', { tenant: globex.id })).body.ok).toBe(true); // a company admin's audit is their own partition whatever is asked
+      expect((await ts.call('cache:export', { tenant: globex.id, passphrase: 'long enough' })).body.error.code).toBe('forbidden');
+    } finally {
+      await ts.close();
+    }
+  }, 120_000);
+
+  it('a tenant\'s cache travels in one file sealed with a passphrase: support staff open it offline on another console; a wrong passphrase imports nothing', async () => {
+    const crm = await startTestCrm({ profile: 'legacy' });
+    const a = await startTestConsole();
+    const b = await startTestConsole();
+    try {
+      await a.call('connections:save', { profile: referenceProfile('ref', crm.url) });
+      await a.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' });
+      expect((await a.call('sync:run', { all: true })).body.ok).toBe(true);
+      const tenants = (await a.call('tenants:list', {})).body.value.tenants as { id: string; name: string }[];
+      const globex = tenants.find((t) => t.name === 'Globex Corporation')!;
+      const globexRows = (await a.call('records:resources', { tenant: globex.id })).body.value.resources as { resource: string; rows: number }[];
+      const exported = await a.call('cache:export', { tenant: globex.id, passphrase: 'correct horse battery' });
+      expect(exported.body.value.fileName).toMatch(/^tenantscope-globex-corporation-\d{4}-\d{2}-\d{2}\.tsx$/);
+      const bytes = Buffer.from(exported.body.value.data, 'base64');
+      // sealed: no payload, email or URL in clear, and nothing of another tenant inside once opened
+      for (const clear of ['admin@globex.test', 'Globex', crm.url, 'payload']) expect(bytes.includes(Buffer.from(clear)), clear).toBe(false);
+      expect((await b.call('cache:import', { name: 'globex-copy', data: exported.body.value.data, passphrase: 'wrong' })).body.error.code).toBe('bad-credentials');
+      expect((await b.call('connections:list', {})).body.value.connections.map((c: { name: string }) => c.name)).not.toContain('globex-copy');
+      expect((await b.call('cache:import', { name: 'junk', data: Buffer.from('not an export at all, really').toString('base64'), passphrase: 'x' })).body.error.code).toBe('invalid-input');
+      const damaged = Buffer.from(bytes);
+      damaged[damaged.length - 10] = damaged[damaged.length - 10]! ^ 0xff;
+      expect((await b.call('cache:import', { name: 'damaged', data: damaged.toString('base64'), passphrase: 'correct horse battery' })).body.error.code).toBe('bad-credentials');
+      await crm.close();
+
+      const imported = await b.call('cache:import', { name: 'globex-copy', data: exported.body.value.data, passphrase: 'correct horse battery' });
+      expect(imported.body.error, b.logs.join('\n')).toBeUndefined();
+      expect(imported.body.value).toMatchObject({ connection: 'globex-copy', tenant: { name: 'Globex Corporation' }, exportedBy: 'super@tenantscope.test', session: { offline: true, role: 'company_admin' } });
+      expect((await b.call('records:resources', {})).body.value.resources).toEqual(globexRows);
+      expect((await b.call('audit:run', {})).body.ok).toBe(true);
+      const acme = tenants.find((t) => t.name === 'Acme Corporation')!;
+      expect((await b.call('records:query', { tenant: acme.id, resource: 'calls' })).body.error.code).toBe('forbidden');
+      expect((await b.call('sync:run', {})).body.error.code).toBe('offline');
+      // later, support opens it again offline with the passphrase
+      await b.call('session:signOut', {});
+      expect((await b.call('session:openOffline', { connection: 'globex-copy', username: 'support', password: 'correct horse battery' })).body.value).toMatchObject({ offline: true, company: { name: 'Globex Corporation' } });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 120_000);
+});
