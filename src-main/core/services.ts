@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { contract, isChannel, type Channel, type Contract, type EventPayload, type Output } from '../../src-shared/contract.ts';
+import { contract, isChannel, NEEDS_CRM, type Channel, type Contract, type EventPayload, type Output } from '../../src-shared/contract.ts';
 import { AppError, type Result } from '../../src-shared/result.ts';
 import { describeIssues } from '../../src-shared/profile.ts';
 import { ConnectionStore, DEMO } from '../connections/connectionStore.ts';
@@ -48,21 +48,6 @@ export interface Services {
   dispatch(channel: string, payload: unknown): Promise<Result<unknown>>;
   close(): Promise<void>;
 }
-
-/** What cannot work on the cache alone, and why: refused up front when the console is offline. */
-export const NEEDS_CRM: Partial<Record<Channel, string>> = {
-  'sync:run': 'a sync reads the CRM.',
-  'sync:prove': 'the proof compares the cache with the CRM.',
-  'isolation:run': 'the isolation test probes the CRM.',
-  'catalog:discover': 'discovery reads the CRM\'s OpenAPI document.',
-  'catalog:check': 'the drift check reads the CRM.',
-  'migrate:audit': 'the schema audit reads the CRM\'s database.',
-  'migrate:plan': 'the plan reads the CRM\'s database.',
-  'migrate:run': 'the migration changes the CRM\'s database.',
-  'migrate:status': 'the migration runs live in the CRM\'s database.',
-  'migrate:verify': 'verification reads the CRM\'s database.',
-  'migrate:rollback': 'rollback changes the CRM\'s database.',
-};
 
 export function createServices(opts: ServicesOptions): Services {
   const log = opts.log ?? createLogger('tenantscope');

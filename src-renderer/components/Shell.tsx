@@ -70,6 +70,7 @@ export function Shell() {
         </ul>
       </nav>
       <main id="main" className="content" tabIndex={-1}>
+        {session.offline && <div className="offline-banner" role="status" data-testid="offline-banner"><strong>Offline</strong>, data as of {session.dataAsOf ? new Date(session.dataAsOf).toLocaleString() : 'never synced'}: the audit and the Data view work from the cache; syncing, proving, isolation tests and the migration wait for the CRM.</div>}
         {error && <div className="alert" role="alert" data-testid="shell-error">{error}</div>}
         <CurrentView view={view} />
       </main>

@@ -10,6 +10,12 @@ interface SessionState {
   error: string | null;
   init(): Promise<void>;
   signIn(input: { connection: string; username?: string; password?: string; token?: string }): Promise<void>;
+  /** the console on the connection's cache alone (no CRM), for someone who signed in there before */
+  openOffline(input: { connection: string; username: string; password: string }): Promise<void>;
+  /** a tenant export from another machine: becomes an offline connection, and opens */
+  importCopy(input: { name: string; data: string; passphrase: string }): Promise<void>;
+  /** the last sign-in failed because the CRM did not answer: offline is the way in */
+  unreachable: boolean;
   signOut(): Promise<void>;
   selectTenant(id: string): Promise<void>;
   setDemo(d: DemoStatus): void;
@@ -23,6 +29,7 @@ export const useSession = create<SessionState>((set, get) => ({
   tenants: [],
   demo: null,
   error: null,
+  unreachable: false,
   async init() {
     try {
       const [{ session }, info] = await Promise.all([call('session:current', {}), call('app:info', {})]);
@@ -36,11 +43,31 @@ export const useSession = create<SessionState>((set, get) => ({
     }
   },
   async signIn(input) {
-    set({ phase: 'signing-in', error: null });
+    set({ phase: 'signing-in', error: null, unreachable: false });
     try {
       const session = await call('session:signIn', input);
       const { tenants } = await call('tenants:list', {});
       set({ session, tenants, phase: 'ready' });
+    } catch (e) {
+      set({ phase: 'signed-out', error: message(e), unreachable: e instanceof ApiError && e.code === 'unreachable' });
+    }
+  },
+  async openOffline(input) {
+    set({ phase: 'signing-in', error: null });
+    try {
+      const session = await call('session:openOffline', input);
+      const { tenants } = await call('tenants:list', {});
+      set({ session, tenants, phase: 'ready', unreachable: false });
+    } catch (e) {
+      set({ phase: 'signed-out', error: message(e) });
+    }
+  },
+  async importCopy(input) {
+    set({ phase: 'signing-in', error: null });
+    try {
+      const r = await call('cache:import', input);
+      const { tenants } = await call('tenants:list', {});
+      set({ session: r.session, tenants, phase: 'ready', unreachable: false });
     } catch (e) {
       set({ phase: 'signed-out', error: message(e) });
     }

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useIsolation } from '../stores/isolationStore.ts';
 import type { Verdict } from '../../src-shared/tenancy.ts';
+import { NEEDS_CRM } from '../../src-shared/contract.ts';
 
 const OPS = ['list', 'search', 'read', 'update', 'delete', 'create'] as const;
 const OP_LETTER: Record<string, string> = { list: 'L', search: 'S', read: 'R', update: 'U', delete: 'D', create: 'C' };
@@ -37,7 +38,7 @@ export function IsolationView() {
         <form className="row" onSubmit={(e) => { e.preventDefault(); void st.run({ readOnly, only: only.split(',').map((x) => x.trim()).filter(Boolean) }); }}>
           <label className="row small">Only <input value={only} onChange={(e) => setOnly(e.target.value)} placeholder="calls, emails (all when empty)" style={{ width: 200 }} data-testid="iso-only" /></label>
           <label className="row small"><input type="checkbox" checked={readOnly} onChange={(e) => setReadOnly(e.target.checked)} data-testid="iso-readonly" /> Read-only (production: creates nothing)</label>
-          <button type="submit" className="primary" disabled={st.running} data-testid="iso-run">{st.running ? 'Running…' : 'Run isolation test'}</button>
+          <button type="submit" className="primary" disabled={st.running || session.offline} title={session.offline ? `Offline: ${NEEDS_CRM['isolation:run']}` : undefined} data-testid="iso-run">{st.running ? 'Running…' : 'Run isolation test'}</button>
         </form>
       </div>
       <p className="muted">Canary records are created as one company's admin, then every other company's identities, a user with no company and the super admin try to list, search, read, change, delete them and to create in that company's name. Writes are verified by reading back; every canary is deleted at the end.</p>

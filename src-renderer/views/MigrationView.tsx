@@ -33,9 +33,10 @@ export function MigrationView() {
   const logEnd = useRef<HTMLDivElement>(null);
   const superAdmin = session?.role === 'super_admin';
   const load = st.load;
+  const offline = !!session?.offline;
   useEffect(() => {
-    if (superAdmin) void load();
-  }, [superAdmin, load]);
+    if (superAdmin && !offline) void load();
+  }, [superAdmin, offline, load]);
   useEffect(() => { logEnd.current?.scrollIntoView?.({ block: 'nearest' }); }, [st.log.length]);
   if (!session) return null;
   if (!superAdmin) {
@@ -43,6 +44,14 @@ export function MigrationView() {
       <section aria-labelledby="mig-title" data-testid="view-migration">
         <h1 id="mig-title">Migration</h1>
         <div className="pending" role="note">The company_id migration changes the CRM's database for every company: a super admin plans and runs it. The audit on the Audit view shows how far your own company's data is.</div>
+      </section>
+    );
+  }
+  if (offline) {
+    return (
+      <section aria-labelledby="mig-title" data-testid="view-migration">
+        <h1 id="mig-title">Migration</h1>
+        <div className="pending" role="note" data-testid="mig-offline">Offline: the migration works on the CRM's own database, which needs the network. Sign in online to plan, run, verify or roll it back.</div>
       </section>
     );
   }

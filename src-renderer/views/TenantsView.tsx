@@ -1,6 +1,8 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useSync } from '../stores/syncStore.ts';
+import { NEEDS_CRM } from '../../src-shared/contract.ts';
+import { ApiError, call } from '../api.ts';
 
 type Partition = ReturnType<typeof useSync.getState>['partitions'][number];
 
@@ -31,6 +33,38 @@ function ProgressBar({ done, total, label, thin }: { done: number; total: number
   );
 }
 
+/** A tenant's cache to one file sealed with a passphrase, for support staff on another machine. */
+function ExportButton({ tenant }: { tenant: { id: string; name: string } }) {
+  const [open, setOpen] = useState(false);
+  const [passphrase, setPassphrase] = useState('');
+  const [state, setState] = useState<string | null>(null);
+  if (!open) return <button type="button" onClick={() => setOpen(true)} data-testid={`export-${tenant.name}`}>Export…</button>;
+  return (
+    <form className="row small" onSubmit={(e) => {
+      e.preventDefault();
+      setState('Sealing…');
+      void call('cache:export', { tenant: tenant.id, passphrase }).then((r) => {
+        const bin = atob(r.data);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = r.fileName;
+        a.click();
+        setTimeout(() => URL.revokeObjectURL(url), 1000);
+        setState(`${r.rows.toLocaleString('en-US')} rows sealed in ${r.fileName}. Give the passphrase separately.`);
+        setPassphrase('');
+      }, (err: unknown) => setState(err instanceof ApiError ? err.message : 'The export failed.'));
+    }}>
+      <input type="password" placeholder="passphrase (8+ characters)" minLength={8} value={passphrase} onChange={(e) => setPassphrase(e.target.value)} aria-label={`Passphrase for ${tenant.name}'s export`} data-testid={`export-passphrase-${tenant.name}`} />
+      <button type="submit" disabled={passphrase.length < 8} data-testid={`export-go-${tenant.name}`}>Export</button>
+      <button type="button" className="ghost" onClick={() => { setOpen(false); setState(null); }}>Close</button>
+      {state && <span className="muted" role="status" data-testid={`export-state-${tenant.name}`}>{state}</span>}
+    </form>
+  );
+}
+
 export function TenantsView() {
   const { session, tenants, selectTenant } = useSession();
   const { partitions, running, progress, cancelling, notice, report, proofs, error, load, sync, prove, evict, cancel } = useSync();
@@ -40,12 +74,15 @@ export function TenantsView() {
   if (!session) return null;
   const part = (id: string) => partitions.find((p) => p.company_id === id);
   const unassigned = part('unassigned');
+  // offline, what needs the CRM is off, and says why
+  const offSync = session.offline ? `Offline: ${NEEDS_CRM['sync:run']}` : undefined;
+  const offProve = session.offline ? `Offline: ${NEEDS_CRM['sync:prove']}` : undefined;
   return (
     <section aria-labelledby="tenants-title" data-testid="view-tenants">
       <div className="row between">
         <h1 id="tenants-title">Tenants</h1>
         {session.canSwitchTenant && (
-          <button type="button" className="primary" disabled={!!running} onClick={() => void sync({ all: true }, 'all tenants')} data-testid="sync-all">Sync all tenants</button>
+          <button type="button" className="primary" disabled={!!running || !!offSync} title={offSync} onClick={() => void sync({ all: true }, 'all tenants')} data-testid="sync-all">Sync all tenants</button>
         )}
       </div>
       <p className="muted">
@@ -98,8 +135,9 @@ export function TenantsView() {
                 <td>{p?.leaks ? <span className="bad-text">{p.leaks} rows</span> : <span className="muted">none</span>}</td>
                 <td>
                   <div className="row">
-                    <button type="button" disabled={!!running} onClick={() => void sync({ tenants: [t.id] }, t.name)} data-testid={`sync-${t.name}`}>Sync</button>
-                    {p && <button type="button" disabled={!!running} onClick={() => void prove(t.id)}>Prove</button>}
+                    <button type="button" disabled={!!running || !!offSync} title={offSync} onClick={() => void sync({ tenants: [t.id] }, t.name)} data-testid={`sync-${t.name}`}>Sync</button>
+                    {p && <button type="button" disabled={!!running || !!offProve} title={offProve} onClick={() => void prove(t.id)}>Prove</button>}
+                    {p && <ExportButton tenant={t} />}
                     {p && <button type="button" className="danger" disabled={!!running} onClick={() => { if (window.confirm(`Remove ${t.name}'s ${p.rows} cached rows? A sync brings them back.`)) void evict(t.id); }} data-testid={`evict-${t.name}`}>Evict</button>}
                     {t.id === session.selectedTenant ? <span className="badge">Inspecting</span>
                       : session.canSwitchTenant ? <button type="button" onClick={() => void selectTenant(t.id)}>Inspect</button> : null}

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBenchCrm } from '../../bench/_crm.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium, screenshot, startHost, type RunningHost } from './harness.ts';
@@ -437,5 +440,78 @@ describe('console shell on the demo CRM', () => {
     expect(contact.record.companyId).toBe(acme.id);
     expect(contact.referencedBy.map((r: { id: string }) => r.id)).not.toContain(planted.id);
     await a.close();
+  });
+
+  it('offline: with its CRM stopped, the console opens on the cache, says so on every view, runs the audit and the Data view, and turns off what needs the CRM; a tenant exported with a passphrase opens on the sign-in screen', async () => {
+    const crm = await startBenchCrm(mkdtempSync(join(tmpdir(), 'tenantscope-e2e-remote-')), ['--seed', 'demo', '--profile', 'legacy']);
+    let stopped = false;
+    try {
+      const p = await openSignedOut();
+      const hostCall = (channel: string, payload: unknown) => p.evaluate(async ([c, body]) => {
+        const token = sessionStorage.getItem('tenantscope.token') ?? '';
+        return fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify(body) }).then((r) => r.json());
+      }, [channel, payload] as const);
+      expect((await hostCall('connections:save', { profile: { ...crm.profileJson, name: 'remote' } })).ok).toBe(true);
+      await p.reload();
+      await ui(p).app('signed-out').waitFor();
+      const u = ui(p);
+      await p.getByTestId('sign-in-connection').selectOption('remote');
+      await signIn(p, 'super@tenantscope.test');
+      await u.app('ready').waitFor({ timeout: 60_000 });
+      await p.getByTestId('sync-all').click();
+      await p.getByTestId('sync-report').waitFor({ timeout: 60_000 });
+      // Globex's cache to a file, sealed
+      await p.getByTestId('export-Globex Corporation').click();
+      await p.getByTestId('export-passphrase-Globex Corporation').fill('correct horse battery');
+      const download = p.waitForEvent('download');
+      await p.getByTestId('export-go-Globex Corporation').click();
+      const exportFile = await (await download).path();
+      expect(await p.getByTestId('export-state-Globex Corporation').textContent()).toMatch(/rows sealed in tenantscope-globex-corporation-\d{4}-\d{2}-\d{2}\.tsx/);
+      await u.shell.signOut.click();
+      await crm.stop();
+      stopped = true;
+
+      await u.app('signed-out').waitFor();
+      await p.getByTestId('sign-in-connection').selectOption('remote');
+      await signIn(p, 'super@tenantscope.test');
+      await p.getByTestId('sign-in-offline-hint').waitFor({ timeout: 30_000 });
+      await screenshot(p, 'sign-in-crm-unreachable');
+      await p.getByTestId('sign-in-offline').click();
+      await u.app('ready').waitFor({ timeout: 30_000 });
+      expect(await p.getByTestId('offline-banner').textContent()).toMatch(/^Offline, data as of .+: the audit and the Data view work from the cache/);
+      expect(await p.getByTestId('sync-all').isDisabled()).toBe(true);
+      expect(await p.getByTestId('sync-all').getAttribute('title')).toBe('Offline: a sync reads the CRM.');
+      await screenshot(p, 'tenants-offline');
+      await p.getByTestId('nav-audit').click();
+      await expect.poll(() => p.getByTestId('audit-progress').textContent(), { timeout: 20_000 }).toMatch(/Models with company_id11\/32/);
+      expect(await p.getByTestId('offline-banner').count()).toBe(1);
+      await p.getByTestId('nav-isolation').click();
+      expect(await p.getByTestId('iso-run').isDisabled()).toBe(true);
+      await p.getByTestId('nav-migration').click();
+      await p.getByTestId('mig-offline').waitFor();
+      await p.getByTestId('nav-data').click();
+      await expect.poll(() => p.getByTestId('data-count').textContent()).toMatch(/^\d+ rows?$/);
+      await screenshot(p, 'data-offline');
+
+      // support staff elsewhere: the sealed file opens on the sign-in screen, offline, Globex only
+      await u.shell.signOut.click();
+      await u.app('signed-out').waitFor();
+      await p.getByTestId('import-copy').locator('summary').click();
+      await p.getByTestId('import-file').setInputFiles({ name: 'tenantscope-globex-corporation-2026-11-28.tsx', mimeType: 'application/octet-stream', buffer: readFileSync(exportFile) });
+      await p.getByTestId('import-passphrase').fill('not it');
+      await p.getByTestId('import-open').click();
+      await expect.poll(() => u.signIn.error.textContent()).toMatch(/passphrase is wrong/);
+      await p.getByTestId('import-passphrase').fill('correct horse battery');
+      await p.getByTestId('import-open').click();
+      await u.app('ready').waitFor({ timeout: 30_000 });
+      expect(await u.shell.ownCompany.textContent()).toBe('Globex Corporation');
+      await p.getByTestId('offline-banner').waitFor();
+      await p.getByTestId('nav-data').click();
+      await expect.poll(() => p.getByTestId('data-asof').textContent()).toMatch(/^Globex Corporation · /);
+      await screenshot(p, 'data-imported-copy');
+      await p.close();
+    } finally {
+      if (!stopped) await crm.stop();
+    }
   });
 });
