@@ -306,6 +306,22 @@ export const contract = {
       referencedBy: z.array(z.object({ resource: z.string(), id: z.string(), field: z.string(), companyId: z.string(), crossTenant: z.boolean() })).default([]),
     }),
   },
+  'tenants:overview': {
+    access: 'signed-in',
+    summary: 'Every tenant the operator may see, from the cache: users, rows per priority group, rows missing company_id, open findings, last sync and proof; rows per resource; findings over time; the sync history',
+    input: Empty,
+    output: z.object({
+      tenants: z.array(z.object({
+        id: z.string(), name: z.string(), users: z.number(), rows: z.number(),
+        byPriority: z.object({ company: z.number(), HIGH: z.number(), MEDIUM: z.number(), LOW: z.number() }),
+        missingCompanyId: z.number(), openFindings: z.number().nullable(), findingsOfAll: z.boolean(), lastSync: z.string().nullable(),
+        proof: z.object({ proven: z.number(), drifted: z.number(), asOf: z.string().nullable() }),
+      })),
+      resources: z.array(z.object({ tenant: z.string(), resource: z.string(), rows: z.number(), missing: z.number(), priority: z.string() })),
+      findingsHistory: z.array(z.object({ at: z.string(), scope: z.string(), HIGH: z.number(), MEDIUM: z.number(), LOW: z.number() })),
+      syncHistory: z.array(z.object({ startedAt: z.string(), seconds: z.number().nullable(), identity: z.string(), outcome: z.string(), rows: z.number(), retries: z.number() })),
+    }),
+  },
   'records:resources': {
     access: 'signed-in',
     summary: 'The resources the cache holds for a tenant, with row counts (a company admin: their own company)',

@@ -20,7 +20,7 @@ import { EventBus } from './eventBus.ts';
 import { offlineOperator, recordOperator } from '../session/offline.ts';
 import { MigrationService } from '../migrate/migrationService.ts';
 import { exportTenant, importInto, readExport } from '../data/tenantExport.ts';
-import { deleteView, listViews, queryRecords, recordDetail, resourceCounts, saveView } from '../data/dataService.ts';
+import { deleteView, listViews, queryRecords, recordDetail, resourceCounts, saveView, tenantOverview } from '../data/dataService.ts';
 import { projectRoot } from './home.ts';
 import { createLogger, redact, type Logger } from './log.ts';
 import { MemorySecretStore, secretKey, type SecretStore } from './secretStore.ts';
@@ -261,6 +261,11 @@ export function createServices(opts: ServicesOptions): Services {
       const own = s.role === 'super_admin' ? null : (s.company?.id ?? '');
       const found = recordDetail((await cacheFor(s.connection)).raw, connections.get(s.connection).catalog, { resource, id, company: own });
       return found ?? { record: null, refs: [], referencedBy: [] };
+    },
+    'tenants:overview': async () => {
+      const s = session.current()!;
+      const visible = s.role === 'super_admin' ? session.tenantsKnown() : s.company ? [s.company] : [];
+      return tenantOverview((await cacheFor(s.connection)).raw, connections.get(s.connection).catalog, visible, { identity: s.role === 'super_admin' ? null : s.user.email });
     },
     'records:resources': async ({ tenant }) => {
       const s = session.current()!;

@@ -124,3 +124,61 @@ export function deleteView(raw: Raw, owner: string, id: number): boolean {
 export function resourceCounts(raw: Raw, company: string): { resource: string; rows: number }[] {
   return raw.prepare(`SELECT resource, count(*) AS rows FROM records WHERE company_id = ? AND deleted = 0 GROUP BY resource ORDER BY resource`).all(company) as { resource: string; rows: number }[];
 }
+
+export interface TenantOverview {
+  id: string;
+  name: string;
+  users: number;
+  rows: number;
+  /** rows of resources that carry company_id already ('company'), and of the seed's HIGH, MEDIUM and LOW ones */
+  byPriority: { company: number; HIGH: number; MEDIUM: number; LOW: number };
+  missingCompanyId: number;
+  /** open findings of the latest audit of this tenant (or of every tenant), null when none ran */
+  openFindings: number | null;
+  /** the count comes from an audit of every tenant (no audit of this one alone yet) */
+  findingsOfAll: boolean;
+  lastSync: string | null;
+  proof: { proven: number; drifted: number; asOf: string | null };
+}
+
+/**
+ * Every tenant the operator may see, from the cache: users, rows per priority group, rows missing
+ * company_id, open findings, last sync and proof; rows per resource (the compare view and the
+ * charts); the audit's findings over time and the sync history.
+ */
+export function tenantOverview(raw: Raw, catalog: Catalog, tenants: { id: string; name: string }[], opts: { identity: string | null }) {
+  const priority = new Map(catalog.resources.map((r) => [r.name, r.priority ?? 'company']));
+  const ids = new Set(tenants.map((t) => t.id));
+  const perResource = (raw.prepare(`SELECT company_id, resource, count(*) AS rows, sum(has_company_field = 0) AS missing FROM records WHERE deleted = 0 GROUP BY company_id, resource`).all() as { company_id: string; resource: string; rows: number; missing: number }[])
+    .filter((r) => ids.has(r.company_id));
+  const audits = raw.prepare(`SELECT generated_at, scope, findings FROM audit_runs ORDER BY id`).all() as { generated_at: string; scope: string; findings: string }[];
+  const latestFor = (id: string) => [...audits].reverse().find((a) => a.scope === id) ?? [...audits].reverse().find((a) => a.scope === '*');
+  const sync = raw.prepare(`SELECT company_id, max(last_finished_at) AS last, count(proof) AS proven, sum(json_extract(proof, '$.status') = 'drifted') AS drifted, max(json_extract(proof, '$.asOf')) AS proof_at FROM sync_state GROUP BY company_id`).all() as { company_id: string; last: string | null; proven: number; drifted: number | null; proof_at: string | null }[];
+  const everyone = sync.find((s) => s.company_id === '*');
+  const overview: TenantOverview[] = tenants.map((t) => {
+    const mine = perResource.filter((r) => r.company_id === t.id);
+    const by = { company: 0, HIGH: 0, MEDIUM: 0, LOW: 0 };
+    for (const r of mine) by[(priority.get(r.resource) ?? 'company') as keyof typeof by] += r.rows;
+    const audit = latestFor(t.id);
+    const s = sync.find((x) => x.company_id === t.id);
+    const lastSync = [s?.last, everyone?.last].filter(Boolean).sort().at(-1) ?? null;
+    return {
+      id: t.id, name: t.name,
+      users: mine.find((r) => r.resource === catalog.users)?.rows ?? 0,
+      rows: mine.reduce((a, r) => a + r.rows, 0), byPriority: by,
+      missingCompanyId: mine.filter((r) => priority.get(r.resource) !== 'company').reduce((a, r) => a + r.missing, 0),
+      openFindings: audit ? (JSON.parse(audit.findings) as unknown[]).length : null,
+      findingsOfAll: audit?.scope === '*',
+      lastSync,
+      proof: { proven: s?.proven ?? 0, drifted: s?.drifted ?? 0, asOf: s?.proof_at ?? null },
+    };
+  });
+  const scopes = new Set(['*', ...ids]);
+  const findingsHistory = audits.filter((a) => (opts.identity === null ? a.scope === '*' : scopes.has(a.scope) && a.scope !== '*')).map((a) => {
+    const list = JSON.parse(a.findings) as { severity: string }[];
+    return { at: a.generated_at, scope: a.scope, HIGH: list.filter((f) => f.severity === 'HIGH').length, MEDIUM: list.filter((f) => f.severity === 'MEDIUM').length, LOW: list.filter((f) => f.severity === 'LOW').length };
+  });
+  const syncHistory = (raw.prepare(`SELECT started_at, finished_at, identity, outcome, rows, retries FROM sync_runs ${opts.identity ? 'WHERE identity = @identity' : ''} ORDER BY id DESC LIMIT 50`).all({ identity: opts.identity }) as { started_at: string; finished_at: string | null; identity: string; outcome: string; rows: number; retries: number }[])
+    .reverse().map((r) => ({ startedAt: r.started_at, seconds: r.finished_at ? (Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000 : null, identity: r.identity, outcome: r.outcome, rows: r.rows, retries: r.retries }));
+  return { tenants: overview, resources: perResource.map((r) => ({ tenant: r.company_id, resource: r.resource, rows: r.rows, missing: r.missing, priority: priority.get(r.resource) ?? 'company' })), findingsHistory, syncHistory };
+}

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useSync } from '../stores/syncStore.ts';
 import { NEEDS_CRM } from '../../src-shared/contract.ts';
+import { TenantInsights } from './TenantInsights.tsx';
 import { ApiError, call } from '../api.ts';
 
 type Partition = ReturnType<typeof useSync.getState>['partitions'][number];
@@ -148,6 +149,7 @@ export function TenantsView() {
           })}
         </tbody>
       </table>
+      <TenantInsights refresh={`${report?.rows ?? ''}-${partitions.map((p) => `${p.company_id}:${p.rows}:${p.last_sync}`).join(',')}`} />
       {unassigned && session.canSwitchTenant && <p className="muted small">Unassigned partition: {unassigned.rows} rows whose company cannot be derived (shared data, or owners the CRM has not assigned).</p>}
     </section>
   );

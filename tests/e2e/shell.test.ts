@@ -442,6 +442,39 @@ describe('console shell on the demo CRM', () => {
     await a.close();
   });
 
+  it('the Tenants view sums every tenant up from the cache (users, rows per priority, missing company_id, open findings), draws rows, findings over time and syncs, and compares two tenants', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    const hostCall = (channel: string, payload: unknown) => p.evaluate(async ([c, body]) => {
+      const token = sessionStorage.getItem('tenantscope.token') ?? '';
+      return fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify(body) }).then((r) => r.json());
+    }, [channel, payload] as const);
+    expect((await hostCall('sync:run', { all: true })).ok).toBe(true);
+    expect((await hostCall('audit:run', {})).ok).toBe(true);
+    const overview = (await hostCall('tenants:overview', {})).value;
+    const acme = overview.tenants.find((t: { name: string }) => t.name === 'Acme Corporation');
+    await p.getByTestId('nav-audit').click();
+    await p.getByTestId('nav-tenants').click();
+    const row = p.getByTestId('overview-Acme Corporation');
+    await row.waitFor({ timeout: 20_000 });
+    const cells = await row.locator('td').allTextContents();
+    expect(cells.slice(0, 3)).toEqual(['Acme Corporation', String(acme.users), acme.byPriority.company.toLocaleString('en-US')]);
+    expect(acme.users).toBeGreaterThan(0);
+    expect(acme.byPriority.HIGH).toBeGreaterThan(0);
+    expect(acme.missingCompanyId).toBeGreaterThan(0);
+    expect(cells[7]).toMatch(/^[1-9]\d* \(audit of all\)$/);
+    // the charts are drawn: stacked bars for each tenant, a line of findings, bars of syncs
+    expect(await p.getByTestId('chart-rows').locator('.recharts-bar-rectangle').count()).toBeGreaterThanOrEqual(3 * 2);
+    expect(await p.getByTestId('chart-findings').locator('.recharts-line').count()).toBe(3);
+    expect(await p.getByTestId('chart-syncs').locator('.recharts-bar-rectangle').count()).toBeGreaterThan(0);
+    await p.getByTestId('compare-a').selectOption({ label: 'Globex Corporation' });
+    await p.getByTestId('compare-b').selectOption({ label: 'Initech' });
+    const globexCalls = overview.resources.find((r: { tenant: string; resource: string }) => r.resource === 'calls' && r.tenant === overview.tenants.find((t: { name: string }) => t.name === 'Globex Corporation').id);
+    expect(await p.getByTestId('compare-calls').locator('td').first().textContent()).toBe(`${globexCalls.rows} (${globexCalls.missing} missing)`);
+    await p.getByTestId('tenant-insights').scrollIntoViewIfNeeded();
+    await screenshot(p, 'tenants-insights');
+    await p.close();
+  });
+
   it('offline: with its CRM stopped, the console opens on the cache, says so on every view, runs the audit and the Data view, and turns off what needs the CRM; a tenant exported with a passphrase opens on the sign-in screen', async () => {
     const crm = await startBenchCrm(mkdtempSync(join(tmpdir(), 'tenantscope-e2e-remote-')), ['--seed', 'demo', '--profile', 'legacy']);
     let stopped = false;

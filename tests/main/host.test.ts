@@ -73,6 +73,7 @@ describe('the HTTP host door', () => {
       'demo:status': {},
       'demo:start': null,
       'records:resources': { tenant: tenants[0].id },
+      'tenants:overview': {},
       'records:query': { tenant: tenants[0].id, resource: 'calls', search: 'x', sort: { field: 'notes', dir: 'asc' }, filters: [{ field: 'status', op: 'eq', value: 'completed' }] },
       'views:list': {},
       'views:save': { name: 'my calls', resource: 'calls', tenant: tenants[0].id, state: { search: 'x' } },
