@@ -2,18 +2,11 @@ import { useEffect, useRef, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useAudit } from '../stores/auditStore.ts';
 import { call } from '../api.ts';
+import { download } from '../download.ts';
 import type { Output } from '../../src-shared/contract.ts';
 
 const pct = (a: number, b: number) => (b ? Math.round((100 * a) / b) : 0);
 
-function download(name: string, text: string, type: string) {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 /** The seed's audit tables, live from the cache: models, progress, findings with their evidence. */
 export function AuditView() {

@@ -2,20 +2,13 @@ import { useEffect, useRef, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useMigration } from '../stores/migrationStore.ts';
 import { humanBytes } from '../../src-shared/migration.ts';
+import { download } from '../download.ts';
 
 const PHASES: Record<number, string> = { 1: 'Phase 1 · HIGH: data leakage risk (critical tables first)', 2: 'Phase 2 · MEDIUM: user-specific', 3: 'Phase 3 · LOW: system-wide' };
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const mib = humanBytes;
 const eta = (s: number | null) => (s === null ? '…' : s < 60 ? `${Math.ceil(s)} s` : `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s`);
 
-function download(name: string, text: string) {
-  const url = URL.createObjectURL(new Blob([text], { type: 'application/sql' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 /**
  * The company_id migration of the CRM's PostgreSQL: the schema audit, the plan by phase (its SQL,
@@ -186,7 +179,7 @@ export function MigrationView() {
         <div className="card mig-col" data-testid="mig-plan-view">
           <div className="row between">
             <strong>Plan: {plan.tables.length} tables, {plan.steps.length} steps, {fmt(plan.estimate.rows)} rows · about {eta(plan.estimate.seconds)} of backfill · {mib(plan.estimate.bytes)} more on disk</strong>
-            <button type="button" onClick={() => download(`tenantscope-migration-${plan.createdAt.slice(0, 10)}.sql`, st.plan!.sql)} data-testid="mig-export">Export SQL</button>
+            <button type="button" onClick={() => download(`tenantscope-migration-${plan.createdAt.slice(0, 10)}.sql`, st.plan!.sql, 'application/sql')} data-testid="mig-export">Export SQL</button>
           </div>
           <ul className="checks small" data-testid="mig-preflight">
             {st.plan!.preflight.map((c, i) => <li key={i} className={c.level === 'fail' ? 'bad-text' : c.level === 'warn' ? 'warn-text' : 'ok-text'}>{c.level === 'ok' ? '✓' : c.level === 'warn' ? '!' : '✗'} {c.message}</li>)}

@@ -1,9 +1,11 @@
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useSync } from '../stores/syncStore.ts';
 import { NEEDS_CRM } from '../../src-shared/contract.ts';
-import { TenantInsights } from './TenantInsights.tsx';
+// the charts' library loads after the table is on screen
+const TenantInsights = lazy(() => import('./TenantInsights.tsx').then((m) => ({ default: m.TenantInsights })));
 import { ApiError, call } from '../api.ts';
+import { download, fromBase64 } from '../download.ts';
 
 type Partition = ReturnType<typeof useSync.getState>['partitions'][number];
 
@@ -45,15 +47,7 @@ function ExportButton({ tenant }: { tenant: { id: string; name: string } }) {
       e.preventDefault();
       setState('Sealing…');
       void call('cache:export', { tenant: tenant.id, passphrase }).then((r) => {
-        const bin = atob(r.data);
-        const bytes = new Uint8Array(bin.length);
-        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-        const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
-        const a = document.createElement('a');
-        a.href = url;
-        a.download = r.fileName;
-        a.click();
-        setTimeout(() => URL.revokeObjectURL(url), 1000);
+        download(r.fileName, fromBase64(r.data), 'application/octet-stream');
         setState(`${r.rows.toLocaleString('en-US')} rows sealed in ${r.fileName}. Give the passphrase separately.`);
         setPassphrase('');
       }, (err: unknown) => setState(err instanceof ApiError ? err.message : 'The export failed.'));
@@ -149,7 +143,7 @@ export function TenantsView() {
           })}
         </tbody>
       </table>
-      <TenantInsights refresh={`${report?.rows ?? ''}-${partitions.map((p) => `${p.company_id}:${p.rows}:${p.last_sync}`).join(',')}`} />
+      <Suspense fallback={null}><TenantInsights refresh={`${report?.rows ?? ''}-${partitions.map((p) => `${p.company_id}:${p.rows}:${p.last_sync}`).join(',')}`} /></Suspense>
       {unassigned && session.canSwitchTenant && <p className="muted small">Unassigned partition: {unassigned.rows} rows whose company cannot be derived (shared data, or owners the CRM has not assigned).</p>}
     </section>
   );

@@ -1,4 +1,20 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../src-main/core/home.ts';
+
+function cli(home: string, args: string[]) {
+  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), ...args], { env: { ...process.env, TENANTSCOPE_HOME: home, PW: 'demo', PASSPHRASE: 'correct horse battery' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
 import { startTestCrm } from '../support/crm.ts';
 import { referenceProfile, startTestConsole } from '../support/console.ts';
 
@@ -80,6 +96,21 @@ describe('offline: the console on its cache alone', () => {
       const acme = tenants.find((t) => t.name === 'Acme Corporation')!;
       expect((await b.call('records:query', { tenant: acme.id, resource: 'calls' })).body.error.code).toBe('forbidden');
       expect((await b.call('sync:run', {})).body.error.code).toBe('offline');
+      // the same through the CLI, offline on console a's cache: export, import on a fresh machine, audit there
+      const file = join(mkdtempSync(join(tmpdir(), 'tenantscope-cli-export-')), 'globex.tsx');
+      const exp = await cli(a.home, ['--json', 'cache', 'export', '--connection', 'ref', '--tenant', 'Globex Corporation', '--as', 'super@tenantscope.test', '--password-env', 'PW', '--passphrase-env', 'PASSPHRASE', '--offline', '--out', file]);
+      expect(exp.code, exp.err).toBe(0);
+      expect(JSON.parse(exp.out)).toMatchObject({ file, rows: globexRows.reduce((n, r) => n + r.rows, 0) });
+      const elsewhere = mkdtempSync(join(tmpdir(), 'tenantscope-cli-import-'));
+      const imp = await cli(elsewhere, ['--json', 'cache', 'import', file, '--name', 'globex', '--passphrase-env', 'PASSPHRASE']);
+      expect(imp.code, imp.err).toBe(0);
+      expect(JSON.parse(imp.out).tenant.name).toBe('Globex Corporation');
+      const audited = await cli(elsewhere, ['--json', 'audit', '--connection', 'globex', '--offline']);
+      expect(JSON.parse(audited.out).progress.modelsTotal).toBe(32);
+      const wrong = await cli(mkdtempSync(join(tmpdir(), 'tenantscope-cli-import-')), ['cache', 'import', file, '--name', 'globex', '--passphrase-env', 'PW']);
+      expect(wrong.code).toBe(2);
+      expect(wrong.err).toMatch(/^error \(bad-credentials\): The passphrase is wrong, or the file is damaged: nothing was imported\./);
+
       // later, support opens it again offline with the passphrase
       await b.call('session:signOut', {});
       expect((await b.call('session:openOffline', { connection: 'globex-copy', username: 'support', password: 'correct horse battery' })).body.value).toMatchObject({ offline: true, company: { name: 'Globex Corporation' } });
