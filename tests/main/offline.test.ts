@@ -91,7 +91,10 @@ describe('offline: the console on its cache alone', () => {
       const imported = await b.call('cache:import', { name: 'globex-copy', data: exported.body.value.data, passphrase: 'correct horse battery' });
       expect(imported.body.error, b.logs.join('\n')).toBeUndefined();
       expect(imported.body.value).toMatchObject({ connection: 'globex-copy', tenant: { name: 'Globex Corporation' }, exportedBy: 'super@tenantscope.test', session: { offline: true, role: 'company_admin' } });
-      expect((await b.call('records:resources', {})).body.value.resources).toEqual(globexRows);
+      const there = (await b.call('records:resources', {})).body.value;
+      expect(there.resources).toEqual(globexRows);
+      expect(there.asOf).toBe(imported.body.value.session.dataAsOf);
+      expect(there.asOf).toMatch(/^\d{4}-/);
       expect((await b.call('audit:run', {})).body.ok).toBe(true);
       const acme = tenants.find((t) => t.name === 'Acme Corporation')!;
       expect((await b.call('records:query', { tenant: acme.id, resource: 'calls' })).body.error.code).toBe('forbidden');
