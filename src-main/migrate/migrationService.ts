@@ -5,7 +5,7 @@ import type { EventBus } from '../core/eventBus.ts';
 import { parseDerive, planMigration, planSql, preflight, type PlanOptions } from './planner.ts';
 import { migrationLog, migrationRuns, rollbackMigration, runMigration, verifyMigration, unfinishedRun, type MigrationProgress, type RunControl } from './runner.ts';
 import { auditSchema } from './schemaAudit.ts';
-import { connect } from './planner.ts';
+import { connect } from './pg.ts';
 
 /**
  * The migration's entry points for every door (console, HTTP host, CLI): one run at a time in
@@ -26,6 +26,16 @@ export class MigrationService {
     };
   }
 
+  /** the run a crash, a pause or a failure left unfinished in the database, if any */
+  private async unfinished(url: string): Promise<number | null> {
+    const probe = await connect(url, 'tenantscope-migrate-probe');
+    try {
+      return await unfinishedRun(probe);
+    } finally {
+      await probe.end().catch(() => {});
+    }
+  }
+
   private log(runId: number | null, message: string): void {
     this.bus.emit('onMigrationLog', { runId, at: new Date().toISOString(), message });
   }
@@ -42,9 +52,7 @@ export class MigrationService {
   async run(url: string, catalog: Catalog, operator: string, input: Input<'migrate:run'>): Promise<Output<'migrate:run'>> {
     if (this.control) throw new AppError('conflict', 'A migration is running from this console already.');
     // resume the unfinished run when there is one (or when asked to); a new plan otherwise
-    const probe = await connect(url, 'tenantscope-migrate-probe');
-    let pending: number | null;
-    try { pending = await unfinishedRun(probe); } finally { await probe.end().catch(() => {}); }
+    const pending = await this.unfinished(url);
     const resume = input.resume || pending !== null;
     if (input.dryRun) {
       const plan = resume ? null : await planMigration(url, catalog, this.planOptions(input));
@@ -82,9 +90,7 @@ export class MigrationService {
 
   async status(url: string): Promise<Output<'migrate:status'>> {
     const runs = await migrationRuns(url);
-    const probe = await connect(url, 'tenantscope-migrate-probe');
-    let unfinished: number | null;
-    try { unfinished = await unfinishedRun(probe); } finally { await probe.end().catch(() => {}); }
+    const unfinished = await this.unfinished(url);
     return { running: this.control ? this.progress : null, runs, unfinished, log: runs[0] ? await migrationLog(url, runs[0].id, 200) : [] };
   }
 

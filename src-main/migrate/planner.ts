@@ -1,7 +1,7 @@
-import pg from 'pg';
 import type { Catalog, Derivation } from '../../src-shared/catalog.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { humanBytes } from '../../src-shared/migration.ts';
+import { connect, databaseLabel, ident } from './pg.ts';
 
 /**
  * The company_id migration planner. For every table that lacks company_id it decides how the
@@ -85,49 +85,37 @@ export interface MigrationPlan {
 export const ESTIMATE_ROWS_PER_SECOND = 40_000;
 export const STATE_SCHEMA = 'tenantscope_migration';
 
-export const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
-export function databaseLabel(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
-  } catch {
-    return 'the database';
-  }
-}
-
-/** A client for the migration, with a clear error for wrong credentials or an unreachable server. */
-export async function connect(databaseUrl: string, applicationName = 'tenantscope-migrate'): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 8000, application_name: applicationName });
-  client.on('error', () => { /* a dropped connection fails the running query, which says so */ });
-  try {
-    await client.connect();
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    throw new AppError(code === '28P01' ? 'bad-credentials' : 'unreachable', `Cannot open the CRM's database (${databaseLabel(databaseUrl)}): ${code === '28P01' ? 'the user name or password is wrong' : (e as Error).message}.`);
-  }
-  return client;
-}
-
 const shortName = (prefix: string, table: string, suffix: string) => `${prefix}${table}${suffix}`.slice(0, 63);
 
 /** The SQL for "this row's company", from the derivation, with `t` the row (NEW in the trigger). */
-function sourceJoin(d: TableDerivation, row: string, schema?: string): { from: string; on: string; value: string } {
+export function sourceJoin(d: TableDerivation, row: string, schema?: string): { from: string; on: string; value: string } {
   const q = schema ? `${ident(schema)}.` : '';
   return { from: `${q}${ident(d.kind === 'owner' ? d.usersTable : d.parentTable)} s`, on: `s.id = ${row}.${ident(d.field)}`, value: 's.company_id' };
 }
 
-export function stepsFor(t: TablePlan, opts: { notNull: boolean; lockTimeoutMs: number; schema: string; companiesTable: string }, start: number): PlanStep[] {
+/**
+ * One batch of the backfill: up to $1 rows in key order after the key $2 (from the start when
+ * `first`); it fills those still NULL from their owner or parent and says how far it got.
+ */
+export function backfillBatchSql(t: Pick<TablePlan, 'table' | 'key' | 'derivation'>, first: boolean): string {
   const T = ident(t.table);
-  const lt = `SET lock_timeout = '${opts.lockTimeoutMs}ms';`;
+  const K = ident(t.key);
+  const b = sourceJoin(t.derivation, 't');
+  return `WITH batch AS (SELECT ${K} AS k FROM ${T} ${first ? '' : `WHERE ${K} > $2 `}ORDER BY ${K} LIMIT $1),
+filled AS (UPDATE ${T} t SET company_id = ${b.value} FROM ${b.from} WHERE t.${K} IN (SELECT k FROM batch) AND t.company_id IS NULL AND ${b.on} RETURNING 1)
+SELECT (SELECT k::text FROM batch ORDER BY k DESC LIMIT 1) AS last_key, (SELECT count(*) FROM batch)::int AS seen, (SELECT count(*) FROM filled)::int AS filled`;
+}
+
+/** The steps of one table; the runner runs each step's SQL as it stands here (every DDL under lock_timeout). */
+export function stepsFor(t: TablePlan, opts: { notNull: boolean; schema: string; companiesTable: string }, start: number): PlanStep[] {
+  const T = ident(t.table);
   // the trigger runs in the application's sessions, whatever their search_path: name the schema
   const src = sourceJoin(t.derivation, 'NEW', opts.schema);
   const watched = ident(t.derivation.field);
-  const b = sourceJoin(t.derivation, 't');
   const steps: Omit<PlanStep, 'n'>[] = [
     {
       table: t.table, kind: 'add-column',
-      sql: `${lt}\nALTER TABLE ${T} ADD COLUMN company_id uuid;`,
+      sql: `ALTER TABLE ${T} ADD COLUMN company_id uuid;`,
       locks: 'ACCESS EXCLUSIVE for a catalog change only (no rewrite: the column is nullable with no default)',
     },
     {
@@ -140,26 +128,22 @@ BEGIN
   END IF;
   RETURN NEW;
 END $fn$;
-${lt}
 CREATE TRIGGER ${ident(t.names.trigger)} BEFORE INSERT OR UPDATE ON ${T} FOR EACH ROW EXECUTE FUNCTION ${STATE_SCHEMA}.${ident(t.names.fn)}();`,
       locks: 'SHARE ROW EXCLUSIVE for a catalog change only',
     },
     {
       table: t.table, kind: 'backfill',
-      sql: `-- one batch; the runner repeats it from the last key done until the table is walked
-WITH batch AS (SELECT ${ident(t.key)} AS k FROM ${T} WHERE ${ident(t.key)} > $1 ORDER BY ${ident(t.key)} LIMIT $2),
-filled AS (UPDATE ${T} t SET company_id = ${b.value} FROM ${b.from} WHERE t.${ident(t.key)} IN (SELECT k FROM batch) AND t.company_id IS NULL AND ${b.on} RETURNING 1)
-SELECT (SELECT k FROM batch ORDER BY k DESC LIMIT 1) AS last_key, (SELECT count(*) FROM batch) AS seen, (SELECT count(*) FROM filled) AS filled;`,
+      sql: `-- one batch ($1 rows after the key $2); the runner repeats it from the last key done until the table is walked\n${backfillBatchSql(t, false)};`,
       locks: 'row locks on one batch, for the length of the batch (the runner shrinks batches when others wait)',
     },
     {
       table: t.table, kind: 'index',
-      sql: `${lt}\nCREATE INDEX CONCURRENTLY ${ident(t.names.index)} ON ${T} (company_id);`,
+      sql: `CREATE INDEX CONCURRENTLY ${ident(t.names.index)} ON ${T} (company_id);`,
       locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on while it builds',
     },
     {
       table: t.table, kind: 'fk',
-      sql: `${lt}\nALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.fk)} FOREIGN KEY (company_id) REFERENCES ${ident(opts.companiesTable)} (id) NOT VALID;`,
+      sql: `ALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.fk)} FOREIGN KEY (company_id) REFERENCES ${ident(opts.companiesTable)} (id) NOT VALID;`,
       locks: 'SHARE ROW EXCLUSIVE on the table and companies, for a catalog change only',
     },
     {
@@ -172,7 +156,7 @@ SELECT (SELECT k FROM batch ORDER BY k DESC LIMIT 1) AS last_key, (SELECT count(
     steps.push(
       {
         table: t.table, kind: 'check',
-        sql: `${lt}\nALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.check)} CHECK (company_id IS NOT NULL) NOT VALID;`,
+        sql: `ALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.check)} CHECK (company_id IS NOT NULL) NOT VALID;`,
         locks: 'ACCESS EXCLUSIVE for a catalog change only; skipped when orphans are left (it would fail their updates)',
       },
       { table: t.table, kind: 'check-validate', sql: `ALTER TABLE ${T} VALIDATE CONSTRAINT ${ident(t.names.check)};`, locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on' },
@@ -352,7 +336,7 @@ export function planSql(plan: MigrationPlan): string {
       table = s.table;
       out.push('', `-- ${t.table}: ${t.rows} rows, company from ${t.derivation.kind === 'owner' ? `its owner (${t.derivation.field} → ${t.derivation.usersTable})` : `its parent (${t.derivation.field} → ${t.derivation.parentTable})`}${t.orphansPredicted > 0 ? `; ${t.orphansPredicted} orphans will stay NULL` : ''}${t.note ? `; ${t.note}` : ''}`);
     }
-    out.push(`-- step ${s.n}: ${s.kind} (${s.locks})`, s.sql);
+    out.push(`-- step ${s.n}: ${s.kind} (${s.locks})`, ...(s.kind === 'backfill' ? [] : [`SET lock_timeout = '${plan.options.lockTimeoutMs}ms';`]), s.sql);
   }
   return out.join('\n') + '\n';
 }

@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { AppError } from '../../src-shared/result.ts';
-import { connect, ident, STATE_SCHEMA, type MigrationPlan, type PlanStep, type StepKind, type TablePlan } from './planner.ts';
+import { backfillBatchSql, sourceJoin, STATE_SCHEMA, type MigrationPlan, type PlanStep, type StepKind, type TablePlan } from './planner.ts';
+import { connect, hasCompanyId, ident, isLockTimeout, retryOnLock } from './pg.ts';
 
 /**
  * Runs a migration plan against the CRM's PostgreSQL, resumable after a crash: every step's state
@@ -13,7 +14,6 @@ import { connect, ident, STATE_SCHEMA, type MigrationPlan, type PlanStep, type S
 
 const S = STATE_SCHEMA;
 const LOCK_KEY = 74_656_160; // any constant below 2^31 (pg_locks shows it as objid): one migration runner per database
-const LOCK_NOT_AVAILABLE = '55P03';
 
 export type RunStatus = 'running' | 'paused' | 'done' | 'failed' | 'rolled-back';
 
@@ -265,27 +265,20 @@ class Runner {
   /** A DDL (with its state update) in one transaction, retried while lock_timeout hits. */
   private async ddl(step: PlanStep, body: (c: pg.Client) => Promise<string | void>): Promise<void> {
     const retries = this.opts.lockRetries ?? 30;
-    for (let attempt = 1; ; attempt++) {
+    const note = await retryOnLock(retries, async () => {
       await this.c.query('BEGIN');
       try {
         await this.c.query(`SET LOCAL lock_timeout = '${this.run.plan.options.lockTimeoutMs}ms'`);
-        const note = await body(this.c);
-        await this.c.query(`UPDATE ${S}.steps SET status = $3, finished_at = clock_timestamp(), message = $4 WHERE run_id = $1 AND n = $2`, [this.run.id, step.n, note ? 'skipped' : 'done', note ?? null]);
+        const skipped = await body(this.c);
+        await this.c.query(`UPDATE ${S}.steps SET status = $3, finished_at = clock_timestamp(), message = $4 WHERE run_id = $1 AND n = $2`, [this.run.id, step.n, skipped ? 'skipped' : 'done', skipped ?? null]);
         await this.c.query('COMMIT');
-        if (note) this.log(`${step.table}: ${step.kind} skipped: ${note}`);
-        return;
+        return skipped;
       } catch (e) {
         await this.c.query('ROLLBACK').catch(() => {});
-        if (pgCode(e) !== LOCK_NOT_AVAILABLE || attempt >= retries) throw e;
-        const wait = Math.min(200 * 2 ** Math.min(attempt, 6), 10_000) * (0.75 + Math.random() / 2);
-        this.log(`${step.table}: ${step.kind} waited ${this.run.plan.options.lockTimeoutMs} ms for a lock others hold; retry ${attempt}/${retries} in ${Math.round(wait)} ms`);
-        await sleep(wait);
+        throw e;
       }
-    }
-  }
-
-  private async columnExists(table: string): Promise<boolean> {
-    return (await this.c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'company_id'`, [this.run.plan.schema, table])).rowCount === 1;
+    }, (n, wait) => this.log(`${step.table}: ${step.kind} waited ${this.run.plan.options.lockTimeoutMs} ms for a lock others hold; retry ${n}/${retries} in ${Math.round(wait)} ms`));
+    if (note) this.log(`${step.table}: ${step.kind} skipped: ${note}`);
   }
 
   private async backfill(step: PlanStep, t: TablePlan): Promise<'done' | 'paused'> {
@@ -301,13 +294,7 @@ class Runner {
     this.rates.set(t.table, { t0: Date.now(), d0: state.rowsDone });
     const T = ident(t.table);
     const K = ident(t.key);
-    const d = t.derivation;
-    const src = `${ident(d.kind === 'owner' ? d.usersTable : d.parentTable)} s`;
-    const on = `s.id = t.${ident(d.field)}`;
-    const batchSql = (first: boolean) => `
-      WITH batch AS (SELECT ${K} AS k FROM ${T} ${first ? '' : `WHERE ${K} > $2`} ORDER BY ${K} LIMIT $1),
-      filled AS (UPDATE ${T} t SET company_id = s.company_id FROM ${src} WHERE t.${K} IN (SELECT k FROM batch) AND t.company_id IS NULL AND ${on} RETURNING 1)
-      SELECT (SELECT k::text FROM batch ORDER BY k DESC LIMIT 1) AS last_key, (SELECT count(*) FROM batch)::int AS seen, (SELECT count(*) FROM filled)::int AS filled`;
+    const { from: src, on } = sourceJoin(t.derivation, 't');
     const maxBatchMs = this.opts.maxBatchMs ?? 100;
     let lastEmit = 0;
     for (;;) {
@@ -327,14 +314,14 @@ class Runner {
       try {
         await c.query('BEGIN');
         await c.query(`SET LOCAL lock_timeout = '${Math.max(maxBatchMs * 5, 500)}ms'`);
-        r = (await c.query(batchSql(state.lastKey === null), state.lastKey === null ? [size] : [size, state.lastKey])).rows[0];
+        r = (await c.query(backfillBatchSql(t, state.lastKey === null), state.lastKey === null ? [size] : [size, state.lastKey])).rows[0];
         await c.query(`UPDATE ${S}.steps SET last_key = coalesce($3, last_key), rows_done = rows_done + $4, rows_filled = rows_filled + $5 WHERE run_id = $1 AND n = $2`,
           [this.run.id, step.n, r.last_key, r.seen, r.filled]);
         await c.query('COMMIT');
       } catch (e) {
         clearTimeout(probe);
         await c.query('ROLLBACK').catch(() => {});
-        if (pgCode(e) !== LOCK_NOT_AVAILABLE) throw e;
+        if (!isLockTimeout(e)) throw e;
         // the application holds rows of this batch: take smaller bites, and leave it room
         this.size = Math.max(50, Math.floor(size / 2));
         this.delay = Math.min(Math.max(this.delay * 2, 50), 2000);
@@ -377,28 +364,24 @@ class Runner {
     return 'done';
   }
 
+  /** CREATE INDEX CONCURRENTLY cannot run in a transaction: an invalid index a crash or a lock timeout left is dropped and built again. */
   private async index(step: PlanStep, t: TablePlan): Promise<void> {
     const name = t.names.index;
     const retries = this.opts.lockRetries ?? 30;
-    for (let attempt = 1; ; attempt++) {
+    await retryOnLock(retries, async () => {
       const found = (await this.c.query<{ valid: boolean }>(`SELECT x.indisvalid AS valid FROM pg_class i JOIN pg_index x ON x.indexrelid = i.oid JOIN pg_namespace n ON n.oid = i.relnamespace WHERE n.nspname = $1 AND i.relname = $2`, [this.run.plan.schema, name])).rows[0];
-      if (found?.valid) break;
+      if (found?.valid) return;
       if (found) {
         this.log(`${t.table}: dropping the invalid index ${name} an interrupted build left`);
         await this.c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(name)}`);
       }
       try {
         await this.c.query(`SET lock_timeout = '${this.run.plan.options.lockTimeoutMs}ms'`);
-        await this.c.query(`CREATE INDEX CONCURRENTLY ${ident(name)} ON ${ident(t.table)} (company_id)`);
-        break;
-      } catch (e) {
-        if (pgCode(e) !== LOCK_NOT_AVAILABLE || attempt >= retries) throw e;
-        this.log(`${t.table}: the index build waited for a lock; retry ${attempt}/${retries}`);
-        await sleep(Math.min(200 * 2 ** Math.min(attempt, 6), 10_000));
+        await this.c.query(step.sql);
       } finally {
         await this.c.query('RESET lock_timeout').catch(() => {});
       }
-    }
+    }, (n) => this.log(`${t.table}: the index build waited for a lock; retry ${n}/${retries}`));
     await this.c.query(`UPDATE ${S}.steps SET status = 'done', finished_at = clock_timestamp() WHERE run_id = $1 AND n = $2`, [this.run.id, step.n]);
   }
 
@@ -415,47 +398,30 @@ class Runner {
       prog.status = 'running';
       prog.step = step.kind;
       this.emit();
-      const T = ident(t.table);
       const started = performance.now();
       await this.c.query(`UPDATE ${S}.steps SET started_at = coalesce(started_at, clock_timestamp()) WHERE run_id = $1 AND n = $2`, [this.run.id, step.n]);
       switch (step.kind) {
-        case 'add-column':
-          await this.ddl(step, async (c) => {
-            if (await this.columnExists(t.table)) throw new AppError('conflict', `${t.table} has a company_id column this run did not add (someone added it after the plan was made). Make a new plan.`);
-            await c.query(`ALTER TABLE ${T} ADD COLUMN company_id uuid`);
-          });
-          break;
-        case 'trigger':
-          await this.ddl(step, async (c) => {
-            await c.query(step.sql.replace(/^SET lock_timeout = '\d+ms';$/m, ''));
-          });
-          break;
         case 'backfill':
           if ((await this.backfill(step, t)) === 'paused') return this.pause();
           break;
         case 'index':
           await this.index(step, t);
           break;
-        case 'fk':
-          await this.ddl(step, async (c) => { await c.query(`ALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.fk)} FOREIGN KEY (company_id) REFERENCES ${ident(this.run.plan.companiesTable)} (id) NOT VALID`); });
-          break;
-        case 'fk-validate':
-          await this.ddl(step, async (c) => { await c.query(`ALTER TABLE ${T} VALIDATE CONSTRAINT ${ident(t.names.fk)}`); });
-          break;
-        case 'check':
+        default:
+          // the step's SQL as the plan shows it, after the checks that can skip it
           await this.ddl(step, async (c) => {
-            const nulls = Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${T} WHERE company_id IS NULL`)).rows[0]!.n);
-            if (nulls) return `${nulls} orphans have no company: NOT NULL would fail their updates`;
-            await c.query(`ALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.check)} CHECK (company_id IS NOT NULL) NOT VALID`);
+            if (step.kind === 'add-column' && (await hasCompanyId(c, this.run.plan.schema, t.table))) {
+              throw new AppError('conflict', `${t.table} has a company_id column this run did not add (someone added it after the plan was made). Make a new plan.`);
+            }
+            if (step.kind === 'check') {
+              const nulls = Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${ident(t.table)} WHERE company_id IS NULL`)).rows[0]!.n);
+              if (nulls) return `${nulls} orphans have no company: NOT NULL would fail their updates`;
+            }
+            if (step.kind === 'check-validate' && !(await c.query(`SELECT 1 FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass`, [t.names.check, t.table])).rowCount) {
+              return 'no NOT NULL check to validate (orphans)';
+            }
+            await c.query(step.sql);
           });
-          break;
-        case 'check-validate':
-          await this.ddl(step, async (c) => {
-            const added = (await c.query(`SELECT 1 FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass`, [t.names.check, t.table])).rowCount;
-            if (!added) return 'no NOT NULL check to validate (orphans)';
-            await c.query(`ALTER TABLE ${T} VALIDATE CONSTRAINT ${ident(t.names.check)}`);
-          });
-          break;
       }
       state.status = 'done';
       this.progress.overall.stepsDone++;
@@ -502,7 +468,7 @@ export async function runMigration(databaseUrl: string, opts: RunOptions): Promi
       opts.onLog?.(`fingerprinting ${plan.tables.length} tables before the run`);
       const before: Record<string, TableSnapshot> = {};
       for (const t of plan.tables) {
-        if (await c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'company_id'`, [plan.schema, t.table]).then((r) => r.rowCount)) {
+        if (await hasCompanyId(c, plan.schema, t.table)) {
           throw new AppError('conflict', `${t.table} has company_id already: the plan is out of date. Make a new plan.`);
         }
         before[t.table] = { ...(await fingerprint(c, t)), schema: await schemaSnapshot(c, t.table) };
@@ -547,7 +513,7 @@ async function verifyWith(c: pg.Client, run: LoadedRun): Promise<Verification> {
   const tables: TableVerification[] = [];
   for (const t of run.plan.tables) {
     const T = ident(t.table);
-    const hasColumn = (await c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'company_id'`, [run.plan.schema, t.table])).rowCount === 1;
+    const hasColumn = await hasCompanyId(c, run.plan.schema, t.table);
     const fp = await fingerprint(c, t);
     const before = run.before[t.table]!;
     const problems: string[] = [];
@@ -559,16 +525,16 @@ async function verifyWith(c: pg.Client, run: LoadedRun): Promise<Verification> {
     let foreignKey: TableVerification['foreignKey'] = 'missing';
     let notNull: TableVerification['notNull'] = run.plan.options.notNull ? 'missing' : 'skipped';
     if (hasColumn) {
-      const d = t.derivation;
       // the company each row's owner or parent has, joined once
-      const derived = 's.company_id';
+      const src = sourceJoin(t.derivation, 't');
+      const derived = src.value;
       const r = (await c.query<{ missing: string; orphans: string; fillable: string; mismatched: string; ids: string[] | null }>(`
         SELECT count(*) FILTER (WHERE t.company_id IS NULL)::text AS missing,
                count(*) FILTER (WHERE t.company_id IS NULL AND ${derived} IS NULL)::text AS orphans,
                count(*) FILTER (WHERE t.company_id IS NULL AND ${derived} IS NOT NULL)::text AS fillable,
                count(*) FILTER (WHERE t.company_id IS NOT NULL AND ${derived} IS NOT NULL AND t.company_id <> ${derived})::text AS mismatched,
                (array_agg(t.${ident(t.key)}::text ORDER BY t.${ident(t.key)}) FILTER (WHERE t.company_id IS NULL AND ${derived} IS NULL))[1:100] AS ids
-        FROM ${T} t LEFT JOIN ${ident(d.kind === 'owner' ? d.usersTable : d.parentTable)} s ON s.id = t.${ident(d.field)}`)).rows[0]!;
+        FROM ${T} t LEFT JOIN ${src.from} ON ${src.on}`)).rows[0]!;
       missing = Number(r.missing);
       orphans = { count: Number(r.orphans), ids: r.ids ?? [] };
       fillableMissing = Number(r.fillable);
@@ -637,29 +603,24 @@ export async function rollbackMigration(databaseUrl: string, opts: { runId?: num
     if (run.status === 'rolled-back') throw new AppError('conflict', `Run ${run.id} is rolled back already.`);
     await c.query(`SET search_path TO ${ident(run.plan.schema)}`);
     const lt = run.plan.options.lockTimeoutMs;
-    const retry = async (what: string, sqlText: string, inTx = true) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          if (inTx) {
-            await c.query('BEGIN');
-            await c.query(`SET LOCAL lock_timeout = '${lt}ms'`);
-            await c.query(sqlText);
-            await c.query('COMMIT');
-          } else {
-            await c.query(`SET lock_timeout = '${lt}ms'`);
-            await c.query(sqlText);
-            await c.query('RESET lock_timeout');
-          }
-          return;
-        } catch (e) {
-          if (inTx) await c.query('ROLLBACK').catch(() => {});
-          else await c.query('RESET lock_timeout').catch(() => {});
-          if (pgCode(e) !== LOCK_NOT_AVAILABLE || attempt >= (opts.lockRetries ?? 30)) throw e;
-          log(`${what}: waited for a lock others hold; retry ${attempt}`);
-          await sleep(Math.min(200 * 2 ** Math.min(attempt, 6), 10_000));
+    const retry = (what: string, sqlText: string, inTx = true) => retryOnLock(opts.lockRetries ?? 30, async () => {
+      try {
+        if (inTx) {
+          await c.query('BEGIN');
+          await c.query(`SET LOCAL lock_timeout = '${lt}ms'`);
+          await c.query(sqlText);
+          await c.query('COMMIT');
+        } else {
+          await c.query(`SET lock_timeout = '${lt}ms'`);
+          await c.query(sqlText);
         }
+      } catch (e) {
+        if (inTx) await c.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        if (!inTx) await c.query('RESET lock_timeout').catch(() => {});
       }
-    };
+    }, (n) => log(`${what}: waited for a lock others hold; retry ${n}`));
     const added = new Set(run.plan.steps.filter((s) => s.kind === 'add-column' && ['done', 'skipped'].includes(run.steps.get(s.n)?.status ?? '')).map((s) => s.table));
     for (const t of [...run.plan.tables].reverse()) {
       const T = ident(t.table);

@@ -1,6 +1,5 @@
-import pg from 'pg';
 import type { Catalog } from '../../src-shared/catalog.ts';
-import { AppError } from '../../src-shared/result.ts';
+import { connect, ident } from './pg.ts';
 
 export interface TableAudit {
   resource: string;
@@ -21,23 +20,16 @@ export interface TableAudit {
   citus: { ready: boolean; blockers: string[] };
 }
 
-const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
 /**
  * The schema audit of the CRM's PostgreSQL, read-only: for every table in the catalog, whether it
  * has company_id, the seed's verify counts, the index and foreign key on company_id, children whose
  * company differs from their parent's, unique constraints without company_id, and Citus readiness.
  */
 export async function auditSchema(databaseUrl: string, catalog: Catalog): Promise<TableAudit[]> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 8000, statement_timeout: 60000 });
-  try {
-    await client.connect();
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    throw new AppError(code === '28P01' ? 'bad-credentials' : 'unreachable', `Cannot open the CRM's database: ${code === '28P01' ? 'the user name or password is wrong' : (e as Error).message}.`);
-  }
+  const client = await connect(databaseUrl, 'tenantscope-schema-audit');
   try {
     await client.query('SET default_transaction_read_only = on');
+    await client.query('SET statement_timeout = 60000');
     const columns = new Map<string, Set<string>>();
     for (const r of (await client.query<{ table_name: string; column_name: string }>(`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()`)).rows) {
       const set = columns.get(r.table_name) ?? new Set<string>();

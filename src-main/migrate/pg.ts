@@ -1,0 +1,52 @@
+import pg from 'pg';
+import { AppError } from '../../src-shared/result.ts';
+
+/** What the schema audit, the planner and the runner share to talk to the CRM's PostgreSQL. */
+
+export const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+
+export function databaseLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return 'the database';
+  }
+}
+
+/** A client, with a clear error for wrong credentials or an unreachable server. */
+export async function connect(databaseUrl: string, applicationName = 'tenantscope-migrate'): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 8000, application_name: applicationName });
+  client.on('error', () => { /* a dropped connection fails the running query, which says so */ });
+  try {
+    await client.connect();
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? '';
+    throw new AppError(code === '28P01' ? 'bad-credentials' : 'unreachable', `Cannot open the CRM's database (${databaseLabel(databaseUrl)}): ${code === '28P01' ? 'the user name or password is wrong' : (e as Error).message}.`);
+  }
+  return client;
+}
+
+export async function hasCompanyId(c: pg.ClientBase, schema: string, table: string): Promise<boolean> {
+  return (await c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'company_id'`, [schema, table])).rowCount === 1;
+}
+
+const LOCK_NOT_AVAILABLE = '55P03';
+export const isLockTimeout = (e: unknown) => (e as { code?: string }).code === LOCK_NOT_AVAILABLE;
+
+/**
+ * Runs `attempt` until it does not hit lock_timeout, at most `tries` times, backing off (with
+ * jitter) between tries: DDL waits for the application's locks, never the other way round.
+ */
+export async function retryOnLock<T>(tries: number, attempt: () => Promise<T>, onRetry: (n: number, waitMs: number) => void): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!isLockTimeout(e) || n >= tries) throw e;
+      const wait = Math.min(200 * 2 ** Math.min(n, 6), 10_000) * (0.75 + Math.random() / 2);
+      onRetry(n, wait);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
