@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Catalog, Resource } from '../../src-shared/catalog.ts';
 import type { Priority } from '../../src-shared/tenancy.ts';
 import { AppError } from '../../src-shared/result.ts';
-import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
+import { dataAsOf, OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
 
 type Db = OpenCache['raw'];
 export type Severity = Priority;
@@ -242,7 +242,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     endpointsProbed = byResource.filter((x) => x.good + x.bad > 0).length;
     endpointsProven = byResource.filter((x) => x.bad === 0 && x.good > 0).length;
   }
-  const asOf = db.prepare(`SELECT max(last_finished_at) FROM sync_state ${company ? `WHERE company_id IN (@company, '*')` : ''}`).pluck().get(params) as string | null;
+  const asOf = dataAsOf(db, company || null);
   findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.count - a.count || a.title.localeCompare(b.title));
   const open = findings.filter((f) => !f.accepted);
   const counts = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, open.filter((f) => f.severity === s).length])) as Record<Severity, number>;

@@ -9,6 +9,17 @@ export const UNASSIGNED = 'unassigned';
 /** leak evidence about a row whose owner or parent lies outside every company the identity can see */
 export const OUTSIDE = 'outside';
 
+/**
+ * When the cached data was last synced: for one company (its own listings and the syncs of
+ * every tenant at once, kept under '*'), or for the whole cache (`company` null).
+ */
+export function dataAsOf(raw: { prepare(sql: string): { get(...params: unknown[]): unknown } }, company: string | null): string | null {
+  const row = company === null
+    ? raw.prepare('SELECT max(last_finished_at) AS t FROM sync_state').get()
+    : raw.prepare(`SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (?, '*')`).get(company);
+  return (row as { t: string | null }).t;
+}
+
 export interface CacheTables {
   records: { rid: number | null; company_id: string; resource: string; id: string; updated_at: string | null; deleted: number; payload: string; fetched_by: string; fetched_from: string; fetched_at: string; seen_run: number; has_company_field: number; own_company: string | null };
   refs: { company_id: string; rid: number; field: string; target_resource: string; target_id: string; resource: string | null };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
-import type { OpenCache } from '../cache/cacheDb.ts';
+import { dataAsOf, type OpenCache } from '../cache/cacheDb.ts';
 import { openSqlite } from '../core/sqlite.ts';
 import { ALL } from '../sync/syncService.ts';
 
@@ -55,9 +55,8 @@ export function exportTenant(raw: OpenCache['raw'], profile: ConnectionProfile, 
     } finally {
       raw.prepare('DETACH DATABASE x').run();
     }
-    const dataAsOf = (raw.prepare(`SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (?, '${ALL}')`).get(tenant.id) as { t: string | null }).t;
     const { embedded: _e, demoPassword: _d, ...rest } = profile as ConnectionProfile & { embedded?: unknown; demoPassword?: unknown };
-    const meta: ExportMeta = { tenant, profile: rest as Record<string, unknown>, exportedAt: new Date().toISOString(), exportedBy: by, dataAsOf, rows };
+    const meta: ExportMeta = { tenant, profile: rest as Record<string, unknown>, exportedAt: new Date().toISOString(), exportedBy: by, dataAsOf: dataAsOf(raw, tenant.id), rows };
     const db = openSqlite(file);
     db.prepare('INSERT INTO meta (json) VALUES (?)').run(JSON.stringify(meta));
     db.close();

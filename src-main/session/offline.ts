@@ -1,7 +1,7 @@
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { Session, Tenant } from '../../src-shared/contract.ts';
 import { AppError } from '../../src-shared/result.ts';
-import type { OpenCache } from '../cache/cacheDb.ts';
+import { dataAsOf, type OpenCache } from '../cache/cacheDb.ts';
 
 /**
  * What the console needs to open offline: the operator as the CRM last described them (role,
@@ -40,6 +40,5 @@ export function offlineOperator(raw: OpenCache['raw'], username: string, passwor
   if (!row || !row.verifier || !checkVerifier(row.verifier, password)) {
     throw new AppError('bad-credentials', `The cache of this connection does not open for ${username} with this password. Offline, only someone who signed in here online before (with a password, not a token) can open it.`);
   }
-  const dataAsOf = (raw.prepare('SELECT max(last_finished_at) AS t FROM sync_state').get() as { t: string | null }).t;
-  return { user: JSON.parse(row.user_json), role: row.role, company: row.company_json ? JSON.parse(row.company_json) : null, tenants: JSON.parse(row.tenants_json), dataAsOf };
+  return { user: JSON.parse(row.user_json), role: row.role, company: row.company_json ? JSON.parse(row.company_json) : null, tenants: JSON.parse(row.tenants_json), dataAsOf: dataAsOf(raw, null) };
 }
