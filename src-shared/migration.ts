@@ -74,6 +74,3 @@ export const RollbackResultSchema = z.object({
 });
 
 export const PreflightSchema = z.array(z.object({ level: z.enum(['ok', 'warn', 'fail']), message: z.string() }));
-
-/** 26 KiB, 1.5 MiB, 2.10 GiB */
-export const humanBytes = (b: number) => (b < 1048576 ? `${Math.max(1, Math.round(b / 1024))} KiB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1073741824).toFixed(2)} GiB`);

@@ -10,7 +10,7 @@ import { toJunit, toMarkdown, toSarif } from '../isolation/reportFormats.ts';
 import { acceptFinding, atOrAbove, runAudit } from '../audit/auditService.ts';
 import { auditHtml, auditMarkdown, auditSarif } from '../audit/auditReport.ts';
 import { createServices, type Services } from '../core/services.ts';
-import { humanBytes } from '../../src-shared/migration.ts';
+import { bytes as mib } from '../../src-shared/format.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from './doctor.ts';
 import { createOut, EXIT, table, type Out } from './output.ts';
@@ -326,7 +326,6 @@ function migrateCommand(name: string, description: string, planning = false): Co
 }
 type MigrateOpts = { connection: string; as?: string; passwordEnv?: string; db?: string; tables?: string[]; derive?: Record<string, string>; notNull?: boolean; batchSize?: number };
 const planInput = (o: MigrateOpts) => ({ tables: o.tables, derive: o.derive && Object.keys(o.derive).length ? o.derive : undefined, notNull: o.notNull ?? false, batchSize: o.batchSize, databaseUrl: o.db });
-const mib = humanBytes;
 
 function planSummary(plan: Output<'migrate:plan'>['plan'], preflight: Output<'migrate:plan'>['preflight']): string {
   return [

@@ -1,10 +1,9 @@
 import cliProgress from 'cli-progress';
 import type { EventPayload } from '../../src-shared/contract.ts';
+import { count as fmt, duration as eta } from '../../src-shared/format.ts';
 
 type Progress = EventPayload<'onProgress'>;
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-const eta = (secs: number | null | undefined) => (secs == null ? '…' : secs < 60 ? `${secs} s` : `${Math.floor(secs / 60)} min ${secs % 60} s`);
 
 /**
  * Progress of long work on stderr: on a terminal, bars (overall and one a listing running, via

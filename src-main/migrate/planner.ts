@@ -1,6 +1,6 @@
 import type { Catalog, Derivation } from '../../src-shared/catalog.ts';
 import { AppError } from '../../src-shared/result.ts';
-import { humanBytes } from '../../src-shared/migration.ts';
+import { bytes } from '../../src-shared/format.ts';
 import { connect, databaseLabel, ident } from './pg.ts';
 
 /**
@@ -320,7 +320,7 @@ export async function planMigration(databaseUrl: string, catalog: Catalog, opts:
 export function planSql(plan: MigrationPlan): string {
   const out = [
     `-- TenantScope company_id migration plan for ${plan.database}, ${plan.createdAt}`,
-    `-- ${plan.tables.length} tables, ${plan.estimate.rows} rows, about ${Math.ceil(plan.estimate.seconds)} s of backfill, about ${humanBytes(plan.estimate.bytes)} more on disk`,
+    `-- ${plan.tables.length} tables, ${plan.estimate.rows} rows, about ${Math.ceil(plan.estimate.seconds)} s of backfill, about ${bytes(plan.estimate.bytes)} more on disk`,
     `-- Run it with \`tenantscope migrate run\`: it keeps its state in the schema ${STATE_SCHEMA}, resumes after a crash,`,
     '-- retries DDL that hits lock_timeout, shrinks batches when others wait, verifies, and can roll back.',
     `CREATE SCHEMA IF NOT EXISTS ${STATE_SCHEMA};`,

@@ -3,6 +3,7 @@ import { useSession } from '../stores/sessionStore.ts';
 import { useAudit } from '../stores/auditStore.ts';
 import { call } from '../api.ts';
 import { download } from '../download.ts';
+import { count } from '../../src-shared/format.ts';
 import type { Output } from '../../src-shared/contract.ts';
 
 const pct = (a: number, b: number) => (b ? Math.round((100 * a) / b) : 0);
@@ -58,7 +59,7 @@ export function AuditView() {
         <>
           <div className="tiles" data-testid="audit-progress">
             <div className="card tile"><div className="muted small">Models with company_id</div><div className="big">{audit.progress.modelsMigrated}/{audit.progress.modelsTotal}</div><div className="bar" role="progressbar" aria-label="Models migrated" aria-valuenow={audit.progress.modelsMigrated} aria-valuemax={audit.progress.modelsTotal}><span style={{ width: `${pct(audit.progress.modelsMigrated, audit.progress.modelsTotal)}%` }} /></div></div>
-            <div className="card tile"><div className="muted small">Rows still missing company_id</div><div className="big">{audit.progress.rowsMissing.toLocaleString('en-US')}</div></div>
+            <div className="card tile"><div className="muted small">Rows still missing company_id</div><div className="big">{count(audit.progress.rowsMissing)}</div></div>
             <div className="card tile"><div className="muted small">Endpoints proven isolated</div><div className="big">{audit.progress.isolationRunId === null ? '—' : `${audit.progress.endpointsProven}/${audit.progress.endpointsProbed}`}</div><div className="muted small">{audit.progress.isolationRunId === null ? 'no isolation run yet' : `isolation run #${audit.progress.isolationRunId}`}</div></div>
             <div className="card tile"><div className="muted small">Open findings</div><div className="big" data-testid="audit-open">{open.length}</div><div className="small"><span className="sev HIGH">{audit.counts.HIGH} HIGH</span> · <span className="sev MEDIUM">{audit.counts.MEDIUM} MEDIUM</span> · <span className="sev LOW">{audit.counts.LOW} LOW</span></div></div>
           </div>

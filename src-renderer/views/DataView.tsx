@@ -2,6 +2,7 @@ import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useSession } from '../stores/sessionStore.ts';
 import { PAGE, useData } from '../stores/dataStore.ts';
+import { count } from '../../src-shared/format.ts';
 
 const ROW = 32;
 const MAX_COLUMNS = 7;
@@ -58,11 +59,11 @@ export function DataView() {
         {superAdmin ? <span className="small muted">Tenant: pick it in the top bar</span> : <span className="badge">{session.company?.name}</span>}
         <label className="row small">Resource
           <select value={st.resource ?? ''} onChange={(e) => st.setResource(e.target.value)} data-testid="data-resource">
-            {st.resources.map((r) => <option key={r.resource} value={r.resource}>{r.resource} ({r.rows.toLocaleString('en-US')})</option>)}
+            {st.resources.map((r) => <option key={r.resource} value={r.resource}>{r.resource} ({count(r.rows)})</option>)}
           </select>
         </label>
         <label className="row small">Search <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="anything in the record" data-testid="data-search" /></label>
-        <span className="small muted" data-testid="data-count" aria-live="polite">{st.total === null ? 'counting…' : `${st.total.toLocaleString('en-US')} ${st.total === 1 ? 'row' : 'rows'}`}</span>
+        <span className="small muted" data-testid="data-count" aria-live="polite">{st.total === null ? 'counting…' : `${count(st.total)} ${st.total === 1 ? 'row' : 'rows'}`}</span>
         <div className="spacer" />
         <label className="row small">View
           <select value="" onChange={(e) => { const v = st.views.find((x) => String(x.id) === e.target.value); if (v) { setSearch(v.state.search ?? ''); void st.applyView(v); } }} data-testid="data-views">

@@ -1,13 +1,10 @@
 import { useEffect, useRef, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useMigration } from '../stores/migrationStore.ts';
-import { humanBytes } from '../../src-shared/migration.ts';
+import { bytes as mib, count as fmt, duration as eta } from '../../src-shared/format.ts';
 import { download } from '../download.ts';
 
 const PHASES: Record<number, string> = { 1: 'Phase 1 · HIGH: data leakage risk (critical tables first)', 2: 'Phase 2 · MEDIUM: user-specific', 3: 'Phase 3 · LOW: system-wide' };
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const mib = humanBytes;
-const eta = (s: number | null) => (s === null ? '…' : s < 60 ? `${Math.ceil(s)} s` : `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s`);
 
 
 /**

@@ -2,9 +2,9 @@ import { useEffect, useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Output } from '../../src-shared/contract.ts';
 import { ApiError, call } from '../api.ts';
+import { count as fmt } from '../../src-shared/format.ts';
 
 type Overview = Output<'tenants:overview'>;
-const fmt = (n: number) => n.toLocaleString('en-US');
 const COLORS = { company: '#2f9e44', HIGH: '#e03131', MEDIUM: '#f08c00', LOW: '#868e96' };
 const day = (iso: string) => new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 

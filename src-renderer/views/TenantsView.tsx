@@ -2,6 +2,7 @@ import { lazy, Suspense, useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useSync } from '../stores/syncStore.ts';
 import { NEEDS_CRM } from '../../src-shared/contract.ts';
+import { count as fmt, duration as eta } from '../../src-shared/format.ts';
 // the charts' library loads after the table is on screen
 const TenantInsights = lazy(() => import('./TenantInsights.tsx').then((m) => ({ default: m.TenantInsights })));
 import { ApiError, call } from '../api.ts';
@@ -23,8 +24,6 @@ function ProofBadge({ proofs, partition }: { proofs: ReturnType<typeof useSync.g
   return <span className="ok-text">in sync{countsOnly ? ` (${countsOnly} counts only)` : ''}, as of {asOf}</span>;
 }
 
-const fmt = (n: number) => n.toLocaleString('en-US');
-const eta = (secs: number) => (secs < 60 ? `${secs} s` : secs < 3600 ? `${Math.floor(secs / 60)} min ${secs % 60} s` : `${Math.floor(secs / 3600)} h ${Math.floor((secs % 3600) / 60)} min`);
 
 /** A bar that fills with done/total, or runs back and forth while the total is unknown. */
 function ProgressBar({ done, total, label, thin }: { done: number; total: number | null; label: string; thin?: boolean }) {
@@ -48,7 +47,7 @@ function ExportButton({ tenant }: { tenant: { id: string; name: string } }) {
       setState('Sealing…');
       void call('cache:export', { tenant: tenant.id, passphrase }).then((r) => {
         download(r.fileName, fromBase64(r.data), 'application/octet-stream');
-        setState(`${r.rows.toLocaleString('en-US')} rows sealed in ${r.fileName}. Give the passphrase separately.`);
+        setState(`${fmt(r.rows)} rows sealed in ${r.fileName}. Give the passphrase separately.`);
         setPassphrase('');
       }, (err: unknown) => setState(err instanceof ApiError ? err.message : 'The export failed.'));
     }}>

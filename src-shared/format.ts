@@ -1,0 +1,16 @@
+/** How numbers read in the window and on the command line. */
+
+/** 1,234,567 */
+export const count = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** 42 s, 3 min 5 s, 2 h 10 min; '…' when not known yet */
+export function duration(seconds: number | null | undefined): string {
+  if (seconds == null) return '…';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/** 26 KiB, 1.5 MiB, 2.10 GiB */
+export const bytes = (b: number) => (b < 1048576 ? `${Math.max(1, Math.round(b / 1024))} KiB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1073741824).toFixed(2)} GiB`);
