@@ -146,7 +146,7 @@ export function createServices(opts: ServicesOptions): Services {
       // remembered in the connection's cache, so that the console can open offline later
       if (input.username) {
         try {
-          recordOperator((await cacheFor(s.connection)).raw, input.username, s, session.tenantsKnown(), input.password);
+          await recordOperator((await cacheFor(s.connection)).raw, input.username, s, session.tenantsKnown(), input.password);
         } catch (e) {
           log(`could not record the operator for offline use: ${(e as Error).message}`);
         }
@@ -156,7 +156,7 @@ export function createServices(opts: ServicesOptions): Services {
     },
     'session:openOffline': async ({ connection, username, password }) => {
       connections.get(connection);
-      const op = offlineOperator((await cacheFor(connection)).raw, username, password);
+      const op = await offlineOperator((await cacheFor(connection)).raw, username, password);
       const s = session.openOffline(connection, op);
       status();
       return s;
@@ -321,12 +321,12 @@ export function createServices(opts: ServicesOptions): Services {
       const s = session.current()!;
       const company = dataTenant(tenant);
       const name = session.tenantsKnown().find((t) => t.id === company)?.name ?? company;
-      const { bytes, meta } = exportTenant((await cacheFor(s.connection)).raw, connections.get(s.connection), { id: company, name }, passphrase, s.user.email);
+      const { bytes, meta } = await exportTenant((await cacheFor(s.connection)).raw, connections.get(s.connection), { id: company, name }, passphrase, s.user.email);
       const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'tenant';
       return { fileName: `tenantscope-${slug}-${meta.exportedAt.slice(0, 10)}.tsx`, data: bytes.toString('base64'), rows: meta.rows, bytes: bytes.length };
     },
     'cache:import': async ({ name, data, passphrase }) => {
-      const opened = readExport(Buffer.from(data, 'base64'), passphrase);
+      const opened = await readExport(Buffer.from(data, 'base64'), passphrase);
       try {
         const { meta } = opened;
         connections.save({ ...meta.profile, name, description: `${meta.tenant.name}, exported by ${meta.exportedBy} on ${meta.exportedAt.slice(0, 10)} (offline copy)` }, { replace: false });
@@ -334,7 +334,7 @@ export function createServices(opts: ServicesOptions): Services {
         const rows = importInto(raw, opened.file, meta.tenant.id);
         const user = { id: 'support', email: 'support', name: `Support (copy of ${meta.tenant.name})` };
         const draft = { connection: name, user, role: 'company_admin' as const, company: meta.tenant, canSwitchTenant: false, selectedTenant: meta.tenant.id, signedInAt: new Date().toISOString(), offline: true, dataAsOf: meta.dataAsOf };
-        recordOperator(raw, 'support', draft, [meta.tenant], passphrase);
+        await recordOperator(raw, 'support', draft, [meta.tenant], passphrase);
         const s = session.openOffline(name, { user, role: 'company_admin', company: meta.tenant, tenants: [meta.tenant], dataAsOf: meta.dataAsOf });
         status();
         return { connection: name, tenant: meta.tenant, rows, exportedBy: meta.exportedBy, exportedAt: meta.exportedAt, session: s };

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { dataAsOf, type OpenCache } from '../cache/cacheDb.ts';
 import { openSqlite } from '../core/sqlite.ts';
+import { deriveKey } from '../core/keys.ts';
 import { ALL } from '../sync/syncService.ts';
 
 /**
@@ -18,7 +19,6 @@ import { ALL } from '../sync/syncService.ts';
  * File: "TSX1" | salt (16) | iv (12) | tag (16) | ciphertext.
  */
 const MAGIC = Buffer.from('TSX1');
-const keyOf = (passphrase: string, salt: Buffer) => scryptSync(passphrase, salt, 32, { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
 
 export interface ExportMeta {
   tenant: { id: string; name: string };
@@ -29,7 +29,7 @@ export interface ExportMeta {
   rows: number;
 }
 
-export function exportTenant(raw: OpenCache['raw'], profile: ConnectionProfile, tenant: { id: string; name: string }, passphrase: string, by: string): { bytes: Buffer; meta: ExportMeta } {
+export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionProfile, tenant: { id: string; name: string }, passphrase: string, by: string): Promise<{ bytes: Buffer; meta: ExportMeta }> {
   const dir = mkdtempSync(join(tmpdir(), 'tenantscope-export-'));
   const file = join(dir, 'tenant.sqlite');
   try {
@@ -62,7 +62,7 @@ export function exportTenant(raw: OpenCache['raw'], profile: ConnectionProfile, 
     db.close();
     const salt = randomBytes(16);
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', keyOf(passphrase, salt), iv);
+    const cipher = createCipheriv('aes-256-gcm', await deriveKey(passphrase, salt), iv);
     const body = Buffer.concat([cipher.update(gzipSync(readFileSync(file))), cipher.final()]);
     return { bytes: Buffer.concat([MAGIC, salt, iv, cipher.getAuthTag(), body]), meta };
   } finally {
@@ -71,14 +71,15 @@ export function exportTenant(raw: OpenCache['raw'], profile: ConnectionProfile, 
 }
 
 /** Opens an export: wrong passphrase, damage and files of another kind are said so and change nothing. */
-export function readExport(bytes: Buffer, passphrase: string): { file: string; meta: ExportMeta; cleanup(): void } {
+export async function readExport(bytes: Buffer, passphrase: string): Promise<{ file: string; meta: ExportMeta; cleanup(): void }> {
   if (bytes.length < 48 || !bytes.subarray(0, 4).equals(MAGIC)) throw new AppError('invalid-input', 'This is not a TenantScope tenant export.');
   const salt = bytes.subarray(4, 20);
   const iv = bytes.subarray(20, 32);
   const tag = bytes.subarray(32, 48);
+  const key = await deriveKey(passphrase, salt);
   let plain: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', keyOf(passphrase, salt), iv);
+    const decipher = createDecipheriv('aes-256-gcm', key, iv);
     decipher.setAuthTag(tag);
     plain = gunzipSync(Buffer.concat([decipher.update(bytes.subarray(48)), decipher.final()]));
   } catch {

@@ -228,10 +228,7 @@ describe('console shell on the demo CRM', () => {
     await card.waitFor({ state: 'detached', timeout: 15_000 });
     expect(await p.getByTestId('sync-notice').textContent()).toMatch(/^The last sync was cancelled: Sync cancelled after \d+ rows; every page written before it is kept/);
     await screenshot(p, 'tenants-sync-cancelled');
-    const status = await p.evaluate(async () => {
-      const token = sessionStorage.getItem('tenantscope.token') ?? '';
-      return (await fetch('/api/call/sync:status', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: '{}' }).then((r) => r.json())) as { value: { running: unknown; lastRun: { outcome: string }; partitions: Array<{ rows: number }> } };
-    });
+    const status = await callHost(p, 'sync:status', {}) as { value: { running: unknown; lastRun: { outcome: string }; partitions: Array<{ rows: number }> } };
     expect(status.value.running).toBeNull();
     expect(status.value.lastRun.outcome).toBe('cancelled');
     expect(status.value.partitions.reduce((a, x) => a + x.rows, 0)).toBeGreaterThan(0);
@@ -263,10 +260,7 @@ describe('console shell on the demo CRM', () => {
   it('the audit dashboard measures the synced cache: the seed\'s model counts, findings with evidence, accepting one with a reason, the JSON export', async () => {
     const p = await openSignedInAs('super@tenantscope.test');
     // every tenant in the cache first (the host's own door, as the Tenants view's button does)
-    const synced = await p.evaluate(async () => {
-      const token = sessionStorage.getItem('tenantscope.token') ?? '';
-      return (await fetch('/api/call/sync:run', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify({ all: true }) }).then((r) => r.json())) as { ok: boolean };
-    });
+    const synced = await callHost(p, 'sync:run', { all: true }) as { ok: boolean };
     expect(synced.ok).toBe(true);
     await p.getByTestId('nav-audit').click();
     const progress = p.getByTestId('audit-progress');
@@ -379,17 +373,16 @@ describe('console shell on the demo CRM', () => {
 
   it('the Data view: a super admin browses Globex\'s calls, searches a marker, opens a record that points into Acme and sees the finding; a company admin cannot reach another tenant', async () => {
     const p = await openSignedInAs('super@tenantscope.test');
-    const hostCall = (channel: string, payload: unknown) => callHost(p, channel, payload);
     // plant, through the CRM's own API: Globex's admin logs a call against one of Acme's contacts (the legacy CRM does not check references)
-    const crm = (await hostCall('demo:status', {})).value.url as string;
+    const crm = (await callHost(p, 'demo:status', {})).value.url as string;
     const login = async (email: string) => ((await (await fetch(`${crm}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'demo' }) })).json()) as { access_token: string }).access_token;
-    const tenants = (await hostCall('tenants:list', {})).value.tenants as { id: string; name: string }[];
+    const tenants = (await callHost(p, 'tenants:list', {})).value.tenants as { id: string; name: string }[];
     const acme = tenants.find((t) => t.name === 'Acme Corporation')!;
     const contacts = await (await fetch(`${crm}/api/contacts?company_id=${acme.id}&limit=1`, { headers: { authorization: `Bearer ${await login('super@tenantscope.test')}` } })).json() as { items: { id: string }[] };
     const marker = `marker-${Date.now()}`;
     const planted = await (await fetch(`${crm}/api/calls`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await login('admin@globex.test')}` }, body: JSON.stringify({ from_number: '+1555', to_number: '+1666', notes: `follow up ${marker}`, contact_id: contacts.items[0]!.id }) })).json() as { id: string };
-    expect((await hostCall('sync:run', { all: true })).ok).toBe(true);
-    expect((await hostCall('audit:run', {})).ok).toBe(true);
+    expect((await callHost(p, 'sync:run', { all: true })).ok).toBe(true);
+    expect((await callHost(p, 'audit:run', {})).ok).toBe(true);
 
     await ui(p).shell.switcher.selectOption({ label: 'Globex Corporation' });
     await p.getByTestId('nav-data').click();
@@ -436,15 +429,14 @@ describe('console shell on the demo CRM', () => {
     await a.getByTestId('nav-data').click();
     await expect.poll(() => a.getByTestId('data-asof').textContent()).toMatch(/^Acme Corporation · /);
     expect(await a.getByTestId('tenant-switcher').count()).toBe(0);
-    const asAdmin = (channel: string, payload: unknown) => callHost(a, channel, payload);
     const globex = tenants.find((t) => t.name === 'Globex Corporation')!;
-    expect((await asAdmin('records:query', { tenant: globex.id, resource: 'calls' })).error.code).toBe('forbidden');
-    expect((await asAdmin('records:query', { tenant: 'Globex Corporation', resource: 'calls' })).error.code).toBe('forbidden');
-    expect((await asAdmin('records:resources', { tenant: globex.id })).error.code).toBe('forbidden');
-    expect((await asAdmin('records:get', { resource: 'calls', id: planted.id })).value.record).toBeNull();
-    expect((await asAdmin('views:save', { name: 'x', resource: 'calls', tenant: globex.id, state: {} })).error.code).toBe('forbidden');
+    expect((await callHost(a, 'records:query', { tenant: globex.id, resource: 'calls' })).error.code).toBe('forbidden');
+    expect((await callHost(a, 'records:query', { tenant: 'Globex Corporation', resource: 'calls' })).error.code).toBe('forbidden');
+    expect((await callHost(a, 'records:resources', { tenant: globex.id })).error.code).toBe('forbidden');
+    expect((await callHost(a, 'records:get', { resource: 'calls', id: planted.id })).value.record).toBeNull();
+    expect((await callHost(a, 'views:save', { name: 'x', resource: 'calls', tenant: globex.id, state: {} })).error.code).toBe('forbidden');
     // Acme's contact: Globex's call that points at it is not shown to Acme's admin
-    const contact = (await asAdmin('records:get', { resource: 'contacts', id: contacts.items[0]!.id })).value;
+    const contact = (await callHost(a, 'records:get', { resource: 'contacts', id: contacts.items[0]!.id })).value;
     expect(contact.record.companyId).toBe(acme.id);
     expect(contact.referencedBy.map((r: { id: string }) => r.id)).not.toContain(planted.id);
     await a.close();
@@ -452,10 +444,9 @@ describe('console shell on the demo CRM', () => {
 
   it('the Tenants view sums every tenant up from the cache (users, rows per priority, missing company_id, open findings), draws rows, findings over time and syncs, and compares two tenants', async () => {
     const p = await openSignedInAs('super@tenantscope.test');
-    const hostCall = (channel: string, payload: unknown) => callHost(p, channel, payload);
-    expect((await hostCall('sync:run', { all: true })).ok).toBe(true);
-    expect((await hostCall('audit:run', {})).ok).toBe(true);
-    const overview = (await hostCall('tenants:overview', {})).value;
+    expect((await callHost(p, 'sync:run', { all: true })).ok).toBe(true);
+    expect((await callHost(p, 'audit:run', {})).ok).toBe(true);
+    const overview = (await callHost(p, 'tenants:overview', {})).value;
     const acme = overview.tenants.find((t: { name: string }) => t.name === 'Acme Corporation');
     await p.getByTestId('nav-audit').click();
     await p.getByTestId('nav-tenants').click();
@@ -485,8 +476,7 @@ describe('console shell on the demo CRM', () => {
     let stopped = false;
     try {
       const p = await openSignedOut();
-      const hostCall = (channel: string, payload: unknown) => callHost(p, channel, payload);
-      expect((await hostCall('connections:save', { profile: { ...crm.profileJson, name: 'remote' } })).ok).toBe(true);
+      expect((await callHost(p, 'connections:save', { profile: { ...crm.profileJson, name: 'remote' } })).ok).toBe(true);
       await p.reload();
       await ui(p).app('signed-out').waitFor();
       const u = ui(p);
