@@ -152,7 +152,8 @@ export function tenantOverview(raw: Raw, catalog: Catalog, tenants: { id: string
   const perResource = (raw.prepare(`SELECT company_id, resource, count(*) AS rows, sum(has_company_field = 0) AS missing FROM records WHERE deleted = 0 GROUP BY company_id, resource`).all() as { company_id: string; resource: string; rows: number; missing: number }[])
     .filter((r) => ids.has(r.company_id));
   const audits = raw.prepare(`SELECT generated_at, scope, findings FROM audit_runs ORDER BY id`).all() as { generated_at: string; scope: string; findings: string }[];
-  const latestFor = (id: string) => [...audits].reverse().find((a) => a.scope === id) ?? [...audits].reverse().find((a) => a.scope === '*');
+  const newestFirst = [...audits].reverse();
+  const latestFor = (id: string) => newestFirst.find((a) => a.scope === id) ?? newestFirst.find((a) => a.scope === '*');
   const sync = raw.prepare(`SELECT company_id, max(last_finished_at) AS last, count(proof) AS proven, sum(json_extract(proof, '$.status') = 'drifted') AS drifted, max(json_extract(proof, '$.asOf')) AS proof_at FROM sync_state GROUP BY company_id`).all() as { company_id: string; last: string | null; proven: number; drifted: number | null; proof_at: string | null }[];
   const everyone = sync.find((s) => s.company_id === '*');
   const overview: TenantOverview[] = tenants.map((t) => {
