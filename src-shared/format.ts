@@ -3,10 +3,10 @@
 /** 1,234,567 */
 export const count = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** 42 s, 3 min 5 s, 2 h 10 min; '…' when not known yet */
+/** 42 s, 3 min 5 s, 2 h 10 min; '…' when not known yet; anything left is at least 1 s, never '0 s' */
 export function duration(seconds: number | null | undefined): string {
   if (seconds == null) return '…';
-  const s = Math.round(seconds);
+  const s = seconds > 0 ? Math.max(1, Math.round(seconds)) : 0;
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
