@@ -215,7 +215,8 @@ describe('console shell on the demo CRM', () => {
       const token = sessionStorage.getItem('tenantscope.token') ?? '';
       (window as unknown as { pendingSync: Promise<unknown> }).pendingSync = fetch('/api/call/sync:run', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify({ all: true, pageSize: 1 }) }).then((r) => r.json());
     });
-    await p.waitForTimeout(300);
+    // reload once the main process has the sync under way (its state, not a delay)
+    await expect.poll(async () => ((await callHost(p, 'sync:status', {})) as { value: { running: unknown } }).value.running, { timeout: 30_000 }).not.toBeNull();
     await p.reload();
     await ui(p).app('ready').waitFor({ timeout: 30_000 });
     const card = p.getByTestId('sync-progress');

@@ -1,31 +1,19 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src-main/core/home.ts';
+import { cacheReader, runCli, tempHome, type CliOptions } from '../support/cli.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { referenceProfile } from '../support/console.ts';
 import { DEMO_IDENTITIES, leftOnServer } from '../support/isolation.ts';
 
 function homeFor(crm: TestCrm): string {
-  const home = mkdtempSync(join(tmpdir(), 'tenantscope-isocli-'));
+  const home = tempHome('isocli');
   const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'REF_PW' }));
   writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities }] }));
   return home;
 }
 
-function cli(home: string, args: string[], killAfterMs?: number) {
-  return new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-    const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), ...args, '--connection', 'ref'], { env: { ...process.env, TENANTSCOPE_HOME: home, REF_PW: 'demo' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
-    if (killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = (home: string, args: string[], killWhen?: CliOptions['killWhen']) => runCli([...args, '--connection', 'ref'], { home, env: { REF_PW: 'demo' }, killWhen });
 
 describe('tenantscope test', () => {
   it('exits 1 on a leak and writes JUnit and SARIF a CI can read; exits 0 when every probe is enforced', async () => {
@@ -57,11 +45,25 @@ describe('tenantscope test', () => {
     const crm = await startTestCrm({ profile: 'legacy' });
     try {
       const home = homeFor(crm);
+      // kill once this run has put canaries on the server and still holds some open: after its
+      // first one, a quarter and half of the resources' (state read from its ledger, never a delay)
+      const ledger = cacheReader(join(home, 'cache', 'ref.sqlite'));
       let leftBehind = 0;
-      for (const ms of [1600, 2200, 2800]) {
-        const killed = await cli(home, ['test', '--format', 'json'], ms);
-        if (killed.code === null) leftBehind = Math.max(leftBehind, await leftOnServer(crm));
-      }
+      let kills = 0;
+      try {
+        for (const created of [1, 8, 16]) {
+          const earlier = ledger.count('SELECT max(run_id) FROM canary_ledger');
+          const killed = await cli(home, ['test', '--format', 'json'], () => {
+            const run = ledger.count('SELECT max(run_id) FROM canary_ledger');
+            return run > earlier && ledger.count('SELECT count(*) FROM canary_ledger WHERE run_id = ? AND record_id IS NOT NULL', run) >= created
+              && ledger.count('SELECT count(*) FROM canary_ledger WHERE run_id = ? AND record_id IS NOT NULL AND removed_at IS NULL', run) > 0;
+          });
+          expect(killed.killed, `run to kill after ${created} canaries ended first: ${killed.err.slice(-500)}`).toBe(true);
+          kills++;
+          leftBehind = Math.max(leftBehind, await leftOnServer(crm));
+        }
+      } finally { ledger.close(); }
+      expect(kills).toBe(3);
       expect(leftBehind, 'canaries a killed run left behind').toBeGreaterThan(0);
       const next = await cli(home, ['--json', 'test', '--only', 'contacts']);
       expect(next.code, next.err).toBe(0);

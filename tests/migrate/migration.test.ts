@@ -5,6 +5,7 @@ import { migrationLog, migrationRuns, rollbackMigration, runMigration, schemaSna
 import { auditSchema } from '../../src-main/migrate/schemaAudit.ts';
 import { startTestCrm } from '../support/crm.ts';
 import { referenceProfile } from '../support/console.ts';
+import { waitFor } from '../support/cli.ts';
 
 const catalogFor = (url: string) => ConnectionProfileSchema.parse(referenceProfile('ref', url)).catalog;
 
@@ -149,8 +150,10 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
       const catalog = catalogFor(crm.url);
       const plan = await planMigration(crm.databaseUrl, catalog, { tables: ['calls'] });
       const control = { paused: false, batchSize: 1, delayMs: 200 };
-      const running = runMigration(crm.databaseUrl, { operator: 'a', plan, control });
-      await new Promise((r) => setTimeout(r, 600));
+      // the first runner holds the lock once it reports a step under way
+      let started = false;
+      const running = runMigration(crm.databaseUrl, { operator: 'a', plan, control, onProgress: (p) => { if (p.tables.some((t) => t.status === 'running')) started = true; } });
+      await waitFor(() => started, 'the first runner to start a step');
       await expect(runMigration(crm.databaseUrl, { operator: 'b' })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/^Another migration runner is working on this database/) });
       control.paused = true;
       expect((await running).status).toBe('paused');

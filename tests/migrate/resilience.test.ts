@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
-import { projectRoot } from '../../src-main/core/home.ts';
 import { planMigration } from '../../src-main/migrate/planner.ts';
 import { fingerprint, runMigration, verifyMigration } from '../../src-main/migrate/runner.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { referenceProfile } from '../support/console.ts';
 import { DEMO_IDENTITIES } from '../support/isolation.ts';
+import { runCli, tempHome, waitFor } from '../support/cli.ts';
 
 const TABLES = ['calls', 'emails', 'documents', 'document_signatures'];
 
@@ -28,7 +26,7 @@ async function grow(crm: TestCrm, calls: number, emails: number): Promise<void> 
 }
 
 function homeFor(crm: TestCrm): string {
-  const home = mkdtempSync(join(tmpdir(), 'tenantscope-migcli-'));
+  const home = tempHome('migcli');
   const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'REF_PW' }));
   writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities }] }));
   return home;
@@ -49,17 +47,19 @@ describe('the migration runner under crashes and live writers', () => {
         const r = await crm.pool.query(`SELECT coalesce(sum(rows_done), 0)::int AS n, count(*) FILTER (WHERE kind = 'backfill' AND status = 'pending' AND rows_done > 0)::int AS mid FROM tenantscope_migration.steps`).catch(() => ({ rows: [{ n: 0, mid: 0 }] }));
         return r.rows[0] as { n: number; mid: number };
       };
-      const cli = (args: string[], killWhen?: (d: { n: number; mid: number }) => boolean) => new Promise<{ code: number | null; err: string; killedAt: number | null }>((resolve) => {
-        const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), ...args, '--connection', 'ref', '--db', crm.databaseUrl], { env: { ...process.env, TENANTSCOPE_HOME: home, REF_PW: 'demo' }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let err = '';
+      const cli = async (args: string[], killWhen?: (d: { n: number; mid: number }) => boolean) => {
         let killedAt: number | null = null;
-        child.stderr!.on('data', (d) => (err += d));
-        const poll = killWhen && setInterval(async () => {
-          const d = await done();
-          if (killedAt === null && killWhen(d)) { killedAt = d.n; child.kill('SIGKILL'); }
-        }, 25);
-        child.on('exit', (code) => { if (poll) clearInterval(poll); resolve({ code, err, killedAt }); });
-      });
+        const r = await runCli([...args, '--connection', 'ref', '--db', crm.databaseUrl], {
+          home, env: { REF_PW: 'demo' },
+          killWhen: killWhen && (async () => {
+            const d = await done();
+            if (!killWhen(d)) return false;
+            killedAt = d.n;
+            return true;
+          }),
+        });
+        return { code: r.code, err: r.err, killedAt: r.killed ? killedAt : null };
+      };
       let last = 0;
       const kills: number[] = [];
       for (let i = 0; i < 10; i++) {
@@ -123,10 +123,12 @@ describe('the migration runner under crashes and live writers', () => {
           }
         }
       })();
-      await new Promise((r) => setTimeout(r, 300));
+      // the old code is writing before the migration starts, and goes on after it ends
+      await waitFor(() => created.length >= 10, 'the writer to create its first rows');
       const plan = await planMigration(crm.databaseUrl, catalog, { tables: ['calls', 'document_signatures'] });
       const result = await runMigration(crm.databaseUrl, { operator: 'test', plan, control: { paused: false, batchSize: 500, delayMs: 20 } });
-      await new Promise((r) => setTimeout(r, 300));
+      const atEnd = created.length;
+      await waitFor(() => created.length >= atEnd + 10, 'the writer to create rows after the run');
       writing = false;
       await writer;
       expect(result.status).toBe('done');

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { openSqlite } from '../../src-main/core/sqlite.ts';
@@ -10,8 +9,9 @@ import { EventBus } from '../../src-main/core/eventBus.ts';
 import { openCache, type OpenCache } from '../../src-main/cache/cacheDb.ts';
 import { ALL, SyncService, type SyncIdentity } from '../../src-main/sync/syncService.ts';
 import { CrmClient } from '../../src-main/crm/crmClient.ts';
-import { projectRoot } from '../../src-main/core/home.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
+import { cacheReader, runCli, tempHome } from '../support/cli.ts';
+import { MODELS } from '../../src-crm/models.ts';
 import { startFaultProxy, type Fault } from '../support/faultProxy.ts';
 import { referenceProfile } from '../support/console.ts';
 
@@ -276,37 +276,51 @@ describe('through a proxy that injects faults', () => {
 describe('killed mid-sync', () => {
   it('kill -9 at 20 random points, then resume: every tenant and resource matches the server', async () => {
     const crm = await startTestCrm({ profile: 'fixed' });
-    const home = mkdtempSync(join(tmpdir(), 'tenantscope-kill-'));
+    const home = tempHome('kill');
     writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'REF_PW' }] }] }));
-    const runSync = (killAfterMs: number | null) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), '--json', 'sync', '--connection', 'ref', '--all', '--page-size', '3'], { env: { ...process.env, TENANTSCOPE_HOME: home, REF_PW: 'demo' }, stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      child.stdout!.on('data', (d) => (out += d));
-      if (killAfterMs !== null) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      child.on('exit', (code) => resolve({ code, out }));
-    });
+    const cacheFile = join(home, 'cache', 'ref.sqlite');
+    const cache = cacheReader(cacheFile);
+    /** a sync killed once it has written `rows` rows in its own run (0: as soon as the run is recorded) */
+    const runSync = (rows: number | null) => {
+      const earlier = cache.count('SELECT max(id) FROM sync_runs');
+      return runCli(['--json', 'sync', '--connection', 'ref', '--all', '--page-size', '3'], {
+        home,
+        env: { REF_PW: 'demo' },
+        killWhen: rows === null ? undefined : () => {
+          const run = cache.count('SELECT max(id) FROM sync_runs');
+          return run > earlier && cache.count('SELECT count(*) FROM records WHERE seen_run = ?', run) >= rows;
+        },
+      });
+    };
     try {
+      let total = 0;
+      for (const m of MODELS) total += Number((await crm.pool.query(`SELECT count(*) FROM ${m.name} WHERE deleted_at IS NULL`)).rows[0].count);
       let seed = 2026;
       const rnd = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
       let killed = 0;
-      const cacheFile = join(home, 'cache', 'ref.sqlite');
       for (let i = 0; i < 20; i++) {
         // every other round starts a full relist over the rows already cached, so that most kills land mid-listing;
         // the rounds between resume whatever the kill left
         if (i % 2 === 0 && existsSync(cacheFile)) {
+          cache.close();
           const db = openSqlite(cacheFile);
           db.exec('DELETE FROM sync_state; DELETE FROM deletions_state;');
           db.close();
         }
-        const r = await runSync(700 + Math.floor(rnd() * 1500));
-        if (r.code === null) killed++;
+        const r = await runSync(Math.floor(rnd() * total * 0.9));
+        if (r.killed && r.code === null) killed++;
+        // a relist round always has more rows to write than its kill point
+        if (i % 2 === 0) expect(r.killed, `round ${i} ended before its kill point: ${r.err.slice(-300)}`).toBe(true);
       }
-      expect(killed, 'kills that landed before the sync finished').toBeGreaterThanOrEqual(8);
+      expect(killed, 'kills that landed before the sync finished').toBeGreaterThanOrEqual(10);
       const last = await runSync(null);
-      expect(last.code, last.out).toBe(0);
+      expect(last.code, last.err.slice(-1000)).toBe(0);
       const doc = JSON.parse(last.out);
       expect(doc.proofs.length).toBe(96);
       expect(doc.proofs.filter((p: { status: string }) => p.status !== 'in-sync')).toEqual([]);
-    } finally { await crm.close(); }
+    } finally {
+      cache.close();
+      await crm.close();
+    }
   });
 });
