@@ -38,6 +38,8 @@ export const ResourceSchema = z
     /** the seed's priority for resources still missing company_id; null when it already has it */
     priority: PrioritySchema.nullable(),
     references: z.array(z.object({ field: ident, resource: ident }).strict()).default([]),
+    /** the text field an update probe changes (one the update body accepts); without it, the first marked field of the body template */
+    changeField: ident.optional(),
     /** a body that creates one; "{{ref:<resource>}}" stands for the id of a row of that resource */
     bodyTemplate: z.record(z.string(), z.unknown()).default({}),
     /** what discovery could not decide, for a person to confirm; empty once confirmed */

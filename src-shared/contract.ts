@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConnectionProfileSchema, IdentitySchema } from './profile.ts';
+import { AUTH_KINDS, ConnectionProfileSchema, IdentitySchema } from './profile.ts';
 import { CatalogSchema } from './catalog.ts';
 import { RoleSchema, VerdictSchema } from './tenancy.ts';
 import { MigrationPlanSchema, MigrationProgressSchema, PreflightSchema, RollbackResultSchema, RunRecordSchema, TableAuditSchema, VerificationSchema } from './migration.ts';
@@ -27,7 +27,7 @@ export const ConnectionSummarySchema = z.object({
   description: z.string().nullable(),
   baseUrl: z.string(),
   embedded: z.boolean(),
-  authKind: z.enum(['password', 'token']),
+  authKind: z.enum(AUTH_KINDS),
   identities: z.array(IdentitySchema),
   hasDatabaseUrl: z.boolean(),
   /** identities whose secret is held right now (in memory, the OS keyring or safeStorage) */

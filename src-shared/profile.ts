@@ -21,7 +21,27 @@ export const PasswordAuthSchema = z
   })
   .strict();
 
+/**
+ * OAuth2's password flow, as FastAPI's OAuth2PasswordRequestForm takes it: a form-encoded
+ * `username` and `password` posted to the `tokenUrl` of the OpenAPI document's security scheme.
+ */
+export const OAuth2PasswordAuthSchema = z
+  .object({
+    kind: z.literal('oauth2-password'),
+    tokenUrl: path,
+    tokenField: field.default('access_token'),
+    expiresInField: field.default('expires_in'),
+    /** space-separated scopes to ask for, if the CRM wants any */
+    scope: z.string().max(500).optional(),
+  })
+  .strict();
+
+/** Pasted tokens (a bearer token, or an API key in the header the profile names): no sign-in request. */
 export const TokenAuthSchema = z.object({ kind: z.literal('token') }).strict();
+
+export const AuthSchema = z.discriminatedUnion('kind', [PasswordAuthSchema, OAuth2PasswordAuthSchema, TokenAuthSchema]);
+export type Auth = z.infer<typeof AuthSchema>;
+export const AUTH_KINDS = ['password', 'oauth2-password', 'token'] as const;
 
 export const IdentitySchema = z
   .object({
@@ -42,7 +62,7 @@ export const ConnectionProfileSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" or "_"'),
     description: z.string().max(500).optional(),
     baseUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// address' }),
-    auth: z.discriminatedUnion('kind', [PasswordAuthSchema, TokenAuthSchema]),
+    auth: AuthSchema,
     header: z.object({ name: field.default('Authorization'), scheme: z.string().default('Bearer') }).strict().default({ name: 'Authorization', scheme: 'Bearer' }),
     whoami: z
       .object({
@@ -60,9 +80,11 @@ export const ConnectionProfileSchema = z
           .default({ super_admin: ['super_admin'], company_admin: ['company_admin'], user: ['user'] }),
       })
       .strict(),
+    /** where the companies are listed; a CRM without such an endpoint leaves it out */
     tenants: z
       .object({ listPath: path, itemsField: z.string().default('items'), idField: field.default('id'), nameField: field.default('name') })
-      .strict(),
+      .strict()
+      .optional(),
     openapiPath: path.default('/openapi.json'),
     paging: PagingSchema.default({ kind: 'cursor', limitParam: 'limit', cursorParam: 'cursor', itemsField: 'items', nextCursorField: 'next_cursor', maxLimit: 100 }),
     incremental: IncrementalSchema.optional(),
@@ -90,8 +112,9 @@ export const ConnectionProfileSchema = z
 export type ConnectionProfile = z.infer<typeof ConnectionProfileSchema>;
 export type ConnectionProfileInput = z.input<typeof ConnectionProfileSchema>;
 
-/** Reads a dotted path (`data.token`) out of a JSON answer. */
+/** Reads a dotted path (`data.token`) out of a JSON answer; the empty path is the answer itself (a bare list). */
 export function pick(value: unknown, dotted: string): unknown {
+  if (dotted === '') return value;
   let cur: unknown = value;
   for (const part of dotted.split('.')) {
     if (cur === null || typeof cur !== 'object') return undefined;

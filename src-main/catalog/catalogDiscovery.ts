@@ -151,7 +151,22 @@ export function discoverCatalog({ api: all, db }: DiscoveryInput): Catalog & { t
       if (f === companyField || f === owner || f === idField) continue;
       body[f] = placeholder(f, r.writable[f] ?? {}, references.find((x) => x.field === f)?.resource);
     }
+    // something for an update probe to change in every canary: when no required field can carry a
+    // marker or a number, an optional free-text field does
+    const textField = (f: string, sch: JsonSchema) => {
+      const type = Array.isArray(sch.type) ? sch.type : [sch.type];
+      return type.includes('string') && !sch.format && !sch.enum && f !== idField && !REF.test(f) && !/email|password|secret|url|phone|date|time|status|state|type|currency|code|country|language|locale|timezone/i.test(f);
+    };
+    const marked = (f: string) => typeof body[f] === 'string' && String(body[f]).includes('{{marker}}');
+    if (!Object.keys(body).some((f) => marked(f) || typeof body[f] === 'number')) {
+      const optional = Object.entries(r.writable).find(([f, sch]) => !r.required.includes(f) && f !== companyField && f !== owner && textField(f, sch));
+      if (optional) body[optional[0]] = placeholder(optional[0], optional[1], undefined);
+    }
+    // the field an update probe changes: one the update body accepts, a marked one of the template first
+    const updatable = Object.entries(r.updatable);
+    const changeField = updatable.find(([f, sch]) => marked(f) && textField(f, sch))?.[0] ?? updatable.find(([f, sch]) => textField(f, sch))?.[0];
     const resource: Resource = {
+      ...(changeField ? { changeField } : {}),
       name,
       endpoints: r.operations,
       updateMethod: r.updateMethod,

@@ -1,5 +1,6 @@
 import { AppError } from '../../src-shared/result.ts';
-import { pick } from '../../src-shared/profile.ts';
+import { pick, type Auth } from '../../src-shared/profile.ts';
+import type { Paging } from '../../src-shared/catalog.ts';
 
 /** What the OpenAPI document says about one collection of records. */
 export interface ApiResource {
@@ -16,14 +17,18 @@ export interface ApiResource {
   /** fields the create body requires, and all it accepts */
   required: string[];
   writable: Record<string, JsonSchema>;
+  /** fields the update body accepts (PUT or PATCH on the item path) */
+  updatable: Record<string, JsonSchema>;
+  /** how its list answers: the field holding the records ('' for a bare array), and the list's query parameters */
+  list: { itemsField: string; params: Record<string, JsonSchema>; responseFields: string[] } | null;
   tag: string | null;
 }
 
 export type JsonSchema = Record<string, unknown>;
 
 
-/** Reads a FastAPI-style OpenAPI 3 document; a malformed or partial one gets an error naming what is missing. */
-export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?: string[] } = {}): ApiResource[] {
+/** The document checked to be OpenAPI 3, with its schema helpers ($ref, FastAPI's anyOf-with-null, JSON bodies). */
+function openapiTools(doc: unknown) {
   if (!doc || typeof doc !== 'object') throw new AppError('no-openapi', 'The OpenAPI document is not a JSON object.');
   const d = doc as Record<string, unknown>;
   const version = d.openapi ?? d.swagger;
@@ -68,7 +73,12 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
     const content = pick(ok, 'content') as Record<string, { schema?: unknown }> | undefined;
     return (content?.['application/json']?.schema as JsonSchema) ?? null;
   };
+  return { d, paths: paths as Record<string, unknown>, resolve, props, jsonBody };
+}
 
+/** Reads a FastAPI-style OpenAPI 3 document; a malformed or partial one gets an error naming what is missing. */
+export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?: string[] } = {}): ApiResource[] {
+  const { paths, resolve, props, jsonBody } = openapiTools(doc);
   const entries = Object.entries(paths as Record<string, unknown>);
   const byPath = new Map<string, Record<string, Record<string, unknown>>>();
   for (const [path, item] of entries) {
@@ -77,33 +87,56 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
   }
   const excluded = new Set(opts.exclude ?? []);
   const isParam = (seg: string) => /^\{[^}]+\}$/.test(seg);
+  /** FastAPI serves `/things/` beside `/things/{thing_id}`: paths compare without their trailing slash */
+  const bare = (p: string) => (p.length > 1 ? p.replace(/\/+$/, '') : p);
+  const segsOf = (p: string) => bare(p).split('/').filter(Boolean);
+  /** what a list operation answers: a bare array, or an object with the records in one array field */
+  const listShape = (op: Record<string, unknown> | undefined): { itemsField: string; items: JsonSchema; responseFields: string[] } | null => {
+    const schema = jsonBody(op, 'response');
+    if (!schema) return null;
+    const r = resolve(schema);
+    if (r.type === 'array' && r.items) return { itemsField: '', items: resolve(r.items), responseFields: [] };
+    const properties = props(r);
+    const names = Object.keys(properties);
+    const wanted = [opts.itemsField, 'items', 'data', 'results', 'records', 'rows'].filter((x): x is string => !!x);
+    const field = wanted.find((n) => properties[n]?.type === 'array') ?? names.find((n) => properties[n]?.type === 'array' && names.length <= 6);
+    return field ? { itemsField: field, items: resolve(properties[field]!.items), responseFields: names } : null;
+  };
+  const queryParams = (op: Record<string, unknown> | undefined): Record<string, JsonSchema> => {
+    const out: Record<string, JsonSchema> = {};
+    for (const raw of (Array.isArray(op?.parameters) ? op.parameters : []) as unknown[]) {
+      const p = resolve(raw);
+      if (p.in === 'query' && typeof p.name === 'string') out[p.name] = resolve(p.schema);
+    }
+    return out;
+  };
   const resources: ApiResource[] = [];
   for (const [path, item] of byPath) {
     if (excluded.has(path)) continue;
-    const segs = path.split('/').filter(Boolean);
+    const segs = segsOf(path);
     if (!segs.length || isParam(segs[segs.length - 1]!)) continue; // collections end in a static segment
     if (!item.get && !item.post) continue;
-    const itemPath = [...byPath.keys()].find((p) => p.startsWith(`${path}/`) && p.split('/').filter(Boolean).length === segs.length + 1 && isParam(p.split('/').pop()!)) ?? null;
-    if (!itemPath) continue; // an action or a report, not a collection of records
-    const it = byPath.get(itemPath)!;
+    const itemPath = [...byPath.keys()].find((p) => p !== path && bare(p).startsWith(`${bare(path)}/`) && segsOf(p).length === segs.length + 1 && isParam(segsOf(p).pop()!)) ?? null;
+    const shape = item.get ? listShape(item.get) : null;
+    // without an item path it is a collection only when it lists records (a nested one usually: /parents/{id}/children/);
+    // a POST alone (a sign-in, an action) or a GET of one object (/me, /health) is not
+    if (!itemPath && !shape) continue;
+    const it = itemPath ? byPath.get(itemPath)! : {};
     const parentParams = segs.filter(isParam).map((s) => s.slice(1, -1));
     const fields = {
       ...props((() => { const r = jsonBody(item.post, 'request'); return r ?? {}; })()),
-      ...(() => {
-        const list = jsonBody(item.get, 'response');
-        const items = list ? resolve(pick(resolve(list), `properties.${opts.itemsField ?? 'items'}`) as JsonSchema).items : undefined;
-        return items ? props(items as JsonSchema) : {};
-      })(),
+      ...(shape ? props(shape.items) : {}),
       ...props(jsonBody(it.get, 'response') ?? {}),
     };
     const create = jsonBody(item.post, 'request');
     const createSchema = create ? resolve(create) : {};
+    const update = jsonBody(it.put ?? it.patch, 'request');
     const operations: ApiResource['operations'] = {};
-    if (item.get) operations.list = path;
+    if (item.get && (shape || itemPath)) operations.list = path;
     if (item.post) operations.create = path;
-    if (it.get) operations.get = itemPath;
-    if (it.put || it.patch) operations.update = itemPath;
-    if (it.delete) operations.delete = itemPath;
+    if (itemPath && it.get) operations.get = itemPath;
+    if (itemPath && (it.put || it.patch)) operations.update = itemPath;
+    if (itemPath && it.delete) operations.delete = itemPath;
     const tags = (item.get ?? item.post)?.tags;
     resources.push({
       pathName: '',
@@ -115,14 +148,16 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
       fields,
       required: Array.isArray(createSchema.required) ? (createSchema.required as string[]) : [],
       writable: props(createSchema),
+      updatable: update ? props(update) : {},
+      list: item.get ? { itemsField: shape?.itemsField ?? opts.itemsField ?? 'items', params: queryParams(item.get), responseFields: shape?.responseFields ?? [] } : null,
       tag: Array.isArray(tags) && typeof tags[0] === 'string' ? tags[0] : null,
     });
   }
   if (!resources.length) {
-    throw new AppError('no-openapi', 'The OpenAPI document describes no collections of records (a path like /things with GET or POST beside /things/{id}).');
+    throw new AppError('no-openapi', 'The OpenAPI document describes no collections of records (a path like /things or /things/ with GET or POST beside /things/{id}, or a GET that answers a list).');
   }
   // names: the static segments after the prefix all collections share; a nested one keeps its last segment
-  const statics = resources.map((r) => r.collectionPath.split('/').filter((s) => s && !isParam(s)));
+  const statics = resources.map((r) => segsOf(r.collectionPath).filter((s) => !isParam(s)));
   let prefix = 0;
   while (statics.every((s) => s.length > prefix + 1 && s[prefix] === statics[0]![prefix])) prefix++;
   resources.forEach((r, i) => {
@@ -131,4 +166,123 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
     r.pathName = parts.join('_').replace(/-/g, '_').toLowerCase();
   });
   return resources;
+}
+
+/** How a CRM signs in, says who is signed in, and pages its lists, as far as its OpenAPI document tells. */
+export interface ApiShape {
+  auth: Auth | null;
+  /** an API key or bearer scheme in a header other than Authorization */
+  header: { name: string; scheme: string } | null;
+  whoami: { path: string; idField: string; emailField: string; nameField: string; roleField: string; companyIdField: string; companyNameField: string } | null;
+  paging: Paging | null;
+  /** what was guessed and how, for a person to confirm */
+  notes: string[];
+}
+
+const COMPANY_FIELD = /^(company|tenant|organization|organisation|org|account)_?id$/i;
+
+/** A path from a URL the document gives (`tokenUrl` may be absolute, or relative to the server). */
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url.startsWith('/') ? url : `/${url}`;
+  }
+}
+
+export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
+  const { d, paths, resolve, props, jsonBody } = openapiTools(doc);
+  const notes: string[] = [];
+  const ops = paths as Record<string, Record<string, Record<string, unknown>>>;
+
+  // sign-in: the security scheme first (FastAPI's OAuth2PasswordBearer declares its tokenUrl), then a login path
+  let auth: Auth | null = null;
+  let header: ApiShape['header'] = null;
+  const schemes = (pick(d, 'components.securitySchemes') ?? {}) as Record<string, Record<string, unknown>>;
+  for (const [name, raw] of Object.entries(schemes)) {
+    const scheme = resolve(raw);
+    const tokenUrl = pick(scheme, 'flows.password.tokenUrl');
+    if (scheme.type === 'oauth2' && typeof tokenUrl === 'string') {
+      auth = { kind: 'oauth2-password', tokenUrl: pathOf(tokenUrl), tokenField: 'access_token', expiresInField: 'expires_in' };
+      notes.push(`auth: OAuth2 password flow at ${pathOf(tokenUrl)} (security scheme "${name}")`);
+      break;
+    }
+    if (scheme.type === 'apiKey' && scheme.in === 'header' && typeof scheme.name === 'string') {
+      auth = { kind: 'token' };
+      header = { name: scheme.name, scheme: '' };
+      notes.push(`auth: an API key in the ${scheme.name} header (security scheme "${name}"): paste it as a token`);
+    }
+  }
+  if (!auth) {
+    for (const [path, item] of Object.entries(ops)) {
+      if (!item?.post || !/(^|\/)(login|signin|sign-in|sign_in|session|sessions|token|auth)\/?$/i.test(path)) continue;
+      const body = jsonBody(item.post, 'request');
+      const fields = body ? Object.keys(props(body)) : [];
+      const user = fields.find((f) => /^(email|username|user|login)$/i.test(f));
+      const pass = fields.find((f) => /^(password|secret|pass)$/i.test(f));
+      if (user && pass) {
+        const answer = Object.keys(props(jsonBody(item.post, 'response') ?? {}));
+        const tokenField = answer.find((f) => /^(access_token|token|jwt|id_token)$/i.test(f)) ?? 'access_token';
+        auth = { kind: 'password', loginPath: path, usernameField: user, passwordField: pass, tokenField };
+        notes.push(`auth: a JSON sign-in at ${path} with ${user} and ${pass}`);
+        break;
+      }
+    }
+  }
+  if (!auth) notes.push('auth: no sign-in found in the document; paste a token, or set "auth" in the profile');
+
+  // who is signed in: a GET without parameters that answers one user, named so
+  let whoami: ApiShape['whoami'] = null;
+  const candidates = Object.entries(ops)
+    .filter(([path, item]) => item?.get && !/\{/.test(path) && /(^|\/)(me|whoami|current[-_]?user|users\/me|profile|session)\/?$/i.test(path))
+    .sort(([a], [b]) => a.length - b.length);
+  for (const [path, item] of candidates) {
+    const fields = Object.keys(props(jsonBody(item.get, 'response') ?? {}));
+    const find = (re: RegExp) => fields.find((f) => re.test(f));
+    const role = find(/^(role|roles|kind|user_type|type)$/i);
+    if (!fields.length || !find(/^id$/i)) continue;
+    whoami = {
+      path,
+      idField: find(/^id$/i)!,
+      emailField: find(/^(email|username|login)$/i) ?? 'email',
+      nameField: find(/^(full_name|name|display_name|username)$/i) ?? 'full_name',
+      roleField: role ?? 'role',
+      companyIdField: find(COMPANY_FIELD) ?? 'company_id',
+      companyNameField: find(/^(company|tenant|organization|organisation|org|account)_?name$/i) ?? 'company_name',
+    };
+    notes.push(`whoami: ${path}${role ? '' : ' (no role field found: set whoami.roleField)'}${find(COMPANY_FIELD) ? '' : ' (no company field found: set whoami.companyIdField)'}`);
+    break;
+  }
+  if (!whoami) notes.push('whoami: no endpoint answering the signed-in user was found (/me); set "whoami" in the profile');
+
+  // paging: the style most list operations share, from their query parameters and answers
+  const votes = new Map<string, { paging: Paging; n: number }>();
+  for (const r of resources) {
+    if (!r.list) continue;
+    const q = r.list.params;
+    const has = (re: RegExp) => Object.keys(q).find((k) => re.test(k));
+    const limit = has(/^(limit|size|page_size|per_page|pagesize|count)$/i);
+    const max = limit ? Number(q[limit]!.maximum ?? q[limit]!.exclusiveMaximum ?? NaN) : NaN;
+    const maxLimit = Number.isFinite(max) && max > 0 ? Math.min(Math.floor(max), 1000) : 100;
+    const total = r.list.responseFields.find((f) => /^(total|count|total_count)$/i.test(f));
+    const nextCursor = r.list.responseFields.find((f) => /^(next_cursor|next|cursor|next_page_token)$/i.test(f));
+    const cursor = has(/^(cursor|after|page_token|starting_after)$/i);
+    const offset = has(/^(skip|offset|start)$/i);
+    const page = has(/^(page|page_number)$/i);
+    let paging: Paging | null = null;
+    if (cursor && nextCursor) paging = { kind: 'cursor', limitParam: limit ?? 'limit', cursorParam: cursor, itemsField: r.list.itemsField, nextCursorField: nextCursor, maxLimit };
+    else if (offset && limit) paging = { kind: 'offset', limitParam: limit, offsetParam: offset, itemsField: r.list.itemsField, ...(total ? { totalField: total } : {}), maxLimit };
+    else if (page && limit) paging = { kind: 'page', pageParam: page, sizeParam: limit, firstPage: Number(q[page]!.minimum ?? q[page]!.default ?? 1) === 0 ? 0 : 1, itemsField: r.list.itemsField, ...(total ? { totalField: total } : {}), maxLimit };
+    if (!paging) continue;
+    const key = JSON.stringify({ ...paging, maxLimit: 0 });
+    const v = votes.get(key);
+    if (v) { v.n++; v.paging.maxLimit = Math.min(v.paging.maxLimit, paging.maxLimit); } else votes.set(key, { paging, n: 1 });
+  }
+  const best = [...votes.values()].sort((a, b) => b.n - a.n)[0];
+  const lists = resources.filter((r) => r.list).length;
+  if (best) {
+    const p = best.paging;
+    notes.push(`paging: ${p.kind === 'offset' ? `${p.offsetParam}/${p.limitParam}` : p.kind === 'page' ? `${p.pageParam}/${p.sizeParam}` : `${p.cursorParam} cursor`}, ${p.itemsField ? `records in "${p.itemsField}"` : 'bare JSON arrays'}, at most ${p.maxLimit} a page (${best.n} of ${lists} lists)`);
+  } else if (lists) notes.push('paging: the lists take no paging parameters the console knows; set "paging" in the profile');
+  return { auth, header, whoami, paging: best?.paging ?? null, notes };
 }

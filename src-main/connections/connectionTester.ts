@@ -3,6 +3,7 @@ import type { Check } from '../../src-shared/contract.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import type { Role } from '../../src-shared/tenancy.ts';
 import { CrmClient } from '../crm/crmClient.ts';
+import { signInPath } from '../crm/auth.ts';
 
 export interface TestOutcome {
   ok: boolean;
@@ -41,14 +42,14 @@ export async function testConnection(profile: ConnectionProfile, credentials: { 
   }
   if (doc) {
     const paths = Object.keys((doc.paths as Record<string, unknown>) ?? {});
-    const wanted = [profile.whoami.path, profile.tenants.listPath, ...(profile.auth.kind === 'password' ? [profile.auth.loginPath] : [])];
+    const wanted = [profile.whoami.path, profile.tenants?.listPath, signInPath(profile.auth)].filter((p): p is string => !!p);
     const missing = wanted.filter((p) => !paths.includes(p));
     if (missing.length) {
       checks.push({ name: 'crm', status: 'fail', code: 'not-a-crm', message: `This API has no ${missing.join(', ')}: it is not the CRM this profile describes. Check the address, or adjust the paths in the profile.` });
       skipRest(['sign-in', 'role']);
       return { ok: false, checks, role: null };
     }
-    checks.push({ name: 'crm', status: 'pass', code: null, message: `The API has the sign-in, whoami and companies endpoints the profile names.` });
+    checks.push({ name: 'crm', status: 'pass', code: null, message: `The API has the ${profile.auth.kind === 'token' ? '' : 'sign-in, '}whoami${profile.tenants ? ' and companies' : ''} endpoints the profile names.` });
   }
   if (!credentials.token && !(credentials.username && credentials.password)) {
     checks.push({ name: 'sign-in', status: 'skipped', code: null, message: 'No credentials given: sign-in not tried.' });

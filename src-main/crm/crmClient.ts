@@ -5,6 +5,7 @@ import type { Role } from '../../src-shared/tenancy.ts';
 import type { Tenant } from '../../src-shared/contract.ts';
 import type { Resource } from '../../src-shared/catalog.ts';
 import { nextPagePosition, pageParams, type PagePosition } from './paging.ts';
+import { signInWith, type SignedIn } from './auth.ts';
 
 export interface WhoAmI {
   id: string;
@@ -64,22 +65,12 @@ export class CrmClient {
     return doc;
   }
 
-  async signIn(username: string, password: string): Promise<{ token: string; expiresIn: number | null }> {
-    const auth = this.profile.auth;
-    if (auth.kind !== 'password') throw new AppError('invalid-input', `Connection "${this.profile.name}" signs in with pasted tokens, not a password.`);
-    const res = await this.request('POST', auth.loginPath, { data: { [auth.usernameField]: username, [auth.passwordField]: password } });
-    if (res.status === 401 || res.status === 403 || res.status === 400 || res.status === 422) {
-      throw new AppError('bad-credentials', `The CRM refused the sign-in for ${username}: check the email and password.`);
+  async signIn(username: string, password: string): Promise<SignedIn> {
+    try {
+      return await signInWith(this.http, this.profile.auth, username, password, { baseUrl: this.profile.baseUrl, name: this.profile.name });
+    } catch (e) {
+      throw describeFailure(e, this.profile.baseUrl);
     }
-    if (res.status === 404 || res.status === 405) {
-      throw new AppError('not-a-crm', `The server at ${this.profile.baseUrl} has no sign-in at ${auth.loginPath} (it answered ${res.status}). Check "auth.loginPath" in the profile.`);
-    }
-    const token = pick(res.data, auth.tokenField);
-    if (res.status !== 200 || typeof token !== 'string' || !token) {
-      throw new AppError('bad-response', `The sign-in answer from ${this.profile.baseUrl} (${res.status}) has no token at "${auth.tokenField}".`);
-    }
-    const expires = auth.expiresInField ? pick(res.data, auth.expiresInField) : null;
-    return { token, expiresIn: typeof expires === 'number' ? expires : null };
   }
 
   async whoami(token: string): Promise<WhoAmI> {
@@ -169,8 +160,10 @@ export class CrmClient {
     }
   }
 
-  async tenants(token: string): Promise<Tenant[]> {
+  /** The companies the CRM lists, or null when the profile names no companies endpoint. */
+  async tenants(token: string): Promise<Tenant[] | null> {
     const t = this.profile.tenants;
+    if (!t) return null;
     const res = await this.request('GET', t.listPath, { token });
     if (res.status === 401) throw new AppError('unauthenticated', 'The CRM no longer accepts the session: sign in again.');
     if (res.status === 403) return [];

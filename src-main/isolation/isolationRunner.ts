@@ -391,6 +391,7 @@ export class IsolationRunner {
 
   /** A field of the template to change, and its new value. */
   private changeFor(resource: Resource, marker: string): { field: string; value: unknown } | null {
+    if (resource.changeField) return { field: resource.changeField, value: `TenantScope probe ${marker || randomBytes(4).toString('hex')} changed` };
     for (const [k, v] of Object.entries(resource.bodyTemplate ?? {})) {
       if (typeof v === 'string' && v.includes('{{marker}}') && !/@/.test(v) && !/Pw1/.test(v)) return { field: k, value: `TenantScope probe ${marker || randomBytes(4).toString('hex')} changed` };
       if (typeof v === 'number') return { field: k, value: v + 7 };

@@ -48,7 +48,8 @@ export class SessionService {
     if (me.role !== 'super_admin' && !me.companyId) {
       throw new AppError('forbidden', `${NO_COMPANY_MESSAGE}: ${me.email || 'this user'} belongs to no company, so the console has nothing to show. Ask a super admin to assign one.`);
     }
-    const tenants = me.role === 'super_admin' ? await client.tenants(token) : [{ id: me.companyId!, name: me.companyName ?? me.companyId! }];
+    // a CRM with no companies endpoint: the super admin starts with none listed (sync --all partitions by what it finds)
+    const tenants = me.role === 'super_admin' ? ((await client.tenants(token)) ?? []) : [{ id: me.companyId!, name: me.companyName ?? me.companyId! }];
     const own = me.companyId ? (tenants.find((t) => t.id === me.companyId) ?? { id: me.companyId, name: me.companyName ?? me.companyId }) : null;
     const session: Session = {
       connection: profile.name,
@@ -133,7 +134,7 @@ export class SessionService {
 
   async listTenants(): Promise<{ tenants: Tenant[]; selected: string | null }> {
     const live = this.require();
-    if (live.session.role === 'super_admin' && live.client) live.tenants = await live.client.tenants(live.token);
+    if (live.session.role === 'super_admin' && live.client) live.tenants = (await live.client.tenants(live.token)) ?? live.tenants;
     return { tenants: live.tenants, selected: live.session.selectedTenant };
   }
 

@@ -25,7 +25,7 @@ describe('discovery against the reference CRM', () => {
 
   it('yields the shipped catalog, field by field; where it guesses otherwise it says so', async () => {
     const { catalog, tenantsPath } = await discover({ url: crm.url, databaseUrl: crm.databaseUrl });
-    expect(tenantsPath).toBe(shipped.tenants.listPath);
+    expect(tenantsPath).toBe(shipped.tenants?.listPath);
     expect(catalog.users).toBe(shipped.catalog.users);
     expect(catalog.resources.map((r) => r.name)).toEqual(shipped.catalog.resources.map((r) => r.name));
     expect(catalog.resources).toHaveLength(32);

@@ -322,5 +322,5 @@ describe('killed mid-sync', () => {
       cache.close();
       await crm.close();
     }
-  });
+  }, 400_000);
 });
