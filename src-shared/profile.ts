@@ -103,6 +103,8 @@ export const ConnectionProfileSchema = z
       .strict()
       .default({}),
     identities: z.array(IdentitySchema).max(50).default([]),
+    /** environment variable holding the CRM's database URL (CI; the URL itself is never in a profile) */
+    databaseUrlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
     /** true when the console may start this CRM itself (the demo connection) */
     embedded: z.boolean().default(false),
     /** the public password of the embedded demo data set (embedded connections only) */

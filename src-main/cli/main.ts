@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { discover } from '../catalog/catalogService.ts';
+import { discover, discoverProfile } from '../catalog/catalogService.ts';
 import { Command, Option } from 'commander';
 import type { Channel, Input, Output } from '../../src-shared/contract.ts';
 import type { AppErrorData } from '../../src-shared/result.ts';
@@ -89,14 +89,42 @@ connections
 
 connections
   .command('add')
-  .description('Add a connection from a profile file, or from the demo\'s shape with another address')
-  .argument('[name]', 'connection name (with --base-url)')
+  .description('Add a connection: discovered from the CRM\'s OpenAPI document (--openapi), from a profile file, or from the demo\'s shape with another address')
+  .argument('[name]', 'connection name (with --openapi or --base-url)')
+  .option('--openapi <url>', 'the CRM\'s address or its OpenAPI document\'s: sign-in, whoami, paging and the tenancy catalog are discovered from it')
+  .option('--db-env <VAR>', 'an environment variable holding the CRM\'s database URL (tables and foreign keys for discovery; the migration)')
   .option('--profile <file>', 'a connection profile (JSON, see docs/connection-profile.md)')
   .option('--base-url <url>', 'the CRM API address, for a CRM shaped like the reference CRM')
   .option('--identity <label=username[:PASSWORD_ENV]>', 'an identity for isolation tests (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--replace', 'replace a connection of the same name', false)
-  .action((name: string | undefined, o: { profile?: string; baseUrl?: string; identity: string[]; replace: boolean }) => run(json(), async (out) => {
+  .addHelpText('after', '\nA FastAPI CRM in one command:\n  ACME_PW=... DB_URL=postgres://... tenantscope connections add mycrm --openapi https://crm.example.com \\\n    --db-env DB_URL --identity "Acme admin=admin@acme.example:ACME_PW" --identity ...')
+  .action((name: string | undefined, o: { openapi?: string; dbEnv?: string; profile?: string; baseUrl?: string; identity: string[]; replace: boolean }) => run(json(), async (out) => {
     const services = withServices(out);
+    const identities = o.identity.map((spec) => {
+      const m = spec.match(/^([^=]+)=([^:]+)(?::([A-Z_][A-Z0-9_]*))?$/);
+      if (!m) throw new CliFailure({ code: 'invalid-input', message: `--identity "${spec}": expected LABEL=USERNAME or LABEL=USERNAME:PASSWORD_ENV` });
+      return { label: m[1]!, username: m[2]!, ...(m[3] ? { passwordEnv: m[3] } : {}) };
+    });
+    if (o.dbEnv && !/^[A-Z_][A-Z0-9_]*$/.test(o.dbEnv)) throw new CliFailure({ code: 'invalid-input', message: `--db-env "${o.dbEnv}": expected an environment variable name (the URL itself never goes on a command line)` });
+    if (o.openapi) {
+      if (!name) throw new CliFailure({ code: 'invalid-input', message: 'Give the connection a name: tenantscope connections add NAME --openapi URL' });
+      const databaseUrl = o.dbEnv ? process.env[o.dbEnv] : undefined;
+      if (o.dbEnv && !databaseUrl) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.dbEnv} is not set.` });
+      out.info(`Reading ${o.openapi}${databaseUrl ? ' and the database' : ''}…`);
+      const found = await discoverProfile({ name, url: o.openapi, databaseUrl, databaseUrlEnv: o.dbEnv, identities });
+      const { connection } = await call(services, 'connections:save', { profile: found.profile, replace: o.replace });
+      // sign in as the first identity whose password is at hand
+      const first = identities.find((i) => i.passwordEnv && process.env[i.passwordEnv]);
+      const test = await call(services, 'connections:test', { name, ...(first ? { username: first.username, password: process.env[first.passwordEnv!] } : {}) });
+      out.result({ connection, notes: found.notes, toConfirm: found.toConfirm, usedDatabase: found.usedDatabase, test }, () => [
+        `Saved connection "${connection.name}" (${connection.baseUrl}) with ${found.profile.catalog.resources.length} resources.`,
+        ...found.notes.map((n) => `  ${n}`),
+        table(test.checks.map((c) => [c.status.toUpperCase(), c.name, c.message])),
+        found.toConfirm.length ? `To confirm (tenantscope catalog discover --out FILE, edit, then add it with --profile; or Connections → Catalog):` : 'Nothing left to confirm.',
+        ...found.toConfirm.map((c) => `  ${c.resource}: ${c.what.join('; ')}`),
+      ].join('\n'));
+      return test.ok ? EXIT.ok : EXIT.problem;
+    }
     let profile: Record<string, unknown>;
     if (o.profile) {
       try {
@@ -109,13 +137,8 @@ connections
       const { embedded: _e, demoPassword: _p, description: _d, ...shape } = services.connections.demoProfile();
       profile = { ...shape, name, baseUrl: o.baseUrl, identities: [] };
     }
-    if (o.identity.length) {
-      profile.identities = o.identity.map((spec) => {
-        const m = spec.match(/^([^=]+)=([^:]+)(?::([A-Z_][A-Z0-9_]*))?$/);
-        if (!m) throw new CliFailure({ code: 'invalid-input', message: `--identity "${spec}": expected LABEL=USERNAME or LABEL=USERNAME:PASSWORD_ENV` });
-        return { label: m[1]!, username: m[2]!, ...(m[3] ? { passwordEnv: m[3] } : {}) };
-      });
-    }
+    if (identities.length) profile.identities = identities;
+    if (o.dbEnv) profile.databaseUrlEnv = o.dbEnv;
     const { connection } = await call(services, 'connections:save', { profile, replace: o.replace });
     out.result({ connection }, () => `Saved connection "${connection.name}" (${connection.baseUrl}).`);
     return EXIT.ok;
@@ -185,9 +208,33 @@ catalog
     return drift.length ? EXIT.problem : EXIT.ok;
   })));
 
-/** Signs the operator in for a command: --as (default: the connection's first identity), password from --password-env or the connection's secret. */
-async function signInOperator(services: Services, o: { connection: string; as?: string; passwordEnv?: string; offline?: boolean }): Promise<string> {
+/**
+ * Signs the operator in for a command: --token-env, or --as (default: the connection's first identity;
+ * for a super admins' command, the first identity that is one) with --password-env or the connection's secret.
+ */
+async function signInOperator(services: Services, o: { connection: string; as?: string; passwordEnv?: string; tokenEnv?: string; offline?: boolean }, needs?: 'super_admin'): Promise<string> {
   const profile = services.connections.get(o.connection);
+  if (o.tokenEnv) {
+    const token = process.env[o.tokenEnv];
+    if (!token) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.tokenEnv} is not set.` });
+    if (o.offline) throw new CliFailure({ code: 'invalid-input', message: 'Offline sign-in checks a password against what this machine kept: give --password-env, not a token.' });
+    const session = await call(services, 'session:signIn', { connection: o.connection, token });
+    return session.user.email || session.user.id;
+  }
+  // a command for super admins, with no --as: the first of the connection's identities that is one
+  if (needs === 'super_admin' && !o.as && !o.offline) {
+    for (const identity of profile.identities) {
+      const password = identity.username ? services.connections.secretFor(profile, identity.label) : undefined;
+      if (!password) continue;
+      // a user with no company is refused a session: not the one we look for
+      const session = await call(services, 'session:signIn', { connection: o.connection, username: identity.username!, password }).catch((e: unknown) => {
+        if (e instanceof CliFailure && e.error.code === 'forbidden') return null;
+        throw e;
+      });
+      if (session?.role === 'super_admin') return identity.username!;
+    }
+    throw new CliFailure({ code: 'forbidden', message: `None of the identities of "${o.connection}" whose password is at hand signs in as a super admin: give --as USER with --password-env VAR (or --token-env VAR).` });
+  }
   const username = o.as ?? profile.identities[0]?.username;
   if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
   const label = profile.identities.find((i) => i.username === username)?.label;
@@ -204,6 +251,7 @@ program
   .option('--connection <name>', 'connection name', 'demo')
   .option('--as <username>', 'sign in as (default: the connection\'s first identity)')
   .option('--password-env <VAR>', 'read the password from this environment variable')
+  .option('--token-env <VAR>', 'sign in with a pasted token from this environment variable instead')
   .option('--tenant <name-or-id>', 'a tenant to sync (repeatable; default: your own or the selected one)', (v: string, prev: string[]) => [...prev, v], [] as string[])
   .option('--all', 'every tenant (super admins)', false)
   .option('--page-size <n>', 'records a page', (v) => Number(v))
@@ -245,6 +293,7 @@ program
   .option('--connection <name>', 'connection name', 'demo')
   .option('--as <username>', 'operator to sign in as, a super admin (default: the connection\'s first identity)')
   .option('--password-env <VAR>', 'read the operator\'s password from this environment variable')
+  .option('--token-env <VAR>', 'sign in with a pasted token from this environment variable instead')
   .option('--only <resources>', 'comma-separated resources (default: every one in the catalog)')
   .option('--read-only', 'create nothing: probe existing records, reads only (for production)', false)
   .option('--concurrency <n>', 'resources probed at once', (v) => Number(v), 4)
@@ -252,7 +301,7 @@ program
   .addOption(new Option('--format <format>', 'report format').choices(['json', 'junit', 'sarif', 'md']).default('md'))
   .option('--out <file>', 'write the report to a file (default: stdout)')
   .action((o: { connection: string; as?: string; passwordEnv?: string; only?: string; readOnly: boolean; concurrency: number; rate?: number; format: 'json' | 'junit' | 'sarif' | 'md'; out?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o);
+    await signInOperator(services, o, 'super_admin');
     const bars = progressRenderer(process.stderr, 5000, 'probes');
     const off = services.bus.on('onProgress', (p) => { if (p.task.startsWith('isolation:')) bars.update({ ...p, parts: undefined }); });
     let report;
@@ -312,6 +361,7 @@ function migrateCommand(name: string, description: string, planning = false): Co
     .option('--connection <name>', 'connection name', 'demo')
     .option('--as <username>', 'sign in as (a super admin; default: the connection\'s first identity)')
     .option('--password-env <VAR>', 'read the password from this environment variable')
+    .option('--token-env <VAR>', 'sign in with a pasted token from this environment variable instead')
     .option('--db <url>', 'the CRM\'s PostgreSQL (default: the connection\'s)');
   if (planning) {
     c.option('--tables <names>', 'only these tables, comma-separated (a child brings its parent)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
@@ -339,7 +389,7 @@ function planSummary(plan: Output<'migrate:plan'>['plan'], preflight: Output<'mi
 
 migrateCommand('audit', 'Schema audit, read-only: tables without company_id, the seed\'s verify counts, missing indexes and foreign keys, children of another company, unique keys without company_id, Citus readiness')
   .action((o: MigrateOpts) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o);
+    await signInOperator(services, o, 'super_admin');
     const { tables } = await call(services, 'migrate:audit', { databaseUrl: o.db });
     const problems = tables.filter((t) => !t.hasCompanyId || t.missing > 0 || !t.indexOnCompanyId || !t.foreignKeyOnCompanyId || (t.childMismatches ?? 0) > 0 || t.uniqueWithoutCompany.length);
     out.result({ tables }, () => [
@@ -353,7 +403,7 @@ migrateCommand('audit', 'Schema audit, read-only: tables without company_id, the
 migrateCommand('plan', 'The migration plan, read-only: derivation per table, parents first, lock-safe steps as SQL, estimates, preflight', true)
   .option('--out <file>', 'write the plan as SQL to this file')
   .action((o: MigrateOpts & { out?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o);
+    await signInOperator(services, o, 'super_admin');
     const r = await call(services, 'migrate:plan', planInput(o));
     if (o.out) {
       writeFileSync(o.out, r.sql);
@@ -368,7 +418,7 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
   .option('--delay <ms>', 'pause between backfill batches', (v) => Number(v))
   .option('--resume', 'only resume the unfinished run (fail when there is none)', false)
   .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o);
+    await signInOperator(services, o, 'super_admin');
     const bars = progressRenderer(process.stderr, 5000, 'rows');
     const offProgress = services.bus.on('onMigration', (p) => {
       const running = p.tables.filter((t) => t.status === 'running');
@@ -410,7 +460,7 @@ function verificationText(v: Output<'migrate:verify'>): string {
 migrateCommand('verify', 'Verify a run (the newest by default): company_id filled but for the orphans (listed by id), indexes, foreign keys, fingerprints')
   .option('--run <id>', 'the run to verify', (v) => Number(v))
   .action((o: MigrateOpts & { run?: number }) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o);
+    await signInOperator(services, o, 'super_admin');
     const v = await call(services, 'migrate:verify', { runId: o.run, databaseUrl: o.db });
     out.result(v, () => verificationText(v));
     return v.ok ? EXIT.ok : EXIT.problem;
@@ -421,7 +471,7 @@ migrateCommand('rollback', 'Remove exactly what a run added (the newest by defau
   .option('--yes', 'confirm: the company_id columns the run added are dropped', false)
   .action((o: MigrateOpts & { run?: number; yes: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
     if (!o.yes) throw new CliFailure({ code: 'invalid-input', message: 'Rollback drops the company_id columns the run added (running `migrate run` again adds them back). Say --yes to go on.' });
-    await signInOperator(services, o);
+    await signInOperator(services, o, 'super_admin');
     const r = await call(services, 'migrate:rollback', { runId: o.run, confirm: true, databaseUrl: o.db });
     out.result(r, () => [
       table([['table', 'schema as before', 'data as before'], ...r.tables.map((t) => [t.table, t.schemaEqual ? 'yes' : 'NO', t.fingerprintEqual ? 'yes' : 'NO'])]),
@@ -432,7 +482,7 @@ migrateCommand('rollback', 'Remove exactly what a run added (the newest by defau
 
 migrateCommand('runs', 'Every migration run recorded in the CRM\'s database: who, when, what, how it ended; and the newest run\'s log')
   .action((o: MigrateOpts) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o);
+    await signInOperator(services, o, 'super_admin');
     const r = await call(services, 'migrate:status', { databaseUrl: o.db });
     out.result({ runs: r.runs, unfinished: r.unfinished }, () => [
       table([['run', 'status', 'by', 'started', 'finished', 'tables', 'rows', 'message'], ...r.runs.map((x) => [String(x.id), x.status, x.startedBy, x.startedAt, x.finishedAt ?? '–', String(x.tables.length), String(x.rows), x.message ?? ''])]),
@@ -451,6 +501,7 @@ cacheCmd
   .option('--connection <name>', 'connection name', 'demo')
   .option('--as <username>', 'sign in as (default: the connection\'s first identity)')
   .option('--password-env <VAR>', 'read the password from this environment variable')
+  .option('--token-env <VAR>', 'sign in with a pasted token from this environment variable instead')
   .option('--offline', 'open the cache offline instead of signing in to the CRM (someone who signed in here before)', false)
   .action((o: { tenant: string; passphraseEnv: string; out?: string; connection: string; as?: string; passwordEnv?: string; offline: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
     const passphrase = process.env[o.passphraseEnv];

@@ -96,8 +96,13 @@ export class ConnectionStore {
     };
   }
 
-  databaseUrl(name: string): string | undefined {
-    return this.secrets.get(secretKey(name, 'databaseUrl'));
+  /** The CRM's database URL: held secret, or the environment variable the profile names. */
+  databaseUrl(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+    const held = this.secrets.get(secretKey(name, 'databaseUrl'));
+    if (held) return held;
+    let variable: string | undefined;
+    try { variable = this.get(name).databaseUrlEnv; } catch { return undefined; }
+    return variable ? env[variable] || undefined : undefined;
   }
 
   save(rawProfile: unknown, opts: { replace: boolean; databaseUrl?: string | null; secrets?: Record<string, string> }): ConnectionProfile {

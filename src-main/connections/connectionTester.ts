@@ -49,7 +49,7 @@ export async function testConnection(profile: ConnectionProfile, credentials: { 
       skipRest(['sign-in', 'role']);
       return { ok: false, checks, role: null };
     }
-    checks.push({ name: 'crm', status: 'pass', code: null, message: `The API has the ${profile.auth.kind === 'token' ? '' : 'sign-in, '}whoami${profile.tenants ? ' and companies' : ''} endpoints the profile names.` });
+    checks.push({ name: 'crm', status: 'pass', code: null, message: `The API has the ${[profile.auth.kind === 'token' ? null : 'sign-in', 'whoami', profile.tenants ? 'companies' : null].filter(Boolean).join(', ').replace(/, ([^,]+)$/, ' and $1')} endpoints the profile names.` });
   }
   if (!credentials.token && !(credentials.username && credentials.password)) {
     checks.push({ name: 'sign-in', status: 'skipped', code: null, message: 'No credentials given: sign-in not tried.' });

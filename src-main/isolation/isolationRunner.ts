@@ -154,7 +154,7 @@ export class IsolationRunner {
     // the owner's colleagues are not probed: the boundary under test is between companies
     const probers = identities.filter((i) => i !== owner && (i.role === 'super_admin' || i.companyId !== company));
     if (!probers.some((i) => i.role !== 'super_admin' && i.companyId)) throw new AppError('invalid-input', 'The isolation runner needs an identity of a second company to probe with.');
-    const resources = this.profile.catalog.resources.filter((r) => r.endpoints.get && (!opts.only?.length || opts.only.includes(r.name)));
+    const resources = this.profile.catalog.resources.filter((r) => (r.endpoints.get || r.endpoints.list || r.endpoints.create) && (!opts.only?.length || opts.only.includes(r.name)));
     const unknown = opts.only?.filter((n) => !this.profile.catalog.resources.some((r) => r.name === n)) ?? [];
     if (unknown.length) throw new AppError('invalid-input', `No resource named ${unknown.join(', ')} in the catalog.`);
 
@@ -271,8 +271,18 @@ export class IsolationRunner {
       throw new AppError('bad-response', `${res.request} answered ${res.status} creating a canary: ${excerpt(res.data)}`);
     }
     const record = { ...body, ...(res.data as object) };
-    raw.prepare('UPDATE canary_ledger SET record_id = ?, delete_path = ? WHERE id = ?').run(String(id), resource.endpoints.delete ? this.pathOf(resource.endpoints.delete, record, String(id)) : null, entry);
+    this.placeInLedger(entry, resource, record, String(id));
     return { id: String(id), marker, record };
+  }
+
+  /** Where a created record is deleted, or (no delete endpoint) where it is listed, so that the cleanup can confirm it went with its parent. */
+  private placeInLedger(entry: number, resource: Resource, record: Record<string, unknown>, id: string): void {
+    const del = resource.endpoints.delete ? this.pathOf(resource.endpoints.delete, record, id) : null;
+    let list: string | null = null;
+    if (!del && resource.endpoints.list) {
+      try { list = this.pathOf(resource.endpoints.list, record, id); } catch { list = null; }
+    }
+    this.cache.raw.prepare('UPDATE canary_ledger SET record_id = ?, delete_path = ?, list_path = ? WHERE id = ?').run(id, del, list, entry);
   }
 
   private async probeResource(resource: Resource, owner: ProbeIdentity, probers: ProbeIdentity[], refs: Map<string, string>, runId: number, readOnly: boolean, record: (r: ProbeResult) => void): Promise<void> {
@@ -306,15 +316,20 @@ export class IsolationRunner {
     // writes are verified by re-reading: as the owner when the owner can read it, else as a super admin
     const readsIt = async (who: ProbeIdentity) => (await this.ask(who, 'GET', getPath())).status === 200;
     let verifier: ProbeIdentity | null = null;
-    for (const who of [owner, ...probers.filter((p) => p.role === 'super_admin')]) {
-      if (await readsIt(who)) { verifier = who; break; }
+    if (resource.endpoints.get) {
+      for (const who of [owner, ...probers.filter((p) => p.role === 'super_admin')]) {
+        if (await readsIt(who)) { verifier = who; break; }
+      }
     }
+    // a collection without an item path (a nested one) is listed and created into, never read, changed or deleted by id
+    const noItem = 'no item path: the CRM serves no read, update or delete of one record of it';
 
     for (const who of probers) {
       const superAdmin = who.role === 'super_admin';
       // list: is the canary among what the CRM lists to this identity?
       const listed = await this.findInList(resource, who, canary, null);
       if (listed === null) out(who, 'list', 'skipped', 'no list endpoint in the catalog');
+      else if (listed.unreadable) out(who, 'list', 'error', listed.unreadable, listed.evidence);
       else if (superAdmin) out(who, 'list', listed.found ? 'enforced' : 'error', listed.found ? 'the super admin sees every company\'s canary, as expected' : 'the super admin does not see the canary: the list hides records a super admin should see', listed.evidence);
       else out(who, 'list', listed.found ? 'leak' : 'enforced', listed.found ? `${who.label} is listed ${owner.label}'s canary` : `the canary is not among what ${who.label} is listed`, listed.evidence);
 
@@ -324,8 +339,17 @@ export class IsolationRunner {
       else {
         const found = await this.findInList(resource, who, canary, { [searchParam]: canary.marker });
         if (!found) out(who, 'search', 'skipped', 'no list endpoint in the catalog');
+        else if (found.unreadable) out(who, 'search', 'error', found.unreadable, found.evidence);
         else if (superAdmin) out(who, 'search', found.found ? 'enforced' : 'error', found.found ? 'the super admin finds the canary by its marker, as expected' : 'the super admin cannot find the canary by its marker', found.evidence);
         else out(who, 'search', found.found ? 'leak' : 'enforced', found.found ? `a search for the marker shows ${who.label} the canary` : 'a search for the marker finds nothing', found.evidence);
+      }
+
+      if (!resource.endpoints.get) {
+        for (const op of ['read', 'update', 'delete'] as const) out(who, op, 'skipped', noItem);
+        if (superAdmin) out(who, 'create', 'skipped', 'a super admin may change any company\'s records');
+        else if (readOnly) out(who, 'create', 'skipped', why);
+        else out(who, 'create', ...(await this.createForeign(resource, who, owner, refs, runId)));
+        continue;
       }
 
       // read by id, against an unknown id of the same shape
@@ -399,8 +423,12 @@ export class IsolationRunner {
     return null;
   }
 
-  /** Looks for the canary in the list (narrowed by updated_since when the profile can, and by extra params). */
-  private async findInList(resource: Resource, who: ProbeIdentity, canary: { id: string; record: Record<string, unknown> }, extra: Record<string, string> | null): Promise<{ found: boolean; evidence: Evidence[] } | null> {
+  /**
+   * Looks for the canary in the list (narrowed by updated_since when the profile can, and by extra
+   * params). A refusal (4xx) is an answer: the canary is not listed. A list the console cannot read
+   * (a 5xx, or a 200 without the records where the profile says) is `unreadable`, never "not found".
+   */
+  private async findInList(resource: Resource, who: ProbeIdentity, canary: { id: string; record: Record<string, unknown> }, extra: Record<string, string> | null): Promise<{ found: boolean; evidence: Evidence[]; unreadable?: string } | null> {
     const list = resource.endpoints.list;
     if (!list) return null;
     const paging = this.profile.paging;
@@ -419,6 +447,11 @@ export class IsolationRunner {
       else { q[paging.sizeParam] = paging.maxLimit; q[paging.pageParam] = paging.firstPage + page; }
       const res = await this.ask(who, 'GET', url, undefined, q);
       const items = res.status === 200 ? pick(res.data, paging.itemsField) : null;
+      if (res.status >= 500 || res.status === 429 || (res.status === 200 && !Array.isArray(items))) {
+        evidence.push({ request: res.request, status: res.status, excerpt: excerpt(res.data) });
+        const what = res.status === 200 ? `answered 200 without a list${paging.itemsField ? ` at "${paging.itemsField}"` : ''} (check the profile's paging)` : `failed (${res.status})`;
+        return { found: false, evidence, unreadable: `the list could not be read: ${res.request} ${what}` };
+      }
       const hit = Array.isArray(items) && items.some((x) => x && String((x as Record<string, unknown>)[resource.idField]) === canary.id);
       if (page === 0 || hit) evidence.push({ request: res.request, status: res.status, excerpt: hit ? excerpt((items as unknown[]).find((x) => String((x as Record<string, unknown>)[resource.idField]) === canary.id)) : excerpt(res.data) });
       if (hit) return { found: true, evidence };
@@ -470,7 +503,7 @@ export class IsolationRunner {
     const ev = [{ request: `${res.request} with ${field}=${claim}`, status: res.status, excerpt: excerpt(res.data) }];
     const id = pick(res.data, resource.idField);
     if (res.status >= 200 && res.status < 300 && id != null) {
-      this.cache.raw.prepare('UPDATE canary_ledger SET record_id = ?, delete_path = ? WHERE id = ?').run(String(id), resource.endpoints.delete ? this.pathOf(resource.endpoints.delete, { ...body, ...(res.data as object) }, String(id)) : null, entry);
+      this.placeInLedger(entry, resource, { ...body, ...(res.data as object) }, String(id));
       const landed = pick(res.data, field);
       if (String(landed) === claim) return ['leak', `${who.label} created a record in ${owner.label}'s company (${field}=${claim})`, ev];
       return ['enforced', `the record landed in ${who.label}'s own company (${field}=${String(landed)})`, ev];
@@ -488,7 +521,9 @@ export class IsolationRunner {
    */
   async cleanup(identities: ProbeIdentity[]): Promise<IsolationReport['cleanup']> {
     const raw = this.cache.raw;
-    const open = raw.prepare('SELECT id, resource, marker, record_id, delete_path, owner FROM canary_ledger WHERE removed_at IS NULL ORDER BY id DESC').all() as Array<{ id: number; resource: string; marker: string; record_id: string | null; delete_path: string | null; owner: string }>;
+    const open = raw.prepare('SELECT id, resource, marker, record_id, delete_path, list_path, owner FROM canary_ledger WHERE removed_at IS NULL ORDER BY id DESC').all() as Array<{ id: number; resource: string; marker: string; record_id: string | null; delete_path: string | null; list_path: string | null; owner: string }>;
+    /** records with no delete endpoint that go with their parent: confirmed once the parents are deleted */
+    const withParent: Array<{ row: (typeof open)[number]; order: ProbeIdentity[] }> = [];
     const done = raw.prepare('UPDATE canary_ledger SET removed_at = ?, note = ? WHERE id = ?');
     const keep = raw.prepare('UPDATE canary_ledger SET note = ? WHERE id = ?');
     let removed = 0;
@@ -515,6 +550,10 @@ export class IsolationRunner {
         if (!id) { done.run(now(), 'never created (the marker is nowhere)', row.id); continue; }
       }
       if (!deletePath && id && resource?.endpoints.delete && !/\{[^}]+\}.*\{/.test(resource.endpoints.delete)) deletePath = CrmClient.fillPath(resource.endpoints.delete, { id });
+      if (!deletePath && id && row.list_path) {
+        withParent.push({ row, order });
+        continue;
+      }
       if (!deletePath || !id) {
         keep.run('no delete endpoint, or no way to find it', row.id);
         leftover.push({ resource: row.resource, id, marker: row.marker, note: 'no delete endpoint, or no way to find it' });
@@ -537,6 +576,27 @@ export class IsolationRunner {
       } else {
         keep.run(`could not delete: ${last}`, row.id);
         leftover.push({ resource: row.resource, id, marker: row.marker, note: `could not delete: ${last}` });
+      }
+    }
+    for (const { row, order } of withParent) {
+      const resource = this.profile.catalog.resources.find((r) => r.name === row.resource);
+      let still: boolean | null = null;
+      for (const who of order) {
+        const res = await this.ask(who, 'GET', row.list_path!, undefined, { [this.limitParam()]: this.profile.paging.maxLimit }).catch(() => null);
+        if (!res) continue;
+        if (res.status === 404 || res.status === 410) { still = false; break; }
+        const items = res.status === 200 ? pick(res.data, this.profile.paging.itemsField) : null;
+        if (!Array.isArray(items)) continue;
+        still = items.some((x) => x && String((x as Record<string, unknown>)[resource?.idField ?? 'id']) === row.record_id);
+        if (still || items.length < this.profile.paging.maxLimit) break;
+      }
+      if (still === false) {
+        removed++;
+        done.run(now(), 'went with its parent', row.id);
+      } else {
+        const note = still ? `no delete endpoint, and it is still listed at ${row.list_path}` : `no delete endpoint, and ${row.list_path} could not be read to confirm it is gone`;
+        keep.run(note, row.id);
+        leftover.push({ resource: row.resource, id: row.record_id, marker: row.marker, note });
       }
     }
     return { removed, leftover };
