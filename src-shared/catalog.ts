@@ -38,6 +38,11 @@ export const ResourceSchema = z
     /** the seed's priority for resources still missing company_id; null when it already has it */
     priority: PrioritySchema.nullable(),
     references: z.array(z.object({ field: ident, resource: ident }).strict()).default([]),
+    /**
+     * what a row with no owner (or parent) is: an orphan to place (the default), or a row every
+     * company shares (a system template): reported as shared data, left NULL by the migration
+     */
+    ownerless: z.enum(['orphans', 'shared']).optional(),
     /** the text field an update probe changes (one the update body accepts); without it, the first marked field of the body template */
     changeField: ident.optional(),
     /** a body that creates one; "{{ref:<resource>}}" stands for the id of a row of that resource */

@@ -116,7 +116,7 @@ const FindingSchema = z.object({
 });
 const AuditResultSchema = z.object({
   runId: z.number(), generatedAt: z.string(), asOf: z.string().nullable(), scope: z.string(),
-  models: z.array(z.object({ resource: z.string(), table: z.string().nullable(), priority: SeveritySchema.nullable(), hasCompanyId: z.boolean(), rows: z.number(), missing: z.number(), fillable: z.number(), orphans: z.number() })),
+  models: z.array(z.object({ resource: z.string(), table: z.string().nullable(), priority: SeveritySchema.nullable(), hasCompanyId: z.boolean(), rows: z.number(), missing: z.number(), fillable: z.number(), orphans: z.number(), shared: z.number().optional() })),
   findings: z.array(FindingSchema),
   counts: z.record(SeveritySchema, z.number()),
   progress: z.object({ modelsMigrated: z.number(), modelsTotal: z.number(), rowsMissing: z.number(), endpointsProven: z.number(), endpointsProbed: z.number(), isolationRunId: z.number().nullable() }),
@@ -255,7 +255,7 @@ export const contract = {
     input: z.object({ tenants: z.array(z.string().min(1).max(200)).max(1000).optional(), all: z.boolean().default(false), pageSize: z.number().int().min(1).max(1000).optional() }).strict(),
     output: z.object({
       runId: z.number(), rows: z.number(), pages: z.number(), retries: z.number(), leaks: z.number(), deletions: z.number(),
-      outcomes: z.array(z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['synced', 'skipped', 'failed']), rows: z.number(), pages: z.number(), message: z.string().nullable() })),
+      outcomes: z.array(z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['synced', 'warning', 'skipped', 'failed']), rows: z.number(), pages: z.number(), message: z.string().nullable() })),
       retried: z.array(z.string()),
     }),
   },
@@ -391,7 +391,7 @@ export const contract = {
     access: 'signed-in',
     summary: 'Compare a tenant\'s cache with the server: count, latest updated_at and a hash per resource',
     input: z.object({ tenant: z.string().min(1).max(200) }).strict(),
-    output: z.object({ proofs: z.array(z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['in-sync', 'drifted', 'counts-only']), local: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string() }), server: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string().nullable() }).nullable(), asOf: z.string() })) }),
+    output: z.object({ proofs: z.array(z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['in-sync', 'drifted', 'counts-only']), basis: z.enum(['manifest', 'relist']).optional(), local: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string() }), server: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string().nullable() }).nullable(), asOf: z.string() })) }),
   },
   'cache:evict': {
     access: 'signed-in',

@@ -32,6 +32,8 @@ export interface ModelStatus {
   missing: number;
   fillable: number;
   orphans: number;
+  /** rows with no owner that the catalog says every company shares (not orphans) */
+  shared?: number;
 }
 
 export interface AuditResult {
@@ -115,8 +117,12 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     const supersHere = isUsers && !company ? superAdmins.size : 0;
     const missing = hasCompanyId ? st.missing - supersHere : rows;
     const fillable = hasCompanyId ? st.fillable : st.placed;
-    const orphans = missing - fillable;
-    models.push({ resource: r.name, table: r.table, priority: r.priority, hasCompanyId, rows, missing, fillable, orphans });
+    // rows with an empty owner (or parent) that the catalog says are shared by every company: not orphans
+    const shared = r.ownerless === 'shared' && (r.derivation.kind === 'owner' || r.derivation.kind === 'parent')
+      ? Number(db.prepare(`SELECT count(*) FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id = '${UNASSIGNED}' AND json_extract(r.payload, @path) IS NULL`).pluck().get({ resource: r.name, path: `$.${r.derivation.field}` }))
+      : 0;
+    const orphans = missing - fillable - shared;
+    models.push({ resource: r.name, table: r.table, priority: r.priority, hasCompanyId, rows, missing, fillable, orphans, ...(shared ? { shared } : {}) });
     if (r.class === 'global') continue;
     if (isUsers && hasCompanyId) continue; // users without a company: the user-without-company finding below
     if (!hasCompanyId) {
@@ -127,7 +133,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
         id: findingId('missing-company-id', r.name), check: 'missing-company-id', severity: r.priority ?? 'HIGH', resource: r.name, count: rows,
         title: `${r.name} has no company_id: ${rows} cached rows reach a company only ${r.derivation.kind === 'none' ? 'not at all' : `through their ${r.derivation.kind}`}`,
         evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 ${part} ORDER BY r.id`, { ...params, resource: r.name }), path: `${r.name}.${r.derivation.kind === 'none' ? '(no company)' : r.derivation.field}` },
-        remediation: `Add company_id to ${table} and fill it ${how}; then scope every ${r.name} endpoint by company_id.${fillable < rows ? ` ${rows - fillable} rows cannot be filled that way (see the orphans finding).` : ''}`,
+        remediation: `Add company_id to ${table} and fill it ${how}; then scope every ${r.name} endpoint by company_id.${shared ? ` ${shared} rows with no ${r.derivation.kind === 'none' ? 'owner' : (r.derivation as { field: string }).field} are shared by every company (the catalog says so): they keep company_id NULL, and the endpoints must keep showing them to every company.` : ''}${fillable + shared < rows ? ` ${rows - fillable - shared} rows cannot be filled that way (see the orphans finding).` : ''}`,
         sql: r.derivation.kind === 'none' ? null : `ALTER TABLE ${quoteIdent(table)} ADD COLUMN IF NOT EXISTS company_id UUID REFERENCES companies(id);\nUPDATE ${quoteIdent(table)} t SET company_id = p.company_id FROM ${quoteIdent(parentTable)} p WHERE t.${quoteIdent(r.derivation.field)} = p.id AND t.company_id IS NULL;`,
       });
     } else if (missing > 0) {
@@ -143,7 +149,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
       add({
         id: findingId('orphans', r.name), check: 'orphans', severity: 'MEDIUM', resource: r.name, count: orphans,
         title: `${orphans} ${r.name} rows belong to no company: their ${r.derivation.kind === 'none' ? 'company' : r.derivation.kind} is unknown`,
-        evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id = '${UNASSIGNED}' ORDER BY r.id`, { resource: r.name }), path: `${r.name}.${r.derivation.kind === 'none' ? 'company_id' : r.derivation.field} → nothing` },
+        evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id = '${UNASSIGNED}' ${shared ? 'AND json_extract(r.payload, @path) IS NOT NULL' : ''} ORDER BY r.id`, { resource: r.name, ...(shared ? { path: `$.${(r.derivation as { field: string }).field}` } : {}) }), path: `${r.name}.${r.derivation.kind === 'none' ? 'company_id' : r.derivation.field} → nothing` },
         remediation: 'A person decides which company each of these rows belongs to (or deletes them); no migration can.',
         sql: null,
       });

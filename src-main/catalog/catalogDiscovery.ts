@@ -144,6 +144,15 @@ export function discoverCatalog({ api: all, db }: DiscoveryInput): Catalog & { t
       derivation = target ? { kind: 'parent', field: nested, resource: target } : { kind: 'none' };
       if (target) references.push({ field: nested, resource: target });
     } else derivation = { kind: 'none' };
+    // rows with no owner: orphans, or (a template, a default) rows every company shares? a guess for a person to confirm
+    let ownerless: Resource['ownerless'];
+    if (derivation.kind === 'owner') {
+      const nullable = table ? table.columns.find((c) => c.name === derivation.field)?.nullable === true : !r.required.includes(derivation.field);
+      if (nullable && /template|preset|default|categor|setting|snippet|library/i.test(name)) {
+        ownerless = 'shared';
+        uncertain.push(`ownerless: rows with no ${derivation.field} guessed to be shared by every company (system ${name}); confirm, or say they are orphans`);
+      }
+    }
     if (derivation.kind === 'parent' && !table) uncertain.push(`derivation: company through ${derivation.field} -> ${derivation.resource} is a guess without the database; confirm`);
     if (derivation.kind === 'none') uncertain.push('derivation: no company, owner or parent field found; confirm it is shared or system data');
     const body: Record<string, unknown> = {};
@@ -167,6 +176,7 @@ export function discoverCatalog({ api: all, db }: DiscoveryInput): Catalog & { t
     const changeField = updatable.find(([f, sch]) => marked(f) && textField(f, sch))?.[0] ?? updatable.find(([f, sch]) => textField(f, sch))?.[0];
     const resource: Resource = {
       ...(changeField ? { changeField } : {}),
+      ...(ownerless ? { ownerless } : {}),
       name,
       endpoints: r.operations,
       updateMethod: r.updateMethod,
@@ -272,7 +282,8 @@ export function keepConfirmed(discovered: Catalog, saved: Catalog): Catalog {
         class: confirmed('class') ? s.class : r.class,
         priority: confirmed('priority') ? s.priority : r.priority,
         bodyTemplate: Object.keys(s.bodyTemplate).length ? s.bodyTemplate : r.bodyTemplate,
-        uncertain: r.uncertain.filter((u) => !['class', 'priority', ...(keepTable ? ['table'] : [])].some((f) => u.startsWith(`${f}:`) && confirmed(f))),
+        ...(confirmed('ownerless') && s.ownerless ? { ownerless: s.ownerless } : {}),
+        uncertain: r.uncertain.filter((u) => !['class', 'priority', 'ownerless', ...(keepTable ? ['table'] : [])].some((f) => u.startsWith(`${f}:`) && confirmed(f))),
       };
     }).sort((a, b) => a.name.localeCompare(b.name)),
   };

@@ -145,6 +145,23 @@ connections
   }));
 
 connections
+  .command('set')
+  .description('Change one setting of a saved connection')
+  .argument('<name>', 'connection name')
+  .option('--db-env <VAR>', 'the environment variable holding the CRM\'s database URL')
+  .option('--no-db-env', 'forget the database URL\'s environment variable')
+  .action((name: string, o: { dbEnv?: string | false }) => run(json(), async (out) => {
+    const services = withServices(out);
+    if (o.dbEnv === undefined) throw new CliFailure({ code: 'invalid-input', message: 'Nothing to change: give --db-env VAR (or --no-db-env).' });
+    if (o.dbEnv && !/^[A-Z_][A-Z0-9_]*$/.test(o.dbEnv)) throw new CliFailure({ code: 'invalid-input', message: `--db-env "${o.dbEnv}": expected an environment variable name (the URL itself never goes on a command line)` });
+    const { profile } = await call(services, 'connections:get', { name });
+    const { databaseUrlEnv: _old, ...rest } = profile;
+    const { connection } = await call(services, 'connections:save', { profile: { ...rest, ...(o.dbEnv ? { databaseUrlEnv: o.dbEnv } : {}) }, replace: true });
+    out.result({ connection }, () => `Connection "${name}": ${o.dbEnv ? `the database URL is read from $${o.dbEnv}${process.env[o.dbEnv] ? '' : ' (not set in this shell)'}` : 'no database URL variable'}.`);
+    return EXIT.ok;
+  }));
+
+connections
   .command('test')
   .description('Reach the CRM, find its OpenAPI document, sign in and read the role')
   .argument('<name>', 'connection name')
@@ -280,8 +297,9 @@ program
       `Synced ${report.rows} rows in ${report.pages} pages (${report.retries} retries, ${report.deletions} deletions applied).`,
       report.retries ? `Retried: ${retrySummary(report.retried)}.` : '',
       ...failed.map((f) => `FAILED ${f.message}`),
+      ...report.outcomes.filter((x) => x.status === 'warning').map((w) => `WARNING ${w.resource}: ${w.message}`),
       report.leaks ? `LEAK: the CRM returned ${report.leaks} rows of other companies to ${username} (see the audit).` : '',
-      o.prove ? `Proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only.` : '',
+      o.prove ? `Proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only${proofs.some((p) => p.basis === 'relist') ? ` (${proofs.filter((p) => p.basis === 'relist').length} by a fresh relist: the CRM serves no manifest)` : ''}.` : '',
       ...drifted.map((d) => `DRIFTED ${d.tenant} ${d.resource}: cache ${d.local.count} rows, server ${d.server?.count}`),
     ].filter(Boolean).join('\n'));
     return failed.length || drifted.length ? EXIT.failed : report.leaks ? EXIT.problem : EXIT.ok;

@@ -9,8 +9,9 @@ import { testConnection } from '../connections/connectionTester.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
 import { checkDrift, discover, parseCatalog } from '../catalog/catalogService.ts';
 import { catalogDrift } from '../catalog/catalogDiscovery.ts';
-import { dataAsOf, openCache, type OpenCache } from '../cache/cacheDb.ts';
+import { dataAsOf, openCache, OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
 import { ALL, SyncService } from '../sync/syncService.ts';
+import { readDirectory } from '../catalog/databaseDiscovery.ts';
 import { SessionService } from '../session/sessionService.ts';
 import { IsolationRunner } from '../isolation/isolationRunner.ts';
 import { acceptFinding, runAudit } from '../audit/auditService.ts';
@@ -91,6 +92,41 @@ export function createServices(opts: ServicesOptions): Services {
     const s = session.current()!;
     return new SyncService(await cacheFor(s.connection), connections.get(s.connection), bus);
   };
+  /**
+   * A CRM with no users (or companies) endpoint: the owners' companies, and the companies' names,
+   * from the CRM's database when the connection has its URL; the operator's own from their /me.
+   */
+  const learnDirectory = async (sync: SyncService) => {
+    const s = session.current()!;
+    const profile = connections.get(s.connection);
+    if (s.company) sync.rememberUsers([{ id: s.user.id, companyId: s.company.id }], 'whoami');
+    const usersListed = profile.catalog.resources.some((r) => r.name === profile.catalog.users && r.endpoints.list);
+    if (usersListed && profile.tenants) return;
+    const url = connections.databaseUrl(s.connection);
+    if (!url || s.role !== 'super_admin') return;
+    const usersTable = profile.catalog.resources.find((r) => r.name === profile.catalog.users)?.table ?? profile.catalog.users;
+    const found = await readDirectory(url, usersTable);
+    if (!usersListed) sync.rememberUsers(found.users, 'database');
+    if (!profile.tenants) session.learnTenants(found.companies);
+  };
+  /**
+   * A super admin on a CRM with no companies endpoint: the companies from its database (named) when
+   * the connection has its URL, else the partitions the cache holds (by id).
+   */
+  const learnCompanies = async () => {
+    const s = session.current();
+    if (!s || s.role !== 'super_admin' || s.offline) return;
+    const profile = connections.get(s.connection);
+    if (profile.tenants) return;
+    const url = connections.databaseUrl(s.connection);
+    if (url) {
+      const usersTable = profile.catalog.resources.find((r) => r.name === profile.catalog.users)?.table ?? profile.catalog.users;
+      session.learnTenants((await readDirectory(url, usersTable)).companies);
+      return;
+    }
+    const ids = (await cacheFor(s.connection)).raw.prepare(`SELECT DISTINCT company_id FROM records WHERE company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}')`).pluck().all() as string[];
+    session.learnTenants(ids.map((id) => ({ id, name: id })));
+  };
   /** A tenant given by id or name, checked against the operator's role. */
   const resolveTenant = (given: string) => {
     const t = session.tenantsKnown().find((x) => x.id === given || x.name.toLowerCase() === given.toLowerCase());
@@ -142,7 +178,9 @@ export function createServices(opts: ServicesOptions): Services {
       return testConnection(profile, { username: user, password: secret, token });
     },
     'session:signIn': async (input) => {
-      const s = await session.signIn(input);
+      let s = await session.signIn(input);
+      await learnCompanies().catch((e: Error) => log(`could not learn the companies: ${e.message}`));
+      s = session.current()!;
       // remembered in the connection's cache, so that the console can open offline later
       if (input.username) {
         try {
@@ -167,7 +205,10 @@ export function createServices(opts: ServicesOptions): Services {
       status();
       return { signedOut };
     },
-    'tenants:list': () => session.listTenants(),
+    'tenants:list': async () => {
+      await learnCompanies().catch((e: Error) => log(`could not learn the companies: ${e.message}`));
+      return session.listTenants();
+    },
     'tenants:select': ({ companyId }) => {
       const selected = session.selectTenant(companyId);
       status();
@@ -205,6 +246,7 @@ export function createServices(opts: ServicesOptions): Services {
         : tenants?.length ? tenants.map(resolveTenant) : [resolveTenant(s.selectedTenant ?? s.company?.id ?? '')];
       const sync = await syncFor();
       if (running) throw new AppError('conflict', 'A sync is already running: wait for it or cancel it first.');
+      await learnDirectory(sync);
       running = new AbortController();
       runningInfo = { label: all ? 'all tenants' : targets.map((t) => t.name).join(', '), startedAt: new Date().toISOString(), progress: null };
       try {

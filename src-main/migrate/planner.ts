@@ -256,16 +256,20 @@ export async function planMigration(databaseUrl: string, catalog: Catalog, opts:
       if (!columns.includes(derivation.field)) { asks.push({ table, reason: `it has no column ${derivation.field} to derive company_id from` }); return false; }
       const pk = pks.get(table);
       if (!pk || pk.length !== 1) { asks.push({ table, reason: 'the backfill walks a single-column primary key, and this table has none' }); return false; }
-      const counts = (await client.query<{ rows: string; orphans: string }>(`
-        SELECT count(*)::text AS rows, count(*) FILTER (WHERE ${futureCompany(derivation, 't', 0)} IS NULL)::text AS orphans FROM ${ident(table)} t`)).rows[0]!;
+      // rows with no owner (or parent) that the catalog says every company shares: they stay NULL, and are no orphans
+      const sharedRows = r.ownerless === 'shared';
+      const counts = (await client.query<{ rows: string; orphans: string; shared: string }>(`
+        SELECT count(*)::text AS rows, count(*) FILTER (WHERE ${futureCompany(derivation, 't', 0)} IS NULL)::text AS orphans,
+          ${sharedRows ? `count(*) FILTER (WHERE t.${ident(derivation.field)} IS NULL)` : '0'}::text AS shared FROM ${ident(table)} t`)).rows[0]!;
       const rows = Number(counts.rows);
+      const shared = Number(counts.shared);
       const heap = sizes.get(table) ?? 0;
       const taken = (n: string) => (names.has(n) ? `${n}_ts`.slice(0, 63) : n);
       const tp: TablePlan = {
         resource: r.name, table, priority: r.priority,
         phase: r.priority === 'MEDIUM' ? 2 : r.priority === 'LOW' ? 3 : 1,
         derivation, key: pk[0]!, columns: columns.filter((c) => c !== 'company_id'), rows,
-        orphansPredicted: Number(counts.orphans),
+        orphansPredicted: Number(counts.orphans) - shared,
         estimate: {
           seconds: rows / ESTIMATE_ROWS_PER_SECOND,
           columnBytes: rows * 16,
@@ -281,7 +285,7 @@ export async function planMigration(databaseUrl: string, catalog: Catalog, opts:
           trigger: shortName('tenantscope_fill_', table, '_company_id'),
           fn: shortName('fill_', table, '_company_id'),
         },
-        note: why,
+        note: [why, shared ? `${shared} rows with no ${derivation.field} are shared by every company (the catalog says so): they stay NULL` : null].filter(Boolean).join('; ') || null,
       };
       planned.set(table, tp);
       return true;

@@ -132,6 +132,19 @@ export class SessionService {
     }
   }
 
+  /**
+   * Companies learnt elsewhere (the CRM's database, a sync) for a super admin on a CRM with no
+   * companies endpoint: added to the tenants the session knows, never to a lower role's.
+   */
+  learnTenants(found: Tenant[]): void {
+    const live = this.require();
+    if (live.session.role !== 'super_admin') return;
+    const known = new Map(live.tenants.map((t) => [t.id, t]));
+    for (const t of found) if (!known.has(t.id) || known.get(t.id)!.name === t.id) known.set(t.id, t);
+    live.tenants = [...known.values()].sort((a, b) => a.name.localeCompare(b.name));
+    if (!live.session.selectedTenant && live.tenants[0]) live.session.selectedTenant = live.tenants[0].id;
+  }
+
   async listTenants(): Promise<{ tenants: Tenant[]; selected: string | null }> {
     const live = this.require();
     if (live.session.role === 'super_admin' && live.client) live.tenants = (await live.client.tenants(live.token)) ?? live.tenants;

@@ -33,7 +33,7 @@ export interface SyncTenant {
 export interface ResourceOutcome {
   tenant: string;
   resource: string;
-  status: 'synced' | 'skipped' | 'failed';
+  status: 'synced' | 'warning' | 'skipped' | 'failed';
   rows: number;
   pages: number;
   message: string | null;
@@ -54,9 +54,32 @@ export interface Proof {
   tenant: string;
   resource: string;
   status: 'in-sync' | 'drifted' | 'counts-only';
+  /** what the server side rests on: the CRM's manifest, or a fresh relist by the console */
+  basis?: 'manifest' | 'relist';
   local: { count: number; latest: string | null; hash: string };
   server: { count: number; latest: string | null; hash: string | null } | null;
   asOf: string;
+}
+
+/** A record as text that does not depend on its keys' order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * One manifest line a row: its id and updated_at, or (a resource with no updated_at) its id and a
+ * digest of the whole record, so that a changed row shows without a timestamp to say so.
+ */
+function manifestOf(rows: Array<{ id: string; updated: string | null; record: unknown }>, contentWhenUndated = true): { count: number; latest: string | null; hash: string } {
+  // TenantScope's manifest protocol hashes id|updated_at lines whatever they hold; a relist can do better
+  const byContent = contentWhenUndated && rows.length > 0 && rows.every((r) => r.updated === null);
+  const lines = rows.map((r) => `${r.id}|${byContent ? createHash('sha256').update(canonical(r.record)).digest('hex') : (r.updated ?? '')}`).sort();
+  const hash = createHash('sha256');
+  for (const l of lines) hash.update(l + '\n');
+  const latest = rows.reduce<string | null>((m, r) => (r.updated && (m === null || r.updated > m) ? r.updated : m), null);
+  return { count: rows.length, latest, hash: hash.digest('hex') };
 }
 
 const now = () => new Date().toISOString();
@@ -202,6 +225,7 @@ export class SyncService {
 
   private companyLookup = () => {
     const stmt = this.cache.raw.prepare('SELECT company_id FROM records WHERE resource = ? AND id = ? LIMIT 1');
+    const directory = this.cache.raw.prepare('SELECT company_id FROM user_directory WHERE id = ?');
     // owners repeat on every page: remember the users' companies (a user changing company is rare, and resynced next run)
     const users = new Map<string, string | null>();
     return (resource: string, id: unknown): string | null => {
@@ -210,7 +234,8 @@ export class SyncService {
       const memo = resource === this.profile.catalog.users;
       if (memo && users.has(key)) return users.get(key)!;
       const row = stmt.get(resource, key) as { company_id: string } | undefined;
-      const company = row && row.company_id !== UNASSIGNED ? row.company_id : null;
+      let company = row && row.company_id !== UNASSIGNED ? row.company_id : null;
+      if (company === null && memo) company = (directory.get(key) as { company_id: string | null } | undefined)?.company_id ?? null;
       if (memo && company !== null) users.set(key, company);
       return company;
     };
@@ -278,6 +303,27 @@ export class SyncService {
     });
   }
 
+  /**
+   * Users' companies learnt without a users endpoint (the CRM's database, an identity's /me): what
+   * places owner-derived rows when the catalog's users cannot be listed. Replaces what a source said before.
+   */
+  rememberUsers(users: Array<{ id: string; companyId: string | null }>, source: 'database' | 'whoami'): number {
+    const raw = this.cache.raw;
+    const put = raw.prepare(`INSERT INTO user_directory (id, company_id, source, seen_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id, source = excluded.source, seen_at = excluded.seen_at`);
+    const at = now();
+    raw.transaction(() => { for (const u of users) put.run(u.id, u.companyId, source, at); })();
+    this.statements = undefined; // the owner lookup memoizes; start it afresh
+    return users.length;
+  }
+
+  /** Whether owners can be placed: the catalog lists its users, or the directory knows some. */
+  private ownersPlaceable(): boolean {
+    const users = this.profile.catalog.resources.find((r) => r.name === this.profile.catalog.users);
+    if (users?.endpoints.list) return true;
+    return !!this.cache.raw.prepare('SELECT 1 FROM user_directory LIMIT 1').get();
+  }
+
   async run(identity: SyncIdentity, tenants: SyncTenant[], opts: { signal?: AbortSignal; pageSize?: number; concurrency?: number } = {}): Promise<SyncReport> {
     const superAdmin = identity.role === 'super_admin';
     for (const t of tenants) {
@@ -297,7 +343,14 @@ export class SyncService {
       VALUES (@company_id, @resource, @cursor, @listing_since, @high_water, @rows, @pages, @last_finished_at, @last_error)
       ON CONFLICT (company_id, resource) DO UPDATE SET cursor = excluded.cursor, listing_since = excluded.listing_since, high_water = excluded.high_water,
         rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = excluded.last_error`);
-    const markVanished = raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0');
+    // a relist marks deleted what it no longer returns, within the scope it covers: a super admin's
+    // listing of every tenant covers every partition; a company admin's or user's (often narrower: lists
+    // per user) covers only the rows it placed itself, never those a wider identity synced
+    const vanishedAll = raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND seen_run < ? AND deleted = 0');
+    const vanishedTenant = raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0');
+    const vanishedOwn = raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0 AND fetched_by = ?');
+    const markVanished = { run: (company: string, resource: string, since: number) =>
+      company === ALL ? vanishedAll.run(resource, since) : superAdmin ? vanishedTenant.run(company, resource, since) : vanishedOwn.run(company, resource, since, identity.email) };
     const inc = this.profile.incremental;
     const incremental = !!inc?.updatedSinceParam;
     const paging = this.profile.paging;
@@ -341,6 +394,13 @@ export class SyncService {
       }
     };
 
+    // owner-derived rows with no way to place their owners: said once, with the fix
+    let ownersWarned = this.ownersPlaceable();
+    const warnOwners = (outcome: ResourceOutcome, resource: Resource) => {
+      if (ownersWarned || resource.derivation.kind !== 'owner') return;
+      ownersWarned = true;
+      Object.assign(outcome, { status: 'warning', message: `The CRM lists no ${this.profile.catalog.users}, so the company of rows reached through their owner (${resource.name} and the like) is unknown and they stay unassigned: give the connection its database URL (tenantscope connections add ... --db-env VAR) so that the owners' companies are read from the ${this.profile.catalog.users} table.` });
+    };
     const syncTenant = async (tenant: SyncTenant) => {
       await expectTotals(tenant);
       for (const resource of order) {
@@ -349,6 +409,7 @@ export class SyncService {
         report.outcomes.push(outcome);
         const list = resource.endpoints.list;
         if (!list) { Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' }); continue; }
+        warnOwners(outcome, resource);
         const key = `${tenant.id}/${resource.name}`;
         progress.start(key, `${tenant.name} · ${resource.name}`);
         if (/\{[^}]+\}/.test(list)) {
@@ -533,7 +594,11 @@ export class SyncService {
     const d = resource.derivation;
     if (d.kind !== 'parent') { Object.assign(outcome, { status: 'skipped', message: 'nested, but the catalog names no parent to list it under' }); return; }
     const raw = this.cache.raw;
-    const parents = raw.prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').pluck().all(tenant.id, d.resource) as string[];
+    // every tenant at once: the parents of every partition (they were listed a moment ago, parents first)
+    const all = tenant.id === ALL;
+    const parents = (all
+      ? raw.prepare('SELECT DISTINCT id FROM records WHERE resource = ? AND deleted = 0').pluck().all(d.resource)
+      : raw.prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').pluck().all(tenant.id, d.resource)) as string[];
     const paging = this.profile.paging;
     for (const parentId of parents) {
       const url = CrmClient.fillPath(resource.endpoints.list!, { [d.field]: parentId });
@@ -557,7 +622,13 @@ export class SyncService {
         pos = next;
       }
     }
-    report.deletions += raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(tenant.id, resource.name, runId).changes;
+    report.deletions += (all
+      ? raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND seen_run < ? AND deleted = 0').run(resource.name, runId)
+      : identity.role === 'super_admin'
+        ? raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(tenant.id, resource.name, runId)
+        : raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0 AND fetched_by = ?').run(tenant.id, resource.name, runId, identity.email)).changes;
+    if (!parents.length) Object.assign(outcome, { message: `nothing to list it under: no ${d.resource} in the cache` });
+    else if (outcome.rows === 0) Object.assign(outcome, { status: 'warning', message: `listed under ${parents.length} ${d.resource} and stored no row: if the CRM has ${resource.name}, its list path (${resource.endpoints.list}) or the paging is wrong` });
     raw.prepare(`INSERT INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (company_id, resource) DO UPDATE SET rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = NULL`).run(tenant.id, resource.name, outcome.rows, outcome.pages, now());
   }
@@ -599,38 +670,89 @@ export class SyncService {
   }
 
   /** The cache's summary of one partition and resource, in the manifest's terms. */
-  localManifest(company: string, resource: string): { count: number; latest: string | null; hash: string } {
-    const rows = this.cache.raw.prepare('SELECT id, updated_at FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').all(company, resource) as Array<{ id: string; updated_at: string | null }>;
-    const lines = rows.map((r) => `${r.id}|${r.updated_at ?? ''}`).sort();
-    const hash = createHash('sha256');
-    for (const l of lines) hash.update(l + '\n');
-    const latest = rows.reduce<string | null>((m, r) => (r.updated_at && (m === null || r.updated_at > m) ? r.updated_at : m), null);
-    return { count: rows.length, latest, hash: hash.digest('hex') };
+  localManifest(company: string, resource: string, basis: 'manifest' | 'relist' = 'manifest'): { count: number; latest: string | null; hash: string } {
+    const rows = this.cache.raw.prepare('SELECT id, updated_at, payload FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').all(company, resource) as Array<{ id: string; updated_at: string | null; payload: string }>;
+    return manifestOf(rows.map((r) => ({ id: r.id, updated: r.updated_at, get record() { return JSON.parse(r.payload) as unknown; } })), basis === 'relist');
   }
 
-  /** Compares each synced resource of a tenant with the server's manifest (counts only without one). */
+  /**
+   * The server's side of a proof without a manifest endpoint: the resource listed afresh (through
+   * its parents when nested), each row placed as a sync would place it, the tenant's rows kept.
+   */
+  private async relistManifest(identity: SyncIdentity, tenant: SyncTenant, resource: Resource): Promise<{ count: number; latest: string | null; hash: string }> {
+    const list = resource.endpoints.list!;
+    const paging = this.profile.paging;
+    const derive = this.deriver();
+    const updatedField = this.profile.incremental?.updatedAtField ?? 'updated_at';
+    const filtered = identity.role === 'super_admin' && !!this.profile.sync.tenantParam && tenant.id !== ALL;
+    const d = resource.derivation;
+    const sources: Array<{ url: string; parent?: string }> = [];
+    if (/\{[^}]+\}/.test(list)) {
+      if (d.kind !== 'parent') return manifestOf([]);
+      const parents = this.cache.raw.prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').pluck().all(tenant.id, d.resource) as string[];
+      for (const id of parents) sources.push({ url: CrmClient.fillPath(list, { [d.field]: id }), parent: id });
+    } else sources.push({ url: list });
+    const rows: Array<{ id: string; updated: string | null; record: unknown }> = [];
+    for (const source of sources) {
+      let pos: PagePosition = null;
+      for (let guard = 0; guard < 1_000_000; guard++) {
+        const params: Record<string, string | number> = { ...pageParams(paging, paging.maxLimit, pos) };
+        if (filtered) params[this.profile.sync.tenantParam!] = tenant.id;
+        const res = await this.fetchJson(identity, source.url, params, undefined, () => {});
+        const items = pick(res.data, paging.itemsField);
+        if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}" to prove against.`);
+        for (const raw of items) {
+          if (!raw || typeof raw !== 'object') continue;
+          const item = source.parent && (raw as Record<string, unknown>)[(d as { field: string }).field] === undefined ? { ...(raw as object), [(d as { field: string }).field]: source.parent } as Record<string, unknown> : raw as Record<string, unknown>;
+          const derived = derive(resource, item);
+          const company = derived.company ?? (derived.outside ? (filtered ? tenant.id : source.parent ? tenant.id : null) : null) ?? UNASSIGNED;
+          if (company !== tenant.id) continue;
+          const updated = item[updatedField];
+          rows.push({ id: String(item[resource.idField]), updated: typeof updated === 'string' ? updated : null, record: item });
+        }
+        const next = nextPagePosition(paging, res.data, items.length, paging.maxLimit, pos);
+        if (!next || next === pos) break;
+        pos = next;
+      }
+    }
+    return manifestOf(rows);
+  }
+
+  /**
+   * Compares each synced resource of a tenant with the server: by the CRM's manifest when it has
+   * one, else by listing it afresh; each proof says which it rests on.
+   */
   async prove(identity: SyncIdentity, tenant: SyncTenant): Promise<Proof[]> {
     const out: Proof[] = [];
     const manifest = this.profile.sync.manifestPath;
     // resources synced for this tenant, or in a sync of every tenant at once ('*')
     const resources = (this.cache.raw.prepare(`SELECT DISTINCT resource FROM sync_state WHERE company_id IN (?, '${ALL}') AND cursor IS NULL AND last_finished_at IS NOT NULL ORDER BY resource`).all(tenant.id) as Array<{ resource: string }>).map((r) => r.resource);
     for (const resource of resources) {
-      const local = this.localManifest(tenant.id, resource);
+      let local = this.localManifest(tenant.id, resource);
       let server: Proof['server'] = null;
+      let basis: Proof['basis'];
       if (manifest) {
         const params: Record<string, string> = { resource };
         if (this.profile.sync.tenantParam && identity.role === 'super_admin') params[this.profile.sync.tenantParam] = tenant.id;
         const res = await this.fetchJson(identity, manifest, params, undefined, () => {}).catch((e) => {
-          if (e instanceof AppError && e.code === 'bad-response') return null; // no manifest for this resource: counts only
+          if (e instanceof AppError && e.code === 'bad-response') return null; // no manifest for this resource: relisted below
           throw e;
         });
         if (res) {
           const d = res.data as { count?: number; latest_updated_at?: string | null; hash?: string };
           server = { count: Number(d.count), latest: d.latest_updated_at ?? null, hash: d.hash ?? null };
+          basis = 'manifest';
         }
       }
-      const status: Proof['status'] = !server ? 'counts-only' : server.hash === local.hash && server.count === local.count ? 'in-sync' : 'drifted';
-      const proof: Proof = { tenant: tenant.id, resource, status, local, server, asOf: now() };
+      const def = this.profile.catalog.resources.find((r) => r.name === resource);
+      if (!server && def?.endpoints.list) {
+        server = await this.relistManifest(identity, tenant, def);
+        basis = 'relist';
+        local = this.localManifest(tenant.id, resource, 'relist');
+      }
+      // counts only: a manifest without a hash
+      const status: Proof['status'] = !server ? 'counts-only' : server.hash === null ? (server.count === local.count ? 'counts-only' : 'drifted') : server.hash === local.hash && server.count === local.count ? 'in-sync' : 'drifted';
+      const proof: Proof = { tenant: tenant.id, resource, status, ...(basis ? { basis } : {}), local, server, asOf: now() };
       this.cache.raw.prepare('INSERT INTO sync_state (company_id, resource, proof) VALUES (?, ?, ?) ON CONFLICT (company_id, resource) DO UPDATE SET proof = excluded.proof').run(tenant.id, resource, JSON.stringify(proof));
       out.push(proof);
     }

@@ -21,7 +21,8 @@ function ProofBadge({ proofs, partition }: { proofs: ReturnType<typeof useSync.g
   const countsOnly = proofs.filter((p) => p.status === 'counts-only').length;
   const asOf = proofs[0]?.asOf ? new Date(proofs[0].asOf).toLocaleString() : '';
   if (drifted.length) return <span className="bad-text" title={drifted.map((d) => `${d.resource}: cache ${d.local.count}, server ${d.server?.count}`).join('\n')}>drifted ({drifted.length}), as of {asOf}</span>;
-  return <span className="ok-text">in sync{countsOnly ? ` (${countsOnly} counts only)` : ''}, as of {asOf}</span>;
+  const relisted = proofs.filter((p) => p.basis === 'relist').length;
+  return <span className="ok-text" title={relisted ? `${relisted} resources proven by listing them afresh (the CRM serves no manifest)` : undefined}>in sync{countsOnly ? ` (${countsOnly} counts only)` : ''}{relisted ? ' (by relist)' : ''}, as of {asOf}</span>;
 }
 
 
@@ -110,7 +111,7 @@ export function TenantsView() {
         <div className={report.leaks || report.outcomes.some((o) => o.status === 'failed') ? 'alert' : 'toast'} role="status" data-testid="sync-report">
           Synced {report.rows} rows in {report.pages} pages{report.retries ? `, ${report.retries} retries` : ''}{report.deletions ? `, ${report.deletions} deletions` : ''}.
           {report.leaks > 0 && <strong> Leak: the CRM returned {report.leaks} rows of other companies to you.</strong>}
-          {report.outcomes.filter((o) => o.status === 'failed').map((o) => <div key={o.resource} className="small">{o.message}</div>)}
+          {report.outcomes.filter((o) => o.status === 'failed' || o.status === 'warning').map((o) => <div key={`${o.tenant}/${o.resource}`} className="small">{o.status === 'warning' ? 'Warning: ' : ''}{o.message}</div>)}
         </div>
       )}
       <table className="grid" data-testid="tenants-table">

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionProfileSchema, type ConnectionProfile } from '../../src-shared/profile.ts';
 import { CrmClient } from '../../src-main/crm/crmClient.ts';
+import { createServices } from '../../src-main/core/services.ts';
 import { runCli } from '../support/cli.ts';
 import { startFastapiCrm, type FastapiCrm } from '../support/fastapiCrm.ts';
 
@@ -57,6 +58,12 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     expect(byName.calls!.endpoints.get).toBe('/api/v1/calls/{call_id}');
     expect(byName.calls!.changeField).toBe('notes'); // the update body takes notes only
     expect(p.catalog.resources.filter((x) => x.derivation.kind !== 'own').map((x) => x.table).sort()).toEqual(crm.truth.tables_without_company_id);
+    // the database URL's variable changes later without touching the rest
+    expect((await runCli(['connections', 'set', 'fx', '--no-db-env'], { home })).code).toBe(0);
+    expect(saved().databaseUrlEnv).toBeUndefined();
+    expect((await runCli(['connections', 'set', 'fx', '--db-env', 'FX_DB'], { home })).code).toBe(0);
+    expect(saved()).toEqual(p);
+    expect((await runCli(['connections', 'set', 'fx', '--db-env', 'postgres://x@y/z'], { home })).code).toBe(2);
   }, 120_000);
 
   it('tenantscope test finds exactly the planted leaks (recall and precision 100%) and leaves no canary', async () => {
@@ -105,5 +112,85 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     expect((await oauth.signIn('admin@acme.test', 'demo')).token).toMatch(/^ey/);
     const json = new CrmClient(ConnectionProfileSchema.parse({ ...p, auth: { kind: 'password', loginPath: '/api/v1/auth/token', usernameField: 'email' } }));
     await expect(json.signIn('admin@acme.test', 'demo')).rejects.toMatchObject({ code: 'bad-response', message: expect.stringMatching(/did not take the shape of the sign-in request .*\(422: body\.username: field required; body\.password: field required\)/) });
+  });
+
+  it('sync --all places every row (owners from the database), lists nested collections through their parents, proves by relisting, and the audit finds exactly the planted faults', async () => {
+    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'FX_PW', '--all'], { home, env: env() });
+    expect(r.code, r.err.slice(-1500)).toBe(0);
+    const doc = JSON.parse(r.out) as { outcomes: Array<{ resource: string; status: string; rows: number; message: string | null }>; proofs: Array<{ status: string; basis?: string; resource: string }> };
+    expect(doc.outcomes.filter((o) => o.status !== 'synced')).toEqual([]);
+    expect(doc.outcomes.find((o) => o.resource === 'document_signatures')!.rows).toBe(Number((await crm.pool.query('SELECT count(*) FROM document_signatures')).rows[0].count));
+    // three companies, read from the database (the CRM lists none), each resource proven by a fresh relist
+    expect(doc.proofs).toHaveLength(3 * 6);
+    expect(doc.proofs.filter((x) => x.status !== 'in-sync' || x.basis !== 'relist')).toEqual([]);
+    const audit = await runCli(['--json', 'audit', '--connection', 'fx'], { home, env: env() });
+    const result = JSON.parse(audit.out) as { models: Array<{ resource: string; hasCompanyId: boolean; orphans: number; shared?: number }>; findings: Array<{ check: string; resource: string; count: number; title: string }> };
+    expect(result.models.filter((m) => !m.hasCompanyId).map((m) => m.resource).sort()).toEqual(crm.truth.tables_without_company_id);
+    expect(Object.fromEntries(result.models.filter((m) => m.orphans).map((m) => [m.resource, m.orphans]))).toEqual(crm.truth.orphans);
+    expect(Object.fromEntries(result.models.filter((m) => m.shared).map((m) => [m.resource, m.shared]))).toEqual(crm.truth.global_rows);
+    expect(result.findings.filter((f) => f.check === 'cross-tenant-reference').map((f) => ({ resource: f.resource, count: f.count }))).toEqual(crm.truth.cross_tenant_references.map((x) => ({ resource: x.resource, count: x.count })));
+  }, 300_000);
+
+  it('a company admin\'s narrower sync deletes none of the rows the super admin synced, and the proof catches a row changed on the server', async () => {
+    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'admin@acme.test', '--password-env', 'FX_PW', '--no-prove'], { home, env: env() });
+    expect(r.code, r.err.slice(-1500)).toBe(0);
+    expect(JSON.parse(r.out).deletions).toBe(0);
+    // an email (no updated_at: proven by its whole record) changed behind the console's back
+    await crm.pool.query(`UPDATE emails SET subject = 'changed on the server' WHERE id = (SELECT e.id FROM emails e JOIN users u ON u.id = e.owner_id WHERE u.email = 'user@globex.test' LIMIT 1)`);
+    const again = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'FX_PW', '--all', '--no-prove'], { home, env: env() });
+    expect(again.code, again.err.slice(-1500)).toBe(0);
+    const proofs = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'FX_PW', '--all'], { home, env: env() });
+    expect(JSON.parse(proofs.out).proofs.filter((x: { status: string }) => x.status !== 'in-sync')).toEqual([]);
+    await crm.pool.query(`UPDATE emails SET subject = 'changed again' WHERE id = (SELECT e.id FROM emails e JOIN users u ON u.id = e.owner_id WHERE u.email = 'user@globex.test' LIMIT 1)`);
+    // the console in this process, as a window would use it: the database URL from the variable the profile names
+    process.env.FX_DB = crm.databaseUrl;
+    const services = createServices({ home, mode: 'cli', log: () => {} });
+    try {
+      const signed = await services.dispatch('session:signIn', { connection: 'fx', username: 'super@fixture.test', password: 'demo' });
+      expect(signed.ok).toBe(true);
+      const tenants = await services.dispatch('tenants:list', {});
+      const globex = (tenants as { value: { tenants: Array<{ id: string; name: string }> } }).value.tenants.find((t) => t.name === 'Globex Corporation')!;
+      const proved = await services.dispatch('sync:prove', { tenant: globex.id });
+      expect(proved.ok).toBe(true);
+      const emails = (proved as { value: { proofs: Array<{ resource: string; status: string; basis?: string }> } }).value.proofs.find((x) => x.resource === 'emails');
+      expect(emails).toMatchObject({ status: 'drifted', basis: 'relist' });
+    } finally {
+      await services.close();
+      delete process.env.FX_DB;
+    }
+  }, 300_000);
+
+  it('migrate run, verify and rollback on the database the connection names by its environment variable', async () => {
+    const run = await runCli(['--json', 'migrate', 'run', '--connection', 'fx'], { home, env: env() });
+    expect(run.code, run.err.slice(-1500)).toBe(0);
+    const doc = JSON.parse(run.out);
+    expect(doc.verification.ok).toBe(true);
+    const filled = await crm.pool.query(`SELECT count(*) FILTER (WHERE company_id IS NULL)::int AS missing FROM email_templates`);
+    expect(filled.rows[0].missing).toBe(crm.truth.global_rows.email_templates); // the shared templates stay NULL
+    const back = await runCli(['--json', 'migrate', 'rollback', '--connection', 'fx', '--yes'], { home, env: env() });
+    expect(back.code, back.err.slice(-1500)).toBe(0);
+    const cols = await crm.pool.query(`SELECT table_name FROM information_schema.columns WHERE column_name = 'company_id' AND table_schema = current_schema() ORDER BY 1`);
+    expect(cols.rows.map((x) => x.table_name)).toEqual(['contacts', 'users']);
+  }, 300_000);
+});
+
+describe('bad answers from a CRM are clear errors', () => {
+  it('a sign-in that answers an HTML page, a 422 without FastAPI\'s words, and a token URL that is not there', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((req, res) => {
+      if (req.url === '/html-login') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><html><body>Sign in</body></html>'); return; }
+      if (req.url === '/strict-login') { res.writeHead(422, { 'content-type': 'application/json' }); res.end('{"error":"grant_type must be password"}'); return; }
+      res.writeHead(404); res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const profile = (auth: unknown) => ConnectionProfileSchema.parse({ version: 1, name: 'bad', baseUrl: url, auth, whoami: { path: '/me' } });
+    try {
+      await expect(new CrmClient(profile({ kind: 'oauth2-password', tokenUrl: '/html-login' })).signIn('a', 'b')).rejects.toMatchObject({ code: 'bad-response', message: 'The sign-in answer from /html-login (200) has an HTML page.' });
+      await expect(new CrmClient(profile({ kind: 'password', loginPath: '/strict-login' })).signIn('a', 'b')).rejects.toMatchObject({ code: 'bad-response', message: expect.stringContaining('(422: grant_type must be password)') });
+      await expect(new CrmClient(profile({ kind: 'oauth2-password', tokenUrl: '/token' })).signIn('a', 'b')).rejects.toMatchObject({ code: 'not-a-crm', message: expect.stringMatching(/has no sign-in at \/token \(it answered 404\)\. Check "auth\.tokenUrl"/) });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
