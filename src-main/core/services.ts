@@ -241,9 +241,12 @@ export function createServices(opts: ServicesOptions): Services {
     'sync:run': async ({ tenants, all, pageSize }) => {
       const s = session.current()!;
       // every tenant: one unfiltered listing a resource, partitioned in the cache (32 requests, not 32 a tenant)
-      const targets = all
+      let targets = all
         ? (session.requireSuperAdmin(), [{ id: ALL, name: 'every tenant' }])
         : tenants?.length ? tenants.map(resolveTenant) : [resolveTenant(s.selectedTenant ?? s.company?.id ?? '')];
+      // a super admin on a CRM with no company filter gets every company's rows in each listing:
+      // one listing partitioned here, rather than the same listing once a tenant
+      if (s.role === 'super_admin' && !connections.get(s.connection).sync.tenantParam) targets = [{ id: ALL, name: 'every tenant' }];
       const sync = await syncFor();
       if (running) throw new AppError('conflict', 'A sync is already running: wait for it or cancel it first.');
       await learnDirectory(sync);

@@ -19,11 +19,18 @@ export interface WhoAmI {
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|EPROTO/;
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
 
+/** The largest answer the console reads: a page larger than this is refused, never half-read. */
+export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 /** Turns a failed request into an error a user can act on. */
 export function describeFailure(e: unknown, baseUrl: string): AppError {
   if (e instanceof AppError) return e;
   const err = e as AxiosError & { cause?: { code?: string } };
   const code = err.code ?? err.cause?.code ?? '';
+  if (/maxContentLength/.test(err.message ?? '')) {
+    const url = err.config?.url ? `${err.config.url}${err.config.params ? `?${new URLSearchParams(Object.entries(err.config.params as Record<string, string>).map(([k, v]) => [k, String(v)] as [string, string])).toString()}` : ''}` : 'a request';
+    return new AppError('bad-response', `${url} answered more than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB in one page: nothing of it was stored. Ask for smaller pages (--page-size, or "paging.maxLimit" in the profile).`);
+  }
   if (TLS_CODES.test(code) || TLS_CODES.test(err.message ?? '')) {
     return new AppError('tls', `The CRM at ${baseUrl} presented a certificate this machine does not trust (${code || err.message}). Check the address (https vs http) or install the CA certificate.`);
   }
@@ -38,7 +45,7 @@ export class CrmClient {
   private readonly http: AxiosInstance;
 
   constructor(readonly profile: ConnectionProfile, timeoutMs = 10_000) {
-    this.http = axios.create({ baseURL: profile.baseUrl, timeout: timeoutMs, validateStatus: () => true, maxRedirects: 0 });
+    this.http = axios.create({ baseURL: profile.baseUrl, timeout: timeoutMs, validateStatus: () => true, maxRedirects: 0, maxContentLength: MAX_ANSWER_BYTES });
   }
 
   private authHeaders(token: string): Record<string, string> {

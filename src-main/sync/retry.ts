@@ -32,6 +32,8 @@ export function isTransient(e: unknown): boolean {
   if (e instanceof TransientAnswer) return true;
   const err = e as AxiosError;
   if (!err.isAxiosError) return false;
+  // a page over the size limit does not shrink by asking again
+  if (/maxContentLength/.test(err.message ?? '')) return false;
   // no answer, or an answer whose body never arrived whole (the connection went away mid-body)
   if (!err.response || err.response.status < 400) return true;
   return err.response.status === 429 || err.response.status >= 500;

@@ -129,6 +129,10 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     expect(Object.fromEntries(result.models.filter((m) => m.orphans).map((m) => [m.resource, m.orphans]))).toEqual(crm.truth.orphans);
     expect(Object.fromEntries(result.models.filter((m) => m.shared).map((m) => [m.resource, m.shared]))).toEqual(crm.truth.global_rows);
     expect(result.findings.filter((f) => f.check === 'cross-tenant-reference').map((f) => ({ resource: f.resource, count: f.count }))).toEqual(crm.truth.cross_tenant_references.map((x) => ({ resource: x.resource, count: x.count })));
+    // one tenant asked for, on a CRM with no company filter: one listing of everything, partitioned here (not one a tenant)
+    const one = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'FX_PW', '--tenant', 'Globex Corporation', '--no-prove'], { home, env: env() });
+    expect(one.code, one.err.slice(-1500)).toBe(0);
+    expect(new Set(JSON.parse(one.out).outcomes.map((o: { tenant: string }) => o.tenant))).toEqual(new Set(['*']));
   }, 300_000);
 
   it('a company admin\'s narrower sync deletes none of the rows the super admin synced, and the proof catches a row changed on the server', async () => {
@@ -193,4 +197,53 @@ describe('bad answers from a CRM are clear errors', () => {
       await new Promise((r) => server.close(r));
     }
   });
+});
+
+describe('a page too large to read', () => {
+  it('is refused whole with the request named and the fix, and nothing of it is stored', async () => {
+    const { createServer } = await import('node:http');
+    const { openCache } = await import('../../src-main/cache/cacheDb.ts');
+    const { EventBus } = await import('../../src-main/core/eventBus.ts');
+    const { SyncService } = await import('../../src-main/sync/syncService.ts');
+    const row = JSON.stringify({ id: 'x', company_id: 'c1', note: 'y'.repeat(1000) });
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (!req.url!.startsWith('/api/things/')) { res.end('{}'); return; }
+      // 65 MiB of records, written as a stream
+      res.write('[');
+      let n = 0;
+      const chunk = Array.from({ length: 1000 }, (_, i) => row.replace('"x"', `"r${i}"`)).join(',');
+      const more = () => {
+        while (n < 70) {
+          const ok = res.write((n ? ',' : '') + chunk.replace(/"r(\d+)"/g, (_m, i) => `"r${n}-${i}"`));
+          n++;
+          if (!ok) return void res.once('drain', more);
+        }
+        res.end(']');
+      };
+      more();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'tenantscope-big-'));
+    const cache = await openCache(join(dir, 'c.sqlite'));
+    try {
+      const profile = ConnectionProfileSchema.parse({
+        version: 1, name: 'big', baseUrl: url, auth: { kind: 'token' }, whoami: { path: '/me' },
+        paging: { kind: 'offset', limitParam: 'limit', offsetParam: 'skip', itemsField: '', maxLimit: 100000 },
+        catalog: { users: 'users', resources: [{ name: 'things', endpoints: { list: '/api/things/' }, table: 'things', companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null }] },
+      });
+      const sync = new SyncService(cache, profile, new EventBus());
+      const report = await sync.run({ email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' }, [{ id: '*', name: 'every tenant' }]);
+      const outcome = report.outcomes.find((o) => o.resource === 'things')!;
+      expect(outcome.status).toBe('failed');
+      expect(outcome.message).toMatch(/\/api\/things\/\?limit=100000&skip=0 answered more than 64 MiB in one page: nothing of it was stored\. Ask for smaller pages/);
+      expect(report.retries).toBe(0);
+      expect(cache.raw.prepare('SELECT count(*) FROM records').pluck().get()).toBe(0);
+    } finally {
+      await cache.close();
+      rmSync(dir, { recursive: true, force: true });
+      await new Promise((r) => server.close(r));
+    }
+  }, 120_000);
 });
