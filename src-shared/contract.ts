@@ -151,6 +151,25 @@ export const contract = {
     input: z.object({ name: Name }).strict(),
     output: z.object({ profile: ConnectionProfileSchema, hasDatabaseUrl: z.boolean() }),
   },
+  'connections:discover': {
+    access: 'public',
+    summary: 'A whole connection profile from a CRM\'s address (its OpenAPI document) and, when given, its database: sign-in, whoami, paging, the catalog; nothing is saved',
+    input: z
+      .object({
+        name: Name,
+        url: z.string().min(1).max(2048),
+        /** read once for tables and foreign keys; saved only if the connection is saved with it */
+        databaseUrl: z.string().max(2048).optional(),
+        identities: z.array(IdentitySchema).max(50).default([]),
+      })
+      .strict(),
+    output: z.object({
+      profile: ConnectionProfileSchema,
+      notes: z.array(z.string()),
+      toConfirm: z.array(z.object({ resource: z.string(), what: z.array(z.string()) })),
+      usedDatabase: z.boolean(),
+    }),
+  },
   'connections:save': {
     access: 'public',
     summary: 'Add a connection, or replace one with `replace: true`',
@@ -473,6 +492,7 @@ export const NEEDS_CRM: Partial<Record<keyof typeof contract, string>> = {
   'sync:prove': 'the proof compares the cache with the CRM.',
   'isolation:run': 'the isolation test probes the CRM.',
   'catalog:discover': 'discovery reads the CRM\'s OpenAPI document.',
+  'connections:discover': 'discovery reads the CRM\'s OpenAPI document.',
   'catalog:check': 'the drift check reads the CRM.',
   'migrate:audit': 'the schema audit reads the CRM\'s database.',
   'migrate:plan': 'the plan reads the CRM\'s database.',

@@ -240,7 +240,13 @@ export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
     const fields = Object.keys(props(jsonBody(item.get, 'response') ?? {}));
     const find = (re: RegExp) => fields.find((f) => re.test(f));
     const role = find(/^(role|roles|kind|user_type|type)$/i);
-    if (!fields.length || !find(/^id$/i)) continue;
+    if (!fields.length) {
+      // no answer schema: the usual names, which the connection test confirms by signing in
+      whoami = { path, idField: 'id', emailField: 'email', nameField: 'full_name', roleField: 'role', companyIdField: 'company_id', companyNameField: 'company_name' };
+      notes.push(`whoami: ${path} (its answer has no schema: id, email, role and company_id assumed; the connection test confirms them)`);
+      break;
+    }
+    if (!find(/^id$/i)) continue;
     whoami = {
       path,
       idField: find(/^id$/i)!,

@@ -7,7 +7,7 @@ import { describeIssues } from '../../src-shared/profile.ts';
 import { ConnectionStore, DEMO } from '../connections/connectionStore.ts';
 import { testConnection } from '../connections/connectionTester.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
-import { checkDrift, discover, parseCatalog } from '../catalog/catalogService.ts';
+import { checkDrift, discover, discoverProfile, parseCatalog } from '../catalog/catalogService.ts';
 import { catalogDrift } from '../catalog/catalogDiscovery.ts';
 import { dataAsOf, openCache, OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
 import { ALL, SyncService } from '../sync/syncService.ts';
@@ -162,6 +162,10 @@ export function createServices(opts: ServicesOptions): Services {
     'connections:get': ({ name }) => {
       const profile = connections.get(name);
       return { profile, hasDatabaseUrl: connections.databaseUrl(name) !== undefined };
+    },
+    'connections:discover': async ({ name, url, databaseUrl, identities }) => {
+      if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new AppError('invalid-input', 'The database URL must start with postgres:// or postgresql://', { databaseUrl: 'a postgres:// URL' });
+      return discoverProfile({ name, url, databaseUrl: databaseUrl || undefined, identities });
     },
     'connections:save': ({ profile, replace, databaseUrl, secrets: given }) => {
       const saved = connections.save(profile, { replace, databaseUrl, secrets: given });

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useConnections } from '../stores/connectionsStore.ts';
-import { call } from '../api.ts';
+import { ApiError, call } from '../api.ts';
 import { useCatalog } from '../stores/catalogStore.ts';
 import { CatalogEditor } from './CatalogEditor.tsx';
 import type { ConnectionSummary } from '../../src-shared/contract.ts';
@@ -22,7 +22,7 @@ function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null
       return { label: (label ?? '').trim(), username: (username ?? '').trim() || undefined };
     });
     if (parsed.some((i) => !i.label)) return setLocalError('Each identity line reads Label=username.');
-    // start from the built-in profile's shape (sign-in, whoami and companies endpoints); adjust in the profile file for other CRMs
+    // an edit keeps the connection's own shape (sign-in, whoami, paging, catalog)
     const { profile } = await call('connections:get', { name: editing?.name ?? 'demo' });
     const { embedded: _e, demoPassword: _d, description: _x, ...shape } = profile;
     const ok = await save({ profile: { ...shape, name, baseUrl, identities: parsed }, replace: !!editing, ...(databaseUrl ? { databaseUrl } : {}) });
@@ -41,6 +41,85 @@ function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null
       {(localError ?? error) && <div className="alert" role="alert">{localError ?? error}</div>}
       <div className="row">
         <button type="submit" className="primary" data-testid="connection-save">Save</button>
+        <button type="button" onClick={onDone}>Cancel</button>
+      </div>
+    </form>
+  );
+}
+
+type Discovered = Awaited<ReturnType<typeof call<'connections:discover'>>>;
+
+const parseIdentities = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean).map((line) => {
+  const [label, username] = line.split('=');
+  return { label: (label ?? '').trim(), username: (username ?? '').trim() || undefined };
+});
+
+/**
+ * A new connection from the CRM's address alone: the console reads its OpenAPI document (and its
+ * database, when given) for the sign-in, who is signed in, how lists page and every resource, and
+ * shows what it found and what a person must confirm before anything is saved.
+ */
+function DiscoverForm({ onDone }: { onDone: () => void }) {
+  const { save, error } = useConnections();
+  const [name, setName] = useState('');
+  const [url, setUrl] = useState('https://');
+  const [identities, setIdentities] = useState('');
+  const [databaseUrl, setDatabaseUrl] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [found, setFound] = useState<Discovered | null>(null);
+  const [localError, setLocalError] = useState<string | null>(null);
+
+  const discover = async (e: FormEvent) => {
+    e.preventDefault();
+    const parsed = parseIdentities(identities);
+    if (parsed.some((i) => !i.label)) return setLocalError('Each identity line reads Label=username.');
+    setBusy(true);
+    setLocalError(null);
+    setFound(null);
+    try {
+      setFound(await call('connections:discover', { name, url, identities: parsed, ...(databaseUrl ? { databaseUrl } : {}) }));
+    } catch (err) {
+      setLocalError(err instanceof ApiError ? err.message : 'Something went wrong talking to the console.');
+    } finally {
+      setBusy(false);
+    }
+  };
+  const keep = async () => {
+    if (!found) return;
+    if (await save({ profile: found.profile, replace: false, ...(databaseUrl ? { databaseUrl } : {}) })) onDone();
+  };
+  const p = found?.profile;
+  return (
+    <form className="card form" onSubmit={(e) => void discover(e)} data-testid="connection-form" aria-label="Add a connection">
+      <h2>Add a connection</h2>
+      <p className="muted small">Give the CRM's address: the console reads its OpenAPI document (FastAPI serves one at /openapi.json) for how to sign in, who is signed in, how lists page and every resource. Nothing is saved until you say so.</p>
+      <label>Name<input value={name} onChange={(e) => setName(e.target.value)} required pattern="[a-z0-9][a-z0-9_\-]*" title="lower-case letters, digits, - or _" data-testid="connection-name" /></label>
+      <label>CRM address, or its OpenAPI document's<input value={url} onChange={(e) => setUrl(e.target.value)} required data-testid="connection-url" /></label>
+      <label>Identities for isolation tests <span className="muted small">one per line: Label=email (passwords are asked when used, never stored in the file)</span>
+        <textarea rows={4} value={identities} onChange={(e) => setIdentities(e.target.value)} data-testid="connection-identities" />
+      </label>
+      <label>PostgreSQL URL (optional: tables, foreign keys and owners' companies; super-admin work) <input type="password" value={databaseUrl} onChange={(e) => setDatabaseUrl(e.target.value)} placeholder="postgres://…" data-testid="connection-db" /></label>
+      {(localError ?? error) && <div className="alert" role="alert">{localError ?? error}</div>}
+      {found && p && (
+        <div className="discovered" data-testid="connection-discovered">
+          <h3>Found at {p.baseUrl}</h3>
+          <ul className="small">
+            <li>{p.catalog.resources.length} resources{found.usedDatabase ? ', matched with the database\'s tables' : ' (no database: tables are guesses)'}: {p.catalog.resources.map((r) => r.name).join(', ')}</li>
+            {found.notes.map((n) => <li key={n}>{n}</li>)}
+          </ul>
+          {found.toConfirm.length > 0 && (
+            <>
+              <h3>To confirm (Catalog, after saving)</h3>
+              <ul className="small" data-testid="connection-to-confirm">
+                {found.toConfirm.map((c) => <li key={c.resource}><strong>{c.resource}</strong>: {c.what.join('; ')}</li>)}
+              </ul>
+            </>
+          )}
+        </div>
+      )}
+      <div className="row">
+        <button type="submit" className={found ? '' : 'primary'} disabled={busy} data-testid="connection-discover">{busy ? 'Reading the CRM…' : found ? 'Read again' : 'Discover'}</button>
+        {found && <button type="button" className="primary" onClick={() => void keep()} data-testid="connection-save">Save connection</button>}
         <button type="button" onClick={onDone}>Cancel</button>
       </div>
     </form>
@@ -68,7 +147,7 @@ export function ConnectionsView() {
         </div>
       )}
       {error && !form && <div className="alert" role="alert">{error}</div>}
-      {form && <ConnectionForm editing={form.editing} onDone={() => setForm(null)} />}
+      {form && (form.editing ? <ConnectionForm editing={form.editing} onDone={() => setForm(null)} /> : <DiscoverForm onDone={() => setForm(null)} />)}
       {catalogOpen && <CatalogEditor />}
       <ul className="cards">
         {list.map((c) => {

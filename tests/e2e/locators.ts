@@ -28,6 +28,8 @@ export const ui = (page: Page) => ({
     name: page.getByTestId('connection-name'),
     url: page.getByTestId('connection-url'),
     identities: page.getByTestId('connection-identities'),
+    discover: page.getByTestId('connection-discover'),
+    discovered: page.getByTestId('connection-discovered'),
     save: page.getByTestId('connection-save'),
     card: (name: string) => page.getByTestId(`connection-${name}`),
     test: (name: string) => page.getByTestId(`test-${name}`),

@@ -132,14 +132,26 @@ describe('console shell on the demo CRM', () => {
     await u.shell.nav('connections').click();
     await u.connections.add.click();
     await u.connections.name.fill('elsewhere');
+    // nothing answers there: said in the form, and nothing is saved
     await u.connections.url.fill('http://127.0.0.1:9');
-    await u.connections.identities.fill('Admin=admin@example.test');
+    await u.connections.identities.fill('Admin=admin@acme.test');
+    await u.connections.discover.click();
+    await expect.poll(() => u.connections.form.getByRole('alert').textContent()).toMatch(/Nothing answers at http:\/\/127\.0\.0\.1:9/);
+    await screenshot(p, 'connections-unreachable');
+    expect(await u.connections.card('elsewhere').count()).toBe(0);
+    // the CRM's address alone: what it found, and what a person must confirm, before saving
+    const crmUrl = (await callHost(p, 'demo:status', {})).value.url as string;
+    await u.connections.url.fill(crmUrl);
+    await u.connections.discover.click();
+    await u.connections.discovered.waitFor();
+    expect(await u.connections.discovered.textContent()).toMatch(/32 resources \(no database: tables are guesses\).*auth: a JSON sign-in at \/api\/auth\/login with email and password.*whoami: \/api\/auth\/me/);
+    await u.connections.save.scrollIntoViewIfNeeded();
+    await screenshot(p, 'connections-discovered');
     await u.connections.save.click();
     await u.connections.card('elsewhere').waitFor();
     await u.connections.test('elsewhere').click();
     await u.connections.checks('elsewhere').waitFor();
-    expect(await u.connections.checks('elsewhere').textContent()).toMatch(/Nothing answers at http:\/\/127\.0\.0\.1:9/);
-    await screenshot(p, 'connections-unreachable');
+    expect(await u.connections.checks('elsewhere').textContent()).toMatch(/The API has the sign-in, whoami and companies endpoints the profile names/);
     await u.connections.remove('elsewhere').click();
     await u.connections.card('elsewhere').waitFor({ state: 'detached' });
     await u.connections.undo.click();
@@ -168,11 +180,13 @@ describe('console shell on the demo CRM', () => {
     await u.connections.add.click();
     await u.connections.name.fill('mine');
     await u.connections.url.fill(demoUrl);
+    await u.connections.discover.click();
+    await u.connections.discovered.waitFor();
     await u.connections.save.click();
     await u.connections.catalog('mine').click();
     await u.catalog.discover.click();
     await u.catalog.drift.waitFor();
-    await u.catalog.uncertain('document_signatures').waitFor();
+    await u.catalog.uncertain('documents_signatures').waitFor();
     await u.catalog.priority('calls').selectOption('MEDIUM');
     await u.catalog.save.click();
     await p.getByText('Catalog saved.').waitFor();

@@ -42,6 +42,7 @@ describe('the HTTP host door', () => {
       'app:info': {},
       'connections:list': {},
       'connections:get': { name: 'ref' },
+      'connections:discover': { name: 'found', url: crm.url },
       'connections:save': { profile: referenceProfile('another', crm.url) },
       'connections:remove': { name: 'another' },
       'connections:restore': { undoToken: removed.undoToken },
