@@ -101,6 +101,13 @@ export const PagingSchema = z.discriminatedUnion('kind', [
     totalField: z.string().optional(),
     maxLimit: z.number().int().positive().default(100),
   }).strict(),
+  /** RFC 8288 Link headers: the next page is the rel="next" link of the last answer (on the connection's own origin only) */
+  z.object({
+    kind: z.literal('link'),
+    limitParam: z.string().default('limit'),
+    itemsField: z.string().default('items'),
+    maxLimit: z.number().int().positive().default(100),
+  }).strict(),
 ]);
 export type Paging = z.infer<typeof PagingSchema>;
 

@@ -58,7 +58,7 @@ const COMPANY_COLUMN = /^(company|tenant|organization|organisation|org|account)_
  * endpoint, this is what places owner-derived rows and names the tenants. Read-only; the table
  * and column names come from the catalog and the database and are quoted as identifiers.
  */
-export async function readDirectory(url: string, table: string): Promise<{ users: Array<{ id: string; companyId: string | null }>; companies: Array<{ id: string; name: string }> }> {
+export async function readDirectory(url: string, table: string, opts: { users?: boolean } = {}): Promise<{ users: Array<{ id: string; companyId: string | null }>; companies: Array<{ id: string; name: string }> }> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 8000, statement_timeout: 60000 });
   try {
     await client.connect();
@@ -73,7 +73,7 @@ export async function readDirectory(url: string, table: string): Promise<{ users
     if (!cols.length) throw new AppError('not-found', `The CRM's database has no table "${table}" (the catalog's users).`);
     const company = cols.find((c) => COMPANY_COLUMN.test(c));
     if (!company || !cols.includes('id')) throw new AppError('bad-response', `The table "${table}" has no ${!cols.includes('id') ? 'id' : 'company'} column to place owners by.`);
-    const users = (await client.query<{ id: string; company: string | null }>(`SELECT id::text AS id, ${q(company)}::text AS company FROM ${q(table)}`)).rows.map((r) => ({ id: r.id, companyId: r.company }));
+    const users = opts.users === false ? [] : (await client.query<{ id: string; company: string | null }>(`SELECT id::text AS id, ${q(company)}::text AS company FROM ${q(table)}`)).rows.map((r) => ({ id: r.id, companyId: r.company }));
     // the companies: the table the company column points at, named by its name or title column
     const target = (await client.query<{ ref: string }>(`
       SELECT rc.relname AS ref FROM pg_constraint k

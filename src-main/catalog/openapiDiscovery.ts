@@ -288,7 +288,7 @@ export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
   const lists = resources.filter((r) => r.list).length;
   if (best) {
     const p = best.paging;
-    notes.push(`paging: ${p.kind === 'offset' ? `${p.offsetParam}/${p.limitParam}` : p.kind === 'page' ? `${p.pageParam}/${p.sizeParam}` : `${p.cursorParam} cursor`}, ${p.itemsField ? `records in "${p.itemsField}"` : 'bare JSON arrays'}, at most ${p.maxLimit} a page (${best.n} of ${lists} lists)`);
+    notes.push(`paging: ${p.kind === 'offset' ? `${p.offsetParam}/${p.limitParam}` : p.kind === 'page' ? `${p.pageParam}/${p.sizeParam}` : p.kind === 'cursor' ? `${p.cursorParam} cursor` : 'Link headers'}, ${p.itemsField ? `records in "${p.itemsField}"` : 'bare JSON arrays'}, at most ${p.maxLimit} a page (${best.n} of ${lists} lists)`);
   } else if (lists) notes.push('paging: the lists take no paging parameters the console knows; set "paging" in the profile');
   return { auth, header, whoami, paging: best?.paging ?? null, notes };
 }

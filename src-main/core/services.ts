@@ -121,7 +121,7 @@ export function createServices(opts: ServicesOptions): Services {
     const url = connections.databaseUrl(s.connection);
     if (url) {
       const usersTable = profile.catalog.resources.find((r) => r.name === profile.catalog.users)?.table ?? profile.catalog.users;
-      session.learnTenants((await readDirectory(url, usersTable)).companies);
+      session.learnTenants((await readDirectory(url, usersTable, { users: false })).companies);
       return;
     }
     const ids = (await cacheFor(s.connection)).raw.prepare(`SELECT DISTINCT company_id FROM records WHERE company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}')`).pluck().all() as string[];

@@ -4,7 +4,7 @@ import { pick, type ConnectionProfile } from '../../src-shared/profile.ts';
 import type { Role } from '../../src-shared/tenancy.ts';
 import type { Tenant } from '../../src-shared/contract.ts';
 import type { Resource } from '../../src-shared/catalog.ts';
-import { nextPagePosition, pageParams, type PagePosition } from './paging.ts';
+import { pageRequest, readPage, type PagePosition } from './paging.ts';
 import { signInWith, type SignedIn } from './auth.ts';
 
 export interface WhoAmI {
@@ -137,19 +137,17 @@ export class CrmClient {
     const size = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
     let pos: PagePosition = null;
     for (let n = 0; n < 1_000_000; n++) {
-      const params = { ...(opts.query ?? {}), ...pageParams(paging, size, pos) };
+      const req = pageRequest(paging, url, size, pos, opts.query ?? {});
       let res;
       try {
-        res = await this.http.get(url, { params, headers: this.authHeaders(token) });
+        res = await this.http.get(req.url, { params: req.params, headers: this.authHeaders(token) });
       } catch (e) {
         throw describeFailure(e, this.profile.baseUrl);
       }
       if (res.status === 401) throw new AppError('unauthenticated', 'The CRM no longer accepts the token: sign in again.');
-      if (res.status !== 200) throw new AppError('bad-response', `${url} answered ${res.status}.`);
-      const items = pick(res.data, paging.itemsField);
-      if (!Array.isArray(items)) throw new AppError('bad-response', `${url} answered without a list at "${paging.itemsField}" (check the profile's paging).`);
+      if (res.status !== 200) throw new AppError('bad-response', `${req.url} answered ${res.status}.`);
+      const { items, next } = readPage(paging, { data: res.data, headers: res.headers as Record<string, unknown>, url: req.url }, size, pos, this.profile.baseUrl);
       yield items as Record<string, unknown>[];
-      const next = nextPagePosition(paging, res.data, items.length, size, pos);
       if (!next || next === pos) return;
       pos = next;
     }

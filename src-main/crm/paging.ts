@@ -1,14 +1,17 @@
 import type { Paging } from '../../src-shared/catalog.ts';
 import { pick } from '../../src-shared/profile.ts';
+import { AppError } from '../../src-shared/result.ts';
 
 /**
- * Where a listing stands, as one string the sync state can keep: the CRM's cursor, or (offset and
- * page paging) how many records were read so far. null is the first page.
+ * Where a listing stands, as one string the sync state can keep: the CRM's cursor, (offset and
+ * page paging) how many records were read so far, or (Link paging) the next page's address.
+ * null is the first page.
  */
 export type PagePosition = string | null;
 
 /** Query parameters for the page at `pos`, as the profile's paging names them. */
 export function pageParams(paging: Paging, size: number, pos: PagePosition): Record<string, string | number> {
+  if (paging.kind === 'link') return pos ? {} : { [paging.limitParam]: size };
   if (paging.kind === 'cursor') return { [paging.limitParam]: size, ...(pos ? { [paging.cursorParam]: pos } : {}) };
   const offset = Number(pos ?? 0);
   if (paging.kind === 'offset') return { [paging.limitParam]: size, [paging.offsetParam]: offset };
@@ -17,6 +20,7 @@ export function pageParams(paging: Paging, size: number, pos: PagePosition): Rec
 
 /** The position after a page of `count` records, or null when that page was the last. */
 export function nextPagePosition(paging: Paging, data: unknown, count: number, size: number, pos: PagePosition): PagePosition {
+  if (paging.kind === 'link') return null; // the next page is in a header: readPage
   if (paging.kind === 'cursor') {
     const next = pick(data, paging.nextCursorField);
     return typeof next === 'string' && next ? next : null;
@@ -25,4 +29,47 @@ export function nextPagePosition(paging: Paging, data: unknown, count: number, s
   const total = paging.totalField ? Number(pick(data, paging.totalField)) : NaN;
   if (count === 0 || count < size || (!Number.isNaN(total) && offset >= total)) return null;
   return String(offset);
+}
+
+/** The request for the page at `pos`: the list's address with its query and paging parameters, or (Link paging) the address the last answer named. */
+export function pageRequest(paging: Paging, listUrl: string, size: number, pos: PagePosition, query: Record<string, string | number> = {}): { url: string; params: Record<string, string | number> } {
+  if (paging.kind === 'link' && pos) return { url: pos, params: {} };
+  return { url: listUrl, params: { ...query, ...pageParams(paging, size, pos) } };
+}
+
+/** The rel="next" target of an RFC 8288 Link header, if any. */
+export function nextLink(header: unknown): string | null {
+  const text = Array.isArray(header) ? header.join(', ') : typeof header === 'string' ? header : '';
+  for (const part of text.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+    if (m && /(^|;)\s*rel\s*=\s*"?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/i.test(m[2]!)) return m[1]!;
+  }
+  return null;
+}
+
+/**
+ * One answer of a listing read as the profile says: its records, and the position of the next
+ * page (null after the last). Records not where the profile says are an error, never an empty
+ * page; a Link to another origin than the connection's is refused, never followed.
+ */
+export function readPage(paging: Paging, answer: { data: unknown; headers?: Record<string, unknown>; url: string }, size: number, pos: PagePosition, baseUrl: string): { items: unknown[]; next: PagePosition } {
+  const items = pick(answer.data, paging.itemsField);
+  if (!Array.isArray(items)) {
+    const what = typeof answer.data === 'string' ? `text (${JSON.stringify(answer.data.slice(0, 60))})` : 'no list';
+    throw new AppError('bad-response', `${answer.url}: ${what}${paging.itemsField ? ` at "${paging.itemsField}"` : ' where a JSON list was expected'} (check the profile's paging).`);
+  }
+  if (paging.kind !== 'link') return { items, next: nextPagePosition(paging, answer.data, items.length, size, pos) };
+  const link = nextLink(answer.headers?.link ?? answer.headers?.Link);
+  if (!link || !items.length) return { items, next: null };
+  const origin = new URL(baseUrl).origin;
+  let target: URL;
+  try {
+    target = new URL(link, new URL(answer.url, baseUrl));
+  } catch {
+    throw new AppError('bad-response', `${answer.url}: its Link header names "${link.slice(0, 200)}", which is not an address.`);
+  }
+  if (target.origin !== origin) {
+    throw new AppError('bad-response', `${answer.url}: its Link header points at ${target.origin}, another host than the CRM's (${origin}); the console follows links on the connection's own origin only, and stopped there.`);
+  }
+  return { items, next: target.toString() };
 }

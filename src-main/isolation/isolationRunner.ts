@@ -7,7 +7,8 @@ import type { Role, Verdict } from '../../src-shared/tenancy.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
-import { isTransient, retryDelay, DEFAULT_RETRY, type RetryPolicy } from '../sync/retry.ts';
+import { pageRequest, readPage, type PagePosition } from '../crm/paging.ts';
+import { TransientAnswer, withRetry, type RetryPolicy } from '../sync/retry.ts';
 
 export interface ProbeIdentity {
   label: string;
@@ -53,7 +54,7 @@ export interface IsolationReport {
   requests: number;
 }
 
-type Answer = { status: number; data: unknown; request: string };
+type Answer = { status: number; data: unknown; request: string; headers?: Record<string, unknown> };
 
 const excerpt = (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data) ?? '').slice(0, 240);
 const now = () => new Date().toISOString();
@@ -102,31 +103,33 @@ export class IsolationRunner {
     this.client = new CrmClient(profile, opts.timeoutMs ?? 15_000);
   }
 
-  /** One request as an identity: 429 and 5xx retried (Retry-After honoured), one sign-in again on 401. */
+  /**
+   * One request as an identity, through the sync's retry loop: dropped connections, timeouts, 429
+   * and 5xx retried (Retry-After honoured), one sign-in again on 401. A 401, 429 or 5xx still
+   * there after the last try comes back as the answer: it is evidence, not an exception.
+   */
   private async ask(who: ProbeIdentity, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, params?: Record<string, string | number>): Promise<Answer> {
-    const policy = this.opts.retry ?? DEFAULT_RETRY;
     let refreshed = false;
-    for (let attempt = 0; ; attempt++) {
-      let res;
-      try {
-        res = await this.timed(() => this.client.send(method, url, who.token(), body, params));
-      } catch (e) {
-        if (isTransient(e) && attempt + 1 < policy.attempts) {
-          await new Promise((r) => setTimeout(r, retryDelay(e, attempt, policy)));
-          continue;
+    let last: Answer | null = null;
+    try {
+      return await withRetry(async () => {
+        const res = await this.timed(() => this.client.send(method, url, who.token(), body, params));
+        const answer: Answer = { status: res.status, data: res.data, request: `${method} ${res.url}`, headers: res.headers };
+        if (res.status === 401 && !refreshed) {
+          refreshed = true;
+          last = answer;
+          await who.refresh();
+          throw new TransientAnswer(401, {}, answer.request);
         }
-        throw describeFailure(e, this.profile.baseUrl);
-      }
-      if (res.status === 401 && !refreshed) {
-        refreshed = true;
-        await who.refresh();
-        continue;
-      }
-      if ((res.status === 429 || res.status >= 500) && attempt + 1 < policy.attempts) {
-        await new Promise((r) => setTimeout(r, retryDelay({ isAxiosError: true, response: { status: res.status, headers: res.headers } }, attempt, policy)));
-        continue;
-      }
-      return { status: res.status, data: res.data, request: `${method} ${res.url}` };
+        if (res.status === 429 || res.status >= 500) {
+          last = answer;
+          throw new TransientAnswer(res.status, res.headers, answer.request);
+        }
+        return answer;
+      }, { policy: this.opts.retry });
+    } catch (e) {
+      if (e instanceof TransientAnswer && last) return last;
+      throw describeFailure(e, this.profile.baseUrl);
     }
   }
 
@@ -246,16 +249,13 @@ export class IsolationRunner {
 
   private async existingId(resource: Resource, who: ProbeIdentity): Promise<string | null> {
     if (!resource.endpoints.list || /\{/.test(resource.endpoints.list)) return null;
-    const res = await this.ask(who, 'GET', resource.endpoints.list, undefined, { [this.limitParam()]: 5 });
+    const req = pageRequest(this.profile.paging, resource.endpoints.list, 5, null);
+    const res = await this.ask(who, 'GET', req.url, undefined, req.params);
     const items = pick(res.data, this.profile.paging.itemsField);
     const first = Array.isArray(items) ? (items as Array<Record<string, unknown>>).find((x) => x && x[resource.idField] != null) : undefined;
     return first ? String(first[resource.idField]) : null;
   }
 
-  private limitParam(): string {
-    const p = this.profile.paging;
-    return p.kind === 'page' ? p.sizeParam : p.limitParam;
-  }
 
   /** Creates a canary as the owner; the ledger entry comes first. */
   private async createCanary(resource: Resource, owner: ProbeIdentity, refs: Map<string, string>, runId: number): Promise<{ id: string; marker: string; record: Record<string, unknown> } | null> {
@@ -438,32 +438,30 @@ export class IsolationRunner {
     if (inc?.updatedSinceParam && typeof updated === 'string') params[inc.updatedSinceParam] = updated;
     const url = this.pathOf(list, canary.record, canary.id);
     const evidence: Evidence[] = [];
-    let cursor: string | null = null;
-    let offset = 0;
+    let pos: PagePosition = null;
     for (let page = 0; page < 50; page++) {
-      const q: Record<string, string | number> = { ...params };
-      if (paging.kind === 'cursor') { q[paging.limitParam] = paging.maxLimit; if (cursor) q[paging.cursorParam] = cursor; }
-      else if (paging.kind === 'offset') { q[paging.limitParam] = paging.maxLimit; q[paging.offsetParam] = offset; }
-      else { q[paging.sizeParam] = paging.maxLimit; q[paging.pageParam] = paging.firstPage + page; }
-      const res = await this.ask(who, 'GET', url, undefined, q);
-      const items = res.status === 200 ? pick(res.data, paging.itemsField) : null;
-      if (res.status >= 500 || res.status === 429 || (res.status === 200 && !Array.isArray(items))) {
-        evidence.push({ request: res.request, status: res.status, excerpt: excerpt(res.data) });
-        const what = res.status === 200 ? `answered 200 without a list${paging.itemsField ? ` at "${paging.itemsField}"` : ''} (check the profile's paging)` : `failed (${res.status})`;
-        return { found: false, evidence, unreadable: `the list could not be read: ${res.request} ${what}` };
+      const req = pageRequest(paging, url, paging.maxLimit, pos, params);
+      const res = await this.ask(who, 'GET', req.url, undefined, req.params);
+      let read: { items: unknown[]; next: PagePosition } | null = null;
+      let unreadable: string | null = res.status >= 500 || res.status === 429 ? `${res.request} failed (${res.status})` : null;
+      if (res.status === 200) {
+        try {
+          read = readPage(paging, { data: res.data, headers: res.headers, url: res.request }, paging.maxLimit, pos, this.profile.baseUrl);
+        } catch (e) {
+          unreadable = e instanceof AppError ? e.message : String(e);
+        }
       }
+      if (unreadable) {
+        evidence.push({ request: res.request, status: res.status, excerpt: excerpt(res.data) });
+        return { found: false, evidence, unreadable: `the list could not be read: ${unreadable}` };
+      }
+      const items = read?.items ?? null;
       const hit = Array.isArray(items) && items.some((x) => x && String((x as Record<string, unknown>)[resource.idField]) === canary.id);
       if (page === 0 || hit) evidence.push({ request: res.request, status: res.status, excerpt: hit ? excerpt((items as unknown[]).find((x) => String((x as Record<string, unknown>)[resource.idField]) === canary.id)) : excerpt(res.data) });
       if (hit) return { found: true, evidence };
-      if (!Array.isArray(items) || !items.length) break;
-      if (paging.kind === 'cursor') {
-        const next = pick(res.data, paging.nextCursorField);
-        if (typeof next !== 'string' || !next || next === cursor) break;
-        cursor = next;
-      } else {
-        offset += items.length;
-        if (items.length < paging.maxLimit) break;
-      }
+      // a refusal, an empty page or the last one: not listed
+      if (!read || !read.items.length || !read.next || read.next === pos) break;
+      pos = read.next;
     }
     return { found: false, evidence };
   }
@@ -582,7 +580,8 @@ export class IsolationRunner {
       const resource = this.profile.catalog.resources.find((r) => r.name === row.resource);
       let still: boolean | null = null;
       for (const who of order) {
-        const res = await this.ask(who, 'GET', row.list_path!, undefined, { [this.limitParam()]: this.profile.paging.maxLimit }).catch(() => null);
+        const req = pageRequest(this.profile.paging, row.list_path!, this.profile.paging.maxLimit, null);
+        const res = await this.ask(who, 'GET', req.url, undefined, req.params).catch(() => null);
         if (!res) continue;
         if (res.status === 404 || res.status === 410) { still = false; break; }
         const items = res.status === 200 ? pick(res.data, this.profile.paging.itemsField) : null;

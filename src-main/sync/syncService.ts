@@ -8,7 +8,7 @@ import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
 import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
 import { DEFAULT_RETRY, isTransient, TransientAnswer, transientReason, withRetry, type RetryPolicy } from './retry.ts';
-import { nextPagePosition, pageParams, type PagePosition } from '../crm/paging.ts';
+import { pageRequest, readPage, type PagePosition } from '../crm/paging.ts';
 import { SyncProgress } from './progress.ts';
 
 /** Pages are written together once this many rows or this much time has gathered (each batch with its cursor). */
@@ -440,14 +440,12 @@ export class SyncService {
         // a super admin lists one company through the tenant parameter: every row must be that company's
         const filtered = superAdmin && !!this.profile.sync.tenantParam && tenant.id !== ALL;
         const fetchPage = async (pos: PagePosition): Promise<Page> => {
-          const params: Record<string, string | number> = {};
-          if (filtered) params[this.profile.sync.tenantParam!] = tenant.id;
-          if (since && inc?.updatedSinceParam) params[inc.updatedSinceParam] = since;
-          Object.assign(params, pageParams(paging, pageSize, pos));
-          const res = await get(list, params, signal);
-          const items = pick(res.data, paging.itemsField);
-          if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}".`);
-          const next = nextPagePosition(paging, res.data, items.length, pageSize, pos);
+          const query: Record<string, string | number> = {};
+          if (filtered) query[this.profile.sync.tenantParam!] = tenant.id;
+          if (since && inc?.updatedSinceParam) query[inc.updatedSinceParam] = since;
+          const req = pageRequest(paging, list, pageSize, pos, query);
+          const res = await get(req.url, req.params, signal);
+          const { items, next } = readPage(paging, res, pageSize, pos, this.profile.baseUrl);
           if (next !== null && next === pos) throw new AppError('bad-response', `${res.url}: the next cursor is the one just used; the CRM's paging does not advance.`);
           return { items, url: res.url, next };
         };
@@ -590,7 +588,7 @@ export class SyncService {
    * longer listed are marked deleted once every parent is done.
    */
   private async syncNested(identity: SyncIdentity, tenant: SyncTenant, resource: Resource, runId: number, report: SyncReport, outcome: ResourceOutcome,
-    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>, pageSize: number, progress: SyncProgress, key: string): Promise<void> {
+    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string; headers?: Record<string, unknown> }>, pageSize: number, progress: SyncProgress, key: string): Promise<void> {
     const d = resource.derivation;
     if (d.kind !== 'parent') { Object.assign(outcome, { status: 'skipped', message: 'nested, but the catalog names no parent to list it under' }); return; }
     const raw = this.cache.raw;
@@ -604,9 +602,9 @@ export class SyncService {
       const url = CrmClient.fillPath(resource.endpoints.list!, { [d.field]: parentId });
       let pos: PagePosition = null;
       for (let guard = 0; guard < 100_000; guard++) {
-        const res = await get(url, pageParams(paging, pageSize, pos));
-        const items = pick(res.data, paging.itemsField);
-        if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}".`);
+        const req = pageRequest(paging, url, pageSize, pos);
+        const res = await get(req.url, req.params);
+        const { items, next } = readPage(paging, res, pageSize, pos, this.profile.baseUrl);
         raw.transaction(() => {
           // a nested answer may leave out the parent id: it is known from the path
           const rows = items.map((i) => (i && typeof i === 'object' && !Array.isArray(i) && (i as Record<string, unknown>)[d.field] === undefined ? { ...(i as object), [d.field]: parentId } : i));
@@ -617,7 +615,6 @@ export class SyncService {
         report.rows += items.length;
         report.pages += 1;
         progress.add(key, items.length, 1);
-        const next = nextPagePosition(paging, res.data, items.length, pageSize, pos);
         if (!next || next === pos) break;
         pos = next;
       }
@@ -696,11 +693,9 @@ export class SyncService {
     for (const source of sources) {
       let pos: PagePosition = null;
       for (let guard = 0; guard < 1_000_000; guard++) {
-        const params: Record<string, string | number> = { ...pageParams(paging, paging.maxLimit, pos) };
-        if (filtered) params[this.profile.sync.tenantParam!] = tenant.id;
-        const res = await this.fetchJson(identity, source.url, params, undefined, () => {});
-        const items = pick(res.data, paging.itemsField);
-        if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${paging.itemsField}" to prove against.`);
+        const req = pageRequest(paging, source.url, paging.maxLimit, pos, filtered ? { [this.profile.sync.tenantParam!]: tenant.id } : {});
+        const res = await this.fetchJson(identity, req.url, req.params, undefined, () => {});
+        const { items, next } = readPage(paging, res, paging.maxLimit, pos, this.profile.baseUrl);
         for (const raw of items) {
           if (!raw || typeof raw !== 'object') continue;
           const item = source.parent && (raw as Record<string, unknown>)[(d as { field: string }).field] === undefined ? { ...(raw as object), [(d as { field: string }).field]: source.parent } as Record<string, unknown> : raw as Record<string, unknown>;
@@ -710,7 +705,6 @@ export class SyncService {
           const updated = item[updatedField];
           rows.push({ id: String(item[resource.idField]), updated: typeof updated === 'string' ? updated : null, record: item });
         }
-        const next = nextPagePosition(paging, res.data, items.length, paging.maxLimit, pos);
         if (!next || next === pos) break;
         pos = next;
       }

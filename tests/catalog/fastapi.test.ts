@@ -102,7 +102,7 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     // a 403 (the user with no company) is a refusal; every list that answered 200 could not be read
     expect(lists.filter((x) => x.verdict === 'enforced').every((x) => /not among/.test(x.detail))).toBe(true);
     expect(lists.filter((x) => x.verdict === 'error').length).toBeGreaterThanOrEqual(lists.length - 1);
-    expect(lists.find((x) => x.verdict === 'error')!.detail).toMatch(/^the list could not be read: GET \/api\/v1\/\w+\/\?.* answered 200 without a list at "items"/);
+    expect(lists.find((x) => x.verdict === 'error')!.detail).toMatch(/^the list could not be read: GET \/api\/v1\/\w+\/\?\S*: no list at "items" \(check the profile's paging\)/);
   }, 300_000);
 
   it('sign-in: a JSON body is told apart from wrong credentials, in the CRM\'s own words', async () => {
@@ -129,6 +129,14 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     expect(Object.fromEntries(result.models.filter((m) => m.orphans).map((m) => [m.resource, m.orphans]))).toEqual(crm.truth.orphans);
     expect(Object.fromEntries(result.models.filter((m) => m.shared).map((m) => [m.resource, m.shared]))).toEqual(crm.truth.global_rows);
     expect(result.findings.filter((f) => f.check === 'cross-tenant-reference').map((f) => ({ resource: f.resource, count: f.count }))).toEqual(crm.truth.cross_tenant_references.map((x) => ({ resource: x.resource, count: x.count })));
+    // a pasted token signs the operator in as well as a password does; a bad one is said so
+    const login = await fetch(`${crm.url}/api/v1/auth/token`, { method: 'POST', body: new URLSearchParams({ username: 'super@fixture.test', password: 'demo' }) });
+    const token = ((await login.json()) as { access_token: string }).access_token;
+    const pasted = await runCli(['--json', 'sync', '--connection', 'fx', '--token-env', 'FX_TOKEN', '--all', '--no-prove'], { home, env: { ...env(), FX_TOKEN: token } });
+    expect(pasted.code, pasted.err.slice(-1500)).toBe(0);
+    const refused = await runCli(['sync', '--connection', 'fx', '--token-env', 'FX_TOKEN', '--all'], { home, env: { ...env(), FX_TOKEN: 'not-a-token' } });
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/did not accept the token/);
     // one tenant asked for, on a CRM with no company filter: one listing of everything, partitioned here (not one a tenant)
     const one = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'FX_PW', '--tenant', 'Globex Corporation', '--no-prove'], { home, env: env() });
     expect(one.code, one.err.slice(-1500)).toBe(0);
@@ -246,4 +254,51 @@ describe('a page too large to read', () => {
       await new Promise((r) => server.close(r));
     }
   }, 120_000);
+});
+
+describe('Link-header paging', () => {
+  it('follows rel="next" on the CRM\'s own origin to the last page, and refuses a link to another host', async () => {
+    const { createServer } = await import('node:http');
+    const { openCache } = await import('../../src-main/cache/cacheDb.ts');
+    const { EventBus } = await import('../../src-main/core/eventBus.ts');
+    const { SyncService } = await import('../../src-main/sync/syncService.ts');
+    const seen: string[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.url!);
+      const u = new URL(req.url!, 'http://x');
+      const page = Number(u.searchParams.get('page') ?? 1);
+      const rows = (name: string) => [1, 2].map((i) => ({ id: `${name}-${page}-${i}`, company_id: 'c1' }));
+      res.setHeader('content-type', 'application/json');
+      if (u.pathname === '/api/things/') {
+        if (page < 3) res.setHeader('link', `</api/things/?page=${page + 1}>; rel="next", </api/things/?page=3>; rel="last"`);
+        res.end(JSON.stringify(rows('t')));
+      } else if (u.pathname === '/api/evil/') {
+        res.setHeader('link', '<http://evil.example/api/evil/?page=2>; rel="next"');
+        res.end(JSON.stringify(rows('e')));
+      } else res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'tenantscope-link-'));
+    const cache = await openCache(join(dir, 'c.sqlite'));
+    try {
+      const resource = (name: string) => ({ name, endpoints: { list: `/api/${name}/` }, table: name, companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null });
+      const profile = ConnectionProfileSchema.parse({
+        version: 1, name: 'linked', baseUrl: url, auth: { kind: 'token' }, whoami: { path: '/me' },
+        paging: { kind: 'link', limitParam: 'per_page', itemsField: '', maxLimit: 2 },
+        catalog: { users: 'users', resources: [resource('things'), resource('evil')] },
+      });
+      const report = await new SyncService(cache, profile, new EventBus()).run({ email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' }, [{ id: '*', name: 'every tenant' }]);
+      expect(report.outcomes.find((o) => o.resource === 'things')).toMatchObject({ status: 'synced', rows: 6, pages: 3 });
+      expect(seen.filter((s) => s.startsWith('/api/things/'))).toEqual(['/api/things/?per_page=2', '/api/things/?page=2', '/api/things/?page=3']);
+      const evil = report.outcomes.find((o) => o.resource === 'evil')!;
+      expect(evil.status).toBe('failed');
+      expect(evil.message).toMatch(/its Link header points at http:\/\/evil\.example, another host than the CRM's \(http:\/\/127\.0\.0\.1:\d+\); the console follows links on the connection's own origin only/);
+      expect(cache.raw.prepare(`SELECT count(*) FROM records WHERE resource = 'evil'`).pluck().get()).toBe(0);
+    } finally {
+      await cache.close();
+      rmSync(dir, { recursive: true, force: true });
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
