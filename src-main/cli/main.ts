@@ -225,6 +225,28 @@ catalog
     return drift.length ? EXIT.problem : EXIT.ok;
   })));
 
+catalog
+  .command('attach')
+  .description('Put a catalog file (from `catalog discover --out`, edited and confirmed) into a saved connection')
+  .argument('<connection>', 'connection name')
+  .argument('<file>', 'the catalog (JSON)')
+  .action((connection: string, file: string) => run(json(), async (out) => {
+    const services = withServices(out);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new CliFailure({ code: 'invalid-input', message: `Cannot read the catalog ${file}: ${(e as Error).message}` });
+    }
+    // a whole `catalog discover` answer carries the catalog under "catalog"
+    const catalogIn = raw && typeof raw === 'object' && 'catalog' in raw && !('resources' in raw) ? (raw as { catalog: unknown }).catalog : raw;
+    const { catalog: saved } = await call(services, 'catalog:save', { connection, catalog: catalogIn });
+    const open = saved.resources.filter((r) => r.uncertain.length);
+    out.result({ connection, resources: saved.resources.length, toConfirm: open.map((r) => ({ resource: r.name, what: r.uncertain })) }, () =>
+      [`Connection "${connection}" now has the catalog of ${file}: ${saved.resources.length} resources.`, open.length ? `${open.length} still to confirm: ${open.map((r) => r.name).join(', ')}.` : 'Nothing left to confirm.'].join('\n'));
+    return EXIT.ok;
+  }));
+
 /**
  * Signs the operator in for a command: --token-env, or --as (default: the connection's first identity;
  * for a super admins' command, the first identity that is one) with --password-env or the connection's secret.

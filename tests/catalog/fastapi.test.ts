@@ -64,6 +64,22 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     expect((await runCli(['connections', 'set', 'fx', '--db-env', 'FX_DB'], { home })).code).toBe(0);
     expect(saved()).toEqual(p);
     expect((await runCli(['connections', 'set', 'fx', '--db-env', 'postgres://x@y/z'], { home })).code).toBe(2);
+    // a catalog discovered to a file, confirmed by a person, then attached to the connection
+    const file = join(home, 'catalog.json');
+    expect((await runCli(['catalog', 'discover', '--url', crm.url, '--db', crm.databaseUrl, '--out', file], { home })).code).toBe(0);
+    const edited = JSON.parse(readFileSync(file, 'utf8')) as { resources: Array<{ name: string; priority: string | null; uncertain: string[] }> };
+    for (const r of edited.resources) r.uncertain = [];
+    edited.resources.find((r) => r.name === 'calls')!.priority = 'HIGH';
+    writeFileSync(file, JSON.stringify(edited));
+    const attached = await runCli(['--json', 'catalog', 'attach', 'fx', file], { home });
+    expect(attached.code, attached.err).toBe(0);
+    expect(JSON.parse(attached.out).toConfirm).toEqual([]);
+    expect(saved().catalog.resources.find((r) => r.name === 'calls')!.priority).toBe('HIGH');
+    writeFileSync(file, '{"resources": [{"name": "x"}]}');
+    const refused = await runCli(['catalog', 'attach', 'fx', file], { home });
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/The catalog is invalid: resources\.0\./);
+    expect(saved().catalog.resources.find((r) => r.name === 'calls')!.priority).toBe('HIGH');
   }, 120_000);
 
   it('tenantscope test finds exactly the planted leaks (recall and precision 100%) and leaves no canary', async () => {
