@@ -20,7 +20,7 @@ export interface ApiResource {
   /** fields the update body accepts (PUT or PATCH on the item path) */
   updatable: Record<string, JsonSchema>;
   /** how its list answers: the field holding the records ('' for a bare array), and the list's query parameters */
-  list: { itemsField: string; params: Record<string, JsonSchema>; responseFields: string[] } | null;
+  list: { itemsField: string; params: Record<string, JsonSchema>; responseFields: string[]; linkHeader?: boolean } | null;
   tag: string | null;
 }
 
@@ -110,6 +110,12 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
     }
     return out;
   };
+  /** the list's answer declares a Link header (RFC 8288 paging) */
+  const declaresLink = (op: Record<string, unknown>) => {
+    const responses = (op.responses ?? {}) as Record<string, unknown>;
+    const headers = pick(responses['200'] ?? responses['201'], 'headers');
+    return !!headers && typeof headers === 'object' && Object.keys(headers).some((h) => h.toLowerCase() === 'link');
+  };
   const resources: ApiResource[] = [];
   for (const [path, item] of byPath) {
     if (excluded.has(path)) continue;
@@ -149,7 +155,7 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
       required: Array.isArray(createSchema.required) ? (createSchema.required as string[]) : [],
       writable: props(createSchema),
       updatable: update ? props(update) : {},
-      list: item.get ? { itemsField: shape?.itemsField ?? opts.itemsField ?? 'items', params: queryParams(item.get), responseFields: shape?.responseFields ?? [] } : null,
+      list: item.get ? { itemsField: shape?.itemsField ?? opts.itemsField ?? 'items', params: queryParams(item.get), responseFields: shape?.responseFields ?? [], linkHeader: declaresLink(item.get) } : null,
       tag: Array.isArray(tags) && typeof tags[0] === 'string' ? tags[0] : null,
     });
   }
@@ -276,7 +282,8 @@ export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
     const offset = has(/^(skip|offset|start)$/i);
     const page = has(/^(page|page_number)$/i);
     let paging: Paging | null = null;
-    if (cursor && nextCursor) paging = { kind: 'cursor', limitParam: limit ?? 'limit', cursorParam: cursor, itemsField: r.list.itemsField, nextCursorField: nextCursor, maxLimit };
+    if (r.list.linkHeader) paging = { kind: 'link', limitParam: limit ?? 'limit', itemsField: r.list.itemsField, maxLimit };
+    else if (cursor && nextCursor) paging = { kind: 'cursor', limitParam: limit ?? 'limit', cursorParam: cursor, itemsField: r.list.itemsField, nextCursorField: nextCursor, maxLimit };
     else if (offset && limit) paging = { kind: 'offset', limitParam: limit, offsetParam: offset, itemsField: r.list.itemsField, ...(total ? { totalField: total } : {}), maxLimit };
     else if (page && limit) paging = { kind: 'page', pageParam: page, sizeParam: limit, firstPage: Number(q[page]!.minimum ?? q[page]!.default ?? 1) === 0 ? 0 : 1, itemsField: r.list.itemsField, ...(total ? { totalField: total } : {}), maxLimit };
     if (!paging) continue;

@@ -304,6 +304,14 @@ describe('Link-header paging', () => {
         paging: { kind: 'link', limitParam: 'per_page', itemsField: '', maxLimit: 2 },
         catalog: { users: 'users', resources: [resource('things'), resource('evil')] },
       });
+      // discovery reads Link paging from a list answer that declares the header
+      const { readApiShape, readOpenapi } = await import('../../src-main/catalog/openapiDiscovery.ts');
+      const doc = { openapi: '3.1.0', paths: {
+        '/api/things/': { get: { parameters: [{ in: 'query', name: 'per_page', schema: { type: 'integer', maximum: 50 } }], responses: { 200: { headers: { Link: { schema: { type: 'string' } } }, content: { 'application/json': { schema: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' } } } } } } } } } },
+        '/api/things/{thing_id}': { get: { responses: { 200: {} } } },
+        '/me': { get: { responses: { 200: { content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, role: { type: 'string' }, company_id: { type: 'string' } } } } } } } } },
+      } };
+      expect(readApiShape(doc, readOpenapi(doc)).paging).toEqual({ kind: 'link', limitParam: 'per_page', itemsField: '', maxLimit: 50 });
       const report = await new SyncService(cache, profile, new EventBus()).run({ email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' }, [{ id: '*', name: 'every tenant' }]);
       expect(report.outcomes.find((o) => o.resource === 'things')).toMatchObject({ status: 'synced', rows: 6, pages: 3 });
       expect(seen.filter((s) => s.startsWith('/api/things/'))).toEqual(['/api/things/?per_page=2', '/api/things/?page=2', '/api/things/?page=3']);
