@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { contract, isChannel, NEEDS_CRM, type Channel, type Contract, type EventPayload, type Output } from '../../src-shared/contract.ts';
 import { AppError, type Result } from '../../src-shared/result.ts';
-import { describeIssues } from '../../src-shared/profile.ts';
+import { describeIssues, type ConnectionProfile } from '../../src-shared/profile.ts';
 import { ConnectionStore, DEMO } from '../connections/connectionStore.ts';
 import { testConnection } from '../connections/connectionTester.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
@@ -92,21 +92,22 @@ export function createServices(opts: ServicesOptions): Services {
     const s = session.current()!;
     return new SyncService(await cacheFor(s.connection), connections.get(s.connection), bus);
   };
+  /** The table holding the catalog's users (the owners of owner-derived rows). */
+  const usersTableOf = (profile: ConnectionProfile) => profile.catalog.resources.find((r) => r.name === profile.catalog.users)?.table ?? profile.catalog.users;
   /**
    * A CRM with no users (or companies) endpoint: the owners' companies, and the companies' names,
-   * from the CRM's database when the connection has its URL; the operator's own from their /me.
+   * from the CRM's database when the connection has its URL (super admins only: the URL is theirs);
+   * the operator's own from their /me.
    */
   const learnDirectory = async (sync: SyncService) => {
     const s = session.current()!;
     const profile = connections.get(s.connection);
     if (s.company) sync.rememberUsers([{ id: s.user.id, companyId: s.company.id }], 'whoami');
     const usersListed = profile.catalog.resources.some((r) => r.name === profile.catalog.users && r.endpoints.list);
-    if (usersListed && profile.tenants) return;
     const url = connections.databaseUrl(s.connection);
-    if (!url || s.role !== 'super_admin') return;
-    const usersTable = profile.catalog.resources.find((r) => r.name === profile.catalog.users)?.table ?? profile.catalog.users;
-    const found = await readDirectory(url, usersTable);
-    if (!usersListed) sync.rememberUsers(found.users, 'database');
+    if ((usersListed && profile.tenants) || !url || s.role !== 'super_admin') return;
+    const found = await readDirectory(url, usersTableOf(profile), { users: !usersListed });
+    sync.rememberUsers(found.users, 'database');
     if (!profile.tenants) session.learnTenants(found.companies);
   };
   /**
@@ -120,8 +121,7 @@ export function createServices(opts: ServicesOptions): Services {
     if (profile.tenants) return;
     const url = connections.databaseUrl(s.connection);
     if (url) {
-      const usersTable = profile.catalog.resources.find((r) => r.name === profile.catalog.users)?.table ?? profile.catalog.users;
-      session.learnTenants((await readDirectory(url, usersTable, { users: false })).companies);
+      session.learnTenants((await readDirectory(url, usersTableOf(profile), { users: false })).companies);
       return;
     }
     const ids = (await cacheFor(s.connection)).raw.prepare(`SELECT DISTINCT company_id FROM records WHERE company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}')`).pluck().all() as string[];
