@@ -317,6 +317,19 @@ export class SyncService {
     return users.length;
   }
 
+  /**
+   * A relist marks deleted what it no longer returns (rows not seen since run `since`), within the
+   * scope it covers: a super admin's listing of every tenant covers every partition, of one tenant
+   * that partition; a company admin's or user's (often narrower: lists per user) covers only the
+   * rows it placed itself, never those a wider identity synced.
+   */
+  private markVanished(identity: SyncIdentity, company: string, resource: string, since: number): { changes: number } {
+    const raw = this.cache.raw;
+    if (company === ALL) return raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND seen_run < ? AND deleted = 0').run(resource, since);
+    if (identity.role === 'super_admin') return raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(company, resource, since);
+    return raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0 AND fetched_by = ?').run(company, resource, since, identity.email);
+  }
+
   /** Whether owners can be placed: the catalog lists its users, or the directory knows some. */
   private ownersPlaceable(): boolean {
     const users = this.profile.catalog.resources.find((r) => r.name === this.profile.catalog.users);
@@ -343,14 +356,6 @@ export class SyncService {
       VALUES (@company_id, @resource, @cursor, @listing_since, @high_water, @rows, @pages, @last_finished_at, @last_error)
       ON CONFLICT (company_id, resource) DO UPDATE SET cursor = excluded.cursor, listing_since = excluded.listing_since, high_water = excluded.high_water,
         rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = excluded.last_error`);
-    // a relist marks deleted what it no longer returns, within the scope it covers: a super admin's
-    // listing of every tenant covers every partition; a company admin's or user's (often narrower: lists
-    // per user) covers only the rows it placed itself, never those a wider identity synced
-    const vanishedAll = raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND seen_run < ? AND deleted = 0');
-    const vanishedTenant = raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0');
-    const vanishedOwn = raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0 AND fetched_by = ?');
-    const markVanished = { run: (company: string, resource: string, since: number) =>
-      company === ALL ? vanishedAll.run(resource, since) : superAdmin ? vanishedTenant.run(company, resource, since) : vanishedOwn.run(company, resource, since, identity.email) };
     const inc = this.profile.incremental;
     const incremental = !!inc?.updatedSinceParam;
     const paging = this.profile.paging;
@@ -463,7 +468,7 @@ export class SyncService {
           saveState.run({ company_id: tenant.id, resource: resource.name, cursor: last.next, listing_since: last.next ? listingTag : null, high_water: last.next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: last.next ? null : now(), last_error: null });
           if (!last.next && !incremental && listingTag?.startsWith('run:')) {
             // the relist is complete: what it did not return has vanished from the server
-            report.deletions += markVanished.run(tenant.id, resource.name, Number(listingTag.slice(4))).changes;
+            report.deletions += this.markVanished(identity, tenant.id, resource.name, Number(listingTag.slice(4))).changes;
           }
         })();
         const counted = (batch: Page[]) => {
@@ -619,11 +624,7 @@ export class SyncService {
         pos = next;
       }
     }
-    report.deletions += (all
-      ? raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND seen_run < ? AND deleted = 0').run(resource.name, runId)
-      : identity.role === 'super_admin'
-        ? raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(tenant.id, resource.name, runId)
-        : raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0 AND fetched_by = ?').run(tenant.id, resource.name, runId, identity.email)).changes;
+    report.deletions += this.markVanished(identity, tenant.id, resource.name, runId).changes;
     if (!parents.length) Object.assign(outcome, { message: `nothing to list it under: no ${d.resource} in the cache` });
     else if (outcome.rows === 0) Object.assign(outcome, { status: 'warning', message: `listed under ${parents.length} ${d.resource} and stored no row: if the CRM has ${resource.name}, its list path (${resource.endpoints.list}) or the paging is wrong` });
     raw.prepare(`INSERT INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, ?, ?, ?, ?)
