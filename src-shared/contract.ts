@@ -160,6 +160,8 @@ export const contract = {
         url: z.string().min(1).max(2048),
         /** read once for tables and foreign keys; saved only if the connection is saved with it */
         databaseUrl: z.string().max(2048).optional(),
+        /** the environment variable that will hold the database URL (CI); saved in the profile, never the URL */
+        databaseUrlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
         identities: z.array(IdentitySchema).max(50).default([]),
       })
       .strict(),

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { discover, discoverProfile } from '../catalog/catalogService.ts';
+import { discover } from '../catalog/catalogService.ts';
 import { Command, Option } from 'commander';
 import type { Channel, Input, Output } from '../../src-shared/contract.ts';
 import type { AppErrorData } from '../../src-shared/result.ts';
@@ -111,7 +111,7 @@ connections
       const databaseUrl = o.dbEnv ? process.env[o.dbEnv] : undefined;
       if (o.dbEnv && !databaseUrl) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.dbEnv} is not set.` });
       out.info(`Reading ${o.openapi}${databaseUrl ? ' and the database' : ''}…`);
-      const found = await discoverProfile({ name, url: o.openapi, databaseUrl, databaseUrlEnv: o.dbEnv, identities });
+      const found = await call(services, 'connections:discover', { name, url: o.openapi, identities, ...(databaseUrl ? { databaseUrl } : {}), ...(o.dbEnv ? { databaseUrlEnv: o.dbEnv } : {}) });
       const { connection } = await call(services, 'connections:save', { profile: found.profile, replace: o.replace });
       // sign in as the first identity whose password is at hand
       const first = identities.find((i) => i.passwordEnv && process.env[i.passwordEnv]);

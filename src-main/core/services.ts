@@ -110,22 +110,27 @@ export function createServices(opts: ServicesOptions): Services {
     sync.rememberUsers(found.users, 'database');
     if (!profile.tenants) session.learnTenants(found.companies);
   };
+  /** the session whose companies were learnt last ("connection@signedInAt"): the window asks for tenants often, the database is read once */
+  let companiesLearnt: string | null = null;
   /**
    * A super admin on a CRM with no companies endpoint: the companies from its database (named) when
-   * the connection has its URL, else the partitions the cache holds (by id).
+   * the connection has its URL, else the partitions the cache holds (by id). Once a session, and
+   * again after each sync (which may have found more).
    */
   const learnCompanies = async () => {
     const s = session.current();
     if (!s || s.role !== 'super_admin' || s.offline) return;
     const profile = connections.get(s.connection);
     if (profile.tenants) return;
+    const key = `${s.connection}@${s.signedInAt}`;
+    if (companiesLearnt === key) return;
     const url = connections.databaseUrl(s.connection);
-    if (url) {
-      session.learnTenants((await readDirectory(url, usersTableOf(profile), { users: false })).companies);
-      return;
+    if (url) session.learnTenants((await readDirectory(url, usersTableOf(profile), { users: false })).companies);
+    else {
+      const ids = (await cacheFor(s.connection)).raw.prepare(`SELECT DISTINCT company_id FROM records WHERE company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}')`).pluck().all() as string[];
+      session.learnTenants(ids.map((id) => ({ id, name: id })));
     }
-    const ids = (await cacheFor(s.connection)).raw.prepare(`SELECT DISTINCT company_id FROM records WHERE company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}')`).pluck().all() as string[];
-    session.learnTenants(ids.map((id) => ({ id, name: id })));
+    companiesLearnt = key; // a failed read is tried again on the next call
   };
   /** A tenant given by id or name, checked against the operator's role. */
   const resolveTenant = (given: string) => {
@@ -163,9 +168,9 @@ export function createServices(opts: ServicesOptions): Services {
       const profile = connections.get(name);
       return { profile, hasDatabaseUrl: connections.databaseUrl(name) !== undefined };
     },
-    'connections:discover': async ({ name, url, databaseUrl, identities }) => {
+    'connections:discover': async ({ name, url, databaseUrl, databaseUrlEnv, identities }) => {
       if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new AppError('invalid-input', 'The database URL must start with postgres:// or postgresql://', { databaseUrl: 'a postgres:// URL' });
-      return discoverProfile({ name, url, databaseUrl: databaseUrl || undefined, identities });
+      return discoverProfile({ name, url, databaseUrl: databaseUrl || undefined, databaseUrlEnv, identities });
     },
     'connections:save': ({ profile, replace, databaseUrl, secrets: given }) => {
       const saved = connections.save(profile, { replace, databaseUrl, secrets: given });
@@ -261,6 +266,7 @@ export function createServices(opts: ServicesOptions): Services {
       } finally {
         running = null;
         runningInfo = null;
+        companiesLearnt = null;
       }
     },
     'isolation:run': async ({ only, readOnly, concurrency, ratePerSecond }) => {
