@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { openCache } from '../src-main/cache/cacheDb.ts';
 import { EventBus } from '../src-main/core/eventBus.ts';
 import { CrmClient } from '../src-main/crm/crmClient.ts';
-import { signInIdentities } from '../src-main/isolation/identities.ts';
+import { signInIdentities } from '../src-main/crm/transport.ts';
 import { IsolationRunner } from '../src-main/isolation/isolationRunner.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bench-iso-'));

@@ -16,7 +16,7 @@ import { SessionService } from '../session/sessionService.ts';
 import { IsolationRunner } from '../isolation/isolationRunner.ts';
 import { acceptFinding, runAudit } from '../audit/auditService.ts';
 import { auditHtml, auditMarkdown } from '../audit/auditReport.ts';
-import { signInIdentities } from '../isolation/identities.ts';
+import { signInIdentities } from '../crm/transport.ts';
 import { EventBus } from './eventBus.ts';
 import { offlineOperator, recordOperator } from '../session/offline.ts';
 import { MigrationService } from '../migrate/migrationService.ts';

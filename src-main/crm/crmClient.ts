@@ -4,7 +4,7 @@ import { pick, type ConnectionProfile } from '../../src-shared/profile.ts';
 import type { Role } from '../../src-shared/tenancy.ts';
 import type { Tenant } from '../../src-shared/contract.ts';
 import type { Resource } from '../../src-shared/catalog.ts';
-import { pageRequest, readPage, type PagePosition } from './paging.ts';
+import { pagesOf } from './paging.ts';
 import { signInWith, type SignedIn } from './auth.ts';
 
 export interface WhoAmI {
@@ -104,16 +104,9 @@ export class CrmClient {
     };
   }
 
-  /** One GET as it is: network failures throw (axios), any HTTP status comes back. */
-  async rawGet(url: string, params: Record<string, string | number>, token: string, signal?: AbortSignal): Promise<{ status: number; data: unknown; headers: Record<string, unknown>; url: string }> {
-    const res = await this.http.get(url, { params, headers: this.authHeaders(token), signal });
-    const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)] as [string, string])).toString();
-    return { status: res.status, data: res.data, headers: res.headers as Record<string, unknown>, url: `${url}${qs ? `?${qs}` : ''}` };
-  }
-
   /** Any request as it is, with a JSON body: network failures throw (axios), any HTTP status comes back. */
-  async send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, token: string, data?: unknown, params?: Record<string, string | number>): Promise<{ status: number; data: unknown; headers: Record<string, unknown>; url: string }> {
-    const res = await this.http.request({ method, url, data, params, headers: this.authHeaders(token) });
+  async send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, token: string, data?: unknown, params?: Record<string, string | number>, signal?: AbortSignal): Promise<{ status: number; data: unknown; headers: Record<string, unknown>; url: string }> {
+    const res = await this.http.request({ method, url, data, params, signal, headers: this.authHeaders(token) });
     const qs = params ? new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)] as [string, string])).toString() : '';
     return { status: res.status, data: res.data, headers: res.headers as Record<string, unknown>, url: `${url}${qs ? `?${qs}` : ''}` };
   }
@@ -132,24 +125,21 @@ export class CrmClient {
   async *listPages(resource: Resource, token: string, opts: { pathParams?: Record<string, string>; query?: Record<string, string>; pageSize?: number } = {}): AsyncGenerator<Record<string, unknown>[]> {
     const path = resource.endpoints.list;
     if (!path) throw new AppError('invalid-input', `${resource.name} has no list endpoint in the catalog.`);
-    const url = CrmClient.fillPath(path, opts.pathParams ?? {});
     const paging = this.profile.paging;
-    const size = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
-    let pos: PagePosition = null;
-    for (let n = 0; n < 1_000_000; n++) {
-      const req = pageRequest(paging, url, size, pos, opts.query ?? {});
+    const fetch = async (url: string, params: Record<string, string | number>) => {
       let res;
       try {
-        res = await this.http.get(req.url, { params: req.params, headers: this.authHeaders(token) });
+        res = await this.send('GET', url, token, undefined, params);
       } catch (e) {
         throw describeFailure(e, this.profile.baseUrl);
       }
       if (res.status === 401) throw new AppError('unauthenticated', 'The CRM no longer accepts the token: sign in again.');
-      if (res.status !== 200) throw new AppError('bad-response', `${req.url} answered ${res.status}.`);
-      const { items, next } = readPage(paging, { data: res.data, headers: res.headers as Record<string, unknown>, url: req.url }, size, pos, this.profile.baseUrl);
-      yield items as Record<string, unknown>[];
-      if (!next || next === pos) return;
-      pos = next;
+      if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
+      return res;
+    };
+    const size = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
+    for await (const page of pagesOf(paging, this.profile.baseUrl, CrmClient.fillPath(path, opts.pathParams ?? {}), fetch, { size, query: opts.query })) {
+      yield page.items as Record<string, unknown>[];
     }
   }
 

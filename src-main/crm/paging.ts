@@ -73,3 +73,37 @@ export function readPage(paging: Paging, answer: { data: unknown; headers?: Reco
   }
   return { items, next: target.toString() };
 }
+
+/** One page of a listing: its records, the request that brought it, and where the next one starts (null: this was the last). */
+export interface Page {
+  items: unknown[];
+  url: string;
+  next: PagePosition;
+}
+
+/**
+ * Every page of one list, in order: the one page iterator of the console (sync, proof, isolation
+ * probes, cleanup). `fetch` sends the request (through the adapter's transport, as an identity);
+ * the next page is asked for only when the caller takes it. A CRM whose paging does not advance
+ * (the same cursor twice) is an error, never an endless loop.
+ */
+export async function* pagesOf(
+  paging: Paging,
+  baseUrl: string,
+  listUrl: string,
+  fetch: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; headers?: Record<string, unknown>; url: string }>,
+  opts: { size: number; from?: PagePosition; query?: Record<string, string | number>; maxPages?: number },
+): AsyncGenerator<Page> {
+  let pos: PagePosition = opts.from ?? null;
+  const max = opts.maxPages ?? 1_000_000;
+  for (let n = 0; ; n++) {
+    if (n >= max) throw new AppError('bad-response', `${listUrl}: more than ${max.toLocaleString('en')} pages; stopping.`);
+    const req = pageRequest(paging, listUrl, opts.size, pos, opts.query ?? {});
+    const res = await fetch(req.url, req.params);
+    const { items, next } = readPage(paging, res, opts.size, pos, baseUrl);
+    if (next !== null && next === pos) throw new AppError('bad-response', `${res.url}: the next page is the one just read; the CRM's paging does not advance.`);
+    yield { items, url: res.url, next };
+    if (!next) return;
+    pos = next;
+  }
+}

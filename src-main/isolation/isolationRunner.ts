@@ -3,22 +3,16 @@ import type { Resource } from '../../src-shared/catalog.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
-import type { Role, Verdict } from '../../src-shared/tenancy.ts';
+import type { Verdict } from '../../src-shared/tenancy.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
-import { pageRequest, readPage, type PagePosition } from '../crm/paging.ts';
-import { TransientAnswer, withRetry, type RetryPolicy } from '../sync/retry.ts';
+import { pagesOf } from '../crm/paging.ts';
+import type { RetryPolicy } from '../crm/retry.ts';
+import { exchange, type Answer, type CrmIdentity, type Method } from '../crm/transport.ts';
 
-export interface ProbeIdentity {
-  label: string;
-  email: string;
-  role: Role;
-  companyId: string | null;
-  userId: string;
-  token(): string;
-  refresh(): Promise<string>;
-}
+/** An identity the runner probes with: anyone signed in through the adapter (transport.signInIdentities). */
+export type ProbeIdentity = CrmIdentity;
 
 export type Operation = 'list' | 'search' | 'read' | 'update' | 'delete' | 'create';
 export const OPERATIONS: Operation[] = ['list', 'search', 'read', 'update', 'delete', 'create'];
@@ -54,7 +48,13 @@ export interface IsolationReport {
   requests: number;
 }
 
-type Answer = { status: number; data: unknown; request: string; headers?: Record<string, unknown> };
+
+/** A list answered with something other than 200: the answer is the evidence. */
+class ListRefused extends AppError {
+  constructor(readonly answer: Answer) {
+    super('bad-response', `${answer.request} answered ${answer.status}`);
+  }
+}
 
 const excerpt = (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data) ?? '').slice(0, 240);
 const now = () => new Date().toISOString();
@@ -104,33 +104,26 @@ export class IsolationRunner {
   }
 
   /**
-   * One request as an identity, through the sync's retry loop: dropped connections, timeouts, 429
-   * and 5xx retried (Retry-After honoured), one sign-in again on 401. A 401, 429 or 5xx still
-   * there after the last try comes back as the answer: it is evidence, not an exception.
+   * One request as an identity, through the adapter's transport: dropped connections, timeouts,
+   * 429 and 5xx tried again (Retry-After honoured), one sign-in again on 401. A 401, 429 or 5xx
+   * still there after the last try comes back as the answer: it is evidence, not an exception.
    */
-  private async ask(who: ProbeIdentity, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, params?: Record<string, string | number>): Promise<Answer> {
-    let refreshed = false;
-    let last: Answer | null = null;
-    try {
-      return await withRetry(async () => {
-        const res = await this.timed(() => this.client.send(method, url, who.token(), body, params));
-        const answer: Answer = { status: res.status, data: res.data, request: `${method} ${res.url}`, headers: res.headers };
-        if (res.status === 401 && !refreshed) {
-          refreshed = true;
-          last = answer;
-          await who.refresh();
-          throw new TransientAnswer(401, {}, answer.request);
-        }
-        if (res.status === 429 || res.status >= 500) {
-          last = answer;
-          throw new TransientAnswer(res.status, res.headers, answer.request);
-        }
-        return answer;
-      }, { policy: this.opts.retry });
-    } catch (e) {
-      if (e instanceof TransientAnswer && last) return last;
-      throw describeFailure(e, this.profile.baseUrl);
-    }
+  private ask(who: ProbeIdentity, method: Method, url: string, body?: unknown, params?: Record<string, string | number>): Promise<Answer> {
+    return this.timed(() => exchange(this.client, who, method, url, { body, params, policy: this.opts.retry }));
+  }
+
+  /**
+   * Every page of a list as `who`, through the one page iterator. An answer other than 200 ends
+   * it with a `ListRefused` carrying that answer (the evidence); a 200 without records where the
+   * profile says is an AppError (the list could not be read).
+   */
+  private pages(who: ProbeIdentity, url: string, query: Record<string, string | number> = {}, maxPages?: number) {
+    const fetch = async (u: string, p: Record<string, string | number>) => {
+      const res = await this.ask(who, 'GET', u, undefined, p);
+      if (res.status !== 200) throw new ListRefused(res);
+      return { data: res.data, headers: res.headers, url: res.request };
+    };
+    return pagesOf(this.profile.paging, this.profile.baseUrl, url, fetch, { size: this.profile.paging.maxLimit, query, maxPages });
   }
 
   /** A path template filled from a record's fields, its last parameter (the item's own) with `id`. */
@@ -249,11 +242,15 @@ export class IsolationRunner {
 
   private async existingId(resource: Resource, who: ProbeIdentity): Promise<string | null> {
     if (!resource.endpoints.list || /\{/.test(resource.endpoints.list)) return null;
-    const req = pageRequest(this.profile.paging, resource.endpoints.list, 5, null);
-    const res = await this.ask(who, 'GET', req.url, undefined, req.params);
-    const items = pick(res.data, this.profile.paging.itemsField);
-    const first = Array.isArray(items) ? (items as Array<Record<string, unknown>>).find((x) => x && x[resource.idField] != null) : undefined;
-    return first ? String(first[resource.idField]) : null;
+    try {
+      for await (const page of this.pages(who, resource.endpoints.list, {}, 1)) {
+        const first = (page.items as Array<Record<string, unknown>>).find((x) => x && x[resource.idField] != null);
+        return first ? String(first[resource.idField]) : null;
+      }
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e; // a list this identity cannot read has no record to offer
+    }
+    return null;
   }
 
 
@@ -431,37 +428,28 @@ export class IsolationRunner {
   private async findInList(resource: Resource, who: ProbeIdentity, canary: { id: string; record: Record<string, unknown> }, extra: Record<string, string> | null): Promise<{ found: boolean; evidence: Evidence[]; unreadable?: string } | null> {
     const list = resource.endpoints.list;
     if (!list) return null;
-    const paging = this.profile.paging;
     const params: Record<string, string | number> = { ...(extra ?? {}) };
     const inc = this.profile.incremental;
     const updated = canary.record[inc?.updatedAtField ?? 'updated_at'];
     if (inc?.updatedSinceParam && typeof updated === 'string') params[inc.updatedSinceParam] = updated;
     const url = this.pathOf(list, canary.record, canary.id);
     const evidence: Evidence[] = [];
-    let pos: PagePosition = null;
-    for (let page = 0; page < 50; page++) {
-      const req = pageRequest(paging, url, paging.maxLimit, pos, params);
-      const res = await this.ask(who, 'GET', req.url, undefined, req.params);
-      let read: { items: unknown[]; next: PagePosition } | null = null;
-      let unreadable: string | null = res.status >= 500 || res.status === 429 ? `${res.request} failed (${res.status})` : null;
-      if (res.status === 200) {
-        try {
-          read = readPage(paging, { data: res.data, headers: res.headers, url: res.request }, paging.maxLimit, pos, this.profile.baseUrl);
-        } catch (e) {
-          unreadable = e instanceof AppError ? e.message : String(e);
-        }
+    let first = true;
+    try {
+      for await (const page of this.pages(who, url, params, 50)) {
+        const row = page.items.find((x) => x && String((x as Record<string, unknown>)[resource.idField]) === canary.id);
+        if (first || row) evidence.push({ request: page.url, status: 200, excerpt: excerpt(row ?? page.items) });
+        first = false;
+        if (row) return { found: true, evidence };
+        if (!page.items.length) break;
       }
-      if (unreadable) {
-        evidence.push({ request: res.request, status: res.status, excerpt: excerpt(res.data) });
-        return { found: false, evidence, unreadable: `the list could not be read: ${unreadable}` };
-      }
-      const items = read?.items ?? null;
-      const hit = Array.isArray(items) && items.some((x) => x && String((x as Record<string, unknown>)[resource.idField]) === canary.id);
-      if (page === 0 || hit) evidence.push({ request: res.request, status: res.status, excerpt: hit ? excerpt((items as unknown[]).find((x) => String((x as Record<string, unknown>)[resource.idField]) === canary.id)) : excerpt(res.data) });
-      if (hit) return { found: true, evidence };
-      // a refusal, an empty page or the last one: not listed
-      if (!read || !read.items.length || !read.next || read.next === pos) break;
-      pos = read.next;
+    } catch (e) {
+      if (!(e instanceof AppError)) throw e;
+      const res = e instanceof ListRefused ? e.answer : null;
+      if (res) evidence.push({ request: res.request, status: res.status, excerpt: excerpt(res.data) });
+      // a refusal (4xx): not listed to this identity; a 5xx, or a 200 without the records where the profile says: never "not found"
+      if (res && res.status < 500 && res.status !== 429) return { found: false, evidence };
+      return { found: false, evidence, unreadable: `the list could not be read: ${res ? `${res.request} failed (${res.status})` : e.message}` };
     }
     return { found: false, evidence };
   }
@@ -535,15 +523,21 @@ export class IsolationRunner {
       let deletePath = row.delete_path;
       if (!id && resource?.endpoints.list && !/\{/.test(resource.endpoints.list) && this.profile.searchParam) {
         for (const who of order) {
-          const res = await this.ask(who, 'GET', resource.endpoints.list, undefined, { [this.profile.searchParam]: row.marker }).catch(() => null);
-          const items = res?.status === 200 ? pick(res.data, this.profile.paging.itemsField) : null;
-          const hit = Array.isArray(items) ? (items as Array<Record<string, unknown>>).find((x) => JSON.stringify(x).includes(row.marker)) : undefined;
+          let hit: Record<string, unknown> | undefined;
+          let read = false;
+          try {
+            for await (const page of this.pages(who, resource.endpoints.list, { [this.profile.searchParam]: row.marker }, 200)) {
+              hit = (page.items as Array<Record<string, unknown>>).find((x) => JSON.stringify(x).includes(row.marker));
+              if (hit) break;
+            }
+            read = true;
+          } catch { /* this identity cannot list it: the next may */ }
           if (hit) {
             id = String(hit[resource.idField]);
             deletePath = resource.endpoints.delete ? this.pathOf(resource.endpoints.delete, hit, id) : null;
             break;
           }
-          if (res?.status === 200) break;
+          if (read) break;
         }
         if (!id) { done.run(now(), 'never created (the marker is nowhere)', row.id); continue; }
       }
@@ -580,14 +574,17 @@ export class IsolationRunner {
       const resource = this.profile.catalog.resources.find((r) => r.name === row.resource);
       let still: boolean | null = null;
       for (const who of order) {
-        const req = pageRequest(this.profile.paging, row.list_path!, this.profile.paging.maxLimit, null);
-        const res = await this.ask(who, 'GET', req.url, undefined, req.params).catch(() => null);
-        if (!res) continue;
-        if (res.status === 404 || res.status === 410) { still = false; break; }
-        const items = res.status === 200 ? pick(res.data, this.profile.paging.itemsField) : null;
-        if (!Array.isArray(items)) continue;
-        still = items.some((x) => x && String((x as Record<string, unknown>)[resource?.idField ?? 'id']) === row.record_id);
-        if (still || items.length < this.profile.paging.maxLimit) break;
+        try {
+          still = false;
+          for await (const page of this.pages(who, row.list_path!)) {
+            if (page.items.some((x) => x && String((x as Record<string, unknown>)[resource?.idField ?? 'id']) === row.record_id)) { still = true; break; }
+          }
+          break;
+        } catch (e) {
+          // the parent is gone with it; any other failure: the next identity may read the list
+          if (e instanceof ListRefused && (e.answer.status === 404 || e.answer.status === 410)) { still = false; break; }
+          still = null;
+        }
       }
       if (still === false) {
         removed++;

@@ -3,23 +3,16 @@ import { NO_COMPANY_MESSAGE } from '../../src-shared/tenancy.ts';
 import type { Session, Tenant } from '../../src-shared/contract.ts';
 import type { ConnectionStore } from '../connections/connectionStore.ts';
 import { CrmClient } from '../crm/crmClient.ts';
+import { signInIdentity, type CrmIdentity } from '../crm/transport.ts';
 
-export interface SyncIdentityLike {
-  email: string;
-  role: Session['role'];
-  companyId: string | null;
-  token(): string;
-  refresh(): Promise<string>;
-}
 
 interface Live {
   session: Session;
-  token: string;
+  /** the operator as the CRM knows them (their credentials in memory only, to sign in again when the token expires); null offline */
+  who: CrmIdentity | null;
   /** null offline: nothing talks to the CRM */
   client: CrmClient | null;
   tenants: Tenant[];
-  /** kept in memory only, to sign in again when the CRM's token expires */
-  credentials: { username?: string; password?: string };
 }
 
 /**
@@ -43,8 +36,9 @@ export class SessionService {
     await this.ensureCrm(input.connection);
     const profile = this.connections.get(input.connection);
     const client = new CrmClient(profile);
-    const token = input.token ?? (await client.signIn(input.username!, input.password!)).token;
-    const me = await client.whoami(token);
+    const who = await signInIdentity(client, input.username ?? 'operator', input.token ? { token: input.token } : { username: input.username!, password: input.password! });
+    const { me } = who;
+    const token = who.token();
     if (me.role !== 'super_admin' && !me.companyId) {
       throw new AppError('forbidden', `${NO_COMPANY_MESSAGE}: ${me.email || 'this user'} belongs to no company, so the console has nothing to show. Ask a super admin to assign one.`);
     }
@@ -62,7 +56,7 @@ export class SessionService {
       offline: false,
       dataAsOf: null,
     };
-    this.live = { session, token, client, tenants, credentials: { username: input.username, password: input.password } };
+    this.live = { session, who, client, tenants };
     return { ...session };
   }
 
@@ -76,27 +70,15 @@ export class SessionService {
       offline: true,
       dataAsOf: op.dataAsOf,
     };
-    this.live = { session, token: '', client: null, tenants: op.role === 'super_admin' ? op.tenants : op.company ? [op.company] : [], credentials: {} };
+    this.live = { session, who: null, client: null, tenants: op.role === 'super_admin' ? op.tenants : op.company ? [op.company] : [] };
     return { ...session };
   }
 
   /** The operator as the sync engine and runners use it: a current token, and a way to renew it. */
-  identity(): SyncIdentityLike {
-    const live = this.require();
-    const client = live.client;
-    if (!client) throw new AppError('offline', 'Offline: this needs the CRM. Sign in online to do it.');
-    return {
-      email: live.session.user.email,
-      role: live.session.role,
-      companyId: live.session.company?.id ?? null,
-      token: () => live.token,
-      refresh: async () => {
-        const { username, password } = live.credentials;
-        if (!username || !password) throw new AppError('unauthenticated', 'The CRM token expired and was pasted, not signed in: paste a new one.');
-        live.token = (await client.signIn(username, password)).token;
-        return live.token;
-      },
-    };
+  identity(): CrmIdentity {
+    const who = this.require().who;
+    if (!who) throw new AppError('offline', 'Offline: this needs the CRM. Sign in online to do it.');
+    return who;
   }
 
   tenantsKnown(): Tenant[] {
@@ -147,7 +129,7 @@ export class SessionService {
 
   async listTenants(): Promise<{ tenants: Tenant[]; selected: string | null }> {
     const live = this.require();
-    if (live.session.role === 'super_admin' && live.client) live.tenants = (await live.client.tenants(live.token)) ?? live.tenants;
+    if (live.session.role === 'super_admin' && live.client && live.who) live.tenants = (await live.client.tenants(live.who.token())) ?? live.tenants;
     return { tenants: live.tenants, selected: live.session.selectedTenant };
   }
 

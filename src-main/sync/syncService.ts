@@ -3,12 +3,12 @@ import type { Resource } from '../../src-shared/catalog.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
-import type { Role } from '../../src-shared/tenancy.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
 import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
-import { DEFAULT_RETRY, isTransient, TransientAnswer, transientReason, withRetry, type RetryPolicy } from './retry.ts';
-import { pageRequest, readPage, type PagePosition } from '../crm/paging.ts';
+import type { RetryPolicy } from '../crm/retry.ts';
+import { pagesOf, type Page, type PagePosition } from '../crm/paging.ts';
+import { exchange, type Answer, type CrmIdentity } from '../crm/transport.ts';
 import { SyncProgress } from './progress.ts';
 
 /** Pages are written together once this many rows or this much time has gathered (each batch with its cursor). */
@@ -16,14 +16,8 @@ const FLUSH_ROWS = 5000;
 /** pages fetched ahead of the writer at most (memory: AHEAD pages of records) */
 const AHEAD = 8;
 
-export interface SyncIdentity {
-  email: string;
-  role: Role;
-  companyId: string | null;
-  token(): string;
-  /** signs in again after a 401; the new token */
-  refresh(): Promise<string>;
-}
+/** Whoever syncs: an identity signed in through the adapter (the operator's session, or the CLI's). */
+export type SyncIdentity = Pick<CrmIdentity, 'email' | 'role' | 'companyId' | 'token' | 'refresh'>;
 
 export interface SyncTenant {
   id: string;
@@ -263,44 +257,16 @@ export class SyncService {
   }
 
   /**
-   * One GET of a JSON answer: 5xx, 429 (Retry-After), timeouts, dropped connections and truncated
-   * bodies are retried with backoff and jitter, a 401 signs in once more; anything else is an error
-   * a person can read, naming the request.
+   * One GET of a JSON answer through the adapter's transport (retries, one sign-in again on 401,
+   * bodies cut short); what is still not a 200 with JSON is an error a person can read, naming the
+   * request.
    */
-  private fetchJson(identity: SyncIdentity, url: string, params: Record<string, string | number>, signal: AbortSignal | undefined, onRetry: (line: string) => void) {
-    let refreshed = false;
-    return withRetry(async () => {
-      let res;
-      try {
-        res = await this.client.rawGet(url, params, identity.token(), signal);
-      } catch (e) {
-        if (signal?.aborted) throw e;
-        const described = describeFailure(e, this.profile.baseUrl);
-        if (described.code !== 'tls' && isTransient(e)) throw e; // retried; a certificate does not heal by asking again
-        throw described;
-      }
-      if (res.status === 401 && !refreshed) {
-        refreshed = true;
-        await identity.refresh();
-        throw new TransientAnswer(401, {}, res.url);
-      }
-      if (res.status === 429 || res.status >= 500) throw new TransientAnswer(res.status, res.headers, res.url);
-      if (res.status === 401) throw new AppError('unauthenticated', `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.`);
-      if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
-      // a body cut short arrives as text that is not JSON: worth another try, like a dropped connection
-      if (typeof res.data === 'string' && res.data.length && /^\s*[[{]/.test(res.data)) throw new TransientAnswer(res.status, res.headers, res.url, 'truncated body');
-      if (typeof res.data !== 'object' || res.data === null) throw new AppError('bad-response', `${res.url} answered something that is not JSON.`);
-      return res;
-    }, {
-      policy: this.retryPolicy,
-      signal,
-      onRetry: (e, attempt, delay) => onRetry(`${url} (${transientReason(e)}), try ${attempt + 1} in ${delay} ms`),
-    }).catch((e) => {
-      if (e instanceof AppError || signal?.aborted) throw e;
-      // retries used up on a transient failure: say what it was
-      const why = transientReason(e);
-      throw new AppError(/^\d+$/.test(why) || why === 'truncated body' ? 'bad-response' : 'unreachable', `${e instanceof TransientAnswer ? e.request : url} still failed after ${this.retryPolicy?.attempts ?? DEFAULT_RETRY.attempts} tries (${why}).`);
-    });
+  private async fetchJson(identity: SyncIdentity, url: string, params: Record<string, string | number>, signal: AbortSignal | undefined, onRetry: (line: string) => void): Promise<Answer> {
+    const res = await exchange(this.client, identity, 'GET', url, { params, signal, policy: this.retryPolicy, onRetry });
+    if (res.exhausted) throw new AppError(res.status === 401 ? 'unauthenticated' : 'bad-response', res.status === 401 ? `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.` : res.exhausted);
+    if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
+    if (typeof res.data !== 'object' || res.data === null) throw new AppError('bad-response', `${res.url} answered something that is not JSON${typeof res.data === 'string' && res.data ? ` (${JSON.stringify(res.data.slice(0, 60))})` : ''}.`);
+    return res;
   }
 
   /**
@@ -387,7 +353,7 @@ export class SyncService {
         if (countPath && countParam) {
           const params: Record<string, string> = { resource: resource.name, [countParam]: 'true' };
           if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
-          const res = await this.client.rawGet(countPath, params, identity.token(), opts.signal).catch(() => null);
+          const res = await this.client.send('GET', countPath, identity.token(), undefined, params, opts.signal).catch(() => null);
           const n = res?.status === 200 ? Number(pick(res.data, 'count')) : NaN;
           if (Number.isFinite(n)) total = n;
         }
@@ -441,19 +407,11 @@ export class SyncService {
         // the next page is on its way while this one is written; stopping the listing stops it
         const listing = new AbortController();
         const signal = opts.signal ? AbortSignal.any([opts.signal, listing.signal]) : listing.signal;
-        type Page = { items: unknown[]; url: string; next: PagePosition };
         // a super admin lists one company through the tenant parameter: every row must be that company's
         const filtered = superAdmin && !!this.profile.sync.tenantParam && tenant.id !== ALL;
-        const fetchPage = async (pos: PagePosition): Promise<Page> => {
-          const query: Record<string, string | number> = {};
-          if (filtered) query[this.profile.sync.tenantParam!] = tenant.id;
-          if (since && inc?.updatedSinceParam) query[inc.updatedSinceParam] = since;
-          const req = pageRequest(paging, list, pageSize, pos, query);
-          const res = await get(req.url, req.params, signal);
-          const { items, next } = readPage(paging, res, pageSize, pos, this.profile.baseUrl);
-          if (next !== null && next === pos) throw new AppError('bad-response', `${res.url}: the next cursor is the one just used; the CRM's paging does not advance.`);
-          return { items, url: res.url, next };
-        };
+        const query: Record<string, string | number> = {};
+        if (filtered) query[this.profile.sync.tenantParam!] = tenant.id;
+        if (since && inc?.updatedSinceParam) query[inc.updatedSinceParam] = since;
         /** Writes pages in one transaction with the cursor after the last: a kill loses none and repeats none. */
         const write = (batch: Page[]) => raw.transaction(() => {
           for (const page of batch) {
@@ -508,16 +466,13 @@ export class SyncService {
           const signalWriter = () => { wake?.(); wake = null; };
           const fetcher = (async () => {
             try {
-              let pos: PagePosition = resuming ? prev!.cursor : null;
-              for (let guard = 0; ; guard++) {
-                if (guard > 1_000_000) throw new AppError('bad-response', `${list}: more than a million pages; stopping.`);
-                while (queue.length >= AHEAD && !signal.aborted) await new Promise<void>((r) => (room = r));
-                if (signal.aborted) return;
-                const page = await fetchPage(pos);
+              const from: PagePosition = resuming ? prev!.cursor : null;
+              for await (const page of pagesOf(paging, this.profile.baseUrl, list, (u, p) => get(u, p, signal), { size: pageSize, from, query })) {
                 queue.push(page);
                 signalWriter();
-                if (!page.next) break;
-                pos = page.next;
+                // the next page is asked for once there is room for it
+                while (queue.length >= AHEAD && !signal.aborted) await new Promise<void>((r) => (room = r));
+                if (signal.aborted) return;
               }
             } catch (e) {
               failure = e;
@@ -605,23 +560,17 @@ export class SyncService {
     const paging = this.profile.paging;
     for (const parentId of parents) {
       const url = CrmClient.fillPath(resource.endpoints.list!, { [d.field]: parentId });
-      let pos: PagePosition = null;
-      for (let guard = 0; guard < 100_000; guard++) {
-        const req = pageRequest(paging, url, pageSize, pos);
-        const res = await get(req.url, req.params);
-        const { items, next } = readPage(paging, res, pageSize, pos, this.profile.baseUrl);
+      for await (const { items, url: request } of pagesOf(paging, this.profile.baseUrl, url, get, { size: pageSize })) {
         raw.transaction(() => {
           // a nested answer may leave out the parent id: it is known from the path
           const rows = items.map((i) => (i && typeof i === 'object' && !Array.isArray(i) && (i as Record<string, unknown>)[d.field] === undefined ? { ...(i as object), [d.field]: parentId } : i));
-          report.leaks += this.ingest(identity, resource, rows, res.url, runId).leaks;
+          report.leaks += this.ingest(identity, resource, rows, request, runId).leaks;
         })();
         outcome.rows += items.length;
         outcome.pages += 1;
         report.rows += items.length;
         report.pages += 1;
         progress.add(key, items.length, 1);
-        if (!next || next === pos) break;
-        pos = next;
       }
     }
     report.deletions += this.markVanished(identity, tenant.id, resource.name, runId).changes;
@@ -692,11 +641,8 @@ export class SyncService {
     } else sources.push({ url: list });
     const rows: Array<{ id: string; updated: string | null; record: unknown }> = [];
     for (const source of sources) {
-      let pos: PagePosition = null;
-      for (let guard = 0; guard < 1_000_000; guard++) {
-        const req = pageRequest(paging, source.url, paging.maxLimit, pos, filtered ? { [this.profile.sync.tenantParam!]: tenant.id } : {});
-        const res = await this.fetchJson(identity, req.url, req.params, undefined, () => {});
-        const { items, next } = readPage(paging, res, paging.maxLimit, pos, this.profile.baseUrl);
+      const get = (url: string, params: Record<string, string | number>) => this.fetchJson(identity, url, params, undefined, () => {});
+      for await (const { items } of pagesOf(paging, this.profile.baseUrl, source.url, get, { size: paging.maxLimit, query: filtered ? { [this.profile.sync.tenantParam!]: tenant.id } : {} })) {
         for (const raw of items) {
           if (!raw || typeof raw !== 'object') continue;
           const item = source.parent && (raw as Record<string, unknown>)[(d as { field: string }).field] === undefined ? { ...(raw as object), [(d as { field: string }).field]: source.parent } as Record<string, unknown> : raw as Record<string, unknown>;
@@ -706,8 +652,6 @@ export class SyncService {
           const updated = item[updatedField];
           rows.push({ id: String(item[resource.idField]), updated: typeof updated === 'string' ? updated : null, record: item });
         }
-        if (!next || next === pos) break;
-        pos = next;
       }
     }
     return manifestOf(rows);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { openCache } from '../../src-main/cache/cacheDb.ts';
 import { EventBus } from '../../src-main/core/eventBus.ts';
 import { discover } from '../../src-main/catalog/catalogService.ts';
-import { signInIdentities } from '../../src-main/isolation/identities.ts';
+import { signInIdentities } from '../../src-main/crm/transport.ts';
 import { IsolationRunner } from '../../src-main/isolation/isolationRunner.ts';
 import { otherCrmProfile, startOtherCrm } from '../support/otherCrm.ts';
 

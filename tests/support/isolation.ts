@@ -1,6 +1,7 @@
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { CrmClient } from '../../src-main/crm/crmClient.ts';
 import type { ProbeIdentity } from '../../src-main/isolation/isolationRunner.ts';
+import { signInIdentity } from '../../src-main/crm/transport.ts';
 import { MODELS } from '../../src-crm/models.ts';
 import type { TestCrm } from './crm.ts';
 
@@ -15,9 +16,9 @@ export const refreshes = { count: 0 };
 export async function probeIdentities(profile: ConnectionProfile, list = DEMO_IDENTITIES): Promise<ProbeIdentity[]> {
   const client = new CrmClient(profile);
   return Promise.all(list.map(async ([label, email]) => {
-    let token = (await client.signIn(email, 'demo')).token;
-    const me = await client.whoami(token);
-    return { label, email, role: me.role, companyId: me.companyId, userId: me.id, token: () => token, refresh: async () => { refreshes.count++; return (token = (await client.signIn(email, 'demo')).token); } };
+    const who = await signInIdentity(client, label, { username: email, password: 'demo' });
+    const refresh = who.refresh;
+    return { ...who, refresh: () => { refreshes.count++; return refresh(); } };
   }));
 }
 
