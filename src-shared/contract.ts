@@ -36,7 +36,7 @@ export const ConnectionSummarySchema = z.object({
 export type ConnectionSummary = z.infer<typeof ConnectionSummarySchema>;
 
 export const CheckSchema = z.object({
-  name: z.enum(['reachable', 'openapi', 'crm', 'sign-in', 'role']),
+  name: z.enum(['reachable', 'openapi', 'crm', 'sign-in', 'role', 'lists']),
   status: z.enum(['pass', 'fail', 'warn', 'skipped']),
   code: z.string().nullable(),
   message: z.string(),

@@ -34,11 +34,18 @@ export async function fetchOpenapi(url: string, openapiPath = '/openapi.json'): 
   }
   if (res.status === 404) throw new AppError('no-openapi', `No OpenAPI document at ${openapiUrl} (404). Give the document's address with --url, or set openapiPath.`);
   if (res.status !== 200) throw new AppError('no-openapi', `${openapiUrl} answered ${res.status}, not an OpenAPI document.`);
+  let doc: unknown;
   try {
-    return { doc: JSON.parse(String(res.data)), openapiUrl };
+    doc = JSON.parse(String(res.data));
   } catch {
-    throw new AppError('no-openapi', `${openapiUrl} is not JSON: TenantScope reads the JSON form of the OpenAPI document.`);
+    const html = /^\s*</.test(String(res.data));
+    throw new AppError('no-openapi', `${openapiUrl} is ${html ? 'an HTML page' : 'not JSON'}: TenantScope reads the JSON form of the OpenAPI document. Give the document's address with --url.`);
   }
+  const o = doc as Record<string, unknown> | null;
+  if (!o || typeof o !== 'object' || Array.isArray(o) || !('openapi' in o || 'swagger' in o) || typeof o.paths !== 'object' || o.paths === null) {
+    throw new AppError('not-a-crm', `${openapiUrl} answered JSON that is not an OpenAPI document (no "openapi" version and "paths"). Is this the CRM's API address?`);
+  }
+  return { doc, openapiUrl };
 }
 
 export async function discover(opts: DiscoverOptions): Promise<Discovery> {

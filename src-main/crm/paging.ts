@@ -107,3 +107,20 @@ export async function* pagesOf(
     pos = next;
   }
 }
+
+/**
+ * What a list answer looks like, in the profile's terms: where its records are and how it names
+ * the next page. Used to confirm (or correct, in words) the paging that discovery read from the
+ * OpenAPI document, after one real request.
+ */
+export function sniffListAnswer(data: unknown, headers: Record<string, unknown> = {}): { itemsField: string | null; style: string } {
+  const link = nextLink(headers.link ?? headers.Link);
+  if (Array.isArray(data)) return { itemsField: '', style: link ? 'a bare JSON list, next page in a Link header' : 'a bare JSON list' };
+  if (!data || typeof data !== 'object') return { itemsField: null, style: typeof data === 'string' ? `text, not JSON (${JSON.stringify(data.slice(0, 60))})` : 'no list' };
+  const o = data as Record<string, unknown>;
+  const field = ['items', 'data', 'results', 'records', 'rows', 'entries'].find((k) => Array.isArray(o[k])) ?? Object.keys(o).find((k) => Array.isArray(o[k]));
+  if (field === undefined) return { itemsField: null, style: `an object with no list in it (${Object.keys(o).slice(0, 6).join(', ') || 'empty'})` };
+  const next = ['next_cursor', 'nextCursor', 'cursor', 'next'].find((k) => k in o);
+  const total = ['total', 'count', 'total_count', 'totalCount'].find((k) => k in o);
+  return { itemsField: field, style: `records at "${field}"${next ? `, next page at "${next}"` : ''}${total ? `, total at "${total}"` : ''}${link ? ', next page in a Link header' : ''}` };
+}

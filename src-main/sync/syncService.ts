@@ -265,7 +265,7 @@ export class SyncService {
     const res = await exchange(this.client, identity, 'GET', url, { params, signal, policy: this.retryPolicy, onRetry });
     if (res.exhausted) throw new AppError(res.status === 401 ? 'unauthenticated' : 'bad-response', res.status === 401 ? `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.` : res.exhausted);
     if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
-    if (typeof res.data !== 'object' || res.data === null) throw new AppError('bad-response', `${res.url} answered something that is not JSON${typeof res.data === 'string' && res.data ? ` (${JSON.stringify(res.data.slice(0, 60))})` : ''}.`);
+    if (typeof res.data !== 'object' || res.data === null) throw new AppError('bad-response', `${res.url} answered ${typeof res.data === 'string' && res.data ? `text (${JSON.stringify(res.data.slice(0, 60))})` : JSON.stringify(res.data ?? null)}, not a JSON object or list.`);
     return res;
   }
 

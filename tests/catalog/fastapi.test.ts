@@ -40,6 +40,7 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     const doc = JSON.parse(r.out);
     expect(doc.test.ok, JSON.stringify(doc.test.checks)).toBe(true);
     expect(doc.test.role).toBe('company_admin');
+    expect(doc.test.checks.find((c: { name: string }) => c.name === 'lists').message).toMatch(/answered a bare JSON list as the profile says \(\d+ on the first page, offset paging\)/);
     const p = saved();
     expect(p.auth).toMatchObject({ kind: 'oauth2-password', tokenUrl: '/api/v1/auth/token' });
     expect(p.whoami.path).toBe('/api/v1/auth/me');
@@ -221,6 +222,48 @@ describe('bad answers from a CRM are clear errors', () => {
       await new Promise((r) => server.close(r));
     }
   });
+});
+
+describe('an address that is not a CRM\'s API, and a list that answers a string', () => {
+  it('connections add --openapi refuses JSON that is not an OpenAPI document and an HTML page, saving nothing; a list answering a string fails its sync, storing nothing', async () => {
+    const { createServer } = await import('node:http');
+    const { openCache } = await import('../../src-main/cache/cacheDb.ts');
+    const { EventBus } = await import('../../src-main/core/eventBus.ts');
+    const { SyncService } = await import('../../src-main/sync/syncService.ts');
+    const server = createServer((req, res) => {
+      if (req.url === '/status/openapi.json') { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"status":"ok","version":"2.1"}'); return; }
+      if (req.url === '/site/openapi.json') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><html><body>Welcome</body></html>'); return; }
+      if (req.url!.startsWith('/api/things/')) { res.writeHead(200, { 'content-type': 'application/json' }); res.end('"down for maintenance"'); return; }
+      res.writeHead(404); res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const dir = mkdtempSync(join(tmpdir(), 'tenantscope-notcrm-'));
+    const cache = await openCache(join(dir, 'c.sqlite'));
+    try {
+      const notOpenapi = await runCli(['--json', 'connections', 'add', 'x', '--openapi', `${url}/status`, '--identity', 'A=a@x.test:PW'], { home: dir });
+      expect(notOpenapi.code).toBe(2);
+      expect(JSON.parse(notOpenapi.out).error).toMatchObject({ code: 'not-a-crm', message: expect.stringMatching(/\/status\/openapi\.json answered JSON that is not an OpenAPI document/) });
+      const html = await runCli(['--json', 'connections', 'add', 'x', '--openapi', `${url}/site`, '--identity', 'A=a@x.test:PW'], { home: dir });
+      expect(html.code).toBe(2);
+      expect(JSON.parse(html.out).error.message).toMatch(/\/site\/openapi\.json is an HTML page/);
+      const listed = await runCli(['--json', 'connections', 'list'], { home: dir });
+      expect(JSON.parse(listed.out).connections.map((c: { name: string }) => c.name)).toEqual(['demo']); // nothing saved
+
+      const profile = ConnectionProfileSchema.parse({
+        version: 1, name: 'str', baseUrl: url, auth: { kind: 'token' }, whoami: { path: '/me' },
+        paging: { kind: 'offset', limitParam: 'limit', offsetParam: 'skip', itemsField: '', maxLimit: 100 },
+        catalog: { users: 'users', resources: [{ name: 'things', endpoints: { list: '/api/things/' }, table: 'things', companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null }] },
+      });
+      const report = await new SyncService(cache, profile, new EventBus()).run({ email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' }, [{ id: '*', name: 'every tenant' }]);
+      expect(report.outcomes.find((o) => o.resource === 'things')).toMatchObject({ status: 'failed', message: expect.stringMatching(/\/api\/things\/\?limit=100&skip=0 answered text \("down for maintenance"\), not a JSON object or list/) });
+      expect(cache.raw.prepare('SELECT count(*) FROM records').pluck().get()).toBe(0);
+    } finally {
+      await cache.close();
+      rmSync(dir, { recursive: true, force: true });
+      await new Promise((r) => server.close(r));
+    }
+  }, 60_000);
 });
 
 describe('a page too large to read', () => {
