@@ -218,7 +218,7 @@ describe('connections', () => {
     // the list style is confirmed by one real request
     expect(ok.checks.find((c: any) => c.name === 'lists')).toMatchObject({ status: 'pass', message: expect.stringMatching(/records at "items" as the profile says/) });
     const reference = referenceProfile('x', crm.url);
-    const wrongList = await test('t-list', crm.url, { paging: { ...reference.paging, itemsField: 'results' } });
+    const wrongList = await test('t-list', crm.url, { paging: { ...(reference.paging as object), itemsField: 'results' } });
     expect(failed(wrongList)).toMatchObject({ name: 'lists', code: 'bad-response', message: expect.stringMatching(/answered records at "items".*not records at "results" as the profile says: set "paging.itemsField" to "items"/) });
     expect(wrongList.ok).toBe(false);
   });
