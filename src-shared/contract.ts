@@ -185,7 +185,7 @@ export const contract = {
         secrets: z.record(z.string(), Secret).optional(),
       })
       .strict(),
-    output: z.object({ connection: ConnectionSummarySchema }),
+    output: z.object({ connection: ConnectionSummarySchema, notice: z.string().optional() }),
   },
   'connections:remove': {
     access: 'public',

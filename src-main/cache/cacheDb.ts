@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import { AppError } from '../../src-shared/result.ts';
@@ -52,9 +52,12 @@ export interface OpenCache {
 }
 
 export async function openCache(file: string): Promise<OpenCache> {
-  mkdirSync(dirname(file), { recursive: true });
+  // only this user reads a cache (it holds every synced tenant's rows and the offline verifiers)
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   let raw;
   try {
+    if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+    else chmodSync(file, 0o600);
     raw = openSqlite(file);
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');

@@ -6,9 +6,43 @@ import { ConnectionProfileSchema, describeIssues, type ConnectionProfile } from 
 import type { ConnectionSummary } from '../../src-shared/contract.ts';
 import { secretKey, type SecretStore } from '../core/secretStore.ts';
 import { projectRoot } from '../core/home.ts';
+import { signInPath } from '../crm/auth.ts';
 
 export const DEMO = 'demo';
+
+/** The CRM a connection's secrets and cache are for: origin, sign-in style and address, credential header. */
+export function bindingOf(profile: ConnectionProfile): string {
+  // the demo CRM runs on a port chosen at each start: it is the same CRM every time
+  const origin = profile.embedded ? 'the embedded demo CRM' : new URL(profile.baseUrl).origin;
+  return JSON.stringify({ origin, auth: profile.auth.kind, signIn: signInPath(profile.auth), header: profile.header.name.toLowerCase() });
+}
+
+/** The origin a binding names, for messages. */
+export function originOf(binding: string): string {
+  try {
+    return (JSON.parse(binding) as { origin: string }).origin;
+  } catch {
+    return 'another CRM';
+  }
+}
+
 const UNDO_MS = 10 * 60 * 1000;
+
+/**
+ * Whether the console may read an environment variable as a secret source: TENANTSCOPE_* names,
+ * and those the operator lists in TENANTSCOPE_ENV_ALLOW (comma-separated; "PREFIX_*" for a
+ * prefix) in the console's own environment. A profile, whoever wrote it, cannot make the console
+ * read HOME or a CI secret and send it to a CRM.
+ */
+export function envAllowed(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (/^TENANTSCOPE_[A-Z0-9_]+$/.test(name) && name !== 'TENANTSCOPE_ENV_ALLOW') return true;
+  return (env.TENANTSCOPE_ENV_ALLOW ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+    .some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
+}
+
+function refuseEnv(name: string, field: string): AppError {
+  return new AppError('forbidden', `The environment variable ${name} is not one the console reads secrets from: name it TENANTSCOPE_..., or allow it with TENANTSCOPE_ENV_ALLOW=${name} in the console's environment.`, { [field]: 'a TENANTSCOPE_* name, or one allowed by TENANTSCOPE_ENV_ALLOW' });
+}
 
 interface StoredFile {
   version: 1;
@@ -102,10 +136,17 @@ export class ConnectionStore {
     if (held) return held;
     let variable: string | undefined;
     try { variable = this.get(name).databaseUrlEnv; } catch { return undefined; }
-    return variable ? env[variable] || undefined : undefined;
+    if (!variable) return undefined;
+    if (!envAllowed(variable, env)) throw refuseEnv(variable, 'databaseUrlEnv');
+    return env[variable] || undefined;
   }
 
-  save(rawProfile: unknown, opts: { replace: boolean; databaseUrl?: string | null; secrets?: Record<string, string> }): ConnectionProfile {
+  /**
+   * Adds or replaces a connection. `rebound`: a replaced connection now points at another CRM (origin,
+   * sign-in style or address, credential header): its stored passwords, tokens and database URL
+   * were dropped (only those given with this save are kept), and its cache must be set aside.
+   */
+  save(rawProfile: unknown, opts: { replace: boolean; databaseUrl?: string | null; secrets?: Record<string, string> }): { profile: ConnectionProfile; rebound: boolean } {
     const parsed = ConnectionProfileSchema.safeParse(rawProfile);
     if (!parsed.success) {
       const fields = describeIssues(parsed.error.issues);
@@ -117,6 +158,10 @@ export class ConnectionStore {
     if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
       throw new AppError('invalid-input', 'The database URL must start with postgres:// or postgresql://', { databaseUrl: 'a postgres:// URL' });
     }
+    const variables = [...profile.identities.flatMap((i) => [['passwordEnv', i.passwordEnv, i.label], ['tokenEnv', i.tokenEnv, i.label]] as const), ['databaseUrlEnv', profile.databaseUrlEnv, null] as const];
+    for (const [field, variable, label] of variables) {
+      if (variable && !envAllowed(variable)) throw refuseEnv(variable, label === null ? field : `identities.${label}.${field}`);
+    }
     for (const label of Object.keys(opts.secrets ?? {})) {
       if (!profile.identities.some((i) => i.label === label)) {
         throw new AppError('invalid-input', `A secret was given for "${label}", which is not one of this connection's identities.`, { [`secrets.${label}`]: 'an identity label' });
@@ -125,15 +170,19 @@ export class ConnectionStore {
     const data = this.read();
     const at = data.connections.findIndex((c) => (c as { name?: unknown })?.name === profile.name);
     if (at >= 0 && !opts.replace) throw new AppError('conflict', `A connection named "${profile.name}" already exists; edit it or choose another name.`);
+    const before = at >= 0 ? ConnectionProfileSchema.safeParse(data.connections[at]) : null;
+    // secrets are bound to the CRM they were saved for: pointed elsewhere, the connection keeps none
+    const rebound = !!before && (!before.success || bindingOf(before.data) !== bindingOf(profile));
     if (at >= 0) data.connections[at] = profile;
     else data.connections.push(profile);
     this.write(data);
+    if (rebound || at < 0) for (const k of this.secrets.keys(`${profile.name}/`)) this.secrets.delete(k);
     if (opts.databaseUrl !== undefined) {
       if (opts.databaseUrl === null) this.secrets.delete(secretKey(profile.name, 'databaseUrl'));
       else this.secrets.set(secretKey(profile.name, 'databaseUrl'), opts.databaseUrl);
     }
     for (const [label, value] of Object.entries(opts.secrets ?? {})) this.secrets.set(secretKey(profile.name, label), value);
-    return profile;
+    return { profile, rebound };
   }
 
   remove(name: string): string {
@@ -172,8 +221,11 @@ export class ConnectionStore {
     if (profile.embedded && profile.demoPassword) return profile.demoPassword;
     const held = this.secrets.get(secretKey(profile.name, label));
     if (held) return held;
-    if (identity?.passwordEnv && env[identity.passwordEnv]) return env[identity.passwordEnv];
-    if (identity?.tokenEnv && env[identity.tokenEnv]) return env[identity.tokenEnv];
+    for (const [field, variable] of [['passwordEnv', identity?.passwordEnv], ['tokenEnv', identity?.tokenEnv]] as const) {
+      if (!variable) continue;
+      if (!envAllowed(variable, env)) throw refuseEnv(variable, `identities.${label}.${field}`);
+      if (env[variable]) return env[variable];
+    }
     return undefined;
   }
 }

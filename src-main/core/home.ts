@@ -11,7 +11,7 @@ export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
       : platform() === 'darwin'
         ? join(homedir(), 'Library', 'Application Support', 'TenantScope')
         : join(env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'TenantScope');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 }); // connections, caches and secrets: this user's only
   return dir;
 }
 

@@ -4,7 +4,8 @@ import type { z } from 'zod';
 import { contract, isChannel, NEEDS_CRM, type Channel, type Contract, type EventPayload, type Output } from '../../src-shared/contract.ts';
 import { AppError, type Result } from '../../src-shared/result.ts';
 import { describeIssues, type ConnectionProfile } from '../../src-shared/profile.ts';
-import { ConnectionStore, DEMO } from '../connections/connectionStore.ts';
+import { bindingOf, ConnectionStore, DEMO } from '../connections/connectionStore.ts';
+import { bindCache, cachePath, detachCache, pruneRemoved, reattachCache } from '../cache/cacheFiles.ts';
 import { testConnection } from '../connections/connectionTester.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
 import { checkDrift, discover, discoverProfile, parseCatalog } from '../catalog/catalogService.ts';
@@ -82,12 +83,51 @@ export function createServices(opts: ServicesOptions): Services {
   const cacheFor = (connection: string) => {
     let c = caches.get(connection);
     if (!c) {
-      c = openCache(join(opts.home, 'cache', `${connection}.sqlite`));
+      c = (async () => {
+        const binding = bindingOf(connections.get(connection));
+        const cache = await openCache(cachePath(opts.home, connection));
+        try {
+          bindCache(cache.raw, connection, binding);
+        } catch (e) {
+          await cache.close();
+          throw e;
+        }
+        return cache;
+      })();
       caches.set(connection, c);
       c.catch(() => caches.delete(connection));
     }
     return c;
   };
+  /** Closes a connection's cache and moves its files aside (a removal, or a connection pointed at another CRM). */
+  const setCacheAside = async (connection: string, tag: string) => {
+    const open = caches.get(connection);
+    caches.delete(connection);
+    if (open) await open.then((c) => c.close(), () => {});
+    if (session.current()?.connection === connection) session.signOut();
+    return detachCache(opts.home, connection, tag);
+  };
+  /**
+   * Saves a connection; a cache filled from another CRM is never opened under it: a new connection
+   * starts with an empty cache (whatever a removed one of that name left is set aside), and one
+   * pointed at another CRM has its cache set aside (the store drops its secrets).
+   */
+  const saveConnection = async (profile: unknown, o: Parameters<ConnectionStore['save']>[1]) => {
+    const name = (profile as { name?: unknown })?.name;
+    const existed = typeof name === 'string' && connections.list().profiles.some((p) => p.name === name);
+    const saved = connections.save(profile, o);
+    if (saved.rebound || !existed) {
+      if (await setCacheAside(saved.profile.name, `${saved.rebound ? 'rebound' : 'stale'}-${Date.now()}`)) log(`connection ${saved.profile.name}: a cache made for ${saved.rebound ? 'the CRM it pointed at before' : 'an earlier connection of that name'} was set aside in cache/detached`);
+    }
+    return saved;
+  };
+  // removed connections' caches outlive their undo by a moment only
+  try {
+    const pruned = pruneRemoved(opts.home, 10 * 60 * 1000);
+    if (pruned) log(`deleted the caches of ${pruned} removed connections`);
+  } catch (e) {
+    log(`could not prune removed caches: ${(e as Error).message}`);
+  }
   const syncFor = async () => {
     const s = session.current()!;
     return new SyncService(await cacheFor(s.connection), connections.get(s.connection), bus);
@@ -172,12 +212,20 @@ export function createServices(opts: ServicesOptions): Services {
       if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new AppError('invalid-input', 'The database URL must start with postgres:// or postgresql://', { databaseUrl: 'a postgres:// URL' });
       return discoverProfile({ name, url, databaseUrl: databaseUrl || undefined, databaseUrlEnv, identities });
     },
-    'connections:save': ({ profile, replace, databaseUrl, secrets: given }) => {
-      const saved = connections.save(profile, { replace, databaseUrl, secrets: given });
-      return { connection: connections.summary(saved) };
+    'connections:save': async ({ profile, replace, databaseUrl, secrets: given }) => {
+      const { profile: saved, rebound } = await saveConnection(profile, { replace, databaseUrl, secrets: given });
+      return { connection: connections.summary(saved), ...(rebound ? { notice: 'The connection now points at another CRM (address or sign-in): its stored passwords, tokens and database URL were dropped, and its cache was set aside. Give the secrets again.' } : {}) };
     },
-    'connections:remove': ({ name }) => ({ removed: name, undoToken: connections.remove(name) }),
-    'connections:restore': ({ undoToken }) => ({ connection: connections.summary(connections.restore(undoToken)) }),
+    'connections:remove': async ({ name }) => {
+      const undoToken = connections.remove(name);
+      await setCacheAside(name, `removed-${undoToken}`);
+      return { removed: name, undoToken };
+    },
+    'connections:restore': ({ undoToken }) => {
+      const restored = connections.restore(undoToken);
+      reattachCache(opts.home, restored.name, `removed-${undoToken}`);
+      return { connection: connections.summary(restored) };
+    },
     'connections:test': async ({ name, username, password, token }) => {
       await ensureCrm(name);
       const profile = connections.get(name);
@@ -238,7 +286,7 @@ export function createServices(opts: ServicesOptions): Services {
       const profile = connections.get(connection);
       if (profile.embedded) throw new AppError('conflict', 'The demo connection\'s catalog ships with the app; add a connection of your own to keep an edited catalog.');
       const parsed = parseCatalog(catalog);
-      connections.save({ ...profile, catalog: parsed }, { replace: true });
+      connections.save({ ...profile, catalog: parsed }, { replace: true }); // the same CRM: nothing is rebound
       return { catalog: parsed };
     },
     'catalog:check': async ({ connection, databaseUrl }) => {
@@ -384,7 +432,7 @@ export function createServices(opts: ServicesOptions): Services {
       const opened = await readExport(Buffer.from(data, 'base64'), passphrase);
       try {
         const { meta } = opened;
-        connections.save({ ...meta.profile, name, description: `${meta.tenant.name}, exported by ${meta.exportedBy} on ${meta.exportedAt.slice(0, 10)} (offline copy)` }, { replace: false });
+        await saveConnection({ ...meta.profile, name, description: `${meta.tenant.name}, exported by ${meta.exportedBy} on ${meta.exportedAt.slice(0, 10)} (offline copy)` }, { replace: false });
         const raw = (await cacheFor(name)).raw;
         const rows = importInto(raw, opened.file, meta.tenant.id);
         const user = { id: 'support', email: 'support', name: `Support (copy of ${meta.tenant.name})` };

@@ -48,7 +48,17 @@ export class CrmClient {
     this.http = axios.create({ baseURL: profile.baseUrl, timeout: timeoutMs, validateStatus: () => true, maxRedirects: 0, maxContentLength: MAX_ANSWER_BYTES });
   }
 
+  /** A password or token goes over TLS, or to this machine: never in clear text across a network. */
+  private assertPrivate(): void {
+    const u = new URL(this.profile.baseUrl);
+    const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(u.hostname);
+    if (u.protocol !== 'https:' && !loopback) {
+      throw new AppError('tls', `The CRM at ${this.profile.baseUrl} is plain http on another machine: the console sends no password or token there in clear text. Use its https:// address.`);
+    }
+  }
+
   private authHeaders(token: string): Record<string, string> {
+    this.assertPrivate();
     const { name, scheme } = this.profile.header;
     return { [name]: scheme ? `${scheme} ${token}` : token };
   }
@@ -73,6 +83,7 @@ export class CrmClient {
   }
 
   async signIn(username: string, password: string): Promise<SignedIn> {
+    this.assertPrivate();
     try {
       return await signInWith(this.http, this.profile.auth, username, password, { baseUrl: this.profile.baseUrl, name: this.profile.name });
     } catch (e) {

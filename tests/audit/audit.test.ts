@@ -92,9 +92,9 @@ describe('the offline audit', () => {
   it('with the CRM stopped, tenantscope audit --offline runs on the cache, says as of when, and --fail-on decides the exit code', async () => {
     const crm = await startTestCrm({ profile: 'legacy' });
     const home = mkdtempSync(join(tmpdir(), 'tenantscope-audit-cli-'));
-    writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'REF_PW' }] }] }));
+    writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'TENANTSCOPE_REF_PW' }] }] }));
     const cli = (args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), ...args], { env: { ...process.env, TENANTSCOPE_HOME: home, REF_PW: 'demo' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), ...args], { env: { ...process.env, TENANTSCOPE_HOME: home, TENANTSCOPE_REF_PW: 'demo' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout!.on('data', (d) => (out += d));

@@ -15,7 +15,7 @@ import { startFastapiCrm, type FastapiCrm } from '../support/fastapiCrm.ts';
 describe('a FastAPI CRM from its URL, database URL and identities alone', () => {
   let crm: FastapiCrm;
   let home: string;
-  const env = () => ({ FX_PW: 'demo', FX_DB: crm.databaseUrl });
+  const env = () => ({ TENANTSCOPE_FX_PW: 'demo', TENANTSCOPE_FX_DB: crm.databaseUrl });
   const identities = [
     ['Acme admin', 'admin@acme.test'], ['Globex admin', 'admin@globex.test'], ['Globex user', 'user@globex.test'],
     ['Initech admin', 'admin@initech.test'], ['No company', 'nobody@fixture.test'], ['Super admin', 'super@fixture.test'],
@@ -35,7 +35,7 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
   });
 
   it('connections add --openapi discovers sign-in, whoami, paging and every collection with its company, and the sign-in works', async () => {
-    const r = await runCli(['--json', 'connections', 'add', 'fx', '--openapi', crm.url, '--db-env', 'FX_DB', ...identities.flatMap(([label, user]) => ['--identity', `${label}=${user}:FX_PW`])], { home, env: env() });
+    const r = await runCli(['--json', 'connections', 'add', 'fx', '--openapi', crm.url, '--db-env', 'TENANTSCOPE_FX_DB', ...identities.flatMap(([label, user]) => ['--identity', `${label}=${user}:TENANTSCOPE_FX_PW`])], { home, env: env() });
     expect(r.code, r.err).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.test.ok, JSON.stringify(doc.test.checks)).toBe(true);
@@ -46,7 +46,7 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     expect(p.whoami.path).toBe('/api/v1/auth/me');
     expect(p.paging).toMatchObject({ kind: 'offset', offsetParam: 'skip', limitParam: 'limit', itemsField: '', maxLimit: 500 });
     expect(p.tenants).toBeUndefined(); // no companies endpoint, and none is made up
-    expect(p.databaseUrlEnv).toBe('FX_DB');
+    expect(p.databaseUrlEnv).toBe('TENANTSCOPE_FX_DB');
     expect(JSON.stringify(p)).not.toContain(crm.databaseUrl); // the URL stays in the environment
     // every collection with a list path, the nested one without an item path included, and each one's company
     const byName = Object.fromEntries(p.catalog.resources.map((x) => [x.name, x]));
@@ -62,7 +62,7 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     // the database URL's variable changes later without touching the rest
     expect((await runCli(['connections', 'set', 'fx', '--no-db-env'], { home })).code).toBe(0);
     expect(saved().databaseUrlEnv).toBeUndefined();
-    expect((await runCli(['connections', 'set', 'fx', '--db-env', 'FX_DB'], { home })).code).toBe(0);
+    expect((await runCli(['connections', 'set', 'fx', '--db-env', 'TENANTSCOPE_FX_DB'], { home })).code).toBe(0);
     expect(saved()).toEqual(p);
     expect((await runCli(['connections', 'set', 'fx', '--db-env', 'postgres://x@y/z'], { home })).code).toBe(2);
     // a catalog discovered to a file, confirmed by a person, then attached to the connection
@@ -132,7 +132,7 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
   });
 
   it('sync --all places every row (owners from the database), lists nested collections through their parents, proves by relisting, and the audit finds exactly the planted faults', async () => {
-    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'FX_PW', '--all'], { home, env: env() });
+    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--all'], { home, env: env() });
     expect(r.code, r.err.slice(-1500)).toBe(0);
     const doc = JSON.parse(r.out) as { outcomes: Array<{ resource: string; status: string; rows: number; message: string | null }>; proofs: Array<{ status: string; basis?: string; resource: string }> };
     expect(doc.outcomes.filter((o) => o.status !== 'synced')).toEqual([]);
@@ -149,30 +149,30 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     // a pasted token signs the operator in as well as a password does; a bad one is said so
     const login = await fetch(`${crm.url}/api/v1/auth/token`, { method: 'POST', body: new URLSearchParams({ username: 'super@fixture.test', password: 'demo' }) });
     const token = ((await login.json()) as { access_token: string }).access_token;
-    const pasted = await runCli(['--json', 'sync', '--connection', 'fx', '--token-env', 'FX_TOKEN', '--all', '--no-prove'], { home, env: { ...env(), FX_TOKEN: token } });
+    const pasted = await runCli(['--json', 'sync', '--connection', 'fx', '--token-env', 'TENANTSCOPE_FX_TOKEN', '--all', '--no-prove'], { home, env: { ...env(), TENANTSCOPE_FX_TOKEN: token } });
     expect(pasted.code, pasted.err.slice(-1500)).toBe(0);
-    const refused = await runCli(['sync', '--connection', 'fx', '--token-env', 'FX_TOKEN', '--all'], { home, env: { ...env(), FX_TOKEN: 'not-a-token' } });
+    const refused = await runCli(['sync', '--connection', 'fx', '--token-env', 'TENANTSCOPE_FX_TOKEN', '--all'], { home, env: { ...env(), TENANTSCOPE_FX_TOKEN: 'not-a-token' } });
     expect(refused.code).toBe(2);
     expect(refused.err).toMatch(/did not accept the token/);
     // one tenant asked for, on a CRM with no company filter: one listing of everything, partitioned here (not one a tenant)
-    const one = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'FX_PW', '--tenant', 'Globex Corporation', '--no-prove'], { home, env: env() });
+    const one = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--tenant', 'Globex Corporation', '--no-prove'], { home, env: env() });
     expect(one.code, one.err.slice(-1500)).toBe(0);
     expect(new Set(JSON.parse(one.out).outcomes.map((o: { tenant: string }) => o.tenant))).toEqual(new Set(['*']));
   }, 300_000);
 
   it('a company admin\'s narrower sync deletes none of the rows the super admin synced, and the proof catches a row changed on the server', async () => {
-    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'admin@acme.test', '--password-env', 'FX_PW', '--no-prove'], { home, env: env() });
+    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'admin@acme.test', '--password-env', 'TENANTSCOPE_FX_PW', '--no-prove'], { home, env: env() });
     expect(r.code, r.err.slice(-1500)).toBe(0);
     expect(JSON.parse(r.out).deletions).toBe(0);
     // an email (no updated_at: proven by its whole record) changed behind the console's back
     await crm.pool.query(`UPDATE emails SET subject = 'changed on the server' WHERE id = (SELECT e.id FROM emails e JOIN users u ON u.id = e.owner_id WHERE u.email = 'user@globex.test' LIMIT 1)`);
-    const again = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'FX_PW', '--all', '--no-prove'], { home, env: env() });
+    const again = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--all', '--no-prove'], { home, env: env() });
     expect(again.code, again.err.slice(-1500)).toBe(0);
-    const proofs = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'FX_PW', '--all'], { home, env: env() });
+    const proofs = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--all'], { home, env: env() });
     expect(JSON.parse(proofs.out).proofs.filter((x: { status: string }) => x.status !== 'in-sync')).toEqual([]);
     await crm.pool.query(`UPDATE emails SET subject = 'changed again' WHERE id = (SELECT e.id FROM emails e JOIN users u ON u.id = e.owner_id WHERE u.email = 'user@globex.test' LIMIT 1)`);
     // the console in this process, as a window would use it: the database URL from the variable the profile names
-    process.env.FX_DB = crm.databaseUrl;
+    process.env.TENANTSCOPE_FX_DB = crm.databaseUrl;
     const services = createServices({ home, mode: 'cli', log: () => {} });
     try {
       const signed = await services.dispatch('session:signIn', { connection: 'fx', username: 'super@fixture.test', password: 'demo' });
@@ -185,7 +185,7 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
       expect(emails).toMatchObject({ status: 'drifted', basis: 'relist' });
     } finally {
       await services.close();
-      delete process.env.FX_DB;
+      delete process.env.TENANTSCOPE_FX_DB;
     }
   }, 300_000);
 

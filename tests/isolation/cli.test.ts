@@ -8,12 +8,12 @@ import { DEMO_IDENTITIES, leftOnServer } from '../support/isolation.ts';
 
 function homeFor(crm: TestCrm): string {
   const home = tempHome('isocli');
-  const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'REF_PW' }));
+  const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'TENANTSCOPE_REF_PW' }));
   writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities }] }));
   return home;
 }
 
-const cli = (home: string, args: string[], killWhen?: CliOptions['killWhen']) => runCli([...args, '--connection', 'ref'], { home, env: { REF_PW: 'demo' }, killWhen });
+const cli = (home: string, args: string[], killWhen?: CliOptions['killWhen']) => runCli([...args, '--connection', 'ref'], { home, env: { TENANTSCOPE_REF_PW: 'demo' }, killWhen });
 
 describe('tenantscope test', () => {
   it('exits 1 on a leak and writes JUnit and SARIF a CI can read; exits 0 when every probe is enforced', async () => {

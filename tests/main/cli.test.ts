@@ -29,13 +29,13 @@ describe('tenantscope CLI', () => {
   afterAll(() => crm?.close());
 
   it('adds a connection, lists it as one JSON document on stdout, and tests it (exit 0)', async () => {
-    const add = await cli(home, ['connections', 'add', 'acme-crm', '--base-url', crm.url, '--identity', 'Acme admin=admin@acme.test:ACME_PW']);
+    const add = await cli(home, ['connections', 'add', 'acme-crm', '--base-url', crm.url, '--identity', 'Acme admin=admin@acme.test:TENANTSCOPE_ACME_PW']);
     expect(add.code).toBe(0);
     const list = await cli(home, ['--json', 'connections', 'list']);
     expect(list.code).toBe(0);
     const doc = JSON.parse(list.stdout);
     expect(doc.connections.map((c: any) => c.name)).toEqual(['demo', 'acme-crm']);
-    const test = await cli(home, ['--json', 'connections', 'test', 'acme-crm'], { ACME_PW: 'demo' });
+    const test = await cli(home, ['--json', 'connections', 'test', 'acme-crm'], { TENANTSCOPE_ACME_PW: 'demo' });
     expect(test.code).toBe(0);
     expect(JSON.parse(test.stdout)).toMatchObject({ ok: true, role: 'company_admin' });
   });

@@ -12,9 +12,9 @@ beforeAll(async () => {
   crm = await startTestCrm({ profile: 'legacy' });
   ts = await startTestConsole();
   // the isolation runner signs in as every identity: their password comes from the environment, as in CI
-  process.env.TS_HOST_TEST_PASSWORD = 'demo';
+  process.env.TENANTSCOPE_TS_HOST_TEST_PASSWORD = 'demo';
   const ref = referenceProfile('ref', crm.url);
-  const saved = await ts.call('connections:save', { profile: { ...ref, identities: (ref.identities as Array<{ label: string; username: string }>).map((i) => ({ ...i, passwordEnv: 'TS_HOST_TEST_PASSWORD' })) } });
+  const saved = await ts.call('connections:save', { profile: { ...ref, identities: (ref.identities as Array<{ label: string; username: string }>).map((i) => ({ ...i, passwordEnv: 'TENANTSCOPE_TS_HOST_TEST_PASSWORD' })) } });
   expect(saved.status).toBe(200);
 });
 afterAll(async () => {

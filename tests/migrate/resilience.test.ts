@@ -27,7 +27,7 @@ async function grow(crm: TestCrm, calls: number, emails: number): Promise<void> 
 
 function homeFor(crm: TestCrm): string {
   const home = tempHome('migcli');
-  const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'REF_PW' }));
+  const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'TENANTSCOPE_REF_PW' }));
   writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities }] }));
   return home;
 }
@@ -50,7 +50,7 @@ describe('the migration runner under crashes and live writers', () => {
       const cli = async (args: string[], killWhen?: (d: { n: number; mid: number }) => boolean) => {
         let killedAt: number | null = null;
         const r = await runCli([...args, '--connection', 'ref', '--db', crm.databaseUrl], {
-          home, env: { REF_PW: 'demo' },
+          home, env: { TENANTSCOPE_REF_PW: 'demo' },
           killWhen: killWhen && (async () => {
             const d = await done();
             if (!killWhen(d)) return false;

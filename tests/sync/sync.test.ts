@@ -277,7 +277,7 @@ describe('killed mid-sync', () => {
   it('kill -9 at 20 random points, then resume: every tenant and resource matches the server', async () => {
     const crm = await startTestCrm({ profile: 'fixed' });
     const home = tempHome('kill');
-    writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'REF_PW' }] }] }));
+    writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'TENANTSCOPE_REF_PW' }] }] }));
     const cacheFile = join(home, 'cache', 'ref.sqlite');
     const cache = cacheReader(cacheFile);
     /** a sync killed once it has written `rows` rows in its own run (0: as soon as the run is recorded) */
@@ -285,7 +285,7 @@ describe('killed mid-sync', () => {
       const earlier = cache.count('SELECT max(id) FROM sync_runs');
       return runCli(['--json', 'sync', '--connection', 'ref', '--all', '--page-size', '3'], {
         home,
-        env: { REF_PW: 'demo' },
+        env: { TENANTSCOPE_REF_PW: 'demo' },
         killWhen: rows === null ? undefined : () => {
           const run = cache.count('SELECT max(id) FROM sync_runs');
           return run > earlier && cache.count('SELECT count(*) FROM records WHERE seen_run = ?', run) >= rows;

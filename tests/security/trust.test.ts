@@ -1,0 +1,173 @@
+import { createServer, type Server } from 'node:http';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
+import { CrmClient } from '../../src-main/crm/crmClient.ts';
+import { startTestCrm, type TestCrm } from '../support/crm.ts';
+import { referenceProfile, startTestConsole, type TestConsole } from '../support/console.ts';
+
+/**
+ * The trust boundary against a hostile window (anyone holding the host's token) and a hostile
+ * profile: stored secrets go only to the CRM they were saved for, a cache filled from one CRM is
+ * never opened under another, environment variables are read only by declared names.
+ */
+
+let crm: TestCrm;
+let ts: TestConsole;
+/** a CRM of the attacker's: records every request it gets, signs anyone in as a super admin */
+let fake: { url: string; seen: Array<{ url: string; body: string }>; server: Server };
+
+beforeAll(async () => {
+  crm = await startTestCrm({ profile: 'legacy' });
+  ts = await startTestConsole();
+  const seen: Array<{ url: string; body: string }> = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push({ url: req.url!, body: body + (req.headers.authorization ? ` ${req.headers.authorization}` : '') });
+      res.setHeader('content-type', 'application/json');
+      if (req.url!.startsWith('/api/auth/login')) return void res.end(JSON.stringify({ access_token: 'attacker-token' }));
+      if (req.url!.startsWith('/api/auth/me')) return void res.end(JSON.stringify({ id: 'evil', email: 'super@tenantscope.test', name: 'Evil', role: 'super_admin', company_id: null }));
+      if (req.url!.startsWith('/api/companies')) return void res.end(JSON.stringify({ items: [{ id: 'c1', name: 'Acme Corporation' }] }));
+      res.statusCode = 404;
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  fake = { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, seen, server };
+}, 120_000);
+
+afterAll(async () => {
+  await ts?.close();
+  rmSync(ts.home, { recursive: true, force: true });
+  await crm?.close();
+  await new Promise((r) => fake?.server.close(r));
+});
+
+const cacheRows = async (name: string) => (await ts.services.cache(name)).raw.prepare('SELECT count(*) FROM records').pluck().get() as number;
+
+describe('a connection pointed at another CRM', () => {
+  it('keeps none of its stored secrets or its cache: the profile-rewrite attack gets nothing', async () => {
+    const password = 'demo';
+    const profile = { ...referenceProfile('prod', crm.url), identities: [{ label: 'Root', username: 'super@tenantscope.test' }] };
+    const saved = await ts.call('connections:save', { profile, databaseUrl: crm.databaseUrl, secrets: { Root: password } });
+    expect(saved.body.value.connection).toMatchObject({ secretsHeld: ['Root'], hasDatabaseUrl: true });
+    // the operator syncs: the cache now holds every tenant's rows
+    expect((await ts.call('session:signIn', { connection: 'prod', username: 'super@tenantscope.test', password })).status).toBe(200);
+    expect((await ts.call('sync:run', { all: true })).body.ok).toBe(true);
+    const synced = await cacheRows('prod');
+    expect(synced).toBeGreaterThan(100);
+    await ts.call('session:signOut', {});
+
+    // the attacker rewrites the connection's address to their own CRM, keeping everything else
+    const rewritten = await ts.call('connections:save', { profile: { ...profile, baseUrl: fake.url }, replace: true });
+    expect(rewritten.status).toBe(200);
+    expect(rewritten.body.value.connection).toMatchObject({ secretsHeld: [], hasDatabaseUrl: false });
+    expect(rewritten.body.value.notice).toMatch(/stored passwords, tokens and database URL were dropped, and its cache was set aside/);
+    // "Test connection" with the stored secrets sends the attacker no password
+    const tested = await ts.call('connections:test', { name: 'prod' });
+    expect(tested.status).toBe(200);
+    expect(tested.body.value.checks.find((c: { name: string }) => c.name === 'sign-in').status).toBe('skipped');
+    expect(fake.seen.some((r) => r.body.includes(password))).toBe(false);
+    // signing in at the fake CRM as its "super admin" opens an empty cache, and no database URL
+    expect((await ts.call('session:signIn', { connection: 'prod', username: 'super@tenantscope.test', password: 'anything' })).status).toBe(200);
+    expect(await cacheRows('prod')).toBe(0);
+    const audit = await ts.call('migrate:audit', {});
+    expect(audit.body.ok).toBe(false);
+    expect(audit.body.error.message).toMatch(/database URL/i);
+    await ts.call('session:signOut', {});
+    // the real cache is set aside, whole, not deleted and not opened
+    const detached = readdirSync(join(ts.home, 'cache', 'detached')).filter((f) => /^prod\.rebound-\d+\.sqlite$/.test(f));
+    expect(detached).toHaveLength(1);
+
+    // pointed back, it still holds nothing: the secrets must be given again
+    const back = await ts.call('connections:save', { profile, replace: true });
+    expect(back.body.value.connection).toMatchObject({ secretsHeld: [], hasDatabaseUrl: false });
+  }, 120_000);
+
+  it('a cache made for one CRM refuses to open under a connection that names another', async () => {
+    const { openCache } = await import('../../src-main/cache/cacheDb.ts');
+    const { bindCache } = await import('../../src-main/cache/cacheFiles.ts');
+    const cache = await openCache(join(ts.home, 'cache', 'bound-test.sqlite'));
+    try {
+      bindCache(cache.raw, 'x', JSON.stringify({ origin: 'https://crm.example.com', auth: 'password', signIn: '/login', header: 'authorization' }));
+      expect(() => bindCache(cache.raw, 'x', JSON.stringify({ origin: 'https://evil.example', auth: 'password', signIn: '/login', header: 'authorization' })))
+        .toThrow(/filled from https:\/\/crm\.example\.com .*\(https:\/\/evil\.example\): it is not opened under another CRM/);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it('a connection added under a removed one\'s name starts with an empty cache; undo brings the old one back', async () => {
+    const profile = { ...referenceProfile('reused', crm.url), identities: [{ label: 'Root', username: 'super@tenantscope.test' }] };
+    await ts.call('connections:save', { profile, secrets: { Root: 'demo' } });
+    await ts.call('session:signIn', { connection: 'reused', username: 'super@tenantscope.test', password: 'demo' });
+    expect((await ts.call('sync:run', { all: true })).body.ok).toBe(true);
+    const rows = await cacheRows('reused');
+    await ts.call('session:signOut', {});
+    const { undoToken } = (await ts.call('connections:remove', { name: 'reused' })).body.value;
+    expect(existsSync(join(ts.home, 'cache', 'reused.sqlite'))).toBe(false);
+    // the undo brings back the connection, its secrets and its cache
+    expect((await ts.call('connections:restore', { undoToken })).body.value.connection.secretsHeld).toEqual(['Root']);
+    expect(await cacheRows('reused')).toBe(rows);
+    // removed again, and a new connection of that name (the same address) sees none of it
+    await ts.call('connections:remove', { name: 'reused' });
+    await ts.call('connections:save', { profile });
+    expect(await cacheRows('reused')).toBe(0);
+    const listed = (await ts.call('connections:list', {})).body.value.connections.find((c: { name: string }) => c.name === 'reused');
+    expect(listed.secretsHeld).toEqual([]);
+  }, 120_000);
+});
+
+describe('environment variables as secret sources', () => {
+  it('only TENANTSCOPE_* names (or those the operator allows) are read: a profile naming HOME or a CI secret is refused', async () => {
+    const profile = (env: string) => ({ ...referenceProfile('envy', fake.url), identities: [{ label: 'Root', username: 'super@tenantscope.test', passwordEnv: env }] });
+    process.env.CI_DEPLOY_KEY = 'ci-secret-value-77';
+    const before = fake.seen.length;
+    for (const name of ['HOME', 'CI_DEPLOY_KEY']) {
+      const r = await ts.call('connections:save', { profile: profile(name), replace: true });
+      expect(r.status).toBe(403);
+      expect(r.body.error.message).toContain(`The environment variable ${name} is not one the console reads secrets from`);
+      expect(r.body.error.fields).toHaveProperty(['identities.Root.passwordEnv']);
+    }
+    const db = await ts.call('connections:save', { profile: { ...referenceProfile('envy', fake.url), databaseUrlEnv: 'DATABASE_URL' }, replace: true });
+    expect(db.status).toBe(403);
+    // a connections.json written by hand with such a name: nothing is read, nothing is sent
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const file = join(ts.home, 'connections.json');
+    const stored = JSON.parse(readFileSync(file, 'utf8'));
+    stored.connections.push(profile('CI_DEPLOY_KEY'));
+    writeFileSync(file, JSON.stringify(stored));
+    const tested = await ts.call('connections:test', { name: 'envy' });
+    expect(JSON.stringify(tested.body)).toMatch(/CI_DEPLOY_KEY is not one the console reads secrets from/);
+    expect(fake.seen.slice(before).some((r) => r.body.includes('ci-secret-value-77'))).toBe(false);
+    // a TENANTSCOPE_ name is read, and so is one the operator allows in the console's environment
+    const { envAllowed } = await import('../../src-main/connections/connectionStore.ts');
+    expect(envAllowed('TENANTSCOPE_PROD_PW', {})).toBe(true);
+    expect(envAllowed('ACME_PW', {})).toBe(false);
+    expect(envAllowed('ACME_PW', { TENANTSCOPE_ENV_ALLOW: 'GLOBEX_PW, ACME_*' })).toBe(true);
+    expect(envAllowed('TENANTSCOPE_ENV_ALLOW', {})).toBe(false);
+    delete process.env.CI_DEPLOY_KEY;
+  });
+});
+
+describe('credentials in clear text', () => {
+  it('no password or token is sent over plain http to another machine', async () => {
+    const profile = ConnectionProfileSchema.parse({ version: 1, name: 'plain', baseUrl: 'http://10.255.255.1:8000', auth: { kind: 'password', loginPath: '/login' }, whoami: { path: '/me' } });
+    await expect(new CrmClient(profile).signIn('a@b.test', 'pw')).rejects.toMatchObject({ code: 'tls', message: expect.stringMatching(/plain http on another machine: the console sends no password or token there in clear text/) });
+    await expect(new CrmClient(profile).whoami('token')).rejects.toMatchObject({ code: 'tls' });
+    // (a request that had been tried would end 'unreachable': nothing answers at 10.255.255.1)
+  });
+});
+
+describe('files at rest', () => {
+  it('the home, the caches and connections.json are this user\'s only', async () => {
+    if (process.platform === 'win32') return;
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    expect(mode(join(ts.home, 'cache'))).toBe(0o700);
+    for (const f of readdirSync(join(ts.home, 'cache')).filter((x) => x.endsWith('.sqlite'))) expect(mode(join(ts.home, 'cache', f)), f).toBe(0o600);
+    expect(mode(join(ts.home, 'connections.json'))).toBe(0o600);
+  });
+});
