@@ -1,4 +1,4 @@
-import { marked } from 'marked';
+import { escapeHtml, markdownToSafeHtml, mdBlock, mdCode, mdText } from '../core/markdown.ts';
 import type { AuditResult, Finding, Severity } from './auditService.ts';
 
 const pct = (a: number, b: number) => (b ? Math.round((100 * a) / b) : 0);
@@ -14,15 +14,15 @@ export function auditMarkdown(a: AuditResult, connection: string): string {
   const group = (p: Severity) => without.filter((m) => (m.priority ?? 'HIGH') === p);
   const open = a.findings.filter((f) => !f.accepted);
   const lines: string[] = [
-    `# Multi-Tenancy Audit: ${connection}`,
+    `# Multi-Tenancy Audit: ${mdText(connection)}`,
     `## Date: ${day(a.generatedAt)}`,
     '',
-    `Measured by TenantScope from the local cache${a.asOf ? `, data as of ${a.asOf}` : ' (nothing synced yet)'}${a.scope === '*' ? '' : `, for company ${a.scope} only`}. ${a.models.length} models, ${a.models.reduce((s, m) => s + m.rows, 0)} cached rows.`,
+    `Measured by TenantScope from the local cache${a.asOf ? `, data as of ${mdText(a.asOf)}` : ' (nothing synced yet)'}${a.scope === '*' ? '' : `, for company ${mdText(a.scope)} only`}. ${a.models.length} models, ${a.models.reduce((s, m) => s + m.rows, 0)} cached rows.`,
     '',
     '## Database Models Status',
     '',
     `### Models WITH \`company_id\` (${withId.length})`,
-    ...withId.map((m, i) => `${i + 1}. **${m.resource}**: ${m.rows} rows${m.missing ? `, **${m.missing} with company_id NULL**` : ', all filled'}`),
+    ...withId.map((m, i) => `${i + 1}. **${mdText(m.resource)}**: ${m.rows} rows${m.missing ? `, **${m.missing} with company_id NULL**` : ', all filled'}`),
     '',
     `### Models MISSING \`company_id\` (${without.length})`,
   ];
@@ -31,7 +31,7 @@ export function auditMarkdown(a: AuditResult, connection: string): string {
     const ms = group(p);
     if (!ms.length) continue;
     lines.push('', `#### ${p} PRIORITY (${ms.length})`);
-    for (const m of ms) lines.push(`${++n}. **${m.resource}**: ${m.rows} rows; ${m.fillable} can be filled from their owner or parent${m.orphans ? `, **${m.orphans} orphans** need a person` : ''}`);
+    for (const m of ms) lines.push(`${++n}. **${mdText(m.resource)}**: ${m.rows} rows; ${m.fillable} can be filled from their owner or parent${m.orphans ? `, **${m.orphans} orphans** need a person` : ''}`);
   }
   lines.push(
     '',
@@ -54,9 +54,9 @@ export function auditMarkdown(a: AuditResult, connection: string): string {
 }
 
 function findingMarkdown(f: Finding): string[] {
-  const out = [`### ${f.severity} · ${f.title}${f.accepted ? ' (accepted)' : ''}`, '', `- id \`${f.id}\`, check \`${f.check}\``, `- evidence: \`${f.evidence.path}\`${f.evidence.ids.length ? `; ids ${f.evidence.ids.slice(0, 5).map((x) => `\`${x}\``).join(', ')}${f.count > 5 ? ` and ${f.count - 5} more` : ''}` : ''}`, `- remediation: ${f.remediation}`];
-  if (f.accepted) out.push(`- accepted by ${f.accepted.by} on ${f.accepted.at}: ${f.accepted.reason}`);
-  if (f.sql) out.push('', '```sql', f.sql, '```');
+  const out = [`### ${f.severity} · ${mdText(f.title)}${f.accepted ? ' (accepted)' : ''}`, '', `- id ${mdCode(f.id)}, check ${mdCode(f.check)}`, `- evidence: ${mdCode(f.evidence.path)}${f.evidence.ids.length ? `; ids ${f.evidence.ids.slice(0, 5).map(mdCode).join(', ')}${f.count > 5 ? ` and ${f.count - 5} more` : ''}` : ''}`, `- remediation: ${mdText(f.remediation)}`];
+  if (f.accepted) out.push(`- accepted by ${mdText(f.accepted.by)} on ${mdText(f.accepted.at)}: ${mdText(f.accepted.reason)}`);
+  if (f.sql) out.push('', ...mdBlock(f.sql, 'sql'));
   out.push('');
   return out;
 }
@@ -65,23 +65,24 @@ function nextActions(a: AuditResult): string[] {
   const out: string[] = [];
   const open = a.findings.filter((f) => !f.accepted);
   const leaks = open.filter((f) => f.check === 'leak-evidence');
-  if (leaks.length) out.push(`**NOW**: scope the endpoints that returned other companies' rows: ${leaks.map((f) => f.resource).join(', ')}`);
+  if (leaks.length) out.push(`**NOW**: scope the endpoints that returned other companies' rows: ${leaks.map((f) => mdText(f.resource)).join(', ')}`);
   const crossing = open.filter((f) => f.check === 'cross-tenant-reference');
-  if (crossing.length) out.push(`**NOW**: correct the references that cross companies: ${crossing.map((f) => `${f.resource} (${f.count})`).join(', ')}`);
+  if (crossing.length) out.push(`**NOW**: correct the references that cross companies: ${crossing.map((f) => `${mdText(f.resource)} (${f.count})`).join(', ')}`);
   for (const p of ['HIGH', 'MEDIUM', 'LOW'] as Severity[]) {
-    const ms = open.filter((f) => f.check === 'missing-company-id' && f.severity === p).map((f) => f.resource);
+    const ms = open.filter((f) => f.check === 'missing-company-id' && f.severity === p).map((f) => mdText(f.resource));
     if (ms.length) out.push(`**${p === 'HIGH' ? 'TODAY' : p === 'MEDIUM' ? 'NEXT' : 'LATER'}**: add and fill company_id on ${ms.join(', ')}`);
   }
   const orphans = open.filter((f) => f.check === 'orphans');
-  if (orphans.length) out.push(`Decide the company of ${orphans.reduce((s, f) => s + f.count, 0)} orphan rows (${orphans.map((f) => f.resource).join(', ')})`);
+  if (orphans.length) out.push(`Decide the company of ${orphans.reduce((s, f) => s + f.count, 0)} orphan rows (${orphans.map((f) => mdText(f.resource)).join(', ')})`);
   if (a.progress.isolationRunId === null) out.push('Run the isolation test (`tenantscope test`) to prove each endpoint');
   else if (a.progress.endpointsProven < a.progress.endpointsProbed) out.push(`Fix the ${a.progress.endpointsProbed - a.progress.endpointsProven} endpoints the isolation run did not prove, then run it again`);
   return out;
 }
 
 export function auditHtml(a: AuditResult, connection: string): string {
-  const body = marked.parse(auditMarkdown(a, connection), { async: false }) as string;
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Multi-tenancy audit: ${connection}</title>
+  // the values in it come from a CRM: nothing in them is markup, and nothing in the page runs
+  const body = markdownToSafeHtml(auditMarkdown(a, connection));
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><title>Multi-tenancy audit: ${escapeHtml(connection)}</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:900px;margin:2em auto;padding:0 1em;color:#1f2328}code,pre{background:#f4f5f7;border-radius:4px}pre{padding:10px;overflow:auto}h3{margin-top:1.6em}</style>
 </head><body>\n${body}\n</body></html>\n`;
 }

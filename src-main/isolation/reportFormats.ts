@@ -1,5 +1,6 @@
 import type { Verdict } from '../../src-shared/tenancy.ts';
 import type { IsolationReport, ProbeResult } from './isolationRunner.ts';
+import { mdCode, mdText } from '../core/markdown.ts';
 
 const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 const FAILING: Verdict[] = ['leak', 'suspect', 'exists-oracle'];
@@ -49,21 +50,21 @@ export function toMarkdown(report: IsolationReport): string {
   const lines = [
     `# Isolation run ${report.runId}`,
     '',
-    `Canaries owned by **${report.owner}**, probed as ${report.identities.join(', ')}${report.readOnly ? ' (read-only)' : ''}. ` +
+    `Canaries owned by **${mdText(report.owner)}**, probed as ${report.identities.map(mdText).join(', ')}${report.readOnly ? ' (read-only)' : ''}. ` +
       `${report.results.length} probes in ${report.seconds.toFixed(1)} s${report.complete ? '' : '; **the run did not complete**'}.`,
     '',
     `| resource | ${verdicts.join(' | ')} |`,
     `|---|${verdicts.map(() => '---:').join('|')}|`,
-    ...report.resources.map((res) => `| ${res} | ${verdicts.map((v) => report.results.filter((r) => r.resource === res && r.verdict === v).length || '').join(' | ')} |`),
+    ...report.resources.map((res) => `| ${mdText(res)} | ${verdicts.map((v) => report.results.filter((r) => r.resource === res && r.verdict === v).length || '').join(' | ')} |`),
     `| **all** | ${verdicts.map((v) => `**${report.counts[v]}**`).join(' | ')} |`,
     '',
   ];
   const failing = report.results.filter((r) => FAILING.includes(r.verdict) || r.verdict === 'error');
   if (failing.length) {
     lines.push('## Findings', '');
-    for (const r of failing) lines.push(`- **${r.verdict}** ${r.resource} · ${r.identity} · ${r.operation}: ${r.detail}`, ...r.evidence.map((e) => `  - \`${e.request}\` → ${e.status}`));
+    for (const r of failing) lines.push(`- **${r.verdict}** ${mdText(r.resource)} · ${mdText(r.identity)} · ${r.operation}: ${mdText(r.detail)}`, ...r.evidence.map((e) => `  - ${mdCode(e.request)} → ${e.status}`));
     lines.push('');
   }
-  lines.push(`Cleanup: ${report.cleanup.removed} canary records removed${report.cleanup.leftover.length ? `; **${report.cleanup.leftover.length} could not be removed**: ${report.cleanup.leftover.map((l) => `${l.resource} ${l.id ?? l.marker} (${l.note})`).join('; ')}` : ', none left'}.`, '');
+  lines.push(`Cleanup: ${report.cleanup.removed} canary records removed${report.cleanup.leftover.length ? `; **${report.cleanup.leftover.length} could not be removed**: ${report.cleanup.leftover.map((l) => `${mdText(l.resource)} ${mdText(l.id ?? l.marker)} (${mdText(l.note)})`).join('; ')}` : ', none left'}.`, '');
   return lines.join('\n');
 }
