@@ -9,6 +9,9 @@ import type { Services } from '../core/services.ts';
 import { projectRoot } from '../core/home.ts';
 
 export const TOKEN_HEADER = 'x-tenantscope-token';
+/** the largest body of a call; an import has its own (a sealed tenant file, base64) */
+export const CALL_BODY_LIMIT = 1024 * 1024;
+export const IMPORT_BODY_LIMIT = 512 * 1024 * 1024;
 const COOKIE = 'tenantscope_token';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -44,8 +47,13 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
   };
   const rendererDir = opts.rendererDir ?? join(projectRoot, 'out', 'renderer');
 
-  // a tenant export travels through cache:import as base64: room for a few hundred MiB
-  const app = Fastify({ logger: false, bodyLimit: 512 * 1024 * 1024 });
+  // every call fits in 1 MiB but an import: a tenant export travels through cache:import as base64
+  const app = Fastify({
+    logger: false,
+    bodyLimit: CALL_BODY_LIMIT,
+    // a channel's colon arrives encoded (%3A) from encodeURIComponent: one spelling for the router
+    rewriteUrl: (req) => (req.url ?? '/').replace(/^(\/api\/call\/[a-z]+)%3a/i, '$1:'),
+  });
   app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     const code: ErrorCode = status === 500 ? 'internal' : 'invalid-input';
@@ -66,8 +74,20 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
     return payload;
   });
 
+  // every request is checked before its body is read: the Host header (a page on another site that
+  // rebinds its name to 127.0.0.1 is not this host), then the token
+  let hosts: Set<string> = new Set();
   app.addHook('onRequest', async (req, reply) => {
-    if (req.url.startsWith('/api/')) return;
+    if (!hosts.has(String(req.headers.host ?? '').toLowerCase())) {
+      return reply.status(421).send({ ok: false, error: { code: 'forbidden', message: 'This host answers only at 127.0.0.1 or localhost, on its own port.' } });
+    }
+    const path = req.url.split('?')[0]!;
+    if (path.startsWith('/api/')) {
+      // the calls take the token in a header; the event stream (EventSource sends no headers) in its address or the cookie
+      const events = path === '/api/events' && (matches(new URL(req.url, 'http://host').searchParams.get('token')) || matches(cookieToken(req)));
+      if (!matches(req.headers[TOKEN_HEADER]) && !events) return refuse(reply);
+      return;
+    }
     const url = new URL(req.url, 'http://host');
     const given = url.searchParams.get('token');
     if (given !== null) {
@@ -78,16 +98,16 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
     }
     if (!matches(cookieToken(req))) return refuse(reply);
   });
-  app.post<{ Params: { channel: string } }>('/api/call/:channel', async (req, reply) => {
-    if (!matches(req.headers[TOKEN_HEADER])) return refuse(reply);
-    const result = await services.dispatch(req.params.channel, req.body);
+  const call = async (channel: string, body: unknown, reply: FastifyReply) => {
+    const result = await services.dispatch(channel, body);
     const status = result.ok ? 200 : (STATUS[result.error.code] ?? 422);
     return reply.status(status).send(result);
-  });
+  };
+  // an import (a sealed tenant file as base64) is the one large body
+  app.post('/api/call/cache::import', { bodyLimit: IMPORT_BODY_LIMIT }, (req, reply) => call('cache:import', req.body, reply));
+  app.post<{ Params: { channel: string } }>('/api/call/:channel', (req, reply) => call(req.params.channel, req.body, reply));
 
   app.get('/api/events', (req, reply) => {
-    const q = req.query as { token?: string };
-    if (!matches(q.token) && !matches(req.headers[TOKEN_HEADER]) && !matches(cookieToken(req))) return refuse(reply);
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     reply.raw.write(': connected\n\n');
     const send = (name: EventName) => (payload: unknown) => reply.raw.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
@@ -111,6 +131,8 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
   }
 
   const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
+  const port = new URL(address).port;
+  hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   return {
     url: address,
     openUrl: `${address}/?token=${encodeURIComponent(token)}`,
