@@ -9,8 +9,11 @@ import { MigrationPlanSchema, MigrationProgressSchema, PreflightSchema, Rollback
  * in and what comes out. Electron IPC, the HTTP host, the CLI and the renderer client are all
  * typed from this object, and every door parses payloads with it.
  *
- * `access` says who may call: anyone (`public`), a signed-in operator (`signed-in`), or a
- * super admin only (`super-admin`). The main process enforces it on every call.
+ * `access` says who may call: anyone (`public`), a signed-in operator (`signed-in`), a super
+ * admin only (`super-admin`), or (`connection-admin`, the calls that change a connection) a super
+ * admin signed in to the connection the call names, once that connection has been used (has a
+ * cache); a connection nobody has used yet may be changed by whoever added it. The main process
+ * enforces it on every call; the CLI, run by the local operator on their own files, is not asked.
  */
 const Empty = z.object({}).strict();
 const Name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a connection name: lower-case letters, digits, "-" or "_"');
@@ -173,7 +176,7 @@ export const contract = {
     }),
   },
   'connections:save': {
-    access: 'public',
+    access: 'connection-admin',
     summary: 'Add a connection, or replace one with `replace: true`',
     input: z
       .object({
@@ -188,7 +191,7 @@ export const contract = {
     output: z.object({ connection: ConnectionSummarySchema, notice: z.string().optional() }),
   },
   'connections:remove': {
-    access: 'public',
+    access: 'connection-admin',
     summary: 'Remove a connection; answers an undo token valid for ten minutes',
     input: z.object({ name: Name }).strict(),
     output: z.object({ removed: z.string(), undoToken: z.string() }),
@@ -259,13 +262,13 @@ export const contract = {
     output: z.object({ catalog: CatalogSchema, drift: z.array(DriftItemSchema), tenantsPath: z.string().nullable(), usedDatabase: z.boolean() }),
   },
   'catalog:save': {
-    access: 'public',
+    access: 'connection-admin',
     summary: 'Save an edited or discovered catalog into the connection profile',
     input: z.object({ connection: Name, catalog: z.unknown() }).strict(),
     output: z.object({ catalog: CatalogSchema }),
   },
   'catalog:check': {
-    access: 'public',
+    access: 'connection-admin',
     summary: 'Compare the saved catalog with what the CRM says now (its database too, when a URL is held or given)',
     input: z.object({ connection: Name, databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').max(2048).optional() }).strict(),
     output: z.object({ drift: z.array(DriftItemSchema) }),
@@ -486,7 +489,7 @@ export const contract = {
     input: Empty,
     output: DemoStatusSchema,
   },
-} as const satisfies Record<string, { access: 'public' | 'signed-in' | 'super-admin'; summary: string; input: z.ZodType; output: z.ZodType }>;
+} as const satisfies Record<string, { access: 'public' | 'signed-in' | 'super-admin' | 'connection-admin'; summary: string; input: z.ZodType; output: z.ZodType }>;
 
 /** What cannot work on the cache alone, and why: refused up front when the console is offline. */
 export const NEEDS_CRM: Partial<Record<keyof typeof contract, string>> = {

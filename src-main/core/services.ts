@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { contract, isChannel, NEEDS_CRM, type Channel, type Contract, type EventPayload, type Output } from '../../src-shared/contract.ts';
@@ -120,6 +120,20 @@ export function createServices(opts: ServicesOptions): Services {
       if (await setCacheAside(saved.profile.name, `${saved.rebound ? 'rebound' : 'stale'}-${Date.now()}`)) log(`connection ${saved.profile.name}: a cache made for ${saved.rebound ? 'the CRM it pointed at before' : 'an earlier connection of that name'} was set aside in cache/detached`);
     }
     return saved;
+  };
+  /**
+   * The calls that change a connection (its address, sign-in, identities, role mapping, catalog) or
+   * remove it: once it has been used (it has a cache, so its rows and offline verifiers are worth
+   * something), only a super admin signed in to it may. The local operator at the CLI is not asked.
+   */
+  const requireConnectionAdmin = (input: { name?: string; connection?: string; profile?: unknown }) => {
+    if (opts.mode === 'cli') return;
+    const profileName = (input.profile as { name?: unknown } | undefined)?.name;
+    const name = input.name ?? input.connection ?? (typeof profileName === 'string' ? profileName : undefined);
+    if (!name || !connections.list().profiles.some((p) => p.name === name) || !existsSync(cachePath(opts.home, name))) return;
+    const s = session.current();
+    if (s?.connection === name && s.role === 'super_admin') return;
+    throw new AppError('forbidden', `Connection "${name}" has been used: only a super admin signed in to it can change or remove it. Sign in to "${name}" as a super admin, or use \`tenantscope connections\` on this machine.`);
   };
   // removed connections' caches outlive their undo by a moment only
   try {
@@ -483,6 +497,7 @@ export function createServices(opts: ServicesOptions): Services {
       if (offline) throw new AppError('offline', `Offline (data as of ${session.current()?.dataAsOf ?? 'never'}): ${offline} Sign in online to do it.`);
       if (access === 'signed-in') session.require();
       if (access === 'super-admin') session.requireSuperAdmin();
+      if (access === 'connection-admin') requireConnectionAdmin(parsed.data as { name?: string; connection?: string; profile?: unknown });
       const handler = handlers[channel] as (input: unknown) => Promise<unknown> | unknown;
       const value = await handler(parsed.data);
       const out = spec.output.safeParse(value);

@@ -61,8 +61,20 @@ describe('a connection pointed at another CRM', () => {
     expect(synced).toBeGreaterThan(100);
     await ts.call('session:signOut', {});
 
-    // the attacker rewrites the connection's address to their own CRM, keeping everything else
-    const rewritten = await ts.call('connections:save', { profile: { ...profile, baseUrl: fake.url }, replace: true });
+    // the attacker (anyone holding the host's token) rewrites the connection's address to their own CRM: refused
+    const hostile = { ...profile, baseUrl: fake.url };
+    const refused = await ts.call('connections:save', { profile: hostile, replace: true });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toMatch(/Connection "prod" has been used: only a super admin signed in to it can change or remove it/);
+    expect((await ts.call('connections:remove', { name: 'prod' })).status).toBe(403);
+    expect((await ts.call('catalog:save', { connection: 'prod', catalog: profile.catalog })).status).toBe(403);
+    // and so is a company admin of that CRM (who could otherwise map their role to super_admin)
+    await ts.call('session:signIn', { connection: 'prod', username: 'admin@acme.test', password: 'demo' });
+    expect((await ts.call('connections:save', { profile: { ...profile, whoami: { ...(profile.whoami as object), roles: { super_admin: ['company_admin'], company_admin: [], user: ['user'] } } }, replace: true })).status).toBe(403);
+    await ts.call('session:signOut', {});
+    // a super admin signed in to it may point it elsewhere; the secrets and the cache do not follow
+    await ts.call('session:signIn', { connection: 'prod', username: 'super@tenantscope.test', password });
+    const rewritten = await ts.call('connections:save', { profile: hostile, replace: true });
     expect(rewritten.status).toBe(200);
     expect(rewritten.body.value.connection).toMatchObject({ secretsHeld: [], hasDatabaseUrl: false });
     expect(rewritten.body.value.notice).toMatch(/stored passwords, tokens and database URL were dropped, and its cache was set aside/);
@@ -77,14 +89,14 @@ describe('a connection pointed at another CRM', () => {
     const audit = await ts.call('migrate:audit', {});
     expect(audit.body.ok).toBe(false);
     expect(audit.body.error.message).toMatch(/database URL/i);
-    await ts.call('session:signOut', {});
     // the real cache is set aside, whole, not deleted and not opened
     const detached = readdirSync(join(ts.home, 'cache', 'detached')).filter((f) => /^prod\.rebound-\d+\.sqlite$/.test(f));
     expect(detached).toHaveLength(1);
-
-    // pointed back, it still holds nothing: the secrets must be given again
+    // the fake CRM's "super admin" points it back at the real CRM: it holds nothing, the cache stays aside
     const back = await ts.call('connections:save', { profile, replace: true });
     expect(back.body.value.connection).toMatchObject({ secretsHeld: [], hasDatabaseUrl: false });
+    expect(await cacheRows('prod')).toBe(0);
+    expect(readdirSync(join(ts.home, 'cache', 'detached')).filter((f) => /^prod\.rebound-\d+\.sqlite$/.test(f))).toHaveLength(2);
   }, 120_000);
 
   it('a cache made for one CRM refuses to open under a connection that names another', async () => {
@@ -106,14 +118,16 @@ describe('a connection pointed at another CRM', () => {
     await ts.call('session:signIn', { connection: 'reused', username: 'super@tenantscope.test', password: 'demo' });
     expect((await ts.call('sync:run', { all: true })).body.ok).toBe(true);
     const rows = await cacheRows('reused');
-    await ts.call('session:signOut', {});
+    // removing it is the super admin's (signed in to it); it signs them out
     const { undoToken } = (await ts.call('connections:remove', { name: 'reused' })).body.value;
     expect(existsSync(join(ts.home, 'cache', 'reused.sqlite'))).toBe(false);
+    expect((await ts.call('session:current', {})).body.value.session).toBeNull();
     // the undo brings back the connection, its secrets and its cache
     expect((await ts.call('connections:restore', { undoToken })).body.value.connection.secretsHeld).toEqual(['Root']);
     expect(await cacheRows('reused')).toBe(rows);
     // removed again, and a new connection of that name (the same address) sees none of it
-    await ts.call('connections:remove', { name: 'reused' });
+    await ts.call('session:signIn', { connection: 'reused', username: 'super@tenantscope.test', password: 'demo' });
+    expect((await ts.call('connections:remove', { name: 'reused' })).status).toBe(200);
     await ts.call('connections:save', { profile });
     expect(await cacheRows('reused')).toBe(0);
     const listed = (await ts.call('connections:list', {})).body.value.connections.find((c: { name: string }) => c.name === 'reused');
