@@ -51,7 +51,7 @@ const cacheRows = async (name: string) => (await ts.services.cache(name)).raw.pr
 describe('a connection pointed at another CRM', () => {
   it('keeps none of its stored secrets or its cache: the profile-rewrite attack gets nothing', async () => {
     const password = 'demo';
-    const profile = { ...referenceProfile('prod', crm.url), identities: [{ label: 'Root', username: 'super@tenantscope.test' }] };
+    const profile: Record<string, unknown> = { ...referenceProfile('prod', crm.url), identities: [{ label: 'Root', username: 'super@tenantscope.test' }] };
     const saved = await ts.call('connections:save', { profile, databaseUrl: crm.databaseUrl, secrets: { Root: password } });
     expect(saved.body.value.connection).toMatchObject({ secretsHeld: ['Root'], hasDatabaseUrl: true });
     // the operator syncs: the cache now holds every tenant's rows
