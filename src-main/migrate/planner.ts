@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Catalog, Derivation } from '../../src-shared/catalog.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { bytes } from '../../src-shared/format.ts';
@@ -106,6 +107,44 @@ filled AS (UPDATE ${T} t SET company_id = ${b.value} FROM ${b.from} WHERE t.${K}
 SELECT (SELECT k::text FROM batch ORDER BY k DESC LIMIT 1) AS last_key, (SELECT count(*) FROM batch)::int AS seen, (SELECT count(*) FROM filled)::int AS filled`;
 }
 
+/**
+ * A function body as a dollar-quoted string whose tag does not occur in it: names from the CRM's
+ * database (a table called `x$fn$`) cannot end the body early. The tag comes from the body's own
+ * hash, so the same plan always reads the same.
+ */
+export function dollarQuoted(body: string): string {
+  const base = createHash('sha256').update(body).digest('hex').slice(0, 10);
+  for (let n = 0; ; n++) {
+    const tag = `$ts_${base}${n || ''}$`;
+    if (!body.includes(tag)) return `${tag}${body}${tag}`;
+  }
+}
+
+const PLAN_LIMITS = { batchSize: [1, 1_000_000], lockTimeoutMs: [1, 600_000] } as const;
+
+/**
+ * A plan read back from the database (a run to resume or roll back) is trusted for nothing: its
+ * numbers must be integers in range, and every step's SQL must be the SQL that its tables make
+ * now; the runner runs only those. A plan changed in tenantscope_migration is refused, naming what differs.
+ */
+export function checkStoredPlan(plan: MigrationPlan, runId: number, opts: { steps: boolean } = { steps: true }): void {
+  const refuse = (what: string) => new AppError('conflict', `The plan stored with migration run ${runId} was changed in the database (${what}): it is not run. Roll the run back (tenantscope migrate rollback --run ${runId}) or make a new plan.`);
+  for (const [key, [lo, hi]] of Object.entries(PLAN_LIMITS) as Array<[keyof typeof PLAN_LIMITS, readonly [number, number]]>) {
+    const v = plan.options?.[key];
+    if (!Number.isSafeInteger(v) || v < lo || v > hi) throw refuse(`options.${key} is ${JSON.stringify(v)}, not a whole number from ${lo} to ${hi}`);
+  }
+  if (typeof plan.options.notNull !== 'boolean' || typeof plan.schema !== 'string' || typeof plan.companiesTable !== 'string' || !Array.isArray(plan.tables) || !Array.isArray(plan.steps)) throw refuse('its shape');
+  // a rollback runs no step's SQL (it drops what the run named, every name quoted): the numbers are enough
+  if (!opts.steps) return;
+  const rebuilt: PlanStep[] = [];
+  for (const t of plan.tables) rebuilt.push(...stepsFor(t, { notNull: plan.options.notNull, schema: plan.schema, companiesTable: plan.companiesTable }, rebuilt.length + 1));
+  if (rebuilt.length !== plan.steps.length) throw refuse(`${plan.steps.length} steps where its tables make ${rebuilt.length}`);
+  rebuilt.forEach((r, i) => {
+    const s = plan.steps[i]!;
+    if (s.n !== r.n || s.table !== r.table || s.kind !== r.kind || s.sql !== r.sql) throw refuse(`step ${i + 1} (${String(s.table)}: ${String(s.kind)}) is not the step its table makes`);
+  });
+}
+
 /** The steps of one table; the runner runs each step's SQL as it stands here (every DDL under lock_timeout). */
 export function stepsFor(t: TablePlan, opts: { notNull: boolean; schema: string; companiesTable: string }, start: number): PlanStep[] {
   const T = ident(t.table);
@@ -120,14 +159,14 @@ export function stepsFor(t: TablePlan, opts: { notNull: boolean; schema: string;
     },
     {
       table: t.table, kind: 'trigger',
-      sql: `CREATE FUNCTION ${STATE_SCHEMA}.${ident(t.names.fn)}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      sql: `CREATE FUNCTION ${STATE_SCHEMA}.${ident(t.names.fn)}() RETURNS trigger LANGUAGE plpgsql AS ${dollarQuoted(`
 BEGIN
   -- old code writes rows without company_id: take it from the ${t.derivation.kind === 'owner' ? 'owner' : 'parent row'}, and follow a change of ${t.derivation.kind === 'owner' ? 'owner' : 'parent'}
   IF NEW.company_id IS NULL OR (TG_OP = 'UPDATE' AND NEW.${watched} IS DISTINCT FROM OLD.${watched} AND NEW.company_id IS NOT DISTINCT FROM OLD.company_id) THEN
     NEW.company_id := (SELECT ${src.value} FROM ${src.from} WHERE ${src.on});
   END IF;
   RETURN NEW;
-END $fn$;
+END `)};
 CREATE TRIGGER ${ident(t.names.trigger)} BEFORE INSERT OR UPDATE ON ${T} FOR EACH ROW EXECUTE FUNCTION ${STATE_SCHEMA}.${ident(t.names.fn)}();`,
       locks: 'SHARE ROW EXCLUSIVE for a catalog change only',
     },

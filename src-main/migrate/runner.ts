@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { AppError } from '../../src-shared/result.ts';
-import { backfillBatchSql, sourceJoin, STATE_SCHEMA, type MigrationPlan, type PlanStep, type StepKind, type TablePlan } from './planner.ts';
+import { backfillBatchSql, checkStoredPlan, sourceJoin, STATE_SCHEMA, type MigrationPlan, type PlanStep, type StepKind, type TablePlan } from './planner.ts';
 import { connect, hasCompanyId, ident, isLockTimeout, retryOnLock } from './pg.ts';
 
 /**
@@ -190,6 +190,8 @@ async function loadRun(c: pg.Client, id: number): Promise<LoadedRun> {
   for (const s of (await c.query(`SELECT n, status, last_key, rows_done::float8 AS rows_done, rows_total::float8 AS rows_total FROM ${S}.steps WHERE run_id = $1`, [id])).rows) {
     steps.set(s.n, { status: s.status, lastKey: s.last_key, rowsDone: s.rows_done, rowsTotal: s.rows_total });
   }
+  // what is read back from the database is checked before anything of it runs
+  checkStoredPlan(r.plan as MigrationPlan, Number(r.id), { steps: false });
   return { id: Number(r.id), status: r.status, plan: r.plan, before: r.before, steps };
 }
 
@@ -484,6 +486,8 @@ export async function runMigration(databaseUrl: string, opts: RunOptions): Promi
       opts.onLog?.(`resuming run ${runId}`);
     }
     const run = await loadRun(c, runId);
+    // the steps about to run are the ones their tables make, whatever the state tables now say
+    checkStoredPlan(run.plan, run.id);
     await c.query(`SET search_path TO ${ident(run.plan.schema)}`);
     monitor = await connect(databaseUrl, 'tenantscope-migrate-monitor');
     const control = opts.control ?? { paused: false, batchSize: run.plan.options.batchSize, delayMs: 0 };
