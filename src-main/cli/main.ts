@@ -21,6 +21,24 @@ class CliFailure extends Error {
   }
 }
 
+/**
+ * The database URL a command was given: --db-env VAR (the URL stays out of the process list), or
+ * --db URL without a password in it (a password on the command line is visible in `ps` to every
+ * local user, so it is refused with the replacement spelled out).
+ */
+function dbOf(o: { db?: string; dbEnv?: string }): string | undefined {
+  if (o.dbEnv) {
+    const url = process.env[o.dbEnv];
+    if (!url) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.dbEnv} (--db-env) is not set.` });
+    return url;
+  }
+  if (!o.db) return undefined;
+  let password = '';
+  try { password = new URL(o.db).password; } catch { /* the command checks the URL itself */ }
+  if (password) throw new CliFailure({ code: 'invalid-input', message: '--db puts the database password on the command line, where every local user sees it (ps). Put the URL in an environment variable and name it instead: TENANTSCOPE_DB=\'postgres://...\' tenantscope ... --db-env TENANTSCOPE_DB' });
+  return o.db;
+}
+
 /** The CLI is the third door: it calls the same services through the same contract. */
 async function call<C extends Channel>(services: Services, channel: C, input: Input<C>): Promise<Output<C>> {
   const r = await services.dispatch(channel, input);
@@ -195,12 +213,14 @@ catalog
   .command('discover')
   .description('Discover the tenancy catalog from a CRM\'s OpenAPI document, and its database when given')
   .requiredOption('--url <url>', 'the CRM\'s base URL, or the address of its OpenAPI document')
-  .option('--db <url>', 'the CRM\'s PostgreSQL URL: tables, foreign keys and company_id columns')
+  .option('--db <url>', 'the CRM\'s PostgreSQL URL (no password in it: use --db-env): tables, foreign keys and company_id columns')
+  .option('--db-env <VAR>', 'read the CRM\'s PostgreSQL URL from this environment variable')
   .option('--items-field <name>', 'where list answers keep their records', 'items')
   .option('--out <file>', 'write the catalog (JSON) to this file')
-  .action((o: { url: string; db?: string; itemsField: string; out?: string }) => run(json(), async (out) => {
-    out.info(`Reading ${o.url}${o.db ? ' and its database' : ''}…`);
-    const found = await discover({ url: o.url, databaseUrl: o.db, itemsField: o.itemsField }).catch((e) => {
+  .action((o: { url: string; db?: string; dbEnv?: string; itemsField: string; out?: string }) => run(json(), async (out) => {
+    const databaseUrl = dbOf(o);
+    out.info(`Reading ${o.url}${databaseUrl ? ' and its database' : ''}…`);
+    const found = await discover({ url: o.url, databaseUrl, itemsField: o.itemsField }).catch((e) => {
       throw new CliFailure(e.toJSON?.() ?? { code: 'internal', message: e.message });
     });
     if (o.out) writeFileSync(o.out, JSON.stringify(found.catalog, null, 2) + '\n');
@@ -218,9 +238,10 @@ catalog
   .command('check')
   .description('Compare a connection\'s saved catalog with what its CRM says now (exit 1 on drift)')
   .option('--connection <name>', 'connection name', 'demo')
-  .option('--db <url>', 'the CRM\'s PostgreSQL URL, to compare tables and company_id columns too')
+  .option('--db <url>', 'the CRM\'s PostgreSQL URL (no password in it: use --db-env), to compare tables and company_id columns too')
+  .option('--db-env <VAR>', 'read the CRM\'s PostgreSQL URL from this environment variable')
   .action((o: { connection: string; db?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
-    const { drift } = await call(services, 'catalog:check', { connection: o.connection, databaseUrl: o.db });
+    const { drift } = await call(services, 'catalog:check', { connection: o.connection, databaseUrl: dbOf(o) });
     out.result({ connection: o.connection, drift }, () => drift.length ? drift.map((d) => `${d.change.toUpperCase().padEnd(8)} ${d.message}`).join('\n') : `No drift: the catalog of "${o.connection}" matches its CRM.`);
     return drift.length ? EXIT.problem : EXIT.ok;
   })));
@@ -402,7 +423,8 @@ function migrateCommand(name: string, description: string, planning = false): Co
     .option('--as <username>', 'sign in as (a super admin; default: the connection\'s first identity)')
     .option('--password-env <VAR>', 'read the password from this environment variable')
     .option('--token-env <VAR>', 'sign in with a pasted token from this environment variable instead')
-    .option('--db <url>', 'the CRM\'s PostgreSQL (default: the connection\'s)');
+    .option('--db <url>', 'the CRM\'s PostgreSQL (default: the connection\'s; no password in it: use --db-env)')
+    .option('--db-env <VAR>', 'read the CRM\'s PostgreSQL URL from this environment variable');
   if (planning) {
     c.option('--tables <names>', 'only these tables, comma-separated (a child brings its parent)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
       .option('--derive <table=spec>', 'how a table the catalog cannot derive gets its company: owner:<field> or parent:<resource>.<field> (repeatable)', (v: string, prev: Record<string, string>) => {
@@ -414,8 +436,8 @@ function migrateCommand(name: string, description: string, planning = false): Co
   }
   return c;
 }
-type MigrateOpts = { connection: string; as?: string; passwordEnv?: string; db?: string; tables?: string[]; derive?: Record<string, string>; notNull?: boolean; batchSize?: number };
-const planInput = (o: MigrateOpts) => ({ tables: o.tables, derive: o.derive && Object.keys(o.derive).length ? o.derive : undefined, notNull: o.notNull ?? false, batchSize: o.batchSize, databaseUrl: o.db });
+type MigrateOpts = { connection: string; as?: string; passwordEnv?: string; db?: string; dbEnv?: string; tables?: string[]; derive?: Record<string, string>; notNull?: boolean; batchSize?: number };
+const planInput = (o: MigrateOpts) => ({ tables: o.tables, derive: o.derive && Object.keys(o.derive).length ? o.derive : undefined, notNull: o.notNull ?? false, batchSize: o.batchSize, databaseUrl: dbOf(o) });
 
 function planSummary(plan: Output<'migrate:plan'>['plan'], preflight: Output<'migrate:plan'>['preflight']): string {
   return [
@@ -430,7 +452,7 @@ function planSummary(plan: Output<'migrate:plan'>['plan'], preflight: Output<'mi
 migrateCommand('audit', 'Schema audit, read-only: tables without company_id, the seed\'s verify counts, missing indexes and foreign keys, children of another company, unique keys without company_id, Citus readiness')
   .action((o: MigrateOpts) => run(json(), async (out) => usingServices(out, async (services) => {
     await signInOperator(services, o, 'super_admin');
-    const { tables } = await call(services, 'migrate:audit', { databaseUrl: o.db });
+    const { tables } = await call(services, 'migrate:audit', { databaseUrl: dbOf(o) });
     const problems = tables.filter((t) => !t.hasCompanyId || t.missing > 0 || !t.indexOnCompanyId || !t.foreignKeyOnCompanyId || (t.childMismatches ?? 0) > 0 || t.uniqueWithoutCompany.length);
     out.result({ tables }, () => [
       table([['table', 'company_id', 'total', 'with', 'missing', 'index', 'fk', 'child ≠ parent', 'unique without company_id', 'Citus'],
@@ -501,7 +523,7 @@ migrateCommand('verify', 'Verify a run (the newest by default): company_id fille
   .option('--run <id>', 'the run to verify', (v) => Number(v))
   .action((o: MigrateOpts & { run?: number }) => run(json(), async (out) => usingServices(out, async (services) => {
     await signInOperator(services, o, 'super_admin');
-    const v = await call(services, 'migrate:verify', { runId: o.run, databaseUrl: o.db });
+    const v = await call(services, 'migrate:verify', { runId: o.run, databaseUrl: dbOf(o) });
     out.result(v, () => verificationText(v));
     return v.ok ? EXIT.ok : EXIT.problem;
   })));
@@ -512,7 +534,7 @@ migrateCommand('rollback', 'Remove exactly what a run added (the newest by defau
   .action((o: MigrateOpts & { run?: number; yes: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
     if (!o.yes) throw new CliFailure({ code: 'invalid-input', message: 'Rollback drops the company_id columns the run added (running `migrate run` again adds them back). Say --yes to go on.' });
     await signInOperator(services, o, 'super_admin');
-    const r = await call(services, 'migrate:rollback', { runId: o.run, confirm: true, databaseUrl: o.db });
+    const r = await call(services, 'migrate:rollback', { runId: o.run, confirm: true, databaseUrl: dbOf(o) });
     out.result(r, () => [
       table([['table', 'schema as before', 'data as before'], ...r.tables.map((t) => [t.table, t.schemaEqual ? 'yes' : 'NO', t.fingerprintEqual ? 'yes' : 'NO'])]),
       r.ok ? `Run ${r.runId} rolled back: every table's schema and data are as before the run.` : `Run ${r.runId} rolled back, but some tables differ from before (the application wrote to them meanwhile).`,
@@ -523,7 +545,7 @@ migrateCommand('rollback', 'Remove exactly what a run added (the newest by defau
 migrateCommand('runs', 'Every migration run recorded in the CRM\'s database: who, when, what, how it ended; and the newest run\'s log')
   .action((o: MigrateOpts) => run(json(), async (out) => usingServices(out, async (services) => {
     await signInOperator(services, o, 'super_admin');
-    const r = await call(services, 'migrate:status', { databaseUrl: o.db });
+    const r = await call(services, 'migrate:status', { databaseUrl: dbOf(o) });
     out.result({ runs: r.runs, unfinished: r.unfinished }, () => [
       table([['run', 'status', 'by', 'started', 'finished', 'tables', 'rows', 'message'], ...r.runs.map((x) => [String(x.id), x.status, x.startedBy, x.startedAt, x.finishedAt ?? '–', String(x.tables.length), String(x.rows), x.message ?? ''])]),
       r.unfinished ? `Run ${r.unfinished} is unfinished: \`tenantscope migrate run\` resumes it.` : '',

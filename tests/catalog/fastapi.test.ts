@@ -67,7 +67,7 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     expect((await runCli(['connections', 'set', 'fx', '--db-env', 'postgres://x@y/z'], { home })).code).toBe(2);
     // a catalog discovered to a file, confirmed by a person, then attached to the connection
     const file = join(home, 'catalog.json');
-    expect((await runCli(['catalog', 'discover', '--url', crm.url, '--db', crm.databaseUrl, '--out', file], { home })).code).toBe(0);
+    expect((await runCli(['catalog', 'discover', '--url', crm.url, '--db-env', 'TENANTSCOPE_FX_DB', '--out', file], { home, env: env() })).code).toBe(0);
     const edited = JSON.parse(readFileSync(file, 'utf8')) as { resources: Array<{ name: string; priority: string | null; uncertain: string[] }> };
     for (const r of edited.resources) r.uncertain = [];
     edited.resources.find((r) => r.name === 'calls')!.priority = 'HIGH';

@@ -62,23 +62,29 @@ describe('tenantscope CLI', () => {
 
   it('catalog discover writes the catalog to a file and prints it as one JSON document', async () => {
     const out = join(home, 'catalog.json');
-    const r = await cli(home, ['--json', 'catalog', 'discover', '--url', crm.url, '--db', crm.databaseUrl, '--out', out]);
+    const r = await cli(home, ['--json', 'catalog', 'discover', '--url', crm.url, '--db-env', 'TENANTSCOPE_TEST_DB', '--out', out], { TENANTSCOPE_TEST_DB: crm.databaseUrl });
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.catalog.resources).toHaveLength(32);
     expect(doc.usedDatabase).toBe(true);
     const { readFileSync } = await import('node:fs');
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(doc.catalog);
+    // a password on the command line (visible in ps) is refused, with the replacement spelled out
+    const withPassword = new URL(crm.databaseUrl);
+    withPassword.password ||= 'pw';
+    const refused = await cli(home, ['--json', 'catalog', 'discover', '--url', crm.url, '--db', withPassword.toString()]);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.stdout).error.message).toMatch(/--db puts the database password on the command line.*--db-env TENANTSCOPE_DB/);
   });
 
   it('catalog check exits 0 without drift and 1 with drift, and 2 when the CRM cannot be read', async () => {
     await cli(home, ['connections', 'add', 'ref', '--base-url', crm.url]);
-    const clean = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db', crm.databaseUrl]);
+    const clean = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db-env', 'TENANTSCOPE_TEST_DB'], { TENANTSCOPE_TEST_DB: crm.databaseUrl });
     expect(clean.code).toBe(0);
     expect(JSON.parse(clean.stdout).drift).toEqual([]);
     await crm.pool.query('ALTER TABLE emails ADD COLUMN company_id uuid');
     try {
-      const drifted = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db', crm.databaseUrl]);
+      const drifted = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db-env', 'TENANTSCOPE_TEST_DB'], { TENANTSCOPE_TEST_DB: crm.databaseUrl });
       expect(drifted.code).toBe(1);
       expect(JSON.parse(drifted.stdout).drift.map((d: any) => d.message)).toContain('emails gained its company_id column');
     } finally {

@@ -49,8 +49,8 @@ describe('the migration runner under crashes and live writers', () => {
       };
       const cli = async (args: string[], killWhen?: (d: { n: number; mid: number }) => boolean) => {
         let killedAt: number | null = null;
-        const r = await runCli([...args, '--connection', 'ref', '--db', crm.databaseUrl], {
-          home, env: { TENANTSCOPE_REF_PW: 'demo' },
+        const r = await runCli([...args, '--connection', 'ref', '--db-env', 'TENANTSCOPE_REF_DB'], {
+          home, env: { TENANTSCOPE_REF_PW: 'demo', TENANTSCOPE_REF_DB: crm.databaseUrl },
           killWhen: killWhen && (async () => {
             const d = await done();
             if (!killWhen(d)) return false;

@@ -185,3 +185,31 @@ describe('files at rest', () => {
     expect(mode(join(ts.home, 'connections.json'))).toBe(0o600);
   });
 });
+
+describe('offline sign-in', () => {
+  it('an unknown user costs a scrypt too: the time does not tell who the cache knows', async () => {
+    const { openCache } = await import('../../src-main/cache/cacheDb.ts');
+    const { recordOperator, offlineOperator } = await import('../../src-main/session/offline.ts');
+    const cache = await openCache(join(ts.home, 'cache', 'offline-timing.sqlite'));
+    try {
+      const session = { connection: 'x', user: { id: 'u1', email: 'known@acme.test', name: 'Known' }, role: 'company_admin' as const, company: { id: 'c1', name: 'Acme' }, canSwitchTenant: false, selectedTenant: 'c1', signedInAt: new Date().toISOString(), offline: false, dataAsOf: null };
+      await recordOperator(cache.raw, 'known@acme.test', session, [{ id: 'c1', name: 'Acme' }], 'right password');
+      const median = async (username: string) => {
+        const times: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const t = performance.now();
+          await expect(offlineOperator(cache.raw, username, 'wrong password')).rejects.toMatchObject({ code: 'bad-credentials' });
+          times.push(performance.now() - t);
+        }
+        return times.sort((a, b) => a - b)[1]!;
+      };
+      const known = await median('known@acme.test');
+      const unknown = await median('nobody@acme.test');
+      // the same work either way (a scrypt); before, an unknown user answered about 100 times sooner
+      expect(unknown / known).toBeGreaterThan(0.3);
+      expect((await offlineOperator(cache.raw, 'known@acme.test', 'right password')).role).toBe('company_admin');
+    } finally {
+      await cache.close();
+    }
+  });
+});
