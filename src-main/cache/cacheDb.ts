@@ -16,7 +16,7 @@ export const OUTSIDE = 'outside';
 export function dataAsOf(raw: { prepare(sql: string): { get(...params: unknown[]): unknown } }, company: string | null): string | null {
   const row = company === null
     ? raw.prepare('SELECT max(last_finished_at) AS t FROM sync_state').get()
-    : raw.prepare(`SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (?, '*')`).get(company);
+    : raw.prepare(`SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (@company, '*') OR substr(company_id, 1, length(@company) + 1) = @company || '@'`).get({ company });
   return (row as { t: string | null }).t;
 }
 

@@ -195,6 +195,12 @@ export function createServices(opts: ServicesOptions): Services {
   };
 
   /** the tenant the Data view reads: a company admin's own company whatever is asked; a super admin's pick, or the selected tenant */
+  /** a plain user reads the rows their own sync fetched, not the rest of their company's partition */
+  const seenByOf = (s: { role: string; user: { email: string } }) => (s.role === 'user' ? s.user.email : undefined);
+  /** what covers a whole company (its audit, an export, an eviction) is a company admin's or a super admin's */
+  const notPlainUser = (what: string) => {
+    if (session.current()?.role === 'user') throw new AppError('forbidden', `${what} covers the whole company, beyond the rows the CRM gives you: a company admin or a super admin does it.`);
+  };
   const dataTenant = (given?: string): string => {
     const s = session.current()!;
     if (given) return resolveTenant(given).id;
@@ -354,6 +360,7 @@ export function createServices(opts: ServicesOptions): Services {
       return { run: { ...run, readOnly: !!run.readOnly }, results: rows.map((r) => ({ ...r, evidence: JSON.parse(r.evidence) })) } as Output<'isolation:results'>;
     },
     'audit:run': async ({ tenant }) => {
+      notPlainUser('The audit');
       const s = session.current()!;
       const profile = connections.get(s.connection);
       // a company admin's audit reads their own partition, and the leak evidence about their data;
@@ -362,6 +369,7 @@ export function createServices(opts: ServicesOptions): Services {
       return runAudit((await cacheFor(s.connection)).raw, profile.catalog, { company }) as Output<'audit:run'>;
     },
     'audit:report': async ({ format }) => {
+      notPlainUser('The audit');
       const s = session.current()!;
       const profile = connections.get(s.connection);
       const company = s.role === 'super_admin' ? null : (s.company?.id ?? '');
@@ -372,24 +380,26 @@ export function createServices(opts: ServicesOptions): Services {
     'records:get': async ({ resource, id }) => {
       const s = session.current()!;
       const own = s.role === 'super_admin' ? null : (s.company?.id ?? '');
-      const found = recordDetail((await cacheFor(s.connection)).raw, connections.get(s.connection).catalog, { resource, id, company: own });
+      const found = recordDetail((await cacheFor(s.connection)).raw, connections.get(s.connection).catalog, { resource, id, company: own, seenBy: seenByOf(s) });
       return found ?? { record: null, refs: [], referencedBy: [] };
     },
     'tenants:overview': async () => {
       const s = session.current()!;
       const visible = s.role === 'super_admin' ? session.tenantsKnown() : s.company ? [s.company] : [];
-      return tenantOverview((await cacheFor(s.connection)).raw, connections.get(s.connection).catalog, visible, { identity: s.role === 'super_admin' ? null : s.user.email });
+      const overview = tenantOverview((await cacheFor(s.connection)).raw, connections.get(s.connection).catalog, visible, { identity: s.role === 'super_admin' ? null : s.user.email, seenBy: seenByOf(s) });
+      // the company's audit is not a plain user's to read
+      return s.role === 'user' ? { ...overview, tenants: overview.tenants.map((t) => ({ ...t, openFindings: null, missingCompanyId: 0 })), findingsHistory: [] } : overview;
     },
     'records:resources': async ({ tenant }) => {
       const s = session.current()!;
       const company = dataTenant(tenant);
       const raw = (await cacheFor(s.connection)).raw;
-      return { tenant: company, resources: resourceCounts(raw, company), asOf: dataAsOf(raw, company) };
+      return { tenant: company, resources: resourceCounts(raw, company, seenByOf(s)), asOf: dataAsOf(raw, company) };
     },
     'records:query': async (input) => {
       const s = session.current()!;
       const company = dataTenant(input.tenant);
-      return { tenant: company, ...queryRecords((await cacheFor(s.connection)).raw, { ...input, company }) };
+      return { tenant: company, ...queryRecords((await cacheFor(s.connection)).raw, { ...input, company, seenBy: seenByOf(s) }) };
     },
     'views:list': async () => {
       const s = session.current()!;
@@ -426,6 +436,7 @@ export function createServices(opts: ServicesOptions): Services {
       return { proofs: await (await syncFor()).prove(session.identity(), t) };
     },
     'cache:evict': async ({ tenant }) => {
+      notPlainUser('Evicting a partition');
       const t = resolveTenant(tenant);
       const sync = await syncFor();
       const evicted = sync.evict(t.id);
@@ -435,6 +446,7 @@ export function createServices(opts: ServicesOptions): Services {
     'demo:status': () => demo.current(),
     'demo:start': () => demo.start(),
     'cache:export': async ({ tenant, passphrase }) => {
+      notPlainUser('An export');
       const s = session.current()!;
       const company = dataTenant(tenant);
       const name = session.tenantsKnown().find((t) => t.id === company)?.name ?? company;

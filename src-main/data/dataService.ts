@@ -21,7 +21,12 @@ export interface QueryInput {
   limit: number;
   includeDeleted?: boolean;
   count?: boolean;
+  /** a plain user: only the rows their own sync fetched */
+  seenBy?: string;
 }
+
+/** a plain user's rows: those their own sync was given (record_seen_by), never the rest of the company's partition */
+const SEEN = 'rid IN (SELECT rid FROM record_seen_by WHERE identity = @seenBy)';
 
 const like = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
@@ -29,6 +34,10 @@ const like = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; rows: { id: string; updatedAt: string | null; deleted: boolean; fields: Record<string, unknown> }[]; columns: string[] } {
   const where = ['company_id = @company', 'resource = @resource'];
   const params: Record<string, unknown> = { company: q.company, resource: q.resource, offset: q.offset, limit: q.limit };
+  if (q.seenBy !== undefined) {
+    where.push(SEEN);
+    params.seenBy = q.seenBy;
+  }
   if (!q.includeDeleted) where.push('deleted = 0');
   if (q.search) {
     where.push(`payload LIKE @search ESCAPE '\\'`);
@@ -70,10 +79,10 @@ export interface RecordRef {
 }
 
 /** One record: fields, provenance, what it points at (crossing tenants flagged, with the finding), and who points at it. */
-export function recordDetail(raw: Raw, catalog: Catalog, opts: { resource: string; id: string; company: string | null }) {
+export function recordDetail(raw: Raw, catalog: Catalog, opts: { resource: string; id: string; company: string | null; seenBy?: string }) {
   const row = raw.prepare(`SELECT rid, company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at FROM records
-      WHERE resource = @resource AND id = @id ${opts.company !== null ? 'AND company_id = @company' : ''} ORDER BY deleted LIMIT 1`)
-    .get({ resource: opts.resource, id: opts.id, company: opts.company }) as { rid: number; company_id: string; resource: string; id: string; updated_at: string | null; deleted: number; payload: string; fetched_by: string; fetched_from: string; fetched_at: string } | undefined;
+      WHERE resource = @resource AND id = @id ${opts.company !== null ? 'AND company_id = @company' : ''} ${opts.seenBy !== undefined ? `AND ${SEEN}` : ''} ORDER BY deleted LIMIT 1`)
+    .get({ resource: opts.resource, id: opts.id, company: opts.company, seenBy: opts.seenBy }) as { rid: number; company_id: string; resource: string; id: string; updated_at: string | null; deleted: number; payload: string; fetched_by: string; fetched_from: string; fetched_at: string } | undefined;
   if (!row) return null;
   const latest = raw.prepare(`SELECT findings FROM audit_runs WHERE scope IN ('*', @company) ORDER BY id DESC LIMIT 1`).get({ company: row.company_id }) as { findings: string } | undefined;
   const findings = new Map((latest ? (JSON.parse(latest.findings) as { id: string; severity: string; title?: string }[]) : []).map((f) => [f.id, f]));
@@ -91,7 +100,7 @@ export function recordDetail(raw: Raw, catalog: Catalog, opts: { resource: strin
     };
   });
   const referencedBy = raw.prepare(`SELECT r.resource, r.id, r.company_id, f.field FROM records t JOIN refs f ON f.target_resource = t.resource AND f.target_id = t.id JOIN records r ON r.rid = f.rid
-      WHERE t.rid = ? AND r.deleted = 0 ORDER BY r.resource, r.id LIMIT 50`).all(row.rid) as { resource: string; id: string; company_id: string; field: string }[];
+      WHERE t.rid = @rid AND r.deleted = 0 ${opts.seenBy !== undefined ? 'AND r.rid IN (SELECT rid FROM record_seen_by WHERE identity = @seenBy)' : ''} ORDER BY r.resource, r.id LIMIT 50`).all({ rid: row.rid, seenBy: opts.seenBy }) as { resource: string; id: string; company_id: string; field: string }[];
   // a company admin learns that a reference leaves their company, not whose data it reaches
   const shown = (company: string | null) => (opts.company === null || company === null || company === opts.company ? company : ANOTHER);
   return {
@@ -121,8 +130,8 @@ export function deleteView(raw: Raw, owner: string, id: number): boolean {
 }
 
 /** Resources the cache holds rows of for a tenant, with counts (the Data view's resource picker). */
-export function resourceCounts(raw: Raw, company: string): { resource: string; rows: number }[] {
-  return raw.prepare(`SELECT resource, count(*) AS rows FROM records WHERE company_id = ? AND deleted = 0 GROUP BY resource ORDER BY resource`).all(company) as { resource: string; rows: number }[];
+export function resourceCounts(raw: Raw, company: string, seenBy?: string): { resource: string; rows: number }[] {
+  return raw.prepare(`SELECT resource, count(*) AS rows FROM records WHERE company_id = @company AND deleted = 0 ${seenBy !== undefined ? `AND ${SEEN}` : ''} GROUP BY resource ORDER BY resource`).all({ company, seenBy }) as { resource: string; rows: number }[];
 }
 
 export interface TenantOverview {
@@ -146,10 +155,10 @@ export interface TenantOverview {
  * company_id, open findings, last sync and proof; rows per resource (the compare view and the
  * charts); the audit's findings over time and the sync history.
  */
-export function tenantOverview(raw: Raw, catalog: Catalog, tenants: { id: string; name: string }[], opts: { identity: string | null }) {
+export function tenantOverview(raw: Raw, catalog: Catalog, tenants: { id: string; name: string }[], opts: { identity: string | null; seenBy?: string }) {
   const priority = new Map(catalog.resources.map((r) => [r.name, r.priority ?? 'company']));
   const ids = new Set(tenants.map((t) => t.id));
-  const perResource = (raw.prepare(`SELECT company_id, resource, count(*) AS rows, sum(has_company_field = 0) AS missing FROM records WHERE deleted = 0 GROUP BY company_id, resource`).all() as { company_id: string; resource: string; rows: number; missing: number }[])
+  const perResource = (raw.prepare(`SELECT company_id, resource, count(*) AS rows, sum(has_company_field = 0) AS missing FROM records WHERE deleted = 0 ${opts.seenBy !== undefined ? `AND ${SEEN}` : ''} GROUP BY company_id, resource`).all({ seenBy: opts.seenBy }) as { company_id: string; resource: string; rows: number; missing: number }[])
     .filter((r) => ids.has(r.company_id));
   const audits = raw.prepare(`SELECT generated_at, scope, findings FROM audit_runs ORDER BY id`).all() as { generated_at: string; scope: string; findings: string }[];
   const newestFirst = [...audits].reverse();

@@ -17,6 +17,11 @@ const FLUSH_ROWS = 5000;
 const AHEAD = 8;
 
 /** Whoever syncs: an identity signed in through the adapter (the operator's session, or the CLI's). */
+/** The sync_state key of a listing: the partition, or "partition@email" for a plain user's own. */
+export function stateKeyOf(identity: { role: string; email: string }, company: string): string {
+  return identity.role === 'user' ? `${company}@${identity.email}` : company;
+}
+
 export type SyncIdentity = Pick<CrmIdentity, 'email' | 'role' | 'companyId' | 'token' | 'refresh'>;
 
 export interface SyncTenant {
@@ -155,6 +160,7 @@ export class SyncService {
       moveOut: raw.prepare('DELETE FROM records WHERE rid = ?'),
       dropRefs: raw.prepare('DELETE FROM refs WHERE company_id = ? AND rid = ?'),
       addRef: raw.prepare('INSERT OR REPLACE INTO refs (company_id, rid, field, target_resource, target_id, resource) VALUES (?, ?, ?, ?, ?, ?)'),
+      seenBy: raw.prepare('INSERT INTO record_seen_by (identity, rid, run_id) VALUES (?, ?, ?) ON CONFLICT (identity, rid) DO UPDATE SET run_id = excluded.run_id'),
       leak: raw.prepare('INSERT OR IGNORE INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       derive: this.deriver(),
     };
@@ -204,6 +210,8 @@ export class SyncService {
       }
       const ownValue = companyField ? item[companyField] : undefined;
       const rid = st.upsert.get(company, resource.name, id, updated, JSON.stringify(item), identity.email, request, fetchedAt, runId, ownValue === undefined ? 0 : 1, ownValue === undefined || ownValue === null ? null : String(ownValue)) as number;
+      // a plain user sees in the console only what the CRM gave them
+      if (identity.role === 'user') st.seenBy.run(identity.email, rid, runId);
       for (const ref of resource.references) {
         const target = item[ref.field];
         if (target !== null && target !== undefined && target !== '') st.addRef.run(company, rid, ref.field, ref.resource, String(target), resource.name);
@@ -293,6 +301,8 @@ export class SyncService {
     const raw = this.cache.raw;
     if (company === ALL) return raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND seen_run < ? AND deleted = 0').run(resource, since);
     if (identity.role === 'super_admin') return raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(company, resource, since);
+    // what a user's relist no longer returns is no longer theirs to read, whoever else may still see it
+    if (identity.role === 'user') raw.prepare('DELETE FROM record_seen_by WHERE identity = ? AND run_id < ? AND rid IN (SELECT rid FROM records WHERE company_id = ? AND resource = ?)').run(identity.email, since, company, resource);
     return raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0 AND fetched_by = ?').run(company, resource, since, identity.email);
   }
 
@@ -327,6 +337,12 @@ export class SyncService {
     const paging = this.profile.paging;
     const pageSize = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
     const order = syncOrder(this.profile.catalog.resources, this.profile.catalog.users);
+    /**
+     * Where a listing's cursor and high-water mark are kept: per partition, and per user for a plain
+     * user (their listing is narrower: resuming from, or updating since, a wider identity's mark
+     * would miss rows the CRM lists to them, and a wider identity must never resume from theirs).
+     */
+    const stateKey = (t: SyncTenant) => stateKeyOf(identity, t.id);
     const cancelled = () => new AppError('cancelled', `Sync cancelled after ${report.rows} rows; every page written before it is kept, and the next sync resumes there.`);
 
     const get = (url: string, params: Record<string, string | number>, signal?: AbortSignal) =>
@@ -346,7 +362,7 @@ export class SyncService {
         if (!resource.endpoints.list) continue;
         const key = `${tenant.id}/${resource.name}`;
         const label = `${tenant.name} · ${resource.name}`;
-        const prev = state.get(tenant.id, resource.name) as { cursor: string | null; high_water: string | null } | undefined;
+        const prev = state.get(stateKey(tenant), resource.name) as { cursor: string | null; high_water: string | null } | undefined;
         // an incremental listing brings what changed: unknown until it ends
         if (incremental && prev?.high_water && !/\{/.test(resource.endpoints.list)) { progress.expect(key, label, null); continue; }
         let total: number | null = null;
@@ -395,7 +411,7 @@ export class SyncService {
           }
           continue;
         }
-        const prev = state.get(tenant.id, resource.name) as { cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number } | undefined;
+        const prev = state.get(stateKey(tenant), resource.name) as { cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number } | undefined;
         const resuming = !!prev?.cursor;
         // without updated_since every listing is a full relist: "run:<id>" remembers which run began it,
         // so that rows it did not see can be marked deleted when it ends (even after a resume)
@@ -423,7 +439,7 @@ export class SyncService {
           const n = batch.reduce((a, p) => a + p.items.length, 0);
           rows += n;
           pages += batch.length;
-          saveState.run({ company_id: tenant.id, resource: resource.name, cursor: last.next, listing_since: last.next ? listingTag : null, high_water: last.next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: last.next ? null : now(), last_error: null });
+          saveState.run({ company_id: stateKey(tenant), resource: resource.name, cursor: last.next, listing_since: last.next ? listingTag : null, high_water: last.next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: last.next ? null : now(), last_error: null });
           if (!last.next && !incremental && listingTag?.startsWith('run:')) {
             // the relist is complete: what it did not return has vanished from the server
             report.deletions += this.markVanished(identity, tenant.id, resource.name, Number(listingTag.slice(4))).changes;
@@ -509,10 +525,10 @@ export class SyncService {
           outcome.status = 'failed';
           outcome.message = `${tenant.name} · ${resource.name}: ${err.message}`;
           progress.end(key, 'failed');
-          if (err.code !== 'storage') raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, tenant.id, resource.name);
+          if (err.code !== 'storage') raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, stateKey(tenant), resource.name);
           if (err.code === 'unauthenticated' || err.code === 'unreachable' || err.code === 'storage') {
             try {
-              raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, tenant.id, resource.name);
+              raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, stateKey(tenant), resource.name);
             } catch { /* a full or read-only disk cannot take the note either */ }
             throw new AppError(err.code, outcome.message);
           }
@@ -577,7 +593,7 @@ export class SyncService {
     if (!parents.length) Object.assign(outcome, { message: `nothing to list it under: no ${d.resource} in the cache` });
     else if (outcome.rows === 0) Object.assign(outcome, { status: 'warning', message: `listed under ${parents.length} ${d.resource} and stored no row: if the CRM has ${resource.name}, its list path (${resource.endpoints.list}) or the paging is wrong` });
     raw.prepare(`INSERT INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (company_id, resource) DO UPDATE SET rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = NULL`).run(tenant.id, resource.name, outcome.rows, outcome.pages, now());
+      ON CONFLICT (company_id, resource) DO UPDATE SET rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = NULL`).run(stateKeyOf(identity, tenant.id), resource.name, outcome.rows, outcome.pages, now());
   }
 
   private async applyDeletions(tenant: SyncTenant, superAdmin: boolean, get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>): Promise<number> {
@@ -702,6 +718,7 @@ export class SyncService {
   evict(tenantId: string): number {
     const raw = this.cache.raw;
     return raw.transaction(() => {
+      raw.prepare('DELETE FROM record_seen_by WHERE rid IN (SELECT rid FROM records WHERE company_id = ?)').run(tenantId);
       const n = raw.prepare('DELETE FROM records WHERE company_id = ?').run(tenantId).changes;
       raw.prepare('DELETE FROM refs WHERE company_id = ?').run(tenantId);
       raw.prepare('DELETE FROM sync_state WHERE company_id = ?').run(tenantId);
