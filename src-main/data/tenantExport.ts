@@ -70,28 +70,69 @@ export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionPro
   }
 }
 
-/** Opens an export: wrong passphrase, damage and files of another kind are said so and change nothing. */
-export async function readExport(bytes: Buffer, passphrase: string): Promise<{ file: string; meta: ExportMeta; cleanup(): void }> {
+/** The most an export may expand to, and how many times its sealed size (a gzip bomb is refused before it fills memory or disk). */
+export const IMPORT_LIMITS = { maxPlainBytes: 1024 * 1024 * 1024, maxRatio: 100 };
+/** what an export holds: these tables and nothing else (no view or trigger runs when it is read) */
+const EXPORT_TABLES = ['leaks', 'meta', 'records', 'refs', 'sync_state'];
+
+/**
+ * Opens an export: wrong passphrase, damage, a file that expands too far and files of another
+ * kind are said so and change nothing; the temporary copy is removed on every path but success
+ * (where `cleanup` removes it).
+ */
+export async function readExport(bytes: Buffer, passphrase: string, limits = IMPORT_LIMITS): Promise<{ file: string; meta: ExportMeta; cleanup(): void }> {
   if (bytes.length < 48 || !bytes.subarray(0, 4).equals(MAGIC)) throw new AppError('invalid-input', 'This is not a TenantScope tenant export.');
   const salt = bytes.subarray(4, 20);
   const iv = bytes.subarray(20, 32);
   const tag = bytes.subarray(32, 48);
+  // the scrypt cost is the console's own (core/keys), never read from the file
   const key = await deriveKey(passphrase, salt);
-  let plain: Buffer;
+  let sealed: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, iv);
     decipher.setAuthTag(tag);
-    plain = gunzipSync(Buffer.concat([decipher.update(bytes.subarray(48)), decipher.final()]));
+    sealed = Buffer.concat([decipher.update(bytes.subarray(48)), decipher.final()]);
   } catch {
     throw new AppError('bad-credentials', 'The passphrase is wrong, or the file is damaged: nothing was imported.');
   }
+  const most = Math.min(limits.maxPlainBytes, Math.max(64 * 1024 * 1024, sealed.length * limits.maxRatio));
+  let plain: Buffer;
+  try {
+    plain = gunzipSync(sealed, { maxOutputLength: most });
+  } catch (e) {
+    const tooBig = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError;
+    throw new AppError('invalid-input', tooBig
+      ? `The export expands to more than ${Math.round(most / 1024 / 1024)} MiB (${limits.maxRatio} times its size at most, ${Math.round(limits.maxPlainBytes / 1024 / 1024)} MiB in all): nothing was imported.`
+      : 'The export is sealed but not compressed as TenantScope writes it: nothing was imported.');
+  }
   const dir = mkdtempSync(join(tmpdir(), 'tenantscope-import-'));
-  const file = join(dir, 'tenant.sqlite');
-  writeFileSync(file, plain);
-  const db = openSqlite(file, { readonly: true });
-  const meta = JSON.parse((db.prepare('SELECT json FROM meta').get() as { json: string }).json) as ExportMeta;
-  db.close();
-  return { file, meta, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    const file = join(dir, 'tenant.sqlite');
+    writeFileSync(file, plain, { mode: 0o600 });
+    let db;
+    try {
+      db = openSqlite(file, { readonly: true });
+      const objects = db.prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex_%'").all() as Array<{ type: string; name: string }>;
+      const odd = objects.filter((o) => o.type !== 'table' || !EXPORT_TABLES.includes(o.name));
+      const missing = EXPORT_TABLES.filter((t) => !objects.some((o) => o.type === 'table' && o.name === t));
+      if (odd.length || missing.length) {
+        throw new AppError('invalid-input', `This export holds ${odd.length ? odd.slice(0, 3).map((o) => `a ${o.type} "${o.name.slice(0, 40)}"`).join(', ') : `no ${missing.join(', ')} table`}, which TenantScope never writes: nothing was imported.`);
+      }
+      const row = db.prepare('SELECT json FROM meta LIMIT 1').get() as { json: unknown } | undefined;
+      const meta = typeof row?.json === 'string' ? (JSON.parse(row.json) as ExportMeta) : null;
+      if (!meta || typeof meta.tenant?.id !== 'string' || typeof meta.tenant?.name !== 'string' || !meta.profile || typeof meta.profile !== 'object') {
+        throw new AppError('invalid-input', 'This export has no description of its tenant: nothing was imported.');
+      }
+      return { file, meta, cleanup };
+    } finally {
+      db?.close();
+    }
+  } catch (e) {
+    cleanup();
+    if (e instanceof AppError) throw e;
+    throw new AppError('invalid-input', `This export could not be read (${(e as Error).message.slice(0, 120)}): nothing was imported.`);
+  }
 }
 
 /** Copies an opened export into a connection's cache (its partition replaced as a whole). */
@@ -109,8 +150,9 @@ export function importInto(raw: OpenCache['raw'], file: string, tenantId: string
           SELECT company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM x.records WHERE company_id = ?`).run(tenantId).changes;
       raw.prepare(`INSERT INTO temp.rid_map (old, new) SELECT xr.rid, mr.rid FROM x.records xr JOIN main.records mr ON mr.company_id = xr.company_id AND mr.resource = xr.resource AND mr.id = xr.id WHERE xr.company_id = ?`).run(tenantId);
       raw.exec(`INSERT OR REPLACE INTO main.refs (company_id, rid, field, target_resource, target_id, resource) SELECT f.company_id, m.new, f.field, f.target_resource, f.target_id, f.resource FROM x.refs f JOIN temp.rid_map m ON m.old = f.rid`);
-      raw.exec(`INSERT OR REPLACE INTO main.sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof) SELECT company_id, resource, high_water, rows, pages, last_finished_at, proof FROM x.sync_state`);
-      raw.exec(`INSERT OR IGNORE INTO main.leaks SELECT * FROM x.leaks`);
+      // an export speaks for its own tenant only
+      raw.prepare(`INSERT OR REPLACE INTO main.sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof) SELECT company_id, resource, high_water, rows, pages, last_finished_at, proof FROM x.sync_state WHERE company_id = ?`).run(tenantId);
+      raw.prepare(`INSERT OR IGNORE INTO main.leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) SELECT identity_company_id, company_id, resource, id, identity, request, observed_at FROM x.leaks WHERE identity_company_id = @t OR company_id = @t`).run({ t: tenantId });
       raw.exec('DROP TABLE temp.rid_map');
     })();
     return rows;
