@@ -73,7 +73,12 @@ function buildMenu() {
 
 void app.whenReady().then(() => {
   const home = process.env.TENANTSCOPE_HOME ? resolveHome() : resolveHome({ ...process.env, TENANTSCOPE_HOME: app.getPath('userData') });
-  const secrets = safeStorage.isEncryptionAvailable() ? new SafeStorageSecretStore(home) : new MemorySecretStore();
+  // on Linux without a keyring, safeStorage "encrypts" with a fixed key (the basic_text backend):
+  // that seals nothing, so secrets stay in memory for the session instead, and the log says why
+  const backend = process.platform === 'linux' ? safeStorage.getSelectedStorageBackend() : 'os';
+  const sealed = safeStorage.isEncryptionAvailable() && backend !== 'basic_text' && backend !== 'unknown';
+  if (!sealed) console.error(`tenantscope: no OS keyring to seal secrets with (safeStorage backend ${backend}): passwords and database URLs are kept in memory for this session only. Install and unlock a keyring (GNOME Keyring, KWallet) to keep them.`);
+  const secrets = sealed ? new SafeStorageSecretStore(home) : new MemorySecretStore();
   services = createServices({ home, mode: 'desktop', secrets, startDemo: true });
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
