@@ -7,6 +7,7 @@ export default defineConfig({
     globalSetup: ['tests/support/globalSetup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    setupFiles: ['tests/support/scratch.ts'],
     pool: 'forks',
     maxWorkers: 2,
   },

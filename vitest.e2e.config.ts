@@ -6,6 +6,7 @@ export default defineConfig({
     include: ['tests/e2e/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
+    setupFiles: ['tests/support/scratch.ts'],
     pool: 'forks',
     maxWorkers: 1,
     fileParallelism: false,

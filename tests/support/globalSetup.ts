@@ -21,6 +21,8 @@ export async function setup(project: TestProject) {
 export async function teardown() {
   await server?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  // as root the cluster lives beside it, under the OS temp folder
+  if (server) rmSync(server.clusterDir, { recursive: true, force: true });
 }
 
 declare module 'vitest' {
