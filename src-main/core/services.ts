@@ -348,6 +348,7 @@ export function createServices(opts: ServicesOptions): Services {
     'isolation:runs': async () => {
       const s = session.current()!;
       const cache = await cacheFor(s.connection);
+      IsolationRunner.settleInterrupted(cache.raw);
       const runs = cache.raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, read_only AS readOnly, outcome, probes, leaks, message FROM isolation_runs ORDER BY id DESC LIMIT 200').all() as Array<{ readOnly: number } & Record<string, unknown>>;
       return { runs: runs.map((r) => ({ ...r, readOnly: !!r.readOnly })) as Output<'isolation:runs'>['runs'] };
     },

@@ -143,7 +143,6 @@ export class IsolationRunner {
     this.requests = 0;
     const raw = this.cache.raw;
     const readOnly = !!opts.readOnly;
-    const runId = Number(raw.prepare('INSERT INTO isolation_runs (started_at, read_only) VALUES (?, ?)').run(now(), readOnly ? 1 : 0).lastInsertRowid);
     const owner = identities.find((i) => i.companyId && i.role === 'company_admin') ?? identities.find((i) => i.companyId && i.role !== 'super_admin');
     if (!owner) throw new AppError('invalid-input', 'The isolation runner needs an identity with a company to own the canary records (a company admin).');
     const company = owner.companyId!;
@@ -153,6 +152,8 @@ export class IsolationRunner {
     const resources = this.profile.catalog.resources.filter((r) => (r.endpoints.get || r.endpoints.list || r.endpoints.create) && (!opts.only?.length || opts.only.includes(r.name)));
     const unknown = opts.only?.filter((n) => !this.profile.catalog.resources.some((r) => r.name === n)) ?? [];
     if (unknown.length) throw new AppError('invalid-input', `No resource named ${unknown.join(', ')} in the catalog.`);
+    // recorded once its inputs are accepted: a refused run leaves no run behind
+    const runId = Number(raw.prepare('INSERT INTO isolation_runs (started_at, read_only, pid) VALUES (?, ?, ?)').run(now(), readOnly ? 1 : 0, process.pid).lastInsertRowid);
 
     const report: IsolationReport = {
       runId, readOnly, owner: owner.label, identities: probers.map((p) => p.label), resources: resources.map((r) => r.name), results: [],
@@ -199,6 +200,28 @@ export class IsolationRunner {
       raw.prepare('UPDATE isolation_runs SET finished_at = ?, outcome = ?, probes = ?, leaks = ? WHERE id = ?').run(now(), outcome, report.results.length, report.counts.leak, runId);
     }
     return report;
+  }
+
+  /**
+   * Runs still marked running whose process is gone (killed, crashed) end as 'interrupted', with
+   * what they had probed kept; a run of a live process (this one, or a CLI beside it) is left be.
+   */
+  static settleInterrupted(raw: OpenCache['raw']): number {
+    const open = raw.prepare("SELECT id, pid FROM isolation_runs WHERE outcome = 'running'").all() as Array<{ id: number; pid: number | null }>;
+    const gone = open.filter((r) => {
+      if (!r.pid) return true;
+      try {
+        process.kill(r.pid, 0);
+        return false;
+      } catch (e) {
+        return (e as NodeJS.ErrnoException).code !== 'EPERM';
+      }
+    });
+    const settle = raw.prepare(`UPDATE isolation_runs SET outcome = 'interrupted', probes = (SELECT count(*) FROM isolation_results WHERE run_id = @id),
+      leaks = (SELECT count(*) FROM isolation_results WHERE run_id = @id AND verdict = 'leak'),
+      message = coalesce(message, 'The process running it ended before it finished (killed or crashed); what it had probed is kept.') WHERE id = @id`);
+    for (const r of gone) settle.run({ id: r.id });
+    return gone.length;
   }
 
   /**

@@ -28,7 +28,10 @@ interface IsolationState {
 }
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong talking to the console.');
-const axes = (results: Result[]) => ({ identities: [...new Set(results.map((r) => r.identity))], resources: [...new Set(results.map((r) => r.resource))].sort() });
+/** the matrix's axes in one order, live or reloaded: identities and resources by name */
+const axes = (results: Result[]) => ({ identities: [...new Set(results.map((r) => r.identity))].sort(), resources: [...new Set(results.map((r) => r.resource))].sort() });
+/** a run with something to show or compare (a refused or interrupted run may have no probe at all) */
+const hasResults = (r: { probes: number }) => r.probes > 0;
 
 export const useIsolation = create<IsolationState>((set, get) => ({
   runs: [], shownRunId: null, results: [], identities: [], resources: [], running: false, progress: null, selected: null, compareWith: null, diff: null, summary: null, error: null,
@@ -36,7 +39,8 @@ export const useIsolation = create<IsolationState>((set, get) => ({
     try {
       const { runs } = await call('isolation:runs', {});
       set({ runs, error: null });
-      if (get().shownRunId === null && runs[0] && !get().running) await get().show(runs[0].id);
+      const latest = runs.find(hasResults);
+      if (get().shownRunId === null && latest && !get().running) await get().show(latest.id);
     } catch (e) {
       set({ error: message(e) });
     }
@@ -50,11 +54,11 @@ export const useIsolation = create<IsolationState>((set, get) => ({
     const offProgress = on('onProgress', (p) => { if (p.task.startsWith('isolation:')) set({ progress: p }); });
     try {
       const report = await call('isolation:run', { readOnly, only: only.length ? only : undefined });
-      set({ shownRunId: report.runId, results: report.results, identities: report.identities, resources: report.resources,
+      set({ shownRunId: report.runId, results: report.results, ...axes(report.results),
         summary: `${report.results.length} probes in ${report.seconds.toFixed(1)} s: ${report.counts.leak} leak, ${report.counts.suspect} suspect, ${report.counts['exists-oracle']} exists-oracle, ${report.counts.error} error. Cleanup: ${report.cleanup.removed} canaries removed${report.cleanup.leftover.length ? `, ${report.cleanup.leftover.length} could not be removed` : ', none left'}.` });
       const { runs } = await call('isolation:runs', {});
       set({ runs });
-      const previous = runs.find((r) => r.id < report.runId && r.outcome !== 'running');
+      const previous = runs.find((r) => r.id < report.runId && r.outcome !== 'running' && hasResults(r));
       if (previous) await get().compare(previous.id);
     } catch (e) {
       set({ error: message(e) });

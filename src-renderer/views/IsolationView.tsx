@@ -78,7 +78,7 @@ export function IsolationView() {
             </tbody>
           </table>
         </div>
-      ) : !st.running && <p className="muted" data-testid="iso-empty">No isolation run yet on this connection.</p>}
+      ) : !st.running && <p className="muted" data-testid="iso-empty">{st.runs.length ? (shown ? `Run #${shown.id} has no results (${shown.outcome}${shown.message ? `: ${shown.message}` : ''}).` : 'No run with results yet on this connection: the runs below ended before probing anything.') : 'No isolation run yet on this connection.'}</p>}
       {st.selected && (
         <div className="card evidence" data-testid="iso-evidence" aria-label="Evidence">
           <div className="row between"><strong className={`verdict-text v-${st.selected.verdict}`}>{st.selected.verdict}</strong><button type="button" onClick={() => st.select(null)}>Close</button></div>
@@ -99,7 +99,7 @@ export function IsolationView() {
               <td>{r.leaks}</td>
               <td className="row">
                 <button type="button" disabled={st.running || r.id === st.shownRunId} onClick={() => void st.show(r.id)}>Show</button>
-                {shown && r.id !== shown.id && <button type="button" disabled={st.running} onClick={() => void st.compare(r.id)} data-testid={`iso-compare-${r.id}`}>Compare</button>}
+                {shown && r.id !== shown.id && <button type="button" disabled={st.running || r.probes === 0} title={r.probes === 0 ? 'This run has no results to compare' : undefined} onClick={() => void st.compare(r.id)} data-testid={`iso-compare-${r.id}`}>Compare</button>}
               </td>
             </tr>
           ))}
