@@ -559,7 +559,7 @@ cacheCmd
   .description('Seal one tenant\'s cache in a file (AES-256-GCM, key by scrypt; no secrets inside)')
   .requiredOption('--tenant <name-or-id>', 'the tenant (a company admin: their own)')
   .requiredOption('--passphrase-env <VAR>', 'read the passphrase (8+ characters) from this environment variable')
-  .option('--out <file>', 'where to write it (default: tenantscope-<tenant>-<date>.tsx here)')
+  .option('--out <file>', 'where to write it (default: tenantscope-<tenant>-<date>.tscopy here)')
   .option('--connection <name>', 'connection name', 'demo')
   .option('--as <username>', 'sign in as (default: the connection\'s first identity)')
   .option('--password-env <VAR>', 'read the password from this environment variable')

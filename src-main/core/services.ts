@@ -453,7 +453,7 @@ export function createServices(opts: ServicesOptions): Services {
       const name = session.tenantsKnown().find((t) => t.id === company)?.name ?? company;
       const { bytes, meta } = await exportTenant((await cacheFor(s.connection)).raw, connections.get(s.connection), { id: company, name }, passphrase, s.user.email);
       const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'tenant';
-      return { fileName: `tenantscope-${slug}-${meta.exportedAt.slice(0, 10)}.tsx`, data: bytes.toString('base64'), rows: meta.rows, bytes: bytes.length };
+      return { fileName: `tenantscope-${slug}-${meta.exportedAt.slice(0, 10)}.tscopy`, data: bytes.toString('base64'), rows: meta.rows, bytes: bytes.length };
     },
     'cache:import': async ({ name, data, passphrase }) => {
       const opened = await readExport(Buffer.from(data, 'base64'), passphrase);

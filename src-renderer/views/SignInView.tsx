@@ -63,8 +63,8 @@ export function SignInView() {
         )}
         <details className="quick" data-testid="import-copy">
           <summary>Open a tenant's copy from another machine…</summary>
-          <p className="muted small">A file exported from the Tenants view (<code>.tsx</code>), sealed with a passphrase. It opens offline as a connection of its own; later, sign in to it offline as <code>support</code> with the same passphrase.</p>
-          <input type="file" accept=".tsx" data-testid="import-file" onChange={(e) => {
+          <p className="muted small">A file exported from the Tenants view (<code>.tscopy</code>), sealed with a passphrase. It opens offline as a connection of its own; later, sign in to it offline as <code>support</code> with the same passphrase.</p>
+          <input type="file" accept=".tscopy,.tsx" data-testid="import-file" onChange={(e) => {
             const f = e.target.files?.[0];
             if (!f) return;
             void f.arrayBuffer().then((buf) => {

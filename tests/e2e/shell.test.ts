@@ -506,7 +506,7 @@ describe('console shell on the demo CRM', () => {
       const download = p.waitForEvent('download');
       await p.getByTestId('export-go-Globex Corporation').click();
       const exportFile = await (await download).path();
-      expect(await p.getByTestId('export-state-Globex Corporation').textContent()).toMatch(/rows sealed in tenantscope-globex-corporation-\d{4}-\d{2}-\d{2}\.tsx/);
+      expect(await p.getByTestId('export-state-Globex Corporation').textContent()).toMatch(/rows sealed in tenantscope-globex-corporation-\d{4}-\d{2}-\d{2}\.tscopy/);
       await u.shell.signOut.click();
       await crm.stop();
       stopped = true;
@@ -537,7 +537,7 @@ describe('console shell on the demo CRM', () => {
       await u.shell.signOut.click();
       await u.app('signed-out').waitFor();
       await p.getByTestId('import-copy').locator('summary').click();
-      await p.getByTestId('import-file').setInputFiles({ name: 'tenantscope-globex-corporation-2026-11-28.tsx', mimeType: 'application/octet-stream', buffer: readFileSync(exportFile) });
+      await p.getByTestId('import-file').setInputFiles({ name: 'tenantscope-globex-corporation-2026-11-28.tscopy', mimeType: 'application/octet-stream', buffer: readFileSync(exportFile) });
       await p.getByTestId('import-passphrase').fill('not it');
       await p.getByTestId('import-open').click();
       await expect.poll(() => u.signIn.error.textContent()).toMatch(/passphrase is wrong/);

@@ -76,7 +76,7 @@ describe('offline: the console on its cache alone', () => {
       const globex = tenants.find((t) => t.name === 'Globex Corporation')!;
       const globexRows = (await a.call('records:resources', { tenant: globex.id })).body.value.resources as { resource: string; rows: number }[];
       const exported = await a.call('cache:export', { tenant: globex.id, passphrase: 'correct horse battery' });
-      expect(exported.body.value.fileName).toMatch(/^tenantscope-globex-corporation-\d{4}-\d{2}-\d{2}\.tsx$/);
+      expect(exported.body.value.fileName).toMatch(/^tenantscope-globex-corporation-\d{4}-\d{2}-\d{2}\.tscopy$/);
       const bytes = Buffer.from(exported.body.value.data, 'base64');
       // sealed: no payload, email or URL in clear, and nothing of another tenant inside once opened
       for (const clear of ['admin@globex.test', 'Globex', crm.url, 'payload']) expect(bytes.includes(Buffer.from(clear)), clear).toBe(false);
@@ -100,7 +100,7 @@ describe('offline: the console on its cache alone', () => {
       expect((await b.call('records:query', { tenant: acme.id, resource: 'calls' })).body.error.code).toBe('forbidden');
       expect((await b.call('sync:run', {})).body.error.code).toBe('offline');
       // the same through the CLI, offline on console a's cache: export, import on a fresh machine, audit there
-      const file = join(mkdtempSync(join(tmpdir(), 'tenantscope-cli-export-')), 'globex.tsx');
+      const file = join(mkdtempSync(join(tmpdir(), 'tenantscope-cli-export-')), 'globex.tscopy');
       const exp = await cli(a.home, ['--json', 'cache', 'export', '--connection', 'ref', '--tenant', 'Globex Corporation', '--as', 'super@tenantscope.test', '--password-env', 'PW', '--passphrase-env', 'PASSPHRASE', '--offline', '--out', file]);
       expect(exp.code, exp.err).toBe(0);
       expect(JSON.parse(exp.out)).toMatchObject({ file, rows: globexRows.reduce((n, r) => n + r.rows, 0) });
