@@ -47,7 +47,15 @@ async function call<C extends Channel>(services: Services, channel: C, input: In
 }
 
 function withServices(out: Out, mode: 'cli' | 'browser' = 'cli') {
-  return createServices({ home: resolveHome(), mode, log: createLogger('tenantscope', out.json && !process.env.TENANTSCOPE_VERBOSE) });
+  // the console's own log (the demo CRM's lines among it) only when asked for: it is not the command's output
+  const verbose = Boolean(program.opts().verbose) || !!process.env.TENANTSCOPE_VERBOSE;
+  const services = createServices({ home: resolveHome(), mode, log: createLogger('tenantscope', !verbose) });
+  // what the command waits for, said once (the first start of the demo CRM takes a few seconds)
+  services.demo.onChange((s) => {
+    if (s.state === 'starting') out.info('Starting the demo CRM…');
+    if (s.state === 'failed') out.info(`The demo CRM did not start: ${s.message ?? 'no reason given'}`);
+  });
+  return services;
 }
 
 /** Runs `fn` with the services and stops what they started (the demo CRM, open caches) afterwards. */
@@ -78,6 +86,7 @@ const program = new Command()
   .name('tenantscope')
   .description('Finish and prove the multi-tenancy of a SaaS CRM. Data lives in $TENANTSCOPE_HOME or the app-data folder.')
   .option('--json', 'print one JSON document on stdout (logs go to stderr)', false)
+  .option('--verbose', 'also print the console\'s own log (and the demo CRM\'s) on stderr', false)
   .showHelpAfterError()
   .addHelpText('after', '\nExit codes: 0 success, 1 the check found a problem, 2 the command could not do its work.');
 const json = () => Boolean(program.opts().json);

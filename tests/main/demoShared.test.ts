@@ -41,3 +41,17 @@ describe('the demo CRM beside the CLI', () => {
     expect(existsSync(join(home, 'demo-crm', 'running.json'))).toBe(false);
   }, 240_000);
 });
+
+describe('the CLI while the demo CRM starts', () => {
+  it('says what it waits for, and keeps the CRM\'s own log out of its output unless --verbose', async () => {
+    const home = tempHome('demo-quiet');
+    const quiet = await runCli(['connections', 'test', 'demo'], { home });
+    expect(quiet.code, quiet.err).toBe(0);
+    expect(quiet.err).toContain('Starting the demo CRM…');
+    expect(quiet.err).not.toMatch(/\[crm\]/);
+    expect(quiet.out).toMatch(/Connection works\./);
+    const verbose = await runCli(['--verbose', 'connections', 'test', 'demo'], { home });
+    expect(verbose.code, verbose.err).toBe(0);
+    expect(verbose.err).toMatch(/\[tenantscope\] \[crm\]/);
+  }, 240_000);
+});
