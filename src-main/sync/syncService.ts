@@ -555,6 +555,11 @@ export class SyncService {
     }
     const failed = report.outcomes.filter((o) => o.status === 'failed');
     this.finish(runId, report, failed.length ? 'partial' : 'ok', failed.length ? `${failed.length} resources failed` : null);
+    // the sync's pages are in the database now: give the write-ahead log back (it would otherwise stay
+    // tens of MB beside a small cache until the console quits); a reader holding it makes this a no-op
+    try {
+      this.cache.raw.pragma('wal_checkpoint(TRUNCATE)');
+    } catch { /* busy: the next sync, or closing, checkpoints */ }
     return report;
   }
 

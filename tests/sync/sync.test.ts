@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { openSqlite } from '../../src-main/core/sqlite.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,8 @@ describe('sync into the cache', () => {
     const report = await sync.run(who, tenants, { pageSize: 7 });
     expect(report.outcomes.filter((o) => o.status === 'failed')).toEqual([]);
     expect(report.leaks).toBe(0);
+    // the write-ahead log is given back once the sync is in the database (it used to stay until exit)
+    expect(statSync(`${cache.raw.name}-wal`).size).toBe(0);
     for (const t of tenants) {
       const proofs = await sync.prove(who, t);
       expect(proofs).toHaveLength(32);
