@@ -111,6 +111,9 @@ export const PagingSchema = z.discriminatedUnion('kind', [
 ]);
 export type Paging = z.infer<typeof PagingSchema>;
 
+/** Where list answers usually keep their records, most likely first (discovery reads the schema, the tester the answer). */
+export const LIST_FIELDS = ['items', 'data', 'results', 'records', 'rows', 'entries'] as const;
+
 export const IncrementalSchema = z
   .object({
     /** query parameter that limits a list to rows updated since an instant */

@@ -10,6 +10,14 @@ export const UNASSIGNED = 'unassigned';
 export const OUTSIDE = 'outside';
 
 /**
+ * The sync_state key of a listing: the partition, or "partition@email" for a plain user's own
+ * (dataAsOf below counts those too).
+ */
+export function stateKeyOf(identity: { role: string; email: string }, company: string): string {
+  return identity.role === 'user' ? `${company}@${identity.email}` : company;
+}
+
+/**
  * When the cached data was last synced: for one company (its own listings and the syncs of
  * every tenant at once, kept under '*'), or for the whole cache (`company` null).
  */

@@ -1,6 +1,6 @@
 import { AppError } from '../../src-shared/result.ts';
 import { pick, type Auth } from '../../src-shared/profile.ts';
-import type { Paging } from '../../src-shared/catalog.ts';
+import { LIST_FIELDS, type Paging } from '../../src-shared/catalog.ts';
 
 /** What the OpenAPI document says about one collection of records. */
 export interface ApiResource {
@@ -98,7 +98,7 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
     if (r.type === 'array' && r.items) return { itemsField: '', items: resolve(r.items), responseFields: [] };
     const properties = props(r);
     const names = Object.keys(properties);
-    const wanted = [opts.itemsField, 'items', 'data', 'results', 'records', 'rows'].filter((x): x is string => !!x);
+    const wanted = [opts.itemsField, ...LIST_FIELDS].filter((x): x is string => !!x);
     const field = wanted.find((n) => properties[n]?.type === 'array') ?? names.find((n) => properties[n]?.type === 'array' && names.length <= 6);
     return field ? { itemsField: field, items: resolve(properties[field]!.items), responseFields: names } : null;
   };

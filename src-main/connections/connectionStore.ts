@@ -145,8 +145,9 @@ export class ConnectionStore {
    * Adds or replaces a connection. `rebound`: a replaced connection now points at another CRM (origin,
    * sign-in style or address, credential header): its stored passwords, tokens and database URL
    * were dropped (only those given with this save are kept), and its cache must be set aside.
+   * `created`: there was no connection of that name (whatever cache a removed one left is not its own).
    */
-  save(rawProfile: unknown, opts: { replace: boolean; databaseUrl?: string | null; secrets?: Record<string, string> }): { profile: ConnectionProfile; rebound: boolean } {
+  save(rawProfile: unknown, opts: { replace: boolean; databaseUrl?: string | null; secrets?: Record<string, string> }): { profile: ConnectionProfile; rebound: boolean; created: boolean } {
     const parsed = ConnectionProfileSchema.safeParse(rawProfile);
     if (!parsed.success) {
       const fields = describeIssues(parsed.error.issues);
@@ -182,7 +183,7 @@ export class ConnectionStore {
       else this.secrets.set(secretKey(profile.name, 'databaseUrl'), opts.databaseUrl);
     }
     for (const [label, value] of Object.entries(opts.secrets ?? {})) this.secrets.set(secretKey(profile.name, label), value);
-    return { profile, rebound };
+    return { profile, rebound, created: at < 0 };
   }
 
   remove(name: string): string {

@@ -113,10 +113,8 @@ export function createServices(opts: ServicesOptions): Services {
    * pointed at another CRM has its cache set aside (the store drops its secrets).
    */
   const saveConnection = async (profile: unknown, o: Parameters<ConnectionStore['save']>[1]) => {
-    const name = (profile as { name?: unknown })?.name;
-    const existed = typeof name === 'string' && connections.list().profiles.some((p) => p.name === name);
     const saved = connections.save(profile, o);
-    if (saved.rebound || !existed) {
+    if (saved.rebound || saved.created) {
       if (await setCacheAside(saved.profile.name, `${saved.rebound ? 'rebound' : 'stale'}-${Date.now()}`)) log(`connection ${saved.profile.name}: a cache made for ${saved.rebound ? 'the CRM it pointed at before' : 'an earlier connection of that name'} was set aside in cache/detached`);
     }
     return saved;

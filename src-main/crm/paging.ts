@@ -1,4 +1,4 @@
-import type { Paging } from '../../src-shared/catalog.ts';
+import { LIST_FIELDS, type Paging } from '../../src-shared/catalog.ts';
 import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 
@@ -118,7 +118,7 @@ export function sniffListAnswer(data: unknown, headers: Record<string, unknown> 
   if (Array.isArray(data)) return { itemsField: '', style: link ? 'a bare JSON list, next page in a Link header' : 'a bare JSON list' };
   if (!data || typeof data !== 'object') return { itemsField: null, style: typeof data === 'string' ? `text, not JSON (${JSON.stringify(data.slice(0, 60))})` : 'no list' };
   const o = data as Record<string, unknown>;
-  const field = ['items', 'data', 'results', 'records', 'rows', 'entries'].find((k) => Array.isArray(o[k])) ?? Object.keys(o).find((k) => Array.isArray(o[k]));
+  const field = LIST_FIELDS.find((k) => Array.isArray(o[k])) ?? Object.keys(o).find((k) => Array.isArray(o[k]));
   if (field === undefined) return { itemsField: null, style: `an object with no list in it (${Object.keys(o).slice(0, 6).join(', ') || 'empty'})` };
   const next = ['next_cursor', 'nextCursor', 'cursor', 'next'].find((k) => k in o);
   const total = ['total', 'count', 'total_count', 'totalCount'].find((k) => k in o);

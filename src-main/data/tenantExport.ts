@@ -20,6 +20,14 @@ import { ALL } from '../sync/syncService.ts';
  */
 const MAGIC = Buffer.from('TSX1');
 
+/** The tables of an export file, and nothing else: an import refuses any other object in it. */
+export const EXPORT_SCHEMA = `CREATE TABLE meta (json TEXT NOT NULL);
+  CREATE TABLE records (rid INTEGER PRIMARY KEY, company_id TEXT, resource TEXT, id TEXT, updated_at TEXT, deleted INTEGER, payload TEXT, fetched_by TEXT, fetched_from TEXT, fetched_at TEXT, has_company_field INTEGER, own_company TEXT);
+  CREATE TABLE refs (company_id TEXT, rid INTEGER, field TEXT, target_resource TEXT, target_id TEXT, resource TEXT);
+  CREATE TABLE sync_state (company_id TEXT, resource TEXT, high_water TEXT, rows INTEGER, pages INTEGER, last_finished_at TEXT, proof TEXT);
+  CREATE TABLE leaks (identity_company_id TEXT, company_id TEXT, resource TEXT, id TEXT, identity TEXT, request TEXT, observed_at TEXT);`;
+const EXPORT_TABLES = [...EXPORT_SCHEMA.matchAll(/CREATE TABLE (\w+)/g)].map((m) => m[1]!);
+
 export interface ExportMeta {
   tenant: { id: string; name: string };
   profile: Record<string, unknown>;
@@ -34,11 +42,7 @@ export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionPro
   const file = join(dir, 'tenant.sqlite');
   try {
     const out = openSqlite(file);
-    out.exec(`CREATE TABLE meta (json TEXT NOT NULL);
-      CREATE TABLE records (rid INTEGER PRIMARY KEY, company_id TEXT, resource TEXT, id TEXT, updated_at TEXT, deleted INTEGER, payload TEXT, fetched_by TEXT, fetched_from TEXT, fetched_at TEXT, has_company_field INTEGER, own_company TEXT);
-      CREATE TABLE refs (company_id TEXT, rid INTEGER, field TEXT, target_resource TEXT, target_id TEXT, resource TEXT);
-      CREATE TABLE sync_state (company_id TEXT, resource TEXT, high_water TEXT, rows INTEGER, pages INTEGER, last_finished_at TEXT, proof TEXT);
-      CREATE TABLE leaks (identity_company_id TEXT, company_id TEXT, resource TEXT, id TEXT, identity TEXT, request TEXT, observed_at TEXT);`);
+    out.exec(EXPORT_SCHEMA);
     out.close();
     raw.prepare('ATTACH DATABASE ? AS x').run(file);
     let rows = 0;
@@ -72,8 +76,6 @@ export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionPro
 
 /** The most an export may expand to, and how many times its sealed size (a gzip bomb is refused before it fills memory or disk). */
 export const IMPORT_LIMITS = { maxPlainBytes: 1024 * 1024 * 1024, maxRatio: 100 };
-/** what an export holds: these tables and nothing else (no view or trigger runs when it is read) */
-const EXPORT_TABLES = ['leaks', 'meta', 'records', 'refs', 'sync_state'];
 
 /**
  * Opens an export: wrong passphrase, damage, a file that expands too far and files of another

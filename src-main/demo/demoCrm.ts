@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { DemoStatus } from '../../src-shared/contract.ts';
 import { projectRoot } from '../core/home.ts';
+import { processAlive } from '../core/process.ts';
 import type { Logger } from '../core/log.ts';
 
 const require = createRequire(import.meta.url);
@@ -18,15 +19,6 @@ interface RunningRecord {
   databaseUrl: string | null;
   startedAt: string;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 /** The CRM answers (its OpenAPI document) within a second: the status shown is measured, not remembered. */
 async function healthy(url: string): Promise<boolean> {
@@ -105,7 +97,7 @@ export class DemoCrm {
   /** The CRM another door runs, if its process lives and it answers. */
   private async running(): Promise<RunningRecord | null> {
     const r = this.readRecord();
-    return r && alive(r.pid) && (await healthy(r.url)) ? r : null;
+    return r && processAlive(r.pid) && (await healthy(r.url)) ? r : null;
   }
 
   private adopt(r: RunningRecord): DemoStatus {
@@ -140,7 +132,7 @@ export class DemoCrm {
       } catch {
         // another door is starting it: wait for its record (or take over a lock its dead owner left)
         const holder = Number(readFileSync(lock, 'utf8') || 0);
-        if (holder && !alive(holder)) rmSync(lock, { force: true });
+        if (holder && !processAlive(holder)) rmSync(lock, { force: true });
         else if (Date.now() > deadline) {
           this.set({ state: 'failed', url: null, message: `Another process (pid ${holder}) has been starting the demo CRM for ${this.startTimeoutMs / 1000} s.` });
           return this.current();

@@ -7,6 +7,7 @@ import type { Verdict } from '../../src-shared/tenancy.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
+import { processAlive } from '../core/process.ts';
 import { pagesOf } from '../crm/paging.ts';
 import type { RetryPolicy } from '../crm/retry.ts';
 import { exchange, type Answer, type CrmIdentity, type Method } from '../crm/transport.ts';
@@ -208,15 +209,7 @@ export class IsolationRunner {
    */
   static settleInterrupted(raw: OpenCache['raw']): number {
     const open = raw.prepare("SELECT id, pid FROM isolation_runs WHERE outcome = 'running'").all() as Array<{ id: number; pid: number | null }>;
-    const gone = open.filter((r) => {
-      if (!r.pid) return true;
-      try {
-        process.kill(r.pid, 0);
-        return false;
-      } catch (e) {
-        return (e as NodeJS.ErrnoException).code !== 'EPERM';
-      }
-    });
+    const gone = open.filter((r) => !r.pid || !processAlive(r.pid));
     const settle = raw.prepare(`UPDATE isolation_runs SET outcome = 'interrupted', probes = (SELECT count(*) FROM isolation_results WHERE run_id = @id),
       leaks = (SELECT count(*) FROM isolation_results WHERE run_id = @id AND verdict = 'leak'),
       message = coalesce(message, 'The process running it ended before it finished (killed or crashed); what it had probed is kept.') WHERE id = @id`);

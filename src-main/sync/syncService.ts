@@ -5,7 +5,7 @@ import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
-import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
+import { OUTSIDE, stateKeyOf, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
 import type { RetryPolicy } from '../crm/retry.ts';
 import { pagesOf, type Page, type PagePosition } from '../crm/paging.ts';
 import { exchange, type Answer, type CrmIdentity } from '../crm/transport.ts';
@@ -17,11 +17,6 @@ const FLUSH_ROWS = 5000;
 const AHEAD = 8;
 
 /** Whoever syncs: an identity signed in through the adapter (the operator's session, or the CLI's). */
-/** The sync_state key of a listing: the partition, or "partition@email" for a plain user's own. */
-export function stateKeyOf(identity: { role: string; email: string }, company: string): string {
-  return identity.role === 'user' ? `${company}@${identity.email}` : company;
-}
-
 export type SyncIdentity = Pick<CrmIdentity, 'email' | 'role' | 'companyId' | 'token' | 'refresh'>;
 
 export interface SyncTenant {

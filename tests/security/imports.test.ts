@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveKey } from '../../src-main/core/keys.ts';
 import { openSqlite } from '../../src-main/core/sqlite.ts';
+import { EXPORT_SCHEMA } from '../../src-main/data/tenantExport.ts';
 import { startTestConsole, type TestConsole } from '../support/console.ts';
 
 /**
@@ -47,11 +48,7 @@ function exportDb(extra: string, meta: unknown = { tenant: { id: 'c1', name: 'Ac
   try {
     const file = join(dir, 'x.sqlite');
     const db = openSqlite(file);
-    db.exec(`CREATE TABLE meta (json TEXT NOT NULL);
-      CREATE TABLE records (rid INTEGER PRIMARY KEY, company_id TEXT, resource TEXT, id TEXT, updated_at TEXT, deleted INTEGER, payload TEXT, fetched_by TEXT, fetched_from TEXT, fetched_at TEXT, has_company_field INTEGER, own_company TEXT);
-      CREATE TABLE refs (company_id TEXT, rid INTEGER, field TEXT, target_resource TEXT, target_id TEXT, resource TEXT);
-      CREATE TABLE sync_state (company_id TEXT, resource TEXT, high_water TEXT, rows INTEGER, pages INTEGER, last_finished_at TEXT, proof TEXT);
-      CREATE TABLE leaks (identity_company_id TEXT, company_id TEXT, resource TEXT, id TEXT, identity TEXT, request TEXT, observed_at TEXT);`);
+    db.exec(EXPORT_SCHEMA);
     db.prepare('INSERT INTO meta VALUES (?)').run(JSON.stringify(meta));
     db.exec(extra);
     db.close();
