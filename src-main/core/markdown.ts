@@ -29,7 +29,6 @@ export function mdBlock(value: string, lang = ''): string[] {
   return [`${fence}${lang}`, value, fence];
 }
 
-/** Text in HTML or XML (an attribute value too): the five characters that are markup, escaped. */
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

@@ -1,8 +1,8 @@
 import type { Verdict } from '../../src-shared/tenancy.ts';
 import type { IsolationReport, ProbeResult } from './isolationRunner.ts';
-import { escapeHtml, mdCode, mdText } from '../core/markdown.ts';
+import { mdCode, mdText } from '../core/markdown.ts';
 
-const xml = escapeHtml; // the same five characters, escaped the same way, in XML
+const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 const FAILING: Verdict[] = ['leak', 'suspect', 'exists-oracle'];
 const evidenceText = (r: ProbeResult) => r.evidence.map((e) => `${e.request} -> ${e.status} ${e.excerpt}`).join('\n');
 
