@@ -50,8 +50,8 @@ try {
     await page.goto(host.url);
     await page.locator('[data-app-state="signed-out"], [data-app-state="ready"]').waitFor({ timeout: 60_000 });
     await page.evaluate(async () => {
-      const token = sessionStorage.getItem('tenantscope.token') ?? '';
-      await fetch('/api/call/session:signIn', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify({ connection: 'bench', username: 'super@tenantscope.test', password: 'demo' }) });
+      const tab = sessionStorage.getItem('tenantscope.window') ?? '';
+      await fetch('/api/call/session:signIn', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify({ connection: 'bench', username: 'super@tenantscope.test', password: 'demo' }) });
     });
     await page.reload();
     await page.locator('[data-app-state="ready"]').waitFor({ timeout: 60_000 });

@@ -60,8 +60,8 @@ try {
     await page.goto(host.url);
     await page.locator('[data-app-state="signed-out"], [data-app-state="ready"]').waitFor({ timeout: 60_000 });
     await page.evaluate(async (company) => {
-      const token = sessionStorage.getItem('tenantscope.token') ?? '';
-      const post = (c: string, body: unknown) => fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify(body) });
+      const tab = sessionStorage.getItem('tenantscope.window') ?? '';
+      const post = (c: string, body: unknown) => fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify(body) });
       await post('session:signIn', { connection: 'bench', username: 'super@tenantscope.test', password: 'demo' });
       await post('tenants:select', { companyId: company });
       localStorage.setItem('tenantscope.data.resource', 'calls');
@@ -73,9 +73,9 @@ try {
     const roundTrips: number[] = [];
     for (let i = 0; i < 4; i++) {
       roundTrips.push(await page.evaluate(async (company) => {
-        const token = sessionStorage.getItem('tenantscope.token') ?? '';
+        const tab = sessionStorage.getItem('tenantscope.window') ?? '';
         const s = performance.now();
-        await fetch('/api/call/records:query', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify({ tenant: company, resource: 'calls', offset: 0, limit: 200, count: true }) }).then((r) => r.json());
+        await fetch('/api/call/records:query', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify({ tenant: company, resource: 'calls', offset: 0, limit: 200, count: true }) }).then((r) => r.json());
         return performance.now() - s;
       }, globex));
     }

@@ -11,15 +11,19 @@ export class ApiError extends Error {
   }
 }
 
-const TOKEN_KEY = 'tenantscope.token';
+const WINDOW_KEY = 'tenantscope.window';
 
-function hostToken(): string {
-  const m = window.location.hash.match(/token=([^&]+)/);
-  if (m) {
-    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]!));
-    history.replaceState(null, '', window.location.pathname);
+/**
+ * This tab's id, kept for its life (reloads included): the host keeps one sign-in a tab, so a new
+ * tab starts signed out and signing in here never changes another tab.
+ */
+function windowId(): string {
+  let id = sessionStorage.getItem(WINDOW_KEY);
+  if (!id) {
+    id = crypto.randomUUID().replace(/-/g, '');
+    sessionStorage.setItem(WINDOW_KEY, id);
   }
-  return sessionStorage.getItem(TOKEN_KEY) ?? '';
+  return id;
 }
 
 interface Transport {
@@ -29,12 +33,12 @@ interface Transport {
 
 /** The HTTP host's door: the same contract as Electron IPC. */
 function httpTransport(): Transport {
-  const token = hostToken();
+  const tab = windowId();
   let source: EventSource | null = null;
   const listeners = new Map<EventName, Set<(p: unknown) => void>>();
   const ensureSource = () => {
     if (source) return;
-    source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
+    source = new EventSource(`/api/events?window=${tab}`);
     for (const name of Object.keys(events) as EventName[]) {
       source.addEventListener(name, (e) => {
         const payload = JSON.parse((e as MessageEvent<string>).data) as unknown;
@@ -47,7 +51,7 @@ function httpTransport(): Transport {
       try {
         const res = await fetch(`/api/call/${encodeURIComponent(channel)}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-tenantscope-token': token },
+          headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab },
           body: JSON.stringify(payload ?? {}),
         });
         return (await res.json()) as Result<unknown>;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { contract, isChannel, NEEDS_CRM, type Channel, type Contract, type EventPayload, type Output } from '../../src-shared/contract.ts';
+import { contract, isChannel, NEEDS_CRM, type Channel, type Contract, type EventPayload, type Output, type Session } from '../../src-shared/contract.ts';
 import { AppError, type Result } from '../../src-shared/result.ts';
 import { describeIssues, type ConnectionProfile } from '../../src-shared/profile.ts';
 import { bindingOf, ConnectionStore, DEMO } from '../connections/connectionStore.ts';
@@ -25,6 +25,7 @@ import { exportTenant, importInto, readExport } from '../data/tenantExport.ts';
 import { deleteView, listViews, queryRecords, recordDetail, resourceCounts, saveView, tenantOverview } from '../data/dataService.ts';
 import { projectRoot } from './home.ts';
 import { createLogger, redact, type Logger } from './log.ts';
+import { currentWindow, inWindow, MAIN_WINDOW } from './window.ts';
 import { MemorySecretStore, secretKey, type SecretStore } from './secretStore.ts';
 
 export interface ServicesOptions {
@@ -36,18 +37,27 @@ export interface ServicesOptions {
   startDemo?: boolean;
 }
 
+/** the most windows (browser tabs of the HTTP host) that keep a session at once */
+export const MAX_WINDOWS = 64;
+
 type ParsedInput<C extends Channel> = z.output<Contract[C]['input']>;
 type Handlers = { [C in Channel]: (input: ParsedInput<C>) => Promise<Output<C>> | Output<C> };
 
 export interface Services {
   bus: EventBus;
   connections: ConnectionStore;
-  session: SessionService;
+  /** the main window's session (the desktop window's, the CLI's) */
+  readonly session: SessionService;
+  /** a window's session as it stands, without making one (the HTTP host's event stream) */
+  sessionOf(window: string): Session | null;
   demo: DemoCrm;
   /** The cache of a connection, opened on first use (the offline audit reads it without signing in). */
   cache(connection: string): Promise<OpenCache>;
-  /** The one door every other door goes through: parse, check access, run, parse the answer. */
-  dispatch(channel: string, payload: unknown): Promise<Result<unknown>>;
+  /**
+   * The one door every other door goes through: parse, check access, run, parse the answer, as
+   * the given window (the main window when none is given).
+   */
+  dispatch(channel: string, payload: unknown, from?: { window?: string }): Promise<Result<unknown>>;
   close(): Promise<void>;
 }
 
@@ -63,12 +73,31 @@ export function createServices(opts: ServicesOptions): Services {
     const s = await demo.start();
     if (s.state !== 'running') throw new AppError('unreachable', s.message ?? 'The demo CRM is not running.');
   };
-  const session = new SessionService(connections, ensureCrm);
-  /** the sync now running, one at a time: the cache has one writer */
+  /**
+   * One session a window: each tab of the HTTP host signs in for itself and a new one starts signed
+   * out; the desktop window and the CLI are the main window. The least recently used windows beyond
+   * MAX_WINDOWS are forgotten (signed out).
+   */
+  const sessions = new Map<string, SessionService>();
+  const sessionOf = (window: string) => {
+    let s = sessions.get(window);
+    if (s) sessions.delete(window);
+    else s = new SessionService(connections, ensureCrm);
+    sessions.set(window, s); // most recent last
+    for (const w of sessions.keys()) {
+      if (sessions.size <= MAX_WINDOWS) break;
+      if (w !== MAIN_WINDOW && w !== window) sessions.delete(w);
+    }
+    return s;
+  };
+  /** the session of the window whose call is being served */
+  const session = () => sessionOf(currentWindow() ?? MAIN_WINDOW);
+  /** the sync now running, one at a time: the cache has one writer; the window that started it */
   let running: AbortController | null = null;
+  let runningWindow: string | null = null;
   let runningInfo: { label: string; startedAt: string; progress: EventPayload<'onProgress'> | null } | null = null;
   bus.on('onProgress', (p) => { if (runningInfo && p.task.startsWith('sync:')) runningInfo.progress = p; });
-  const status = () => bus.emit('onStatus', { demo: demo.current(), session: session.current() });
+  const status = () => bus.emit('onStatus', { demo: demo.current(), session: session().current() });
   demo.onChange((s) => {
     connections.setDemoUrl(s.url);
     const dbUrl = demo.databaseUrl();
@@ -104,7 +133,7 @@ export function createServices(opts: ServicesOptions): Services {
     const open = caches.get(connection);
     caches.delete(connection);
     if (open) await open.then((c) => c.close(), () => {});
-    if (session.current()?.connection === connection) session.signOut();
+    for (const s of sessions.values()) if (s.current()?.connection === connection) s.signOut();
     return detachCache(opts.home, connection, tag);
   };
   /**
@@ -129,7 +158,7 @@ export function createServices(opts: ServicesOptions): Services {
     const profileName = (input.profile as { name?: unknown } | undefined)?.name;
     const name = input.name ?? input.connection ?? (typeof profileName === 'string' ? profileName : undefined);
     if (!name || !connections.list().profiles.some((p) => p.name === name) || !existsSync(cachePath(opts.home, name))) return;
-    const s = session.current();
+    const s = session().current();
     if (s?.connection === name && s.role === 'super_admin') return;
     throw new AppError('forbidden', `Connection "${name}" has been used: only a super admin signed in to it can change or remove it. Sign in to "${name}" as a super admin, or use \`tenantscope connections\` on this machine.`);
   };
@@ -141,7 +170,7 @@ export function createServices(opts: ServicesOptions): Services {
     log(`could not prune removed caches: ${(e as Error).message}`);
   }
   const syncFor = async () => {
-    const s = session.current()!;
+    const s = session().current()!;
     return new SyncService(await cacheFor(s.connection), connections.get(s.connection), bus);
   };
   /** The table holding the catalog's users (the owners of owner-derived rows). */
@@ -152,7 +181,7 @@ export function createServices(opts: ServicesOptions): Services {
    * the operator's own from their /me.
    */
   const learnDirectory = async (sync: SyncService) => {
-    const s = session.current()!;
+    const s = session().current()!;
     const profile = connections.get(s.connection);
     if (s.company) sync.rememberUsers([{ id: s.user.id, companyId: s.company.id }], 'whoami');
     const usersListed = profile.catalog.resources.some((r) => r.name === profile.catalog.users && r.endpoints.list);
@@ -160,35 +189,35 @@ export function createServices(opts: ServicesOptions): Services {
     if ((usersListed && profile.tenants) || !url || s.role !== 'super_admin') return;
     const found = await readDirectory(url, usersTableOf(profile), { users: !usersListed });
     sync.rememberUsers(found.users, 'database');
-    if (!profile.tenants) session.learnTenants(found.companies);
+    if (!profile.tenants) session().learnTenants(found.companies);
   };
-  /** the session whose companies were learnt last ("connection@signedInAt"): the window asks for tenants often, the database is read once */
-  let companiesLearnt: string | null = null;
+  /** the sessions whose companies were learnt ("window@connection@signedInAt"): a window asks for tenants often, the database is read once */
+  const companiesLearnt = new Set<string>();
   /**
    * A super admin on a CRM with no companies endpoint: the companies from its database (named) when
    * the connection has its URL, else the partitions the cache holds (by id). Once a session, and
    * again after each sync (which may have found more).
    */
   const learnCompanies = async () => {
-    const s = session.current();
+    const s = session().current();
     if (!s || s.role !== 'super_admin' || s.offline) return;
     const profile = connections.get(s.connection);
     if (profile.tenants) return;
-    const key = `${s.connection}@${s.signedInAt}`;
-    if (companiesLearnt === key) return;
+    const key = `${currentWindow() ?? MAIN_WINDOW}@${s.connection}@${s.signedInAt}`;
+    if (companiesLearnt.has(key)) return;
     const url = connections.databaseUrl(s.connection);
-    if (url) session.learnTenants((await readDirectory(url, usersTableOf(profile), { users: false })).companies);
+    if (url) session().learnTenants((await readDirectory(url, usersTableOf(profile), { users: false })).companies);
     else {
       const ids = (await cacheFor(s.connection)).raw.prepare(`SELECT DISTINCT company_id FROM records WHERE company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}')`).pluck().all() as string[];
-      session.learnTenants(ids.map((id) => ({ id, name: id })));
+      session().learnTenants(ids.map((id) => ({ id, name: id })));
     }
-    companiesLearnt = key; // a failed read is tried again on the next call
+    companiesLearnt.add(key); // a failed read is tried again on the next call
   };
   /** A tenant given by id or name, checked against the operator's role. */
   const resolveTenant = (given: string) => {
-    const t = session.tenantsKnown().find((x) => x.id === given || x.name.toLowerCase() === given.toLowerCase());
-    if (!t) throw new AppError(session.current()?.role === 'super_admin' ? 'not-found' : 'forbidden', `"${given}" is not a company you can see.`);
-    session.assertTenantAccess(t.id);
+    const t = session().tenantsKnown().find((x) => x.id === given || x.name.toLowerCase() === given.toLowerCase());
+    if (!t) throw new AppError(session().current()?.role === 'super_admin' ? 'not-found' : 'forbidden', `"${given}" is not a company you can see.`);
+    session().assertTenantAccess(t.id);
     return t;
   };
 
@@ -197,10 +226,10 @@ export function createServices(opts: ServicesOptions): Services {
   const seenByOf = (s: { role: string; user: { email: string } }) => (s.role === 'user' ? s.user.email : undefined);
   /** what covers a whole company (its audit, an export, an eviction) is a company admin's or a super admin's */
   const notPlainUser = (what: string) => {
-    if (session.current()?.role === 'user') throw new AppError('forbidden', `${what} covers the whole company, beyond the rows the CRM gives you: a company admin or a super admin does it.`);
+    if (session().current()?.role === 'user') throw new AppError('forbidden', `${what} covers the whole company, beyond the rows the CRM gives you: a company admin or a super admin does it.`);
   };
   const dataTenant = (given?: string): string => {
-    const s = session.current()!;
+    const s = session().current()!;
     if (given) return resolveTenant(given).id;
     const pick = s.role === 'super_admin' ? s.selectedTenant : (s.company?.id ?? null);
     if (!pick) throw new AppError('invalid-input', 'Pick a tenant.');
@@ -209,7 +238,7 @@ export function createServices(opts: ServicesOptions): Services {
   const migration = new MigrationService(bus);
   /** the signed-in connection's catalog and the CRM's PostgreSQL (given, or the connection's) */
   const migrationTarget = async (given?: string) => {
-    const s = session.current()!;
+    const s = session().current()!;
     await ensureCrm(s.connection);
     const url = given ?? connections.databaseUrl(s.connection);
     if (!url) throw new AppError('invalid-input', `Connection "${s.connection}" has no database URL: add the CRM's PostgreSQL to it (Connections), or give one.`);
@@ -253,13 +282,13 @@ export function createServices(opts: ServicesOptions): Services {
       return testConnection(profile, { username: user, password: secret, token });
     },
     'session:signIn': async (input) => {
-      let s = await session.signIn(input);
+      let s = await session().signIn(input);
       await learnCompanies().catch((e: Error) => log(`could not learn the companies: ${e.message}`));
-      s = session.current()!;
+      s = session().current()!;
       // remembered in the connection's cache, so that the console can open offline later
       if (input.username) {
         try {
-          await recordOperator((await cacheFor(s.connection)).raw, input.username, s, session.tenantsKnown(), input.password);
+          await recordOperator((await cacheFor(s.connection)).raw, input.username, s, session().tenantsKnown(), input.password);
         } catch (e) {
           log(`could not record the operator for offline use: ${(e as Error).message}`);
         }
@@ -270,22 +299,22 @@ export function createServices(opts: ServicesOptions): Services {
     'session:openOffline': async ({ connection, username, password }) => {
       connections.get(connection);
       const op = await offlineOperator((await cacheFor(connection)).raw, username, password);
-      const s = session.openOffline(connection, op);
+      const s = session().openOffline(connection, op);
       status();
       return s;
     },
-    'session:current': () => ({ session: session.current() }),
+    'session:current': () => ({ session: session().current() }),
     'session:signOut': () => {
-      const signedOut = session.signOut();
+      const signedOut = session().signOut();
       status();
       return { signedOut };
     },
     'tenants:list': async () => {
       await learnCompanies().catch((e: Error) => log(`could not learn the companies: ${e.message}`));
-      return session.listTenants();
+      return session().listTenants();
     },
     'tenants:select': ({ companyId }) => {
-      const selected = session.selectTenant(companyId);
+      const selected = session().selectTenant(companyId);
       status();
       return { selected };
     },
@@ -314,10 +343,10 @@ export function createServices(opts: ServicesOptions): Services {
       return { drift };
     },
     'sync:run': async ({ tenants, all, pageSize }) => {
-      const s = session.current()!;
+      const s = session().current()!;
       // every tenant: one unfiltered listing a resource, partitioned in the cache (32 requests, not 32 a tenant)
       let targets = all
-        ? (session.requireSuperAdmin(), [{ id: ALL, name: 'every tenant' }])
+        ? (session().requireSuperAdmin(), [{ id: ALL, name: 'every tenant' }])
         : tenants?.length ? tenants.map(resolveTenant) : [resolveTenant(s.selectedTenant ?? s.company?.id ?? '')];
       // a super admin on a CRM with no company filter gets every company's rows in each listing:
       // one listing partitioned here, rather than the same listing once a tenant
@@ -326,17 +355,19 @@ export function createServices(opts: ServicesOptions): Services {
       if (running) throw new AppError('conflict', 'A sync is already running: wait for it or cancel it first.');
       await learnDirectory(sync);
       running = new AbortController();
+      runningWindow = currentWindow() ?? MAIN_WINDOW;
       runningInfo = { label: all ? 'all tenants' : targets.map((t) => t.name).join(', '), startedAt: new Date().toISOString(), progress: null };
       try {
-        return await sync.run(session.identity(), targets, { pageSize, signal: running.signal });
+        return await sync.run(session().identity(), targets, { pageSize, signal: running.signal });
       } finally {
         running = null;
+        runningWindow = null;
         runningInfo = null;
-        companiesLearnt = null;
+        companiesLearnt.clear();
       }
     },
     'isolation:run': async ({ only, readOnly, concurrency, ratePerSecond }) => {
-      const s = session.current()!;
+      const s = session().current()!;
       await ensureCrm(s.connection);
       const profile = connections.get(s.connection);
       const identities = await signInIdentities(profile, (label) => connections.secretFor(profile, label));
@@ -344,14 +375,14 @@ export function createServices(opts: ServicesOptions): Services {
       return runner.run(identities, { only, readOnly });
     },
     'isolation:runs': async () => {
-      const s = session.current()!;
+      const s = session().current()!;
       const cache = await cacheFor(s.connection);
       IsolationRunner.settleInterrupted(cache.raw);
       const runs = cache.raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, read_only AS readOnly, outcome, probes, leaks, message FROM isolation_runs ORDER BY id DESC LIMIT 200').all() as Array<{ readOnly: number } & Record<string, unknown>>;
       return { runs: runs.map((r) => ({ ...r, readOnly: !!r.readOnly })) as Output<'isolation:runs'>['runs'] };
     },
     'isolation:results': async ({ runId }) => {
-      const s = session.current()!;
+      const s = session().current()!;
       const raw = (await cacheFor(s.connection)).raw;
       const run = raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome, read_only AS readOnly FROM isolation_runs WHERE id = ?').get(runId) as { readOnly: number } & Record<string, unknown> | undefined;
       if (!run) throw new AppError('not-found', `There is no isolation run ${runId}.`);
@@ -360,7 +391,7 @@ export function createServices(opts: ServicesOptions): Services {
     },
     'audit:run': async ({ tenant }) => {
       notPlainUser('The audit');
-      const s = session.current()!;
+      const s = session().current()!;
       const profile = connections.get(s.connection);
       // a company admin's audit reads their own partition, and the leak evidence about their data;
       // a super admin's reads every partition, or drills down into one tenant
@@ -369,7 +400,7 @@ export function createServices(opts: ServicesOptions): Services {
     },
     'audit:report': async ({ format }) => {
       notPlainUser('The audit');
-      const s = session.current()!;
+      const s = session().current()!;
       const profile = connections.get(s.connection);
       const company = s.role === 'super_admin' ? null : (s.company?.id ?? '');
       const result = runAudit((await cacheFor(s.connection)).raw, profile.catalog, { company });
@@ -377,62 +408,68 @@ export function createServices(opts: ServicesOptions): Services {
       return { fileName: `tenantscope-audit-${s.connection}-${result.generatedAt.slice(0, 10)}.${format}`, text };
     },
     'records:get': async ({ resource, id }) => {
-      const s = session.current()!;
+      const s = session().current()!;
       const own = s.role === 'super_admin' ? null : (s.company?.id ?? '');
       const found = recordDetail((await cacheFor(s.connection)).raw, connections.get(s.connection).catalog, { resource, id, company: own, seenBy: seenByOf(s) });
       return found ?? { record: null, refs: [], referencedBy: [] };
     },
     'tenants:overview': async () => {
-      const s = session.current()!;
-      const visible = s.role === 'super_admin' ? session.tenantsKnown() : s.company ? [s.company] : [];
+      const s = session().current()!;
+      const visible = s.role === 'super_admin' ? session().tenantsKnown() : s.company ? [s.company] : [];
       const overview = tenantOverview((await cacheFor(s.connection)).raw, connections.get(s.connection).catalog, visible, { identity: s.role === 'super_admin' ? null : s.user.email, seenBy: seenByOf(s) });
       // the company's audit is not a plain user's to read
       return s.role === 'user' ? { ...overview, tenants: overview.tenants.map((t) => ({ ...t, openFindings: null, missingCompanyId: 0 })), findingsHistory: [] } : overview;
     },
     'records:resources': async ({ tenant }) => {
-      const s = session.current()!;
+      const s = session().current()!;
       const company = dataTenant(tenant);
       const raw = (await cacheFor(s.connection)).raw;
       return { tenant: company, resources: resourceCounts(raw, company, seenByOf(s)), asOf: dataAsOf(raw, company) };
     },
     'records:query': async (input) => {
-      const s = session.current()!;
+      const s = session().current()!;
       const company = dataTenant(input.tenant);
       return { tenant: company, ...queryRecords((await cacheFor(s.connection)).raw, { ...input, company, seenBy: seenByOf(s) }) };
     },
     'views:list': async () => {
-      const s = session.current()!;
+      const s = session().current()!;
       return { views: listViews((await cacheFor(s.connection)).raw, s.user.email) };
     },
     'views:save': async ({ name, resource, tenant, state }) => {
-      const s = session.current()!;
+      const s = session().current()!;
       if (tenant) dataTenant(tenant);
       return { view: saveView((await cacheFor(s.connection)).raw, s.user.email, { name, resource, tenant, state }) };
     },
     'views:delete': async ({ id }) => {
-      const s = session.current()!;
+      const s = session().current()!;
       return { deleted: deleteView((await cacheFor(s.connection)).raw, s.user.email, id) };
     },
     'audit:accept': async ({ id, reason }) => {
-      const s = session.current()!;
+      const s = session().current()!;
       acceptFinding((await cacheFor(s.connection)).raw, id, reason, s.user.email);
       return { accepted: id };
     },
     'sync:cancel': () => {
+      if (running && runningWindow !== (currentWindow() ?? MAIN_WINDOW) && session().current()?.role !== 'super_admin') {
+        throw new AppError('forbidden', 'The running sync was started in another window: only that window or a super admin can cancel it.');
+      }
       const was = !!running && !running.signal.aborted;
       running?.abort();
       return { cancelled: was };
     },
     'sync:status': async () => {
-      const s = session.current()!;
+      const s = session().current()!;
       const sync = await syncFor();
       const parts = sync.partitions();
       const own = s.role === 'super_admin';
-      return { partitions: own ? parts : parts.filter((p) => p.company_id === s.company?.id), running: runningInfo, lastRun: own ? sync.lastRun() : null };
+      // a sync another window started is named to its own window and to super admins only
+      const mine = runningWindow === (currentWindow() ?? MAIN_WINDOW) || own;
+      const shown = runningInfo && !mine ? { label: 'a sync started in another window', startedAt: runningInfo.startedAt, progress: null } : runningInfo;
+      return { partitions: own ? parts : parts.filter((p) => p.company_id === s.company?.id), running: shown, lastRun: own ? sync.lastRun() : null };
     },
     'sync:prove': async ({ tenant }) => {
       const t = resolveTenant(tenant);
-      return { proofs: await (await syncFor()).prove(session.identity(), t) };
+      return { proofs: await (await syncFor()).prove(session().identity(), t) };
     },
     'cache:evict': async ({ tenant }) => {
       notPlainUser('Evicting a partition');
@@ -446,9 +483,9 @@ export function createServices(opts: ServicesOptions): Services {
     'demo:start': () => demo.start(),
     'cache:export': async ({ tenant, passphrase }) => {
       notPlainUser('An export');
-      const s = session.current()!;
+      const s = session().current()!;
       const company = dataTenant(tenant);
-      const name = session.tenantsKnown().find((t) => t.id === company)?.name ?? company;
+      const name = session().tenantsKnown().find((t) => t.id === company)?.name ?? company;
       const { bytes, meta } = await exportTenant((await cacheFor(s.connection)).raw, connections.get(s.connection), { id: company, name }, passphrase, s.user.email);
       const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'tenant';
       return { fileName: `tenantscope-${slug}-${meta.exportedAt.slice(0, 10)}.tscopy`, data: bytes.toString('base64'), rows: meta.rows, bytes: bytes.length };
@@ -463,7 +500,7 @@ export function createServices(opts: ServicesOptions): Services {
         const user = { id: 'support', email: 'support', name: `Support (copy of ${meta.tenant.name})` };
         const draft = { connection: name, user, role: 'company_admin' as const, company: meta.tenant, canSwitchTenant: false, selectedTenant: meta.tenant.id, signedInAt: new Date().toISOString(), offline: true, dataAsOf: meta.dataAsOf };
         await recordOperator(raw, 'support', draft, [meta.tenant], passphrase);
-        const s = session.openOffline(name, { user, role: 'company_admin', company: meta.tenant, tenants: [meta.tenant], dataAsOf: meta.dataAsOf });
+        const s = session().openOffline(name, { user, role: 'company_admin', company: meta.tenant, tenants: [meta.tenant], dataAsOf: meta.dataAsOf });
         status();
         return { connection: name, tenant: meta.tenant, rows, exportedBy: meta.exportedBy, exportedAt: meta.exportedAt, session: s };
       } finally {
@@ -491,7 +528,11 @@ export function createServices(opts: ServicesOptions): Services {
     },
   };
 
-  async function dispatch(channel: string, payload: unknown): Promise<Result<unknown>> {
+  function dispatch(channel: string, payload: unknown, from: { window?: string } = {}): Promise<Result<unknown>> {
+    return inWindow(from.window ?? MAIN_WINDOW, () => serve(channel, payload));
+  }
+
+  async function serve(channel: string, payload: unknown): Promise<Result<unknown>> {
     if (typeof channel !== 'string' || !isChannel(channel)) {
       return { ok: false, error: { code: 'unknown-channel', message: `There is no call named "${String(channel).slice(0, 80)}".` } };
     }
@@ -504,10 +545,10 @@ export function createServices(opts: ServicesOptions): Services {
     }
     try {
       const access: string = spec.access;
-      const offline = session.current()?.offline ? NEEDS_CRM[channel] : undefined;
-      if (offline) throw new AppError('offline', `Offline (data as of ${session.current()?.dataAsOf ?? 'never'}): ${offline} Sign in online to do it.`);
-      if (access === 'signed-in') session.require();
-      if (access === 'super-admin') session.requireSuperAdmin();
+      const offline = session().current()?.offline ? NEEDS_CRM[channel] : undefined;
+      if (offline) throw new AppError('offline', `Offline (data as of ${session().current()?.dataAsOf ?? 'never'}): ${offline} Sign in online to do it.`);
+      if (access === 'signed-in') session().require();
+      if (access === 'super-admin') session().requireSuperAdmin();
       if (access === 'connection-admin') requireConnectionAdmin(parsed.data as { name?: string; connection?: string; profile?: unknown });
       const handler = handlers[channel] as (input: unknown) => Promise<unknown> | unknown;
       const value = await handler(parsed.data);
@@ -526,9 +567,13 @@ export function createServices(opts: ServicesOptions): Services {
 
   return {
     cache: cacheFor,
-    bus, connections, session, demo, dispatch,
+    get session() {
+      return sessionOf(MAIN_WINDOW);
+    },
+    sessionOf: (window) => sessions.get(window)?.current() ?? null,
+    bus, connections, demo, dispatch,
     close: async () => {
-      session.signOut();
+      for (const s of sessions.values()) s.signOut();
       for (const c of caches.values()) await c.then((x) => x.close()).catch(() => {});
       await demo.stop();
     },

@@ -8,11 +8,13 @@ import type { ErrorCode } from '../../src-shared/result.ts';
 import type { Services } from '../core/services.ts';
 import { projectRoot } from '../core/home.ts';
 
-export const TOKEN_HEADER = 'x-tenantscope-token';
+/** each browser tab names itself (a random id kept in its sessionStorage): its own sign-in */
+export const WINDOW_HEADER = 'x-tenantscope-window';
+export const WINDOW_ID = /^[A-Za-z0-9_-]{16,64}$/;
 /** the largest body of a call; an import has its own (a sealed tenant file, base64) */
 export const CALL_BODY_LIMIT = 1024 * 1024;
 export const IMPORT_BODY_LIMIT = 512 * 1024 * 1024;
-const COOKIE = 'tenantscope_token';
+export const COOKIE = 'tenantscope_session';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
   'invalid-input': 400, 'unknown-channel': 404, unauthenticated: 401, forbidden: 403, 'not-found': 404, conflict: 409, internal: 500,
@@ -20,26 +22,33 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 
 export interface HttpHost {
   url: string;
-  /** the address to open in a browser: it carries the token once, then a cookie does */
+  /** the address to open in a browser: its token lets one browser in, once, and a cookie does after */
   openUrl: string;
   token: string;
+  /** whether a browser has traded the token for its cookie (the address then no longer works) */
+  readonly admitted: boolean;
   app: FastifyInstance;
   close(): Promise<void>;
 }
 
 /**
- * The contract over HTTP on 127.0.0.1: `POST /api/call/<domain:verb>` with the token in the
- * `x-tenantscope-token` header, server-sent events at `/api/events`, and the built renderer.
- * Every request needs the random token of this run.
+ * The contract over HTTP on 127.0.0.1: `POST /api/call/<domain:verb>`, server-sent events at
+ * `/api/events`, and the built renderer. The printed address carries a random token that is good
+ * once: the first browser to open it gets an HttpOnly, SameSite=Strict cookie (another random
+ * value) and the token stops working. Every request then needs that cookie, and every call the
+ * window id of its tab (`x-tenantscope-window`), whose session it runs in.
  */
 export async function startHttpHost(services: Services, opts: { port?: number; rendererDir?: string; token?: string } = {}): Promise<HttpHost> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const expected = Buffer.from(token);
-  const matches = (given: unknown) => {
+  const sameSecret = (given: unknown, secret: string) => {
     if (typeof given !== 'string') return false;
-    const b = Buffer.from(given);
-    return b.length === expected.length && timingSafeEqual(b, expected);
+    const a = Buffer.from(given);
+    const b = Buffer.from(secret);
+    return a.length === b.length && timingSafeEqual(a, b);
   };
+  /** the cookie's value: not the token, so that the printed address is worth nothing once used */
+  const admission = randomBytes(32).toString('base64url');
+  let admitted = false;
   const cookieToken = (req: FastifyRequest) => {
     const raw = req.headers.cookie ?? '';
     const m = raw.split(/;\s*/).find((c) => c.startsWith(`${COOKIE}=`));
@@ -62,7 +71,11 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
   });
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ ok: false, error: { code: 'not-found', message: 'No such page.' } }));
 
-  const refuse = (reply: FastifyReply) => reply.status(401).send({ ok: false, error: { code: 'unauthenticated', message: 'This host needs the token printed when it started.' } });
+  const NOT_ADMITTED = 'This browser has not been let in: open the address `tenantscope host` (or `npm start`) printed. It works once, in one browser; start the host again for a new one.';
+  /** a call is answered in the contract's shape; a page a person opened, in words */
+  const refuse = (req: FastifyRequest, reply: FastifyReply, message = NOT_ADMITTED) => (req.url.startsWith('/api/')
+    ? reply.status(401).send({ ok: false, error: { code: 'unauthenticated', message } })
+    : reply.status(401).type('text/plain; charset=utf-8').send(`TenantScope: ${message}\n`));
 
   // CSP for the renderer: no remote code, no inline script
   app.addHook('onSend', async (_req, reply, payload) => {
@@ -81,36 +94,49 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
     if (!hosts.has(String(req.headers.host ?? '').toLowerCase())) {
       return reply.status(421).send({ ok: false, error: { code: 'forbidden', message: 'This host answers only at 127.0.0.1 or localhost, on its own port.' } });
     }
-    const path = req.url.split('?')[0]!;
-    if (path.startsWith('/api/')) {
-      // the calls take the token in a header; the event stream (EventSource sends no headers) in its address or the cookie
-      const events = path === '/api/events' && (matches(new URL(req.url, 'http://host').searchParams.get('token')) || matches(cookieToken(req)));
-      if (!matches(req.headers[TOKEN_HEADER]) && !events) return refuse(reply);
-      return;
-    }
     const url = new URL(req.url, 'http://host');
+    const hasCookie = sameSecret(cookieToken(req), admission);
     const given = url.searchParams.get('token');
-    if (given !== null) {
-      if (!matches(given)) return refuse(reply);
-      // trade the token in the address for a cookie, then drop it from the address bar
-      reply.header('set-cookie', `${COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`);
-      return reply.redirect(`/#token=${encodeURIComponent(token)}`, 302);
+    if (given !== null && !url.pathname.startsWith('/api/')) {
+      // the printed address: a browser already let in just loses the token from its address bar
+      if (hasCookie) return reply.redirect('/', 302);
+      if (admitted || !sameSecret(given, token)) {
+        return refuse(req, reply, admitted ? 'This address has been used: it lets one browser in, once. Use that browser, or start the host again for a new address.' : NOT_ADMITTED);
+      }
+      admitted = true;
+      reply.header('set-cookie', `${COOKIE}=${admission}; HttpOnly; SameSite=Strict; Path=/`);
+      return reply.redirect('/', 302);
     }
-    if (!matches(cookieToken(req))) return refuse(reply);
+    if (!hasCookie) return refuse(req, reply);
+    if (url.pathname.startsWith('/api/call/')) {
+      // a custom header: a page of another origin cannot send it without a preflight this host never answers
+      if (!WINDOW_ID.test(String(req.headers[WINDOW_HEADER] ?? ''))) {
+        return reply.status(400).send({ ok: false, error: { code: 'invalid-input', message: `A call names the window it comes from (${WINDOW_HEADER}).` } });
+      }
+    }
+    if (url.pathname === '/api/events' && !WINDOW_ID.test(url.searchParams.get('window') ?? '')) {
+      return reply.status(400).send({ ok: false, error: { code: 'invalid-input', message: 'The event stream names the window it is for (?window=).' } });
+    }
   });
-  const call = async (channel: string, body: unknown, reply: FastifyReply) => {
-    const result = await services.dispatch(channel, body);
+  const call = async (channel: string, req: FastifyRequest, reply: FastifyReply) => {
+    const result = await services.dispatch(channel, req.body, { window: String(req.headers[WINDOW_HEADER]) });
     const status = result.ok ? 200 : (STATUS[result.error.code] ?? 422);
     return reply.status(status).send(result);
   };
   // an import (a sealed tenant file as base64) is the one large body
-  app.post('/api/call/cache::import', { bodyLimit: IMPORT_BODY_LIMIT }, (req, reply) => call('cache:import', req.body, reply));
-  app.post<{ Params: { channel: string } }>('/api/call/:channel', (req, reply) => call(req.params.channel, req.body, reply));
+  app.post('/api/call/cache::import', { bodyLimit: IMPORT_BODY_LIMIT }, (req, reply) => call('cache:import', req, reply));
+  app.post<{ Params: { channel: string } }>('/api/call/:channel', (req, reply) => call(req.params.channel, req, reply));
 
   app.get('/api/events', (req, reply) => {
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     reply.raw.write(': connected\n\n');
-    const send = (name: EventName) => (payload: unknown) => reply.raw.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+    const window = new URL(req.url, 'http://host').searchParams.get('window')!;
+    // a tab hears what its own calls started and what no call did (the demo CRM's state); its status carries its own session
+    const send = (name: EventName) => (payload: unknown, origin: string | undefined) => {
+      if (origin !== undefined && origin !== window && name !== 'onStatus') return;
+      const shown = name === 'onStatus' ? { ...(payload as object), session: services.sessionOf(window) } : payload;
+      reply.raw.write(`event: ${name}\ndata: ${JSON.stringify(shown)}\n\n`);
+    };
     const offs = (Object.keys(events) as EventName[]).map((name) => services.bus.on(name, send(name)));
     const keepAlive = setInterval(() => reply.raw.write(': ping\n\n'), 15_000);
     req.raw.on('close', () => {
@@ -137,6 +163,9 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
     url: address,
     openUrl: `${address}/?token=${encodeURIComponent(token)}`,
     token,
+    get admitted() {
+      return admitted;
+    },
     app,
     close: () => app.close(),
   };

@@ -3,29 +3,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBenchCrm } from '../../bench/_crm.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, screenshot, startHost, type RunningHost } from './harness.ts';
 import { ui } from './locators.ts';
 
 let host: RunningHost;
 let browser: Browser;
+/** one browser profile, as a person has: the printed address lets it in once, and each page is a tab of it */
+let context: BrowserContext;
 let page: Page;
 
 beforeAll(async () => {
   host = await startHost();
   browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
 });
 afterAll(async () => {
+  await context?.close();
   await browser?.close();
   await host?.stop();
 });
 
 async function openSignedOut(): Promise<Page> {
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
   await page.goto(host.url);
-  // the operator's session lives in the main process: a test that left one signed in is signed out here
-  await page.locator('[data-app-state="signed-out"], [data-app-state="ready"]').waitFor();
-  if (await ui(page).app('ready').count()) await ui(page).shell.signOut.click();
+  // a new tab signs in for itself, whoever another tab is signed in as
   await ui(page).app('signed-out').waitFor();
   return page;
 }
@@ -40,8 +42,8 @@ async function signIn(p: Page, email: string) {
 /** A call through the host's door from the page, with the page's token (what the window's buttons do). */
 function callHost(p: Page, channel: string, payload: unknown): Promise<any> {
   return p.evaluate(async ([c, body]) => {
-    const token = sessionStorage.getItem('tenantscope.token') ?? '';
-    return fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify(body) }).then((r) => r.json());
+    const tab = sessionStorage.getItem('tenantscope.window') ?? '';
+    return fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify(body) }).then((r) => r.json());
   }, [channel, payload] as const);
 }
 
@@ -72,6 +74,28 @@ describe('console shell on the demo CRM', () => {
     await p.close();
   });
 
+  it('each tab signs in for itself, keeps its sign-in over a reload, and the printed address does not let a second browser in', async () => {
+    const first = await openSignedInAs('super@tenantscope.test');
+    const second = await openSignedOut(); // waits for the sign-in screen: the super admin's session is not this tab's
+    await signIn(second, 'admin@acme.test');
+    await ui(second).app('ready').waitFor({ timeout: 60_000 });
+    expect(await ui(second).shell.role.textContent()).toBe('Company admin');
+    await first.reload();
+    await ui(first).app('ready').waitFor();
+    expect(await ui(first).shell.role.textContent()).toBe('Super admin');
+    await ui(first).shell.signOut.click();
+    await second.reload();
+    await ui(second).app('ready').waitFor();
+    expect(await ui(second).shell.role.textContent()).toBe('Company admin');
+    // another browser (another profile, no cookie) with the same printed address
+    const stranger = await browser.newPage();
+    const answer = await stranger.goto(host.url);
+    expect(answer?.status()).toBe(401);
+    expect(await stranger.textContent('body')).toContain('has been used: it lets one browser in, once');
+    await screenshot(stranger, 'address-used');
+    await Promise.all([first.close(), second.close(), stranger.close()]);
+  });
+
   it('a company admin has no switcher, sees their company only, and the host refuses Globex', async () => {
     const p = await openSignedInAs('admin@acme.test');
     const u = ui(p);
@@ -81,9 +105,9 @@ describe('console shell on the demo CRM', () => {
     await screenshot(p, 'tenants-company-admin');
     // go around the UI: ask the host directly, with this page's token, for another tenant
     const answer = await p.evaluate(async () => {
-      const token = sessionStorage.getItem('tenantscope.token')!;
+      const tab = sessionStorage.getItem('tenantscope.window')!;
       const post = (channel: string, body: unknown) =>
-        fetch(`/api/call/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+        fetch(`/api/call/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
       const info = await post('tenants:list', {});
       const me = info.body.value.tenants[0].id as string;
       // a syntactically valid id of a company that is not the operator's
@@ -173,8 +197,8 @@ describe('console shell on the demo CRM', () => {
 
     // a connection of one's own to the same CRM, without its database: discovery leaves points to confirm
     const demoUrl = await p.evaluate(async () => {
-      const token = sessionStorage.getItem('tenantscope.token')!;
-      const r = await fetch('/api/call/demo:status', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: '{}' });
+      const tab = sessionStorage.getItem('tenantscope.window')!;
+      const r = await fetch('/api/call/demo:status', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: '{}' });
       return (await r.json()).value.url as string;
     });
     await u.connections.add.click();
@@ -226,8 +250,8 @@ describe('console shell on the demo CRM', () => {
     }
     // a slow sync, a record a request, started outside this page: the view must find it and follow it
     await p.evaluate(() => {
-      const token = sessionStorage.getItem('tenantscope.token') ?? '';
-      (window as unknown as { pendingSync: Promise<unknown> }).pendingSync = fetch('/api/call/sync:run', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-token': token }, body: JSON.stringify({ all: true, pageSize: 1 }) }).then((r) => r.json());
+      const tab = sessionStorage.getItem('tenantscope.window') ?? '';
+      (window as unknown as { pendingSync: Promise<unknown> }).pendingSync = fetch('/api/call/sync:run', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify({ all: true, pageSize: 1 }) }).then((r) => r.json());
     });
     // reload once the main process has the sync under way (its state, not a delay)
     await expect.poll(async () => ((await callHost(p, 'sync:status', {})) as { value: { running: unknown } }).value.running, { timeout: 30_000 }).not.toBeNull();

@@ -25,9 +25,9 @@ afterAll(async () => {
 const signIn = (username: string) => ts.call('session:signIn', { connection: 'ref', username, password: 'demo' });
 
 describe('the HTTP host door', () => {
-  it('refuses every request without this run\'s token', async () => {
-    expect((await ts.call('app:info', {}, { token: null })).status).toBe(401);
-    expect((await ts.call('app:info', {}, { token: 'wrong' })).status).toBe(401);
+  it('refuses every request without the cookie this run let in', async () => {
+    expect((await ts.call('app:info', {}, { cookie: null })).status).toBe(401);
+    expect((await ts.call('app:info', {}, { cookie: 'tenantscope_session=wrong' })).status).toBe(401);
     expect((await fetch(`${ts.host.url}/`)).status).toBe(401);
     expect((await fetch(`${ts.host.url}/api/events`)).status).toBe(401);
   });
@@ -122,7 +122,7 @@ describe('the HTTP host door', () => {
   });
 
   it('pushes status events over server-sent events', async () => {
-    const res = await fetch(`${ts.host.url}/api/events?token=${ts.host.token}`);
+    const res = await fetch(`${ts.host.url}/api/events?window=test-window-main`, { headers: { cookie: ts.cookie } });
     const reader = res.body!.getReader();
     await signIn('admin@acme.test');
     let text = '';

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN_HEADER } from '../../src-main/host/httpHost.ts';
+import { WINDOW_HEADER } from '../../src-main/host/httpHost.ts';
 import { startTestConsole, type TestConsole } from '../support/console.ts';
 
 /** The HTTP host's door: what it checks before it reads a body. */
@@ -16,14 +16,15 @@ afterAll(async () => {
 });
 
 /** A raw request: any Host header, a declared length, and only `send` bytes of the body actually sent. */
-function raw(path: string, opts: { host?: string; token?: string | null; length?: number; send?: number; method?: string } = {}): Promise<{ status: number; body: string }> {
+function raw(path: string, opts: { host?: string; cookie?: string | null; length?: number; send?: number; method?: string } = {}): Promise<{ status: number; body: string }> {
   const url = new URL(ts.host.url);
   return new Promise((resolve, reject) => {
     const req = request({
       host: url.hostname, port: url.port, path, method: opts.method ?? 'POST',
       headers: {
         host: opts.host ?? url.host, 'content-type': 'application/json',
-        ...(opts.token === null ? {} : { [TOKEN_HEADER]: opts.token ?? ts.host.token }),
+        [WINDOW_HEADER]: 'test-window-main',
+        ...(opts.cookie === null ? {} : { cookie: opts.cookie ?? ts.cookie }),
         ...(opts.length !== undefined ? { 'content-length': String(opts.length) } : {}),
       },
     }, (res) => {
@@ -55,7 +56,7 @@ describe('the HTTP host checks before it reads', () => {
   });
 
   it('answers a tokenless 400 MiB body at once with 401, without reading it', async () => {
-    const r = await raw('/api/call/connections:save', { token: null, length: 400 * 1024 * 1024, send: 64 * 1024 });
+    const r = await raw('/api/call/connections:save', { cookie: null, length: 400 * 1024 * 1024, send: 64 * 1024 });
     expect(r.status).toBe(401);
   });
 
@@ -70,10 +71,10 @@ describe('the HTTP host checks before it reads', () => {
 
   it('serves no file without the token, whatever the path says', async () => {
     for (const path of ['/api/../index.html', '/api/%2e%2e/index.html', '/index.html', '/assets/../index.html']) {
-      const r = await raw(path, { token: null, method: 'GET' });
+      const r = await raw(path, { cookie: null, method: 'GET' });
       expect(r.status, path).toBe(401);
     }
-    const events = await raw('/api/events', { token: null, method: 'GET' });
+    const events = await raw('/api/events', { cookie: null, method: 'GET' });
     expect(events.status).toBe(401);
   });
 });

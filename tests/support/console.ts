@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServices, type Services } from '../../src-main/core/services.ts';
-import { startHttpHost, TOKEN_HEADER, type HttpHost } from '../../src-main/host/httpHost.ts';
+import { startHttpHost, WINDOW_HEADER, type HttpHost } from '../../src-main/host/httpHost.ts';
 import { projectRoot } from '../../src-main/core/home.ts';
 
 export interface TestConsole {
@@ -10,8 +10,13 @@ export interface TestConsole {
   services: Services;
   host: HttpHost;
   logs: string[];
-  /** POST a call through the HTTP host; returns the HTTP status and the Result body */
-  call(channel: string, payload: unknown, opts?: { token?: string | null; raw?: string }): Promise<{ status: number; body: any }>;
+  /** the cookie the printed address was traded for (`name=value`), as the browser that opened it holds it */
+  cookie: string;
+  /**
+   * POST a call through the HTTP host as a browser tab (the window `test-window-main` unless given;
+   * `cookie: null` sends none); returns the HTTP status and the Result body
+   */
+  call(channel: string, payload: unknown, opts?: { cookie?: string | null; window?: string | null; raw?: string }): Promise<{ status: number; body: any }>;
   close(): Promise<void>;
 }
 
@@ -28,13 +33,15 @@ export async function startTestConsole(): Promise<TestConsole> {
   const logs: string[] = [];
   const services = createServices({ home, mode: 'browser', log: (l) => logs.push(l) });
   const host = await startHttpHost(services);
+  const cookie = await admit(host);
   return {
-    home, services, host, logs,
+    home, services, host, logs, cookie,
     call: async (channel, payload, opts = {}) => {
-      const token = opts.token === undefined ? host.token : opts.token;
+      const sent = opts.cookie === undefined ? cookie : opts.cookie;
+      const window = opts.window === undefined ? 'test-window-main' : opts.window;
       const res = await fetch(`${host.url}/api/call/${encodeURIComponent(channel)}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { [TOKEN_HEADER]: token } : {}) },
+        headers: { 'content-type': 'application/json', ...(sent ? { cookie: sent } : {}), ...(window ? { [WINDOW_HEADER]: window } : {}) },
         body: opts.raw ?? JSON.stringify(payload),
       });
       const text = await res.text();
@@ -47,4 +54,12 @@ export async function startTestConsole(): Promise<TestConsole> {
       await services.close();
     },
   };
+}
+
+/** Opens the printed address as a browser would, once: the cookie it answers with (`name=value`). */
+export async function admit(host: HttpHost): Promise<string> {
+  const res = await fetch(host.openUrl, { redirect: 'manual' });
+  const set = res.headers.get('set-cookie');
+  if (res.status !== 302 || !set) throw new Error(`the host did not let this test in: ${res.status} ${await res.text()}`);
+  return set.split(';')[0]!;
 }
