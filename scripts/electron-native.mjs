@@ -17,9 +17,9 @@ export function buildElectronNative({ log = (l) => process.stderr.write(l + '\n'
   const electronVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'electron', 'package.json'), 'utf8')).version;
   const work = mkdtempSync(join(tmpdir(), 'tenantscope-native-'));
   try {
-    cpSync(join(root, 'node_modules', 'better-sqlite3'), work, { recursive: true });
+    cpSync(join(root, 'node_modules', 'better-sqlite3-multiple-ciphers'), work, { recursive: true });
     rmSync(join(work, 'build'), { recursive: true, force: true });
-    log(`Building better-sqlite3 for Electron ${electronVersion}…`);
+    log(`Building better-sqlite3-multiple-ciphers for Electron ${electronVersion}…`);
     const prebuilt = spawnSync(process.execPath, [join(root, 'node_modules', 'prebuild-install', 'bin.js'), '--runtime', 'electron', '--target', electronVersion], { cwd: work, stdio: 'inherit' });
     if (prebuilt.status !== 0) {
       const gyp = spawnSync('npx', ['--yes', 'node-gyp', 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers'], { cwd: work, stdio: 'inherit' });

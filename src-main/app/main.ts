@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { app, BrowserWindow, ipcMain, Menu, safeStorage, session, shell } from 'electron';
 import { events, type EventName } from '../../src-shared/contract.ts';
 import { resolveHome } from '../core/home.ts';
-import { createServices, type Services } from '../core/services.ts';
+import { createServices, type Services, type ServicesOptions } from '../core/services.ts';
 import { MemorySecretStore } from '../core/secretStore.ts';
-import { SafeStorageSecretStore } from './safeStorageSecrets.ts';
+import { keyringCacheKey, SafeStorageSecretStore } from './safeStorageSecrets.ts';
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'";
 const rendererIndex = join(import.meta.dirname, '..', 'renderer', 'index.html');
@@ -79,7 +79,12 @@ void app.whenReady().then(() => {
   const sealed = safeStorage.isEncryptionAvailable() && backend !== 'basic_text' && backend !== 'unknown';
   if (!sealed) console.error(`tenantscope: no OS keyring to seal secrets with (safeStorage backend ${backend}): passwords and database URLs are kept in memory for this session only. Install and unlock a keyring (GNOME Keyring, KWallet) to keep them.`);
   const secrets = sealed ? new SafeStorageSecretStore(home) : new MemorySecretStore();
-  services = createServices({ home, mode: 'desktop', secrets, startDemo: true });
+  // the caches: encrypted under a key the keyring seals; without a keyring, under
+  // TENANTSCOPE_CACHE_KEY if set, else plain (and the log says so)
+  let cacheKey: ServicesOptions['cacheKey'];
+  if (sealed) cacheKey = { key: { rawKey: keyringCacheKey(home) }, source: 'os-keyring' };
+  else if (!process.env.TENANTSCOPE_CACHE_KEY) console.error('tenantscope: no OS keyring, so the caches are not encrypted at rest. Set TENANTSCOPE_CACHE_KEY to a passphrase of 12 characters or more to encrypt them.');
+  services = createServices({ home, mode: 'desktop', secrets, startDemo: true, cacheKey });
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { safeStorage } from 'electron';
@@ -40,4 +41,23 @@ export class SafeStorageSecretStore implements SecretStore {
   keys(prefix: string) {
     return Object.keys(this.values).filter((k) => k.startsWith(prefix));
   }
+}
+
+/**
+ * The desktop's key for its caches: 32 random bytes, sealed by the OS keyring in cache-key.bin.
+ * Made on first use. A sealed key the keyring no longer opens is an error, never a new key: the
+ * caches it encrypted would be lost.
+ */
+export function keyringCacheKey(home: string): Buffer {
+  const file = join(home, 'cache-key.bin');
+  if (existsSync(file)) {
+    const hex = safeStorage.decryptString(readFileSync(file));
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file} does not hold a cache key`);
+    return Buffer.from(hex, 'hex');
+  }
+  const key = randomBytes(32);
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, safeStorage.encryptString(key.toString('hex')), { mode: 0o600 });
+  renameSync(tmp, file);
+  return key;
 }

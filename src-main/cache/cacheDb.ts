@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
 import { AppError } from '../../src-shared/result.ts';
 import { projectRoot } from '../core/home.ts';
-import { openSqlite } from '../core/sqlite.ts';
+import { encryptInPlace, isPlainSqlite, openSqlite, type SqliteKey } from '../core/sqlite.ts';
 
 export const UNASSIGNED = 'unassigned';
 /** leak evidence about a row whose owner or parent lies outside every company the identity can see */
@@ -56,17 +56,38 @@ export interface OpenCache {
   db: CacheDb;
   /** the raw handle, for the hot path (prepared statements in one transaction a page) */
   raw: ReturnType<typeof openSqlite>;
+  /** a SQLCipher database (opened with a key) */
+  encrypted: boolean;
+  /** a plain cache this open encrypted where it was */
+  encryptedNow: boolean;
   close(): Promise<void>;
 }
 
-export async function openCache(file: string): Promise<OpenCache> {
+/**
+ * Opens (or makes) a cache. With a key it is a SQLCipher database: a plain cache from before is
+ * encrypted where it is, first. An encrypted cache opened without its key is refused and left as
+ * it is.
+ */
+export async function openCache(file: string, opts: { key?: SqliteKey } = {}): Promise<OpenCache> {
   // only this user reads a cache (it holds every synced tenant's rows and the offline verifiers)
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   let raw;
+  let encryptedNow = false;
   try {
     if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
     else chmodSync(file, 0o600);
-    raw = openSqlite(file);
+    if (opts.key && isPlainSqlite(file)) {
+      encryptInPlace(file, opts.key);
+      encryptedNow = true;
+    }
+    raw = openSqlite(file, {}, opts.key);
+    try {
+      raw.prepare('SELECT count(*) FROM sqlite_master').get();
+    } catch (e) {
+      raw.close();
+      if ((e as { code?: string }).code !== 'SQLITE_NOTADB') throw e;
+      throw new AppError('locked', `The cache ${file} is encrypted and ${opts.key ? 'the key given does not open it' : 'no key was given'}: set TENANTSCOPE_CACHE_KEY to the passphrase it was encrypted with (the desktop app keeps its own key in the OS keyring). Nothing was changed.`);
+    }
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
     // a big sync dirties index pages all over random UUID keys: checkpoint every ~40 MiB of WAL
@@ -78,6 +99,7 @@ export async function openCache(file: string): Promise<OpenCache> {
     raw.pragma('temp_store = MEMORY');
     raw.pragma('foreign_keys = ON');
   } catch (e) {
+    if (e instanceof AppError) throw e;
     throw new AppError('internal', `Cannot open the cache ${file}: ${(e as Error).message}`);
   }
   const db = new Kysely<CacheTables>({ dialect: new SqliteDialect({ database: raw }) });
@@ -87,5 +109,5 @@ export async function openCache(file: string): Promise<OpenCache> {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new AppError('internal', `The cache ${file} could not be migrated${failed ? ` (${failed})` : ''}: ${(error as Error).message}`);
   }
-  return { db, raw, close: () => db.destroy() };
+  return { db, raw, encrypted: !!opts.key, encryptedNow, close: () => db.destroy() };
 }

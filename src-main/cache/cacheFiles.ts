@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { AppError } from '../../src-shared/result.ts';
 import { originOf } from '../connections/connectionStore.ts';
 import type { OpenCache } from './cacheDb.ts';
+import type { SqliteKey } from '../core/sqlite.ts';
 
 /**
  * Where each connection's cache lives, and what it is bound to. A cache belongs to one CRM (its
@@ -12,6 +13,20 @@ import type { OpenCache } from './cacheDb.ts';
  */
 
 const SUFFIXES = ['', '-wal', '-shm'];
+
+/** the passphrase the HTTP host and the CLI encrypt caches with (the desktop app keeps a key in the OS keyring) */
+export const CACHE_KEY_ENV = 'TENANTSCOPE_CACHE_KEY';
+export const CACHE_KEY_MIN = 12;
+
+/** The caches' key from TENANTSCOPE_CACHE_KEY; none when it is unset or empty (the caches stay plain SQLite). */
+export function cacheKeyFromEnv(env: NodeJS.ProcessEnv = process.env): SqliteKey | undefined {
+  const given = env[CACHE_KEY_ENV];
+  if (!given) return undefined;
+  if (given.length < CACHE_KEY_MIN) {
+    throw new AppError('invalid-input', `${CACHE_KEY_ENV} is ${given.length} characters long: a passphrase that encrypts every cached tenant needs at least ${CACHE_KEY_MIN}.`);
+  }
+  return { passphrase: given };
+}
 
 export function cachePath(home: string, connection: string): string {
   return join(home, 'cache', `${connection}.sqlite`);

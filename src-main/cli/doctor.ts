@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../core/home.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
 import { openSqlite } from '../core/sqlite.ts';
+import { CACHE_KEY_ENV, CACHE_KEY_MIN, cacheKeyFromEnv } from '../cache/cacheFiles.ts';
 
 export interface DoctorCheck {
   name: string;
@@ -34,9 +35,16 @@ export async function runDoctor(opts: { home: string; demo: boolean; log: (l: st
     const db = openSqlite(':memory:');
     const v = (db.prepare('select sqlite_version() as v').get() as { v: string }).v;
     db.close();
-    checks.push({ name: 'native-sqlite', status: 'pass', message: `better-sqlite3 loads (SQLite ${v}, Node ABI ${process.versions.modules})` });
+    checks.push({ name: 'native-sqlite', status: 'pass', message: `better-sqlite3-multiple-ciphers loads (SQLite ${v}, SQLCipher 4 format available, Node ABI ${process.versions.modules})` });
   } catch (e) {
-    checks.push({ name: 'native-sqlite', status: 'fail', message: `better-sqlite3 does not load: ${(e as Error).message.split('\n')[0]}. Run \`npm rebuild better-sqlite3\`.` });
+    checks.push({ name: 'native-sqlite', status: 'fail', message: `better-sqlite3-multiple-ciphers does not load: ${(e as Error).message.split('\n')[0]}. Run \`npm rebuild better-sqlite3-multiple-ciphers\`.` });
+  }
+  try {
+    checks.push(cacheKeyFromEnv()
+      ? { name: 'cache-encryption', status: 'pass', message: `Caches are encrypted at rest (SQLCipher 4, passphrase from ${CACHE_KEY_ENV})` }
+      : { name: 'cache-encryption', status: 'warn', message: `Caches are plain SQLite files (0600 in a 0700 folder): set ${CACHE_KEY_ENV} to a passphrase of ${CACHE_KEY_MIN} characters or more to encrypt them at rest` });
+  } catch (e) {
+    checks.push({ name: 'cache-encryption', status: 'fail', message: (e as Error).message });
   }
   const chromium = chromiumPath();
   checks.push(chromium

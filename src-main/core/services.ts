@@ -5,7 +5,8 @@ import { contract, isChannel, NEEDS_CRM, type Channel, type Contract, type Event
 import { AppError, type Result } from '../../src-shared/result.ts';
 import { describeIssues, type ConnectionProfile } from '../../src-shared/profile.ts';
 import { bindingOf, ConnectionStore, DEMO } from '../connections/connectionStore.ts';
-import { bindCache, cachePath, detachCache, pruneRemoved, reattachCache } from '../cache/cacheFiles.ts';
+import { bindCache, cacheKeyFromEnv, cachePath, detachCache, pruneRemoved, reattachCache } from '../cache/cacheFiles.ts';
+import type { SqliteKey } from './sqlite.ts';
 import { testConnection } from '../connections/connectionTester.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
 import { checkDrift, discover, discoverProfile, parseCatalog } from '../catalog/catalogService.ts';
@@ -35,6 +36,11 @@ export interface ServicesOptions {
   log?: Logger;
   /** start the demo CRM now instead of on first use */
   startDemo?: boolean;
+  /**
+   * what encrypts the caches (SQLCipher): the desktop's key from the OS keyring, or a passphrase;
+   * by default TENANTSCOPE_CACHE_KEY, and none (plain SQLite) when that is unset
+   */
+  cacheKey?: { key: SqliteKey; source: 'passphrase' | 'os-keyring' } | null;
 }
 
 /** the most windows (browser tabs of the HTTP host) that keep a session at once */
@@ -65,6 +71,8 @@ export function createServices(opts: ServicesOptions): Services {
   const log = opts.log ?? createLogger('tenantscope');
   const version = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
   const bus = new EventBus();
+  const fromEnv = opts.cacheKey === undefined ? cacheKeyFromEnv() : undefined;
+  const cacheKey = opts.cacheKey ?? (fromEnv ? { key: fromEnv, source: 'passphrase' as const } : null);
   const secrets = opts.secrets ?? new MemorySecretStore();
   const connections = new ConnectionStore(opts.home, secrets);
   const demo = new DemoCrm(join(opts.home, 'demo-crm'), (l) => log(l));
@@ -114,7 +122,8 @@ export function createServices(opts: ServicesOptions): Services {
     if (!c) {
       c = (async () => {
         const binding = bindingOf(connections.get(connection));
-        const cache = await openCache(cachePath(opts.home, connection));
+        const cache = await openCache(cachePath(opts.home, connection), { key: cacheKey?.key });
+        if (cache.encryptedNow) log(`connection ${connection}: its cache was plain SQLite and is now encrypted (SQLCipher)`);
         try {
           bindCache(cache.raw, connection, binding);
         } catch (e) {
@@ -246,7 +255,7 @@ export function createServices(opts: ServicesOptions): Services {
   };
 
   const handlers: Handlers = {
-    'app:info': () => ({ version, mode: opts.mode, home: opts.home, demo: demo.current() }),
+    'app:info': () => ({ version, mode: opts.mode, home: opts.home, demo: demo.current(), cacheEncryption: cacheKey?.source ?? 'off' }),
     'connections:list': () => {
       const { profiles } = connections.list();
       return { connections: profiles.map((p) => connections.summary(p)) };

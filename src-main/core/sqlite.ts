@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -8,7 +8,11 @@ import { projectRoot } from './home.ts';
 const require = createRequire(import.meta.url);
 
 /**
- * better-sqlite3 is built for Node in node_modules (tests, CLI, HTTP host). Electron has its own
+ * SQLite is better-sqlite3-multiple-ciphers: better-sqlite3's API on SQLite3 Multiple Ciphers, so
+ * that a cache can be a SQLCipher 4 database (AES-256, HMAC per page) when a key is given, and a
+ * plain SQLite file otherwise.
+ *
+ * It is built for Node in node_modules (tests, CLI, HTTP host). Electron has its own
  * ABI, so the desktop app loads a second build from .native/ through the `nativeBinding` option:
  * one install serves `npm test` and `npm start` in either order, nothing is rebuilt back and forth.
  */
@@ -16,14 +20,61 @@ export function electronNativeBindingPath(abi: string | number, platform = proce
   return join(projectRoot, '.native', `electron-${abi}-${platform}-${arch}`, 'better_sqlite3.node');
 }
 
-export function openSqlite(file: string, options: BetterSqlite3.Options = {}): BetterSqlite3.Database {
-  const Database = require('better-sqlite3') as typeof BetterSqlite3;
+/** what opens an encrypted database: a passphrase (SQLCipher's own key derivation) or 32 random bytes */
+export type SqliteKey = { passphrase: string } | { rawKey: Buffer };
+
+export function openSqlite(file: string, options: BetterSqlite3.Options = {}, key?: SqliteKey): BetterSqlite3.Database {
+  const Database = require('better-sqlite3-multiple-ciphers') as typeof BetterSqlite3;
+  let db: BetterSqlite3.Database;
   if (process.versions.electron) {
     const binding = electronNativeBindingPath(process.versions.modules);
     if (!existsSync(binding)) {
       throw new AppError('internal', `The SQLite module for Electron is missing at ${binding}: run \`node scripts/electron-native.mjs\` (npm start does it when an Electron binary is present).`);
     }
-    return new Database(file, { ...options, nativeBinding: binding });
+    db = new Database(file, { ...options, nativeBinding: binding });
+  } else db = new Database(file, options);
+  if (key) {
+    try {
+      useKey(db, key, 'key');
+    } catch (e) {
+      db.close();
+      throw e;
+    }
   }
-  return new Database(file, options);
+  return db;
+}
+
+/** SQLCipher 4's format, so that the `sqlcipher` tool opens a cache with the same passphrase */
+function useKey(db: BetterSqlite3.Database, key: SqliteKey, pragma: 'key' | 'rekey'): void {
+  db.pragma("cipher = 'sqlcipher'");
+  db.pragma('legacy = 4');
+  const value = 'rawKey' in key ? `"x'${key.rawKey.toString('hex')}'"` : `'${key.passphrase.replace(/'/g, "''")}'`;
+  db.pragma(`${pragma} = ${value}`);
+}
+
+/** Whether a file on disk is a plain SQLite database (its header says so); an encrypted one's header is random. */
+export function isPlainSqlite(file: string): boolean {
+  if (!existsSync(file) || statSync(file).size === 0) return false;
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(16);
+    readSync(fd, head, 0, 16, 0);
+    return head.toString('latin1') === 'SQLite format 3\0';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Encrypts a plain SQLite file where it is (its write-ahead log folded in first). Run on a file
+ * nobody else has open; a crash part way leaves SQLite's own journal to roll it back.
+ */
+export function encryptInPlace(file: string, key: SqliteKey): void {
+  const db = openSqlite(file);
+  try {
+    db.pragma('journal_mode = DELETE'); // rekey works on a rollback journal, not a WAL
+    useKey(db, key, 'rekey');
+  } finally {
+    db.close();
+  }
 }

@@ -55,7 +55,7 @@ describe('tenantscope CLI', () => {
   it('doctor reports Node, the native module, Chromium and Electron', async () => {
     const r = await cli(home, ['--json', 'doctor', '--no-demo']);
     const doc = JSON.parse(r.stdout);
-    expect(doc.checks.map((c: any) => c.name)).toEqual(['node', 'native-sqlite', 'chromium', 'electron']);
+    expect(doc.checks.map((c: any) => c.name)).toEqual(['node', 'native-sqlite', 'cache-encryption', 'chromium', 'electron']);
     expect(doc.checks.find((c: any) => c.name === 'native-sqlite').status).toBe('pass');
     expect(r.code).toBe(doc.ok ? 0 : 1);
   });

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServices, type Services } from '../../src-main/core/services.ts';
+import { createServices, type Services, type ServicesOptions } from '../../src-main/core/services.ts';
 import { startHttpHost, WINDOW_HEADER, type HttpHost } from '../../src-main/host/httpHost.ts';
 import { projectRoot } from '../../src-main/core/home.ts';
 
@@ -28,10 +28,10 @@ export function referenceProfile(name: string, baseUrl: string): Record<string, 
   return { ...p, name, baseUrl, description: 'test CRM' };
 }
 
-export async function startTestConsole(): Promise<TestConsole> {
-  const home = mkdtempSync(join(tmpdir(), 'tenantscope-home-'));
+export async function startTestConsole(opts: { home?: string; cacheKey?: ServicesOptions['cacheKey'] } = {}): Promise<TestConsole> {
+  const home = opts.home ?? mkdtempSync(join(tmpdir(), 'tenantscope-home-'));
   const logs: string[] = [];
-  const services = createServices({ home, mode: 'browser', log: (l) => logs.push(l) });
+  const services = createServices({ home, mode: 'browser', log: (l) => logs.push(l), cacheKey: opts.cacheKey ?? null });
   const host = await startHttpHost(services);
   const cookie = await admit(host);
   return {

@@ -232,7 +232,7 @@ describe('a full or read-only disk', () => {
 
       // a read-only cache: said before anything is asked of the CRM
       const ro = openSqlite(join(dir, 'c.sqlite'), { readonly: true });
-      const roSync = new SyncService({ raw: ro, db: null as never, close: async () => { ro.close(); } }, profile, new EventBus());
+      const roSync = new SyncService({ raw: ro, db: null as never, encrypted: false, encryptedNow: false, close: async () => { ro.close(); } }, profile, new EventBus());
       const refused = await roSync.run(who, [acme]).catch((e) => e);
       expect(refused.code).toBe('storage');
       expect(refused.message).toMatch(/could not be written before the sync began: the cache is read-only \(SQLITE_READONLY/);
