@@ -7,7 +7,7 @@ import { resolveHome } from '../core/home.ts';
 import { createLogger } from '../core/log.ts';
 import { progressRenderer } from './progressBars.ts';
 import { toJunit, toMarkdown, toSarif } from '../isolation/reportFormats.ts';
-import { acceptFinding, atOrAbove, runAudit } from '../audit/auditService.ts';
+import { atOrAbove, type AuditResult } from '../audit/auditService.ts';
 import { auditHtml, auditMarkdown, auditSarif } from '../audit/auditReport.ts';
 import { createServices, type Services } from '../core/services.ts';
 import { bytes as mib } from '../../src-shared/format.ts';
@@ -314,6 +314,49 @@ async function signInOperator(services: Services, o: { connection: string; as?: 
   return username;
 }
 
+/**
+ * The audit's session, without the CRM when it can: `--as` (with its password), else the first of
+ * the connection's identities that this machine has seen sign in, a super admin before the others;
+ * online only when no one can be opened offline and `--offline` was not given.
+ */
+async function openAuditSession(services: Services, o: { connection: string; as?: string; passwordEnv?: string; offline: boolean }): Promise<{ user: string; role: string }> {
+  const profile = services.connections.get(o.connection);
+  const candidates = o.as
+    ? [{ username: o.as, password: o.passwordEnv ? process.env[o.passwordEnv] : secretOf(services, profile, o.as) }]
+    : profile.identities.filter((i) => i.username).map((i) => ({ username: i.username!, password: services.connections.secretFor(profile, i.label) }));
+  if (o.as && o.passwordEnv && !process.env[o.passwordEnv]) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.passwordEnv} is not set.` });
+  const opened: Array<{ user: string; role: string; username: string; password: string }> = [];
+  let lastError: CliFailure | null = null;
+  for (const c of candidates) {
+    if (!c.password) continue;
+    try {
+      const s = await call(services, 'session:openOffline', { connection: o.connection, username: c.username, password: c.password });
+      opened.push({ user: s.user.email || c.username, role: s.role, username: c.username, password: c.password });
+      if (s.role === 'super_admin') break;
+    } catch (e) {
+      if (!(e instanceof CliFailure)) throw e;
+      lastError = e;
+    }
+  }
+  const best = opened.find((x) => x.role === 'super_admin') ?? opened[0];
+  if (best) {
+    await call(services, 'session:openOffline', { connection: o.connection, username: best.username, password: best.password });
+    return best;
+  }
+  if (!o.offline) {
+    const username = await signInOperator(services, { connection: o.connection, as: o.as, passwordEnv: o.passwordEnv });
+    const s = services.session.current()!;
+    return { user: s.user.email || username, role: s.role };
+  }
+  if (lastError && lastError.error.code !== 'bad-credentials' && lastError.error.code !== 'not-found') throw lastError;
+  throw new CliFailure({ code: 'unauthenticated', message: `The audit runs as someone who signed in to "${o.connection}" on this machine before: give --as USER --password-env VAR${candidates.some((c) => c.password) ? ' (none of the connection\'s identities opens offline here)' : ''}, or run it without --offline to sign in to the CRM.` });
+}
+
+function secretOf(services: Services, profile: ReturnType<Services['connections']['get']>, username: string): string | undefined {
+  const label = profile.identities.find((i) => i.username === username)?.label;
+  return label ? services.connections.secretFor(profile, label) : undefined;
+}
+
 program
   .command('sync')
   .description('Sync tenants of a CRM into the local cache, then prove the cache against the server')
@@ -397,17 +440,20 @@ program
   .command('audit')
   .description('The tenancy audit, measured from the local cache with no network: models with and without company_id, rows missing it, cross-tenant references, leak evidence')
   .option('--connection <name>', 'connection name', 'demo')
-  .option('--offline', 'say so: the audit reads only the cache (it never needs the CRM)', false)
+  .option('--as <username>', 'audit as (a user who signed in on this machine before; default: the connection\'s identities, a super admin first)')
+  .option('--password-env <VAR>', 'read that user\'s password from this environment variable')
+  .option('--offline', 'never ask the CRM: open the session from what this machine kept of the last sign-in', false)
   .addOption(new Option('--format <format>', 'report format').choices(['md', 'html', 'json', 'sarif']).default('md'))
   .addOption(new Option('--fail-on <severity>', 'exit 1 when an open finding is at or above this severity').choices(['high', 'medium', 'low']))
   .option('--out <file>', 'write the report to a file (default: stdout)')
   .option('--accept <findingId>', 'accept a finding (with --reason): it stays listed but no longer fails')
   .option('--reason <text>', 'why the finding is accepted')
-  .action((o: { connection: string; offline: boolean; format: 'md' | 'html' | 'json' | 'sarif'; failOn?: 'high' | 'medium' | 'low'; out?: string; accept?: string; reason?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
-    const profile = services.connections.get(o.connection);
-    const cache = await services.cache(o.connection);
-    if (o.accept) acceptFinding(cache.raw, o.accept, o.reason ?? '', process.env.USER ?? 'cli');
-    const result = runAudit(cache.raw, profile.catalog);
+  .action((o: { connection: string; as?: string; passwordEnv?: string; offline: boolean; format: 'md' | 'html' | 'json' | 'sarif'; failOn?: 'high' | 'medium' | 'low'; out?: string; accept?: string; reason?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
+    // the same door as the window: a session (who may see which tenants, who may accept), then the contract's calls
+    const who = await openAuditSession(services, o);
+    out.info(`Auditing as ${who.user} (${who.role.replace('_', ' ')}${who.role === 'super_admin' ? ', every tenant' : ', their own company'}).`);
+    if (o.accept) await call(services, 'audit:accept', { id: o.accept, reason: o.reason ?? '' });
+    const result = await call(services, 'audit:run', {}) as AuditResult;
     out.info(`${o.offline ? 'Offline: ' : ''}data as of ${result.asOf ?? 'never (nothing synced yet: run tenantscope sync first)'}.`);
     const text = o.format === 'html' ? auditHtml(result, o.connection) : o.format === 'sarif' ? auditSarif(result) : o.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : auditMarkdown(result, o.connection);
     if (o.out) {

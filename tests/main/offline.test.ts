@@ -108,7 +108,8 @@ describe('offline: the console on its cache alone', () => {
       const imp = await cli(elsewhere, ['--json', 'cache', 'import', file, '--name', 'globex', '--passphrase-env', 'PASSPHRASE']);
       expect(imp.code, imp.err).toBe(0);
       expect(JSON.parse(imp.out).tenant.name).toBe('Globex Corporation');
-      const audited = await cli(elsewhere, ['--json', 'audit', '--connection', 'globex', '--offline']);
+      const audited = await cli(elsewhere, ['--json', 'audit', '--connection', 'globex', '--offline', '--as', 'support', '--password-env', 'PASSPHRASE']);
+      expect(audited.err).toMatch(/Auditing as support \(company admin, their own company\)/);
       expect(JSON.parse(audited.out).progress.modelsTotal).toBe(32);
       const wrong = await cli(mkdtempSync(join(tmpdir(), 'tenantscope-cli-import-')), ['cache', 'import', file, '--name', 'globex', '--passphrase-env', 'PW']);
       expect(wrong.code).toBe(2);

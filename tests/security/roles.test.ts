@@ -4,6 +4,7 @@ import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
 import { CrmClient } from '../../src-main/crm/crmClient.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { referenceProfile, startTestConsole, type TestConsole } from '../support/console.ts';
+import { runCli } from '../support/cli.ts';
 
 /**
  * Nobody sees more through the console than the CRM gives them: a plain user shares their
@@ -83,4 +84,43 @@ describe('a plain user through every door of the data', () => {
     expect((await ts.call('records:query', { resource: 'calls', offset: 0, limit: 1 })).body.value.total).toBe(adminView.total);
     await ts.call('session:signOut', {});
   }, 120_000);
+});
+
+describe('the CLI audit goes through the same door', () => {
+  const audit = (args: string[]) => runCli(['--json', 'audit', '--connection', 'ref', '--offline', ...args], { home: ts.home, env: { TENANTSCOPE_SEC_PW: 'demo' } });
+
+  it('opens a session as someone who signed in here before: a company admin audits their company, a user is refused, only a super admin accepts', async () => {
+    // each signs in online once (the window), which this machine remembers for offline use
+    for (const who of ['super@tenantscope.test', 'admin@globex.test', 'user@globex.test']) {
+      expect((await signIn(who)).body.ok, who).toBe(true);
+      await ts.call('session:signOut', {});
+    }
+    const tenants = (await (async () => { await signIn('super@tenantscope.test'); const t = (await ts.call('tenants:list', {})).body.value.tenants; await ts.call('session:signOut', {}); return t; })()) as Array<{ id: string; name: string }>;
+    const globex = tenants.find((t) => t.name === 'Globex Corporation')!;
+
+    const admin = await audit(['--as', 'admin@globex.test', '--password-env', 'TENANTSCOPE_SEC_PW']);
+    expect(admin.code === 0 || admin.code === 1, admin.err).toBe(true);
+    expect(admin.err).toMatch(/Auditing as admin@globex\.test \(company admin, their own company\)/);
+    expect(JSON.parse(admin.out).scope).toBe(globex.id);
+
+    const user = await audit(['--as', 'user@globex.test', '--password-env', 'TENANTSCOPE_SEC_PW']);
+    expect(user.code).toBe(2);
+    expect(user.out + user.err).toMatch(/"forbidden"[^]*covers the whole company/);
+
+    const all = JSON.parse((await audit(['--as', 'super@tenantscope.test', '--password-env', 'TENANTSCOPE_SEC_PW'])).out);
+    expect(all.scope).toBe('*');
+    const finding = all.findings[0].id as string;
+    const refused = await audit(['--as', 'admin@globex.test', '--password-env', 'TENANTSCOPE_SEC_PW', '--accept', finding, '--reason', 'not mine to accept']);
+    expect(refused.code).toBe(2);
+    expect(refused.out + refused.err).toMatch(/"forbidden"[^]*Only a super admin/);
+    const after = JSON.parse((await audit(['--as', 'super@tenantscope.test', '--password-env', 'TENANTSCOPE_SEC_PW'])).out);
+    expect(after.findings.find((f: { id: string }) => f.id === finding).accepted ?? null).toBeNull();
+
+    // a wrong password, or someone this machine has never seen, opens nothing
+    const wrong = await runCli(['audit', '--connection', 'ref', '--offline', '--as', 'super@tenantscope.test', '--password-env', 'TENANTSCOPE_SEC_PW'], { home: ts.home, env: { TENANTSCOPE_SEC_PW: 'not the password' } });
+    expect(wrong.code).toBe(2);
+    expect(wrong.out).toBe('');
+    const stranger = await audit(['--as', 'admin@initech.test', '--password-env', 'TENANTSCOPE_SEC_PW']);
+    expect(stranger.code).toBe(2);
+  }, 180_000);
 });
