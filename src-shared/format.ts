@@ -2,6 +2,8 @@
 
 /** 1,234,567 */
 export const count = (n: number) => Math.round(n).toLocaleString('en-US');
+/** "1 user", "2 users": a number and its noun, as a sentence says it */
+export const counted = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** 42 s, 3 min 5 s, 2 h 10 min; '…' when not known yet; anything left is at least 1 s, never '0 s' */
 export function duration(seconds: number | null | undefined): string {

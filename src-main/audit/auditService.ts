@@ -1,3 +1,4 @@
+import { counted } from '../../src-shared/format.ts';
 import { createHash } from 'node:crypto';
 import type { Catalog, Resource } from '../../src-shared/catalog.ts';
 import type { Priority } from '../../src-shared/tenancy.ts';
@@ -139,7 +140,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     } else if (missing > 0) {
       add({
         id: findingId('missing-company-id', r.name), check: 'missing-company-id', severity: r.priority ?? 'HIGH', resource: r.name, count: missing,
-        title: `${missing} of ${rows} ${r.name} rows have company_id NULL`,
+        title: `${missing} of ${counted(rows, `${r.name} row`)} ${missing === 1 ? 'has' : 'have'} company_id NULL`,
         evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.own_company IS NULL ${part} ORDER BY r.id`, { ...params, resource: r.name }), path: `${r.name}.${field} IS NULL` },
         remediation: `Fill company_id on these rows (the backfill did not reach them), then make the column NOT NULL.`,
         sql: null,
@@ -148,7 +149,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     if (orphans > 0) {
       add({
         id: findingId('orphans', r.name), check: 'orphans', severity: 'MEDIUM', resource: r.name, count: orphans,
-        title: `${orphans} ${r.name} rows belong to no company: their ${r.derivation.kind === 'none' ? 'company' : r.derivation.kind} is unknown`,
+        title: `${counted(orphans, `${r.name} row`)} ${orphans === 1 ? 'belongs' : 'belong'} to no company: their ${r.derivation.kind === 'none' ? 'company' : r.derivation.kind} is unknown`,
         evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id = '${UNASSIGNED}' ${shared ? 'AND json_extract(r.payload, @path) IS NOT NULL' : ''} ORDER BY r.id`, { resource: r.name, ...(shared ? { path: `$.${(r.derivation as { field: string }).field}` } : {}) }), path: `${r.name}.${r.derivation.kind === 'none' ? 'company_id' : r.derivation.field} → nothing` },
         remediation: 'A person decides which company each of these rows belongs to (or deletes them); no migration can.',
         sql: null,
@@ -182,7 +183,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     const target = byName.get(resource)!.references.find((x) => x.field === field)?.resource ?? '?';
     add({
       id: findingId('cross-tenant-reference', resource, field), check: 'cross-tenant-reference', severity: 'HIGH', resource, count: rowIds.length,
-      title: `${rowIds.length} ${resource} rows point at a ${target} of another company (${field})`,
+      title: `${counted(rowIds.length, `${resource} row`)} ${rowIds.length === 1 ? 'points' : 'point'} at another company's ${target} (${field})`,
       evidence: { ids: rowIds.slice(0, 20), path: `${resource}.${field} → ${target}.company_id ≠ ${resource}'s company` },
       remediation: `Each of these ${resource} rows links to another company's ${target}: correct or clear ${field}, and validate on write that ${field} belongs to the caller's company.`,
       sql: null,
@@ -196,7 +197,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     const who = [...new Set(l.who.split(', '))].join(', ');
     add({
       id: findingId('leak-evidence', l.resource), check: 'leak-evidence', severity: 'HIGH', resource: l.resource, count: l.n,
-      title: `The CRM returned ${l.n} ${l.resource} rows of another company to ${who}`,
+      title: `The CRM returned ${counted(l.n, `${l.resource} row`)} of another company to ${who}`,
       evidence: { ids: idsOf(`SELECT id FROM leaks WHERE resource = @resource ${company ? 'AND (identity_company_id = @company OR company_id = @company)' : ''} ORDER BY id`, { ...params, resource: l.resource }), path: `leaks: ${l.resource} fetched by ${who}` },
       remediation: `Scope the ${l.resource} endpoints by the caller's company_id (the list, and reads by id).`,
       sql: null,
@@ -209,7 +210,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     if (!n) continue;
     add({
       id: findingId('not-shared', r.name), check: 'not-shared', severity: 'LOW', resource: r.name, count: n,
-      title: `${n} rows of ${r.name}, marked shared by every company, belong to one company`,
+      title: `${counted(n, 'row')} of ${r.name}, marked shared by every company, ${n === 1 ? 'belongs' : 'belong'} to one company`,
       evidence: { ids: idsOf(`SELECT r.id FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id <> '${UNASSIGNED}' ORDER BY r.id`, { resource: r.name }), path: `${r.name}: class global, company set` },
       remediation: `Either ${r.name} is per company (change its class in the catalog, add company_id) or these rows should lose their company.`,
       sql: null,
@@ -224,7 +225,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
         AND coalesce(json_extract(r.payload, '$.role'), '') <> 'super_admin' ORDER BY r.id`).pluck().all({ resource: users.name }) as string[];
     if (noCompany.length && !company) add({
       id: findingId('user-without-company'), check: 'user-without-company', severity: 'MEDIUM', resource: users.name, count: noCompany.length,
-      title: `${noCompany.length} users who are not super admins have no company`,
+      title: `${counted(noCompany.length, 'user')} who ${noCompany.length === 1 ? 'is not a super admin has' : 'are not super admins have'} no company`,
       evidence: { ids: noCompany.slice(0, 20), path: `${users.name}.${companyField} IS NULL, role ≠ super_admin` },
       remediation: 'Give each a company, or deactivate them: the CRM refuses them everywhere ("No company associated").',
       sql: null,

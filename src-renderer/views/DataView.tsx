@@ -23,6 +23,8 @@ export function DataView() {
   const { session, tenants } = useSession();
   const st = useData();
   const [search, setSearch] = useState(st.search);
+  /** the saved view the grid shows, until the search is changed by hand */
+  const [viewId, setViewId] = useState('');
   const [viewName, setViewName] = useState('');
   const superAdmin = session?.role === 'super_admin';
   const wanted = superAdmin ? (session?.selectedTenant ?? null) : (session?.company?.id ?? null);
@@ -46,6 +48,15 @@ export function DataView() {
       requestAnimationFrame(() => performance.mark('data-first-rows'));
     }
   }, [pages, generation]);
+  // Escape closes an open record, wherever the focus is
+  const recordOpen = !!(st.detail || st.detailError);
+  const closeRecord = st.close;
+  useEffect(() => {
+    if (!recordOpen) return;
+    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') closeRecord(); };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [recordOpen, closeRecord]);
   if (!session) return null;
   const tenantName = (id: string | null) => tenants.find((t) => t.id === id)?.name ?? (id === session.company?.id ? session.company?.name : null) ?? id ?? '–';
   const d = st.detail;
@@ -62,11 +73,11 @@ export function DataView() {
             {st.resources.map((r) => <option key={r.resource} value={r.resource}>{r.resource} ({count(r.rows)})</option>)}
           </select>
         </label>
-        <label className="row small">Search <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="anything in the record" data-testid="data-search" /></label>
+        <label className="row small">Search <input type="search" value={search} onChange={(e) => { setSearch(e.target.value); setViewId(''); }} placeholder="anything in the record" data-testid="data-search" /></label>
         <span className="small muted" data-testid="data-count" aria-live="polite">{st.total === null ? 'counting…' : `${count(st.total)} ${st.total === 1 ? 'row' : 'rows'}`}</span>
         <div className="spacer" />
         <label className="row small">View
-          <select value="" onChange={(e) => { const v = st.views.find((x) => String(x.id) === e.target.value); if (v) { setSearch(v.state.search ?? ''); void st.applyView(v); } }} data-testid="data-views">
+          <select value={st.views.some((v) => String(v.id) === viewId) ? viewId : ''} onChange={(e) => { const v = st.views.find((x) => String(x.id) === e.target.value); setViewId(v ? String(v.id) : ''); if (v) { setSearch(v.state.search ?? ''); void st.applyView(v); } }} data-testid="data-views">
             <option value="">{st.views.length ? 'open a saved view…' : 'no saved views'}</option>
             {st.views.map((v) => <option key={v.id} value={v.id}>{v.name}</option>)}
           </select>
@@ -89,6 +100,7 @@ export function DataView() {
               </div>
             ))}
           </div>
+          {st.total === 0 && st.resource && <div className="pending" role="note" data-testid="data-no-match">No {st.resource} rows match{st.search ? ` “${st.search}”` : ''}{st.filters.length ? `${st.search ? ' and' : ''} the column filters` : ''}{!st.search && !st.filters.length ? ' in the cache' : ''}.{st.search || st.filters.length ? ' Clear the search or the filters to see them all.' : ''}</div>}
           <GridRows columns={columns} template={template} selectedId={d?.record?.id ?? null} />
         </div>
         {(d || st.detailError) && (
