@@ -13,7 +13,7 @@ import { createServices, type Services } from '../core/services.ts';
 import { bytes as mib } from '../../src-shared/format.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from './doctor.ts';
-import { createOut, EXIT, table, type Out } from './output.ts';
+import { confirm, createOut, EXIT, table, type Out } from './output.ts';
 
 class CliFailure extends Error {
   constructor(readonly error: AppErrorData) {
@@ -397,6 +397,7 @@ program
       o.prove ? `Proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only${proofs.some((p) => p.basis === 'relist') ? ` (${proofs.filter((p) => p.basis === 'relist').length} by a fresh relist: the CRM serves no manifest)` : ''}.` : '',
       ...drifted.map((d) => `DRIFTED ${d.tenant} ${d.resource}: cache ${d.local.count} rows, server ${d.server?.count}`),
     ].filter(Boolean).join('\n'));
+    out.summary(`Synced ${report.rows} rows in ${report.pages} pages; ${failed.length} failed${report.leaks ? `; LEAK: ${report.leaks} rows of other companies` : ''}${o.prove ? `; proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted` : ''}.`);
     return failed.length || drifted.length ? EXIT.failed : report.leaks ? EXIT.problem : EXIT.ok;
   })));
 
@@ -431,8 +432,8 @@ program
     }
     const summary = `${report.results.length} probes: ${report.counts.leak} leak, ${report.counts.suspect} suspect, ${report.counts['exists-oracle']} exists-oracle, ${report.counts.error} error, ${report.counts.enforced} enforced, ${report.counts.skipped} skipped. Cleanup: ${report.cleanup.removed} removed, ${report.cleanup.leftover.length} left.`;
     if (json()) out.result(report, () => summary);
-    else if (!o.out) process.stdout.write(text);
-    else out.info(summary);
+    else if (!o.out) out.text(text);
+    out.summary(summary);
     return !report.complete || report.cleanup.leftover.length ? EXIT.failed : report.counts.leak > 0 ? EXIT.problem : EXIT.ok;
   })));
 
@@ -463,8 +464,8 @@ program
     const open = result.findings.filter((f) => !f.accepted);
     const summary = `${open.length} open findings: ${result.counts.HIGH} HIGH, ${result.counts.MEDIUM} MEDIUM, ${result.counts.LOW} LOW; models migrated ${result.progress.modelsMigrated}/${result.progress.modelsTotal}; ${result.progress.rowsMissing} rows missing company_id.`;
     if (json()) out.result(result, () => summary);
-    else if (!o.out) process.stdout.write(text);
-    else out.info(summary);
+    else if (!o.out) out.text(text);
+    out.summary(summary);
     const failing = o.failOn ? atOrAbove(result.findings, o.failOn.toUpperCase() as 'HIGH' | 'MEDIUM' | 'LOW') : [];
     return failing.length ? EXIT.problem : EXIT.ok;
   })));
@@ -534,8 +535,17 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
   .option('--dry-run', 'plan and preflight only: change nothing', false)
   .option('--delay <ms>', 'pause between backfill batches', (v) => Number(v))
   .option('--resume', 'only resume the unfinished run (fail when there is none)', false)
-  .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
+  .option('--yes', 'do not ask on a terminal before changing the CRM\'s database', false)
+  .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean; yes: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
     await signInOperator(services, o, 'super_admin');
+    if (!o.dryRun) {
+      const { unfinished } = await call(services, 'migrate:status', { databaseUrl: dbOf(o) });
+      const asked = await confirm(unfinished ? `Resume migration run ${unfinished} on the CRM's database?` : 'Add company_id to the CRM\'s database now (it keeps serving; Ctrl+C pauses, rollback undoes)?', { yes: o.yes });
+      if (asked === 'no') {
+        out.info('Nothing changed.');
+        return EXIT.ok;
+      }
+    }
     const bars = progressRenderer(process.stderr, 5000, 'rows');
     const offProgress = services.bus.on('onMigration', (p) => {
       const running = p.tables.filter((t) => t.status === 'running');
@@ -560,6 +570,7 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
       r.status === 'paused' ? `Run ${r.runId} paused: everything done so far stays. Run \`tenantscope migrate run\` to resume.` : '',
       v ? verificationText(v) : '',
     ].filter(Boolean).join('\n'));
+    out.summary(r.status === 'dry-run' ? 'Dry run: nothing changed.' : r.status === 'paused' ? `Run ${r.runId} paused.` : `Run ${r.runId} ${r.status}${v ? (v.ok ? ', verified' : ', NOT verified') : ''}.`);
     if (r.status === 'dry-run') return r.preflight.some((p) => p.level === 'fail') ? EXIT.problem : EXIT.ok;
     return r.status === 'done' && v?.ok ? EXIT.ok : r.status === 'paused' ? EXIT.ok : EXIT.problem;
   })));
@@ -585,15 +596,23 @@ migrateCommand('verify', 'Verify a run (the newest by default): company_id fille
 
 migrateCommand('rollback', 'Remove exactly what a run added (the newest by default), then compare schema and fingerprints with before')
   .option('--run <id>', 'the run to roll back', (v) => Number(v))
-  .option('--yes', 'confirm: the company_id columns the run added are dropped', false)
+  .option('--yes', 'confirm: the company_id columns the run added are dropped (asked on a terminal; needed elsewhere)', false)
   .action((o: MigrateOpts & { run?: number; yes: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
-    if (!o.yes) throw new CliFailure({ code: 'invalid-input', message: 'Rollback drops the company_id columns the run added (running `migrate run` again adds them back). Say --yes to go on.' });
+    const refusal = 'Rollback drops the company_id columns the run added (running `migrate run` again adds them back). Say --yes to go on.';
+    if (!o.yes && !process.stdin.isTTY) throw new CliFailure({ code: 'invalid-input', message: refusal });
     await signInOperator(services, o, 'super_admin');
+    const runId = o.run ?? (await call(services, 'migrate:status', { databaseUrl: dbOf(o) })).runs[0]?.id;
+    const asked = await confirm(`Roll back run ${runId ?? '(none recorded)'}? The company_id columns it added are dropped.`, { yes: o.yes });
+    if (asked === 'no') {
+      out.info('Nothing rolled back.');
+      return EXIT.ok;
+    }
     const r = await call(services, 'migrate:rollback', { runId: o.run, confirm: true, databaseUrl: dbOf(o) });
     out.result(r, () => [
       table([['table', 'schema as before', 'data as before'], ...r.tables.map((t) => [t.table, t.schemaEqual ? 'yes' : 'NO', t.fingerprintEqual ? 'yes' : 'NO'])]),
       r.ok ? `Run ${r.runId} rolled back: every table's schema and data are as before the run.` : `Run ${r.runId} rolled back, but some tables differ from before (the application wrote to them meanwhile).`,
     ].join('\n'));
+    out.summary(r.ok ? `Run ${r.runId} rolled back; schema and data as before.` : `Run ${r.runId} rolled back; some tables differ from before.`);
     return r.ok ? EXIT.ok : EXIT.problem;
   })));
 

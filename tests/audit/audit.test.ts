@@ -107,6 +107,8 @@ describe('the offline audit', () => {
     const offline = await cli(['audit', '--connection', 'ref', '--offline', '--format', 'md']);
     expect(offline.code, offline.err).toBe(0);
     expect(offline.err).toMatch(/Offline: data as of \d{4}-\d{2}-\d{2}T/);
+    // the report went to a pipe: how it ended is said on stderr
+    expect(offline.err).toMatch(/\d+ open findings: \d+ HIGH, \d+ MEDIUM, \d+ LOW/);
     expect(offline.out).toMatch(/^# Multi-Tenancy Audit: ref\n## Date: /);
     const failing = await cli(['--json', 'audit', '--connection', 'ref', '--offline', '--fail-on', 'high']);
     expect(failing.code).toBe(1);

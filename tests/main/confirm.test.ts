@@ -1,0 +1,57 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { confirm, createOut } from '../../src-main/cli/output.ts';
+
+/** The CLI asks before a destructive step on a terminal, and says how a long command ended when its output went elsewhere. */
+
+function terminal(answer: string | null) {
+  const input = Object.assign(new PassThrough(), { isTTY: true });
+  const output = new PassThrough();
+  let asked = '';
+  output.on('data', (d) => (asked += d));
+  if (answer !== null) setTimeout(() => input.write(`${answer}\n`), 10);
+  return { input, output, asked: () => asked };
+}
+
+describe('confirm', () => {
+  it('asks on a terminal and takes only yes for yes', async () => {
+    for (const [answer, expected] of [['y', 'yes'], ['YES', 'yes'], ['', 'no'], ['n', 'no'], ['maybe', 'no']] as const) {
+      const t = terminal(answer);
+      expect(await confirm('Roll back run 2?', { yes: false, input: t.input, output: t.output }), answer).toBe(expected);
+      expect(t.asked()).toBe('Roll back run 2? [y/N] ');
+    }
+  });
+
+  it('--yes answers for the operator, and off a terminal nobody is asked', async () => {
+    const t = terminal(null);
+    expect(await confirm('Roll back run 2?', { yes: true, input: t.input, output: t.output })).toBe('yes');
+    expect(t.asked()).toBe('');
+    const pipe = Object.assign(new PassThrough(), { isTTY: false });
+    expect(await confirm('Roll back run 2?', { yes: false, input: pipe })).toBe('not-asked');
+  });
+});
+
+describe('the closing summary', () => {
+  it('goes to stderr when the result went to a file or a pipe, and is not repeated under a result on the terminal', () => {
+    const written: string[] = [];
+    const original = process.stderr.write.bind(process.stderr);
+    const stdout = process.stdout.write.bind(process.stdout);
+    process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      const piped = createOut(false, false);
+      piped.text('# report\n');
+      piped.summary('3 probes: 1 leak');
+      const onTerminal = createOut(false, true);
+      onTerminal.text('# report\n');
+      onTerminal.summary('not repeated');
+      const asJson = createOut(true, true);
+      asJson.result({ ok: true }, () => 'unused');
+      asJson.summary('after the JSON');
+    } finally {
+      process.stderr.write = original;
+      process.stdout.write = stdout;
+    }
+    expect(written).toEqual(['3 probes: 1 leak\n', 'after the JSON\n']);
+  });
+});
