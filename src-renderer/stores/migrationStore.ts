@@ -27,12 +27,21 @@ interface MigrationState {
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong talking to the console.');
 
 let subscribed = false;
+/** the run whose record is being fetched for the runs table */
+let listing: number | null = null;
 
 export const useMigration = create<MigrationState>((set, get) => {
   const follow = () => {
     if (subscribed) return;
     subscribed = true;
-    on('onMigration', (p) => set({ progress: p }));
+    on('onMigration', (p) => {
+      set({ progress: p });
+      // a run that has just started is recorded in the CRM's database: list it now, not when it ends
+      if (p.runId !== listing && !get().status?.runs.some((r) => r.id === p.runId)) {
+        listing = p.runId;
+        void call('migrate:status', {}).then((status) => set({ status }), () => { listing = null; });
+      }
+    });
     on('onMigrationLog', (l) => set({ log: [...get().log, { at: l.at, message: l.message }].slice(-300) }));
   };
   const refresh = async () => {
@@ -64,19 +73,20 @@ export const useMigration = create<MigrationState>((set, get) => {
       follow();
       // a resumed run keeps its log and progress on screen; a new one starts clean
       set({ busy: 'run', error: null, notice: null, verification: null, rollback: null, ...(resume ? {} : { log: [], progress: null }) });
+      let ended: Partial<MigrationState> = {};
       try {
         const r = await call('migrate:run', { tables: tables.length ? tables : undefined, notNull, batchSize, delayMs, resume: resume ?? false });
-        set({
+        ended = {
           verification: r.verification,
           notice: r.status === 'paused' ? `Run ${r.runId} paused: everything done so far stays. Resume goes on from there.`
             : r.verification?.ok ? `Run ${r.runId} done and verified.` : `Run ${r.runId} done; the verification found problems (below).`,
-        });
+        };
       } catch (e) {
-        set({ error: message(e) });
+        ended = { error: message(e) };
       } finally {
-        set({ busy: null });
+        // the runs and the audit as the run left them, before the view says how it ended
         await refresh().catch(() => {});
-        set({ plan: null });
+        set({ ...ended, busy: null, plan: null });
       }
     },
     async control(input) {

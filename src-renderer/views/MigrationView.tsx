@@ -20,14 +20,19 @@ export function MigrationView() {
   const [batchSize, setBatchSize] = useState('');
   const [delayMs, setDelayMs] = useState('');
   const [confirm, setConfirm] = useState<null | { kind: 'run' } | { kind: 'rollback'; runId: number }>(null);
-  const logEnd = useRef<HTMLDivElement>(null);
+  const logBox = useRef<HTMLDivElement>(null);
+  const logFollows = useRef(true);
   const superAdmin = session?.role === 'super_admin';
   const load = st.load;
   const offline = !!session?.offline;
   useEffect(() => {
     if (superAdmin && !offline) void load();
   }, [superAdmin, offline, load]);
-  useEffect(() => { logEnd.current?.scrollIntoView?.({ block: 'nearest' }); }, [st.log.length]);
+  // the log follows its newest line inside its own box (never the page), unless the reader scrolled up in it
+  useEffect(() => {
+    const box = logBox.current;
+    if (box && logFollows.current) box.scrollTop = box.scrollHeight;
+  }, [st.log.length]);
   if (!session) return null;
   if (!superAdmin) {
     return (
@@ -115,7 +120,7 @@ export function MigrationView() {
       )}
 
       {p && (
-        <div className="card progress" role="status" aria-live="polite" data-testid="mig-progress">
+        <div className="card progress mig-head" role="status" aria-live="polite" data-testid="mig-progress">
           <div className="row between small">
             <strong>Run {p.runId} · {p.status}{p.message ? `: ${p.message}` : ''}</strong>
             <span className="muted">step {p.overall.stepsDone} of {p.overall.steps} · {fmt(p.overall.done)} of {fmt(p.overall.total)} rows{p.status === 'running' ? ` · ${fmt(p.overall.rate)} rows/s · about ${eta(p.overall.etaSeconds)} left · batch ${fmt(p.batchSize)}${p.delayMs ? `, pause ${p.delayMs} ms` : ''}` : ''}</span>
@@ -128,6 +133,10 @@ export function MigrationView() {
               <label className="row">Pause (ms) <input type="number" min={0} defaultValue={p.delayMs} style={{ width: 70 }} onBlur={(e) => void st.control({ delayMs: Number(e.target.value) })} data-testid="mig-throttle-delay" /></label>
             </div>
           )}
+        </div>
+      )}
+      {p && (
+        <div className="card progress" data-testid="mig-tables">
           {[1, 2, 3].map((phase) => byPhase(phase).length > 0 && (
             <div key={phase} className="mig-col" data-testid={`mig-phase-${phase}`}>
               <div className="muted small">{PHASES[phase]}</div>
@@ -207,9 +216,9 @@ export function MigrationView() {
 
       <div className="card" data-testid="mig-log">
         <strong>Log{latest ? ` · run ${latest.id}` : ''}</strong>
-        <div className="log small" role="log" aria-live="polite">
+        <div className="log small" role="log" aria-live="polite" ref={logBox} data-testid="mig-log-lines"
+          onScroll={(e) => { const b = e.currentTarget; logFollows.current = b.scrollHeight - b.scrollTop - b.clientHeight < 24; }}>
           {st.log.length ? st.log.map((l, i) => <div key={i}><span className="muted">{l.at.slice(11, 19)}</span> {l.message}</div>) : <div className="muted">Nothing has run yet.</div>}
-          <div ref={logEnd} />
         </div>
       </div>
 

@@ -385,6 +385,13 @@ describe('console shell on the demo CRM', () => {
     await p.getByTestId('mig-confirm-yes').click();
     await expect.poll(() => p.getByTestId('mig-table-calls').textContent(), { timeout: 30_000 }).toMatch(/backfill · \d+ of \d+/);
     await screenshot(p, 'migration-running');
+    // the running run is already in the runs table, not "No migration has run"
+    await expect.poll(() => p.getByTestId('mig-runs').locator('tbody tr').first().textContent()).toMatch(/^\d+runningsuper@tenantscope\.test/);
+    // at the bottom of the page (the log), the run's header and Pause stay in view
+    await p.locator('main.content').evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
+    await expect.poll(() => p.getByTestId('mig-pause').evaluate((b) => { const r = b.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; })).toBe(true);
+    expect(await p.locator('main.content').evaluate((el) => el.scrollTop)).toBeGreaterThan(0);
+    await screenshot(p, 'migration-running-scrolled');
     await p.getByTestId('mig-pause').click();
     await expect.poll(() => p.getByTestId('mig-notice').textContent(), { timeout: 30_000 }).toMatch(/^Run \d+ paused: everything done so far stays/);
     expect(await p.getByTestId('mig-unfinished').textContent()).toMatch(/Run \d+ is not finished \(paused\)/);
@@ -392,6 +399,8 @@ describe('console shell on the demo CRM', () => {
     await expect.poll(() => p.getByTestId('mig-notice').textContent(), { timeout: 60_000 }).toMatch(/^Run \d+ done and verified\.$/);
     expect(await p.getByTestId('mig-verify-calls').textContent()).toMatch(/^calls\d+00validvalidatedskippedunchanged/);
     expect(await p.getByTestId('mig-log').textContent()).toContain('paused: run it again to resume where it stopped');
+    // the log follows its newest line inside its own box
+    expect(await p.getByTestId('mig-log-lines').evaluate((b) => b.scrollHeight - b.scrollTop - b.clientHeight)).toBeLessThan(2);
     await expect.poll(() => p.getByTestId('mig-runs').locator('tbody tr').first().textContent()).toMatch(/^\d+donesuper@tenantscope\.test/);
     await expect.poll(() => p.getByTestId('mig-audit').textContent()).toMatch(/Tables without company_id18 of 32/);
     await screenshot(p, 'migration-verified');
