@@ -16,3 +16,15 @@ export function duration(seconds: number | null | undefined): string {
 
 /** 26 KiB, 1.5 MiB, 2.10 GiB */
 export const bytes = (b: number) => (b < 1048576 ? `${Math.max(1, Math.round(b / 1024))} KiB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1073741824).toFixed(2)} GiB`);
+
+/**
+ * A label in a column of `width` characters: whole when it fits, else cut after its last whole
+ * word (or `·`/`/` part) with an ellipsis, never in the middle of a word when a break is near.
+ */
+export function fitLabel(label: string, width: number): string {
+  if (label.length <= width) return label.padEnd(width);
+  const room = label.slice(0, width - 1);
+  const cut = Math.max(room.lastIndexOf(' '), room.lastIndexOf('/'), room.lastIndexOf('·'));
+  const kept = (cut >= width / 2 ? room.slice(0, cut) : room).trimEnd();
+  return `${kept}…`.padEnd(width);
+}

@@ -74,3 +74,12 @@ export const RollbackResultSchema = z.object({
 });
 
 export const PreflightSchema = z.array(z.object({ level: z.enum(['ok', 'warn', 'fail']), message: z.string() }));
+
+/**
+ * The words for what a run did to a table's other columns (their fingerprint before and after),
+ * the same in the window, the CLI and the reports.
+ */
+export const OTHER_COLUMNS = 'other columns';
+export function otherColumnsText(fingerprint: { equal: boolean; rowsBefore: number }, rowsNow: number): string {
+  return fingerprint.equal ? 'unchanged' : `changed (${fingerprint.rowsBefore.toLocaleString('en-US')} → ${rowsNow.toLocaleString('en-US')} rows)`;
+}

@@ -13,6 +13,7 @@ import { createServices, type Services } from '../core/services.ts';
 import { bytes as mib } from '../../src-shared/format.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from './doctor.ts';
+import { OTHER_COLUMNS, otherColumnsText } from '../../src-shared/migration.ts';
 import { confirm, createOut, EXIT, table, type Out } from './output.ts';
 
 class CliFailure extends Error {
@@ -577,8 +578,8 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
 
 function verificationText(v: Output<'migrate:verify'>): string {
   return [
-    table([['table', 'rows', 'missing', 'orphans', 'index', 'foreign key', 'not null', 'fingerprint', 'problems'],
-      ...v.tables.map((t) => [t.table, String(t.rows), String(t.missing), String(t.orphans.count), t.index, t.foreignKey, t.notNull, t.fingerprint.equal ? 'equal' : `differs (${t.fingerprint.rowsBefore} → ${t.rows} rows)`, t.problems.join('; ') || '–'])]),
+    table([['table', 'rows', 'missing', 'orphans', 'index', 'foreign key', 'not null', OTHER_COLUMNS, 'problems'],
+      ...v.tables.map((t) => [t.table, String(t.rows), String(t.missing), String(t.orphans.count), t.index, t.foreignKey, t.notNull, otherColumnsText(t.fingerprint, t.rows), t.problems.join('; ') || '–'])]),
     ...v.tables.filter((t) => t.orphans.count).map((t) => `orphans in ${t.table} (no owner or parent company): ${t.orphans.ids.join(', ')}${t.orphans.count > t.orphans.ids.length ? ` … and ${t.orphans.count - t.orphans.ids.length} more` : ''}`),
     v.ok ? `Run ${v.runId} verified: every row has company_id but the orphans listed; indexes, foreign keys and fingerprints as they should be.`
       : `Run ${v.runId} does NOT verify${v.fingerprintsEqual ? '' : ' (fingerprints differ: something other than the migration changed these tables, such as the application writing during the run)'}.`,

@@ -1,6 +1,9 @@
 import cliProgress from 'cli-progress';
 import type { EventPayload } from '../../src-shared/contract.ts';
-import { count as fmt, duration as eta } from '../../src-shared/format.ts';
+import { count as fmt, duration as eta, fitLabel } from '../../src-shared/format.ts';
+
+/** the width of a bar's label: long enough for "tenant · resource" and a migration step */
+const LABEL = 34;
 
 type Progress = EventPayload<'onProgress'>;
 
@@ -34,12 +37,12 @@ export function progressRenderer(stream: NodeJS.WriteStream = process.stderr, ev
     barsize: 20,
     format: ` {label} |{bar}| {value}/{total} ${unit} · {rate}/s · {left}`,
   }, cliProgress.Presets.shades_classic);
-  const overall = multi.create(1, 0, { label: 'all'.padEnd(26), rate: '0', left: '…' });
+  const overall = multi.create(1, 0, { label: fitLabel('all', LABEL), rate: '0', left: '…' });
   const parts = new Map<string, cliProgress.SingleBar>();
   return {
     update(p) {
       overall.setTotal(Math.max(p.total ?? p.done, 1));
-      overall.update(p.done, { label: 'all'.padEnd(26), rate: fmt(p.rate ?? 0), left: p.total !== null ? `${eta(p.etaSeconds)} left` : p.message ?? '' });
+      overall.update(p.done, { label: fitLabel('all', LABEL), rate: fmt(p.rate ?? 0), left: p.total !== null ? `${eta(p.etaSeconds)} left` : p.message ?? '' });
       const running = new Set((p.parts ?? []).map((x) => x.label));
       for (const [label, bar] of parts) {
         if (running.has(label)) continue;
@@ -47,7 +50,7 @@ export function progressRenderer(stream: NodeJS.WriteStream = process.stderr, ev
         parts.delete(label);
       }
       for (const part of p.parts ?? []) {
-        const payload = { label: part.label.slice(0, 26).padEnd(26), rate: fmt(part.rate), left: part.total !== null ? `${eta(part.etaSeconds)} left` : '' };
+        const payload = { label: fitLabel(part.label, LABEL), rate: fmt(part.rate), left: part.total !== null ? `${eta(part.etaSeconds)} left` : '' };
         let bar = parts.get(part.label);
         if (!bar) {
           bar = multi.create(Math.max(part.total ?? part.done, 1), part.done, payload);

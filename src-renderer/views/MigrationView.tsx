@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import { OTHER_COLUMNS, otherColumnsText } from '../../src-shared/migration.ts';
 import { useSession } from '../stores/sessionStore.ts';
 import { useMigration } from '../stores/migrationStore.ts';
 import { bytes as mib, count as fmt, duration as eta } from '../../src-shared/format.ts';
@@ -156,7 +157,7 @@ export function MigrationView() {
         <div className="card" data-testid="mig-verification">
           <strong className={st.verification.ok ? 'ok-text' : 'bad-text'}>{st.verification.ok ? `Run ${st.verification.runId} verified` : `Run ${st.verification.runId} does not verify${st.verification.fingerprintsEqual ? '' : ': fingerprints differ (the application wrote to these tables during the run, or something else changed them)'}`}</strong>
           <table className="grid small">
-            <thead><tr><th scope="col">Table</th><th scope="col">Rows</th><th scope="col">Missing</th><th scope="col">Orphans</th><th scope="col">Index</th><th scope="col">Foreign key</th><th scope="col">Not null</th><th scope="col">Other columns</th><th scope="col">Problems</th></tr></thead>
+            <thead><tr><th scope="col">Table</th><th scope="col">Rows</th><th scope="col">Missing</th><th scope="col">Orphans</th><th scope="col">Index</th><th scope="col">Foreign key</th><th scope="col">Not null</th><th scope="col">{OTHER_COLUMNS[0]!.toUpperCase() + OTHER_COLUMNS.slice(1)}</th><th scope="col">Problems</th></tr></thead>
             <tbody>
               {st.verification.tables.map((t) => (
                 <tr key={t.table} data-testid={`mig-verify-${t.table}`}>
@@ -165,7 +166,7 @@ export function MigrationView() {
                   <td className={t.index === 'valid' ? 'ok-text' : 'bad-text'}>{t.index}</td>
                   <td className={t.foreignKey === 'validated' ? 'ok-text' : 'bad-text'}>{t.foreignKey}</td>
                   <td>{t.notNull}</td>
-                  <td className={t.fingerprint.equal ? 'ok-text' : 'warn-text'}>{t.fingerprint.equal ? 'unchanged' : `changed (${fmt(t.fingerprint.rowsBefore)} → ${fmt(t.rows)} rows)`}</td>
+                  <td className={t.fingerprint.equal ? 'ok-text' : 'warn-text'}>{otherColumnsText(t.fingerprint, t.rows)}</td>
                   <td>{t.problems.join('; ') || '–'}</td>
                 </tr>
               ))}

@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { confirm, createOut } from '../../src-main/cli/output.ts';
+import { fitLabel } from '../../src-shared/format.ts';
 
 /** The CLI asks before a destructive step on a terminal, and says how a long command ended when its output went elsewhere. */
 
@@ -53,5 +54,16 @@ describe('the closing summary', () => {
       process.stdout.write = stdout;
     }
     expect(written).toEqual(['3 probes: 1 leak\n', 'after the JSON\n']);
+  });
+});
+
+describe('progress labels', () => {
+  it('fit their column whole, or cut after a whole word with an ellipsis', () => {
+    expect(fitLabel('Acme · calls', 20)).toBe('Acme · calls        ');
+    expect(fitLabel('Globex Corporation · document_signatures', 34)).toBe('Globex Corporation ·…'.padEnd(34));
+    expect(fitLabel('document_signatures backfill batch', 26)).toBe('document_signatures…'.padEnd(26));
+    // one long word is cut where it must be
+    expect(fitLabel('a_table_name_longer_than_the_column', 20)).toBe('a_table_name_longer…');
+    for (const l of ['Acme Corporation · contacts', 'x'.repeat(80), 'run 12 · step 3/18 · calls backfill']) expect(fitLabel(l, 26)).toHaveLength(26);
   });
 });
