@@ -123,7 +123,7 @@ const AuditResultSchema = z.object({
   findings: z.array(FindingSchema),
   counts: z.record(SeveritySchema, z.number()),
   progress: z.object({ modelsMigrated: z.number(), modelsTotal: z.number(), rowsMissing: z.number(), endpointsProven: z.number(), endpointsProbed: z.number(), isolationRunId: z.number().nullable() }),
-  diff: z.object({ previousRunId: z.number(), new: z.array(z.string()), fixed: z.array(z.string()), stillOpen: z.array(z.string()) }).nullable(),
+  diff: z.object({ previousRunId: z.number(), new: z.array(z.string()), fixed: z.array(z.string()), accepted: z.array(z.string()), stillOpen: z.array(z.string()) }).nullable(),
 });
 
 const EvidenceSchema = z.object({ request: z.string(), status: z.number(), excerpt: z.string() });

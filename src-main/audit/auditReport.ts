@@ -39,11 +39,11 @@ export function auditMarkdown(a: AuditResult, connection: string): string {
     '',
     `- **Models migrated**: ${withId.length}/${a.models.length} (${pct(withId.length, a.models.length)}%)`,
     `- **Models pending**: ${without.length}/${a.models.length} (${pct(without.length, a.models.length)}%)`,
-    `- **Rows still missing company_id**: ${a.progress.rowsMissing}`,
-    `- **Endpoints proven isolated**: ${a.progress.isolationRunId === null ? 'no isolation run yet' : `${a.progress.endpointsProven}/${a.progress.endpointsProbed} (isolation run ${a.progress.isolationRunId})`}`,
+    `- **Rows still missing company_id**: ${a.progress.rowsMissing} (in the local cache, data as of ${a.asOf ?? 'never'}; \`tenantscope migrate audit\` counts the CRM's database)`,
+    `- **Endpoints proven isolated**: ${a.progress.isolationRunId === null ? 'no isolation run yet' : `${a.progress.endpointsProven}/${a.progress.endpointsProbed} of the resources probed, each as its latest complete isolation run found it (up to run ${a.progress.isolationRunId})`}`,
     `- **Findings**: ${open.length} open (${a.counts.HIGH} HIGH, ${a.counts.MEDIUM} MEDIUM, ${a.counts.LOW} LOW)${a.findings.length - open.length ? `, ${a.findings.length - open.length} accepted` : ''}`,
   );
-  if (a.diff) lines.push(`- **Since audit ${a.diff.previousRunId}**: ${a.diff.new.length} new, ${a.diff.fixed.length} fixed, ${a.diff.stillOpen.length} still open`);
+  if (a.diff) lines.push(`- **Since audit ${a.diff.previousRunId}**: ${a.diff.new.length} new, ${a.diff.fixed.length} fixed, ${a.diff.accepted.length} accepted, ${a.diff.stillOpen.length} still open`);
   lines.push('', '## Findings', '');
   if (!a.findings.length) lines.push('None.');
   for (const f of a.findings) lines.push(...findingMarkdown(f));

@@ -46,7 +46,7 @@ export interface AuditResult {
   findings: Finding[];
   counts: Record<Severity, number>;
   progress: { modelsMigrated: number; modelsTotal: number; rowsMissing: number; endpointsProven: number; endpointsProbed: number; isolationRunId: number | null };
-  diff: { previousRunId: number; new: string[]; fixed: string[]; stillOpen: string[] } | null;
+  diff: { previousRunId: number; new: string[]; fixed: string[]; accepted: string[]; stillOpen: string[] } | null;
 }
 
 const SEVERITY_ORDER: Severity[] = ['HIGH', 'MEDIUM', 'LOW'];
@@ -241,14 +241,17 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
   }
 
   // ---- progress, from measurements --------------------------------------------------------
-  const lastIso = db.prepare(`SELECT id FROM isolation_runs WHERE outcome IN ('ok', 'leaks') ORDER BY id DESC LIMIT 1`).pluck().get() as number | undefined;
-  let endpointsProbed = 0;
-  let endpointsProven = 0;
-  if (lastIso !== undefined) {
-    const byResource = db.prepare(`SELECT resource, sum(verdict IN ('leak', 'suspect', 'exists-oracle', 'error')) AS bad, sum(verdict = 'enforced') AS good FROM isolation_results WHERE run_id = ? GROUP BY resource`).all(lastIso) as Array<{ resource: string; bad: number; good: number }>;
-    endpointsProbed = byResource.filter((x) => x.good + x.bad > 0).length;
-    endpointsProven = byResource.filter((x) => x.bad === 0 && x.good > 0).length;
-  }
+  // each resource as the latest complete run that probed it found it: a narrower run later (two
+  // resources, read-only) does not hide what an earlier full run proved about the others
+  const byResource = db.prepare(`
+    WITH latest AS (
+      SELECT r.resource, max(r.run_id) AS run_id FROM isolation_results r JOIN isolation_runs u ON u.id = r.run_id
+      WHERE u.outcome IN ('ok', 'leaks') AND r.verdict <> 'skipped' GROUP BY r.resource)
+    SELECT l.resource, l.run_id AS runId, sum(r.verdict IN ('leak', 'suspect', 'exists-oracle', 'error')) AS bad, sum(r.verdict = 'enforced') AS good
+    FROM latest l JOIN isolation_results r ON r.run_id = l.run_id AND r.resource = l.resource GROUP BY l.resource`).all() as Array<{ resource: string; runId: number; bad: number; good: number }>;
+  const endpointsProbed = byResource.filter((x) => x.good + x.bad > 0).length;
+  const endpointsProven = byResource.filter((x) => x.bad === 0 && x.good > 0).length;
+  const lastIso = byResource.length ? Math.max(...byResource.map((x) => x.runId)) : undefined;
   const asOf = dataAsOf(db, company || null);
   findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.count - a.count || a.title.localeCompare(b.title));
   const open = findings.filter((f) => !f.accepted);
@@ -263,7 +266,15 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
   if (prev) {
     const before = new Set((JSON.parse(prev.findings) as Array<{ id: string }>).map((f) => f.id));
     const now = new Set(open.map((f) => f.id));
-    diff = { previousRunId: prev.id, new: [...now].filter((x) => !before.has(x)), fixed: [...before].filter((x) => !now.has(x)), stillOpen: [...now].filter((x) => before.has(x)) };
+    // accepted is its own state: the finding is still there, someone decided it may stay
+    const acceptedNow = new Set(findings.filter((f) => f.accepted).map((f) => f.id));
+    diff = {
+      previousRunId: prev.id,
+      new: [...now].filter((x) => !before.has(x)),
+      fixed: [...before].filter((x) => !now.has(x) && !acceptedNow.has(x)),
+      accepted: [...before].filter((x) => acceptedNow.has(x)),
+      stillOpen: [...now].filter((x) => before.has(x)),
+    };
   }
   const runId = Number(db.prepare('INSERT INTO audit_runs (generated_at, as_of, scope, findings) VALUES (?, ?, ?, ?)').run(generatedAt, asOf, scope, JSON.stringify(open.map((f) => ({ id: f.id, severity: f.severity, title: f.title })))).lastInsertRowid);
   const modelsMigrated = models.filter((m) => m.hasCompanyId).length;

@@ -142,9 +142,9 @@ export interface TenantOverview {
   /** rows of resources that carry company_id already ('company'), and of the seed's HIGH, MEDIUM and LOW ones */
   byPriority: { company: number; HIGH: number; MEDIUM: number; LOW: number };
   missingCompanyId: number;
-  /** open findings of the latest audit of this tenant (or of every tenant), null when none ran */
+  /** open findings of the newest audit that covered this tenant (of it alone, or of every tenant), null when none ran */
   openFindings: number | null;
-  /** the count comes from an audit of every tenant (no audit of this one alone yet) */
+  /** the count comes from an audit of every tenant (newer than any of this one alone) */
   findingsOfAll: boolean;
   lastSync: string | null;
   proof: { proven: number; drifted: number; asOf: string | null };
@@ -162,7 +162,8 @@ export function tenantOverview(raw: Raw, catalog: Catalog, tenants: { id: string
     .filter((r) => ids.has(r.company_id));
   const audits = raw.prepare(`SELECT generated_at, scope, findings FROM audit_runs ORDER BY id`).all() as { generated_at: string; scope: string; findings: string }[];
   const newestFirst = [...audits].reverse();
-  const latestFor = (id: string) => newestFirst.find((a) => a.scope === id) ?? newestFirst.find((a) => a.scope === '*');
+  // the newest audit that covered the tenant, of it alone or of every tenant (as the record panel reads it)
+  const latestFor = (id: string) => newestFirst.find((a) => a.scope === id || a.scope === '*');
   const sync = raw.prepare(`SELECT company_id, max(last_finished_at) AS last, count(proof) AS proven, sum(json_extract(proof, '$.status') = 'drifted') AS drifted, max(json_extract(proof, '$.asOf')) AS proof_at FROM sync_state GROUP BY company_id`).all() as { company_id: string; last: string | null; proven: number; drifted: number | null; proof_at: string | null }[];
   const everyone = sync.find((s) => s.company_id === '*');
   const overview: TenantOverview[] = tenants.map((t) => {

@@ -50,10 +50,19 @@ export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionPro
       raw.transaction(() => {
         rows = raw.prepare(`INSERT INTO x.records SELECT rid, company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM main.records WHERE company_id = ?`).run(tenant.id).changes;
         raw.prepare(`INSERT INTO x.refs SELECT company_id, rid, field, target_resource, target_id, resource FROM main.refs WHERE company_id = ?`).run(tenant.id);
-        raw.prepare(`INSERT INTO x.sync_state SELECT company_id, resource, high_water, rows, pages, last_finished_at, proof FROM main.sync_state WHERE company_id = ?`).run(tenant.id);
-        // a sync of every tenant at once keeps its state under '*': it covered this tenant too
-        raw.prepare(`INSERT INTO x.sync_state SELECT @t, s.resource, s.high_water, s.rows, s.pages, s.last_finished_at, NULL FROM main.sync_state s
-            WHERE s.company_id = '${ALL}' AND NOT EXISTS (SELECT 1 FROM main.sync_state m WHERE m.company_id = @t AND m.resource = s.resource)`).run({ t: tenant.id });
+        // a resource's state: the tenant's own sync or a sync of every tenant at once (kept under
+        // '*', it covered this tenant too), whichever finished last; the tenant's own proof. (A
+        // proof alone leaves a row with no sync in it: the sync of every tenant still counts.)
+        raw.prepare(`INSERT INTO x.sync_state
+          SELECT @t, r.resource,
+            CASE WHEN coalesce(t.last_finished_at, '') >= coalesce(a.last_finished_at, '') THEN t.high_water ELSE a.high_water END,
+            CASE WHEN coalesce(t.last_finished_at, '') >= coalesce(a.last_finished_at, '') THEN t.rows ELSE a.rows END,
+            CASE WHEN coalesce(t.last_finished_at, '') >= coalesce(a.last_finished_at, '') THEN t.pages ELSE a.pages END,
+            nullif(max(coalesce(t.last_finished_at, ''), coalesce(a.last_finished_at, '')), ''),
+            t.proof
+          FROM (SELECT DISTINCT resource FROM main.sync_state WHERE company_id IN (@t, '${ALL}')) r
+          LEFT JOIN main.sync_state t ON t.company_id = @t AND t.resource = r.resource
+          LEFT JOIN main.sync_state a ON a.company_id = '${ALL}' AND a.resource = r.resource`).run({ t: tenant.id });
         raw.prepare(`INSERT INTO x.leaks SELECT * FROM main.leaks WHERE identity_company_id = ? OR company_id = ?`).run(tenant.id, tenant.id);
       })();
     } finally {

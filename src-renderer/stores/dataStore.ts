@@ -15,7 +15,8 @@ const LAST_RESOURCE = 'tenantscope.data.resource';
 interface DataState {
   tenant: string | null;
   resources: { resource: string; rows: number }[];
-  asOf: string | null;
+  /** when the tenant's cached data was synced; null never, undefined not read yet */
+  asOf: string | null | undefined;
   resource: string | null;
   search: string;
   sort: Sort;
@@ -53,12 +54,12 @@ export const useData = create<DataState>((set, get) => {
     void get().ensure(0);
   };
   return {
-    tenant: null, resources: [], asOf: null, resource: null, search: '', sort: undefined, filters: [], generation: 0, total: null, columns: [], pages: new Map(), loading: new Set(),
+    tenant: null, resources: [], asOf: undefined, resource: null, search: '', sort: undefined, filters: [], generation: 0, total: null, columns: [], pages: new Map(), loading: new Set(),
     detail: null, detailError: null, views: [], error: null,
     async openTenant(tenant) {
       // the resource last looked at is asked for at once, beside the list of resources (not after it)
       const guess = get().resource ?? localStorage.getItem(LAST_RESOURCE);
-      const early = tenant && guess ? (requery({ tenant, resource: guess, detail: null }), get().generation) : null;
+      const early = tenant && guess ? (requery({ tenant, resource: guess, detail: null, ...(tenant !== get().tenant ? { asOf: undefined } : {}) }), get().generation) : null;
       try {
         const r = await call('records:resources', { tenant: tenant ?? undefined });
         const resource = r.resources.find((x) => x.resource === guess)?.resource ?? r.resources[0]?.resource ?? null;

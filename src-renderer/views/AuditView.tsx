@@ -59,11 +59,11 @@ export function AuditView() {
         <>
           <div className="tiles" data-testid="audit-progress">
             <div className="card tile"><div className="muted small">Models with company_id</div><div className="big">{audit.progress.modelsMigrated}/{audit.progress.modelsTotal}</div><div className="bar" role="progressbar" aria-label="Models migrated" aria-valuenow={audit.progress.modelsMigrated} aria-valuemax={audit.progress.modelsTotal}><span style={{ width: `${pct(audit.progress.modelsMigrated, audit.progress.modelsTotal)}%` }} /></div></div>
-            <div className="card tile"><div className="muted small">Rows still missing company_id</div><div className="big">{count(audit.progress.rowsMissing)}</div></div>
-            <div className="card tile"><div className="muted small">Endpoints proven isolated</div><div className="big">{audit.progress.isolationRunId === null ? '—' : `${audit.progress.endpointsProven}/${audit.progress.endpointsProbed}`}</div><div className="muted small">{audit.progress.isolationRunId === null ? 'no isolation run yet' : `isolation run #${audit.progress.isolationRunId}`}</div></div>
+            <div className="card tile" title="Counted in the cache, in the rows synced so far. The Migration view counts the CRM's database itself, now: the two differ by what has not been synced, or changed since." data-testid="audit-rows-missing"><div className="muted small">Rows still missing company_id · in the cache</div><div className="big">{count(audit.progress.rowsMissing)}</div></div>
+            <div className="card tile"><div className="muted small">Endpoints proven isolated</div><div className="big">{audit.progress.isolationRunId === null ? '—' : `${audit.progress.endpointsProven}/${audit.progress.endpointsProbed}`}</div><div className="muted small">{audit.progress.isolationRunId === null ? 'no isolation run yet' : `of the resources probed; each as its latest complete run found it (up to run #${audit.progress.isolationRunId})`}</div></div>
             <div className="card tile"><div className="muted small">Open findings</div><div className="big" data-testid="audit-open">{open.length}</div><div className="small"><span className="sev HIGH">{audit.counts.HIGH} HIGH</span> · <span className="sev MEDIUM">{audit.counts.MEDIUM} MEDIUM</span> · <span className="sev LOW">{audit.counts.LOW} LOW</span></div></div>
           </div>
-          {audit.diff && <p className="small muted" data-testid="audit-diff">Since audit #{audit.diff.previousRunId}: {audit.diff.new.length} new, {audit.diff.fixed.length} fixed, {audit.diff.stillOpen.length} still open.</p>}
+          {audit.diff && <p className="small muted" data-testid="audit-diff">Since audit #{audit.diff.previousRunId}: {audit.diff.new.length} new, {audit.diff.fixed.length} fixed, {audit.diff.accepted.length} accepted, {audit.diff.stillOpen.length} still open.</p>}
           <div className="columns">
             <div>
               <h2>Models</h2>

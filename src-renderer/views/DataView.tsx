@@ -64,7 +64,7 @@ export function DataView() {
     <section aria-labelledby="data-title" data-testid="view-data" className="data">
       <div className="row between">
         <h1 id="data-title">Data</h1>
-        <span className="muted small" data-testid="data-asof">{st.tenant ? `${tenantName(st.tenant)} · from the local cache, data as of ${st.asOf ?? 'never (sync it first)'}` : ''}</span>
+        <span className="muted small" data-testid="data-asof">{st.tenant ? `${tenantName(st.tenant)} · from the local cache, ${st.asOf === undefined ? 'reading…' : st.asOf ? `data as of ${new Date(st.asOf).toLocaleString()}` : 'never synced (sync it first)'}` : ''}</span>
       </div>
       <div className="row toolbar">
         {superAdmin ? <span className="small muted">Tenant: pick it in the top bar</span> : <span className="badge">{session.company?.name}</span>}

@@ -77,7 +77,7 @@ export function MigrationView() {
 
       <div className="cards" data-testid="mig-audit">
         <div className="card"><div className="muted small">Tables without company_id</div><strong className={missing.length ? 'bad-text' : 'ok-text'}>{missing.length} of {st.audit.length}</strong></div>
-        <div className="card"><div className="muted small">Rows missing company_id</div><strong>{fmt(rowsMissing)}</strong></div>
+        <div className="card" title="Counted in the CRM's database, now. The Audit view counts the local cache (the rows synced so far)." data-testid="mig-rows-missing"><div className="muted small">Rows missing company_id · in the CRM's database, now</div><strong>{fmt(rowsMissing)}</strong></div>
         <div className="card"><div className="muted small">Without index on company_id</div><strong>{st.audit.filter((t) => t.hasCompanyId && !t.indexOnCompanyId).length}</strong></div>
         <div className="card"><div className="muted small">Unique keys without company_id</div><strong>{st.audit.reduce((a, t) => a + t.uniqueWithoutCompany.length, 0)}</strong></div>
         <div className="card"><div className="muted small">Citus-ready tables</div><strong>{st.audit.filter((t) => t.citus.ready).length} of {st.audit.length}</strong></div>

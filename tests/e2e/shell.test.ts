@@ -331,13 +331,28 @@ describe('console shell on the demo CRM', () => {
     expect(text).toMatch(/^# Multi-Tenancy Audit: demo\n## Date: /);
     expect(text).toContain('### Models MISSING `company_id` (21)');
     // drill down into one tenant: its own rows only, and no company-wide findings
-    const everyRow = Number((await progress.textContent())!.match(/Rows still missing company_id([\d,]+)/)![1]!.replace(/,/g, ''));
+    const everyRow = Number((await progress.textContent())!.match(/Rows still missing company_id · in the cache([\d,]+)/)![1]!.replace(/,/g, ''));
     await p.getByTestId('audit-tenant').selectOption({ label: 'Globex Corporation' });
     await expect.poll(() => p.getByTestId('audit-asof').textContent()).toMatch(/Globex Corporation only\.$/);
-    const globexRows = Number((await progress.textContent())!.match(/Rows still missing company_id([\d,]+)/)![1]!.replace(/,/g, ''));
+    const globexRows = Number((await progress.textContent())!.match(/Rows still missing company_id · in the cache([\d,]+)/)![1]!.replace(/,/g, ''));
     expect(globexRows).toBeGreaterThan(0);
     expect(globexRows).toBeLessThan(everyRow);
     expect(await p.getByTestId('audit-findings').textContent()).not.toContain('super admin can see every company');
+    // the same tab, someone else: nothing the super admin's session loaded is shown to them, not
+    // even while their own audit is on its way (held back here for 2 s)
+    await ui(p).shell.signOut.click();
+    await ui(p).app('signed-out').waitFor();
+    await p.route(/\/api\/call\/audit(:|%3A)run$/, async (route) => { await new Promise((r) => setTimeout(r, 2000)); await route.continue(); });
+    await signIn(p, 'admin@acme.test');
+    await ui(p).app('ready').waitFor({ timeout: 60_000 });
+    await p.getByTestId('nav-audit').click();
+    await p.getByTestId('view-audit').waitFor();
+    expect(await p.getByTestId('audit-progress').count()).toBe(0);
+    expect(await p.getByTestId('audit-findings').count()).toBe(0);
+    await p.getByTestId('audit-progress').waitFor({ timeout: 20_000 }); // Acme's own audit, once it came
+    expect(await p.getByTestId('audit-asof').textContent()).toMatch(/data as of .+ · Acme Corporation only\.$/);
+    expect(await p.getByTestId('audit-findings').textContent()).not.toContain('super admin can see every company');
+    await p.unroute(/\/api\/call\/audit(:|%3A)run$/);
     await p.close();
   });
 
@@ -434,7 +449,7 @@ describe('console shell on the demo CRM', () => {
 
     await ui(p).shell.switcher.selectOption({ label: 'Globex Corporation' });
     await p.getByTestId('nav-data').click();
-    await expect.poll(() => p.getByTestId('data-asof').textContent()).toMatch(/^Globex Corporation · from the local cache, data as of \d{4}-/);
+    await expect.poll(() => p.getByTestId('data-asof').textContent()).toMatch(/^Globex Corporation · from the local cache, data as of \d{1,2}\/\d{1,2}\/\d{4}, /);
     await p.getByTestId('data-resource').selectOption({ value: 'calls' });
     await expect.poll(() => p.getByTestId('data-count').textContent()).toMatch(/^\d+ rows$/);
     await screenshot(p, 'data-grid');
@@ -589,7 +604,9 @@ describe('console shell on the demo CRM', () => {
       expect(await u.shell.ownCompany.textContent()).toBe('Globex Corporation');
       await p.getByTestId('offline-banner').waitFor();
       await p.getByTestId('nav-data').click();
-      await expect.poll(() => p.getByTestId('data-asof').textContent()).toMatch(/^Globex Corporation · /);
+      // the copy's "as of" is the export's, the same in the banner and the Data view
+      const banner = (await p.getByTestId('offline-banner').textContent())!.match(/data as of (.+?): /)![1]!;
+      await expect.poll(() => p.getByTestId('data-asof').textContent()).toBe(`Globex Corporation · from the local cache, data as of ${banner}`);
       await screenshot(p, 'data-imported-copy');
       await p.close();
     } finally {

@@ -75,6 +75,8 @@ describe('offline: the console on its cache alone', () => {
       const tenants = (await a.call('tenants:list', {})).body.value.tenants as { id: string; name: string }[];
       const globex = tenants.find((t) => t.name === 'Globex Corporation')!;
       const globexRows = (await a.call('records:resources', { tenant: globex.id })).body.value.resources as { resource: string; rows: number }[];
+      // proven after a sync of every tenant (the proof is kept per tenant): the copy still knows when its data was synced
+      expect((await a.call('sync:prove', { tenant: globex.id })).body.ok).toBe(true);
       const exported = await a.call('cache:export', { tenant: globex.id, passphrase: 'correct horse battery' });
       expect(exported.body.value.fileName).toMatch(/^tenantscope-globex-corporation-\d{4}-\d{2}-\d{2}\.tscopy$/);
       const bytes = Buffer.from(exported.body.value.data, 'base64');
