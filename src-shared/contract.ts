@@ -135,6 +135,18 @@ const IsolationReportSchema = z.object({
   complete: z.boolean(), seconds: z.number(), overhead: z.number(), requests: z.number(),
 });
 
+/** A tenant's resource compared with the CRM: counts, latest updated_at and a hash; a drift by id where the ids are known. */
+const ProofSchema = z.object({
+  tenant: z.string(), resource: z.string(), status: z.enum(['in-sync', 'drifted', 'counts-only']), basis: z.enum(['manifest', 'relist']).optional(),
+  local: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string() }),
+  server: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string().nullable() }).nullable(),
+  asOf: z.string(),
+  by: z.string().optional(),
+  cachedBy: z.array(z.string()).optional(),
+  diff: z.object({ missing: z.array(z.string()), extra: z.array(z.string()), changed: z.array(z.string()), counts: z.object({ missing: z.number(), extra: z.number(), changed: z.number() }) }).optional(),
+  why: z.string().optional(),
+});
+
 export const contract = {
   'app:info': {
     access: 'public',
@@ -419,7 +431,13 @@ export const contract = {
     access: 'signed-in',
     summary: 'Compare a tenant\'s cache with the server: count, latest updated_at and a hash per resource',
     input: z.object({ tenant: z.string().min(1).max(200) }).strict(),
-    output: z.object({ proofs: z.array(z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['in-sync', 'drifted', 'counts-only']), basis: z.enum(['manifest', 'relist']).optional(), local: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string() }), server: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string().nullable() }).nullable(), asOf: z.string() })) }),
+    output: z.object({ proofs: z.array(ProofSchema) }),
+  },
+  'sync:proofs': {
+    access: 'signed-in',
+    summary: 'The proofs kept in the cache for a tenant (the last of each resource), a drift with what differs and why',
+    input: z.object({ tenant: z.string().min(1).max(200) }).strict(),
+    output: z.object({ proofs: z.array(ProofSchema) }),
   },
   'cache:evict': {
     access: 'signed-in',

@@ -396,7 +396,7 @@ program
       ...report.outcomes.filter((x) => x.status === 'warning').map((w) => `WARNING ${w.resource}: ${w.message}`),
       report.leaks ? `LEAK: the CRM returned ${report.leaks} rows of other companies to ${username} (see the audit).` : '',
       o.prove ? `Proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only${proofs.some((p) => p.basis === 'relist') ? ` (${proofs.filter((p) => p.basis === 'relist').length} by a fresh relist: the CRM serves no manifest)` : ''}.` : '',
-      ...drifted.map((d) => `DRIFTED ${d.tenant} ${d.resource}: cache ${d.local.count} rows, server ${d.server?.count}`),
+      ...drifted.map((d) => `DRIFTED ${d.tenant} ${d.resource}: cache ${d.local.count} rows, server ${d.server?.count}${d.why ? `. ${d.why}` : ''}`),
     ].filter(Boolean).join('\n'));
     out.summary(`Synced ${report.rows} rows in ${report.pages} pages; ${failed.length} failed${report.leaks ? `; LEAK: ${report.leaks} rows of other companies` : ''}${o.prove ? `; proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted` : ''}.`);
     return failed.length || drifted.length ? EXIT.failed : report.leaks ? EXIT.problem : EXIT.ok;

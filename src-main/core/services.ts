@@ -476,6 +476,11 @@ export function createServices(opts: ServicesOptions): Services {
       const shown = runningInfo && !mine ? { label: 'a sync started in another window', startedAt: runningInfo.startedAt, progress: null } : runningInfo;
       return { partitions: own ? parts : parts.filter((p) => p.company_id === s.company?.id), running: shown, lastRun: own ? sync.lastRun() : null };
     },
+    'sync:proofs': async ({ tenant }) => {
+      const t = resolveTenant(tenant);
+      const s = session().current()!;
+      return { proofs: (await syncFor()).proofs(t.id, { role: s.role, email: s.user.email }) };
+    },
     'sync:prove': async ({ tenant }) => {
       const t = resolveTenant(tenant);
       return { proofs: await (await syncFor()).prove(session().identity(), t) };

@@ -53,6 +53,50 @@ export interface Proof {
   local: { count: number; latest: string | null; hash: string };
   server: { count: number; latest: string | null; hash: string | null } | null;
   asOf: string;
+  /** whose listing the server's side is (the operator who proved) */
+  by?: string;
+  /** whose listings filled the cached rows compared */
+  cachedBy?: string[];
+  /** a drift shown row by row (a relist has the ids; a manifest gives counts and a hash only), up to 20 ids each */
+  diff?: { missing: string[]; extra: string[]; changed: string[]; counts: { missing: number; extra: number; changed: number } };
+  /** a drift in words: what differs, and the likely cause */
+  why?: string;
+}
+
+type ManifestRow = { id: string; updated: string | null; record: unknown };
+
+/**
+ * What differs between the server's rows and the cache's, by id: on the server only (missing
+ * here), in the cache only (extra), or in both with another updated_at (or content, undated).
+ */
+function rowDiff(server: ManifestRow[], local: ManifestRow[]): NonNullable<Proof['diff']> & { allExtra: string[] } {
+  const token = (r: ManifestRow, byContent: boolean) => (byContent ? createHash('sha256').update(canonical(r.record)).digest('hex') : (r.updated ?? ''));
+  const byContent = [...server, ...local].every((r) => r.updated === null);
+  const here = new Map(local.map((r) => [r.id, r]));
+  const there = new Map(server.map((r) => [r.id, r]));
+  const missing = [...there.keys()].filter((id) => !here.has(id)).sort();
+  const extra = [...here.keys()].filter((id) => !there.has(id)).sort();
+  const changed = [...there.values()].filter((r) => here.has(r.id) && token(r, byContent) !== token(here.get(r.id)!, byContent)).map((r) => r.id).sort();
+  return { missing: missing.slice(0, 20), extra: extra.slice(0, 20), changed: changed.slice(0, 20), counts: { missing: missing.length, extra: extra.length, changed: changed.length }, allExtra: extra };
+}
+
+/** A drifted proof in words, with its likely cause. */
+function driftWhy(p: Pick<Proof, 'local' | 'server' | 'by' | 'diff' | 'basis'>, extraFrom: string[] = []): string {
+  if (!p.server) return 'The server could not be read.';
+  if (!p.diff) {
+    return `The cache holds ${p.local.count} rows and the CRM's manifest says ${p.server.count}${p.local.count === p.server.count ? ', with other contents' : ''}. A manifest gives counts and a hash, not ids: sync again to bring the cache up to date.`;
+  }
+  const { counts } = p.diff;
+  const parts = [
+    counts.missing ? `${counts.missing} on the server that the cache lacks (new since the last sync)` : '',
+    counts.extra ? `${counts.extra} in the cache that the server did not list to ${p.by ?? 'this identity'}` : '',
+    counts.changed ? `${counts.changed} changed on the server since they were cached` : '',
+  ].filter(Boolean);
+  const wider = extraFrom.filter((who) => who !== p.by);
+  const cause = counts.extra && wider.length
+    ? ` The extra rows were fetched by ${wider.join(', ')}: ${p.by}'s listing is narrower, which is not a deletion on the server. Prove as the identity that synced them to compare like with like.`
+    : counts.extra ? ' They were deleted on the server, or are no longer listed to anyone: a sync by updated_since does not see a deletion unless the CRM has a deletions feed; evict the partition and sync it again to list it afresh.' : ' Sync again to bring the cache up to date.';
+  return `Rows by id: ${parts.join('; ')}.${cause}`;
 }
 
 /** A record as text that does not depend on its keys' order. */
@@ -634,15 +678,21 @@ export class SyncService {
 
   /** The cache's summary of one partition and resource, in the manifest's terms. */
   localManifest(company: string, resource: string, basis: 'manifest' | 'relist' = 'manifest'): { count: number; latest: string | null; hash: string } {
-    const rows = this.cache.raw.prepare('SELECT id, updated_at, payload FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').all(company, resource) as Array<{ id: string; updated_at: string | null; payload: string }>;
-    return manifestOf(rows.map((r) => ({ id: r.id, updated: r.updated_at, get record() { return JSON.parse(r.payload) as unknown; } })), basis === 'relist');
+    return manifestOf(this.localRows(company, resource), basis === 'relist');
+  }
+
+  /** a resource's cached rows of a company; a plain user's: the ones their own sync was given */
+  private localRows(company: string, resource: string, seenBy?: string): ManifestRow[] {
+    const rows = this.cache.raw.prepare(`SELECT id, updated_at, payload FROM records WHERE company_id = @company AND resource = @resource AND deleted = 0
+      ${seenBy !== undefined ? 'AND rid IN (SELECT rid FROM record_seen_by WHERE identity = @seenBy)' : ''}`).all({ company, resource, seenBy }) as Array<{ id: string; updated_at: string | null; payload: string }>;
+    return rows.map((r) => ({ id: r.id, updated: r.updated_at, get record() { return JSON.parse(r.payload) as unknown; } }));
   }
 
   /**
    * The server's side of a proof without a manifest endpoint: the resource listed afresh (through
    * its parents when nested), each row placed as a sync would place it, the tenant's rows kept.
    */
-  private async relistManifest(identity: SyncIdentity, tenant: SyncTenant, resource: Resource): Promise<{ count: number; latest: string | null; hash: string }> {
+  private async relistManifest(identity: SyncIdentity, tenant: SyncTenant, resource: Resource): Promise<{ count: number; latest: string | null; hash: string; rows: ManifestRow[] }> {
     const list = resource.endpoints.list!;
     const paging = this.profile.paging;
     const derive = this.deriver();
@@ -651,7 +701,7 @@ export class SyncService {
     const d = resource.derivation;
     const sources: Array<{ url: string; parent?: string }> = [];
     if (/\{[^}]+\}/.test(list)) {
-      if (d.kind !== 'parent') return manifestOf([]);
+      if (d.kind !== 'parent') return { ...manifestOf([]), rows: [] };
       const parents = this.cache.raw.prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').pluck().all(tenant.id, d.resource) as string[];
       for (const id of parents) sources.push({ url: CrmClient.fillPath(list, { [d.field]: id }), parent: id });
     } else sources.push({ url: list });
@@ -670,7 +720,7 @@ export class SyncService {
         }
       }
     }
-    return manifestOf(rows);
+    return { ...manifestOf(rows), rows };
   }
 
   /**
@@ -682,10 +732,13 @@ export class SyncService {
     const manifest = this.profile.sync.manifestPath;
     // resources synced for this tenant, or in a sync of every tenant at once ('*')
     const resources = (this.cache.raw.prepare(`SELECT DISTINCT resource FROM sync_state WHERE company_id IN (?, '${ALL}') AND cursor IS NULL AND last_finished_at IS NOT NULL ORDER BY resource`).all(tenant.id) as Array<{ resource: string }>).map((r) => r.resource);
+    // a plain user proves what their own sync was given, and keeps the proof apart from the company's
+    const seenBy = identity.role === 'user' ? identity.email : undefined;
     for (const resource of resources) {
-      let local = this.localManifest(tenant.id, resource);
+      let local = manifestOf(this.localRows(tenant.id, resource, seenBy), false);
       let server: Proof['server'] = null;
       let basis: Proof['basis'];
+      let serverRows: ManifestRow[] | null = null;
       if (manifest) {
         const params: Record<string, string> = { resource };
         if (this.profile.sync.tenantParam && identity.role === 'super_admin') params[this.profile.sync.tenantParam] = tenant.id;
@@ -701,17 +754,37 @@ export class SyncService {
       }
       const def = this.profile.catalog.resources.find((r) => r.name === resource);
       if (!server && def?.endpoints.list) {
-        server = await this.relistManifest(identity, tenant, def);
+        const relisted = await this.relistManifest(identity, tenant, def);
+        serverRows = relisted.rows;
+        server = { count: relisted.count, latest: relisted.latest, hash: relisted.hash };
         basis = 'relist';
-        local = this.localManifest(tenant.id, resource, 'relist');
+        local = manifestOf(this.localRows(tenant.id, resource, seenBy), true);
       }
       // counts only: a manifest without a hash
       const status: Proof['status'] = !server ? 'counts-only' : server.hash === null ? (server.count === local.count ? 'counts-only' : 'drifted') : server.hash === local.hash && server.count === local.count ? 'in-sync' : 'drifted';
-      const proof: Proof = { tenant: tenant.id, resource, status, ...(basis ? { basis } : {}), local, server, asOf: now() };
-      this.cache.raw.prepare('INSERT INTO sync_state (company_id, resource, proof) VALUES (?, ?, ?) ON CONFLICT (company_id, resource) DO UPDATE SET proof = excluded.proof').run(tenant.id, resource, JSON.stringify(proof));
+      const cachedBy = seenBy !== undefined ? [seenBy] : this.cache.raw.prepare('SELECT DISTINCT fetched_by FROM records WHERE company_id = ? AND resource = ? AND deleted = 0 ORDER BY 1').pluck().all(tenant.id, resource) as string[];
+      const proof: Proof = { tenant: tenant.id, resource, status, ...(basis ? { basis } : {}), local, server, asOf: now(), by: identity.email, cachedBy };
+      if (status === 'drifted') {
+        let extraFrom: string[] = [];
+        if (serverRows) {
+          const { allExtra, ...diff } = rowDiff(serverRows, this.localRows(tenant.id, resource, seenBy));
+          proof.diff = diff;
+          // whose listings brought the rows this one lacks
+          const fetchedBy = this.cache.raw.prepare('SELECT fetched_by FROM records WHERE company_id = ? AND resource = ? AND id = ?').pluck();
+          extraFrom = [...new Set(allExtra.map((id) => fetchedBy.get(tenant.id, resource, id) as string | undefined).filter((x): x is string => !!x))].sort();
+        }
+        proof.why = driftWhy(proof, extraFrom);
+      }
+      this.cache.raw.prepare('INSERT INTO sync_state (company_id, resource, proof) VALUES (?, ?, ?) ON CONFLICT (company_id, resource) DO UPDATE SET proof = excluded.proof').run(stateKeyOf(identity, tenant.id), resource, JSON.stringify(proof));
       out.push(proof);
     }
     return out;
+  }
+
+  /** The proofs kept in the cache for a tenant (the last one of each resource), whatever session made them. */
+  proofs(tenantId: string, who?: { role: string; email: string }): Proof[] {
+    const key = who ? stateKeyOf(who, tenantId) : tenantId;
+    return (this.cache.raw.prepare('SELECT proof FROM sync_state WHERE company_id = ? AND proof IS NOT NULL ORDER BY resource').pluck().all(key) as string[]).map((p) => JSON.parse(p) as Proof);
   }
 
   /** Removes a tenant's partition: its rows, references, sync state and leak evidence about it. */

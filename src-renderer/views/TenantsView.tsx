@@ -1,7 +1,7 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useSync } from '../stores/syncStore.ts';
-import { NEEDS_CRM } from '../../src-shared/contract.ts';
+import { NEEDS_CRM, type Output } from '../../src-shared/contract.ts';
 import { count as fmt, duration as eta } from '../../src-shared/format.ts';
 // the charts' library loads after the table is on screen
 const TenantInsights = lazy(() => import('./TenantInsights.tsx').then((m) => ({ default: m.TenantInsights })));
@@ -10,21 +10,48 @@ import { download, fromBase64 } from '../download.ts';
 
 type Partition = ReturnType<typeof useSync.getState>['partitions'][number];
 
-function ProofBadge({ proofs, partition }: { proofs: ReturnType<typeof useSync.getState>['proofs'][string] | undefined; partition: Partition | undefined }) {
+function ProofBadge({ proofs, partition, explain }: { proofs: ReturnType<typeof useSync.getState>['proofs'][string] | undefined; partition: Partition | undefined; explain: () => void }) {
+  const drift = (n: number, at: string) => <button type="button" className="link bad-text" onClick={explain} title="What differs, and why">drifted ({n}), as of {at} · what differs?</button>;
   if (!proofs) {
     // the last proof kept in the cache, from an earlier session
     if (!partition?.proven || !partition.proof_as_of) return <span className="muted">not proven</span>;
     const at = new Date(partition.proof_as_of).toLocaleString();
-    return partition.drifted ? <span className="bad-text">drifted ({partition.drifted}), as of {at}</span> : <span className="ok-text">in sync, as of {at}</span>;
+    return partition.drifted ? drift(partition.drifted, at) : <span className="ok-text">in sync, as of {at}</span>;
   }
   const drifted = proofs.filter((p) => p.status === 'drifted');
   const countsOnly = proofs.filter((p) => p.status === 'counts-only').length;
   const asOf = proofs[0]?.asOf ? new Date(proofs[0].asOf).toLocaleString() : '';
-  if (drifted.length) return <span className="bad-text" title={drifted.map((d) => `${d.resource}: cache ${d.local.count}, server ${d.server?.count}`).join('\n')}>drifted ({drifted.length}), as of {asOf}</span>;
+  if (drifted.length) return drift(drifted.length, asOf);
   const relisted = proofs.filter((p) => p.basis === 'relist').length;
   return <span className="ok-text" title={relisted ? `${relisted} resources proven by listing them afresh (the CRM serves no manifest)` : undefined}>in sync{countsOnly ? ` (${countsOnly} counts only)` : ''}{relisted ? ' (by relist)' : ''}, as of {asOf}</span>;
 }
 
+
+type Proof = Output<'sync:proofs'>['proofs'][number];
+
+/** A tenant's drifted proofs, opened: per resource the counts, the rows that differ by id, whose listings, and why. */
+function DriftDetails({ tenant, name, close }: { tenant: string; name: string; close: () => void }) {
+  const [proofs, setProofs] = useState<Proof[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    call('sync:proofs', { tenant }).then((r) => setProofs(r.proofs.filter((p) => p.status === 'drifted')), (e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+  }, [tenant]);
+  const ids = (label: string, list: string[], total: number) => (total ? <div className="small"><span className="muted">{label} ({total}{total > list.length ? `, the first ${list.length}` : ''}):</span> {list.map((id) => <code key={id} className="id">{id}</code>)}</div> : null);
+  return (
+    <div className="card" role="region" aria-label={`What differs in ${name}`} data-testid="drift-details">
+      <div className="row between"><strong>{name}: what differs from the CRM</strong><button type="button" className="ghost" onClick={close} aria-label="Close">✕</button></div>
+      {error && <div className="alert" role="alert">{error}</div>}
+      {proofs && !proofs.length && <p className="muted small">No drift kept for this tenant.</p>}
+      {proofs?.map((p) => (
+        <div key={p.resource} className="drift" data-testid={`drift-${p.resource}`}>
+          <div><strong>{p.resource}</strong> <span className="muted small">cache {p.local.count} · server {p.server?.count ?? '?'} · {p.basis === 'relist' ? 'listed afresh' : 'the CRM\'s manifest'}{p.by ? ` as ${p.by}` : ''}{p.cachedBy?.length ? ` · cached rows fetched by ${p.cachedBy.join(', ')}` : ''} · {new Date(p.asOf).toLocaleString()}</span></div>
+          {p.why && <p className="small" data-testid={`drift-why-${p.resource}`}>{p.why}</p>}
+          {p.diff && <>{ids('on the server, not in the cache', p.diff.missing, p.diff.counts.missing)}{ids('in the cache, not listed', p.diff.extra, p.diff.counts.extra)}{ids('changed on the server', p.diff.changed, p.diff.counts.changed)}</>}
+        </div>
+      ))}
+    </div>
+  );
+}
 
 /** A bar that fills with done/total, or runs back and forth while the total is unknown. */
 function ProgressBar({ done, total, label, thin }: { done: number; total: number | null; label: string; thin?: boolean }) {
@@ -63,6 +90,7 @@ function ExportButton({ tenant }: { tenant: { id: string; name: string } }) {
 export function TenantsView() {
   const { session, tenants, selectTenant } = useSession();
   const { partitions, running, progress, cancelling, notice, report, proofs, error, load, sync, prove, evict, cancel } = useSync();
+  const [explained, setExplained] = useState<{ id: string; name: string } | null>(null);
   useEffect(() => {
     void load();
   }, [load]);
@@ -126,7 +154,7 @@ export function TenantsView() {
                 <td>{t.name}<div className="muted small"><code>{t.id}</code></div></td>
                 <td data-testid="tenant-rows">{p ? p.rows : <span className="muted">not synced</span>}{p?.deleted ? <span className="muted small"> (+{p.deleted} deleted)</span> : null}</td>
                 <td className="small">{p?.last_sync ? new Date(p.last_sync).toLocaleString() : '—'}</td>
-                <td className="small" data-testid="tenant-proof"><ProofBadge proofs={proofs[t.id]} partition={p} /></td>
+                <td className="small" data-testid="tenant-proof"><ProofBadge proofs={proofs[t.id]} partition={p} explain={() => setExplained({ id: t.id, name: t.name })} /></td>
                 <td>{p?.leaks ? <span className="bad-text">{p.leaks} rows</span> : <span className="muted">none</span>}</td>
                 <td>
                   <div className="row">
@@ -143,6 +171,7 @@ export function TenantsView() {
           })}
         </tbody>
       </table>
+      {explained && <DriftDetails key={`${explained.id}-${proofs[explained.id]?.[0]?.asOf ?? ''}`} tenant={explained.id} name={explained.name} close={() => setExplained(null)} />}
       <Suspense fallback={null}><TenantInsights refresh={`${report?.rows ?? ''}-${partitions.map((p) => `${p.company_id}:${p.rows}:${p.last_sync}`).join(',')}`} /></Suspense>
       {unassigned && session.canSwitchTenant && <p className="muted small">Unassigned partition: {unassigned.rows} rows whose company cannot be derived (shared data, or owners the CRM has not assigned).</p>}
     </section>

@@ -234,6 +234,17 @@ describe('console shell on the demo CRM', () => {
     expect(Number(await row.getByTestId('tenant-rows').textContent())).toBeGreaterThan(100);
     expect(await p.getByTestId('sync-state').textContent()).toMatch(/^Sync: cache as of/);
     await screenshot(p, 'tenants-synced');
+    // a contact added on the server after the sync: Prove finds the drift, and it opens with what differs
+    const crmUrl = (await callHost(p, 'demo:status', {})).value.url as string;
+    const login = await (await fetch(`${crmUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@globex.test', password: 'demo' }) })).json() as { access_token: string };
+    expect((await fetch(`${crmUrl}/api/contacts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.access_token}` }, body: JSON.stringify({ first_name: 'Drift', last_name: 'Test', email: `drift-${Date.now()}@globex.test` }) })).status).toBe(201);
+    await row.getByRole('button', { name: 'Prove' }).click();
+    await expect.poll(() => row.getByTestId('tenant-proof').textContent()).toMatch(/^drifted \(1\), as of .+ · what differs\?$/);
+    await row.getByTestId('tenant-proof').getByRole('button').click();
+    const why = p.getByTestId('drift-why-contacts');
+    await why.waitFor();
+    expect(await why.textContent()).toMatch(/^The cache holds (\d+) rows and the CRM's manifest says (\d+)\. A manifest gives counts and a hash, not ids: sync again to bring the cache up to date\.$/);
+    await screenshot(p, 'tenants-drift-explained');
     p.once('dialog', (d) => void d.accept());
     await row.getByTestId('evict-Globex Corporation').click();
     await expect.poll(() => row.getByTestId('tenant-rows').textContent()).toBe('not synced');

@@ -70,6 +70,7 @@ describe('the HTTP host door', () => {
       'sync:cancel': {},
       'sync:status': {},
       'sync:prove': { tenant: tenants[0].id },
+      'sync:proofs': { tenant: tenants[0].id },
       'cache:evict': { tenant: tenants[0].id },
       'demo:status': {},
       'demo:start': null,
