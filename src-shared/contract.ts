@@ -322,7 +322,13 @@ export const contract = {
     access: 'super-admin',
     summary: 'One recorded isolation run with every verdict and its evidence',
     input: z.object({ runId: z.number().int().positive() }).strict(),
-    output: z.object({ run: z.object({ id: z.number(), startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string(), readOnly: z.boolean() }), results: IsolationReportSchema.shape.results }),
+    output: z.object({
+      run: z.object({
+        id: z.number(), startedAt: z.string(), finishedAt: z.string().nullable(), outcome: z.string(), readOnly: z.boolean(),
+        seconds: z.number().nullable(), cleanup: z.object({ removed: z.number(), leftover: z.array(z.unknown()) }).nullable(),
+      }),
+      results: IsolationReportSchema.shape.results,
+    }),
   },
   'audit:run': {
     access: 'signed-in',

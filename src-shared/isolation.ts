@@ -7,6 +7,17 @@ export interface ProbeKey {
   verdict: Verdict;
 }
 
+/**
+ * A run in one sentence, the same live and reloaded: probes, time, verdicts, cleanup. The time and
+ * the cleanup are unknown for a run that never finished (null).
+ */
+export function isolationSummary(run: { probes: number; seconds: number | null; counts: Partial<Record<Verdict, number>>; cleanup: { removed: number; leftover: unknown[] } | null }): string {
+  const n = (v: Verdict) => run.counts[v] ?? 0;
+  const time = run.seconds === null ? '' : ` in ${run.seconds.toFixed(1)} s`;
+  const cleanup = run.cleanup === null ? ' Cleanup: not recorded (the run did not finish).' : ` Cleanup: ${run.cleanup.removed} canaries removed${run.cleanup.leftover.length ? `, ${run.cleanup.leftover.length} could not be removed` : ', none left'}.`;
+  return `${run.probes} probes${time}: ${n('leak')} leak, ${n('suspect')} suspect, ${n('exists-oracle')} exists-oracle, ${n('error')} error.${cleanup}`;
+}
+
 export type DiffKind = 'new leak' | 'fixed' | 'still leaking';
 
 /** Leaks between two runs, probe by probe: new (leaks now, did not before), fixed, still leaking. */

@@ -393,10 +393,11 @@ export function createServices(opts: ServicesOptions): Services {
     'isolation:results': async ({ runId }) => {
       const s = session().current()!;
       const raw = (await cacheFor(s.connection)).raw;
-      const run = raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome, read_only AS readOnly FROM isolation_runs WHERE id = ?').get(runId) as { readOnly: number } & Record<string, unknown> | undefined;
+      const run = raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome, read_only AS readOnly, seconds, cleanup FROM isolation_runs WHERE id = ?').get(runId) as { readOnly: number; cleanup: string | null } & Record<string, unknown> | undefined;
       if (!run) throw new AppError('not-found', `There is no isolation run ${runId}.`);
+      run.cleanup = run.cleanup === null ? null : JSON.parse(run.cleanup);
       const rows = raw.prepare('SELECT resource, identity, operation, verdict, detail, evidence FROM isolation_results WHERE run_id = ? ORDER BY resource, identity, operation').all(runId) as Array<{ evidence: string } & Record<string, unknown>>;
-      return { run: { ...run, readOnly: !!run.readOnly }, results: rows.map((r) => ({ ...r, evidence: JSON.parse(r.evidence) })) } as Output<'isolation:results'>;
+      return { run: { ...run, readOnly: !!run.readOnly, seconds: (run.seconds as number | null) ?? null }, results: rows.map((r) => ({ ...r, evidence: JSON.parse(r.evidence) })) } as Output<'isolation:results'>;
     },
     'audit:run': async ({ tenant }) => {
       notPlainUser('The audit');

@@ -198,7 +198,8 @@ export class IsolationRunner {
       report.overhead = Math.max(0, 1 - this.waitMs / Math.max(1, performance.now() - started));
       report.requests = this.requests;
       const outcome = !report.complete ? 'incomplete' : report.counts.leak > 0 ? 'leaks' : 'ok';
-      raw.prepare('UPDATE isolation_runs SET finished_at = ?, outcome = ?, probes = ?, leaks = ? WHERE id = ?').run(now(), outcome, report.results.length, report.counts.leak, runId);
+      raw.prepare('UPDATE isolation_runs SET finished_at = ?, outcome = ?, probes = ?, leaks = ?, seconds = ?, cleanup = ? WHERE id = ?')
+        .run(now(), outcome, report.results.length, report.counts.leak, report.seconds, JSON.stringify(report.cleanup), runId);
     }
     return report;
   }

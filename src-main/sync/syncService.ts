@@ -808,15 +808,21 @@ export class SyncService {
     return (this.cache.raw.prepare(`SELECT outcome, rows, retries, started_at AS startedAt, finished_at AS finishedAt, message FROM sync_runs WHERE outcome <> 'running' ORDER BY id DESC LIMIT 1`).get() as ReturnType<SyncService['lastRun']> | undefined) ?? null;
   }
 
-  /** Rows per partition, last finished sync, open leaks. */
+  /**
+   * Rows per partition, last finished sync, open leaks; a company synced or proven with no rows
+   * (the CRM has none of it to give) is a partition of 0 rows, not "not synced".
+   */
   partitions(): Array<{ company_id: string; rows: number; deleted: number; last_sync: string | null; leaks: number; proven: number; drifted: number; proof_as_of: string | null }> {
     return this.cache.raw.prepare(`
-      SELECT r.company_id, sum(r.deleted = 0) AS rows, sum(r.deleted = 1) AS deleted,
+      WITH known AS (
+        SELECT company_id, deleted FROM records
+        UNION ALL SELECT DISTINCT company_id, NULL FROM sync_state WHERE company_id <> '${ALL}' AND company_id NOT LIKE '%@%')
+      SELECT r.company_id, coalesce(sum(r.deleted = 0), 0) AS rows, coalesce(sum(r.deleted = 1), 0) AS deleted,
         (SELECT max(last_finished_at) FROM sync_state s WHERE s.company_id IN (r.company_id, '${ALL}')) AS last_sync,
         (SELECT count(*) FROM leaks l WHERE l.company_id = r.company_id) AS leaks,
         (SELECT count(proof) FROM sync_state s WHERE s.company_id = r.company_id) AS proven,
         (SELECT count(*) FROM sync_state s WHERE s.company_id = r.company_id AND json_extract(s.proof, '$.status') = 'drifted') AS drifted,
         (SELECT max(json_extract(s.proof, '$.asOf')) FROM sync_state s WHERE s.company_id = r.company_id) AS proof_as_of
-      FROM records r GROUP BY r.company_id ORDER BY r.company_id`).all() as ReturnType<SyncService['partitions']>;
+      FROM known r GROUP BY r.company_id ORDER BY r.company_id`).all() as ReturnType<SyncService['partitions']>;
   }
 }

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { EventPayload, Output } from '../../src-shared/contract.ts';
-import { diffRuns } from '../../src-shared/isolation.ts';
+import { diffRuns, isolationSummary } from '../../src-shared/isolation.ts';
 import { ApiError, call, on } from '../api.ts';
 
 type Result = Output<'isolation:run'>['results'][number];
@@ -55,7 +55,7 @@ export const useIsolation = create<IsolationState>((set, get) => ({
     try {
       const report = await call('isolation:run', { readOnly, only: only.length ? only : undefined });
       set({ shownRunId: report.runId, results: report.results, ...axes(report.results),
-        summary: `${report.results.length} probes in ${report.seconds.toFixed(1)} s: ${report.counts.leak} leak, ${report.counts.suspect} suspect, ${report.counts['exists-oracle']} exists-oracle, ${report.counts.error} error. Cleanup: ${report.cleanup.removed} canaries removed${report.cleanup.leftover.length ? `, ${report.cleanup.leftover.length} could not be removed` : ', none left'}.` });
+        summary: isolationSummary({ probes: report.results.length, seconds: report.seconds, counts: report.counts, cleanup: report.cleanup }) });
       const { runs } = await call('isolation:runs', {});
       set({ runs });
       const previous = runs.find((r) => r.id < report.runId && r.outcome !== 'running' && hasResults(r));
@@ -70,8 +70,11 @@ export const useIsolation = create<IsolationState>((set, get) => ({
   },
   async show(runId) {
     try {
-      const { results } = await call('isolation:results', { runId });
-      set({ shownRunId: runId, results, ...axes(results), selected: null, diff: null, compareWith: null, summary: null });
+      const { run, results } = await call('isolation:results', { runId });
+      const counts: Record<string, number> = {};
+      for (const r of results) counts[r.verdict] = (counts[r.verdict] ?? 0) + 1;
+      // the summary the run had live, from what was kept with it
+      set({ shownRunId: runId, results, ...axes(results), selected: null, diff: null, compareWith: null, summary: isolationSummary({ probes: results.length, seconds: run.seconds, counts, cleanup: run.cleanup }) });
     } catch (e) {
       set({ error: message(e) });
     }

@@ -82,7 +82,7 @@ export function TenantInsights({ refresh }: { refresh: unknown }) {
           ) : <p className="muted small">No audit has run: the Audit view measures the cache.</p>}
         </figure>
         <figure className="card" data-testid="chart-syncs">
-          <figcaption className="small muted">Sync history: rows a sync</figcaption>
+          <figcaption className="small muted">Sync history on this machine: rows a sync</figcaption>
           {data.syncHistory.length ? (
             <ResponsiveContainer width="100%" height={220}>
               <BarChart data={data.syncHistory.map((s) => ({ ...s, at: day(s.startedAt) }))} margin={{ left: 8, right: 8 }}>
@@ -93,7 +93,7 @@ export function TenantInsights({ refresh }: { refresh: unknown }) {
                 <Bar dataKey="rows" fill="#3b5bdb" isAnimationActive={false} />
               </BarChart>
             </ResponsiveContainer>
-          ) : <p className="muted small">No sync yet.</p>}
+          ) : <p className="muted small" data-testid="no-sync-history">No sync has run on this machine. The rows here came from a sync elsewhere (an imported copy carries its data and when it was synced, not its sync history), or nothing is cached yet.</p>}
         </figure>
       </div>
 

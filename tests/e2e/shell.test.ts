@@ -304,6 +304,12 @@ describe('console shell on the demo CRM', () => {
     expect(await p.getByTestId('iso-diff').textContent()).toMatch(/0 new leaks, 0 fixed, 24 still leaking/);
     expect(await p.getByTestId('iso-history').locator('tbody tr').count()).toBe(2);
     await screenshot(p, 'isolation-compared');
+    // reloaded, the last run reads as it did live: its summary was kept with it
+    const live = await p.getByTestId('iso-summary').textContent();
+    await p.reload();
+    await ui(p).app('ready').waitFor();
+    await p.getByTestId('nav-isolation').click();
+    await expect.poll(() => p.getByTestId('iso-summary').textContent()).toBe(live);
     await p.close();
   });
 
