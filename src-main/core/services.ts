@@ -291,7 +291,15 @@ export function createServices(opts: ServicesOptions): Services {
       return testConnection(profile, { username: user, password: secret, token });
     },
     'session:signIn': async (input) => {
-      let s = await session().signIn(input);
+      let s = await session().signIn(input).catch(async (e: unknown) => {
+        // an imported copy is opened offline: say so rather than "check the email and password"
+        const copy = e instanceof AppError && existsSync(cachePath(opts.home, input.connection))
+          ? ((await cacheFor(input.connection).catch(() => null))?.raw.prepare("SELECT value FROM cache_meta WHERE key = 'imported'").pluck().get() as string | undefined)
+          : undefined;
+        if (!copy) throw e;
+        const m = JSON.parse(copy) as { tenant: string; exportedBy: string; exportedAt: string };
+        throw new AppError(e instanceof AppError && e.code === 'unreachable' ? 'unreachable' : 'bad-credentials', `"${input.connection}" is an offline copy of ${m.tenant}, exported by ${m.exportedBy} on ${m.exportedAt.slice(0, 10)}: it opens offline, as "support" with the copy's passphrase (Open offline), not by signing in to the CRM.`);
+      });
       await learnCompanies().catch((e: Error) => log(`could not learn the companies: ${e.message}`));
       s = session().current()!;
       // remembered in the connection's cache, so that the console can open offline later
@@ -512,6 +520,7 @@ export function createServices(opts: ServicesOptions): Services {
         await saveConnection({ ...meta.profile, name, description: `${meta.tenant.name}, exported by ${meta.exportedBy} on ${meta.exportedAt.slice(0, 10)} (offline copy)` }, { replace: false });
         const raw = (await cacheFor(name)).raw;
         const rows = importInto(raw, opened.file, meta.tenant.id);
+        raw.prepare("INSERT OR REPLACE INTO cache_meta (key, value) VALUES ('imported', ?)").run(JSON.stringify({ tenant: meta.tenant.name, exportedBy: meta.exportedBy, exportedAt: meta.exportedAt }));
         const user = { id: 'support', email: 'support', name: `Support (copy of ${meta.tenant.name})` };
         const draft = { connection: name, user, role: 'company_admin' as const, company: meta.tenant, canSwitchTenant: false, selectedTenant: meta.tenant.id, signedInAt: new Date().toISOString(), offline: true, dataAsOf: meta.dataAsOf };
         await recordOperator(raw, 'support', draft, [meta.tenant], passphrase);

@@ -119,6 +119,10 @@ describe('offline: the console on its cache alone', () => {
 
       // later, support opens it again offline with the passphrase
       await b.call('session:signOut', {});
+      // signing in to the CRM with the copy is not how it opens, and the answer says so
+      const online = await b.call('session:signIn', { connection: 'globex-copy', username: 'support', password: 'correct horse battery' });
+      expect(online.body.ok).toBe(false);
+      expect(online.body.error.message).toMatch(/^"globex-copy" is an offline copy of Globex Corporation, exported by super@tenantscope\.test on \d{4}-\d{2}-\d{2}: it opens offline, as "support" with the copy's passphrase \(Open offline\)/);
       expect((await b.call('session:openOffline', { connection: 'globex-copy', username: 'support', password: 'correct horse battery' })).body.value).toMatchObject({ offline: true, company: { name: 'Globex Corporation' } });
     } finally {
       await a.close();
