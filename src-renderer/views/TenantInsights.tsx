@@ -5,6 +5,10 @@ import { ApiError, call } from '../api.ts';
 import { count as fmt } from '../../src-shared/format.ts';
 
 type Overview = Output<'tenants:overview'>;
+/** the legend in the order the bars stack (bottom up) and the lines are named: company_id first, then HIGH, MEDIUM, LOW */
+const STACK = ['with company_id', 'HIGH', 'MEDIUM', 'LOW'];
+const stackOrder = (item: { value?: unknown }) => { const i = STACK.indexOf(String(item.value)); return i < 0 ? STACK.length : i; };
+
 const COLORS = { company: '#2f9e44', HIGH: '#e03131', MEDIUM: '#f08c00', LOW: '#868e96' };
 const day = (iso: string) => new Date(iso).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 
@@ -53,10 +57,10 @@ export function TenantInsights({ refresh }: { refresh: unknown }) {
           <ResponsiveContainer width="100%" height={220}>
             <BarChart data={rowsChart} margin={{ left: 8, right: 8 }}>
               <CartesianGrid strokeDasharray="3 3" />
-              <XAxis dataKey="name" tick={{ fontSize: 11 }} />
+              <XAxis dataKey="name" tick={{ fontSize: 11 }} interval={0} angle={-20} textAnchor="end" height={52} />
               <YAxis tick={{ fontSize: 11 }} />
               <Tooltip />
-              <Legend wrapperStyle={{ fontSize: 11 }} />
+              <Legend wrapperStyle={{ fontSize: 11 }} itemSorter={stackOrder} />
               <Bar dataKey="with company_id" stackId="p" fill={COLORS.company} isAnimationActive={false} />
               <Bar dataKey="HIGH" stackId="p" fill={COLORS.HIGH} isAnimationActive={false} />
               <Bar dataKey="MEDIUM" stackId="p" fill={COLORS.MEDIUM} isAnimationActive={false} />
@@ -73,7 +77,7 @@ export function TenantInsights({ refresh }: { refresh: unknown }) {
                 <XAxis dataKey="at" tick={{ fontSize: 11 }} />
                 <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
                 <Tooltip />
-                <Legend wrapperStyle={{ fontSize: 11 }} />
+                <Legend wrapperStyle={{ fontSize: 11 }} itemSorter={stackOrder} />
                 <Line dataKey="HIGH" stroke={COLORS.HIGH} isAnimationActive={false} />
                 <Line dataKey="MEDIUM" stroke={COLORS.MEDIUM} isAnimationActive={false} />
                 <Line dataKey="LOW" stroke={COLORS.LOW} isAnimationActive={false} />

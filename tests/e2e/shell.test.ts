@@ -550,6 +550,10 @@ describe('console shell on the demo CRM', () => {
     // the charts are drawn: stacked bars for each tenant, a line of findings, bars of syncs
     expect(await p.getByTestId('chart-rows').locator('.recharts-bar-rectangle').count()).toBeGreaterThanOrEqual(3 * 2);
     expect(await p.getByTestId('chart-findings').locator('.recharts-line').count()).toBe(3);
+    // every tenant named on the axis, and the legend in the order the bars stack
+    const ticks = await p.getByTestId('chart-rows').locator('.recharts-cartesian-axis-tick-value').allTextContents();
+    expect(ticks.filter((t) => !/^\d+$/.test(t))).toEqual(overview.tenants.map((t: { name: string }) => t.name));
+    expect(await p.getByTestId('chart-rows').locator('.recharts-legend-item-text').allTextContents()).toEqual(['with company_id', 'HIGH', 'MEDIUM', 'LOW']);
     expect(await p.getByTestId('chart-syncs').locator('.recharts-bar-rectangle').count()).toBeGreaterThan(0);
     await p.getByTestId('compare-a').selectOption({ label: 'Globex Corporation' });
     await p.getByTestId('compare-b').selectOption({ label: 'Initech' });
