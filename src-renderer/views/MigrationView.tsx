@@ -75,6 +75,7 @@ export function MigrationView() {
       {st.error && <div className="alert" role="alert" data-testid="mig-error">{st.error}</div>}
       {st.notice && <div className="toast" role="status" data-testid="mig-notice">{st.notice}</div>}
 
+      <p className="small muted" data-testid="mig-scope">Measured in the CRM's database, now; the Audit view measures the local cache (the rows synced so far), so its counts follow the last sync.</p>
       <div className="cards" data-testid="mig-audit">
         <div className="card"><div className="muted small">Tables without company_id</div><strong className={missing.length ? 'bad-text' : 'ok-text'}>{missing.length} of {st.audit.length}</strong></div>
         <div className="card" title="Counted in the CRM's database, now. The Audit view counts the local cache (the rows synced so far)." data-testid="mig-rows-missing"><div className="muted small">Rows missing company_id · in the CRM's database, now</div><strong>{fmt(rowsMissing)}</strong></div>
