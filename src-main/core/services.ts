@@ -354,6 +354,12 @@ export function createServices(opts: ServicesOptions): Services {
       return { catalog: parsed };
     },
     'catalog:check': async ({ connection, databaseUrl }) => {
+      // a database address given here (not the connection's own) is tried with whatever it holds:
+      // a super admin's to ask, so the check is no probe of other hosts or passwords from any window
+      if (databaseUrl && opts.mode !== 'cli') {
+        const s = session().current();
+        if (!(s?.connection === connection && s.role === 'super_admin')) throw new AppError('forbidden', `Checking the catalog against another database than the connection's own needs a super admin signed in to "${connection}".`);
+      }
       await ensureCrm(connection);
       const profile = connections.get(connection);
       const { drift } = await checkDrift(profile.catalog, { url: profile.baseUrl, openapiPath: profile.openapiPath, databaseUrl: databaseUrl ?? connections.databaseUrl(connection), itemsField: profile.paging.itemsField });

@@ -176,6 +176,19 @@ describe('credentials in clear text', () => {
   });
 });
 
+describe('probes of other hosts', () => {
+  it('catalog check against a database address of the caller\'s choosing needs a super admin of the connection', async () => {
+    await ts.call('connections:save', { profile: referenceProfile('probe', crm.url) });
+    await ts.call('session:signOut', {});
+    const asked = await ts.call('catalog:check', { connection: 'probe', databaseUrl: 'postgres://postgres:guess@10.255.255.1:5432/x' });
+    expect(asked.status).toBe(403);
+    expect(asked.body.error.message).toMatch(/another database than the connection's own needs a super admin signed in to "probe"/);
+    await ts.call('session:signIn', { connection: 'probe', username: 'admin@acme.test', password: 'demo' });
+    expect((await ts.call('catalog:check', { connection: 'probe', databaseUrl: 'postgres://postgres:guess@10.255.255.1:5432/x' })).status).toBe(403);
+    await ts.call('session:signOut', {});
+  });
+});
+
 describe('files at rest', () => {
   it('the home, the caches and connections.json are this user\'s only', async () => {
     if (process.platform === 'win32') return;
