@@ -76,7 +76,7 @@ export function SignInView() {
           }} />
           <input type="password" placeholder="passphrase" value={passphrase} onChange={(e) => setPassphrase(e.target.value)} data-testid="import-passphrase" />
           <button type="button" disabled={busy || !importing || !passphrase} data-testid="import-open" onClick={() => {
-            const name = (importing!.fileName.replace(/\.tsx$/, '').replace(/^tenantscope-/, '').toLowerCase().replace(/[^a-z0-9_-]+/g, '-').slice(0, 50) || 'copy') + '-copy';
+            const name = (importing!.fileName.replace(/\.(tscopy|tsx)$/, '').replace(/^tenantscope-/, '').toLowerCase().replace(/[^a-z0-9_-]+/g, '-').slice(0, 50) || 'copy') + '-copy';
             void importCopy({ name, data: importing!.data, passphrase });
           }}>Open the copy</button>
         </details>

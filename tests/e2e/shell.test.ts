@@ -624,6 +624,8 @@ describe('console shell on the demo CRM', () => {
       await u.app('ready').waitFor({ timeout: 30_000 });
       expect(await u.shell.ownCompany.textContent()).toBe('Globex Corporation');
       await p.getByTestId('offline-banner').waitFor();
+      // named after the file, without its extension
+      expect(await p.getByTestId('status-bar').textContent()).toContain('Connection: globex-corporation-2026-11-28-copy');
       await p.getByTestId('nav-data').click();
       // the copy's "as of" is the export's, the same in the banner and the Data view
       const banner = (await p.getByTestId('offline-banner').textContent())!.match(/data as of (.+?): /)![1]!;
