@@ -1,9 +1,15 @@
+import { useEffect } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
+import { useUi } from '../stores/uiStore.ts';
 import { runningIn } from '../api.ts';
 import { useSync } from '../stores/syncStore.ts';
 
 function SyncState() {
-  const { running, partitions } = useSync();
+  const { running, partitions, load } = useSync();
+  const who = useSession((s) => (s.session ? `${s.session.connection}@${s.session.signedInAt}` : null));
+  const view = useUi((s) => s.view);
+  // read again for each session and each view: a sync from the CLI or another tab shows here too
+  useEffect(() => { if (who) void load(); }, [who, view, load]);
   const last = partitions.map((p) => p.last_sync).filter(Boolean).sort().pop();
   return <span data-testid="sync-state">Sync: {running ? `running (${running})` : last ? `cache as of ${new Date(last).toLocaleString()}` : 'nothing cached yet'}</span>;
 }

@@ -31,11 +31,14 @@ export function DataView() {
   const { openTenant, loadViews } = st;
   useEffect(() => { void openTenant(wanted); void loadViews(); }, [wanted, openTenant, loadViews]);
   // debounce the search box
+  // (it waits on the typing only: rows arriving meanwhile do not start its 250 ms again)
+  const applied = st.search;
+  const applySearch = st.setSearch;
   useEffect(() => {
-    if (search === st.search) return;
-    const t = setTimeout(() => st.setSearch(search), 250);
+    if (search === applied) return;
+    const t = setTimeout(() => applySearch(search), 250);
     return () => clearTimeout(t);
-  }, [search, st]);
+  }, [search, applied, applySearch]);
   const { pages, generation } = st;
   const columns = useMemo(() => columnsOf(st.columns), [st.columns]);
   const template = useMemo(() => templateOf(columns), [columns]);
@@ -94,7 +97,7 @@ export function DataView() {
           <div className="data-head" role="row" style={template}>
             {columns.map((c) => (
               <div key={c} role="columnheader" className="data-cell" aria-sort={st.sort?.field === c ? (st.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
-                <button type="button" className="ghost" onClick={() => st.setSort(c)} data-testid={`sort-${c}`}>{c}{st.sort?.field === c ? (st.sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</button>
+                <button type="button" className="ghost" onClick={() => st.setSort(c)} title={`${c}: sort by it`} data-testid={`sort-${c}`}>{c}{st.sort?.field === c ? (st.sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</button>
                 <input aria-label={`filter ${c}`} placeholder="filter" defaultValue={st.filters.find((f) => f.field === c)?.value ?? ''} key={`${c}-${generation === 0 ? 0 : 1}`}
                   onKeyDown={(e) => { if (e.key === 'Enter') st.setFilter(c, (e.target as HTMLInputElement).value); }} onBlur={(e) => { if ((st.filters.find((f) => f.field === c)?.value ?? '') !== e.target.value) st.setFilter(c, e.target.value); }} data-testid={`filter-${c}`} />
               </div>

@@ -467,6 +467,8 @@ describe('console shell on the demo CRM', () => {
     await ui(p).shell.switcher.selectOption({ label: 'Globex Corporation' });
     await p.getByTestId('nav-data').click();
     await expect.poll(() => p.getByTestId('data-asof').textContent()).toMatch(/^Globex Corporation · from the local cache, data as of \d{1,2}\/\d{1,2}\/\d{4}, /);
+    // the status bar knows of the sync made outside this window's buttons, once the view changed
+    await expect.poll(() => p.getByTestId('sync-state').textContent()).toMatch(/^Sync: cache as of /);
     await p.getByTestId('data-resource').selectOption({ value: 'calls' });
     await expect.poll(() => p.getByTestId('data-count').textContent()).toMatch(/^\d+ rows$/);
     await screenshot(p, 'data-grid');
