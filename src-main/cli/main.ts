@@ -307,8 +307,7 @@ async function signInOperator(services: Services, o: { connection: string; as?: 
   }
   const username = o.as ?? profile.identities[0]?.username;
   if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
-  const label = profile.identities.find((i) => i.username === username)?.label;
-  const password = o.passwordEnv ? process.env[o.passwordEnv] : label ? services.connections.secretFor(profile, label) : undefined;
+  const password = o.passwordEnv ? process.env[o.passwordEnv] : secretOf(services, profile, username);
   if (!password) throw new CliFailure({ code: 'invalid-input', message: `No password for ${username}: give --password-env VAR.` });
   if (o.offline) await call(services, 'session:openOffline', { connection: o.connection, username, password });
   else await call(services, 'session:signIn', { connection: o.connection, username, password });
@@ -326,23 +325,26 @@ async function openAuditSession(services: Services, o: { connection: string; as?
     ? [{ username: o.as, password: o.passwordEnv ? process.env[o.passwordEnv] : secretOf(services, profile, o.as) }]
     : profile.identities.filter((i) => i.username).map((i) => ({ username: i.username!, password: services.connections.secretFor(profile, i.label) }));
   if (o.as && o.passwordEnv && !process.env[o.passwordEnv]) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.passwordEnv} is not set.` });
-  const opened: Array<{ user: string; role: string; username: string; password: string }> = [];
+  // each opened replaces the one before: the first that opened is opened again only when no super admin came after it
+  type Opened = { user: string; role: string; username: string; password: string };
+  let first: Opened | null = null;
+  let opened: Opened | null = null;
   let lastError: CliFailure | null = null;
   for (const c of candidates) {
     if (!c.password) continue;
     try {
       const s = await call(services, 'session:openOffline', { connection: o.connection, username: c.username, password: c.password });
-      opened.push({ user: s.user.email || c.username, role: s.role, username: c.username, password: c.password });
-      if (s.role === 'super_admin') break;
+      opened = { user: s.user.email || c.username, role: s.role, username: c.username, password: c.password };
+      first ??= opened;
+      if (s.role === 'super_admin') return opened;
     } catch (e) {
       if (!(e instanceof CliFailure)) throw e;
       lastError = e;
     }
   }
-  const best = opened.find((x) => x.role === 'super_admin') ?? opened[0];
-  if (best) {
-    await call(services, 'session:openOffline', { connection: o.connection, username: best.username, password: best.password });
-    return best;
+  if (first) {
+    if (opened !== first) await call(services, 'session:openOffline', { connection: o.connection, username: first.username, password: first.password });
+    return first;
   }
   if (!o.offline) {
     const username = await signInOperator(services, { connection: o.connection, as: o.as, passwordEnv: o.passwordEnv });
@@ -389,16 +391,17 @@ program
     const proofs = o.prove ? (await Promise.all(tenantIds.map((t) => call(services, 'sync:prove', { tenant: t })))).flatMap((p) => p.proofs) : [];
     const failed = report.outcomes.filter((x) => x.status === 'failed');
     const drifted = proofs.filter((p) => p.status === 'drifted');
+    const inSync = proofs.filter((p) => p.status === 'in-sync').length;
     out.result({ ...report, proofs }, () => [
       `Synced ${report.rows} rows in ${report.pages} pages (${report.retries} retries, ${report.deletions} deletions applied).`,
       report.retries ? `Retried: ${retrySummary(report.retried)}.` : '',
       ...failed.map((f) => `FAILED ${f.message}`),
       ...report.outcomes.filter((x) => x.status === 'warning').map((w) => `WARNING ${w.resource}: ${w.message}`),
       report.leaks ? `LEAK: the CRM returned ${report.leaks} rows of other companies to ${username} (see the audit).` : '',
-      o.prove ? `Proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only${proofs.some((p) => p.basis === 'relist') ? ` (${proofs.filter((p) => p.basis === 'relist').length} by a fresh relist: the CRM serves no manifest)` : ''}.` : '',
+      o.prove ? `Proof: ${inSync} in sync, ${drifted.length} drifted, ${proofs.filter((p) => p.status === 'counts-only').length} counts only${proofs.some((p) => p.basis === 'relist') ? ` (${proofs.filter((p) => p.basis === 'relist').length} by a fresh relist: the CRM serves no manifest)` : ''}.` : '',
       ...drifted.map((d) => `DRIFTED ${d.tenant} ${d.resource}: cache ${d.local.count} rows, server ${d.server?.count}${d.why ? `. ${d.why}` : ''}`),
     ].filter(Boolean).join('\n'));
-    out.summary(`Synced ${report.rows} rows in ${report.pages} pages; ${failed.length} failed${report.leaks ? `; LEAK: ${report.leaks} rows of other companies` : ''}${o.prove ? `; proof: ${proofs.filter((p) => p.status === 'in-sync').length} in sync, ${drifted.length} drifted` : ''}.`);
+    out.summary(`Synced ${report.rows} rows in ${report.pages} pages; ${failed.length} failed${report.leaks ? `; LEAK: ${report.leaks} rows of other companies` : ''}${o.prove ? `; proof: ${inSync} in sync, ${drifted.length} drifted` : ''}.`);
     return failed.length || drifted.length ? EXIT.failed : report.leaks ? EXIT.problem : EXIT.ok;
   })));
 
@@ -540,8 +543,10 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
   .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean; yes: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
     await signInOperator(services, o, 'super_admin');
     if (!o.dryRun) {
-      const { unfinished } = await call(services, 'migrate:status', { databaseUrl: dbOf(o) });
-      const asked = await confirm(unfinished ? `Resume migration run ${unfinished} on the CRM's database?` : 'Add company_id to the CRM\'s database now (it keeps serving; Ctrl+C pauses, rollback undoes)?', { yes: o.yes });
+      const asked = await confirm(async () => {
+        const { unfinished } = await call(services, 'migrate:status', { databaseUrl: dbOf(o) });
+        return unfinished ? `Resume migration run ${unfinished} on the CRM's database?` : 'Add company_id to the CRM\'s database now (it keeps serving; Ctrl+C pauses, rollback undoes)?';
+      }, { yes: o.yes });
       if (asked === 'no') {
         out.info('Nothing changed.');
         return EXIT.ok;
@@ -602,8 +607,10 @@ migrateCommand('rollback', 'Remove exactly what a run added (the newest by defau
     const refusal = 'Rollback drops the company_id columns the run added (running `migrate run` again adds them back). Say --yes to go on.';
     if (!o.yes && !process.stdin.isTTY) throw new CliFailure({ code: 'invalid-input', message: refusal });
     await signInOperator(services, o, 'super_admin');
-    const runId = o.run ?? (await call(services, 'migrate:status', { databaseUrl: dbOf(o) })).runs[0]?.id;
-    const asked = await confirm(`Roll back run ${runId ?? '(none recorded)'}? The company_id columns it added are dropped.`, { yes: o.yes });
+    const asked = await confirm(async () => {
+      const runId = o.run ?? (await call(services, 'migrate:status', { databaseUrl: dbOf(o) })).runs[0]?.id;
+      return `Roll back run ${runId ?? '(none recorded)'}? The company_id columns it added are dropped.`;
+    }, { yes: o.yes });
     if (asked === 'no') {
       out.info('Nothing rolled back.');
       return EXIT.ok;

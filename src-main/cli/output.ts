@@ -39,17 +39,19 @@ export function createOut(json: boolean, stdoutIsTerminal = !!process.stdout.isT
 }
 
 /**
- * Asks before a destructive step, on a terminal only: `question [y/N]`, no unless the answer is
- * yes. `--yes` answers for the operator; off a terminal nobody can answer ('not-asked'), and the
+ * Asks before a destructive step, on a terminal only: `question [y/N]` (the question may be
+ * built only then), no unless the answer is yes. `--yes` answers for the operator; off a terminal nobody can answer ('not-asked'), and the
  * caller decides (a rollback refuses, a resumable run goes on).
  */
-export async function confirm(question: string, opts: { yes: boolean; input?: NodeJS.ReadableStream & { isTTY?: boolean }; output?: NodeJS.WritableStream }): Promise<'yes' | 'no' | 'not-asked'> {
+export async function confirm(question: string | (() => Promise<string>), opts: { yes: boolean; input?: NodeJS.ReadableStream & { isTTY?: boolean }; output?: NodeJS.WritableStream }): Promise<'yes' | 'no' | 'not-asked'> {
   if (opts.yes) return 'yes';
   const input = opts.input ?? process.stdin;
   if (!input.isTTY) return 'not-asked';
+  // what the question needs (a run's number, say) is read only when someone will be asked it
+  const text = typeof question === 'string' ? question : await question();
   const rl = createInterface({ input, output: opts.output ?? process.stderr });
   try {
-    const answer = await rl.question(`${question} [y/N] `);
+    const answer = await rl.question(`${text} [y/N] `);
     return /^y(es)?$/i.test(answer.trim()) ? 'yes' : 'no';
   } finally {
     rl.close();

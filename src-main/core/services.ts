@@ -87,6 +87,7 @@ export function createServices(opts: ServicesOptions): Services {
    * MAX_WINDOWS are forgotten (signed out).
    */
   const sessions = new Map<string, SessionService>();
+  /** a window's session, made on its first call and marked most recently used (once a call, in dispatch) */
   const sessionOf = (window: string) => {
     let s = sessions.get(window);
     if (s) sessions.delete(window);
@@ -98,8 +99,10 @@ export function createServices(opts: ServicesOptions): Services {
     }
     return s;
   };
+  /** the window whose call is being served (the main window outside any call) */
+  const callerWindow = () => currentWindow() ?? MAIN_WINDOW;
   /** the session of the window whose call is being served */
-  const session = () => sessionOf(currentWindow() ?? MAIN_WINDOW);
+  const session = () => sessions.get(callerWindow()) ?? sessionOf(callerWindow());
   /** the sync now running, one at a time: the cache has one writer; the window that started it */
   let running: AbortController | null = null;
   let runningWindow: string | null = null;
@@ -212,7 +215,7 @@ export function createServices(opts: ServicesOptions): Services {
     if (!s || s.role !== 'super_admin' || s.offline) return;
     const profile = connections.get(s.connection);
     if (profile.tenants) return;
-    const key = `${currentWindow() ?? MAIN_WINDOW}@${s.connection}@${s.signedInAt}`;
+    const key = `${callerWindow()}@${s.connection}@${s.signedInAt}`;
     if (companiesLearnt.has(key)) return;
     const url = connections.databaseUrl(s.connection);
     if (url) session().learnTenants((await readDirectory(url, usersTableOf(profile), { users: false })).companies);
@@ -378,7 +381,7 @@ export function createServices(opts: ServicesOptions): Services {
       if (running) throw new AppError('conflict', 'A sync is already running: wait for it or cancel it first.');
       await learnDirectory(sync);
       running = new AbortController();
-      runningWindow = currentWindow() ?? MAIN_WINDOW;
+      runningWindow = callerWindow();
       runningInfo = { label: all ? 'all tenants' : targets.map((t) => t.name).join(', '), startedAt: new Date().toISOString(), progress: null };
       try {
         return await sync.run(session().identity(), targets, { pageSize, signal: running.signal });
@@ -474,7 +477,7 @@ export function createServices(opts: ServicesOptions): Services {
       return { accepted: id };
     },
     'sync:cancel': () => {
-      if (running && runningWindow !== (currentWindow() ?? MAIN_WINDOW) && session().current()?.role !== 'super_admin') {
+      if (running && runningWindow !== callerWindow() && session().current()?.role !== 'super_admin') {
         throw new AppError('forbidden', 'The running sync was started in another window: only that window or a super admin can cancel it.');
       }
       const was = !!running && !running.signal.aborted;
@@ -487,7 +490,7 @@ export function createServices(opts: ServicesOptions): Services {
       const parts = sync.partitions();
       const own = s.role === 'super_admin';
       // a sync another window started is named to its own window and to super admins only
-      const mine = runningWindow === (currentWindow() ?? MAIN_WINDOW) || own;
+      const mine = runningWindow === callerWindow() || own;
       const shown = runningInfo && !mine ? { label: 'a sync started in another window', startedAt: runningInfo.startedAt, progress: null } : runningInfo;
       return { partitions: own ? parts : parts.filter((p) => p.company_id === s.company?.id), running: shown, lastRun: own ? sync.lastRun() : null };
     },
@@ -559,7 +562,9 @@ export function createServices(opts: ServicesOptions): Services {
   };
 
   function dispatch(channel: string, payload: unknown, from: { window?: string } = {}): Promise<Result<unknown>> {
-    return inWindow(from.window ?? MAIN_WINDOW, () => serve(channel, payload));
+    const window = from.window ?? MAIN_WINDOW;
+    sessionOf(window);
+    return inWindow(window, () => serve(channel, payload));
   }
 
   async function serve(channel: string, payload: unknown): Promise<Result<unknown>> {

@@ -64,12 +64,14 @@ export interface Proof {
 }
 
 type ManifestRow = { id: string; updated: string | null; record: unknown };
+/** a cached row, with whose listing fetched it */
+type CachedRow = ManifestRow & { fetchedBy: string };
 
 /**
  * What differs between the server's rows and the cache's, by id: on the server only (missing
  * here), in the cache only (extra), or in both with another updated_at (or content, undated).
  */
-function rowDiff(server: ManifestRow[], local: ManifestRow[]): NonNullable<Proof['diff']> & { allExtra: string[] } {
+function rowDiff(server: ManifestRow[], local: CachedRow[]): NonNullable<Proof['diff']> & { extraFrom: string[] } {
   const token = (r: ManifestRow, byContent: boolean) => (byContent ? createHash('sha256').update(canonical(r.record)).digest('hex') : (r.updated ?? ''));
   const byContent = [...server, ...local].every((r) => r.updated === null);
   const here = new Map(local.map((r) => [r.id, r]));
@@ -77,7 +79,9 @@ function rowDiff(server: ManifestRow[], local: ManifestRow[]): NonNullable<Proof
   const missing = [...there.keys()].filter((id) => !here.has(id)).sort();
   const extra = [...here.keys()].filter((id) => !there.has(id)).sort();
   const changed = [...there.values()].filter((r) => here.has(r.id) && token(r, byContent) !== token(here.get(r.id)!, byContent)).map((r) => r.id).sort();
-  return { missing: missing.slice(0, 20), extra: extra.slice(0, 20), changed: changed.slice(0, 20), counts: { missing: missing.length, extra: extra.length, changed: changed.length }, allExtra: extra };
+  // whose listings brought the rows the server's lacks
+  const extraFrom = [...new Set(extra.map((id) => here.get(id)!.fetchedBy))].sort();
+  return { missing: missing.slice(0, 20), extra: extra.slice(0, 20), changed: changed.slice(0, 20), counts: { missing: missing.length, extra: extra.length, changed: changed.length }, extraFrom };
 }
 
 /** A drifted proof in words, with its likely cause. */
@@ -682,10 +686,10 @@ export class SyncService {
   }
 
   /** a resource's cached rows of a company; a plain user's: the ones their own sync was given */
-  private localRows(company: string, resource: string, seenBy?: string): ManifestRow[] {
-    const rows = this.cache.raw.prepare(`SELECT id, updated_at, payload FROM records WHERE company_id = @company AND resource = @resource AND deleted = 0
-      ${seenBy !== undefined ? 'AND rid IN (SELECT rid FROM record_seen_by WHERE identity = @seenBy)' : ''}`).all({ company, resource, seenBy }) as Array<{ id: string; updated_at: string | null; payload: string }>;
-    return rows.map((r) => ({ id: r.id, updated: r.updated_at, get record() { return JSON.parse(r.payload) as unknown; } }));
+  private localRows(company: string, resource: string, seenBy?: string): CachedRow[] {
+    const rows = this.cache.raw.prepare(`SELECT id, updated_at, payload, fetched_by FROM records WHERE company_id = @company AND resource = @resource AND deleted = 0
+      ${seenBy !== undefined ? 'AND rid IN (SELECT rid FROM record_seen_by WHERE identity = @seenBy)' : ''}`).all({ company, resource, seenBy }) as Array<{ id: string; updated_at: string | null; payload: string; fetched_by: string }>;
+    return rows.map((r) => ({ id: r.id, updated: r.updated_at, fetchedBy: r.fetched_by, get record() { return JSON.parse(r.payload) as unknown; } }));
   }
 
   /**
@@ -735,7 +739,7 @@ export class SyncService {
     // a plain user proves what their own sync was given, and keeps the proof apart from the company's
     const seenBy = identity.role === 'user' ? identity.email : undefined;
     for (const resource of resources) {
-      let local = manifestOf(this.localRows(tenant.id, resource, seenBy), false);
+      const cached = this.localRows(tenant.id, resource, seenBy);
       let server: Proof['server'] = null;
       let basis: Proof['basis'];
       let serverRows: ManifestRow[] | null = null;
@@ -758,20 +762,20 @@ export class SyncService {
         serverRows = relisted.rows;
         server = { count: relisted.count, latest: relisted.latest, hash: relisted.hash };
         basis = 'relist';
-        local = manifestOf(this.localRows(tenant.id, resource, seenBy), true);
       }
+      // a relist compares whole records where there is no updated_at; a manifest, id|updated_at lines
+      const local = manifestOf(cached, basis === 'relist');
       // counts only: a manifest without a hash
       const status: Proof['status'] = !server ? 'counts-only' : server.hash === null ? (server.count === local.count ? 'counts-only' : 'drifted') : server.hash === local.hash && server.count === local.count ? 'in-sync' : 'drifted';
-      const cachedBy = seenBy !== undefined ? [seenBy] : this.cache.raw.prepare('SELECT DISTINCT fetched_by FROM records WHERE company_id = ? AND resource = ? AND deleted = 0 ORDER BY 1').pluck().all(tenant.id, resource) as string[];
+      // a plain user is told of their own listing only, never of who else fetched the company's rows
+      const cachedBy = seenBy !== undefined ? [seenBy] : [...new Set(cached.map((r) => r.fetchedBy))].sort();
       const proof: Proof = { tenant: tenant.id, resource, status, ...(basis ? { basis } : {}), local, server, asOf: now(), by: identity.email, cachedBy };
       if (status === 'drifted') {
         let extraFrom: string[] = [];
         if (serverRows) {
-          const { allExtra, ...diff } = rowDiff(serverRows, this.localRows(tenant.id, resource, seenBy));
+          const { extraFrom: from, ...diff } = rowDiff(serverRows, cached);
           proof.diff = diff;
-          // whose listings brought the rows this one lacks
-          const fetchedBy = this.cache.raw.prepare('SELECT fetched_by FROM records WHERE company_id = ? AND resource = ? AND id = ?').pluck();
-          extraFrom = [...new Set(allExtra.map((id) => fetchedBy.get(tenant.id, resource, id) as string | undefined).filter((x): x is string => !!x))].sort();
+          if (seenBy === undefined) extraFrom = from; // (a plain user's own rows: nobody else's listing to name)
         }
         proof.why = driftWhy(proof, extraFrom);
       }

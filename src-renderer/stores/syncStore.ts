@@ -16,7 +16,9 @@ interface SyncState {
   report: Report | null;
   proofs: Record<string, Proof[]>;
   error: string | null;
+  /** the sync state read again (calls made meanwhile share the read under way) */
   load(): Promise<void>;
+  read(): Promise<void>;
   sync(input: { tenants?: string[]; all?: boolean }, label: string): Promise<void>;
   prove(tenant: string): Promise<void>;
   cancel(): Promise<void>;
@@ -24,6 +26,9 @@ interface SyncState {
 }
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong talking to the console.');
+
+/** the sync state being read: the status bar and the Tenants view ask at the same moment, one read serves both */
+let reading: Promise<void> | null = null;
 
 export const useSync = create<SyncState>((set, get) => ({
   partitions: [],
@@ -34,7 +39,11 @@ export const useSync = create<SyncState>((set, get) => ({
   report: null,
   proofs: {},
   error: null,
-  async load() {
+  load() {
+    reading ??= get().read().finally(() => { reading = null; });
+    return reading;
+  },
+  async read() {
     try {
       const { partitions, running } = await call('sync:status', {});
       set({ partitions, error: null });

@@ -29,6 +29,16 @@ describe('confirm', () => {
     expect(t.asked()).toBe('');
     const pipe = Object.assign(new PassThrough(), { isTTY: false });
     expect(await confirm('Roll back run 2?', { yes: false, input: pipe })).toBe('not-asked');
+    // what a question would need is not even read when nobody is asked it
+    let built = 0;
+    const question = async () => { built++; return 'Roll back run 2?'; };
+    expect(await confirm(question, { yes: false, input: pipe })).toBe('not-asked');
+    expect(await confirm(question, { yes: true, input: pipe })).toBe('yes');
+    expect(built).toBe(0);
+    const t2 = terminal('y');
+    expect(await confirm(question, { yes: false, input: t2.input, output: t2.output })).toBe('yes');
+    expect(built).toBe(1);
+    expect(t2.asked()).toBe('Roll back run 2? [y/N] ');
   });
 });
 
