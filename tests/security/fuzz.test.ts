@@ -1,8 +1,7 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../src-shared/contract.ts';
-import { startTestCrm, type TestCrm } from '../support/crm.ts';
-import { referenceProfile, startTestConsole, type TestConsole } from '../support/console.ts';
+import type { TestCrm } from '../support/crm.ts';
+import { startReferenceConsole, type TestConsole } from '../support/console.ts';
 
 /**
  * 1,000 seeded malformed payloads through the HTTP door, as a signed-in super admin over a
@@ -12,15 +11,12 @@ import { referenceProfile, startTestConsole, type TestConsole } from '../support
 let crm: TestCrm;
 let ts: TestConsole;
 beforeAll(async () => {
-  crm = await startTestCrm({ profile: 'legacy' });
-  ts = await startTestConsole();
-  expect((await ts.call('connections:save', { profile: referenceProfile('ref', crm.url) })).status).toBe(200);
+  ({ crm, ts } = await startReferenceConsole());
   expect((await ts.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' })).status).toBe(200);
   expect((await ts.call('sync:run', { all: true })).body.ok).toBe(true);
 }, 120_000);
 afterAll(async () => {
   await ts?.close();
-  rmSync(ts.home, { recursive: true, force: true });
   await crm?.close();
 });
 

@@ -1,5 +1,4 @@
 import { request } from 'node:http';
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WINDOW_HEADER } from '../../src-main/host/httpHost.ts';
 import { startTestConsole, type TestConsole } from '../support/console.ts';
@@ -12,7 +11,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await ts?.close();
-  rmSync(ts.home, { recursive: true, force: true });
 });
 
 /** A raw request: any Host header, a declared length, and only `send` bytes of the body actually sent. */

@@ -29,7 +29,6 @@ afterAll(async () => {
   if (savedTmp === undefined) delete process.env.TMPDIR;
   else process.env.TMPDIR = savedTmp;
   await ts?.close();
-  rmSync(ts.home, { recursive: true, force: true });
   rmSync(scratch, { recursive: true, force: true });
 });
 

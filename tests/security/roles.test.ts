@@ -1,9 +1,8 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
 import { CrmClient } from '../../src-main/crm/crmClient.ts';
-import { startTestCrm, type TestCrm } from '../support/crm.ts';
-import { referenceProfile, startTestConsole, type TestConsole } from '../support/console.ts';
+import type { TestCrm } from '../support/crm.ts';
+import { referenceProfile, startReferenceConsole, type TestConsole } from '../support/console.ts';
 import { runCli } from '../support/cli.ts';
 
 /**
@@ -14,13 +13,10 @@ import { runCli } from '../support/cli.ts';
 let crm: TestCrm;
 let ts: TestConsole;
 beforeAll(async () => {
-  crm = await startTestCrm({ profile: 'legacy' });
-  ts = await startTestConsole();
-  expect((await ts.call('connections:save', { profile: referenceProfile('ref', crm.url) })).status).toBe(200);
+  ({ crm, ts } = await startReferenceConsole());
 }, 120_000);
 afterAll(async () => {
   await ts?.close();
-  rmSync(ts.home, { recursive: true, force: true });
   await crm?.close();
 });
 

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
@@ -41,7 +41,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await ts?.close();
-  rmSync(ts.home, { recursive: true, force: true });
   await crm?.close();
   await new Promise((r) => fake?.server.close(r));
 });

@@ -1,7 +1,6 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCrm, type TestCrm } from '../support/crm.ts';
-import { referenceProfile, startTestConsole, type TestConsole } from '../support/console.ts';
+import type { TestCrm } from '../support/crm.ts';
+import { startReferenceConsole, type TestConsole } from '../support/console.ts';
 
 /**
  * The HTTP host's browser tabs: the printed address lets one browser in, once, and each tab of it
@@ -14,14 +13,11 @@ const A = 'window-a-0123456789abcdef';
 const B = 'window-b-0123456789abcdef';
 
 beforeAll(async () => {
-  crm = await startTestCrm({ profile: 'legacy' });
-  ts = await startTestConsole();
-  expect((await ts.call('connections:save', { profile: referenceProfile('ref', crm.url) })).status).toBe(200);
+  ({ crm, ts } = await startReferenceConsole());
 });
 afterAll(async () => {
   await ts?.close();
   await crm?.close();
-  if (ts) rmSync(ts.home, { recursive: true, force: true });
 });
 
 const as = (window: string) => ({

@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServices, type Services, type ServicesOptions } from '../../src-main/core/services.ts';
 import { startHttpHost, WINDOW_HEADER, type HttpHost } from '../../src-main/host/httpHost.ts';
 import { projectRoot } from '../../src-main/core/home.ts';
+import { startTestCrm, type TestCrm } from './crm.ts';
 
 export interface TestConsole {
   home: string;
@@ -52,8 +53,22 @@ export async function startTestConsole(opts: { home?: string; cacheKey?: Service
     close: async () => {
       await host.close();
       await services.close();
+      // the home it made goes with it; one it was given is the caller's
+      if (!opts.home) rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The reference CRM as the seed has it (legacy: its before-state) and a console with it saved as
+ * the connection "ref": what most tests of the doors start from.
+ */
+export async function startReferenceConsole(): Promise<{ crm: TestCrm; ts: TestConsole }> {
+  const crm = await startTestCrm({ profile: 'legacy' });
+  const ts = await startTestConsole();
+  const saved = await ts.call('connections:save', { profile: referenceProfile('ref', crm.url) });
+  if (saved.status !== 200) throw new Error(`the reference connection was not saved: ${JSON.stringify(saved.body)}`);
+  return { crm, ts };
 }
 
 /** Opens the printed address as a browser would, once: the cookie it answers with (`name=value`). */

@@ -1,4 +1,3 @@
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { referenceProfile, startTestConsole, type TestConsole } from '../support/console.ts';
@@ -25,7 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await ts?.close();
   await crm?.close();
-  if (ts) rmSync(ts.home, { recursive: true, force: true });
 });
 
 const proofOf = (proofs: Array<{ resource: string }>, resource: string) => proofs.find((p) => p.resource === resource) as any;
