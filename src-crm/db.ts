@@ -18,8 +18,9 @@ const types = {
 export function toIso(pgTimestamp: string): string {
   // "2026-11-27 18:13:02.123456+00" -> "2026-11-27T18:13:02.123456Z" (the session runs in UTC)
   const [date, rest] = pgTimestamp.split(' ');
-  const time = (rest ?? '').replace(/\+00(:00)?$/, '');
-  return `${date}T${time}Z`;
+  // PostgreSQL drops trailing zeros (".12"); six digits always, so that the text sorts as the instant does
+  const [clock, fraction = ''] = (rest ?? '').replace(/\+00(:00)?$/, '').split('.');
+  return `${date}T${clock}.${fraction.padEnd(6, '0')}Z`;
 }
 
 export type Db = Kysely<Record<string, Record<string, unknown>>>;

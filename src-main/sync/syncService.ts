@@ -10,6 +10,7 @@ import type { RetryPolicy } from '../crm/retry.ts';
 import { pagesOf, type Page, type PagePosition } from '../crm/paging.ts';
 import { exchange, type Answer, type CrmIdentity } from '../crm/transport.ts';
 import { SyncProgress } from './progress.ts';
+import { isLater } from '../../src-shared/instant.ts';
 
 /** Pages are written together once this many rows or this much time has gathered (each batch with its cursor). */
 const FLUSH_ROWS = 5000;
@@ -120,7 +121,7 @@ function manifestOf(rows: Array<{ id: string; updated: string | null; record: un
   const lines = rows.map((r) => `${r.id}|${byContent ? createHash('sha256').update(canonical(r.record)).digest('hex') : (r.updated ?? '')}`).sort();
   const hash = createHash('sha256');
   for (const l of lines) hash.update(l + '\n');
-  const latest = rows.reduce<string | null>((m, r) => (r.updated && (m === null || r.updated > m) ? r.updated : m), null);
+  const latest = rows.reduce<string | null>((m, r) => (r.updated && (m === null || isLater(r.updated, m)) ? r.updated : m), null);
   return { count: rows.length, latest, hash: hash.digest('hex') };
 }
 
@@ -233,7 +234,7 @@ export class SyncService {
       pageIds.add(id);
       const updatedAt = item[updatedField];
       const updated = typeof updatedAt === 'string' ? updatedAt : null;
-      if (updated && (!latest || updated > latest)) latest = updated;
+      if (updated && (!latest || isLater(updated, latest))) latest = updated;
       const derived = st.derive(resource, item);
       // a super admin asked for one company's rows: a row of another is the CRM's error, not data to file away
       if (askedFor && derived.company && derived.company !== askedFor) {
@@ -475,7 +476,7 @@ export class SyncService {
         const write = (batch: Page[]) => raw.transaction(() => {
           for (const page of batch) {
             const written = this.ingest(identity, resource, page.items, page.url, runId, filtered ? tenant.id : null);
-            if (written.latest && (!highWater || written.latest > highWater)) highWater = written.latest;
+            if (written.latest && (!highWater || isLater(written.latest, highWater))) highWater = written.latest;
             report.leaks += written.leaks;
           }
           const last = batch[batch.length - 1]!;

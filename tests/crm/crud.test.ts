@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODELS } from '../../src-crm/models.ts';
 import { startTestCrm, rowOf, type TestCrm } from '../support/crm.ts';
+import { instantOf } from '../../src-shared/instant.ts';
 
 /** A valid create body built from the CRM's own OpenAPI document, as a client would. */
 async function bodyFor(crm: TestCrm, path: string, openapi: any): Promise<Record<string, unknown>> {
@@ -72,7 +73,7 @@ describe('CRUD on every model (fixed profile, as Acme\'s admin)', () => {
       const updated = await crm.call(token, 'PUT', `${model.path}/${id}`, { [field]: changed });
       expect(updated.status, JSON.stringify(updated.body)).toBe(200);
       expect(updated.body[field]).toEqual(changed);
-      expect(updated.body.updated_at > created.body.updated_at).toBe(true);
+      expect(instantOf(updated.body.updated_at)! > instantOf(created.body.updated_at)!, `${created.body.updated_at} then ${updated.body.updated_at}`).toBe(true);
       const del = await crm.call(token, 'DELETE', `${model.path}/${id}`);
       expect(del.status).toBe(204);
       expect((await crm.call(token, 'GET', `${model.path}/${id}`)).status).toBe(404);

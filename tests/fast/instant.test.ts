@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { instantOf, isLater } from '../../src-shared/instant.ts';
+
+describe('CRM timestamps compare as instants', () => {
+  it('orders a trimmed fraction, a longer fraction, a whole second and another zone by time, not by text', () => {
+    // as text, "…20.12Z" sorts after "…20.12345Z", and "…20Z" after "…20.5Z"
+    expect(isLater('2026-12-03T08:26:20.12345Z', '2026-12-03T08:26:20.12Z')).toBe(true);
+    expect(isLater('2026-12-03T08:26:20.5Z', '2026-12-03T08:26:20Z')).toBe(true);
+    expect(isLater('2026-12-03T09:26:20+01:00', '2026-12-03T08:26:19Z')).toBe(true);
+    expect(isLater('2026-12-03T09:26:20+01:00', '2026-12-03T08:26:21Z')).toBe(false);
+    expect(instantOf('2026-12-03 08:26:20.5+00')).toBe(instantOf('2026-12-03T08:26:20.500000Z'));
+  });
+
+  it('keeps microseconds and falls back to text for what is not a timestamp', () => {
+    expect(instantOf('2026-12-03T08:26:20.000001Z')! - instantOf('2026-12-03T08:26:20Z')!).toBe(1);
+    expect(instantOf('yesterday')).toBeNull();
+    expect(isLater('b', 'a')).toBe(true);
+  });
+});
