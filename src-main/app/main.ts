@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { app, BrowserWindow, ipcMain, Menu, safeStorage, session, shell } from 'electron';
 import { events, type EventName } from '../../src-shared/contract.ts';
 import { resolveHome } from '../core/home.ts';
-import { createServices, type Services, type ServicesOptions } from '../core/services.ts';
+import { createServices, type Services, type ServicesOptions } from '../compose/services.ts';
 import { MemorySecretStore } from '../core/secretStore.ts';
 import { keyringCacheKey, SafeStorageSecretStore } from './safeStorageSecrets.ts';
 

@@ -9,7 +9,7 @@ import { progressRenderer } from './progressBars.ts';
 import { toJunit, toMarkdown, toSarif } from '../isolation/reportFormats.ts';
 import { atOrAbove, type AuditResult } from '../audit/auditService.ts';
 import { auditHtml, auditMarkdown, auditSarif } from '../audit/auditReport.ts';
-import { createServices, type Services } from '../core/services.ts';
+import { createServices, type Services } from '../compose/services.ts';
 import { bytes as mib } from '../../src-shared/format.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from './doctor.ts';

@@ -5,7 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import fastifyStatic from '@fastify/static';
 import { events, type EventName } from '../../src-shared/contract.ts';
 import type { ErrorCode } from '../../src-shared/result.ts';
-import type { Services } from '../core/services.ts';
+import type { Services } from '../compose/services.ts';
 import { projectRoot } from '../core/home.ts';
 
 /** each browser tab names itself (a random id kept in its sessionStorage): its own sign-in */

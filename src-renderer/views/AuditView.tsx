@@ -1,3 +1,4 @@
+import { scopeOf } from '../../src-shared/scope.ts';
 import { useEffect, useRef, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useAudit } from '../stores/auditStore.ts';
@@ -37,7 +38,7 @@ export function AuditView() {
       <div className="row between">
         <h1 id="audit-title">Audit</h1>
         <div className="row">
-          {session.role === 'super_admin' && (
+          {scopeOf(session).everyCompany && (
             <label className="row small">Tenant
               <select value={tenant ?? ''} onChange={(e) => void run(e.target.value || null)} data-testid="audit-tenant" style={{ width: 'auto' }}>
                 <option value="">Every tenant</option>
@@ -52,7 +53,7 @@ export function AuditView() {
         </div>
       </div>
       <p className="muted" data-testid="audit-asof">
-        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{session.role !== 'super_admin' ? ` · ${session.company?.name ?? 'your company'} only` : audit && audit.scope !== '*' ? ` · ${tenants.find((t) => t.id === audit.scope)?.name ?? audit.scope} only` : ''}.
+        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{!scopeOf(session).everyCompany ? ` · ${session.company?.name ?? 'your company'} only` : audit && audit.scope !== '*' ? ` · ${tenants.find((t) => t.id === audit.scope)?.name ?? audit.scope} only` : ''}.
       </p>
       {error && <div className="alert" role="alert">{error}</div>}
       {audit && (
@@ -114,7 +115,7 @@ export function AuditView() {
               <div>{selected.remediation}</div>
               {selected.sql && <pre className="sql">{selected.sql}</pre>}
               {selected.accepted ? <div className="small muted">Accepted by {selected.accepted.by} on {new Date(selected.accepted.at).toLocaleString()}: {selected.accepted.reason}</div>
-                : session.role === 'super_admin' && (
+                : scopeOf(session).everyCompany && (
                   <form className="row" onSubmit={(e) => { e.preventDefault(); if (reason.trim()) void accept(selected.id, reason).then(() => setReason('')); }}>
                     <input value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why this is acceptable (kept with the finding)" aria-label="Reason to accept" data-testid="audit-reason" />
                     <button type="submit" disabled={!reason.trim()} data-testid="audit-accept">Accept</button>

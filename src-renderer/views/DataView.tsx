@@ -1,3 +1,4 @@
+import { scopeOf } from '../../src-shared/scope.ts';
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useSession } from '../stores/sessionStore.ts';
@@ -26,7 +27,7 @@ export function DataView() {
   /** the saved view the grid shows, until the search is changed by hand */
   const [viewId, setViewId] = useState('');
   const [viewName, setViewName] = useState('');
-  const superAdmin = session?.role === 'super_admin';
+  const superAdmin = !!session && scopeOf(session).everyCompany;
   const wanted = superAdmin ? (session?.selectedTenant ?? null) : (session?.company?.id ?? null);
   const { openTenant, loadViews } = st;
   useEffect(() => { void openTenant(wanted); void loadViews(); }, [wanted, openTenant, loadViews]);

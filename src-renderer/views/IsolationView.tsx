@@ -1,3 +1,4 @@
+import { scopeOf } from '../../src-shared/scope.ts';
 import { useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useIsolation } from '../stores/isolationStore.ts';
@@ -15,12 +16,12 @@ export function IsolationView() {
   const [readOnly, setReadOnly] = useState(false);
   const [only, setOnly] = useState('');
   const load = st.load;
-  const superAdmin = session?.role === 'super_admin';
+  const superAdmin = !!session && scopeOf(session).everyCompany;
   useEffect(() => {
     if (superAdmin) void load();
   }, [superAdmin, load]);
   if (!session) return null;
-  if (session.role !== 'super_admin') {
+  if (!superAdmin) {
     return (
       <section aria-labelledby="iso-title" data-testid="view-isolation">
         <h1 id="iso-title">Isolation</h1>

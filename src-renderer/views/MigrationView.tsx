@@ -1,3 +1,4 @@
+import { scopeOf } from '../../src-shared/scope.ts';
 import { useEffect, useRef, useState } from 'react';
 import { OTHER_COLUMNS, otherColumnsText } from '../../src-shared/migration.ts';
 import { useSession } from '../stores/sessionStore.ts';
@@ -23,7 +24,7 @@ export function MigrationView() {
   const [confirm, setConfirm] = useState<null | { kind: 'run' } | { kind: 'rollback'; runId: number }>(null);
   const logBox = useRef<HTMLDivElement>(null);
   const logFollows = useRef(true);
-  const superAdmin = session?.role === 'super_admin';
+  const superAdmin = !!session && scopeOf(session).everyCompany;
   const load = st.load;
   const offline = !!session?.offline;
   useEffect(() => {

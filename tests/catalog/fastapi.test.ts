@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionProfileSchema, type ConnectionProfile } from '../../src-shared/profile.ts';
 import { CrmClient } from '../../src-main/crm/crmClient.ts';
-import { createServices } from '../../src-main/core/services.ts';
+import { createServices } from '../../src-main/compose/services.ts';
 import { runCli } from '../support/cli.ts';
 import { startFastapiCrm, type FastapiCrm } from '../support/fastapiCrm.ts';
 

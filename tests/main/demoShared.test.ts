@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createServices } from '../../src-main/core/services.ts';
+import { createServices } from '../../src-main/compose/services.ts';
 import { runCli, tempHome } from '../support/cli.ts';
 
 /**

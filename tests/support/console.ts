@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServices, type Services, type ServicesOptions } from '../../src-main/core/services.ts';
+import { createServices, type Services, type ServicesOptions } from '../../src-main/compose/services.ts';
 import { startHttpHost, WINDOW_HEADER, type HttpHost } from '../../src-main/host/httpHost.ts';
 import { projectRoot } from '../../src-main/core/home.ts';
 import { startTestCrm, type TestCrm } from './crm.ts';
