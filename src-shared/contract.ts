@@ -273,8 +273,20 @@ export const contract = {
   },
   'catalog:discover': {
     access: 'public',
-    summary: 'Discover the catalog from the CRM\'s OpenAPI document (and its database when the connection has a URL); nothing is saved',
-    input: z.object({ connection: Name, useDatabase: z.boolean().default(true) }).strict(),
+    summary: 'Discover the catalog from a connection\'s CRM (its OpenAPI document, and its database when the connection has a URL), or from an address not yet saved; nothing is saved',
+    input: z
+      .object({
+        connection: Name.optional(),
+        useDatabase: z.boolean().default(true),
+        /** an address (the CRM's, or its OpenAPI document's) instead of a saved connection */
+        url: z.string().min(1).max(2048).optional(),
+        /** with url: the CRM's PostgreSQL, read once for tables and foreign keys */
+        databaseUrl: z.string().max(2048).optional(),
+        /** with url: where list answers keep their records */
+        itemsField: z.string().min(1).max(100).optional(),
+      })
+      .strict()
+      .refine((x) => !!x.connection !== !!x.url, { message: 'give a connection or a url, not both', path: ['connection'] }),
     output: z.object({ catalog: CatalogSchema, drift: z.array(DriftItemSchema), tenantsPath: z.string().nullable(), usedDatabase: z.boolean() }),
   },
   'catalog:save': {

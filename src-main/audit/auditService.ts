@@ -1,3 +1,4 @@
+import { SEVERITY_ORDER } from '../../src-shared/reports/audit.ts';
 import { counted } from '../../src-shared/format.ts';
 import { createHash } from 'node:crypto';
 import type { Catalog, Resource } from '../../src-shared/catalog.ts';
@@ -49,7 +50,6 @@ export interface AuditResult {
   diff: { previousRunId: number; new: string[]; fixed: string[]; accepted: string[]; stillOpen: string[] } | null;
 }
 
-const SEVERITY_ORDER: Severity[] = ['HIGH', 'MEDIUM', 'LOW'];
 export const findingId = (...parts: string[]) => createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 12);
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
@@ -58,11 +58,6 @@ function superAdminIds(db: Db, catalog: Catalog): string[] {
   return db.prepare(`SELECT id FROM records WHERE resource = ? AND deleted = 0 AND json_extract(payload, '$.role') = 'super_admin'`).pluck().all(catalog.users) as string[];
 }
 
-/** Findings at or above a severity. */
-export function atOrAbove(findings: Finding[], level: Severity): Finding[] {
-  const max = SEVERITY_ORDER.indexOf(level);
-  return findings.filter((f) => !f.accepted && SEVERITY_ORDER.indexOf(f.severity) <= max);
-}
 
 /**
  * The tenancy audit, measured from the cache with no network: per resource whether its rows carry

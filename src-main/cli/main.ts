@@ -1,18 +1,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { discover } from '../catalog/catalogService.ts';
 import { Command, Option } from 'commander';
 import type { Channel, Input, Output } from '../../src-shared/contract.ts';
 import type { AppErrorData } from '../../src-shared/result.ts';
 import { resolveHome } from '../core/home.ts';
 import { createLogger } from '../core/log.ts';
 import { progressRenderer } from './progressBars.ts';
-import { toJunit, toMarkdown, toSarif } from '../isolation/reportFormats.ts';
-import { atOrAbove, type AuditResult } from '../audit/auditService.ts';
-import { auditHtml, auditMarkdown, auditSarif } from '../audit/auditReport.ts';
+import { toJunit, toMarkdown, toSarif } from '../../src-shared/reports/isolation.ts';
+import { atOrAbove, auditHtml, auditMarkdown, auditSarif } from '../../src-shared/reports/audit.ts';
 import { createServices, type Services } from '../compose/services.ts';
 import { bytes as mib } from '../../src-shared/format.ts';
 import { startHttpHost } from '../host/httpHost.ts';
-import { runDoctor } from './doctor.ts';
+import { runDoctor } from '../compose/doctor.ts';
 import { OTHER_COLUMNS, otherColumnsText } from '../../src-shared/migration.ts';
 import { confirm, createOut, EXIT, table, type Out } from './output.ts';
 
@@ -230,9 +228,7 @@ catalog
   .action((o: { url: string; db?: string; dbEnv?: string; itemsField: string; out?: string }) => run(json(), async (out) => {
     const databaseUrl = dbOf(o);
     out.info(`Reading ${o.url}${databaseUrl ? ' and its database' : ''}…`);
-    const found = await discover({ url: o.url, databaseUrl, itemsField: o.itemsField }).catch((e) => {
-      throw new CliFailure(e.toJSON?.() ?? { code: 'internal', message: e.message });
-    });
+    const found = await usingServices(out, (services) => call(services, 'catalog:discover', { url: o.url, databaseUrl, itemsField: o.itemsField }));
     if (o.out) writeFileSync(o.out, JSON.stringify(found.catalog, null, 2) + '\n');
     const uncertain = found.catalog.resources.reduce((n, r) => n + r.uncertain.length, 0);
     out.result({ catalog: found.catalog, tenantsPath: found.tenantsPath, usedDatabase: found.usedDatabase }, () =>
@@ -458,7 +454,7 @@ program
     const who = await openAuditSession(services, o);
     out.info(`Auditing as ${who.user} (${who.role.replace('_', ' ')}${who.role === 'super_admin' ? ', every tenant' : ', their own company'}).`);
     if (o.accept) await call(services, 'audit:accept', { id: o.accept, reason: o.reason ?? '' });
-    const result = await call(services, 'audit:run', {}) as AuditResult;
+    const result = await call(services, 'audit:run', {});
     out.info(`${o.offline ? 'Offline: ' : ''}data as of ${result.asOf ?? 'never (nothing synced yet: run tenantscope sync first)'}.`);
     const text = o.format === 'html' ? auditHtml(result, o.connection) : o.format === 'sarif' ? auditSarif(result) : o.format === 'json' ? JSON.stringify(result, null, 2) + '\n' : auditMarkdown(result, o.connection);
     if (o.out) {

@@ -7,9 +7,9 @@ import { openCache, type OpenCache } from '../../src-main/cache/cacheDb.ts';
 import { EventBus } from '../../src-main/core/eventBus.ts';
 import { SyncService } from '../../src-main/sync/syncService.ts';
 import { acceptFinding, runAudit } from '../../src-main/audit/auditService.ts';
-import { auditHtml, auditMarkdown } from '../../src-main/audit/auditReport.ts';
-import { toMarkdown } from '../../src-main/isolation/reportFormats.ts';
-import { markdownToSafeHtml } from '../../src-main/core/markdown.ts';
+import { auditHtml, auditMarkdown } from '../../src-shared/reports/audit.ts';
+import { toMarkdown } from '../../src-shared/reports/isolation.ts';
+import { markdownToSafeHtml } from '../../src-shared/markdown.ts';
 
 /** Values a hostile CRM (or a person accepting a finding) can put in a report. */
 const HOSTILE = ['<img src=x onerror=alert(1)>', '<script>alert(2)</script>', 'a`<b>`c', '```\n<script>alert(3)</script>', '[click](javascript:alert(4))', '![x](http://evil.example/beacon)', 'pipe | in | it'];

@@ -1,5 +1,5 @@
 import type { Output } from '../../../src-shared/contract.ts';
-import { auditHtml, auditMarkdown } from '../../audit/auditReport.ts';
+import { auditHtml, auditMarkdown } from '../../../src-shared/reports/audit.ts';
 import { acceptFinding, runAudit } from '../../audit/auditService.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
 import { caller, requireWholeCompany, tenantOf } from '../scope.ts';

@@ -12,7 +12,13 @@ export function catalogHandlers(k: Kernel): HandlersFor<Channels> {
       const profile = connections.get(connection);
       return { catalog: profile.catalog, editable: !profile.embedded };
     },
-    'catalog:discover': async ({ connection, useDatabase }) => {
+    'catalog:discover': async ({ connection, useDatabase, url, databaseUrl: givenDatabase, itemsField }) => {
+      if (!connection) {
+        // an address no connection holds yet (`tenantscope catalog discover --url`): nothing to compare with
+        if (givenDatabase && !/^postgres(ql)?:\/\//.test(givenDatabase)) throw new AppError('invalid-input', 'The database URL must start with postgres:// or postgresql://', { databaseUrl: 'a postgres:// URL' });
+        const found = await discover({ url: url!, databaseUrl: givenDatabase || undefined, itemsField: itemsField ?? 'items' });
+        return { catalog: found.catalog, drift: [], tenantsPath: found.tenantsPath, usedDatabase: found.usedDatabase };
+      }
       await k.ensureCrm(connection);
       const profile = connections.get(connection);
       const databaseUrl = useDatabase ? connections.databaseUrl(connection) : undefined;

@@ -1,5 +1,18 @@
-import { escapeHtml, markdownToSafeHtml, mdBlock, mdCode, mdText } from '../core/markdown.ts';
-import type { AuditResult, Finding, Severity } from './auditService.ts';
+import type { Output } from '../contract.ts';
+import { escapeHtml, markdownToSafeHtml, mdBlock, mdCode, mdText } from '../markdown.ts';
+
+type AuditResult = Output<'audit:run'>;
+type Finding = AuditResult['findings'][number];
+export type Severity = Finding['severity'];
+
+/** most severe first */
+export const SEVERITY_ORDER: Severity[] = ['HIGH', 'MEDIUM', 'LOW'];
+
+/** The open findings at or above a severity (what `audit --fail-on` fails on). */
+export function atOrAbove(findings: Finding[], level: Severity): Finding[] {
+  const max = SEVERITY_ORDER.indexOf(level);
+  return findings.filter((f) => !f.accepted && SEVERITY_ORDER.indexOf(f.severity) <= max);
+}
 
 const pct = (a: number, b: number) => (b ? Math.round((100 * a) / b) : 0);
 const day = (iso: string) => new Date(iso).toLocaleDateString('en-US', { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });

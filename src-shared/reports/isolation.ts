@@ -1,6 +1,9 @@
-import type { Verdict } from '../../src-shared/tenancy.ts';
-import type { IsolationReport, ProbeResult } from './isolationRunner.ts';
-import { mdCode, mdText } from '../core/markdown.ts';
+import type { Output } from '../contract.ts';
+import { mdCode, mdText } from '../markdown.ts';
+import type { Verdict } from '../tenancy.ts';
+
+type IsolationReport = Output<'isolation:run'>;
+type ProbeResult = IsolationReport['results'][number];
 
 const xml = (s: string) => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 const FAILING: Verdict[] = ['leak', 'suspect', 'exists-oracle'];
