@@ -1,4 +1,4 @@
-import type { Verdict } from './tenancy.ts';
+import { verdictsWhere, type Verdict } from './tenancy.ts';
 
 export interface ProbeKey {
   resource: string;
@@ -15,7 +15,7 @@ export function isolationSummary(run: { probes: number; seconds: number | null; 
   const n = (v: Verdict) => run.counts[v] ?? 0;
   const time = run.seconds === null ? '' : ` in ${run.seconds.toFixed(1)} s`;
   const cleanup = run.cleanup === null ? ' Cleanup: not recorded (the run did not finish).' : ` Cleanup: ${run.cleanup.removed} canaries removed${run.cleanup.leftover.length ? `, ${run.cleanup.leftover.length} could not be removed` : ', none left'}.`;
-  return `${run.probes} probes${time}: ${n('leak')} leak, ${n('suspect')} suspect, ${n('exists-oracle')} exists-oracle, ${n('error')} error.${cleanup}`;
+  return `${run.probes} probes${time}: ${verdictsWhere((v) => v.proof === 'against').map((v) => `${n(v)} ${v}`).join(', ')}.${cleanup}`;
 }
 
 export type DiffKind = 'new leak' | 'fixed' | 'still leaking';

@@ -2,9 +2,12 @@ import { SEVERITY_ORDER } from '../../src-shared/reports/audit.ts';
 import { counted } from '../../src-shared/format.ts';
 import { createHash } from 'node:crypto';
 import type { Catalog, Resource } from '../../src-shared/catalog.ts';
-import type { Priority } from '../../src-shared/tenancy.ts';
+import { verdictsWhere, type Priority } from '../../src-shared/tenancy.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { dataAsOf, OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
+
+/** verdict words (from the VERDICTS table, never from a CRM) as a SQL list */
+const sqlList = (words: string[]) => words.map((w) => `'${w.replace(/'/g, "''")}'`).join(', ');
 
 type Db = OpenCache['raw'];
 export type Severity = Priority;
@@ -241,8 +244,8 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
   const byResource = db.prepare(`
     WITH latest AS (
       SELECT r.resource, max(r.run_id) AS run_id FROM isolation_results r JOIN isolation_runs u ON u.id = r.run_id
-      WHERE u.outcome IN ('ok', 'leaks') AND r.verdict <> 'skipped' GROUP BY r.resource)
-    SELECT l.resource, l.run_id AS runId, sum(r.verdict IN ('leak', 'suspect', 'exists-oracle', 'error')) AS bad, sum(r.verdict = 'enforced') AS good
+      WHERE u.outcome IN ('ok', 'leaks') AND r.verdict NOT IN (${sqlList(verdictsWhere((v) => v.proof === 'neither'))}) GROUP BY r.resource)
+    SELECT l.resource, l.run_id AS runId, sum(r.verdict IN (${sqlList(verdictsWhere((v) => v.proof === 'against'))})) AS bad, sum(r.verdict IN (${sqlList(verdictsWhere((v) => v.proof === 'proves'))})) AS good
     FROM latest l JOIN isolation_results r ON r.run_id = l.run_id AND r.resource = l.resource GROUP BY l.resource`).all() as Array<{ resource: string; runId: number; bad: number; good: number }>;
   const endpointsProbed = byResource.filter((x) => x.good + x.bad > 0).length;
   const endpointsProven = byResource.filter((x) => x.bad === 0 && x.good > 0).length;

@@ -12,6 +12,7 @@ import { bytes as mib } from '../../src-shared/format.ts';
 import { startHttpHost } from '../host/httpHost.ts';
 import { runDoctor } from '../compose/doctor.ts';
 import { OTHER_COLUMNS, otherColumnsText } from '../../src-shared/migration.ts';
+import { VERDICT_ORDER } from '../../src-shared/tenancy.ts';
 import { confirm, createOut, EXIT, table, type Out } from './output.ts';
 
 class CliFailure extends Error {
@@ -430,7 +431,7 @@ program
       writeFileSync(o.out, text);
       out.info(`Wrote the ${o.format} report to ${o.out}.`);
     }
-    const summary = `${report.results.length} probes: ${report.counts.leak} leak, ${report.counts.suspect} suspect, ${report.counts['exists-oracle']} exists-oracle, ${report.counts.error} error, ${report.counts.enforced} enforced, ${report.counts.skipped} skipped. Cleanup: ${report.cleanup.removed} removed, ${report.cleanup.leftover.length} left.`;
+    const summary = `${report.results.length} probes: ${VERDICT_ORDER.map((v) => `${report.counts[v]} ${v}`).join(', ')}. Cleanup: ${report.cleanup.removed} removed, ${report.cleanup.leftover.length} left.`;
     if (json()) out.result(report, () => summary);
     else if (!o.out) out.text(text);
     out.summary(summary);

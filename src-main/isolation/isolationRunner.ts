@@ -3,7 +3,7 @@ import type { Resource } from '../../src-shared/catalog.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
-import type { Verdict } from '../../src-shared/tenancy.ts';
+import { noVerdicts, type Verdict } from '../../src-shared/tenancy.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
@@ -158,7 +158,7 @@ export class IsolationRunner {
 
     const report: IsolationReport = {
       runId, readOnly, owner: owner.label, identities: probers.map((p) => p.label), resources: resources.map((r) => r.name), results: [],
-      counts: { enforced: 0, leak: 0, suspect: 0, 'exists-oracle': 0, error: 0, skipped: 0 },
+      counts: noVerdicts(),
       cleanup: { removed: 0, leftover: [] }, complete: true, seconds: 0, overhead: 0, requests: 0,
     };
     const total = resources.length * probers.length * OPERATIONS.length;

@@ -2,12 +2,13 @@ import { scopeOf } from '../../src-shared/scope.ts';
 import { useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useIsolation } from '../stores/isolationStore.ts';
-import type { Verdict } from '../../src-shared/tenancy.ts';
+import { VERDICT_ORDER, VERDICTS, type Verdict } from '../../src-shared/tenancy.ts';
 import { NEEDS_CRM } from '../../src-shared/contract.ts';
 
 const OPS = ['list', 'search', 'read', 'update', 'delete', 'create'] as const;
 const OP_LETTER: Record<string, string> = { list: 'L', search: 'S', read: 'R', update: 'U', delete: 'D', create: 'C' };
-const VERDICTS: Verdict[] = ['leak', 'suspect', 'exists-oracle', 'error', 'enforced', 'skipped'];
+/** a verdict's colour and glyph, from the one VERDICTS table */
+const paint = (v: Verdict) => ({ '--verdict': VERDICTS[v].colour }) as React.CSSProperties;
 
 /** Resources × identities × operations, filling as probes finish; a cell opens its evidence. */
 export function IsolationView() {
@@ -30,7 +31,7 @@ export function IsolationView() {
     );
   }
   const cell = (resource: string, identity: string, op: string) => st.results.find((r) => r.resource === resource && r.identity === identity && r.operation === op);
-  const counts = Object.fromEntries(VERDICTS.map((v) => [v, st.results.filter((r) => r.verdict === v).length])) as Record<Verdict, number>;
+  const counts = Object.fromEntries(VERDICT_ORDER.map((v) => [v, st.results.filter((r) => r.verdict === v).length])) as Record<Verdict, number>;
   const shown = st.runs.find((r) => r.id === st.shownRunId);
   return (
     <section aria-labelledby="iso-title" data-testid="view-isolation" className="isolation">
@@ -52,7 +53,7 @@ export function IsolationView() {
       {st.error && <div className="alert" role="alert">{st.error}</div>}
       {st.summary && <div className={counts.leak ? 'alert' : 'toast'} role="status" data-testid="iso-summary">{st.summary}</div>}
       <div className="legend row small" data-testid="iso-legend">
-        {VERDICTS.map((v) => <span key={v} className="row"><span className={`cell v-${v}`} aria-hidden>{v === 'leak' ? '!' : ''}</span>{v} {counts[v]}</span>)}
+        {VERDICT_ORDER.map((v) => <span key={v} className="row" title={VERDICTS[v].meaning}><span className="cell" data-verdict={v} style={paint(v)} aria-hidden>{VERDICTS[v].mark}</span>{v} {counts[v]}</span>)}
         <span className="muted">· letters: {OPS.map((o) => `${OP_LETTER[o]} ${o}`).join(', ')}</span>
       </div>
       {st.results.length > 0 ? (
@@ -70,7 +71,7 @@ export function IsolationView() {
                     const r = cell(res, i, o);
                     return (
                       <td key={`${i}-${o}`}>
-                        {r ? <button type="button" className={`cell v-${r.verdict}${st.selected === r ? ' sel' : ''}`} title={`${res} · ${i} · ${o}: ${r.verdict}`} aria-label={`${res}, ${i}, ${o}: ${r.verdict}`} onClick={() => st.select(r)} data-testid={`cell-${res}-${i}-${o}`}>{r.verdict === 'leak' ? '!' : r.verdict === 'exists-oracle' ? '?' : r.verdict === 'suspect' ? '~' : ''}</button> : <span className="cell pending-cell" aria-label="not yet" />}
+                        {r ? <button type="button" className={`cell${st.selected === r ? ' sel' : ''}`} data-verdict={r.verdict} style={paint(r.verdict)} title={`${res} · ${i} · ${o}: ${r.verdict}`} aria-label={`${res}, ${i}, ${o}: ${r.verdict}`} onClick={() => st.select(r)} data-testid={`cell-${res}-${i}-${o}`}>{VERDICTS[r.verdict].mark}</button> : <span className="cell pending-cell" aria-label="not yet" />}
                       </td>
                     );
                   }))}
@@ -82,7 +83,7 @@ export function IsolationView() {
       ) : !st.running && <p className="muted" data-testid="iso-empty">{st.runs.length ? (shown ? `Run #${shown.id} has no results (${shown.outcome}${shown.message ? `: ${shown.message}` : ''}).` : 'No run with results yet on this connection: the runs below ended before probing anything.') : 'No isolation run yet on this connection.'}</p>}
       {st.selected && (
         <div className="card evidence" data-testid="iso-evidence" aria-label="Evidence">
-          <div className="row between"><strong className={`verdict-text v-${st.selected.verdict}`}>{st.selected.verdict}</strong><button type="button" onClick={() => st.select(null)}>Close</button></div>
+          <div className="row between"><strong className="verdict-text" style={paint(st.selected.verdict)}>{st.selected.verdict}</strong><button type="button" onClick={() => st.select(null)}>Close</button></div>
           <div>{st.selected.resource} · {st.selected.identity} · {st.selected.operation}: {st.selected.detail}</div>
           <ul className="small">{st.selected.evidence.map((e, k) => <li key={k}><code>{e.request}</code> → <strong>{e.status}</strong>{e.excerpt && <div className="muted excerpt">{e.excerpt}</div>}</li>)}</ul>
         </div>
