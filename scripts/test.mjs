@@ -1,7 +1,10 @@
-// `npm test`: typecheck, lint, build, unit + integration tests, then end-to-end tests in Chromium.
-// Ends with one line "tests: N passed, N failed, N skipped" summed over both runs.
+// `npm test`: typecheck, lint, the fast tier, build, unit + integration tests, then end-to-end
+// tests in Chromium; then a check that no test left a temporary folder (a home, an embedded
+// cluster) behind. Ends with one line "tests: N passed, N failed, N skipped" summed over the runs.
+// `npm run test:fast`, `test:unit`, `test:e2e` run one part.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -21,7 +24,10 @@ function counts(file) {
   return { passed: j.numPassedTests, failed: j.numFailedTests + (j.numRuntimeErrorTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests };
 }
 
-const only = process.argv[2]; // "unit" or "e2e" to run one part
+const only = process.argv[2]; // "fast", "unit" or "e2e" to run one part
+// what the tests make in the temporary folder is named tenantscope-*: none of it may outlive the run
+const ours = () => new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('tenantscope-')));
+const before = ours();
 let ok = true;
 if (!only) {
   ok = step('typecheck', bin('tsc'), ['-p', 'tsconfig.node.json', '--noEmit']) && ok;
@@ -30,10 +36,11 @@ if (!only) {
   ok = step('lint', bin('eslint'), ['.']) && ok;
 }
 if (!only || only === 'e2e') ok = step('build', process.execPath, [join(root, 'scripts', 'build-if-stale.mjs')]) && ok;
+const fastJson = join(results, 'fast.json');
 const unitJson = join(results, 'unit.json');
 const e2eJson = join(results, 'e2e.json');
-rmSync(unitJson, { force: true });
-rmSync(e2eJson, { force: true });
+for (const f of [fastJson, unitJson, e2eJson]) rmSync(f, { force: true });
+if (!only || only === 'fast') ok = step('fast tier (no PostgreSQL, no network)', bin('vitest'), ['run', '-c', 'vitest.fast.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${fastJson}`]) && ok;
 if (!only || only === 'unit') ok = step('unit and integration tests', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${unitJson}`]) && ok;
 if (!only || only === 'e2e') {
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -44,9 +51,13 @@ if (!only || only === 'e2e') {
     ok = step('end-to-end tests (Chromium)', bin('vitest'), ['run', '-c', 'vitest.e2e.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${e2eJson}`]) && ok;
   }
 }
-const a = counts(unitJson);
-const b = counts(e2eJson);
-const total = { passed: a.passed + b.passed, failed: a.failed + b.failed, skipped: a.skipped + b.skipped };
+const left = [...ours()].filter((n) => !before.has(n));
+if (left.length) {
+  process.stderr.write(`\nThe tests left ${left.length} temporary folders behind in ${tmpdir()} (a test must remove what it makes):\n${left.map((n) => `  ${n}`).join('\n')}\n`);
+  ok = false;
+}
+const parts = [fastJson, unitJson, e2eJson].map(counts);
+const total = parts.reduce((t, p) => ({ passed: t.passed + p.passed, failed: t.failed + p.failed, skipped: t.skipped + p.skipped }), { passed: 0, failed: 0, skipped: 0 });
 process.stdout.write(`\ntests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
 if (!ok && total.failed === 0) process.stdout.write('(a step other than the tests failed: see above)\n');
 process.exit(ok && total.failed === 0 ? 0 : 1);

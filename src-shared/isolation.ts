@@ -1,4 +1,7 @@
-import { verdictsWhere, type Verdict } from './tenancy.ts';
+import { VERDICTS, verdictsWhere, type Verdict } from './tenancy.ts';
+
+/** a verdict that tells whether the CRM kept the tenant apart (not a skip, not a probe that failed) */
+const told = (v: Verdict) => VERDICTS[v].outcome === 'pass' || VERDICTS[v].outcome === 'fail';
 
 export interface ProbeKey {
   resource: string;
@@ -33,7 +36,7 @@ export function diffRuns(before: ProbeKey[], after: ProbeKey[]): Array<{ kind: D
     // a probe that did not run this time (skipped, or not in --only) is neither fixed nor new
     if (a && b) out.push({ kind: 'still leaking', resource, identity, operation });
     else if (!a && b) out.push({ kind: 'new leak', resource, identity, operation });
-    else if (a && now.has(k) && now.get(k) !== 'skipped' && now.get(k) !== 'error') out.push({ kind: 'fixed', resource, identity, operation });
+    else if (a && now.has(k) && told(now.get(k)!)) out.push({ kind: 'fixed', resource, identity, operation });
   }
   const order: Record<DiffKind, number> = { 'new leak': 0, 'still leaking': 1, fixed: 2 };
   return out.sort((x, y) => order[x.kind] - order[y.kind] || x.resource.localeCompare(y.resource));
