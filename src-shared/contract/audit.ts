@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { Channels } from './common.ts';
+
+// The tenancy audit, measured from the cache: findings, reports, acceptance.
+
+export const SeveritySchema = z.enum(['HIGH', 'MEDIUM', 'LOW']);
+
+export const FindingSchema = z.object({
+  id: z.string(), check: z.string(), severity: SeveritySchema, title: z.string(), resource: z.string().nullable(), count: z.number(),
+  evidence: z.object({ ids: z.array(z.string()), path: z.string() }), remediation: z.string(), sql: z.string().nullable(),
+  accepted: z.object({ reason: z.string(), by: z.string(), at: z.string() }).nullable(),
+});
+
+export const AuditResultSchema = z.object({
+  runId: z.number(), generatedAt: z.string(), asOf: z.string().nullable(), scope: z.string(),
+  models: z.array(z.object({ resource: z.string(), table: z.string().nullable(), priority: SeveritySchema.nullable(), hasCompanyId: z.boolean(), rows: z.number(), missing: z.number(), fillable: z.number(), orphans: z.number(), shared: z.number().optional() })),
+  findings: z.array(FindingSchema),
+  counts: z.record(SeveritySchema, z.number()),
+  progress: z.object({ modelsMigrated: z.number(), modelsTotal: z.number(), rowsMissing: z.number(), endpointsProven: z.number(), endpointsProbed: z.number(), isolationRunId: z.number().nullable() }),
+  diff: z.object({ previousRunId: z.number(), new: z.array(z.string()), fixed: z.array(z.string()), accepted: z.array(z.string()), stillOpen: z.array(z.string()) }).nullable(),
+});
+
+export const auditChannels = {
+  'audit:run': {
+    access: 'signed-in',
+    summary: 'The tenancy audit, measured from the cache with no network (a company admin: their own partition; a super admin: every one, or one tenant)',
+    input: z.object({ tenant: z.string().min(1).max(200).optional() }).strict(),
+    output: AuditResultSchema,
+  },
+  'audit:report': {
+    access: 'signed-in',
+    summary: 'The audit document, in the seed audit\'s shape, as Markdown or HTML (measured now, from the cache)',
+    input: z.object({ format: z.enum(['md', 'html']).default('md') }).strict(),
+    output: z.object({ fileName: z.string(), text: z.string() }),
+  },
+  'audit:accept': {
+    access: 'super-admin',
+    summary: 'Accept a finding with a reason: it stays listed but no longer fails the audit',
+    input: z.object({ id: z.string().regex(/^[0-9a-f]{12}$/), reason: z.string().min(1).max(500) }).strict(),
+    output: z.object({ accepted: z.string() }),
+  },
+} as const satisfies Channels;
