@@ -12,46 +12,8 @@ const sqlList = (words: string[]) => words.map((w) => `'${w.replace(/'/g, "''")}
 type Db = OpenCache['raw'];
 export type Severity = Priority;
 
-export interface Finding {
-  /** stable across runs: the check, the resource and what it is about */
-  id: string;
-  check: 'missing-company-id' | 'orphans' | 'cross-tenant-reference' | 'leak-evidence' | 'not-shared' | 'user-without-company' | 'super-admins';
-  severity: Severity;
-  title: string;
-  resource: string | null;
-  count: number;
-  /** up to 20 record ids, and the path that proves the finding */
-  evidence: { ids: string[]; path: string };
-  remediation: string;
-  sql: string | null;
-  accepted: { reason: string; by: string; at: string } | null;
-}
-
-export interface ModelStatus {
-  resource: string;
-  table: string | null;
-  priority: Priority | null;
-  /** the cached rows carry the company field (measured; the catalog's word when nothing is cached) */
-  hasCompanyId: boolean;
-  rows: number;
-  missing: number;
-  fillable: number;
-  orphans: number;
-  /** rows with no owner that the catalog says every company shares (not orphans) */
-  shared?: number;
-}
-
-export interface AuditResult {
-  runId: number;
-  generatedAt: string;
-  asOf: string | null;
-  scope: string;
-  models: ModelStatus[];
-  findings: Finding[];
-  counts: Record<Severity, number>;
-  progress: { modelsMigrated: number; modelsTotal: number; rowsMissing: number; endpointsProven: number; endpointsProbed: number; isolationRunId: number | null };
-  diff: { previousRunId: number; new: string[]; fixed: string[]; accepted: string[]; stillOpen: string[] } | null;
-}
+export type { AuditResult, Finding, ModelStatus } from '../../src-shared/contract/audit.ts';
+import type { AuditResult, Finding, ModelStatus } from '../../src-shared/contract/audit.ts';
 
 export const findingId = (...parts: string[]) => createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 12);
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;

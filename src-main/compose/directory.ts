@@ -1,5 +1,5 @@
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
-import { OUTSIDE, UNASSIGNED } from '../cache/cacheDb.ts';
+import { cachedCompanies } from '../cache/queries/records.ts';
 import { readDirectory } from '../catalog/databaseDiscovery.ts';
 import type { SyncService } from '../sync/syncService.ts';
 import type { Kernel } from './kernel.ts';
@@ -46,7 +46,7 @@ export class Directory {
     const url = this.k.connections.databaseUrl(s.connection);
     if (url) this.k.session().learnTenants((await readDirectory(url, usersTableOf(profile), { users: false })).companies);
     else {
-      const ids = (await this.k.cacheFor(s.connection)).raw.prepare(`SELECT DISTINCT company_id FROM records WHERE company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}')`).pluck().all() as string[];
+      const ids = cachedCompanies((await this.k.cacheFor(s.connection)).raw);
       this.k.session().learnTenants(ids.map((id) => ({ id, name: id })));
     }
     this.learnt.add(key); // a failed read is tried again on the next call

@@ -5,50 +5,20 @@ import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { noVerdicts, type Verdict } from '../../src-shared/tenancy.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
+import { finishRun, noteRunMessage, probeSaver, settleInterruptedRuns, startRun } from '../cache/queries/isolationRuns.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
 import { processAlive } from '../core/process.ts';
 import { pagesOf } from '../crm/paging.ts';
 import type { RetryPolicy } from '../crm/retry.ts';
 import { exchange, type Answer, type CrmIdentity, type Method } from '../crm/transport.ts';
+import { OPERATIONS as ALL_OPERATIONS, type Evidence, type IsolationReport, type Operation, type ProbeResult } from '../../src-shared/contract/isolation.ts';
 
 /** An identity the runner probes with: anyone signed in through the adapter (transport.signInIdentities). */
 export type ProbeIdentity = CrmIdentity;
 
-export type Operation = 'list' | 'search' | 'read' | 'update' | 'delete' | 'create';
-export const OPERATIONS: Operation[] = ['list', 'search', 'read', 'update', 'delete', 'create'];
-
-export interface Evidence {
-  request: string;
-  status: number;
-  excerpt: string;
-}
-
-export interface ProbeResult {
-  resource: string;
-  identity: string;
-  operation: Operation;
-  verdict: Verdict;
-  detail: string;
-  evidence: Evidence[];
-}
-
-export interface IsolationReport {
-  runId: number;
-  readOnly: boolean;
-  owner: string;
-  identities: string[];
-  resources: string[];
-  results: ProbeResult[];
-  counts: Record<Verdict, number>;
-  cleanup: { removed: number; leftover: Array<{ resource: string; id: string | null; marker: string; note: string }> };
-  complete: boolean;
-  seconds: number;
-  /** share of the wall time with no request in flight: the runner's own work */
-  overhead: number;
-  requests: number;
-}
-
+export type { Evidence, IsolationReport, Operation, ProbeResult };
+export const OPERATIONS: Operation[] = [...ALL_OPERATIONS];
 
 /** A list answered with something other than 200: the answer is the evidence. */
 class ListRefused extends AppError {
@@ -154,7 +124,7 @@ export class IsolationRunner {
     const unknown = opts.only?.filter((n) => !this.profile.catalog.resources.some((r) => r.name === n)) ?? [];
     if (unknown.length) throw new AppError('invalid-input', `No resource named ${unknown.join(', ')} in the catalog.`);
     // recorded once its inputs are accepted: a refused run leaves no run behind
-    const runId = Number(raw.prepare('INSERT INTO isolation_runs (started_at, read_only, pid) VALUES (?, ?, ?)').run(now(), readOnly ? 1 : 0, process.pid).lastInsertRowid);
+    const runId = startRun(raw, now(), readOnly, process.pid);
 
     const report: IsolationReport = {
       runId, readOnly, owner: owner.label, identities: probers.map((p) => p.label), resources: resources.map((r) => r.name), results: [],
@@ -162,11 +132,11 @@ export class IsolationRunner {
       cleanup: { removed: 0, leftover: [] }, complete: true, seconds: 0, overhead: 0, requests: 0,
     };
     const total = resources.length * probers.length * OPERATIONS.length;
-    const save = raw.prepare('INSERT OR REPLACE INTO isolation_results (run_id, resource, identity, operation, verdict, detail, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const save = probeSaver(raw, runId);
     const record = (r: ProbeResult) => {
       report.results.push(r);
       report.counts[r.verdict]++;
-      save.run(runId, r.resource, r.identity, r.operation, r.verdict, r.detail, JSON.stringify(r.evidence));
+      save(r);
       this.bus.emit('onIsolationResult', { runId, result: r });
       const secs = Math.max((performance.now() - started) / 1000, 0.001);
       const rate = report.results.length / secs;
@@ -189,7 +159,7 @@ export class IsolationRunner {
     } catch (e) {
       report.complete = false;
       const err = e instanceof AppError ? e : describeFailure(e, this.profile.baseUrl);
-      raw.prepare('UPDATE isolation_runs SET message = ? WHERE id = ?').run(err.message, runId);
+      noteRunMessage(raw, runId, err.message);
       if (err.code !== 'cancelled') throw err;
     } finally {
       const after = await this.cleanup(identities);
@@ -198,8 +168,7 @@ export class IsolationRunner {
       report.overhead = Math.max(0, 1 - this.waitMs / Math.max(1, performance.now() - started));
       report.requests = this.requests;
       const outcome = !report.complete ? 'incomplete' : report.counts.leak > 0 ? 'leaks' : 'ok';
-      raw.prepare('UPDATE isolation_runs SET finished_at = ?, outcome = ?, probes = ?, leaks = ?, seconds = ?, cleanup = ? WHERE id = ?')
-        .run(now(), outcome, report.results.length, report.counts.leak, report.seconds, JSON.stringify(report.cleanup), runId);
+      finishRun(raw, runId, { finishedAt: now(), outcome, probes: report.results.length, leaks: report.counts.leak, seconds: report.seconds, cleanup: report.cleanup });
     }
     return report;
   }
@@ -209,14 +178,9 @@ export class IsolationRunner {
    * what they had probed kept; a run of a live process (this one, or a CLI beside it) is left be.
    */
   static settleInterrupted(raw: OpenCache['raw']): number {
-    const open = raw.prepare("SELECT id, pid FROM isolation_runs WHERE outcome = 'running'").all() as Array<{ id: number; pid: number | null }>;
-    const gone = open.filter((r) => !r.pid || !processAlive(r.pid));
-    const settle = raw.prepare(`UPDATE isolation_runs SET outcome = 'interrupted', probes = (SELECT count(*) FROM isolation_results WHERE run_id = @id),
-      leaks = (SELECT count(*) FROM isolation_results WHERE run_id = @id AND verdict = 'leak'),
-      message = coalesce(message, 'The process running it ended before it finished (killed or crashed); what it had probed is kept.') WHERE id = @id`);
-    for (const r of gone) settle.run({ id: r.id });
-    return gone.length;
+    return settleInterruptedRuns(raw, processAlive);
   }
+
 
   /**
    * Fills a body template: {{marker}}, and {{ref:x}} with a record of x in the owner's company. A

@@ -6,19 +6,45 @@ import type { Channels } from './common.ts';
 export const SeveritySchema = z.enum(['HIGH', 'MEDIUM', 'LOW']);
 
 export const FindingSchema = z.object({
-  id: z.string(), check: z.string(), severity: SeveritySchema, title: z.string(), resource: z.string().nullable(), count: z.number(),
-  evidence: z.object({ ids: z.array(z.string()), path: z.string() }), remediation: z.string(), sql: z.string().nullable(),
+  /** stable across runs: the check, the resource and what it is about */
+  id: z.string(),
+  check: z.enum(['missing-company-id', 'orphans', 'cross-tenant-reference', 'leak-evidence', 'not-shared', 'user-without-company', 'super-admins']),
+  severity: SeveritySchema,
+  title: z.string(),
+  resource: z.string().nullable(),
+  count: z.number(),
+  /** up to 20 record ids, and the path that proves the finding */
+  evidence: z.object({ ids: z.array(z.string()), path: z.string() }),
+  remediation: z.string(),
+  sql: z.string().nullable(),
   accepted: z.object({ reason: z.string(), by: z.string(), at: z.string() }).nullable(),
+});
+
+export const ModelStatusSchema = z.object({
+  resource: z.string(),
+  table: z.string().nullable(),
+  priority: SeveritySchema.nullable(),
+  /** the cached rows carry the company field (measured; the catalog's word when nothing is cached) */
+  hasCompanyId: z.boolean(),
+  rows: z.number(),
+  missing: z.number(),
+  fillable: z.number(),
+  orphans: z.number(),
+  /** rows with no owner that the catalog says every company shares (not orphans) */
+  shared: z.number().optional(),
 });
 
 export const AuditResultSchema = z.object({
   runId: z.number(), generatedAt: z.string(), asOf: z.string().nullable(), scope: z.string(),
-  models: z.array(z.object({ resource: z.string(), table: z.string().nullable(), priority: SeveritySchema.nullable(), hasCompanyId: z.boolean(), rows: z.number(), missing: z.number(), fillable: z.number(), orphans: z.number(), shared: z.number().optional() })),
+  models: z.array(ModelStatusSchema),
   findings: z.array(FindingSchema),
   counts: z.record(SeveritySchema, z.number()),
   progress: z.object({ modelsMigrated: z.number(), modelsTotal: z.number(), rowsMissing: z.number(), endpointsProven: z.number(), endpointsProbed: z.number(), isolationRunId: z.number().nullable() }),
   diff: z.object({ previousRunId: z.number(), new: z.array(z.string()), fixed: z.array(z.string()), accepted: z.array(z.string()), stillOpen: z.array(z.string()) }).nullable(),
 });
+export type AuditResult = z.output<typeof AuditResultSchema>;
+export type Finding = z.output<typeof FindingSchema>;
+export type ModelStatus = z.output<typeof ModelStatusSchema>;
 
 export const auditChannels = {
   'audit:run': {

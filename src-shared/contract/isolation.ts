@@ -4,15 +4,29 @@ import { Empty, type Channels } from './common.ts';
 
 // The isolation matrix: runs, their verdicts and evidence.
 
+export const OPERATIONS = ['list', 'search', 'read', 'update', 'delete', 'create'] as const;
+export const OperationSchema = z.enum(OPERATIONS);
+
+/** one request and what it answered, cut short */
 export const EvidenceSchema = z.object({ request: z.string(), status: z.number(), excerpt: z.string() });
+
+export const ProbeResultSchema = z.object({ resource: z.string(), identity: z.string(), operation: OperationSchema, verdict: VerdictSchema, detail: z.string(), evidence: z.array(EvidenceSchema) });
 
 export const IsolationReportSchema = z.object({
   runId: z.number(), readOnly: z.boolean(), owner: z.string(), identities: z.array(z.string()), resources: z.array(z.string()),
-  results: z.array(z.object({ resource: z.string(), identity: z.string(), operation: z.enum(['list', 'search', 'read', 'update', 'delete', 'create']), verdict: VerdictSchema, detail: z.string(), evidence: z.array(EvidenceSchema) })),
+  results: z.array(ProbeResultSchema),
   counts: z.record(VerdictSchema, z.number()),
   cleanup: z.object({ removed: z.number(), leftover: z.array(z.object({ resource: z.string(), id: z.string().nullable(), marker: z.string(), note: z.string() })) }),
-  complete: z.boolean(), seconds: z.number(), overhead: z.number(), requests: z.number(),
+  complete: z.boolean(),
+  seconds: z.number(),
+  /** share of the wall time with no request in flight: the runner's own work */
+  overhead: z.number(),
+  requests: z.number(),
 });
+export type Operation = z.output<typeof OperationSchema>;
+export type Evidence = z.output<typeof EvidenceSchema>;
+export type ProbeResult = z.output<typeof ProbeResultSchema>;
+export type IsolationReport = z.output<typeof IsolationReportSchema>;
 
 export const isolationChannels = {
   'isolation:run': {

@@ -1,4 +1,3 @@
-import type { Output } from '../../../src-shared/contract.ts';
 import { auditHtml, auditMarkdown } from '../../../src-shared/reports/audit.ts';
 import { acceptFinding, runAudit } from '../../audit/auditService.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
@@ -15,7 +14,7 @@ export function auditHandlers(k: Kernel): HandlersFor<Channels> {
     return { s, result: runAudit((await k.cacheFor(s.connection)).raw, k.connections.get(s.connection).catalog, { company }) };
   };
   return {
-    'audit:run': async ({ tenant }) => (await audit(tenant)).result as Output<'audit:run'>,
+    'audit:run': async ({ tenant }) => (await audit(tenant)).result,
     'audit:report': async ({ format }) => {
       const { s, result } = await audit();
       const text = format === 'html' ? auditHtml(result, s.connection) : auditMarkdown(result, s.connection);

@@ -1,5 +1,5 @@
-import type { Output } from '../../../src-shared/contract.ts';
 import { AppError } from '../../../src-shared/result.ts';
+import { listRuns, runResults } from '../../cache/queries/isolationRuns.ts';
 import { signInIdentities } from '../../crm/transport.ts';
 import { IsolationRunner } from '../../isolation/isolationRunner.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
@@ -21,16 +21,12 @@ export function isolationHandlers(k: Kernel): HandlersFor<Channels> {
     'isolation:runs': async () => {
       const { raw } = await cache();
       IsolationRunner.settleInterrupted(raw);
-      const runs = raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, read_only AS readOnly, outcome, probes, leaks, message FROM isolation_runs ORDER BY id DESC LIMIT 200').all() as Array<{ readOnly: number } & Record<string, unknown>>;
-      return { runs: runs.map((r) => ({ ...r, readOnly: !!r.readOnly })) as Output<'isolation:runs'>['runs'] };
+      return { runs: listRuns(raw) };
     },
     'isolation:results': async ({ runId }) => {
-      const { raw } = await cache();
-      const run = raw.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome, read_only AS readOnly, seconds, cleanup FROM isolation_runs WHERE id = ?').get(runId) as { readOnly: number; cleanup: string | null } & Record<string, unknown> | undefined;
-      if (!run) throw new AppError('not-found', `There is no isolation run ${runId}.`);
-      run.cleanup = run.cleanup === null ? null : JSON.parse(run.cleanup);
-      const rows = raw.prepare('SELECT resource, identity, operation, verdict, detail, evidence FROM isolation_results WHERE run_id = ? ORDER BY resource, identity, operation').all(runId) as Array<{ evidence: string } & Record<string, unknown>>;
-      return { run: { ...run, readOnly: !!run.readOnly, seconds: (run.seconds as number | null) ?? null }, results: rows.map((r) => ({ ...r, evidence: JSON.parse(r.evidence) })) } as Output<'isolation:results'>;
+      const found = runResults((await cache()).raw, runId);
+      if (!found) throw new AppError('not-found', `There is no isolation run ${runId}.`);
+      return found;
     },
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { AppError } from '../../../src-shared/result.ts';
 import { cachePath } from '../../cache/cacheFiles.ts';
+import { importedCopy } from '../../cache/queries/meta.ts';
 import { offlineOperator, recordOperator } from '../../session/offline.ts';
 import type { Directory } from '../directory.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
@@ -10,11 +11,9 @@ type Channels = 'session:signIn' | 'session:openOffline' | 'session:current' | '
 export function sessionHandlers(k: Kernel, directory: Directory): HandlersFor<Channels> {
   /** an imported copy is opened offline: a failed sign-in to it says so rather than "check the email and password" */
   const copyRefusal = async (connection: string, e: unknown): Promise<never> => {
-    const copy = e instanceof AppError && existsSync(cachePath(k.opts.home, connection))
-      ? ((await k.cacheFor(connection).catch(() => null))?.raw.prepare("SELECT value FROM cache_meta WHERE key = 'imported'").pluck().get() as string | undefined)
-      : undefined;
-    if (!copy) throw e;
-    const m = JSON.parse(copy) as { tenant: string; exportedBy: string; exportedAt: string };
+    const cache = e instanceof AppError && existsSync(cachePath(k.opts.home, connection)) ? await k.cacheFor(connection).catch(() => null) : null;
+    const m = cache ? importedCopy(cache.raw) : null;
+    if (!m) throw e;
     throw new AppError(e instanceof AppError && e.code === 'unreachable' ? 'unreachable' : 'bad-credentials', `"${connection}" is an offline copy of ${m.tenant}, exported by ${m.exportedBy} on ${m.exportedAt.slice(0, 10)}: it opens offline, as "support" with the copy's passphrase (Open offline), not by signing in to the CRM.`);
   };
   return {

@@ -1,3 +1,4 @@
+import { markImported } from '../../cache/queries/meta.ts';
 import { exportTenant, importInto, readExport } from '../../data/tenantExport.ts';
 import { recordOperator } from '../../session/offline.ts';
 import { saveConnection, type HandlersFor, type Kernel } from '../kernel.ts';
@@ -24,7 +25,7 @@ export function transferHandlers(k: Kernel): HandlersFor<Channels> {
         await saveConnection(k, { ...meta.profile, name, description: `${meta.tenant.name}, exported by ${meta.exportedBy} on ${meta.exportedAt.slice(0, 10)} (offline copy)` }, { replace: false });
         const raw = (await k.cacheFor(name)).raw;
         const rows = importInto(raw, opened.file, meta.tenant.id);
-        raw.prepare("INSERT OR REPLACE INTO cache_meta (key, value) VALUES ('imported', ?)").run(JSON.stringify({ tenant: meta.tenant.name, exportedBy: meta.exportedBy, exportedAt: meta.exportedAt }));
+        markImported(raw, { tenant: meta.tenant.name, exportedBy: meta.exportedBy, exportedAt: meta.exportedAt });
         const user = { id: 'support', email: 'support', name: `Support (copy of ${meta.tenant.name})` };
         const draft = { connection: name, user, role: 'company_admin' as const, company: meta.tenant, canSwitchTenant: false, selectedTenant: meta.tenant.id, signedInAt: new Date().toISOString(), offline: true, dataAsOf: meta.dataAsOf };
         await recordOperator(raw, 'support', draft, [meta.tenant], passphrase);
