@@ -6,74 +6,129 @@ import { z } from 'zod';
  */
 const Priority = z.enum(['HIGH', 'MEDIUM', 'LOW']).nullable();
 export const StepKindSchema = z.enum(['add-column', 'trigger', 'backfill', 'index', 'fk', 'fk-validate', 'check', 'check-validate']);
+export type StepKind = z.output<typeof StepKindSchema>;
 
 export const TableAuditSchema = z.object({
   resource: z.string(), table: z.string(), priority: z.string().nullable(), hasCompanyId: z.boolean(),
+  /** the seed's verify query: total, with company_id, missing */
   total: z.number(), withCompanyId: z.number(), missing: z.number(),
-  indexOnCompanyId: z.boolean(), foreignKeyOnCompanyId: z.boolean(), childMismatches: z.number().nullable(),
-  uniqueWithoutCompany: z.array(z.string()), citus: z.object({ ready: z.boolean(), blockers: z.array(z.string()) }),
+  indexOnCompanyId: z.boolean(), foreignKeyOnCompanyId: z.boolean(),
+  /** rows whose company_id differs from their parent row's (both tables have the column) */
+  childMismatches: z.number().nullable(),
+  /** unique constraints and unique indexes that leave company_id out: they disclose what exists in other tenants */
+  uniqueWithoutCompany: z.array(z.string()),
+  /** for a tenant-distributed PostgreSQL (Citus): primary, unique and foreign keys that leave company_id out */
+  citus: z.object({ ready: z.boolean(), blockers: z.array(z.string()) }),
 });
+export type TableAudit = z.output<typeof TableAuditSchema>;
 
-export const PlanStepSchema = z.object({ n: z.number(), table: z.string(), kind: StepKindSchema, sql: z.string(), locks: z.string() });
+export const PlanStepSchema = z.object({
+  n: z.number(), table: z.string(), kind: StepKindSchema,
+  /** the SQL as it runs (the backfill shows one batch, $1 the last key done, $2 the batch size) */
+  sql: z.string(),
+  /** the lock it takes and for how long, in words */
+  locks: z.string(),
+});
+export type PlanStep = z.output<typeof PlanStepSchema>;
+
+export const TableDerivationSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('owner'), field: z.string(), usersTable: z.string() }),
+  z.object({ kind: z.literal('parent'), field: z.string(), parentTable: z.string() }),
+]);
+export type TableDerivation = z.output<typeof TableDerivationSchema>;
 
 export const TablePlanSchema = z.object({
-  resource: z.string(), table: z.string(), priority: Priority, phase: z.union([z.literal(1), z.literal(2), z.literal(3)]),
-  derivation: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('owner'), field: z.string(), usersTable: z.string() }),
-    z.object({ kind: z.literal('parent'), field: z.string(), parentTable: z.string() }),
-  ]),
-  key: z.string(), columns: z.array(z.string()), rows: z.number(), orphansPredicted: z.number(),
+  resource: z.string(), table: z.string(), priority: Priority,
+  /** 1: HIGH (critical tables first), 2: MEDIUM, 3: LOW */
+  phase: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+  derivation: TableDerivationSchema,
+  /** the primary key the backfill walks in ranges */
+  key: z.string(),
+  /** every column but company_id, in order: the fingerprint covers them */
+  columns: z.array(z.string()),
+  rows: z.number(),
+  /** rows whose owner or parent gives no company: they stay NULL and verify lists them */
+  orphansPredicted: z.number(),
   estimate: z.object({ seconds: z.number(), columnBytes: z.number(), indexBytes: z.number(), transientBytes: z.number() }),
   names: z.object({ index: z.string(), fk: z.string(), check: z.string(), trigger: z.string(), fn: z.string() }),
   note: z.string().nullable(),
 });
+export type TablePlan = z.output<typeof TablePlanSchema>;
 
 export const MigrationPlanSchema = z.object({
-  createdAt: z.string(), database: z.string(), schema: z.string(), companiesTable: z.string(),
+  createdAt: z.string(),
+  /** host and database, never the password */
+  database: z.string(),
+  /** the schema the CRM's tables live in */
+  schema: z.string(),
+  /** the table company_id points at (the users table's company_id references it) */
+  companiesTable: z.string(),
   options: z.object({ notNull: z.boolean(), batchSize: z.number(), lockTimeoutMs: z.number() }),
   tables: z.array(TablePlanSchema), steps: z.array(PlanStepSchema),
+  /** tables the planner cannot derive: a person has to say how (--derive) */
   asks: z.array(z.object({ table: z.string(), reason: z.string() })),
+  /** tables left as they are, and why (already have company_id, rows they miss) */
   skipped: z.array(z.object({ table: z.string(), reason: z.string() })),
   estimate: z.object({ rows: z.number(), seconds: z.number(), bytes: z.number() }),
 });
+export type MigrationPlan = z.output<typeof MigrationPlanSchema>;
 
 export const RunStatusSchema = z.enum(['running', 'paused', 'done', 'failed', 'rolled-back']);
+export type RunStatus = z.output<typeof RunStatusSchema>;
+
+export const TableProgressSchema = z.object({
+  table: z.string(), phase: z.number(), status: z.enum(['pending', 'running', 'done', 'failed']), step: StepKindSchema.nullable(),
+  done: z.number(), total: z.number(), rate: z.number(), etaSeconds: z.number().nullable(),
+});
+export type TableProgress = z.output<typeof TableProgressSchema>;
 
 export const MigrationProgressSchema = z.object({
   runId: z.number(), status: RunStatusSchema,
-  tables: z.array(z.object({
-    table: z.string(), phase: z.number(), status: z.enum(['pending', 'running', 'done', 'failed']), step: StepKindSchema.nullable(),
-    done: z.number(), total: z.number(), rate: z.number(), etaSeconds: z.number().nullable(),
-  })),
+  tables: z.array(TableProgressSchema),
   overall: z.object({ done: z.number(), total: z.number(), rate: z.number(), etaSeconds: z.number().nullable(), steps: z.number(), stepsDone: z.number() }),
   batchSize: z.number(), delayMs: z.number(), message: z.string().nullable(),
 });
-export type MigrationProgressData = z.infer<typeof MigrationProgressSchema>;
+export type MigrationProgress = z.output<typeof MigrationProgressSchema>;
+
+export const TableVerificationSchema = z.object({
+  table: z.string(), hasColumn: z.boolean(), rows: z.number(), missing: z.number(),
+  /** rows whose owner or parent gives no company: they stay NULL, by id (first 100) */
+  orphans: z.object({ count: z.number(), ids: z.array(z.string()) }),
+  /** rows that are NULL but could be filled (must be 0) */
+  fillableMissing: z.number(),
+  /** rows whose company_id differs from their owner's or parent's (must be 0) */
+  mismatched: z.number(),
+  index: z.enum(['valid', 'invalid', 'missing']), foreignKey: z.enum(['validated', 'not-valid', 'missing']), notNull: z.enum(['validated', 'not-valid', 'missing', 'skipped']),
+  /** the table's other columns, hashed, before the run and now */
+  fingerprint: z.object({ before: z.string(), now: z.string(), rowsBefore: z.number(), equal: z.boolean() }),
+  ok: z.boolean(), problems: z.array(z.string()),
+});
+export type TableVerification = z.output<typeof TableVerificationSchema>;
 
 export const VerificationSchema = z.object({
-  runId: z.number(), ok: z.boolean(), fingerprintsEqual: z.boolean(),
-  tables: z.array(z.object({
-    table: z.string(), hasColumn: z.boolean(), rows: z.number(), missing: z.number(),
-    orphans: z.object({ count: z.number(), ids: z.array(z.string()) }), fillableMissing: z.number(), mismatched: z.number(),
-    index: z.enum(['valid', 'invalid', 'missing']), foreignKey: z.enum(['validated', 'not-valid', 'missing']), notNull: z.enum(['validated', 'not-valid', 'missing', 'skipped']),
-    fingerprint: z.object({ before: z.string(), now: z.string(), rowsBefore: z.number(), equal: z.boolean() }),
-    ok: z.boolean(), problems: z.array(z.string()),
-  })),
+  runId: z.number(), ok: z.boolean(),
+  /** every table's other columns are as before (false when the application wrote during the run) */
+  fingerprintsEqual: z.boolean(),
+  tables: z.array(TableVerificationSchema),
 });
-export type VerificationData = z.infer<typeof VerificationSchema>;
+export type Verification = z.output<typeof VerificationSchema>;
 
 export const RunRecordSchema = z.object({
   id: z.number(), startedBy: z.string(), startedAt: z.string(), finishedAt: z.string().nullable(), status: RunStatusSchema,
   tables: z.array(z.string()), rows: z.number(), message: z.string().nullable(), rolledBackBy: z.string().nullable(),
 });
-export type RunRecordData = z.infer<typeof RunRecordSchema>;
+export type RunRecord = z.output<typeof RunRecordSchema>;
 
 export const RollbackResultSchema = z.object({
   runId: z.number(), ok: z.boolean(),
+  /** per table: schema and fingerprint equal to before the run */
   tables: z.array(z.object({ table: z.string(), schemaEqual: z.boolean(), fingerprintEqual: z.boolean() })),
 });
+export type RollbackResult = z.output<typeof RollbackResultSchema>;
 
-export const PreflightSchema = z.array(z.object({ level: z.enum(['ok', 'warn', 'fail']), message: z.string() }));
+export const PreflightItemSchema = z.object({ level: z.enum(['ok', 'warn', 'fail']), message: z.string() });
+export type PreflightItem = z.output<typeof PreflightItemSchema>;
+export const PreflightSchema = z.array(PreflightItemSchema);
 
 /**
  * The words for what a run did to a table's other columns (their fingerprint before and after),

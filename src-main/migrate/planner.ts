@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { Catalog, Derivation } from '../../src-shared/catalog.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { bytes } from '../../src-shared/format.ts';
+import type { MigrationPlan, PlanStep, PreflightItem, TableDerivation, TablePlan } from '../../src-shared/migration.ts';
+export type { MigrationPlan } from '../../src-shared/migration.ts';
 import { connect, databaseLabel, ident } from './pg.ts';
 
 /**
@@ -18,40 +20,9 @@ import { connect, databaseLabel, ident } from './pg.ts';
  * wait, never the application. The plan reads the database; it changes nothing.
  */
 
-export type StepKind = 'add-column' | 'trigger' | 'backfill' | 'index' | 'fk' | 'fk-validate' | 'check' | 'check-validate';
 
-export interface PlanStep {
-  n: number;
-  table: string;
-  kind: StepKind;
-  /** the SQL as it runs (the backfill shows one batch, $1 the last key done, $2 the batch size) */
-  sql: string;
-  /** the lock it takes and for how long, in words */
-  locks: string;
-}
 
-export type TableDerivation =
-  | { kind: 'owner'; field: string; usersTable: string }
-  | { kind: 'parent'; field: string; parentTable: string };
 
-export interface TablePlan {
-  resource: string;
-  table: string;
-  priority: 'HIGH' | 'MEDIUM' | 'LOW' | null;
-  /** 1: HIGH (critical tables first), 2: MEDIUM, 3: LOW */
-  phase: 1 | 2 | 3;
-  derivation: TableDerivation;
-  /** the primary key the backfill walks in ranges */
-  key: string;
-  /** every column but company_id, in order: the fingerprint covers them */
-  columns: string[];
-  rows: number;
-  /** rows whose owner or parent gives no company: they stay NULL and verify lists them */
-  orphansPredicted: number;
-  estimate: { seconds: number; columnBytes: number; indexBytes: number; transientBytes: number };
-  names: { index: string; fk: string; check: string; trigger: string; fn: string };
-  note: string | null;
-}
 
 export interface PlanOptions {
   /** only these tables (their parents are added when the children need them) */
@@ -64,23 +35,6 @@ export interface PlanOptions {
   lockTimeoutMs?: number;
 }
 
-export interface MigrationPlan {
-  createdAt: string;
-  /** host and database, never the password */
-  database: string;
-  /** the schema the CRM's tables live in */
-  schema: string;
-  /** the table company_id points at (the users table's company_id references it) */
-  companiesTable: string;
-  options: { notNull: boolean; batchSize: number; lockTimeoutMs: number };
-  tables: TablePlan[];
-  steps: PlanStep[];
-  /** tables the planner cannot derive: a person has to say how (--derive) */
-  asks: { table: string; reason: string }[];
-  /** tables left as they are, and why (already have company_id, rows they miss) */
-  skipped: { table: string; reason: string }[];
-  estimate: { rows: number; seconds: number; bytes: number };
-}
 
 /** Backfill rate used for the estimate before anything ran (bench/migrate on a 2-core machine); the run measures its own. */
 export const ESTIMATE_ROWS_PER_SECOND = 40_000;
@@ -384,7 +338,6 @@ export function planSql(plan: MigrationPlan): string {
   return out.join('\n') + '\n';
 }
 
-export interface PreflightItem { level: 'ok' | 'warn' | 'fail'; message: string }
 
 /**
  * What would stop or slow the plan, checked before anything changes (the dry run): who owns the

@@ -1,7 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import { AppError } from '../../src-shared/result.ts';
-import { backfillBatchSql, checkStoredPlan, sourceJoin, STATE_SCHEMA, type MigrationPlan, type PlanStep, type StepKind, type TablePlan } from './planner.ts';
+import { backfillBatchSql, checkStoredPlan, sourceJoin, STATE_SCHEMA } from './planner.ts';
+import type { MigrationPlan, MigrationProgress, PlanStep, RollbackResult, RunRecord, RunStatus, TablePlan, TableProgress, TableVerification, Verification } from '../../src-shared/migration.ts';
+export type { MigrationProgress } from '../../src-shared/migration.ts';
 import { connect, hasCompanyId, ident, isLockTimeout, retryOnLock } from './pg.ts';
 
 /**
@@ -15,28 +17,8 @@ import { connect, hasCompanyId, ident, isLockTimeout, retryOnLock } from './pg.t
 const S = STATE_SCHEMA;
 const LOCK_KEY = 74_656_160; // any constant below 2^31 (pg_locks shows it as objid): one migration runner per database
 
-export type RunStatus = 'running' | 'paused' | 'done' | 'failed' | 'rolled-back';
 
-export interface TableProgress {
-  table: string;
-  phase: number;
-  status: 'pending' | 'running' | 'done' | 'failed';
-  step: StepKind | null;
-  done: number;
-  total: number;
-  rate: number;
-  etaSeconds: number | null;
-}
 
-export interface MigrationProgress {
-  runId: number;
-  status: RunStatus;
-  tables: TableProgress[];
-  overall: { done: number; total: number; rate: number; etaSeconds: number | null; steps: number; stepsDone: number };
-  batchSize: number;
-  delayMs: number;
-  message: string | null;
-}
 
 /** Changed while a run goes on (the console's pause button, the throttle). */
 export interface RunControl {
@@ -64,45 +46,8 @@ export interface TableSnapshot {
   schema: unknown;
 }
 
-export interface RunRecord {
-  id: number;
-  startedBy: string;
-  startedAt: string;
-  finishedAt: string | null;
-  status: RunStatus;
-  tables: string[];
-  rows: number;
-  message: string | null;
-  rolledBackBy: string | null;
-}
 
-export interface TableVerification {
-  table: string;
-  hasColumn: boolean;
-  rows: number;
-  missing: number;
-  /** rows whose owner or parent gives no company: they stay NULL, by id (first 100) */
-  orphans: { count: number; ids: string[] };
-  /** rows that are NULL but could be filled (must be 0) */
-  fillableMissing: number;
-  /** rows whose company_id differs from their owner's or parent's (must be 0) */
-  mismatched: number;
-  index: 'valid' | 'invalid' | 'missing';
-  foreignKey: 'validated' | 'not-valid' | 'missing';
-  notNull: 'validated' | 'not-valid' | 'missing' | 'skipped';
-  /** the table's other columns, hashed, before the run and now */
-  fingerprint: { before: string; now: string; rowsBefore: number; equal: boolean };
-  ok: boolean;
-  problems: string[];
-}
 
-export interface Verification {
-  runId: number;
-  ok: boolean;
-  /** every table's other columns are as before (false when the application wrote during the run) */
-  fingerprintsEqual: boolean;
-  tables: TableVerification[];
-}
 
 const STATE_DDL = `
 CREATE SCHEMA IF NOT EXISTS ${S};
@@ -586,12 +531,6 @@ export async function verifyMigration(databaseUrl: string, runId?: number): Prom
   }
 }
 
-export interface RollbackResult {
-  runId: number;
-  /** per table: schema and fingerprint equal to before the run */
-  tables: { table: string; schemaEqual: boolean; fingerprintEqual: boolean }[];
-  ok: boolean;
-}
 
 /**
  * Removes exactly what a run added: its NOT NULL checks, foreign keys, indexes, triggers and

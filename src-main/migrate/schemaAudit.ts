@@ -1,24 +1,7 @@
 import type { Catalog } from '../../src-shared/catalog.ts';
+import type { TableAudit } from '../../src-shared/migration.ts';
 import { connect, ident } from './pg.ts';
 
-export interface TableAudit {
-  resource: string;
-  table: string;
-  priority: string | null;
-  hasCompanyId: boolean;
-  /** the seed's verify query: total, with company_id, missing */
-  total: number;
-  withCompanyId: number;
-  missing: number;
-  indexOnCompanyId: boolean;
-  foreignKeyOnCompanyId: boolean;
-  /** rows whose company_id differs from their parent row's (both tables have the column) */
-  childMismatches: number | null;
-  /** unique constraints and unique indexes that leave company_id out: they disclose what exists in other tenants */
-  uniqueWithoutCompany: string[];
-  /** for a tenant-distributed PostgreSQL (Citus): primary, unique and foreign keys that leave company_id out */
-  citus: { ready: boolean; blockers: string[] };
-}
 
 /**
  * The schema audit of the CRM's PostgreSQL, read-only: for every table in the catalog, whether it

@@ -11,6 +11,7 @@ import { pagesOf, type Page, type PagePosition } from '../crm/paging.ts';
 import { exchange, type Answer, type CrmIdentity } from '../crm/transport.ts';
 import { SyncProgress } from './progress.ts';
 import { isLater } from '../../src-shared/instant.ts';
+import type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
 
 /** Pages are written together once this many rows or this much time has gathered (each batch with its cursor). */
 const FLUSH_ROWS = 5000;
@@ -25,44 +26,7 @@ export interface SyncTenant {
   name: string;
 }
 
-export interface ResourceOutcome {
-  tenant: string;
-  resource: string;
-  status: 'synced' | 'warning' | 'skipped' | 'failed';
-  rows: number;
-  pages: number;
-  message: string | null;
-}
-
-export interface SyncReport {
-  runId: number;
-  rows: number;
-  pages: number;
-  retries: number;
-  leaks: number;
-  deletions: number;
-  outcomes: ResourceOutcome[];
-  retried: string[];
-}
-
-export interface Proof {
-  tenant: string;
-  resource: string;
-  status: 'in-sync' | 'drifted' | 'counts-only';
-  /** what the server side rests on: the CRM's manifest, or a fresh relist by the console */
-  basis?: 'manifest' | 'relist';
-  local: { count: number; latest: string | null; hash: string };
-  server: { count: number; latest: string | null; hash: string | null } | null;
-  asOf: string;
-  /** whose listing the server's side is (the operator who proved) */
-  by?: string;
-  /** whose listings filled the cached rows compared */
-  cachedBy?: string[];
-  /** a drift shown row by row (a relist has the ids; a manifest gives counts and a hash only), up to 20 ids each */
-  diff?: { missing: string[]; extra: string[]; changed: string[]; counts: { missing: number; extra: number; changed: number } };
-  /** a drift in words: what differs, and the likely cause */
-  why?: string;
-}
+export type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
 
 type ManifestRow = { id: string; updated: string | null; record: unknown };
 /** a cached row, with whose listing fetched it */

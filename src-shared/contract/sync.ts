@@ -5,26 +5,43 @@ import { Empty, ProgressSchema, type Channels } from './common.ts';
 
 /** A tenant's resource compared with the CRM: counts, latest updated_at and a hash; a drift by id where the ids are known. */
 export const ProofSchema = z.object({
-  tenant: z.string(), resource: z.string(), status: z.enum(['in-sync', 'drifted', 'counts-only']), basis: z.enum(['manifest', 'relist']).optional(),
+  tenant: z.string(),
+  resource: z.string(),
+  status: z.enum(['in-sync', 'drifted', 'counts-only']),
+  /** what the server side rests on: the CRM's manifest, or a fresh relist by the console */
+  basis: z.enum(['manifest', 'relist']).optional(),
   local: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string() }),
   server: z.object({ count: z.number(), latest: z.string().nullable(), hash: z.string().nullable() }).nullable(),
   asOf: z.string(),
+  /** whose listing the server's side is (the operator who proved) */
   by: z.string().optional(),
+  /** whose listings filled the cached rows compared */
   cachedBy: z.array(z.string()).optional(),
+  /** a drift shown row by row (a relist has the ids; a manifest gives counts and a hash only), up to 20 ids each */
   diff: z.object({ missing: z.array(z.string()), extra: z.array(z.string()), changed: z.array(z.string()), counts: z.object({ missing: z.number(), extra: z.number(), changed: z.number() }) }).optional(),
+  /** a drift in words: what differs, and the likely cause */
   why: z.string().optional(),
 });
+
+/** How one tenant's resource went in a sync. */
+export const ResourceOutcomeSchema = z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['synced', 'warning', 'skipped', 'failed']), rows: z.number(), pages: z.number(), message: z.string().nullable() });
+
+export const SyncReportSchema = z.object({
+  runId: z.number(), rows: z.number(), pages: z.number(), retries: z.number(), leaks: z.number(), deletions: z.number(),
+  outcomes: z.array(ResourceOutcomeSchema),
+  /** each retried request, with why and which try */
+  retried: z.array(z.string()),
+});
+export type Proof = z.output<typeof ProofSchema>;
+export type ResourceOutcome = z.output<typeof ResourceOutcomeSchema>;
+export type SyncReport = z.output<typeof SyncReportSchema>;
 
 export const syncChannels = {
   'sync:run': {
     access: 'signed-in',
     summary: 'Sync tenants into the cache: a super admin any (or all), everyone else their own',
     input: z.object({ tenants: z.array(z.string().min(1).max(200)).max(1000).optional(), all: z.boolean().default(false), pageSize: z.number().int().min(1).max(1000).optional() }).strict(),
-    output: z.object({
-      runId: z.number(), rows: z.number(), pages: z.number(), retries: z.number(), leaks: z.number(), deletions: z.number(),
-      outcomes: z.array(z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['synced', 'warning', 'skipped', 'failed']), rows: z.number(), pages: z.number(), message: z.string().nullable() })),
-      retried: z.array(z.string()),
-    }),
+    output: SyncReportSchema,
   },
   'sync:cancel': {
     access: 'signed-in',
