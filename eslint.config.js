@@ -34,6 +34,18 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
+  // type-aware rules where the code leans on them: a promise is awaited or marked `void` on
+  // purpose, a promise is not passed where a plain callback is expected, a switch over a union
+  // names every case
+  {
+    files: ['src-main/**/*.ts', 'src-shared/**/*.ts', 'src-crm/**/*.ts', 'src-renderer/**/*.{ts,tsx}'],
+    languageOptions: { parserOptions: { project: ['./tsconfig.node.json', './tsconfig.web.json'], tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+    },
+  },
   // runtime boundaries (see ARCHITECTURE.md)
   {
     files: ['src-shared/**'],
