@@ -34,6 +34,7 @@ if (!only) {
   ok = step('typecheck (renderer)', bin('tsc'), ['-p', 'tsconfig.web.json', '--noEmit']) && ok;
   ok = step('typecheck (tests, benchmarks)', bin('tsc'), ['-p', 'tsconfig.test.json', '--noEmit']) && ok;
   ok = step('lint', bin('eslint'), ['.']) && ok;
+  ok = step('sizes (files over 400 lines, functions over 80: ARCHITECTURE.md)', process.execPath, [join(root, 'scripts', 'sizes.mjs')]) && ok;
 }
 if (!only || only === 'e2e') ok = step('build', process.execPath, [join(root, 'scripts', 'build-if-stale.mjs')]) && ok;
 const fastJson = join(results, 'fast.json');

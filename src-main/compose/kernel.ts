@@ -99,48 +99,14 @@ export function createKernel(opts: ServicesOptions): Kernel {
     const s = await demo.start();
     if (s.state !== 'running') throw new AppError('unreachable', s.message ?? 'The demo CRM is not running.');
   };
-  /**
-   * One session a window: each tab of the HTTP host signs in for itself and a new one starts signed
-   * out; the desktop window and the CLI are the main window. The least recently used windows beyond
-   * MAX_WINDOWS are forgotten (signed out).
-   */
   const sessions = new Map<string, SessionService>();
-  const sessionOf = (window: string) => {
-    let s = sessions.get(window);
-    if (s) sessions.delete(window);
-    else s = new SessionService(connections, ensureCrm);
-    sessions.set(window, s); // most recent last
-    for (const w of sessions.keys()) {
-      if (sessions.size <= MAX_WINDOWS) break;
-      if (w !== MAIN_WINDOW && w !== window) sessions.delete(w);
-    }
-    return s;
-  };
+  const sessionOf = windowSessions(sessions, () => new SessionService(connections, ensureCrm));
   const callerWindow = () => currentWindow() ?? MAIN_WINDOW;
   const session = () => sessions.get(callerWindow()) ?? sessionOf(callerWindow());
 
   // one cache file a connection, opened on first use
   const caches = new Map<string, Promise<OpenCache>>();
-  const cacheFor = (connection: string) => {
-    let c = caches.get(connection);
-    if (!c) {
-      c = (async () => {
-        const binding = bindingOf(connections.get(connection));
-        const cache = await openCache(cachePath(opts.home, connection), { key: cacheKey?.key });
-        if (cache.encryptedNow) log(`connection ${connection}: its cache was plain SQLite and is now encrypted (SQLCipher)`);
-        try {
-          bindCache(cache.raw, connection, binding);
-        } catch (e) {
-          await cache.close();
-          throw e;
-        }
-        return cache;
-      })();
-      caches.set(connection, c);
-      c.catch(() => caches.delete(connection));
-    }
-    return c;
-  };
+  const cacheFor = cacheOpener(caches, async (connection) => openBound(opts.home, connection, bindingOf(connections.get(connection)), cacheKey?.key, log));
   const setCacheAside = async (connection: string, tag: string) => {
     const open = caches.get(connection);
     caches.delete(connection);
@@ -173,6 +139,51 @@ export function createKernel(opts: ServicesOptions): Kernel {
     log(`could not prune removed caches: ${(e as Error).message}`);
   }
   return kernel;
+}
+
+/**
+ * One session a window: each tab of the HTTP host signs in for itself and a new one starts signed
+ * out; the desktop window and the CLI are the main window. A window's session is made on its first
+ * call and marked most recently used; the least recently used beyond MAX_WINDOWS are forgotten.
+ */
+function windowSessions(sessions: Map<string, SessionService>, make: () => SessionService): (window: string) => SessionService {
+  return (window) => {
+    let s = sessions.get(window);
+    if (s) sessions.delete(window);
+    else s = make();
+    sessions.set(window, s); // most recent last
+    for (const w of sessions.keys()) {
+      if (sessions.size <= MAX_WINDOWS) break;
+      if (w !== MAIN_WINDOW && w !== window) sessions.delete(w);
+    }
+    return s;
+  };
+}
+
+/** A connection's cache opened once and shared; a failed open is tried again on the next call. */
+function cacheOpener(caches: Map<string, Promise<OpenCache>>, open: (connection: string) => Promise<OpenCache>): (connection: string) => Promise<OpenCache> {
+  return (connection) => {
+    let c = caches.get(connection);
+    if (!c) {
+      c = open(connection);
+      caches.set(connection, c);
+      c.catch(() => caches.delete(connection));
+    }
+    return c;
+  };
+}
+
+/** Opens a connection's cache (encrypting a plain one when a key is given) and checks it was filled from the CRM the connection points at. */
+async function openBound(home: string, connection: string, binding: string, key: SqliteKey | undefined, log: Logger): Promise<OpenCache> {
+  const cache = await openCache(cachePath(home, connection), { key });
+  if (cache.encryptedNow) log(`connection ${connection}: its cache was plain SQLite and is now encrypted (SQLCipher)`);
+  try {
+    bindCache(cache.raw, connection, binding);
+  } catch (e) {
+    await cache.close();
+    throw e;
+  }
+  return cache;
 }
 
 /**
