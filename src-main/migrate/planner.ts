@@ -1,28 +1,21 @@
-import { createHash } from 'node:crypto';
 import type { Catalog, Derivation } from '../../src-shared/catalog.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { bytes } from '../../src-shared/format.ts';
 import type { MigrationPlan, PlanStep, PreflightItem, TableDerivation, TablePlan } from '../../src-shared/migration.ts';
 export type { MigrationPlan } from '../../src-shared/migration.ts';
 import { connect, databaseLabel, ident } from './pg.ts';
+import { STATE_SCHEMA } from './sql.ts';
+import { stepsFor } from './steps/registry.ts';
 
 /**
  * The company_id migration planner. For every table that lacks company_id it decides how the
  * column is derived (the owner user's company, or the parent row's), orders parents before
- * children and the seed's phases (HIGH first), and writes lock-safe steps:
- *
- *   add the column nullable (metadata only) → a trigger that fills it on insert and update while
- *   old code still writes rows without it → backfill in batches by primary-key range →
- *   CREATE INDEX CONCURRENTLY → foreign key NOT VALID, then VALIDATE → optionally a CHECK
- *   (company_id IS NOT NULL) NOT VALID, then VALIDATE.
+ * children and the seed's phases (HIGH first), and writes each table's lock-safe steps, one of
+ * each kind in steps/registry.ts.
  *
  * Every DDL runs under lock_timeout (the runner retries it), so a busy table makes the migration
  * wait, never the application. The plan reads the database; it changes nothing.
  */
-
-
-
-
 
 export interface PlanOptions {
   /** only these tables (their parents are added when the children need them) */
@@ -35,128 +28,10 @@ export interface PlanOptions {
   lockTimeoutMs?: number;
 }
 
-
 /** Backfill rate used for the estimate before anything ran (bench/migrate on a 2-core machine); the run measures its own. */
 export const ESTIMATE_ROWS_PER_SECOND = 40_000;
-export const STATE_SCHEMA = 'tenantscope_migration';
 
 const shortName = (prefix: string, table: string, suffix: string) => `${prefix}${table}${suffix}`.slice(0, 63);
-
-/** The SQL for "this row's company", from the derivation, with `t` the row (NEW in the trigger). */
-export function sourceJoin(d: TableDerivation, row: string, schema?: string): { from: string; on: string; value: string } {
-  const q = schema ? `${ident(schema)}.` : '';
-  return { from: `${q}${ident(d.kind === 'owner' ? d.usersTable : d.parentTable)} s`, on: `s.id = ${row}.${ident(d.field)}`, value: 's.company_id' };
-}
-
-/**
- * One batch of the backfill: up to $1 rows in key order after the key $2 (from the start when
- * `first`); it fills those still NULL from their owner or parent and says how far it got.
- */
-export function backfillBatchSql(t: Pick<TablePlan, 'table' | 'key' | 'derivation'>, first: boolean): string {
-  const T = ident(t.table);
-  const K = ident(t.key);
-  const b = sourceJoin(t.derivation, 't');
-  return `WITH batch AS (SELECT ${K} AS k FROM ${T} ${first ? '' : `WHERE ${K} > $2 `}ORDER BY ${K} LIMIT $1),
-filled AS (UPDATE ${T} t SET company_id = ${b.value} FROM ${b.from} WHERE t.${K} IN (SELECT k FROM batch) AND t.company_id IS NULL AND ${b.on} RETURNING 1)
-SELECT (SELECT k::text FROM batch ORDER BY k DESC LIMIT 1) AS last_key, (SELECT count(*) FROM batch)::int AS seen, (SELECT count(*) FROM filled)::int AS filled`;
-}
-
-/**
- * A function body as a dollar-quoted string whose tag does not occur in it: names from the CRM's
- * database (a table called `x$fn$`) cannot end the body early. The tag comes from the body's own
- * hash, so the same plan always reads the same.
- */
-export function dollarQuoted(body: string): string {
-  const base = createHash('sha256').update(body).digest('hex').slice(0, 10);
-  for (let n = 0; ; n++) {
-    const tag = `$ts_${base}${n || ''}$`;
-    if (!body.includes(tag)) return `${tag}${body}${tag}`;
-  }
-}
-
-const PLAN_LIMITS = { batchSize: [1, 1_000_000], lockTimeoutMs: [1, 600_000] } as const;
-
-/**
- * A plan read back from the database (a run to resume or roll back) is trusted for nothing: its
- * numbers must be integers in range, and every step's SQL must be the SQL that its tables make
- * now; the runner runs only those. A plan changed in tenantscope_migration is refused, naming what differs.
- */
-export function checkStoredPlan(plan: MigrationPlan, runId: number, opts: { steps: boolean } = { steps: true }): void {
-  const refuse = (what: string) => new AppError('conflict', `The plan stored with migration run ${runId} was changed in the database (${what}): it is not run. Roll the run back (tenantscope migrate rollback --run ${runId}) or make a new plan.`);
-  for (const [key, [lo, hi]] of Object.entries(PLAN_LIMITS) as Array<[keyof typeof PLAN_LIMITS, readonly [number, number]]>) {
-    const v = plan.options?.[key];
-    if (!Number.isSafeInteger(v) || v < lo || v > hi) throw refuse(`options.${key} is ${JSON.stringify(v)}, not a whole number from ${lo} to ${hi}`);
-  }
-  if (typeof plan.options.notNull !== 'boolean' || typeof plan.schema !== 'string' || typeof plan.companiesTable !== 'string' || !Array.isArray(plan.tables) || !Array.isArray(plan.steps)) throw refuse('its shape');
-  // a rollback runs no step's SQL (it drops what the run named, every name quoted): the numbers are enough
-  if (!opts.steps) return;
-  const rebuilt: PlanStep[] = [];
-  for (const t of plan.tables) rebuilt.push(...stepsFor(t, { notNull: plan.options.notNull, schema: plan.schema, companiesTable: plan.companiesTable }, rebuilt.length + 1));
-  if (rebuilt.length !== plan.steps.length) throw refuse(`${plan.steps.length} steps where its tables make ${rebuilt.length}`);
-  rebuilt.forEach((r, i) => {
-    const s = plan.steps[i]!;
-    if (s.n !== r.n || s.table !== r.table || s.kind !== r.kind || s.sql !== r.sql) throw refuse(`step ${i + 1} (${String(s.table)}: ${String(s.kind)}) is not the step its table makes`);
-  });
-}
-
-/** The steps of one table; the runner runs each step's SQL as it stands here (every DDL under lock_timeout). */
-export function stepsFor(t: TablePlan, opts: { notNull: boolean; schema: string; companiesTable: string }, start: number): PlanStep[] {
-  const T = ident(t.table);
-  // the trigger runs in the application's sessions, whatever their search_path: name the schema
-  const src = sourceJoin(t.derivation, 'NEW', opts.schema);
-  const watched = ident(t.derivation.field);
-  const steps: Omit<PlanStep, 'n'>[] = [
-    {
-      table: t.table, kind: 'add-column',
-      sql: `ALTER TABLE ${T} ADD COLUMN company_id uuid;`,
-      locks: 'ACCESS EXCLUSIVE for a catalog change only (no rewrite: the column is nullable with no default)',
-    },
-    {
-      table: t.table, kind: 'trigger',
-      sql: `CREATE FUNCTION ${STATE_SCHEMA}.${ident(t.names.fn)}() RETURNS trigger LANGUAGE plpgsql AS ${dollarQuoted(`
-BEGIN
-  -- old code writes rows without company_id: take it from the ${t.derivation.kind === 'owner' ? 'owner' : 'parent row'}, and follow a change of ${t.derivation.kind === 'owner' ? 'owner' : 'parent'}
-  IF NEW.company_id IS NULL OR (TG_OP = 'UPDATE' AND NEW.${watched} IS DISTINCT FROM OLD.${watched} AND NEW.company_id IS NOT DISTINCT FROM OLD.company_id) THEN
-    NEW.company_id := (SELECT ${src.value} FROM ${src.from} WHERE ${src.on});
-  END IF;
-  RETURN NEW;
-END `)};
-CREATE TRIGGER ${ident(t.names.trigger)} BEFORE INSERT OR UPDATE ON ${T} FOR EACH ROW EXECUTE FUNCTION ${STATE_SCHEMA}.${ident(t.names.fn)}();`,
-      locks: 'SHARE ROW EXCLUSIVE for a catalog change only',
-    },
-    {
-      table: t.table, kind: 'backfill',
-      sql: `-- one batch ($1 rows after the key $2); the runner repeats it from the last key done until the table is walked\n${backfillBatchSql(t, false)};`,
-      locks: 'row locks on one batch, for the length of the batch (the runner shrinks batches when others wait)',
-    },
-    {
-      table: t.table, kind: 'index',
-      sql: `CREATE INDEX CONCURRENTLY ${ident(t.names.index)} ON ${T} (company_id);`,
-      locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on while it builds',
-    },
-    {
-      table: t.table, kind: 'fk',
-      sql: `ALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.fk)} FOREIGN KEY (company_id) REFERENCES ${ident(opts.companiesTable)} (id) NOT VALID;`,
-      locks: 'SHARE ROW EXCLUSIVE on the table and companies, for a catalog change only',
-    },
-    {
-      table: t.table, kind: 'fk-validate',
-      sql: `ALTER TABLE ${T} VALIDATE CONSTRAINT ${ident(t.names.fk)};`,
-      locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on while it checks',
-    },
-  ];
-  if (opts.notNull) {
-    steps.push(
-      {
-        table: t.table, kind: 'check',
-        sql: `ALTER TABLE ${T} ADD CONSTRAINT ${ident(t.names.check)} CHECK (company_id IS NOT NULL) NOT VALID;`,
-        locks: 'ACCESS EXCLUSIVE for a catalog change only; skipped when orphans are left (it would fail their updates)',
-      },
-      { table: t.table, kind: 'check-validate', sql: `ALTER TABLE ${T} VALIDATE CONSTRAINT ${ident(t.names.check)};`, locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on' },
-    );
-  }
-  return steps.map((s, i) => ({ ...s, n: start + i }));
-}
 
 /** Orders tables by phase, parents before their children (a parent is pulled into its child's phase when it comes later). */
 function order(tables: TablePlan[]): TablePlan[] {
@@ -337,7 +212,6 @@ export function planSql(plan: MigrationPlan): string {
   }
   return out.join('\n') + '\n';
 }
-
 
 /**
  * What would stop or slow the plan, checked before anything changes (the dry run): who owns the

@@ -1,0 +1,79 @@
+import { isDeepStrictEqual } from 'node:util';
+import type pg from 'pg';
+import type { RollbackResult } from '../../src-shared/migration.ts';
+import { AppError } from '../../src-shared/result.ts';
+import { connect, ident, retryOnLock } from './pg.ts';
+import { STATE_SCHEMA } from './sql.ts';
+import { latestRun, loadRun, logLine, setRunStatus, takeLock, type LoadedRun } from './state.ts';
+import { stepKind } from './steps/registry.ts';
+import type { Undo } from './steps/types.ts';
+import { fingerprint, schemaSnapshot } from './verify.ts';
+
+/** One undo under lock_timeout, retried while it hits (CONCURRENTLY ones outside a transaction). */
+async function undoOne(c: pg.Client, u: Undo, lockTimeoutMs: number, retries: number, log: (line: string) => void): Promise<void> {
+  await retryOnLock(retries, async () => {
+    try {
+      if (u.inTransaction) {
+        await c.query('BEGIN');
+        await c.query(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`);
+        await c.query(u.sql);
+        await c.query('COMMIT');
+      } else {
+        await c.query(`SET lock_timeout = '${lockTimeoutMs}ms'`);
+        await c.query(u.sql);
+      }
+    } catch (e) {
+      if (u.inTransaction) await c.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      if (!u.inTransaction) await c.query('RESET lock_timeout').catch(() => {});
+    }
+  }, (n) => log(`${u.what}: waited for a lock others hold; retry ${n}`));
+}
+
+/** The undo of every step of the run, last step first (children before parents); a column only where the run added it. */
+function undos(run: LoadedRun): Array<{ table: string; undo: Undo }> {
+  const added = new Set(run.plan.steps.filter((s) => s.kind === 'add-column' && ['done', 'skipped'].includes(run.steps.get(s.n)?.status ?? '')).map((s) => s.table));
+  const byTable = new Map(run.plan.tables.map((t) => [t.table, t]));
+  return [...run.plan.steps].reverse().flatMap((s) => {
+    const u = stepKind(s.kind).undo(byTable.get(s.table)!, { addedColumn: added.has(s.table), stateSchema: STATE_SCHEMA });
+    return u ? [{ table: s.table, undo: u }] : [];
+  });
+}
+
+/**
+ * Removes exactly what a run added, each step undone by its own kind in reverse: its NOT NULL
+ * checks, foreign keys, indexes, triggers and functions, and the company_id columns it added.
+ * Every object has the name the plan checked was free, so nothing else is touched. Then compares
+ * every table's schema and data with before the run.
+ */
+export async function rollbackMigration(databaseUrl: string, opts: { runId?: number; operator: string; lockRetries?: number; onLog?: (line: string) => void }): Promise<RollbackResult> {
+  const c = await connect(databaseUrl, 'tenantscope-rollback');
+  const log = (line: string) => { opts.onLog?.(line); };
+  try {
+    await takeLock(c);
+    const run = await loadRun(c, await latestRun(c, opts.runId));
+    if (run.status === 'rolled-back') throw new AppError('conflict', `Run ${run.id} is rolled back already.`);
+    await c.query(`SET search_path TO ${ident(run.plan.schema)}`);
+    let table: string | null = null;
+    for (const { table: of, undo } of undos(run)) {
+      if (table !== null && of !== table) log(`${table}: rolled back`);
+      table = of;
+      await undoOne(c, undo, run.plan.options.lockTimeoutMs, opts.lockRetries ?? 30, log);
+    }
+    if (table) log(`${table}: rolled back`);
+    const tables: RollbackResult['tables'] = [];
+    for (const t of run.plan.tables) {
+      const before = run.before[t.table]!;
+      const now = await schemaSnapshot(c, t.table);
+      const fp = await fingerprint(c, t);
+      tables.push({ table: t.table, schemaEqual: isDeepStrictEqual(now, before.schema), fingerprintEqual: fp.fingerprint === before.fingerprint });
+    }
+    const ok = tables.every((t) => t.schemaEqual && t.fingerprintEqual);
+    await setRunStatus(c, run.id, 'rolled-back', ok ? 'rolled back: schema and fingerprints as before' : 'rolled back; the tables differ from before (the application wrote to them meanwhile)', { rolledBackBy: opts.operator });
+    await logLine(c, run.id, `rolled back by ${opts.operator}`);
+    return { runId: run.id, tables, ok };
+  } finally {
+    await c.end().catch(() => {});
+  }
+}

@@ -1,0 +1,72 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { CatalogSchema } from '../../src-shared/catalog.ts';
+import { planMigration } from '../../src-main/migrate/planner.ts';
+import { migrationRuns, rollbackMigration, runMigration, verifyMigration } from '../../src-main/migrate/runner.ts';
+import { STATE_MIGRATIONS } from '../../src-main/migrate/state.ts';
+import { createTestDatabase } from '../support/crm.ts';
+
+/**
+ * The runner's state in the CRM's database carries its version: a state from before versions were
+ * kept is brought forward and its runs still roll back; a state a newer TenantScope wrote is
+ * refused, by every command, and left as it is.
+ */
+
+const S = 'tenantscope_migration';
+const catalog = CatalogSchema.parse({
+  users: 'users',
+  resources: [
+    { name: 'users', endpoints: {}, table: 'users', companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null },
+    { name: 'notes', endpoints: {}, table: 'notes', companyField: null, class: 'tenant', derivation: { kind: 'owner', field: 'user_id' }, priority: 'HIGH' },
+  ],
+});
+
+async function crm(c: pg.Client): Promise<void> {
+  await c.query(`CREATE TABLE companies (id uuid PRIMARY KEY)`);
+  await c.query(`CREATE TABLE users (id uuid PRIMARY KEY, company_id uuid REFERENCES companies (id))`);
+  await c.query(`CREATE TABLE notes (id bigserial PRIMARY KEY, user_id uuid REFERENCES users (id), body text)`);
+  await c.query(`INSERT INTO companies VALUES ('00000000-0000-0000-0000-00000000000a')`);
+  await c.query(`INSERT INTO users VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-00000000000a')`);
+  await c.query(`INSERT INTO notes (user_id, body) SELECT '00000000-0000-0000-0000-0000000000a1', 'n' || g FROM generate_series(1, 20) g`);
+}
+
+describe('the migration state has a version', () => {
+  it('records the version it wrote; brings a state without one forward, keeping its runs; refuses a newer one without touching it', async () => {
+    const db = await createTestDatabase();
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await crm(c);
+      const plan = await planMigration(db.url, catalog, {});
+      const first = await runMigration(db.url, { operator: 'test', plan });
+      expect(first.status).toBe('done');
+      const versions = async () => (await c.query(`SELECT version FROM ${S}.version ORDER BY version`)).rows.map((r) => r.version);
+      expect(await versions()).toEqual(STATE_MIGRATIONS.map((_, i) => i + 1));
+
+      // a state from before versions were kept: no version table
+      await c.query(`DROP TABLE ${S}.version`);
+      expect((await migrationRuns(db.url)).map((r) => r.id)).toEqual([first.runId]);
+      const rolled = await rollbackMigration(db.url, { operator: 'test' });
+      expect(rolled.ok).toBe(true);
+      // the next run brings it forward
+      const second = await runMigration(db.url, { operator: 'test', plan: await planMigration(db.url, catalog, {}) });
+      expect(second.status).toBe('done');
+      expect(await versions()).toEqual(STATE_MIGRATIONS.map((_, i) => i + 1));
+      expect((await migrationRuns(db.url)).map((r) => r.status)).toEqual(['done', 'rolled-back']);
+
+      // a newer TenantScope's state
+      await c.query(`INSERT INTO ${S}.version (version) VALUES (99)`);
+      const newer = { code: 'conflict', message: expect.stringMatching(/written by a newer TenantScope \(state version 99; this one knows up to \d+\)/) };
+      await expect(migrationRuns(db.url)).rejects.toMatchObject(newer);
+      await expect(verifyMigration(db.url)).rejects.toMatchObject(newer);
+      await expect(rollbackMigration(db.url, { operator: 'test' })).rejects.toMatchObject(newer);
+      await expect(runMigration(db.url, { operator: 'test', plan })).rejects.toMatchObject(newer);
+      // nothing of it was changed: the run is still done, the column still there
+      expect((await c.query(`SELECT status FROM ${S}.runs WHERE id = $1`, [second.runId])).rows[0].status).toBe('done');
+      expect((await c.query(`SELECT count(*)::int AS n FROM notes WHERE company_id IS NOT NULL`)).rows[0].n).toBe(20);
+    } finally {
+      await c.end();
+      await db.drop();
+    }
+  }, 120_000);
+});
