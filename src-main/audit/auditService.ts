@@ -14,6 +14,7 @@ export type Severity = Priority;
 
 export type { AuditResult, Finding, ModelStatus } from '../../src-shared/contract/audit.ts';
 import type { AuditResult, Finding, ModelStatus } from '../../src-shared/contract/audit.ts';
+import { ALL } from '../../src-shared/partitions.ts';
 
 export const findingId = (...parts: string[]) => createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 12);
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
@@ -217,7 +218,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
   const open = findings.filter((f) => !f.accepted);
   const counts = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, open.filter((f) => f.severity === s).length])) as Record<Severity, number>;
   timings?.set('rest', performance.now());
-  const scope = company ?? '*';
+  const scope = company ?? ALL;
   const generatedAt = new Date().toISOString();
 
   // ---- compare with the previous run of the same scope -------------------------------------

@@ -5,9 +5,8 @@ import { AppError } from '../../src-shared/result.ts';
 import { projectRoot } from '../core/home.ts';
 import { encryptInPlace, isPlainSqlite, openSqlite, type SqliteKey } from '../core/sqlite.ts';
 
-export const UNASSIGNED = 'unassigned';
-/** leak evidence about a row whose owner or parent lies outside every company the identity can see */
-export const OUTSIDE = 'outside';
+import { ALL } from '../../src-shared/partitions.ts';
+export { OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
 
 /**
  * The sync_state key of a listing: the partition, or "partition@email" for a plain user's own
@@ -24,7 +23,7 @@ export function stateKeyOf(identity: { role: string; email: string }, company: s
 export function dataAsOf(raw: { prepare(sql: string): { get(...params: unknown[]): unknown } }, company: string | null): string | null {
   const row = company === null
     ? raw.prepare('SELECT max(last_finished_at) AS t FROM sync_state').get()
-    : raw.prepare(`SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (@company, '*') OR substr(company_id, 1, length(@company) + 1) = @company || '@'`).get({ company });
+    : raw.prepare(`SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (@company, @all) OR substr(company_id, 1, length(@company) + 1) = @company || '@'`).get({ company, all: ALL });
   return (row as { t: string | null }).t;
 }
 

@@ -2,6 +2,7 @@ import type { Catalog } from '../../src-shared/catalog.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { findingId } from '../audit/auditService.ts';
 import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
+import { ALL } from '../../src-shared/partitions.ts';
 
 /**
  * The Data view's reads over the cache, with no network: a window of one tenant's rows of one
@@ -84,7 +85,7 @@ export function recordDetail(raw: Raw, catalog: Catalog, opts: { resource: strin
       WHERE resource = @resource AND id = @id ${opts.company !== null ? 'AND company_id = @company' : ''} ${opts.seenBy !== undefined ? `AND ${SEEN}` : ''} ORDER BY deleted LIMIT 1`)
     .get({ resource: opts.resource, id: opts.id, company: opts.company, seenBy: opts.seenBy }) as { rid: number; company_id: string; resource: string; id: string; updated_at: string | null; deleted: number; payload: string; fetched_by: string; fetched_from: string; fetched_at: string } | undefined;
   if (!row) return null;
-  const latest = raw.prepare(`SELECT findings FROM audit_runs WHERE scope IN ('*', @company) ORDER BY id DESC LIMIT 1`).get({ company: row.company_id }) as { findings: string } | undefined;
+  const latest = raw.prepare(`SELECT findings FROM audit_runs WHERE scope IN (@all, @company) ORDER BY id DESC LIMIT 1`).get({ all: ALL, company: row.company_id }) as { findings: string } | undefined;
   const findings = new Map((latest ? (JSON.parse(latest.findings) as { id: string; severity: string; title?: string }[]) : []).map((f) => [f.id, f]));
   const resource = catalog.resources.find((r) => r.name === row.resource);
   const derivedField = resource && (resource.derivation.kind === 'owner' || resource.derivation.kind === 'parent') ? resource.derivation.field : null;
@@ -163,9 +164,9 @@ export function tenantOverview(raw: Raw, catalog: Catalog, tenants: { id: string
   const audits = raw.prepare(`SELECT generated_at, scope, findings FROM audit_runs ORDER BY id`).all() as { generated_at: string; scope: string; findings: string }[];
   const newestFirst = [...audits].reverse();
   // the newest audit that covered the tenant, of it alone or of every tenant (as the record panel reads it)
-  const latestFor = (id: string) => newestFirst.find((a) => a.scope === id || a.scope === '*');
+  const latestFor = (id: string) => newestFirst.find((a) => a.scope === id || a.scope === ALL);
   const sync = raw.prepare(`SELECT company_id, max(last_finished_at) AS last, count(proof) AS proven, sum(json_extract(proof, '$.status') = 'drifted') AS drifted, max(json_extract(proof, '$.asOf')) AS proof_at FROM sync_state GROUP BY company_id`).all() as { company_id: string; last: string | null; proven: number; drifted: number | null; proof_at: string | null }[];
-  const everyone = sync.find((s) => s.company_id === '*');
+  const everyone = sync.find((s) => s.company_id === ALL);
   const overview: TenantOverview[] = tenants.map((t) => {
     const mine = perResource.filter((r) => r.company_id === t.id);
     const by = { company: 0, HIGH: 0, MEDIUM: 0, LOW: 0 };
@@ -179,13 +180,13 @@ export function tenantOverview(raw: Raw, catalog: Catalog, tenants: { id: string
       rows: mine.reduce((a, r) => a + r.rows, 0), byPriority: by,
       missingCompanyId: mine.filter((r) => priority.get(r.resource) !== 'company').reduce((a, r) => a + r.missing, 0),
       openFindings: audit ? (JSON.parse(audit.findings) as unknown[]).length : null,
-      findingsOfAll: audit?.scope === '*',
+      findingsOfAll: audit?.scope === ALL,
       lastSync,
       proof: { proven: s?.proven ?? 0, drifted: s?.drifted ?? 0, asOf: s?.proof_at ?? null },
     };
   });
-  const scopes = new Set(['*', ...ids]);
-  const findingsHistory = audits.filter((a) => (opts.identity === null ? a.scope === '*' : scopes.has(a.scope) && a.scope !== '*')).map((a) => {
+  const scopes = new Set([ALL, ...ids]);
+  const findingsHistory = audits.filter((a) => (opts.identity === null ? a.scope === ALL : scopes.has(a.scope) && a.scope !== ALL)).map((a) => {
     const list = JSON.parse(a.findings) as { severity: string }[];
     return { at: a.generated_at, scope: a.scope, HIGH: list.filter((f) => f.severity === 'HIGH').length, MEDIUM: list.filter((f) => f.severity === 'MEDIUM').length, LOW: list.filter((f) => f.severity === 'LOW').length };
   });

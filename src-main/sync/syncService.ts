@@ -12,6 +12,7 @@ import { exchange, type Answer, type CrmIdentity } from '../crm/transport.ts';
 import { SyncProgress } from './progress.ts';
 import { isLater } from '../../src-shared/instant.ts';
 import type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
+import { ALL } from '../../src-shared/partitions.ts';
 
 /** Pages are written together once this many rows or this much time has gathered (each batch with its cursor). */
 const FLUSH_ROWS = 5000;
@@ -108,8 +109,7 @@ export function storageError(e: unknown, where: string): AppError | null {
   return new AppError('storage', `The cache could not be written ${where}: ${why} (${code}). It keeps its last good state; free space or fix the folder's permissions, then sync again to resume.`);
 }
 
-/** A super admin's sync of every tenant at once: one unfiltered listing, partitioned here. */
-export const ALL = '*';
+export { ALL } from '../../src-shared/partitions.ts';
 
 /** Parents before children: users first, then each resource after the one its company comes through. */
 export function syncOrder(resources: Resource[], users: string): Resource[] {

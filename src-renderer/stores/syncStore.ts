@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { EventPayload, Output } from '../../src-shared/contract.ts';
 import { ApiError, call, on } from '../api.ts';
+import { ALL } from '../../src-shared/partitions.ts';
 
 type Partition = Output<'sync:status'>['partitions'][number];
 type Proof = Output<'sync:prove'>['proofs'][number];
@@ -72,7 +73,7 @@ export const useSync = create<SyncState>((set, get) => ({
       const report = await call('sync:run', { ...input, all: input.all ?? false });
       set({ report });
       const synced = [...new Set(report.outcomes.map((o) => o.tenant))];
-      const tenants = synced.includes('*') ? (await call('tenants:list', {})).tenants.map((t) => t.id) : synced;
+      const tenants = synced.includes(ALL) ? (await call('tenants:list', {})).tenants.map((t) => t.id) : synced;
       for (const t of tenants) await get().prove(t);
       await get().load();
     } catch (e) {

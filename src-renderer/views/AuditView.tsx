@@ -1,3 +1,4 @@
+import { ALL } from '../../src-shared/partitions.ts';
 import { scopeOf } from '../../src-shared/scope.ts';
 import { useEffect, useRef, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
@@ -53,7 +54,7 @@ export function AuditView() {
         </div>
       </div>
       <p className="muted" data-testid="audit-asof">
-        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{!scopeOf(session).everyCompany ? ` · ${session.company?.name ?? 'your company'} only` : audit && audit.scope !== '*' ? ` · ${tenants.find((t) => t.id === audit.scope)?.name ?? audit.scope} only` : ''}.
+        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{!scopeOf(session).everyCompany ? ` · ${session.company?.name ?? 'your company'} only` : audit && audit.scope !== ALL ? ` · ${tenants.find((t) => t.id === audit.scope)?.name ?? audit.scope} only` : ''}.
       </p>
       {error && <div className="alert" role="alert">{error}</div>}
       {audit && (

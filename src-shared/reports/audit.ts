@@ -1,5 +1,6 @@
 import type { Output } from '../contract.ts';
 import { escapeHtml, markdownToSafeHtml, mdBlock, mdCode, mdText } from '../markdown.ts';
+import { ALL } from '../partitions.ts';
 
 type AuditResult = Output<'audit:run'>;
 type Finding = AuditResult['findings'][number];
@@ -30,7 +31,7 @@ export function auditMarkdown(a: AuditResult, connection: string): string {
     `# Multi-Tenancy Audit: ${mdText(connection)}`,
     `## Date: ${day(a.generatedAt)}`,
     '',
-    `Measured by TenantScope from the local cache${a.asOf ? `, data as of ${mdText(a.asOf)}` : ' (nothing synced yet)'}${a.scope === '*' ? '' : `, for company ${mdText(a.scope)} only`}. ${a.models.length} models, ${a.models.reduce((s, m) => s + m.rows, 0)} cached rows.`,
+    `Measured by TenantScope from the local cache${a.asOf ? `, data as of ${mdText(a.asOf)}` : ' (nothing synced yet)'}${a.scope === ALL ? '' : `, for company ${mdText(a.scope)} only`}. ${a.models.length} models, ${a.models.reduce((s, m) => s + m.rows, 0)} cached rows.`,
     '',
     '## Database Models Status',
     '',

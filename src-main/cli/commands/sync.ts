@@ -2,6 +2,7 @@
 import { call, json, program, run, signInOperator, usingServices } from '../kit.ts';
 import { EXIT } from '../output.ts';
 import { progressRenderer } from '../progressBars.ts';
+import { ALL } from '../../../src-shared/partitions.ts';
 
 program
   .command('sync')
@@ -30,7 +31,7 @@ program
       bars.stop();
     }
     const synced = [...new Set(report.outcomes.map((x) => x.tenant))];
-    const tenantIds = synced.includes('*') ? (await call(services, 'tenants:list', {})).tenants.map((t) => t.id) : synced;
+    const tenantIds = synced.includes(ALL) ? (await call(services, 'tenants:list', {})).tenants.map((t) => t.id) : synced;
     const proofs = o.prove ? (await Promise.all(tenantIds.map((t) => call(services, 'sync:prove', { tenant: t })))).flatMap((p) => p.proofs) : [];
     const failed = report.outcomes.filter((x) => x.status === 'failed');
     const drifted = proofs.filter((p) => p.status === 'drifted');
