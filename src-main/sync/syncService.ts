@@ -4,20 +4,17 @@ import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import type { EventBus } from '../core/eventBus.ts';
-import { CrmClient, describeFailure } from '../crm/crmClient.ts';
+import { CrmClient } from '../crm/crmClient.ts';
 import { OUTSIDE, stateKeyOf, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
 import type { RetryPolicy } from '../crm/retry.ts';
-import { pagesOf, type Page, type PagePosition } from '../crm/paging.ts';
+import { pagesOf } from '../crm/paging.ts';
 import { exchange, type Answer, type CrmIdentity } from '../crm/transport.ts';
-import { SyncProgress } from './progress.ts';
+import type { SyncProgress } from './progress.ts';
+import { SyncRun, type SyncRunOptions } from './run.ts';
 import { isLater } from '../../src-shared/instant.ts';
 import type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
 import { ALL } from '../../src-shared/partitions.ts';
 
-/** Pages are written together once this many rows or this much time has gathered (each batch with its cursor). */
-const FLUSH_ROWS = 5000;
-/** pages fetched ahead of the writer at most (memory: AHEAD pages of records) */
-const AHEAD = 8;
 
 /** Whoever syncs: an identity signed in through the adapter (the operator's session, or the CLI's). */
 export type SyncIdentity = Pick<CrmIdentity, 'email' | 'role' | 'companyId' | 'token' | 'refresh'>;
@@ -138,14 +135,15 @@ export function syncOrder(resources: Resource[], users: string): Resource[] {
  * without losing or duplicating a row. Every row is checked against the identity's company.
  */
 export class SyncService {
-  private readonly client: CrmClient;
+  /** @internal the CRM client (run.ts) */
+  readonly client: CrmClient;
 
   private readonly retryPolicy?: RetryPolicy;
 
   constructor(
-    private readonly cache: OpenCache,
-    private readonly profile: ConnectionProfile,
-    private readonly bus: EventBus,
+    readonly cache: OpenCache,
+    readonly profile: ConnectionProfile,
+    readonly bus: EventBus,
     /** retry: backoff of transient failures; timeoutMs: an answer slower than this is given up and retried */
     opts: { retry?: RetryPolicy; timeoutMs?: number } = {},
   ) {
@@ -277,7 +275,7 @@ export class SyncService {
    * bodies cut short); what is still not a 200 with JSON is an error a person can read, naming the
    * request.
    */
-  private async fetchJson(identity: SyncIdentity, url: string, params: Record<string, string | number>, signal: AbortSignal | undefined, onRetry: (line: string) => void): Promise<Answer> {
+  async fetchJson(identity: SyncIdentity, url: string, params: Record<string, string | number>, signal: AbortSignal | undefined, onRetry: (line: string) => void): Promise<Answer> {
     const res = await exchange(this.client, identity, 'GET', url, { params, signal, policy: this.retryPolicy, onRetry });
     if (res.exhausted) throw new AppError(res.status === 401 ? 'unauthenticated' : 'bad-response', res.status === 401 ? `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.` : res.exhausted);
     if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
@@ -305,7 +303,7 @@ export class SyncService {
    * that partition; a company admin's or user's (often narrower: lists per user) covers only the
    * rows it placed itself, never those a wider identity synced.
    */
-  private markVanished(identity: SyncIdentity, company: string, resource: string, since: number): { changes: number } {
+  markVanished(identity: SyncIdentity, company: string, resource: string, since: number): { changes: number } {
     const raw = this.cache.raw;
     if (company === ALL) return raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND seen_run < ? AND deleted = 0').run(resource, since);
     if (identity.role === 'super_admin') return raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(company, resource, since);
@@ -315,260 +313,15 @@ export class SyncService {
   }
 
   /** Whether owners can be placed: the catalog lists its users, or the directory knows some. */
-  private ownersPlaceable(): boolean {
+  ownersPlaceable(): boolean {
     const users = this.profile.catalog.resources.find((r) => r.name === this.profile.catalog.users);
     if (users?.endpoints.list) return true;
     return !!this.cache.raw.prepare('SELECT 1 FROM user_directory LIMIT 1').get();
   }
 
-  async run(identity: SyncIdentity, tenants: SyncTenant[], opts: { signal?: AbortSignal; pageSize?: number; concurrency?: number } = {}): Promise<SyncReport> {
-    const superAdmin = identity.role === 'super_admin';
-    for (const t of tenants) {
-      if (!superAdmin && t.id !== identity.companyId) throw new AppError('forbidden', `${identity.email} may sync their own company only.`);
-    }
-    const raw = this.cache.raw;
-    let runId: number;
-    try {
-      runId = Number(raw.prepare('INSERT INTO sync_runs (started_at, identity, tenants) VALUES (?, ?, ?)').run(now(), identity.email, JSON.stringify(tenants.map((t) => t.id))).lastInsertRowid);
-    } catch (e) {
-      throw storageError(e, 'before the sync began') ?? e;
-    }
-    const report: SyncReport = { runId, rows: 0, pages: 0, retries: 0, leaks: 0, deletions: 0, outcomes: [], retried: [] };
-    const progress = new SyncProgress(`sync:${runId}`, (p) => this.bus.emit('onProgress', p));
-    const state = raw.prepare('SELECT * FROM sync_state WHERE company_id = ? AND resource = ?');
-    const saveState = raw.prepare(`INSERT INTO sync_state (company_id, resource, cursor, listing_since, high_water, rows, pages, last_finished_at, last_error)
-      VALUES (@company_id, @resource, @cursor, @listing_since, @high_water, @rows, @pages, @last_finished_at, @last_error)
-      ON CONFLICT (company_id, resource) DO UPDATE SET cursor = excluded.cursor, listing_since = excluded.listing_since, high_water = excluded.high_water,
-        rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = excluded.last_error`);
-    const inc = this.profile.incremental;
-    const incremental = !!inc?.updatedSinceParam;
-    const paging = this.profile.paging;
-    const pageSize = Math.min(opts.pageSize ?? paging.maxLimit, paging.maxLimit);
-    const order = syncOrder(this.profile.catalog.resources, this.profile.catalog.users);
-    /**
-     * Where a listing's cursor and high-water mark are kept: per partition, and per user for a plain
-     * user (their listing is narrower: resuming from, or updating since, a wider identity's mark
-     * would miss rows the CRM lists to them, and a wider identity must never resume from theirs).
-     */
-    const stateKey = (t: SyncTenant) => stateKeyOf(identity, t.id);
-    const cancelled = () => new AppError('cancelled', `Sync cancelled after ${report.rows} rows; every page written before it is kept, and the next sync resumes there.`);
-
-    const get = (url: string, params: Record<string, string | number>, signal?: AbortSignal) =>
-      this.fetchJson(identity, url, params, signal, (line) => {
-        report.retries++;
-        report.retried.push(line);
-      }).catch((e) => {
-        throw signal?.aborted && opts.signal?.aborted ? cancelled() : e;
-      });
-
-    /** Rows each listing is expected to bring, for the progress bars: the server's count when it gives one, else the cache's. */
-    const expectTotals = async (tenant: SyncTenant) => {
-      const countPath = this.profile.sync.manifestPath;
-      const countParam = this.profile.sync.countOnlyParam;
-      const localCount = raw.prepare(`SELECT count(*) FROM records WHERE resource = ? AND deleted = 0 ${tenant.id === ALL ? '' : 'AND company_id = ?'}`).pluck();
-      for (const resource of order) {
-        if (!resource.endpoints.list) continue;
-        const key = `${tenant.id}/${resource.name}`;
-        const label = `${tenant.name} · ${resource.name}`;
-        const prev = state.get(stateKey(tenant), resource.name) as { cursor: string | null; high_water: string | null } | undefined;
-        // an incremental listing brings what changed: unknown until it ends
-        if (incremental && prev?.high_water && !/\{/.test(resource.endpoints.list)) { progress.expect(key, label, null); continue; }
-        let total: number | null = null;
-        if (countPath && countParam) {
-          const params: Record<string, string> = { resource: resource.name, [countParam]: 'true' };
-          if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
-          const res = await this.client.send('GET', countPath, identity.token(), undefined, params, opts.signal).catch(() => null);
-          const n = res?.status === 200 ? Number(pick(res.data, 'count')) : NaN;
-          if (Number.isFinite(n)) total = n;
-        }
-        if (total === null) {
-          const n = (tenant.id === ALL ? localCount.get(resource.name) : localCount.get(resource.name, tenant.id)) as number;
-          total = n > 0 ? n : null;
-        }
-        progress.expect(key, label, total);
-      }
-    };
-
-    // owner-derived rows with no way to place their owners: said once, with the fix
-    let ownersWarned = this.ownersPlaceable();
-    const warnOwners = (outcome: ResourceOutcome, resource: Resource) => {
-      if (ownersWarned || resource.derivation.kind !== 'owner') return;
-      ownersWarned = true;
-      Object.assign(outcome, { status: 'warning', message: `The CRM lists no ${this.profile.catalog.users}, so the company of rows reached through their owner (${resource.name} and the like) is unknown and they stay unassigned: give the connection its database URL (tenantscope connections add ... --db-env VAR) so that the owners' companies are read from the ${this.profile.catalog.users} table.` });
-    };
-    const syncTenant = async (tenant: SyncTenant) => {
-      await expectTotals(tenant);
-      for (const resource of order) {
-        if (opts.signal?.aborted) throw cancelled();
-        const outcome: ResourceOutcome = { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
-        report.outcomes.push(outcome);
-        const list = resource.endpoints.list;
-        if (!list) { Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' }); continue; }
-        warnOwners(outcome, resource);
-        const key = `${tenant.id}/${resource.name}`;
-        progress.start(key, `${tenant.name} · ${resource.name}`);
-        if (/\{[^}]+\}/.test(list)) {
-          try {
-            await this.syncNested(identity, tenant, resource, runId, report, outcome, (url, params) => get(url, params, opts.signal), pageSize, progress, key);
-            progress.end(key, 'done');
-          } catch (e) {
-            if (opts.signal?.aborted) throw cancelled();
-            const err = e instanceof AppError ? e : describeFailure(e, this.profile.baseUrl);
-            Object.assign(outcome, { status: 'failed', message: `${tenant.name} · ${resource.name}: ${err.message}` });
-            progress.end(key, 'failed');
-          }
-          continue;
-        }
-        const prev = state.get(stateKey(tenant), resource.name) as { cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number } | undefined;
-        const resuming = !!prev?.cursor;
-        // without updated_since every listing is a full relist: "run:<id>" remembers which run began it,
-        // so that rows it did not see can be marked deleted when it ends (even after a resume)
-        const listingTag = resuming ? prev!.listing_since : incremental ? (prev?.high_water ?? null) : `run:${runId}`;
-        const since = incremental ? listingTag : null;
-        let highWater = prev?.high_water ?? null;
-        let rows = prev?.rows ?? 0;
-        let pages = prev?.pages ?? 0;
-        // the next page is on its way while this one is written; stopping the listing stops it
-        const listing = new AbortController();
-        const signal = opts.signal ? AbortSignal.any([opts.signal, listing.signal]) : listing.signal;
-        // a super admin lists one company through the tenant parameter: every row must be that company's
-        const filtered = superAdmin && !!this.profile.sync.tenantParam && tenant.id !== ALL;
-        const query: Record<string, string | number> = {};
-        if (filtered) query[this.profile.sync.tenantParam!] = tenant.id;
-        if (since && inc?.updatedSinceParam) query[inc.updatedSinceParam] = since;
-        /** Writes pages in one transaction with the cursor after the last: a kill loses none and repeats none. */
-        const write = (batch: Page[]) => raw.transaction(() => {
-          for (const page of batch) {
-            const written = this.ingest(identity, resource, page.items, page.url, runId, filtered ? tenant.id : null);
-            if (written.latest && (!highWater || isLater(written.latest, highWater))) highWater = written.latest;
-            report.leaks += written.leaks;
-          }
-          const last = batch[batch.length - 1]!;
-          const n = batch.reduce((a, p) => a + p.items.length, 0);
-          rows += n;
-          pages += batch.length;
-          saveState.run({ company_id: stateKey(tenant), resource: resource.name, cursor: last.next, listing_since: last.next ? listingTag : null, high_water: last.next ? (prev?.high_water ?? null) : highWater, rows, pages, last_finished_at: last.next ? null : now(), last_error: null });
-          if (!last.next && !incremental && listingTag?.startsWith('run:')) {
-            // the relist is complete: what it did not return has vanished from the server
-            report.deletions += this.markVanished(identity, tenant.id, resource.name, Number(listingTag.slice(4))).changes;
-          }
-        })();
-        const counted = (batch: Page[]) => {
-          const n = batch.reduce((a, p) => a + p.items.length, 0);
-          outcome.rows += n;
-          outcome.pages += batch.length;
-          report.rows += n;
-          report.pages += batch.length;
-          progress.add(key, n, batch.length);
-        };
-        const flush = (batch: Page[]) => {
-          const saved = { highWater, rows, pages, leaks: report.leaks, deletions: report.deletions };
-          try {
-            write(batch);
-            counted(batch);
-          } catch (e) {
-            Object.assign(report, { leaks: saved.leaks, deletions: saved.deletions });
-            ({ highWater, rows, pages } = saved);
-            const storage = storageError(e, `while storing ${batch[batch.length - 1]!.url}`);
-            if (storage) throw storage; // the disk, not the page: nothing more can be written
-            if (batch.length === 1) throw e;
-            // keep every good page before the bad one, each with its own cursor, then report the bad one
-            for (const page of batch) {
-              write([page]);
-              counted([page]);
-            }
-          }
-        };
-        try {
-          // the fetcher runs ahead of the writer by up to AHEAD pages; the writer takes whatever has
-          // arrived in one transaction, so the CRM answers the next page while this one is written
-          const queue: Page[] = [];
-          let fetched = false;
-          let failure: unknown = null;
-          let wake: (() => void) | null = null;
-          let room: (() => void) | null = null;
-          const signalWriter = () => { wake?.(); wake = null; };
-          const fetcher = (async () => {
-            try {
-              const from: PagePosition = resuming ? prev!.cursor : null;
-              for await (const page of pagesOf(paging, this.profile.baseUrl, list, (u, p) => get(u, p, signal), { size: pageSize, from, query })) {
-                queue.push(page);
-                signalWriter();
-                // the next page is asked for once there is room for it
-                while (queue.length >= AHEAD && !signal.aborted) await new Promise<void>((r) => (room = r));
-                if (signal.aborted) return;
-              }
-            } catch (e) {
-              failure = e;
-            } finally {
-              fetched = true;
-              signalWriter();
-            }
-          })();
-          for (;;) {
-            const queued = () => queue.reduce((a, p) => a + p.items.length, 0);
-            // wait for a batch worth writing: enough rows, a full queue (small pages), or the listing's end
-            while (!fetched && queued() < FLUSH_ROWS && queue.length < AHEAD) await new Promise<void>((r) => (wake = r));
-            if (queue.length) {
-              // a batch of whatever has arrived, bounded; written with the cursor after its last page
-              let n = 0;
-              let take = 0;
-              while (take < queue.length && n < FLUSH_ROWS) n += queue[take++]!.items.length;
-              const batch = queue.splice(0, take);
-              (room as (() => void) | null)?.();
-              room = null;
-              flush(batch);
-              // let the fetcher read the answer that came in while this batch was written
-              await new Promise<void>((r) => setImmediate(r));
-              continue;
-            }
-            if (fetched) break;
-          }
-          await fetcher;
-          if (failure) throw failure;
-          progress.end(key, 'done');
-        } catch (e) {
-          if (opts.signal?.aborted) throw cancelled();
-          const err = e instanceof AppError ? e : describeFailure(e, this.profile.baseUrl);
-          outcome.status = 'failed';
-          outcome.message = `${tenant.name} · ${resource.name}: ${err.message}`;
-          progress.end(key, 'failed');
-          if (err.code !== 'storage') raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, stateKey(tenant), resource.name);
-          if (err.code === 'unauthenticated' || err.code === 'unreachable' || err.code === 'storage') {
-            try {
-              raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, stateKey(tenant), resource.name);
-            } catch { /* a full or read-only disk cannot take the note either */ }
-            throw new AppError(err.code, outcome.message);
-          }
-        } finally {
-          listing.abort();
-        }
-      }
-      report.deletions += await this.applyDeletions(tenant, superAdmin, (url, params) => get(url, params, opts.signal));
-    };
-    // a few tenants at a time: the CRM answers one while this process writes another's page
-    const queue = [...tenants];
-    const workers = Array.from({ length: Math.min(opts.concurrency ?? 2, queue.length) }, async () => {
-      for (let t = queue.shift(); t; t = queue.shift()) await syncTenant(t);
-    });
-    const settled = await Promise.allSettled(workers);
-    progress.tick(true);
-    const fatal = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (fatal) {
-      const err = fatal.reason instanceof AppError ? fatal.reason : describeFailure(fatal.reason, this.profile.baseUrl);
-      try {
-        this.finish(runId, report, err.code === 'cancelled' ? 'cancelled' : 'failed', err.message);
-      } catch { /* a full or read-only disk cannot take the record of the run either */ }
-      throw err;
-    }
-    const failed = report.outcomes.filter((o) => o.status === 'failed');
-    this.finish(runId, report, failed.length ? 'partial' : 'ok', failed.length ? `${failed.length} resources failed` : null);
-    // the sync's pages are in the database now: give the write-ahead log back (it would otherwise stay
-    // tens of MB beside a small cache until the console quits); a reader holding it makes this a no-op
-    try {
-      this.cache.raw.pragma('wal_checkpoint(TRUNCATE)');
-    } catch { /* busy: the next sync, or closing, checkpoints */ }
-    return report;
+  /** One sync of the tenants asked for (run.ts): every page written with its cursor, then the report. */
+  async run(identity: SyncIdentity, tenants: SyncTenant[], opts: SyncRunOptions = {}): Promise<SyncReport> {
+    return SyncRun.start(this, identity, tenants, opts).go(tenants);
   }
 
   /**
@@ -576,7 +329,7 @@ export class SyncService {
    * every parent row the tenant's partition holds, each page in its own transaction; rows no
    * longer listed are marked deleted once every parent is done.
    */
-  private async syncNested(identity: SyncIdentity, tenant: SyncTenant, resource: Resource, runId: number, report: SyncReport, outcome: ResourceOutcome,
+  async syncNested(identity: SyncIdentity, tenant: SyncTenant, resource: Resource, runId: number, report: SyncReport, outcome: ResourceOutcome,
     get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string; headers?: Record<string, unknown> }>, pageSize: number, progress: SyncProgress, key: string): Promise<void> {
     const d = resource.derivation;
     if (d.kind !== 'parent') { Object.assign(outcome, { status: 'skipped', message: 'nested, but the catalog names no parent to list it under' }); return; }
@@ -609,7 +362,7 @@ export class SyncService {
       ON CONFLICT (company_id, resource) DO UPDATE SET rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = NULL`).run(stateKeyOf(identity, tenant.id), resource.name, outcome.rows, outcome.pages, now());
   }
 
-  private async applyDeletions(tenant: SyncTenant, superAdmin: boolean, get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>): Promise<number> {
+  async applyDeletions(tenant: SyncTenant, superAdmin: boolean, get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>): Promise<number> {
     const feed = this.profile.incremental?.deletions;
     if (!feed) return 0;
     const raw = this.cache.raw;
@@ -630,7 +383,7 @@ export class SyncService {
         for (const t of items as Array<Record<string, unknown>>) {
           count += mark.run(String(t[feed.resourceField]), String(t[feed.idField])).changes;
           const at = t[feed.atField];
-          if (typeof at === 'string' && (!since || at > since)) since = at;
+          if (typeof at === 'string' && (!since || isLater(at, since))) since = at;
         }
         raw.prepare('INSERT INTO deletions_state (company_id, since) VALUES (?, ?) ON CONFLICT (company_id) DO UPDATE SET since = excluded.since').run(tenant.id, since);
       })();
@@ -641,7 +394,7 @@ export class SyncService {
     return count;
   }
 
-  private finish(runId: number, report: SyncReport, outcome: string, message: string | null) {
+  finish(runId: number, report: SyncReport, outcome: string, message: string | null) {
     this.cache.raw.prepare('UPDATE sync_runs SET finished_at = ?, outcome = ?, rows = ?, retries = ?, message = ? WHERE id = ?').run(now(), outcome, report.rows, report.retries, message, runId);
   }
 

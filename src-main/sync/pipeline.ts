@@ -1,0 +1,58 @@
+import type { Page } from '../crm/paging.ts';
+
+/** Pages are written together once this many rows have gathered (each batch with its cursor). */
+export const FLUSH_ROWS = 5000;
+/** pages fetched ahead of the writer at most (memory: AHEAD pages of records) */
+export const AHEAD = 8;
+
+/**
+ * One listing's pages through a fetcher and a writer: the fetcher runs ahead of the writer by up
+ * to AHEAD pages, and the writer takes whatever has arrived (up to FLUSH_ROWS rows) in one call of
+ * `flush`, so the CRM answers the next page while this one is written. A failure of the fetcher
+ * is thrown once what it fetched before is written; stopping `signal` stops the fetcher.
+ */
+export async function fetchAhead(pages: AsyncIterable<Page>, signal: AbortSignal, flush: (batch: Page[]) => void): Promise<void> {
+  const queue: Page[] = [];
+  let fetched = false;
+  let failure: unknown = null;
+  let wake: (() => void) | null = null;
+  let room: (() => void) | null = null;
+  const signalWriter = () => { wake?.(); wake = null; };
+  const fetcher = (async () => {
+    try {
+      for await (const page of pages) {
+        queue.push(page);
+        signalWriter();
+        // the next page is asked for once there is room for it
+        while (queue.length >= AHEAD && !signal.aborted) await new Promise<void>((r) => (room = r));
+        if (signal.aborted) return;
+      }
+    } catch (e) {
+      failure = e;
+    } finally {
+      fetched = true;
+      signalWriter();
+    }
+  })();
+  for (;;) {
+    const queued = () => queue.reduce((a, p) => a + p.items.length, 0);
+    // wait for a batch worth writing: enough rows, a full queue (small pages), or the listing's end
+    while (!fetched && queued() < FLUSH_ROWS && queue.length < AHEAD) await new Promise<void>((r) => (wake = r));
+    if (queue.length) {
+      // a batch of whatever has arrived, bounded; written with the cursor after its last page
+      let n = 0;
+      let take = 0;
+      while (take < queue.length && n < FLUSH_ROWS) n += queue[take++]!.items.length;
+      const batch = queue.splice(0, take);
+      (room as (() => void) | null)?.();
+      room = null;
+      flush(batch);
+      // let the fetcher read the answer that came in while this batch was written
+      await new Promise<void>((r) => setImmediate(r));
+      continue;
+    }
+    if (fetched) break;
+  }
+  await fetcher;
+  if (failure) throw failure;
+}

@@ -1,0 +1,316 @@
+import type { Resource } from '../../src-shared/catalog.ts';
+import type { ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
+import { isLater } from '../../src-shared/instant.ts';
+import { ALL } from '../../src-shared/partitions.ts';
+import { pick } from '../../src-shared/profile.ts';
+import { AppError } from '../../src-shared/result.ts';
+import { stateKeyOf } from '../cache/cacheDb.ts';
+import { describeFailure } from '../crm/crmClient.ts';
+import { pagesOf, type Page } from '../crm/paging.ts';
+import { fetchAhead } from './pipeline.ts';
+import { SyncProgress } from './progress.ts';
+import { storageError, syncOrder, type SyncIdentity, type SyncService, type SyncTenant } from './syncService.ts';
+
+const now = () => new Date().toISOString();
+type Statement = { get(...params: unknown[]): unknown; run(...params: unknown[]): unknown };
+
+/** A listing's saved position: where to resume, since when it lists, its high-water mark and counts so far. */
+type ListingState = { cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number };
+
+export interface SyncRunOptions {
+  signal?: AbortSignal;
+  pageSize?: number;
+  concurrency?: number;
+}
+
+/**
+ * One sync: every tenant asked for, a few at a time, each resource parents first; a flat listing
+ * through the fetch-ahead pipeline, each batch written with its cursor so that a kill loses
+ * nothing and repeats nothing; then the deletions feed. Its report is the contract's SyncReport.
+ */
+export class SyncRun {
+  readonly report: SyncReport;
+  private readonly progress: SyncProgress;
+  private readonly superAdmin: boolean;
+  private readonly incremental: boolean;
+  private readonly pageSize: number;
+  private readonly order: Resource[];
+  private readonly state: Statement;
+  private readonly saveState: Statement;
+  /** owner-derived rows with no way to place their owners: said once, with the fix */
+  private ownersWarned: boolean;
+
+  private constructor(
+    private readonly svc: SyncService,
+    private readonly identity: SyncIdentity,
+    private readonly runId: number,
+    private readonly opts: SyncRunOptions,
+  ) {
+    const raw = svc.cache.raw;
+    const profile = svc.profile;
+    this.report = { runId, rows: 0, pages: 0, retries: 0, leaks: 0, deletions: 0, outcomes: [], retried: [] };
+    this.progress = new SyncProgress(`sync:${runId}`, (p) => svc.bus.emit('onProgress', p));
+    this.superAdmin = identity.role === 'super_admin';
+    this.incremental = !!profile.incremental?.updatedSinceParam;
+    this.pageSize = Math.min(opts.pageSize ?? profile.paging.maxLimit, profile.paging.maxLimit);
+    this.order = syncOrder(profile.catalog.resources, profile.catalog.users);
+    this.state = raw.prepare('SELECT * FROM sync_state WHERE company_id = ? AND resource = ?');
+    this.saveState = raw.prepare(`INSERT INTO sync_state (company_id, resource, cursor, listing_since, high_water, rows, pages, last_finished_at, last_error)
+      VALUES (@company_id, @resource, @cursor, @listing_since, @high_water, @rows, @pages, @last_finished_at, @last_error)
+      ON CONFLICT (company_id, resource) DO UPDATE SET cursor = excluded.cursor, listing_since = excluded.listing_since, high_water = excluded.high_water,
+        rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = excluded.last_error`);
+    this.ownersWarned = svc.ownersPlaceable();
+  }
+
+  /** Checks who may sync what and records the run; nothing is fetched yet. */
+  static start(svc: SyncService, identity: SyncIdentity, tenants: SyncTenant[], opts: SyncRunOptions): SyncRun {
+    for (const t of tenants) {
+      if (identity.role !== 'super_admin' && t.id !== identity.companyId) throw new AppError('forbidden', `${identity.email} may sync their own company only.`);
+    }
+    try {
+      const runId = Number(svc.cache.raw.prepare('INSERT INTO sync_runs (started_at, identity, tenants) VALUES (?, ?, ?)').run(now(), identity.email, JSON.stringify(tenants.map((t) => t.id))).lastInsertRowid);
+      return new SyncRun(svc, identity, runId, opts);
+    } catch (e) {
+      throw storageError(e, 'before the sync began') ?? e;
+    }
+  }
+
+  /** Every tenant, a few at a time (the CRM answers one while this process writes another's page); then the run's record. */
+  async go(tenants: SyncTenant[]): Promise<SyncReport> {
+    const queue = [...tenants];
+    const workers = Array.from({ length: Math.min(this.opts.concurrency ?? 2, queue.length) }, async () => {
+      for (let t = queue.shift(); t; t = queue.shift()) await this.syncTenant(t);
+    });
+    const settled = await Promise.allSettled(workers);
+    this.progress.tick(true);
+    const fatal = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (fatal) {
+      const err = fatal.reason instanceof AppError ? fatal.reason : describeFailure(fatal.reason, this.svc.profile.baseUrl);
+      try {
+        this.svc.finish(this.runId, this.report, err.code === 'cancelled' ? 'cancelled' : 'failed', err.message);
+      } catch { /* a full or read-only disk cannot take the record of the run either */ }
+      throw err;
+    }
+    const failed = this.report.outcomes.filter((o) => o.status === 'failed');
+    this.svc.finish(this.runId, this.report, failed.length ? 'partial' : 'ok', failed.length ? `${failed.length} resources failed` : null);
+    // the sync's pages are in the database now: give the write-ahead log back (it would otherwise stay
+    // tens of MB beside a small cache until the console quits); a reader holding it makes this a no-op
+    try {
+      this.svc.cache.raw.pragma('wal_checkpoint(TRUNCATE)');
+    } catch { /* busy: the next sync, or closing, checkpoints */ }
+    return this.report;
+  }
+
+  /**
+   * Where a listing's cursor and high-water mark are kept: per partition, and per user for a plain
+   * user (their listing is narrower: resuming from, or updating since, a wider identity's mark
+   * would miss rows the CRM lists to them, and a wider identity must never resume from theirs).
+   */
+  private stateKey(t: SyncTenant): string {
+    return stateKeyOf(this.identity, t.id);
+  }
+
+  private cancelled(): AppError {
+    return new AppError('cancelled', `Sync cancelled after ${this.report.rows} rows; every page written before it is kept, and the next sync resumes there.`);
+  }
+
+  private get(url: string, params: Record<string, string | number>, signal?: AbortSignal) {
+    return this.svc.fetchJson(this.identity, url, params, signal, (line) => {
+      this.report.retries++;
+      this.report.retried.push(line);
+    }).catch((e) => {
+      throw signal?.aborted && this.opts.signal?.aborted ? this.cancelled() : e;
+    });
+  }
+
+  /** Rows each listing is expected to bring, for the progress bars: the server's count when it gives one, else the cache's. */
+  private async expectTotals(tenant: SyncTenant): Promise<void> {
+    const { profile } = this.svc;
+    const countPath = profile.sync.manifestPath;
+    const countParam = profile.sync.countOnlyParam;
+    const localCount = this.svc.cache.raw.prepare(`SELECT count(*) FROM records WHERE resource = ? AND deleted = 0 ${tenant.id === ALL ? '' : 'AND company_id = ?'}`).pluck();
+    for (const resource of this.order) {
+      if (!resource.endpoints.list) continue;
+      const key = `${tenant.id}/${resource.name}`;
+      const label = `${tenant.name} · ${resource.name}`;
+      const prev = this.state.get(this.stateKey(tenant), resource.name) as { cursor: string | null; high_water: string | null } | undefined;
+      // an incremental listing brings what changed: unknown until it ends
+      if (this.incremental && prev?.high_water && !/\{/.test(resource.endpoints.list)) { this.progress.expect(key, label, null); continue; }
+      let total: number | null = null;
+      if (countPath && countParam) {
+        const params: Record<string, string> = { resource: resource.name, [countParam]: 'true' };
+        if (this.superAdmin && profile.sync.tenantParam && tenant.id !== ALL) params[profile.sync.tenantParam] = tenant.id;
+        const res = await this.svc.client.send('GET', countPath, this.identity.token(), undefined, params, this.opts.signal).catch(() => null);
+        const n = res?.status === 200 ? Number(pick(res.data, 'count')) : NaN;
+        if (Number.isFinite(n)) total = n;
+      }
+      if (total === null) {
+        const n = (tenant.id === ALL ? localCount.get(resource.name) : localCount.get(resource.name, tenant.id)) as number;
+        total = n > 0 ? n : null;
+      }
+      this.progress.expect(key, label, total);
+    }
+  }
+
+  private warnOwners(outcome: ResourceOutcome, resource: Resource): void {
+    if (this.ownersWarned || resource.derivation.kind !== 'owner') return;
+    this.ownersWarned = true;
+    const users = this.svc.profile.catalog.users;
+    Object.assign(outcome, { status: 'warning', message: `The CRM lists no ${users}, so the company of rows reached through their owner (${resource.name} and the like) is unknown and they stay unassigned: give the connection its database URL (tenantscope connections add ... --db-env VAR) so that the owners' companies are read from the ${users} table.` });
+  }
+
+  /** A tenant's resources, parents first; then the deletions feed. */
+  private async syncTenant(tenant: SyncTenant): Promise<void> {
+    await this.expectTotals(tenant);
+    for (const resource of this.order) {
+      if (this.opts.signal?.aborted) throw this.cancelled();
+      const outcome: ResourceOutcome = { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
+      this.report.outcomes.push(outcome);
+      const list = resource.endpoints.list;
+      if (!list) { Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' }); continue; }
+      this.warnOwners(outcome, resource);
+      const key = `${tenant.id}/${resource.name}`;
+      this.progress.start(key, `${tenant.name} · ${resource.name}`);
+      if (/\{[^}]+\}/.test(list)) await this.syncNested(tenant, resource, outcome, key);
+      else await this.syncListing(tenant, resource, list, outcome, key);
+    }
+    this.report.deletions += await this.svc.applyDeletions(tenant, this.superAdmin, (url, params) => this.get(url, params, this.opts.signal));
+  }
+
+  private async syncNested(tenant: SyncTenant, resource: Resource, outcome: ResourceOutcome, key: string): Promise<void> {
+    try {
+      await this.svc.syncNested(this.identity, tenant, resource, this.runId, this.report, outcome, (url, params) => this.get(url, params, this.opts.signal), this.pageSize, this.progress, key);
+      this.progress.end(key, 'done');
+    } catch (e) {
+      if (this.opts.signal?.aborted) throw this.cancelled();
+      const err = e instanceof AppError ? e : describeFailure(e, this.svc.profile.baseUrl);
+      Object.assign(outcome, { status: 'failed', message: `${tenant.name} · ${resource.name}: ${err.message}` });
+      this.progress.end(key, 'failed');
+    }
+  }
+
+  /** A flat listing, resumed from its cursor, through the fetch-ahead pipeline; a failure is the listing's, unless the CRM, the sign-in or the disk is gone. */
+  private async syncListing(tenant: SyncTenant, resource: Resource, list: string, outcome: ResourceOutcome, key: string): Promise<void> {
+    const prev = this.state.get(this.stateKey(tenant), resource.name) as ListingState | undefined;
+    const resuming = !!prev?.cursor;
+    // the next page is on its way while this one is written; stopping the listing stops it
+    const listing = new AbortController();
+    const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, listing.signal]) : listing.signal;
+    const writer = new ListingWriter(this, tenant, resource, outcome, key, prev);
+    try {
+      const pages = pagesOf(this.svc.profile.paging, this.svc.profile.baseUrl, list, (u, p) => this.get(u, p, signal), { size: this.pageSize, from: resuming ? prev!.cursor : null, query: writer.query });
+      await fetchAhead(pages, signal, (batch) => writer.flush(batch));
+      this.progress.end(key, 'done');
+    } catch (e) {
+      if (this.opts.signal?.aborted) throw this.cancelled();
+      const err = e instanceof AppError ? e : describeFailure(e, this.svc.profile.baseUrl);
+      outcome.status = 'failed';
+      outcome.message = `${tenant.name} · ${resource.name}: ${err.message}`;
+      this.progress.end(key, 'failed');
+      const noteError = () => this.svc.cache.raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, this.stateKey(tenant), resource.name);
+      if (err.code !== 'storage') noteError();
+      if (err.code === 'unauthenticated' || err.code === 'unreachable' || err.code === 'storage') {
+        try {
+          noteError();
+        } catch { /* a full or read-only disk cannot take the note either */ }
+        throw new AppError(err.code, outcome.message);
+      }
+    } finally {
+      listing.abort();
+    }
+  }
+
+  /** @internal for ListingWriter */
+  get parts() {
+    return { svc: this.svc, identity: this.identity, runId: this.runId, report: this.report, progress: this.progress, saveState: this.saveState, incremental: this.incremental, superAdmin: this.superAdmin, stateKey: (t: SyncTenant) => this.stateKey(t) };
+  }
+}
+
+/**
+ * Writes a listing's pages: each batch in one transaction with the cursor after its last page (a
+ * kill loses none and repeats none), its high-water mark, and, when a full relist ends, the rows it
+ * no longer returned marked deleted. A batch that fails is written again page by page, so every
+ * good page before the bad one is kept.
+ */
+class ListingWriter {
+  /** the listing's query: the tenant filter of a super admin's listing, and updated_since */
+  readonly query: Record<string, string | number> = {};
+  /** a super admin lists one company through the tenant parameter: every row must be that company's */
+  private readonly filtered: boolean;
+  /** without updated_since every listing is a full relist: "run:<id>" remembers which run began it */
+  private readonly listingTag: string | null;
+  private highWater: string | null;
+  private rows: number;
+  private pages: number;
+
+  constructor(
+    private readonly run: SyncRun,
+    private readonly tenant: SyncTenant,
+    private readonly resource: Resource,
+    private readonly outcome: ResourceOutcome,
+    private readonly key: string,
+    private readonly prev: ListingState | undefined,
+  ) {
+    const { svc, superAdmin, incremental, runId } = run.parts;
+    const resuming = !!prev?.cursor;
+    // so that rows it did not see can be marked deleted when it ends (even after a resume)
+    this.listingTag = resuming ? prev!.listing_since : incremental ? (prev?.high_water ?? null) : `run:${runId}`;
+    const since = incremental ? this.listingTag : null;
+    this.highWater = prev?.high_water ?? null;
+    this.rows = prev?.rows ?? 0;
+    this.pages = prev?.pages ?? 0;
+    this.filtered = superAdmin && !!svc.profile.sync.tenantParam && tenant.id !== ALL;
+    if (this.filtered) this.query[svc.profile.sync.tenantParam!] = tenant.id;
+    const inc = svc.profile.incremental;
+    if (since && inc?.updatedSinceParam) this.query[inc.updatedSinceParam] = since;
+  }
+
+  private write(batch: Page[]): void {
+    const { svc, identity, runId, report, saveState, incremental, stateKey } = this.run.parts;
+    svc.cache.raw.transaction(() => {
+      for (const page of batch) {
+        const written = svc.ingest(identity, this.resource, page.items, page.url, runId, this.filtered ? this.tenant.id : null);
+        if (written.latest && (!this.highWater || isLater(written.latest, this.highWater))) this.highWater = written.latest;
+        report.leaks += written.leaks;
+      }
+      const last = batch[batch.length - 1]!;
+      this.rows += batch.reduce((a, p) => a + p.items.length, 0);
+      this.pages += batch.length;
+      saveState.run({ company_id: stateKey(this.tenant), resource: this.resource.name, cursor: last.next, listing_since: last.next ? this.listingTag : null, high_water: last.next ? (this.prev?.high_water ?? null) : this.highWater, rows: this.rows, pages: this.pages, last_finished_at: last.next ? null : now(), last_error: null });
+      if (!last.next && !incremental && this.listingTag?.startsWith('run:')) {
+        // the relist is complete: what it did not return has vanished from the server
+        report.deletions += svc.markVanished(identity, this.tenant.id, this.resource.name, Number(this.listingTag.slice(4))).changes;
+      }
+    })();
+  }
+
+  private counted(batch: Page[]): void {
+    const { report, progress } = this.run.parts;
+    const n = batch.reduce((a, p) => a + p.items.length, 0);
+    this.outcome.rows += n;
+    this.outcome.pages += batch.length;
+    report.rows += n;
+    report.pages += batch.length;
+    progress.add(this.key, n, batch.length);
+  }
+
+  flush(batch: Page[]): void {
+    const { report } = this.run.parts;
+    const saved = { highWater: this.highWater, rows: this.rows, pages: this.pages, leaks: report.leaks, deletions: report.deletions };
+    try {
+      this.write(batch);
+      this.counted(batch);
+    } catch (e) {
+      Object.assign(report, { leaks: saved.leaks, deletions: saved.deletions });
+      ({ highWater: this.highWater, rows: this.rows, pages: this.pages } = saved);
+      const storage = storageError(e, `while storing ${batch[batch.length - 1]!.url}`);
+      if (storage) throw storage; // the disk, not the page: nothing more can be written
+      if (batch.length === 1) throw e;
+      // keep every good page before the bad one, each with its own cursor, then report the bad one
+      for (const page of batch) {
+        this.write([page]);
+        this.counted([page]);
+      }
+    }
+  }
+}
