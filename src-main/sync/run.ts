@@ -9,7 +9,7 @@ import { describeFailure } from '../crm/crmClient.ts';
 import { pagesOf, type Page } from '../crm/paging.ts';
 import { fetchAhead } from './pipeline.ts';
 import { SyncProgress } from './progress.ts';
-import { storageError, syncOrder, type SyncIdentity, type SyncService, type SyncTenant } from './syncService.ts';
+import { storageError, syncOrder, type SyncDeps, type SyncIdentity, type SyncTenant } from './kit.ts';
 
 const now = () => new Date().toISOString();
 type Statement = { get(...params: unknown[]): unknown; run(...params: unknown[]): unknown };
@@ -41,7 +41,7 @@ export class SyncRun {
   private ownersWarned: boolean;
 
   private constructor(
-    private readonly svc: SyncService,
+    private readonly svc: SyncDeps,
     private readonly identity: SyncIdentity,
     private readonly runId: number,
     private readonly opts: SyncRunOptions,
@@ -63,7 +63,7 @@ export class SyncRun {
   }
 
   /** Checks who may sync what and records the run; nothing is fetched yet. */
-  static start(svc: SyncService, identity: SyncIdentity, tenants: SyncTenant[], opts: SyncRunOptions): SyncRun {
+  static start(svc: SyncDeps, identity: SyncIdentity, tenants: SyncTenant[], opts: SyncRunOptions): SyncRun {
     for (const t of tenants) {
       if (identity.role !== 'super_admin' && t.id !== identity.companyId) throw new AppError('forbidden', `${identity.email} may sync their own company only.`);
     }
