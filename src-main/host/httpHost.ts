@@ -31,38 +31,73 @@ export interface HttpHost {
   close(): Promise<void>;
 }
 
+const NOT_ADMITTED = 'This browser has not been let in: open the address `tenantscope host` (or `npm start`) printed. It works once, in one browser; start the host again for a new one.';
+
+const sameSecret = (given: unknown, secret: string) => {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(secret);
+  return a.length === b.length && timingSafeEqual(a, b);
+};
+
+/** a call is answered in the contract's shape; a page a person opened, in words */
+const refuse = (req: FastifyRequest, reply: FastifyReply, message = NOT_ADMITTED) => (req.url.startsWith('/api/')
+  ? reply.status(401).send({ ok: false, error: { code: 'unauthenticated', message } })
+  : reply.status(401).type('text/plain; charset=utf-8').send(`TenantScope: ${message}\n`));
+
 /**
- * The contract over HTTP on 127.0.0.1: `POST /api/call/<domain:verb>`, server-sent events at
- * `/api/events`, and the built renderer. The printed address carries a random token that is good
- * once: the first browser to open it gets an HttpOnly, SameSite=Strict cookie (another random
- * value) and the token stops working. Every request then needs that cookie, and every call the
- * window id of its tab (`x-tenantscope-window`), whose session it runs in.
+ * Who may come in: the Host header first (a page on another site that rebinds its name to
+ * 127.0.0.1 is not this host), then the printed token, good once, traded for a cookie of another
+ * random value; every call then names its window. Checked before a body is read.
  */
-export async function startHttpHost(services: Services, opts: { port?: number; rendererDir?: string; token?: string } = {}): Promise<HttpHost> {
-  const token = opts.token ?? randomBytes(24).toString('base64url');
-  const sameSecret = (given: unknown, secret: string) => {
-    if (typeof given !== 'string') return false;
-    const a = Buffer.from(given);
-    const b = Buffer.from(secret);
-    return a.length === b.length && timingSafeEqual(a, b);
-  };
+class Gate {
   /** the cookie's value: not the token, so that the printed address is worth nothing once used */
-  const admission = randomBytes(32).toString('base64url');
-  let admitted = false;
-  const cookieToken = (req: FastifyRequest) => {
+  private readonly admission = randomBytes(32).toString('base64url');
+  admitted = false;
+  hosts = new Set<string>();
+
+  constructor(readonly token: string) {}
+
+  private cookieToken(req: FastifyRequest): string | undefined {
     const raw = req.headers.cookie ?? '';
     const m = raw.split(/;\s*/).find((c) => c.startsWith(`${COOKIE}=`));
     return m ? decodeURIComponent(m.slice(COOKIE.length + 1)) : undefined;
-  };
-  const rendererDir = opts.rendererDir ?? join(projectRoot, 'out', 'renderer');
+  }
 
-  // every call fits in 1 MiB but an import: a tenant export travels through cache:import as base64
-  const app = Fastify({
-    logger: false,
-    bodyLimit: CALL_BODY_LIMIT,
-    // a channel's colon arrives encoded (%3A) from encodeURIComponent: one spelling for the router
-    rewriteUrl: (req) => (req.url ?? '/').replace(/^(\/api\/call\/[a-z]+)%3a/i, '$1:'),
-  });
+  /** the onRequest hook: a reply when the request goes no further, nothing when it may */
+  async check(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    if (!this.hosts.has(String(req.headers.host ?? '').toLowerCase())) {
+      return reply.status(421).send({ ok: false, error: { code: 'forbidden', message: 'This host answers only at 127.0.0.1 or localhost, on its own port.' } });
+    }
+    const url = new URL(req.url, 'http://host');
+    const hasCookie = sameSecret(this.cookieToken(req), this.admission);
+    const given = url.searchParams.get('token');
+    if (given !== null && !url.pathname.startsWith('/api/')) return this.admit(req, reply, given, hasCookie);
+    if (!hasCookie) return refuse(req, reply);
+    // a custom header: a page of another origin cannot send it without a preflight this host never answers
+    if (url.pathname.startsWith('/api/call/') && !WINDOW_ID.test(String(req.headers[WINDOW_HEADER] ?? ''))) {
+      return reply.status(400).send({ ok: false, error: { code: 'invalid-input', message: `A call names the window it comes from (${WINDOW_HEADER}).` } });
+    }
+    if (url.pathname === '/api/events' && !WINDOW_ID.test(url.searchParams.get('window') ?? '')) {
+      return reply.status(400).send({ ok: false, error: { code: 'invalid-input', message: 'The event stream names the window it is for (?window=).' } });
+    }
+    return undefined;
+  }
+
+  /** The printed address: a browser already let in just loses the token from its address bar; the first other one is let in, once. */
+  private admit(req: FastifyRequest, reply: FastifyReply, given: string, hasCookie: boolean): unknown {
+    if (hasCookie) return reply.redirect('/', 302);
+    if (this.admitted || !sameSecret(given, this.token)) {
+      return refuse(req, reply, this.admitted ? 'This address has been used: it lets one browser in, once. Use that browser, or start the host again for a new address.' : NOT_ADMITTED);
+    }
+    this.admitted = true;
+    reply.header('set-cookie', `${COOKIE}=${this.admission}; HttpOnly; SameSite=Strict; Path=/`);
+    return reply.redirect('/', 302);
+  }
+}
+
+/** Errors in the contract's shape, and the renderer's pages with a CSP: no remote code, no inline script. */
+function shapeReplies(app: FastifyInstance): void {
   app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
     const status = error.statusCode && error.statusCode < 500 ? error.statusCode : 500;
     const code: ErrorCode = status === 500 ? 'internal' : 'invalid-input';
@@ -70,14 +105,6 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
     void reply.status(status).send({ ok: false, error: { code, message } });
   });
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ ok: false, error: { code: 'not-found', message: 'No such page.' } }));
-
-  const NOT_ADMITTED = 'This browser has not been let in: open the address `tenantscope host` (or `npm start`) printed. It works once, in one browser; start the host again for a new one.';
-  /** a call is answered in the contract's shape; a page a person opened, in words */
-  const refuse = (req: FastifyRequest, reply: FastifyReply, message = NOT_ADMITTED) => (req.url.startsWith('/api/')
-    ? reply.status(401).send({ ok: false, error: { code: 'unauthenticated', message } })
-    : reply.status(401).type('text/plain; charset=utf-8').send(`TenantScope: ${message}\n`));
-
-  // CSP for the renderer: no remote code, no inline script
   app.addHook('onSend', async (_req, reply, payload) => {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
       reply.header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
@@ -86,38 +113,10 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
     }
     return payload;
   });
+}
 
-  // every request is checked before its body is read: the Host header (a page on another site that
-  // rebinds its name to 127.0.0.1 is not this host), then the token
-  let hosts: Set<string> = new Set();
-  app.addHook('onRequest', async (req, reply) => {
-    if (!hosts.has(String(req.headers.host ?? '').toLowerCase())) {
-      return reply.status(421).send({ ok: false, error: { code: 'forbidden', message: 'This host answers only at 127.0.0.1 or localhost, on its own port.' } });
-    }
-    const url = new URL(req.url, 'http://host');
-    const hasCookie = sameSecret(cookieToken(req), admission);
-    const given = url.searchParams.get('token');
-    if (given !== null && !url.pathname.startsWith('/api/')) {
-      // the printed address: a browser already let in just loses the token from its address bar
-      if (hasCookie) return reply.redirect('/', 302);
-      if (admitted || !sameSecret(given, token)) {
-        return refuse(req, reply, admitted ? 'This address has been used: it lets one browser in, once. Use that browser, or start the host again for a new address.' : NOT_ADMITTED);
-      }
-      admitted = true;
-      reply.header('set-cookie', `${COOKIE}=${admission}; HttpOnly; SameSite=Strict; Path=/`);
-      return reply.redirect('/', 302);
-    }
-    if (!hasCookie) return refuse(req, reply);
-    if (url.pathname.startsWith('/api/call/')) {
-      // a custom header: a page of another origin cannot send it without a preflight this host never answers
-      if (!WINDOW_ID.test(String(req.headers[WINDOW_HEADER] ?? ''))) {
-        return reply.status(400).send({ ok: false, error: { code: 'invalid-input', message: `A call names the window it comes from (${WINDOW_HEADER}).` } });
-      }
-    }
-    if (url.pathname === '/api/events' && !WINDOW_ID.test(url.searchParams.get('window') ?? '')) {
-      return reply.status(400).send({ ok: false, error: { code: 'invalid-input', message: 'The event stream names the window it is for (?window=).' } });
-    }
-  });
+/** The calls, through dispatch as the tab's window; the event stream, a tab hearing what its own calls started. */
+function apiRoutes(app: FastifyInstance, services: Services): void {
   const call = async (channel: string, req: FastifyRequest, reply: FastifyReply) => {
     const result = await services.dispatch(channel, req.body, { window: String(req.headers[WINDOW_HEADER]) });
     const status = result.ok ? 200 : (STATUS[result.error.code] ?? 422);
@@ -144,27 +143,50 @@ export async function startHttpHost(services: Services, opts: { port?: number; r
       offs.forEach((off) => off());
     });
   });
+}
 
+/** The built renderer, or a page saying how to build it. */
+async function rendererRoutes(app: FastifyInstance, rendererDir: string): Promise<void> {
   app.get('/', (_req, reply) => {
     if (!existsSync(join(rendererDir, 'index.html'))) {
       return reply.status(503).type('text/plain').send('The renderer is not built: run `npm run build` (npm start does it for you).');
     }
     return reply.type('text/html').sendFile('index.html');
   });
-
   if (existsSync(join(rendererDir, 'index.html'))) {
     await app.register(fastifyStatic, { root: rendererDir, index: false, wildcard: true, serve: true });
   }
+}
 
+/**
+ * The contract over HTTP on 127.0.0.1: `POST /api/call/<domain:verb>`, server-sent events at
+ * `/api/events`, and the built renderer. The printed address carries a random token that is good
+ * once: the first browser to open it gets an HttpOnly, SameSite=Strict cookie (another random
+ * value) and the token stops working. Every request then needs that cookie, and every call the
+ * window id of its tab (`x-tenantscope-window`), whose session it runs in.
+ */
+export async function startHttpHost(services: Services, opts: { port?: number; rendererDir?: string; token?: string } = {}): Promise<HttpHost> {
+  const gate = new Gate(opts.token ?? randomBytes(24).toString('base64url'));
+  // every call fits in 1 MiB but an import: a tenant export travels through cache:import as base64
+  const app = Fastify({
+    logger: false,
+    bodyLimit: CALL_BODY_LIMIT,
+    // a channel's colon arrives encoded (%3A) from encodeURIComponent: one spelling for the router
+    rewriteUrl: (req) => (req.url ?? '/').replace(/^(\/api\/call\/[a-z]+)%3a/i, '$1:'),
+  });
+  shapeReplies(app);
+  app.addHook('onRequest', (req, reply) => gate.check(req, reply));
+  apiRoutes(app, services);
+  await rendererRoutes(app, opts.rendererDir ?? join(projectRoot, 'out', 'renderer'));
   const address = await app.listen({ host: '127.0.0.1', port: opts.port ?? 0 });
   const port = new URL(address).port;
-  hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  gate.hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
   return {
     url: address,
-    openUrl: `${address}/?token=${encodeURIComponent(token)}`,
-    token,
+    openUrl: `${address}/?token=${encodeURIComponent(gate.token)}`,
+    token: gate.token,
     get admitted() {
-      return admitted;
+      return gate.admitted;
     },
     app,
     close: () => app.close(),
