@@ -43,23 +43,64 @@ export function runAudit(db: Db, catalog: Catalog, opts: { company?: string | nu
   }
 }
 
+/** What every pass of the audit shares: the cache, the catalog, the scope, and where findings go. */
+interface Pass {
+  db: Db;
+  catalog: Catalog;
+  /** one partition (a company admin's audit), or null for every one */
+  company: string | null;
+  /** the SQL that limits a query on records r to the partition, and its parameters */
+  part: string;
+  params: Record<string, unknown>;
+  byName: Map<string, Resource>;
+  add(f: Omit<Finding, 'accepted'>): void;
+  /** up to 20 ids a query gives, as a finding's evidence */
+  idsOf(sql: string, p: Record<string, unknown>): string[];
+  timings?: Map<string, number>;
+}
+
+type Stats = { rows: number; carrying: number; missing: number; fillable: number; placed: number };
+
 function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timings?: Map<string, number> }): AuditResult {
   const company = opts.company ?? null;
   const timings = opts.timings;
   timings?.set('start', performance.now());
-  const part = company ? 'AND r.company_id = @company' : '';
-  const params = company ? { company } : {};
   const findings: Finding[] = [];
   const accepted = new Map((db.prepare('SELECT finding_id, reason, accepted_by, accepted_at FROM audit_acceptances').all() as Array<{ finding_id: string; reason: string; accepted_by: string; accepted_at: string }>).map((a) => [a.finding_id, { reason: a.reason, by: a.accepted_by, at: a.accepted_at }]));
-  const add = (f: Omit<Finding, 'accepted'>) => findings.push({ ...f, accepted: accepted.get(f.id) ?? null });
-  const idsOf = (sql: string, p: Record<string, unknown>) => (db.prepare(`${sql} LIMIT 20`).pluck().all(p) as string[]);
-  const byName = new Map(catalog.resources.map((r) => [r.name, r]));
+  const pass: Pass = {
+    db, catalog, company, timings,
+    part: company ? 'AND r.company_id = @company' : '',
+    params: company ? { company } : {},
+    byName: new Map(catalog.resources.map((r) => [r.name, r])),
+    add: (f) => findings.push({ ...f, accepted: accepted.get(f.id) ?? null }),
+    idsOf: (sql, p) => db.prepare(`${sql} LIMIT 20`).pluck().all(p) as string[],
+  };
+  const models = modelsPass(pass);
+  timings?.set('models', performance.now());
+  referencesPass(pass);
+  timings?.set('references', performance.now());
+  leaksPass(pass);
+  sharedPass(pass);
+  usersPass(pass);
+  const progress = isolationProgress(db);
+  const asOf = dataAsOf(db, company || null);
+  findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.count - a.count || a.title.localeCompare(b.title));
+  const open = findings.filter((f) => !f.accepted);
+  const counts = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, open.filter((f) => f.severity === s).length])) as Record<Severity, number>;
+  timings?.set('rest', performance.now());
+  const scope = company ?? ALL;
+  const generatedAt = new Date().toISOString();
+  const diff = diffWithPrevious(db, scope, findings, open);
+  const runId = Number(db.prepare('INSERT INTO audit_runs (generated_at, as_of, scope, findings) VALUES (?, ?, ?, ?)').run(generatedAt, asOf, scope, JSON.stringify(open.map((f) => ({ id: f.id, severity: f.severity, title: f.title })))).lastInsertRowid);
+  const modelsMigrated = models.filter((m) => m.hasCompanyId).length;
+  return {
+    runId, generatedAt, asOf, scope, models, findings, counts, diff,
+    progress: { modelsMigrated, modelsTotal: models.length, rowsMissing: models.reduce((a, m) => a + m.missing, 0), ...progress },
+  };
+}
 
-  // ---- per resource: company_id present? rows missing it, fillable or orphaned ------------------
-  const models: ModelStatus[] = [];
-  // one pass over the audit index for every resource's counts (no payload is parsed)
-  const superAdmins = new Set(superAdminIds(db, catalog));
-  // grouped in the index's own order (company, resource), summed here: no temporary B-tree
+/** One pass over the audit index for every resource's counts (no payload is parsed), grouped in the index's own order (company, resource): no temporary B-tree. */
+function modelStats({ db, part, params }: Pass): Map<string, Stats> {
   const stats = new Map<string, { rows: number; carrying: number; missing: number; fillable: number; placed: number }>();
   for (const x of db.prepare(`SELECT r.resource AS resource, count(*) AS rows, sum(r.has_company_field) AS carrying,
       sum(r.own_company IS NULL) AS missing, sum(r.own_company IS NULL AND r.company_id <> '${UNASSIGNED}') AS fillable, sum(r.company_id <> '${UNASSIGNED}') AS placed
@@ -68,7 +109,16 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     for (const k of ['rows', 'carrying', 'missing', 'fillable', 'placed'] as const) s[k] += x[k];
     stats.set(x.resource, s);
   }
-  timings?.set('stats', performance.now());
+  return stats;
+}
+
+/** Per resource: company_id present? rows missing it, fillable or orphaned; the findings of each. */
+function modelsPass(p: Pass): ModelStatus[] {
+  const { db, catalog, company, part, params, byName, add, idsOf } = p;
+  const models: ModelStatus[] = [];
+  const superAdmins = new Set(superAdminIds(db, catalog));
+  const stats = modelStats(p);
+  p.timings?.set('stats', performance.now());
   for (const r of catalog.resources) {
     const field = r.companyField ?? (r.derivation.kind === 'own' ? r.derivation.field : null);
     const isUsers = r.name === catalog.users;
@@ -118,9 +168,11 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     }
   }
 
-  timings?.set('models', performance.now());
-  // ---- references that cross tenants --------------------------------------------------------
-  // one pass over every reference: the target's company from the covering index, the referring row only on a mismatch
+  return models;
+}
+
+/** References that cross tenants: one pass over every reference, the target's company from the covering index, the referring row only on a mismatch. */
+function referencesPass({ db, catalog, company, params, byName, add }: Pass): void {
   const derivedThrough = catalog.resources.filter((r) => r.derivation.kind === 'owner' || r.derivation.kind === 'parent').map((r) => `${r.name}\u0000${(r.derivation as { field: string }).field}`);
   const crossing = db.prepare(`SELECT r.resource AS resource, f.field AS field, r.id AS id
       FROM refs f CROSS JOIN records t ON t.resource = f.target_resource AND t.id = f.target_id
@@ -130,7 +182,6 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
         AND f.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND t.company_id NOT IN ('${UNASSIGNED}', '${OUTSIDE}') AND r.deleted = 0
         ${company ? 'AND f.company_id = @company' : ''}
       ORDER BY r.resource, f.field, r.id`).all({ ...params, derived: JSON.stringify(derivedThrough) }) as Array<{ resource: string; field: string; id: string }>;
-  timings?.set('references', performance.now());
   const groups = new Map<string, string[]>();
   for (const c of crossing) {
     const r = byName.get(c.resource);
@@ -151,7 +202,10 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     });
   }
 
-  // ---- rows the CRM handed to another company's identity ------------------------------------
+}
+
+/** Rows the CRM handed to another company's identity. */
+function leaksPass({ db, company, params, add, idsOf }: Pass): void {
   const leakRows = db.prepare(`SELECT resource, count(*) AS n, group_concat(identity, ', ') AS who FROM (SELECT DISTINCT resource, id, identity FROM leaks
       WHERE 1 = 1 ${company ? 'AND (identity_company_id = @company OR company_id = @company)' : ''}) GROUP BY resource ORDER BY resource`).all(params) as Array<{ resource: string; n: number; who: string }>;
   for (const l of leakRows) {
@@ -165,7 +219,10 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     });
   }
 
-  // ---- shared data that is really shared ----------------------------------------------------
+}
+
+/** Shared data that is really shared: rows of a global resource that belong to one company. */
+function sharedPass({ db, catalog, part, params, add, idsOf }: Pass): void {
   for (const r of catalog.resources.filter((x) => x.class === 'global')) {
     const n = db.prepare(`SELECT count(*) FROM records r WHERE r.resource = @resource AND r.deleted = 0 AND r.company_id <> '${UNASSIGNED}' ${part}`).pluck().get({ ...params, resource: r.name }) as number;
     if (!n) continue;
@@ -178,7 +235,10 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     });
   }
 
-  // ---- users -------------------------------------------------------------------------------
+}
+
+/** Users with no company who are not super admins; the super admins, to review. */
+function usersPass({ db, catalog, company, byName, add }: Pass): void {
   const users = byName.get(catalog.users);
   if (users) {
     const companyField = users.companyField ?? 'company_id';
@@ -201,9 +261,13 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     });
   }
 
-  // ---- progress, from measurements --------------------------------------------------------
-  // each resource as the latest complete run that probed it found it: a narrower run later (two
-  // resources, read-only) does not hide what an earlier full run proved about the others
+}
+
+/**
+ * Endpoints proven isolated: each resource as the latest complete run that probed it found it, so
+ * a narrower run later (two resources, read-only) does not hide what an earlier full run proved.
+ */
+function isolationProgress(db: Db): { endpointsProven: number; endpointsProbed: number; isolationRunId: number | null } {
   const byResource = db.prepare(`
     WITH latest AS (
       SELECT r.resource, max(r.run_id) AS run_id FROM isolation_results r JOIN isolation_runs u ON u.id = r.run_id
@@ -213,15 +277,11 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
   const endpointsProbed = byResource.filter((x) => x.good + x.bad > 0).length;
   const endpointsProven = byResource.filter((x) => x.bad === 0 && x.good > 0).length;
   const lastIso = byResource.length ? Math.max(...byResource.map((x) => x.runId)) : undefined;
-  const asOf = dataAsOf(db, company || null);
-  findings.sort((a, b) => SEVERITY_ORDER.indexOf(a.severity) - SEVERITY_ORDER.indexOf(b.severity) || b.count - a.count || a.title.localeCompare(b.title));
-  const open = findings.filter((f) => !f.accepted);
-  const counts = Object.fromEntries(SEVERITY_ORDER.map((s) => [s, open.filter((f) => f.severity === s).length])) as Record<Severity, number>;
-  timings?.set('rest', performance.now());
-  const scope = company ?? ALL;
-  const generatedAt = new Date().toISOString();
+  return { endpointsProven, endpointsProbed, isolationRunId: lastIso ?? null };
+}
 
-  // ---- compare with the previous run of the same scope -------------------------------------
+/** The findings compared with the previous run of the same scope: new, fixed, accepted, still open. */
+function diffWithPrevious(db: Db, scope: string, findings: Finding[], open: Finding[]): AuditResult['diff'] {
   const prev = db.prepare('SELECT id, findings FROM audit_runs WHERE scope = ? ORDER BY id DESC LIMIT 1').get(scope) as { id: number; findings: string } | undefined;
   let diff: AuditResult['diff'] = null;
   if (prev) {
@@ -237,12 +297,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
       stillOpen: [...now].filter((x) => before.has(x)),
     };
   }
-  const runId = Number(db.prepare('INSERT INTO audit_runs (generated_at, as_of, scope, findings) VALUES (?, ?, ?, ?)').run(generatedAt, asOf, scope, JSON.stringify(open.map((f) => ({ id: f.id, severity: f.severity, title: f.title })))).lastInsertRowid);
-  const modelsMigrated = models.filter((m) => m.hasCompanyId).length;
-  return {
-    runId, generatedAt, asOf, scope, models, findings, counts, diff,
-    progress: { modelsMigrated, modelsTotal: models.length, rowsMissing: models.reduce((a, m) => a + m.missing, 0), endpointsProven, endpointsProbed, isolationRunId: lastIso ?? null },
-  };
+  return diff;
 }
 
 /** Accepts a finding with a reason: it stays listed, but no longer fails the audit. */
