@@ -64,6 +64,17 @@ export interface DiscoveryInput {
   db?: DbTable[];
 }
 
+/** What drafting a resource needs to know of the others: its table, its name, how a field names its target. */
+interface Drafting {
+  db?: DbTable[];
+  users: string;
+  tableOf(r: ApiResource): DbTable | undefined;
+  nameOf(r: ApiResource): string;
+  doubtOf(r: ApiResource): string | undefined;
+  byTable: Map<string, string>;
+  guessTarget(field: string): { resource?: string; doubt?: string };
+}
+
 /**
  * Turns what the OpenAPI document (and, when given, the database) says into a tenancy catalog.
  * Whatever cannot be decided from these facts is written into `uncertain` for a person to confirm.
@@ -77,161 +88,188 @@ export function discoverCatalog({ api: all, db }: DiscoveryInput): Catalog & { t
   const matches = db ? matchTables(api, db) : new Map();
   const tableOf = (r: ApiResource) => matches.get(r)?.table as DbTable | undefined;
   const nameOf = (r: ApiResource) => tableOf(r)?.name ?? r.pathName;
-  const names = new Map(api.map((r) => [nameOf(r), r]));
+  const names = [...new Map(api.map((r) => [nameOf(r), r])).keys()];
   const byTable = new Map(api.filter((r) => tableOf(r)).map((r) => [tableOf(r)!.name, nameOf(r)]));
+  const users = usersOf(names, byTable, db);
+  const ctx: Drafting = { db, users, tableOf, nameOf, byTable, doubtOf: (r) => matches.get(r)?.doubt, guessTarget: (field) => guessTarget(field, users, names) };
+  const draft = api.map((r) => draftResource(r, ctx));
+  settleClasses(draft, users);
+  return { users, resources: draft.sort((a, b) => a.name.localeCompare(b.name)), tenantsPath: tenants?.collectionPath ?? null };
+}
 
-  // the users resource: named so, or the table most owner fields point at
-  let users = [...names.keys()].find((n) => /^(users|members|accounts_users)$/.test(n));
+/** The users resource: named so, or the table most owner fields point at. */
+function usersOf(names: string[], byTable: Map<string, string>, db?: DbTable[]): string {
+  let users = names.find((n) => /^(users|members|accounts_users)$/.test(n));
   if (!users && db) {
     const counts = new Map<string, number>();
     for (const t of db) for (const fk of t.foreignKeys) if (OWNER.test(fk.column)) counts.set(fk.table, (counts.get(fk.table) ?? 0) + 1);
     const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
     users = top ? byTable.get(top) ?? top : undefined;
   }
-  users ??= 'users';
+  return users ?? 'users';
+}
 
-  const guessTarget = (field: string): { resource?: string; doubt?: string } => {
-    const m = field.match(REF);
-    if (!m) return {};
-    const base = singular(m[1]!.toLowerCase().replace(/_$/, ''));
-    if (OWNER.test(field)) return { resource: users };
-    const candidates = [...names.keys()].filter((n) => { const t = tokens(n); return t[t.length - 1] === base; });
-    const exact = candidates.filter((n) => tokens(n).length === 1);
-    if (exact.length === 1) return { resource: exact[0] };
-    if (candidates.length === 1) return { resource: candidates[0] };
-    if (candidates.length > 1) return { resource: candidates.sort((a, b) => a.length - b.length)[0], doubt: `${field}: could point at ${candidates.join(' or ')}; confirm` };
-    return {};
+/** The resource a field like `contact_id` points at, by name; a doubt when several could be meant. */
+function guessTarget(field: string, users: string, names: string[]): { resource?: string; doubt?: string } {
+  const m = field.match(REF);
+  if (!m) return {};
+  const base = singular(m[1]!.toLowerCase().replace(/_$/, ''));
+  if (OWNER.test(field)) return { resource: users };
+  const candidates = names.filter((n) => { const t = tokens(n); return t[t.length - 1] === base; });
+  const exact = candidates.filter((n) => tokens(n).length === 1);
+  if (exact.length === 1) return { resource: exact[0] };
+  if (candidates.length === 1) return { resource: candidates[0] };
+  if (candidates.length > 1) return { resource: candidates.sort((a, b) => a.length - b.length)[0], doubt: `${field}: could point at ${candidates.join(' or ')}; confirm` };
+  return {};
+}
+
+/** One resource of the catalog from its collection: table, id field, references, how its company is derived, a body template. */
+function draftResource(r: ApiResource, ctx: Drafting): Resource {
+  const table = ctx.tableOf(r);
+  const name = ctx.nameOf(r);
+  const uncertain: string[] = [];
+  const doubt = ctx.doubtOf(r);
+  if (doubt) uncertain.push(doubt);
+  if (!ctx.db) uncertain.push('table: no database was given; confirm the table');
+  else if (!table) uncertain.push('table: no table of the database matches its fields; confirm the table');
+  const apiFields = Object.keys(r.fields);
+  const columns = table ? table.columns.map((c) => c.name) : apiFields;
+  const companyField = apiFields.find((f) => COMPANY.test(f)) ?? null;
+  const companyColumn = columns.find((c) => COMPANY.test(c)) ?? companyField;
+  const idField = apiFields.includes('id') ? 'id' : (apiFields.find((f) => /^id$|_id$/i.test(f) && f.toLowerCase() === `${singular(name)}_id`) ?? 'id');
+  const references = referencesOf(ctx, table, name, columns, idField, companyColumn, uncertain);
+  const { derivation, owner, ownerless } = derivationOf(ctx, r, table, name, columns, companyColumn, references, uncertain);
+  const { body, changeField } = templateOf(r, idField, companyField, owner, references);
+  return {
+    ...(changeField ? { changeField } : {}),
+    ...(ownerless ? { ownerless } : {}),
+    name,
+    endpoints: r.operations,
+    updateMethod: r.updateMethod,
+    table: table?.name ?? null,
+    idField,
+    companyField,
+    class: 'tenant',
+    derivation,
+    priority: null,
+    references,
+    bodyTemplate: body,
+    uncertain,
   };
+}
 
-  const draft = api.map((r) => {
-    const table = tableOf(r);
-    const name = nameOf(r);
-    const uncertain: string[] = [];
-    const doubt = matches.get(r)?.doubt;
-    if (doubt) uncertain.push(doubt);
-    if (!db) uncertain.push('table: no database was given; confirm the table');
-    else if (!table) uncertain.push('table: no table of the database matches its fields; confirm the table');
-    const apiFields = Object.keys(r.fields);
-    const columns = table ? table.columns.map((c) => c.name) : apiFields;
-    const companyField = apiFields.find((f) => COMPANY.test(f)) ?? null;
-    const companyColumn = columns.find((c) => COMPANY.test(c)) ?? companyField;
-    const fkOf = (field: string) => table?.foreignKeys.find((f) => f.column === field);
-    const idField = apiFields.includes('id') ? 'id' : (apiFields.find((f) => /^id$|_id$/i.test(f) && f.toLowerCase() === `${singular(name)}_id`) ?? 'id');
-    const references: Resource['references'] = [];
-    for (const f of columns) {
-      if (f === idField || f === companyColumn || !REF.test(f) || f === 'id') continue;
-      const fk = fkOf(f);
-      if (table && !fk) continue; // with a database, only real foreign keys are references
-      const target = fk ? byTable.get(fk.table) ?? (fk.table === users ? users : undefined) : undefined;
-      const guess = target ? { resource: target } : guessTarget(f);
-      if (!guess.resource || (guess.resource === name && !fk)) continue;
-      if (guess.doubt) uncertain.push(guess.doubt);
-      references.push({ field: f, resource: guess.resource });
-    }
-    const owner = columns.find((c) => OWNER.test(c) && references.some((x) => x.field === c && x.resource === users)) ?? (name === users ? undefined : undefined);
-    const norm = (x: string) => x.replace(/_/g, '').toLowerCase();
-    const nestedParam = r.parentParams[0];
-    const nested = nestedParam ? (columns.find((c) => norm(c) === norm(nestedParam)) ?? nestedParam) : undefined;
-    const parentRef =
-      (nested && references.find((x) => x.field === nested)) ??
-      references.find((x) => x.resource !== users && x.resource !== name && (table ? table.columns.find((c) => c.name === x.field)?.nullable === false : r.required.includes(x.field)));
-    let derivation: Derivation;
-    if (companyColumn) derivation = { kind: 'own', field: companyColumn };
-    else if (owner) derivation = { kind: 'owner', field: owner };
-    else if (parentRef) derivation = { kind: 'parent', field: parentRef.field, resource: parentRef.resource };
-    else if (nested) {
-      const target = guessTarget(nested).resource;
-      derivation = target ? { kind: 'parent', field: nested, resource: target } : { kind: 'none' };
-      if (target) references.push({ field: nested, resource: target });
-    } else derivation = { kind: 'none' };
-    // rows with no owner: orphans, or (a template, a default) rows every company shares? a guess for a person to confirm
-    let ownerless: Resource['ownerless'];
-    if (derivation.kind === 'owner') {
-      const nullable = table ? table.columns.find((c) => c.name === derivation.field)?.nullable === true : !r.required.includes(derivation.field);
-      if (nullable && /template|preset|default|categor|setting|snippet|library/i.test(name)) {
-        ownerless = 'shared';
-        uncertain.push(`ownerless: rows with no ${derivation.field} guessed to be shared by every company (system ${name}); confirm, or say they are orphans`);
-      }
-    }
-    if (derivation.kind === 'parent' && !table) uncertain.push(`derivation: company through ${derivation.field} -> ${derivation.resource} is a guess without the database; confirm`);
-    if (derivation.kind === 'none') uncertain.push('derivation: no company, owner or parent field found; confirm it is shared or system data');
-    const body: Record<string, unknown> = {};
-    for (const f of r.required) {
-      if (f === companyField || f === owner || f === idField) continue;
-      body[f] = placeholder(f, r.writable[f] ?? {}, references.find((x) => x.field === f)?.resource);
-    }
-    // something for an update probe to change in every canary: when no required field can carry a
-    // marker or a number, an optional free-text field does
-    const textField = (f: string, sch: JsonSchema) => {
-      const type = Array.isArray(sch.type) ? sch.type : [sch.type];
-      return type.includes('string') && !sch.format && !sch.enum && f !== idField && !REF.test(f) && !/email|password|secret|url|phone|date|time|status|state|type|currency|code|country|language|locale|timezone/i.test(f);
-    };
-    const marked = (f: string) => typeof body[f] === 'string' && String(body[f]).includes('{{marker}}');
-    if (!Object.keys(body).some((f) => marked(f) || typeof body[f] === 'number')) {
-      const optional = Object.entries(r.writable).find(([f, sch]) => !r.required.includes(f) && f !== companyField && f !== owner && textField(f, sch));
-      if (optional) body[optional[0]] = placeholder(optional[0], optional[1], undefined);
-    }
-    // the field an update probe changes: one the update body accepts, a marked one of the template first
-    const updatable = Object.entries(r.updatable);
-    const changeField = updatable.find(([f, sch]) => marked(f) && textField(f, sch))?.[0] ?? updatable.find(([f, sch]) => textField(f, sch))?.[0];
-    const resource: Resource = {
-      ...(changeField ? { changeField } : {}),
-      ...(ownerless ? { ownerless } : {}),
-      name,
-      endpoints: r.operations,
-      updateMethod: r.updateMethod,
-      table: table?.name ?? null,
-      idField,
-      companyField,
-      class: 'tenant',
-      derivation,
-      priority: null,
-      references,
-      bodyTemplate: body,
-      uncertain,
-    };
-    return resource;
-  });
+/** The fields that point at other resources: real foreign keys with a database, guesses by name without one. */
+function referencesOf({ users, byTable, guessTarget }: Drafting, table: DbTable | undefined, name: string, columns: string[], idField: string, companyColumn: string | null, uncertain: string[]): Resource['references'] {
+  const fkOf = (field: string) => table?.foreignKeys.find((f) => f.column === field);
+  const references: Resource['references'] = [];
+  for (const f of columns) {
+    if (f === idField || f === companyColumn || !REF.test(f) || f === 'id') continue;
+    const fk = fkOf(f);
+    if (table && !fk) continue; // with a database, only real foreign keys are references
+    const target = fk ? byTable.get(fk.table) ?? (fk.table === users ? users : undefined) : undefined;
+    const guess = target ? { resource: target } : guessTarget(f);
+    if (!guess.resource || (guess.resource === name && !fk)) continue;
+    if (guess.doubt) uncertain.push(guess.doubt);
+    references.push({ field: f, resource: guess.resource });
+  }
+  return references;
+}
 
-  // class and priority, parents before children
-  const byName = new Map(draft.map((r) => [r.name, r]));
-  const referenced = new Set(draft.flatMap((r) => r.references.filter((x) => x.resource !== users).map((x) => x.resource)));
-  const settled = new Set<string>();
-  const settle = (r: Resource, depth = 0): void => {
-    if (settled.has(r.name) || depth > 10) return;
-    const system = SYSTEM.test(r.name);
-    let cls: TenancyClass;
-    let priority: Priority | null;
-    let why: string;
-    switch (r.derivation.kind) {
-      case 'own':
-        cls = 'tenant'; priority = null; why = '';
-        break;
-      case 'owner':
-        cls = system ? 'system' : 'user-owned';
-        priority = system ? 'LOW' : PERSONAL_OWNER.test(r.derivation.field) && !referenced.has(r.name) ? 'MEDIUM' : 'HIGH';
-        why = system ? 'a system table' : priority === 'MEDIUM' ? 'personal to its user and referenced by nothing' : 'business data reached only through its owner';
-        break;
-      case 'parent': {
-        const parent = byName.get(r.derivation.resource);
-        if (parent) settle(parent, depth + 1);
-        cls = parent?.class ?? 'user-owned';
-        priority = parent?.priority ?? 'HIGH';
-        why = `inherits from ${r.derivation.resource}`;
-        break;
-      }
-      default:
-        cls = system ? 'system' : 'global';
-        priority = 'LOW';
-        why = system ? 'a system table' : 'shared data';
+/** How the resource's company is known: its own company field, its owner's, or its parent's (a nested collection's path names the parent). */
+function derivationOf({ users, guessTarget }: Drafting, r: ApiResource, table: DbTable | undefined, name: string, columns: string[], companyColumn: string | null, references: Resource['references'], uncertain: string[]): { derivation: Derivation; owner: string | undefined; ownerless: Resource['ownerless'] } {
+  const owner = columns.find((c) => OWNER.test(c) && references.some((x) => x.field === c && x.resource === users)) ?? (name === users ? undefined : undefined);
+  const norm = (x: string) => x.replace(/_/g, '').toLowerCase();
+  const nestedParam = r.parentParams[0];
+  const nested = nestedParam ? (columns.find((c) => norm(c) === norm(nestedParam)) ?? nestedParam) : undefined;
+  const parentRef =
+    (nested && references.find((x) => x.field === nested)) ??
+    references.find((x) => x.resource !== users && x.resource !== name && (table ? table.columns.find((c) => c.name === x.field)?.nullable === false : r.required.includes(x.field)));
+  let derivation: Derivation;
+  if (companyColumn) derivation = { kind: 'own', field: companyColumn };
+  else if (owner) derivation = { kind: 'owner', field: owner };
+  else if (parentRef) derivation = { kind: 'parent', field: parentRef.field, resource: parentRef.resource };
+  else if (nested) {
+    const target = guessTarget(nested).resource;
+    derivation = target ? { kind: 'parent', field: nested, resource: target } : { kind: 'none' };
+    if (target) references.push({ field: nested, resource: target });
+  } else derivation = { kind: 'none' };
+  // rows with no owner: orphans, or (a template, a default) rows every company shares? a guess for a person to confirm
+  let ownerless: Resource['ownerless'];
+  if (derivation.kind === 'owner') {
+    const nullable = table ? table.columns.find((c) => c.name === derivation.field)?.nullable === true : !r.required.includes(derivation.field);
+    if (nullable && /template|preset|default|categor|setting|snippet|library/i.test(name)) {
+      ownerless = 'shared';
+      uncertain.push(`ownerless: rows with no ${derivation.field} guessed to be shared by every company (system ${name}); confirm, or say they are orphans`);
     }
-    r.class = cls;
-    r.priority = priority;
-    if (priority) r.uncertain.push(`priority: ${priority} guessed (${why}); confirm`);
-    settled.add(r.name);
+  }
+  if (derivation.kind === 'parent' && !table) uncertain.push(`derivation: company through ${derivation.field} -> ${derivation.resource} is a guess without the database; confirm`);
+  if (derivation.kind === 'none') uncertain.push('derivation: no company, owner or parent field found; confirm it is shared or system data');
+  return { derivation, owner, ownerless };
+}
+
+/** The body a canary is created with, and the field an update probe changes. */
+function templateOf(r: ApiResource, idField: string, companyField: string | null, owner: string | undefined, references: Resource['references']): { body: Record<string, unknown>; changeField: string | undefined } {
+  const body: Record<string, unknown> = {};
+  for (const f of r.required) {
+    if (f === companyField || f === owner || f === idField) continue;
+    body[f] = placeholder(f, r.writable[f] ?? {}, references.find((x) => x.field === f)?.resource);
+  }
+  // something for an update probe to change in every canary: when no required field can carry a
+  // marker or a number, an optional free-text field does
+  const textField = (f: string, sch: JsonSchema) => {
+    const type = Array.isArray(sch.type) ? sch.type : [sch.type];
+    return type.includes('string') && !sch.format && !sch.enum && f !== idField && !REF.test(f) && !/email|password|secret|url|phone|date|time|status|state|type|currency|code|country|language|locale|timezone/i.test(f);
   };
+  const marked = (f: string) => typeof body[f] === 'string' && String(body[f]).includes('{{marker}}');
+  if (!Object.keys(body).some((f) => marked(f) || typeof body[f] === 'number')) {
+    const optional = Object.entries(r.writable).find(([f, sch]) => !r.required.includes(f) && f !== companyField && f !== owner && textField(f, sch));
+    if (optional) body[optional[0]] = placeholder(optional[0], optional[1], undefined);
+  }
+  // the field an update probe changes: one the update body accepts, a marked one of the template first
+  const updatable = Object.entries(r.updatable);
+  const changeField = updatable.find(([f, sch]) => marked(f) && textField(f, sch))?.[0] ?? updatable.find(([f, sch]) => textField(f, sch))?.[0];
+  return { body, changeField };
+}
+
+/** Class and priority, parents before children. */
+function settleClasses(draft: Resource[], users: string): void {
+const byName = new Map(draft.map((r) => [r.name, r]));
+const referenced = new Set(draft.flatMap((r) => r.references.filter((x) => x.resource !== users).map((x) => x.resource)));
+const settled = new Set<string>();
+const settle = (r: Resource, depth = 0): void => {
+  if (settled.has(r.name) || depth > 10) return;
+  const system = SYSTEM.test(r.name);
+  let cls: TenancyClass;
+  let priority: Priority | null;
+  let why: string;
+  switch (r.derivation.kind) {
+    case 'own':
+      cls = 'tenant'; priority = null; why = '';
+      break;
+    case 'owner':
+      cls = system ? 'system' : 'user-owned';
+      priority = system ? 'LOW' : PERSONAL_OWNER.test(r.derivation.field) && !referenced.has(r.name) ? 'MEDIUM' : 'HIGH';
+      why = system ? 'a system table' : priority === 'MEDIUM' ? 'personal to its user and referenced by nothing' : 'business data reached only through its owner';
+      break;
+    case 'parent': {
+      const parent = byName.get(r.derivation.resource);
+      if (parent) settle(parent, depth + 1);
+      cls = parent?.class ?? 'user-owned';
+      priority = parent?.priority ?? 'HIGH';
+      why = `inherits from ${r.derivation.resource}`;
+      break;
+    }
+    default:
+      cls = system ? 'system' : 'global';
+      priority = 'LOW';
+      why = system ? 'a system table' : 'shared data';
+  }
+  r.class = cls;
+  r.priority = priority;
+  if (priority) r.uncertain.push(`priority: ${priority} guessed (${why}); confirm`);
+  settled.add(r.name);
+};
   draft.forEach((r) => settle(r));
-  return { users, resources: draft.sort((a, b) => a.name.localeCompare(b.name)), tenantsPath: tenants?.collectionPath ?? null };
 }
 
 /** A resource's identity across runs: its collection path (names can be guesses, paths are facts). */

@@ -90,32 +90,7 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
   /** FastAPI serves `/things/` beside `/things/{thing_id}`: paths compare without their trailing slash */
   const bare = (p: string) => (p.length > 1 ? p.replace(/\/+$/, '') : p);
   const segsOf = (p: string) => bare(p).split('/').filter(Boolean);
-  /** what a list operation answers: a bare array, or an object with the records in one array field */
-  const listShape = (op: Record<string, unknown> | undefined): { itemsField: string; items: JsonSchema; responseFields: string[] } | null => {
-    const schema = jsonBody(op, 'response');
-    if (!schema) return null;
-    const r = resolve(schema);
-    if (r.type === 'array' && r.items) return { itemsField: '', items: resolve(r.items), responseFields: [] };
-    const properties = props(r);
-    const names = Object.keys(properties);
-    const wanted = [opts.itemsField, ...LIST_FIELDS].filter((x): x is string => !!x);
-    const field = wanted.find((n) => properties[n]?.type === 'array') ?? names.find((n) => properties[n]?.type === 'array' && names.length <= 6);
-    return field ? { itemsField: field, items: resolve(properties[field]!.items), responseFields: names } : null;
-  };
-  const queryParams = (op: Record<string, unknown> | undefined): Record<string, JsonSchema> => {
-    const out: Record<string, JsonSchema> = {};
-    for (const raw of (Array.isArray(op?.parameters) ? op.parameters : []) as unknown[]) {
-      const p = resolve(raw);
-      if (p.in === 'query' && typeof p.name === 'string') out[p.name] = resolve(p.schema);
-    }
-    return out;
-  };
-  /** the list's answer declares a Link header (RFC 8288 paging) */
-  const declaresLink = (op: Record<string, unknown>) => {
-    const responses = (op.responses ?? {}) as Record<string, unknown>;
-    const headers = pick(responses['200'] ?? responses['201'], 'headers');
-    return !!headers && typeof headers === 'object' && Object.keys(headers).some((h) => h.toLowerCase() === 'link');
-  };
+  const { listShape, queryParams, declaresLink } = listTools({ resolve, props, jsonBody }, opts.itemsField);
   const resources: ApiResource[] = [];
   for (const [path, item] of byPath) {
     if (excluded.has(path)) continue;
@@ -162,7 +137,43 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
   if (!resources.length) {
     throw new AppError('no-openapi', 'The OpenAPI document describes no collections of records (a path like /things or /things/ with GET or POST beside /things/{id}, or a GET that answers a list).');
   }
-  // names: the static segments after the prefix all collections share; a nested one keeps its last segment
+  nameResources(resources, segsOf, isParam);
+  return resources;
+}
+
+/** What a list operation answers and takes: its records (a bare array or one array field), its query parameters, a Link header. */
+function listTools({ resolve, props, jsonBody }: Pick<ReturnType<typeof openapiTools>, 'resolve' | 'props' | 'jsonBody'>, itemsField?: string) {
+  /** what a list operation answers: a bare array, or an object with the records in one array field */
+  const listShape = (op: Record<string, unknown> | undefined): { itemsField: string; items: JsonSchema; responseFields: string[] } | null => {
+    const schema = jsonBody(op, 'response');
+    if (!schema) return null;
+    const r = resolve(schema);
+    if (r.type === 'array' && r.items) return { itemsField: '', items: resolve(r.items), responseFields: [] };
+    const properties = props(r);
+    const names = Object.keys(properties);
+    const wanted = [itemsField, ...LIST_FIELDS].filter((x): x is string => !!x);
+    const field = wanted.find((n) => properties[n]?.type === 'array') ?? names.find((n) => properties[n]?.type === 'array' && names.length <= 6);
+    return field ? { itemsField: field, items: resolve(properties[field]!.items), responseFields: names } : null;
+  };
+  const queryParams = (op: Record<string, unknown> | undefined): Record<string, JsonSchema> => {
+    const out: Record<string, JsonSchema> = {};
+    for (const raw of (Array.isArray(op?.parameters) ? op.parameters : []) as unknown[]) {
+      const p = resolve(raw);
+      if (p.in === 'query' && typeof p.name === 'string') out[p.name] = resolve(p.schema);
+    }
+    return out;
+  };
+  /** the list's answer declares a Link header (RFC 8288 paging) */
+  const declaresLink = (op: Record<string, unknown>) => {
+    const responses = (op.responses ?? {}) as Record<string, unknown>;
+    const headers = pick(responses['200'] ?? responses['201'], 'headers');
+    return !!headers && typeof headers === 'object' && Object.keys(headers).some((h) => h.toLowerCase() === 'link');
+  };
+  return { listShape, queryParams, declaresLink };
+}
+
+/** Names: the static segments after the prefix all collections share; a nested one keeps its last segment. */
+function nameResources(resources: ApiResource[], segsOf: (p: string) => string[], isParam: (seg: string) => boolean): void {
   const statics = resources.map((r) => segsOf(r.collectionPath).filter((s) => !isParam(s)));
   let prefix = 0;
   while (statics.every((s) => s.length > prefix + 1 && s[prefix] === statics[0]![prefix])) prefix++;
@@ -171,7 +182,6 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
     const parts = r.parentParams.length ? rest.slice(-1) : rest;
     r.pathName = parts.join('_').replace(/-/g, '_').toLowerCase();
   });
-  return resources;
 }
 
 /** How a CRM signs in, says who is signed in, and pages its lists, as far as its OpenAPI document tells. */
@@ -196,12 +206,20 @@ function pathOf(url: string): string {
   }
 }
 
-export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
-  const { d, paths, resolve, props, jsonBody } = openapiTools(doc);
-  const notes: string[] = [];
-  const ops = paths as Record<string, Record<string, Record<string, unknown>>>;
+type Tools = ReturnType<typeof openapiTools>;
 
-  // sign-in: the security scheme first (FastAPI's OAuth2PasswordBearer declares its tokenUrl), then a login path
+export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
+  const tools = openapiTools(doc);
+  const notes: string[] = [];
+  const ops = tools.paths as Record<string, Record<string, Record<string, unknown>>>;
+  const { auth, header } = readAuth(tools, ops, notes);
+  const whoami = readWhoami(tools, ops, notes);
+  const paging = readPaging(resources, notes);
+  return { auth, header, whoami, paging, notes };
+}
+
+/** Sign-in: the security scheme first (FastAPI's OAuth2PasswordBearer declares its tokenUrl), then a login path. */
+function readAuth({ d, resolve, props, jsonBody }: Tools, ops: Record<string, Record<string, Record<string, unknown>>>, notes: string[]): { auth: Auth | null; header: ApiShape['header'] } {
   let auth: Auth | null = null;
   let header: ApiShape['header'] = null;
   const schemes = (pick(d, 'components.securitySchemes') ?? {}) as Record<string, Record<string, unknown>>;
@@ -237,7 +255,11 @@ export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
   }
   if (!auth) notes.push('auth: no sign-in found in the document; paste a token, or set "auth" in the profile');
 
-  // who is signed in: a GET without parameters that answers one user, named so
+  return { auth, header };
+}
+
+/** Who is signed in: a GET without parameters that answers one user, named so. */
+function readWhoami({ props, jsonBody }: Tools, ops: Record<string, Record<string, Record<string, unknown>>>, notes: string[]): ApiShape['whoami'] {
   let whoami: ApiShape['whoami'] = null;
   const candidates = Object.entries(ops)
     .filter(([path, item]) => item?.get && !/\{/.test(path) && /(^|\/)(me|whoami|current[-_]?user|users\/me|profile|session)\/?$/i.test(path))
@@ -267,7 +289,11 @@ export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
   }
   if (!whoami) notes.push('whoami: no endpoint answering the signed-in user was found (/me); set "whoami" in the profile');
 
-  // paging: the style most list operations share, from their query parameters and answers
+  return whoami;
+}
+
+/** Paging: the style most list operations share, from their query parameters and answers. */
+function readPaging(resources: ApiResource[], notes: string[]): Paging | null {
   const votes = new Map<string, { paging: Paging; n: number }>();
   for (const r of resources) {
     if (!r.list) continue;
@@ -297,5 +323,5 @@ export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
     const p = best.paging;
     notes.push(`paging: ${p.kind === 'offset' ? `${p.offsetParam}/${p.limitParam}` : p.kind === 'page' ? `${p.pageParam}/${p.sizeParam}` : p.kind === 'cursor' ? `${p.cursorParam} cursor` : 'Link headers'}, ${p.itemsField ? `records in "${p.itemsField}"` : 'bare JSON arrays'}, at most ${p.maxLimit} a page (${best.n} of ${lists} lists)`);
   } else if (lists) notes.push('paging: the lists take no paging parameters the console knows; set "paging" in the profile');
-  return { auth, header, whoami, paging: best?.paging ?? null, notes };
+  return best?.paging ?? null;
 }
