@@ -1,10 +1,12 @@
-import type { Catalog, Derivation } from '../../src-shared/catalog.ts';
+import type pg from 'pg';
+import type { Catalog, Derivation, Resource } from '../../src-shared/catalog.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { bytes } from '../../src-shared/format.ts';
 import type { MigrationPlan, PlanStep, PreflightItem, TableDerivation, TablePlan } from '../../src-shared/migration.ts';
 export type { MigrationPlan } from '../../src-shared/migration.ts';
 import { connect, databaseLabel, ident } from './pg.ts';
 import { STATE_SCHEMA } from './sql.ts';
+import { readSchemaSnapshot, type SchemaSnapshot } from './snapshot.ts';
 import { stepsFor } from './steps/registry.ts';
 
 /**
@@ -59,133 +61,140 @@ export async function planMigration(databaseUrl: string, catalog: Catalog, opts:
   const options = { notNull: opts.notNull ?? false, batchSize: opts.batchSize ?? 5000, lockTimeoutMs: opts.lockTimeoutMs ?? 2000 };
   try {
     await client.query('BEGIN READ ONLY');
-    const schema = (await client.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]!.s;
-    const usersTableName = catalog.resources.find((r) => r.name === catalog.users)?.table ?? catalog.users;
-    const companiesTable = (await client.query<{ t: string }>(`
-      SELECT rc.relname::text AS t FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_class rc ON rc.oid = k.confrelid
-      JOIN pg_namespace ns ON ns.oid = cl.relnamespace AND ns.nspname = current_schema()
-      JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
-      WHERE k.contype = 'f' AND cl.relname = $1 AND a.attname = 'company_id' LIMIT 1`, [usersTableName])).rows[0]?.t ?? 'companies';
-    const cols = new Map<string, string[]>();
-    for (const r of (await client.query<{ table_name: string; column_name: string }>(`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)).rows) {
-      cols.set(r.table_name, [...(cols.get(r.table_name) ?? []), r.column_name]);
-    }
-    const pks = new Map((await client.query<{ table_name: string; cols: string[] }>(`
-      SELECT cl.relname::text AS table_name, ARRAY(SELECT a.attname FROM unnest(k.conkey) u(n) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n)::text[] AS cols
-      FROM pg_constraint k JOIN pg_class cl ON cl.oid = k.conrelid JOIN pg_namespace ns ON ns.oid = cl.relnamespace AND ns.nspname = current_schema()
-      WHERE k.contype = 'p'`)).rows.map((r) => [r.table_name, r.cols]));
-    const sizes = new Map((await client.query<{ relname: string; heap: string }>(`
-      SELECT c.relname::text AS relname, pg_relation_size(c.oid)::text AS heap FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema() WHERE c.relkind = 'r'`)).rows.map((r) => [r.relname, Number(r.heap)]));
-    const names = new Set((await client.query<{ n: string }>(`SELECT relname::text AS n FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = current_schema() UNION SELECT conname::text FROM pg_constraint`)).rows.map((r) => r.n));
-
-    const byName = new Map(catalog.resources.map((r) => [r.name, r]));
+    const usersTable = catalog.resources.find((r) => r.name === catalog.users)?.table ?? catalog.users;
+    const snapshot = await readSchemaSnapshot(client, usersTable);
     const wanted = opts.tables?.length ? new Set(opts.tables) : null;
     if (wanted) {
       const known = new Set(catalog.resources.map((r) => r.table).filter(Boolean) as string[]);
       const unknown = [...wanted].filter((t) => !known.has(t));
       if (unknown.length) throw new AppError('invalid-input', `Not in the catalog: ${unknown.join(', ')}. Tables are: ${[...known].sort().join(', ')}.`);
     }
-    const asks: MigrationPlan['asks'] = [];
-    const skipped: MigrationPlan['skipped'] = [];
-    const planned = new Map<string, TablePlan>();
-    const usersTable = usersTableName;
-
-    /** the company a row will have once the plan ran: its own column, or through its owner or (planned) parent */
-    const futureCompany = (d: TableDerivation, alias: string, depth: number): string => {
-      const s = `s${depth}`;
-      if (d.kind === 'owner') return `(SELECT ${s}.company_id FROM ${ident(d.usersTable)} ${s} WHERE ${s}.id = ${alias}.${ident(d.field)})`;
-      const parent = planned.get(d.parentTable);
-      const inner = parent ? futureCompany(parent.derivation, s, depth + 1) : `${s}.company_id`;
-      return `(SELECT ${inner} FROM ${ident(d.parentTable)} ${s} WHERE ${s}.id = ${alias}.${ident(d.field)})`;
-    };
-
-    const visit = async (table: string, why: string | null): Promise<boolean> => {
-      if (planned.has(table)) return true;
-      const r = catalog.resources.find((x) => x.table === table);
-      const columns = cols.get(table);
-      if (!r || !columns) { asks.push({ table, reason: 'the table is not in the database' }); return false; }
-      if (columns.includes('company_id')) return false;
-      const d: Derivation = opts.derive?.[table] ?? r.derivation;
-      let derivation: TableDerivation;
-      if (d.kind === 'owner') derivation = { kind: 'owner', field: d.field, usersTable };
-      else if (d.kind === 'parent') {
-        const parent = byName.get(d.resource)?.table;
-        if (!parent) { asks.push({ table, reason: `its parent ${d.resource} has no table in the catalog` }); return false; }
-        const parentHas = cols.get(parent)?.includes('company_id');
-        if (!parentHas && !(await visit(parent, `${table} takes its company from it`))) {
-          asks.push({ table, reason: `its parent ${parent} cannot be migrated first` });
-          return false;
-        }
-        derivation = { kind: 'parent', field: d.field, parentTable: parent };
-      } else {
-        asks.push({ table, reason: d.kind === 'none' ? 'the catalog gives it no company (shared or system data): say how to derive it, or leave it' : 'the catalog says it carries company_id, but the table has none' });
-        return false;
-      }
-      if (!columns.includes(derivation.field)) { asks.push({ table, reason: `it has no column ${derivation.field} to derive company_id from` }); return false; }
-      const pk = pks.get(table);
-      if (!pk || pk.length !== 1) { asks.push({ table, reason: 'the backfill walks a single-column primary key, and this table has none' }); return false; }
-      // rows with no owner (or parent) that the catalog says every company shares: they stay NULL, and are no orphans
-      const sharedRows = r.ownerless === 'shared';
-      const counts = (await client.query<{ rows: string; orphans: string; shared: string }>(`
-        SELECT count(*)::text AS rows, count(*) FILTER (WHERE ${futureCompany(derivation, 't', 0)} IS NULL)::text AS orphans,
-          ${sharedRows ? `count(*) FILTER (WHERE t.${ident(derivation.field)} IS NULL)` : '0'}::text AS shared FROM ${ident(table)} t`)).rows[0]!;
-      const rows = Number(counts.rows);
-      const shared = Number(counts.shared);
-      const heap = sizes.get(table) ?? 0;
-      const taken = (n: string) => (names.has(n) ? `${n}_ts`.slice(0, 63) : n);
-      const tp: TablePlan = {
-        resource: r.name, table, priority: r.priority,
-        phase: r.priority === 'MEDIUM' ? 2 : r.priority === 'LOW' ? 3 : 1,
-        derivation, key: pk[0]!, columns: columns.filter((c) => c !== 'company_id'), rows,
-        orphansPredicted: Number(counts.orphans) - shared,
-        estimate: {
-          seconds: rows / ESTIMATE_ROWS_PER_SECOND,
-          columnBytes: rows * 16,
-          // a btree on uuid: about 16 bytes of key, 8 of tuple header and pointer, 90% full pages
-          indexBytes: Math.round(rows * 28 / 0.9) + 8192,
-          // every row is written again once: the old versions stay until autovacuum reclaims them
-          transientBytes: heap,
-        },
-        names: {
-          index: taken(shortName('idx_', table, '_company_id')),
-          fk: taken(shortName('', table, '_company_id_fkey')),
-          check: taken(shortName('', table, '_company_id_not_null')),
-          trigger: shortName('tenantscope_fill_', table, '_company_id'),
-          fn: shortName('fill_', table, '_company_id'),
-        },
-        note: [why, shared ? `${shared} rows with no ${derivation.field} are shared by every company (the catalog says so): they stay NULL` : null].filter(Boolean).join('; ') || null,
-      };
-      planned.set(table, tp);
-      return true;
-    };
-
+    const walk = new TableWalk(client, catalog, snapshot, usersTable, opts.derive);
     for (const r of catalog.resources) {
-      const table = r.table;
-      if (!table) continue;
-      const columns = cols.get(table);
-      if (wanted && !wanted.has(table)) continue;
-      if (columns?.includes('company_id')) {
-        const missing = Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${ident(table)} WHERE company_id IS NULL`)).rows[0]!.n);
-        skipped.push({ table, reason: missing ? `has company_id; ${missing} rows miss it (the catalog gives it no other source: look at them in the schema audit)` : 'has company_id, filled' });
-        continue;
-      }
-      await visit(table, null);
+      if (r.table && (!wanted || wanted.has(r.table))) await walk.consider(r.table);
     }
     await client.query('COMMIT');
-
-    const tables = order([...planned.values()]);
+    const tables = order([...walk.planned.values()]);
     const steps: PlanStep[] = [];
-    for (const t of tables) steps.push(...stepsFor(t, { ...options, schema, companiesTable }, steps.length + 1));
+    for (const t of tables) steps.push(...stepsFor(t, { ...options, schema: snapshot.schema, companiesTable: snapshot.companiesTable }, steps.length + 1));
     const rows = tables.reduce((a, t) => a + t.rows, 0);
     return {
       createdAt: new Date().toISOString(),
       database: databaseLabel(databaseUrl),
-      schema, companiesTable, options, tables, steps, asks, skipped,
+      schema: snapshot.schema, companiesTable: snapshot.companiesTable, options, tables, steps, asks: walk.asks, skipped: walk.skipped,
       estimate: { rows, seconds: rows / ESTIMATE_ROWS_PER_SECOND, bytes: tables.reduce((a, t) => a + t.estimate.columnBytes + t.estimate.indexBytes, 0) },
     };
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/**
+ * The walk over the catalog's tables: each one without company_id gets a derivation (its owner's
+ * company, or its parent's, the parent planned first), or an ask for a person; one with
+ * company_id is left as it is, with how many rows miss it.
+ */
+class TableWalk {
+  readonly planned = new Map<string, TablePlan>();
+  readonly asks: MigrationPlan['asks'] = [];
+  readonly skipped: MigrationPlan['skipped'] = [];
+  private readonly byName: Map<string, Resource>;
+
+  constructor(
+    private readonly client: pg.ClientBase,
+    private readonly catalog: Catalog,
+    private readonly snapshot: SchemaSnapshot,
+    private readonly usersTable: string,
+    private readonly derive?: Record<string, Derivation>,
+  ) {
+    this.byName = new Map(catalog.resources.map((r) => [r.name, r]));
+  }
+
+  async consider(table: string): Promise<void> {
+    if (this.snapshot.columns.get(table)?.includes('company_id')) {
+      const missing = Number((await this.client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${ident(table)} WHERE company_id IS NULL`)).rows[0]!.n);
+      this.skipped.push({ table, reason: missing ? `has company_id; ${missing} rows miss it (the catalog gives it no other source: look at them in the schema audit)` : 'has company_id, filled' });
+      return;
+    }
+    await this.visit(table, null);
+  }
+
+  /** the company a row will have once the plan ran: its own column, or through its owner or (planned) parent */
+  private futureCompany(d: TableDerivation, alias: string, depth: number): string {
+    const s = `s${depth}`;
+    if (d.kind === 'owner') return `(SELECT ${s}.company_id FROM ${ident(d.usersTable)} ${s} WHERE ${s}.id = ${alias}.${ident(d.field)})`;
+    const parent = this.planned.get(d.parentTable);
+    const inner = parent ? this.futureCompany(parent.derivation, s, depth + 1) : `${s}.company_id`;
+    return `(SELECT ${inner} FROM ${ident(d.parentTable)} ${s} WHERE ${s}.id = ${alias}.${ident(d.field)})`;
+  }
+
+  private ask(table: string, reason: string): false {
+    this.asks.push({ table, reason });
+    return false;
+  }
+
+  /** How the table's company is derived, its parent planned first; false (with an ask) when it cannot be. */
+  private async derivationOf(table: string, r: Resource): Promise<TableDerivation | false> {
+    const d: Derivation = this.derive?.[table] ?? r.derivation;
+    if (d.kind === 'owner') return { kind: 'owner', field: d.field, usersTable: this.usersTable };
+    if (d.kind === 'parent') {
+      const parent = this.byName.get(d.resource)?.table;
+      if (!parent) return this.ask(table, `its parent ${d.resource} has no table in the catalog`);
+      const parentHas = this.snapshot.columns.get(parent)?.includes('company_id');
+      if (!parentHas && !(await this.visit(parent, `${table} takes its company from it`))) return this.ask(table, `its parent ${parent} cannot be migrated first`);
+      return { kind: 'parent', field: d.field, parentTable: parent };
+    }
+    return this.ask(table, d.kind === 'none' ? 'the catalog gives it no company (shared or system data): say how to derive it, or leave it' : 'the catalog says it carries company_id, but the table has none');
+  }
+
+  private async visit(table: string, why: string | null): Promise<boolean> {
+    if (this.planned.has(table)) return true;
+    const r = this.catalog.resources.find((x) => x.table === table);
+    const columns = this.snapshot.columns.get(table);
+    if (!r || !columns) return this.ask(table, 'the table is not in the database');
+    if (columns.includes('company_id')) return false;
+    const derivation = await this.derivationOf(table, r);
+    if (!derivation) return false;
+    if (!columns.includes(derivation.field)) return this.ask(table, `it has no column ${derivation.field} to derive company_id from`);
+    const pk = this.snapshot.primaryKeys.get(table);
+    if (!pk || pk.length !== 1) return this.ask(table, 'the backfill walks a single-column primary key, and this table has none');
+    // rows with no owner (or parent) that the catalog says every company shares: they stay NULL, and are no orphans
+    const sharedRows = r.ownerless === 'shared';
+    const counts = (await this.client.query<{ rows: string; orphans: string; shared: string }>(`
+      SELECT count(*)::text AS rows, count(*) FILTER (WHERE ${this.futureCompany(derivation, 't', 0)} IS NULL)::text AS orphans,
+        ${sharedRows ? `count(*) FILTER (WHERE t.${ident(derivation.field)} IS NULL)` : '0'}::text AS shared FROM ${ident(table)} t`)).rows[0]!;
+    this.planned.set(table, tablePlan(r, table, derivation, pk[0]!, columns, { rows: Number(counts.rows), orphans: Number(counts.orphans), shared: Number(counts.shared) }, this.snapshot, why));
+    return true;
+  }
+}
+
+/** One table's plan from what was read: phase, estimates, the names of what the run adds. */
+function tablePlan(r: Resource, table: string, derivation: TableDerivation, key: string, columns: string[], counts: { rows: number; orphans: number; shared: number }, snapshot: SchemaSnapshot, why: string | null): TablePlan {
+  const { rows, shared } = counts;
+  const heap = snapshot.heapBytes.get(table) ?? 0;
+  const taken = (n: string) => (snapshot.names.has(n) ? `${n}_ts`.slice(0, 63) : n);
+  return {
+    resource: r.name, table, priority: r.priority,
+    phase: r.priority === 'MEDIUM' ? 2 : r.priority === 'LOW' ? 3 : 1,
+    derivation, key, columns: columns.filter((c) => c !== 'company_id'), rows,
+    orphansPredicted: counts.orphans - shared,
+    estimate: {
+      seconds: rows / ESTIMATE_ROWS_PER_SECOND,
+      columnBytes: rows * 16,
+      // a btree on uuid: about 16 bytes of key, 8 of tuple header and pointer, 90% full pages
+      indexBytes: Math.round(rows * 28 / 0.9) + 8192,
+      // every row is written again once: the old versions stay until autovacuum reclaims them
+      transientBytes: heap,
+    },
+    names: {
+      index: taken(shortName('idx_', table, '_company_id')),
+      fk: taken(shortName('', table, '_company_id_fkey')),
+      check: taken(shortName('', table, '_company_id_not_null')),
+      trigger: shortName('tenantscope_fill_', table, '_company_id'),
+      fn: shortName('fill_', table, '_company_id'),
+    },
+    note: [why, shared ? `${shared} rows with no ${derivation.field} are shared by every company (the catalog says so): they stay NULL` : null].filter(Boolean).join('; ') || null,
+  };
 }
 
 /** The plan as one SQL file a DBA can read (and run by hand, batch by batch). */
