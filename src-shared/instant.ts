@@ -21,3 +21,25 @@ export function isLater(a: string, b: string): boolean {
   const y = instantOf(b);
   return x !== null && y !== null ? x > y : a > b;
 }
+
+/**
+ * The latest of many timestamps, each parsed once (a page of rows offers one each: comparing
+ * pairs would parse the running latest again for every row). Texts that are not instants
+ * compare as text, as in isLater.
+ */
+export class Latest {
+  private text: string | null = null;
+  private at: number | null = null;
+
+  offer(text: string): void {
+    const at = instantOf(text);
+    if (this.text === null || (at !== null && this.at !== null ? at > this.at : text > this.text)) {
+      this.text = text;
+      this.at = at;
+    }
+  }
+
+  get value(): string | null {
+    return this.text;
+  }
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Resource } from '../../src-shared/catalog.ts';
 import type { Proof } from '../../src-shared/contract/sync.ts';
-import { isLater } from '../../src-shared/instant.ts';
+import { Latest } from '../../src-shared/instant.ts';
 import { ALL, UNASSIGNED } from '../../src-shared/partitions.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { stateKeyOf } from '../cache/cacheDb.ts';
@@ -68,8 +68,9 @@ function manifestOf(rows: Array<{ id: string; updated: string | null; record: un
   const lines = rows.map((r) => `${r.id}|${byContent ? createHash('sha256').update(canonical(r.record)).digest('hex') : (r.updated ?? '')}`).sort();
   const hash = createHash('sha256');
   for (const l of lines) hash.update(l + '\n');
-  const latest = rows.reduce<string | null>((m, r) => (r.updated && (m === null || isLater(r.updated, m)) ? r.updated : m), null);
-  return { count: rows.length, latest, hash: hash.digest('hex') };
+  const latest = new Latest();
+  for (const r of rows) if (r.updated) latest.offer(r.updated);
+  return { count: rows.length, latest: latest.value, hash: hash.digest('hex') };
 }
 
 /**

@@ -15,7 +15,7 @@ import type { ProofDeps, SyncDeps, SyncIdentity, SyncTenant } from './kit.ts';
 
 export { ALL } from '../../src-shared/partitions.ts';
 export { storageError, syncOrder, type SyncIdentity, type SyncTenant } from './kit.ts';
-import { isLater } from '../../src-shared/instant.ts';
+import { isLater, Latest } from '../../src-shared/instant.ts';
 import type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
 import { ALL } from '../../src-shared/partitions.ts';
 
@@ -80,7 +80,7 @@ export class SyncService implements SyncDeps, ProofDeps {
     const companyField = resource.companyField ?? (resource.derivation.kind === 'own' ? resource.derivation.field : 'company_id');
     const fetchedAt = now();
     const pageIds = new Set<string>();
-    let latest: string | null = null;
+    const latest = new Latest();
     let leaks = 0;
     for (const value of items) {
       const item = value as Record<string, unknown>;
@@ -92,7 +92,7 @@ export class SyncService implements SyncDeps, ProofDeps {
       pageIds.add(id);
       const updatedAt = item[updatedField];
       const updated = typeof updatedAt === 'string' ? updatedAt : null;
-      if (updated && (!latest || isLater(updated, latest))) latest = updated;
+      if (updated) latest.offer(updated);
       const derived = st.derive(resource, item);
       // a super admin asked for one company's rows: a row of another is the CRM's error, not data to file away
       if (askedFor && derived.company && derived.company !== askedFor) {
@@ -124,7 +124,7 @@ export class SyncService implements SyncDeps, ProofDeps {
         if (st.leak.run(identity.companyId, whose, resource.name, id, identity.email, `GET ${request}`, fetchedAt).changes) leaks++;
       }
     }
-    return { latest, leaks };
+    return { latest: latest.value, leaks };
   }
 
   private companyLookup = () => {

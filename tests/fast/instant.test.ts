@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { instantOf, isLater } from '../../src-shared/instant.ts';
+import { instantOf, isLater, Latest } from '../../src-shared/instant.ts';
 
 describe('CRM timestamps compare as instants', () => {
   it('orders a trimmed fraction, a longer fraction, a whole second and another zone by time, not by text', () => {
@@ -15,5 +15,17 @@ describe('CRM timestamps compare as instants', () => {
     expect(instantOf('2026-12-03T08:26:20.000001Z')! - instantOf('2026-12-03T08:26:20Z')!).toBe(1);
     expect(instantOf('yesterday')).toBeNull();
     expect(isLater('b', 'a')).toBe(true);
+  });
+});
+
+describe('the latest of many timestamps', () => {
+  it('is the latest instant whatever the text, and the latest text among what are not instants', () => {
+    const l = new Latest();
+    for (const t of ['2026-12-03T08:26:20.12345Z', '2026-12-03T08:26:20.12Z', '2026-12-03T09:26:20.5+01:00', '2026-12-03T08:26:19Z']) l.offer(t);
+    expect(l.value).toBe('2026-12-03T09:26:20.5+01:00'); // 08:26:20.5Z
+    const text = new Latest();
+    for (const t of ['b', 'c', 'a']) text.offer(t);
+    expect(text.value).toBe('c');
+    expect(new Latest().value).toBeNull();
   });
 });
