@@ -17,7 +17,8 @@ import { openCache } from '../src-main/cache/cacheDb.ts';
 import { EventBus } from '../src-main/core/eventBus.ts';
 import { projectRoot } from '../src-main/core/home.ts';
 import { CrmClient } from '../src-main/crm/crmClient.ts';
-import { ALL, SyncService } from '../src-main/sync/syncService.ts';
+import { ALL } from '../src-shared/partitions.ts';
+import { SyncService } from '../src-main/sync/syncService.ts';
 import { runAudit } from '../src-main/audit/auditService.ts';
 import { launchChromium, startHost } from '../tests/e2e/harness.ts';
 

@@ -18,7 +18,8 @@ import pg from 'pg';
 import { openCache } from '../src-main/cache/cacheDb.ts';
 import { EventBus } from '../src-main/core/eventBus.ts';
 import { CrmClient } from '../src-main/crm/crmClient.ts';
-import { ALL, SyncService, type SyncIdentity } from '../src-main/sync/syncService.ts';
+import { ALL } from '../src-shared/partitions.ts';
+import { SyncService, type SyncIdentity } from '../src-main/sync/syncService.ts';
 
 const tenantsN = benchArg('tenants', 50);
 const rowsN = benchArg('rows', 1_000_000);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Catalog, Resource } from '../../src-shared/catalog.ts';
 import { verdictsWhere, type Priority } from '../../src-shared/tenancy.ts';
 import { AppError } from '../../src-shared/result.ts';
-import { dataAsOf, OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
+import { dataAsOf, type OpenCache } from '../cache/cacheDb.ts';
 
 /** verdict words (from the VERDICTS table, never from a CRM) as a SQL list */
 const sqlList = (words: string[]) => words.map((w) => `'${w.replace(/'/g, "''")}'`).join(', ');
@@ -14,7 +14,7 @@ export type Severity = Priority;
 
 export type { AuditResult, Finding, ModelStatus } from '../../src-shared/contract/audit.ts';
 import type { AuditResult, Finding, ModelStatus } from '../../src-shared/contract/audit.ts';
-import { ALL } from '../../src-shared/partitions.ts';
+import { ALL, OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
 
 export const findingId = (...parts: string[]) => createHash('sha1').update(parts.join('\u0000')).digest('hex').slice(0, 12);
 const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;

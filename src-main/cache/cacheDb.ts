@@ -6,7 +6,6 @@ import { projectRoot } from '../core/home.ts';
 import { encryptInPlace, isPlainSqlite, openSqlite, type SqliteKey } from '../core/sqlite.ts';
 
 import { ALL } from '../../src-shared/partitions.ts';
-export { OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
 
 /**
  * The sync_state key of a listing: the partition, or "partition@email" for a plain user's own

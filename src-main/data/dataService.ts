@@ -1,8 +1,8 @@
 import type { Catalog } from '../../src-shared/catalog.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { findingId } from '../audit/auditService.ts';
-import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
-import { ALL } from '../../src-shared/partitions.ts';
+import type { OpenCache } from '../cache/cacheDb.ts';
+import { ALL, OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
 
 /**
  * The Data view's reads over the cache, with no network: a window of one tenant's rows of one

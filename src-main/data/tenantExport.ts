@@ -8,7 +8,7 @@ import { AppError } from '../../src-shared/result.ts';
 import { dataAsOf, type OpenCache } from '../cache/cacheDb.ts';
 import { openSqlite } from '../core/sqlite.ts';
 import { deriveKey } from '../core/keys.ts';
-import { ALL } from '../sync/syncService.ts';
+import { ALL } from '../../src-shared/partitions.ts';
 
 /**
  * One tenant's cache in one file, for support staff on another machine: the tenant's rows,

@@ -4,7 +4,7 @@ import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient } from '../crm/crmClient.ts';
-import { OUTSIDE, stateKeyOf, UNASSIGNED, type OpenCache } from '../cache/cacheDb.ts';
+import { stateKeyOf, type OpenCache } from '../cache/cacheDb.ts';
 import type { RetryPolicy } from '../crm/retry.ts';
 import { pagesOf } from '../crm/paging.ts';
 import { exchange, type Answer } from '../crm/transport.ts';
@@ -13,11 +13,10 @@ import { SyncRun, type SyncRunOptions } from './run.ts';
 import { Prover } from './proof.ts';
 import type { ProofDeps, SyncDeps, SyncIdentity, SyncTenant } from './kit.ts';
 
-export { ALL } from '../../src-shared/partitions.ts';
 export { storageError, syncOrder, type SyncIdentity, type SyncTenant } from './kit.ts';
 import { isLater, Latest } from '../../src-shared/instant.ts';
 import type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
-import { ALL } from '../../src-shared/partitions.ts';
+import { ALL, OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
 
 
 

@@ -1,4 +1,5 @@
-import { OUTSIDE, UNASSIGNED, type OpenCache } from '../cacheDb.ts';
+import { OUTSIDE, UNASSIGNED } from '../../../src-shared/partitions.ts';
+import type { OpenCache } from '../cacheDb.ts';
 
 // The records table: every cached row, partitioned by company_id.
 

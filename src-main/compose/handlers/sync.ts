@@ -1,5 +1,6 @@
 import { AppError } from '../../../src-shared/result.ts';
-import { ALL, SyncService } from '../../sync/syncService.ts';
+import { ALL } from '../../../src-shared/partitions.ts';
+import { SyncService } from '../../sync/syncService.ts';
 import type { Directory } from '../directory.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
 import { caller, requireWholeCompany, tenantOf } from '../scope.ts';
