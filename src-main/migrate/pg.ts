@@ -50,3 +50,29 @@ export async function retryOnLock<T>(tries: number, attempt: () => Promise<T>, o
     }
   }
 }
+
+/**
+ * `fn` under lock_timeout: in a transaction with SET LOCAL (committed, or rolled back on any
+ * error), or, for what cannot run in one (CREATE/DROP INDEX CONCURRENTLY), with the session's
+ * setting reset afterwards.
+ */
+export async function underLockTimeout<T>(c: pg.Client, lockTimeoutMs: number, transaction: boolean, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  if (!transaction) {
+    try {
+      await c.query(`SET lock_timeout = '${lockTimeoutMs}ms'`);
+      return await fn(c);
+    } finally {
+      await c.query('RESET lock_timeout').catch(() => {});
+    }
+  }
+  await c.query('BEGIN');
+  try {
+    await c.query(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`);
+    const out = await fn(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw e;
+  }
+}

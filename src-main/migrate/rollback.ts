@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import type { RollbackResult } from '../../src-shared/migration.ts';
 import { AppError } from '../../src-shared/result.ts';
-import { connect, ident, retryOnLock } from './pg.ts';
+import { connect, ident, retryOnLock, underLockTimeout } from './pg.ts';
 import { STATE_SCHEMA } from './sql.ts';
 import { latestRun, loadRun, logLine, setRunStatus, takeLock, type LoadedRun } from './state.ts';
 import { stepKind } from './steps/registry.ts';
@@ -10,25 +10,8 @@ import type { Undo } from './steps/types.ts';
 import { fingerprint, schemaSnapshot } from './verify.ts';
 
 /** One undo under lock_timeout, retried while it hits (CONCURRENTLY ones outside a transaction). */
-async function undoOne(c: pg.Client, u: Undo, lockTimeoutMs: number, retries: number, log: (line: string) => void): Promise<void> {
-  await retryOnLock(retries, async () => {
-    try {
-      if (u.inTransaction) {
-        await c.query('BEGIN');
-        await c.query(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`);
-        await c.query(u.sql);
-        await c.query('COMMIT');
-      } else {
-        await c.query(`SET lock_timeout = '${lockTimeoutMs}ms'`);
-        await c.query(u.sql);
-      }
-    } catch (e) {
-      if (u.inTransaction) await c.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      if (!u.inTransaction) await c.query('RESET lock_timeout').catch(() => {});
-    }
-  }, (n) => log(`${u.what}: waited for a lock others hold; retry ${n}`));
+function undoOne(c: pg.Client, u: Undo, lockTimeoutMs: number, retries: number, log: (line: string) => void): Promise<unknown> {
+  return retryOnLock(retries, () => underLockTimeout(c, lockTimeoutMs, u.inTransaction, (tx) => tx.query(u.sql)), (n) => log(`${u.what}: waited for a lock others hold; retry ${n}`));
 }
 
 /** The undo of every step of the run, last step first (children before parents); a column only where the run added it. */

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { MigrationPlan, MigrationProgress, PlanStep, RunRecord, RunStatus, TableProgress, Verification } from '../../src-shared/migration.ts';
 import { AppError } from '../../src-shared/result.ts';
-import { connect, hasCompanyId, ident, retryOnLock } from './pg.ts';
+import { connect, hasCompanyId, ident, retryOnLock, underLockTimeout } from './pg.ts';
 import { checkStoredPlan } from './storedPlan.ts';
 import { ensureState, loadRun, logLine, readLog, readRuns, recordRun, setRunStatus, takeLock, unfinishedRun, type LoadedRun, type TableSnapshot } from './state.ts';
 import { stepState } from './stepState.ts';
@@ -79,19 +79,11 @@ class Runner implements StepContext {
   async ddl(step: PlanStep, body: (c: pg.Client) => Promise<string | void>): Promise<void> {
     const retries = this.opts.lockRetries ?? 30;
     const lockTimeoutMs = this.run.plan.options.lockTimeoutMs;
-    const note = await retryOnLock(retries, async () => {
-      await this.c.query('BEGIN');
-      try {
-        await this.c.query(`SET LOCAL lock_timeout = '${lockTimeoutMs}ms'`);
-        const skipped = await body(this.c);
-        await stepState.finished(this.c, this.run.id, step.n, skipped || null);
-        await this.c.query('COMMIT');
-        return skipped;
-      } catch (e) {
-        await this.c.query('ROLLBACK').catch(() => {});
-        throw e;
-      }
-    }, (n, wait) => this.log(`${step.table}: ${step.kind} waited ${lockTimeoutMs} ms for a lock others hold; retry ${n}/${retries} in ${Math.round(wait)} ms`));
+    const note = await retryOnLock(retries, () => underLockTimeout(this.c, lockTimeoutMs, true, async (c) => {
+      const skipped = await body(c);
+      await stepState.finished(c, this.run.id, step.n, skipped || null);
+      return skipped;
+    }), (n, wait) => this.log(`${step.table}: ${step.kind} waited ${lockTimeoutMs} ms for a lock others hold; retry ${n}/${retries} in ${Math.round(wait)} ms`));
     if (note) this.log(`${step.table}: ${step.kind} skipped: ${note}`);
   }
 

@@ -85,12 +85,12 @@ async function stateVersion(c: pg.ClientBase): Promise<number> {
   return tables.has('runs') ? 1 : 0;
 }
 
-/** Refuses a state a newer TenantScope wrote: its tables may mean what this one cannot read. */
-async function assertReadable(c: pg.ClientBase): Promise<void> {
+/** Refuses a state a newer TenantScope wrote (its tables may mean what this one cannot read); answers its version. */
+async function assertReadable(c: pg.ClientBase): Promise<number> {
   const v = await stateVersion(c);
   if (v > STATE_MIGRATIONS.length) {
     throw new AppError('conflict', `The migration state in this database (schema ${S}) was written by a newer TenantScope (state version ${v}; this one knows up to ${STATE_MIGRATIONS.length}). Use that version, or a newer one, to resume, verify or roll back its runs.`);
-  }
+  }  return v;
 }
 
 /** Creates the state, or brings an older one forward, under a transaction-level lock (concurrent first runs wait). */
@@ -99,8 +99,7 @@ export async function ensureState(c: pg.Client): Promise<void> {
   try {
     await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY + 1]);
     await c.query(`CREATE SCHEMA IF NOT EXISTS ${S}`);
-    await assertReadable(c);
-    const from = await stateVersion(c);
+    const from = await assertReadable(c);
     await c.query(`CREATE TABLE IF NOT EXISTS ${S}.version (version int NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     if (from > 0 && !(await c.query(`SELECT 1 FROM ${S}.version`)).rowCount) await c.query(`INSERT INTO ${S}.version (version) VALUES ($1)`, [from]);
     for (let v = from + 1; v <= STATE_MIGRATIONS.length; v++) {

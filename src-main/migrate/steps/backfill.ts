@@ -1,5 +1,5 @@
 import type { PlanStep, TablePlan } from '../../../src-shared/migration.ts';
-import { ident, isLockTimeout } from '../pg.ts';
+import { ident, isLockTimeout, underLockTimeout } from '../pg.ts';
 import { backfillBatchSql, sourceJoin } from '../sql.ts';
 import { stepState } from '../stepState.ts';
 import type { StepState } from '../state.ts';
@@ -77,14 +77,13 @@ async function oneBatch(ctx: StepContext, step: PlanStep, t: TablePlan, state: S
     void ctx.monitor.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))`, [ourPid]).then((r) => { blocked = r.rows[0]!.n; }, () => {});
   }, Math.max(5, maxBatchMs / 2));
   try {
-    await c.query('BEGIN');
-    await c.query(`SET LOCAL lock_timeout = '${Math.max(maxBatchMs * 5, 500)}ms'`);
-    const r = (await c.query(backfillBatchSql(t, state.lastKey === null), state.lastKey === null ? [size] : [size, state.lastKey])).rows[0] as { last_key: string | null; seen: number; filled: number };
-    await stepState.batch(c, ctx.run.id, step.n, r.last_key, r.seen, r.filled);
-    await c.query('COMMIT');
+    const r = await underLockTimeout(c, Math.max(maxBatchMs * 5, 500), true, async (tx) => {
+      const got = (await tx.query(backfillBatchSql(t, state.lastKey === null), state.lastKey === null ? [size] : [size, state.lastKey])).rows[0] as { last_key: string | null; seen: number; filled: number };
+      await stepState.batch(tx, ctx.run.id, step.n, got.last_key, got.seen, got.filled);
+      return got;
+    });
     return { ...r, blocked };
   } catch (e) {
-    await c.query('ROLLBACK').catch(() => {});
     if (!isLockTimeout(e)) throw e;
     // the application holds rows of this batch: take smaller bites, and leave it room
     ctx.throttle.size = Math.max(50, Math.floor(size / 2));

@@ -1,4 +1,4 @@
-import { ident, retryOnLock } from '../pg.ts';
+import { ident, retryOnLock, underLockTimeout } from '../pg.ts';
 import { stepState } from '../stepState.ts';
 import type { StepKindDef } from './types.ts';
 
@@ -21,12 +21,7 @@ export const companyIndex: StepKindDef = {
         ctx.log(`${t.table}: dropping the invalid index ${name} an interrupted build left`);
         await c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(name)}`);
       }
-      try {
-        await c.query(`SET lock_timeout = '${run.plan.options.lockTimeoutMs}ms'`);
-        await c.query(step.sql);
-      } finally {
-        await c.query('RESET lock_timeout').catch(() => {});
-      }
+      await underLockTimeout(c, run.plan.options.lockTimeoutMs, false, (tx) => tx.query(step.sql));
     }, (n) => ctx.log(`${t.table}: the index build waited for a lock; retry ${n}/${retries}`));
     await stepState.finished(c, run.id, step.n);
     return 'done';
