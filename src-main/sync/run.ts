@@ -196,7 +196,7 @@ export class SyncRun {
     // the next page is on its way while this one is written; stopping the listing stops it
     const listing = new AbortController();
     const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, listing.signal]) : listing.signal;
-    const writer = new ListingWriter(this, tenant, resource, outcome, key, prev);
+    const writer = new ListingWriter({ svc: this.svc, identity: this.identity, runId: this.runId, report: this.report, progress: this.progress, saveState: this.saveState, incremental: this.incremental, superAdmin: this.superAdmin, stateKey: this.stateKey(tenant) }, tenant, resource, outcome, key, prev);
     try {
       const pages = pagesOf(this.svc.profile.paging, this.svc.profile.baseUrl, list, (u, p) => this.get(u, p, signal), { size: this.pageSize, from: resuming ? prev!.cursor : null, query: writer.query });
       await fetchAhead(pages, signal, (batch) => writer.flush(batch));
@@ -208,22 +208,20 @@ export class SyncRun {
       outcome.message = `${tenant.name} · ${resource.name}: ${err.message}`;
       this.progress.end(key, 'failed');
       const noteError = () => this.svc.cache.raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, this.stateKey(tenant), resource.name);
-      if (err.code !== 'storage') noteError();
-      if (err.code === 'unauthenticated' || err.code === 'unreachable' || err.code === 'storage') {
-        try {
-          noteError();
-        } catch { /* a full or read-only disk cannot take the note either */ }
-        throw new AppError(err.code, outcome.message);
+      // the listing's failure is noted and the sync goes on, unless the sign-in, the CRM or the disk is gone
+      if (err.code !== 'unauthenticated' && err.code !== 'unreachable' && err.code !== 'storage') {
+        noteError();
+        return;
       }
+      try {
+        noteError();
+      } catch { /* a full or read-only disk cannot take the note either */ }
+      throw new AppError(err.code, outcome.message);
     } finally {
       listing.abort();
     }
   }
 
-  /** @internal for ListingWriter */
-  get parts() {
-    return { svc: this.svc, identity: this.identity, runId: this.runId, report: this.report, progress: this.progress, saveState: this.saveState, incremental: this.incremental, superAdmin: this.superAdmin, stateKey: (t: SyncTenant) => this.stateKey(t) };
-  }
 }
 
 /**
@@ -232,6 +230,20 @@ export class SyncRun {
  * no longer returned marked deleted. A batch that fails is written again page by page, so every
  * good page before the bad one is kept.
  */
+/** What a ListingWriter shares of its run. */
+interface RunParts {
+  svc: SyncDeps;
+  identity: SyncIdentity;
+  runId: number;
+  report: SyncReport;
+  progress: SyncProgress;
+  saveState: Statement;
+  incremental: boolean;
+  superAdmin: boolean;
+  /** where this listing's cursor and high-water mark are kept */
+  stateKey: string;
+}
+
 class ListingWriter {
   /** the listing's query: the tenant filter of a super admin's listing, and updated_since */
   readonly query: Record<string, string | number> = {};
@@ -244,14 +256,14 @@ class ListingWriter {
   private pages: number;
 
   constructor(
-    private readonly run: SyncRun,
+    private readonly p: RunParts,
     private readonly tenant: SyncTenant,
     private readonly resource: Resource,
     private readonly outcome: ResourceOutcome,
     private readonly key: string,
     private readonly prev: ListingState | undefined,
   ) {
-    const { svc, superAdmin, incremental, runId } = run.parts;
+    const { svc, superAdmin, incremental, runId } = p;
     const resuming = !!prev?.cursor;
     // so that rows it did not see can be marked deleted when it ends (even after a resume)
     this.listingTag = resuming ? prev!.listing_since : incremental ? (prev?.high_water ?? null) : `run:${runId}`;
@@ -266,7 +278,7 @@ class ListingWriter {
   }
 
   private write(batch: Page[]): void {
-    const { svc, identity, runId, report, saveState, incremental, stateKey } = this.run.parts;
+    const { svc, identity, runId, report, saveState, incremental, stateKey } = this.p;
     svc.cache.raw.transaction(() => {
       for (const page of batch) {
         const written = svc.ingest(identity, this.resource, page.items, page.url, runId, this.filtered ? this.tenant.id : null);
@@ -276,7 +288,7 @@ class ListingWriter {
       const last = batch[batch.length - 1]!;
       this.rows += batch.reduce((a, p) => a + p.items.length, 0);
       this.pages += batch.length;
-      saveState.run({ company_id: stateKey(this.tenant), resource: this.resource.name, cursor: last.next, listing_since: last.next ? this.listingTag : null, high_water: last.next ? (this.prev?.high_water ?? null) : this.highWater, rows: this.rows, pages: this.pages, last_finished_at: last.next ? null : now(), last_error: null });
+      saveState.run({ company_id: stateKey, resource: this.resource.name, cursor: last.next, listing_since: last.next ? this.listingTag : null, high_water: last.next ? (this.prev?.high_water ?? null) : this.highWater, rows: this.rows, pages: this.pages, last_finished_at: last.next ? null : now(), last_error: null });
       if (!last.next && !incremental && this.listingTag?.startsWith('run:')) {
         // the relist is complete: what it did not return has vanished from the server
         report.deletions += svc.markVanished(identity, this.tenant.id, this.resource.name, Number(this.listingTag.slice(4))).changes;
@@ -285,7 +297,7 @@ class ListingWriter {
   }
 
   private counted(batch: Page[]): void {
-    const { report, progress } = this.run.parts;
+    const { report, progress } = this.p;
     const n = batch.reduce((a, p) => a + p.items.length, 0);
     this.outcome.rows += n;
     this.outcome.pages += batch.length;
@@ -295,7 +307,7 @@ class ListingWriter {
   }
 
   flush(batch: Page[]): void {
-    const { report } = this.run.parts;
+    const { report } = this.p;
     const saved = { highWater: this.highWater, rows: this.rows, pages: this.pages, leaks: report.leaks, deletions: report.deletions };
     try {
       this.write(batch);
