@@ -29,7 +29,7 @@ export const catalogChannels = {
       .object({
         connection: Name.optional(),
         useDatabase: z.boolean().default(true),
-        /** an address (the CRM's, or its OpenAPI document's) instead of a saved connection */
+        /** an address (the CRM's, or its OpenAPI document's) instead of a saved connection: the CLI's only (a window is refused) */
         url: z.string().min(1).max(2048).optional(),
         /** with url: the CRM's PostgreSQL, read once for tables and foreign keys */
         databaseUrl: z.string().max(2048).optional(),

@@ -186,6 +186,12 @@ describe('probes of other hosts', () => {
     expect((await ts.call('catalog:check', { connection: 'probe', databaseUrl: 'postgres://postgres:guess@10.255.255.1:5432/x' })).status).toBe(403);
     await ts.call('session:signOut', {});
   });
+
+  it('catalog discovery from an address no connection holds is the CLI\'s, not a window\'s', async () => {
+    const asked = await ts.call('catalog:discover', { url: crm.url, databaseUrl: 'postgres://postgres:guess@10.255.255.1:5432/x' });
+    expect(asked.status).toBe(403);
+    expect(asked.body.error.message).toMatch(/tenantscope catalog discover/);
+  });
 });
 
 describe('files at rest', () => {

@@ -14,7 +14,9 @@ export function catalogHandlers(k: Kernel): HandlersFor<Channels> {
     },
     'catalog:discover': async ({ connection, useDatabase, url, databaseUrl: givenDatabase, itemsField }) => {
       if (!connection) {
-        // an address no connection holds yet (`tenantscope catalog discover --url`): nothing to compare with
+        // an address no connection holds yet (`tenantscope catalog discover --url`): nothing to compare with.
+        // The CLI's only: a window discovers through connections:discover, and is no probe of other hosts
+        if (k.opts.mode !== 'cli') throw new AppError('forbidden', 'Discovering a catalog from an address is for `tenantscope catalog discover`; in the console, add a connection (Connections → Discover).');
         if (givenDatabase && !/^postgres(ql)?:\/\//.test(givenDatabase)) throw new AppError('invalid-input', 'The database URL must start with postgres:// or postgresql://', { databaseUrl: 'a postgres:// URL' });
         const found = await discover({ url: url!, databaseUrl: givenDatabase || undefined, itemsField: itemsField ?? 'items' });
         return { catalog: found.catalog, drift: [], tenantsPath: found.tenantsPath, usedDatabase: found.usedDatabase };
