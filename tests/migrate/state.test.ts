@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { CatalogSchema } from '../../src-shared/catalog.ts';
 import { planMigration } from '../../src-main/migrate/planner.ts';
 import { migrationRuns, rollbackMigration, runMigration, verifyMigration } from '../../src-main/migrate/runner.ts';
 import { STATE_MIGRATIONS } from '../../src-main/migrate/state.ts';
 import { createTestDatabase } from '../support/crm.ts';
+import { createNotesCrm, notesCatalog } from '../support/notesCrm.ts';
 
 /**
  * The runner's state in the CRM's database carries its version: a state from before versions were
@@ -13,22 +13,7 @@ import { createTestDatabase } from '../support/crm.ts';
  */
 
 const S = 'tenantscope_migration';
-const catalog = CatalogSchema.parse({
-  users: 'users',
-  resources: [
-    { name: 'users', endpoints: {}, table: 'users', companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null },
-    { name: 'notes', endpoints: {}, table: 'notes', companyField: null, class: 'tenant', derivation: { kind: 'owner', field: 'user_id' }, priority: 'HIGH' },
-  ],
-});
-
-async function crm(c: pg.Client): Promise<void> {
-  await c.query(`CREATE TABLE companies (id uuid PRIMARY KEY)`);
-  await c.query(`CREATE TABLE users (id uuid PRIMARY KEY, company_id uuid REFERENCES companies (id))`);
-  await c.query(`CREATE TABLE notes (id bigserial PRIMARY KEY, user_id uuid REFERENCES users (id), body text)`);
-  await c.query(`INSERT INTO companies VALUES ('00000000-0000-0000-0000-00000000000a')`);
-  await c.query(`INSERT INTO users VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-00000000000a')`);
-  await c.query(`INSERT INTO notes (user_id, body) SELECT '00000000-0000-0000-0000-0000000000a1', 'n' || g FROM generate_series(1, 20) g`);
-}
+const catalog = notesCatalog;
 
 describe('the migration state has a version', () => {
   it('records the version it wrote; brings a state without one forward, keeping its runs; refuses a newer one without touching it', async () => {
@@ -36,7 +21,7 @@ describe('the migration state has a version', () => {
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
-      await crm(c);
+      await createNotesCrm(c, { rows: 20 });
       const plan = await planMigration(db.url, catalog, {});
       const first = await runMigration(db.url, { operator: 'test', plan });
       expect(first.status).toBe('done');

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { CatalogSchema } from '../../src-shared/catalog.ts';
 import { planMigration } from '../../src-main/migrate/planner.ts';
 import { rollbackMigration, runMigration } from '../../src-main/migrate/runner.ts';
 import { createTestDatabase } from '../support/crm.ts';
+import { createNotesCrm, notesCatalog } from '../support/notesCrm.ts';
 
 /**
  * Names from the CRM's database (its schema, primary keys) and the migration's own state tables
@@ -26,19 +26,8 @@ describe('the migration against hostile names and a tampered state table', () =>
       await c.query(`CREATE SCHEMA ${q(SCHEMA)}`);
       await c.query(`ALTER DATABASE ${q(name)} SET search_path TO ${q(SCHEMA)}`);
       await c.query(`SET search_path TO ${q(SCHEMA)}`);
-      await c.query(`CREATE TABLE companies (id uuid PRIMARY KEY)`);
-      await c.query(`CREATE TABLE users (id uuid PRIMARY KEY, company_id uuid REFERENCES companies (id))`);
-      await c.query(`CREATE TABLE notes (${q(KEY)} bigserial PRIMARY KEY, user_id uuid REFERENCES users (id), body text)`);
-      await c.query(`INSERT INTO companies VALUES ('00000000-0000-0000-0000-00000000000a')`);
-      await c.query(`INSERT INTO users VALUES ('00000000-0000-0000-0000-0000000000a1', '00000000-0000-0000-0000-00000000000a')`);
-      await c.query(`INSERT INTO notes (user_id, body) SELECT '00000000-0000-0000-0000-0000000000a1', 'n' || g FROM generate_series(1, 50) g`);
-      const catalog = CatalogSchema.parse({
-        users: 'users',
-        resources: [
-          { name: 'users', endpoints: {}, table: 'users', companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null },
-          { name: 'notes', endpoints: {}, table: 'notes', companyField: null, class: 'tenant', derivation: { kind: 'owner', field: 'user_id' }, priority: 'HIGH' },
-        ],
-      });
+      await createNotesCrm(c, { rows: 50, key: KEY });
+      const catalog = notesCatalog;
       const canary = async () => Number((await c.query(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = 'canary'`)).rows[0].count);
 
       const plan = await planMigration(db.url, catalog, { batchSize: 7 });
