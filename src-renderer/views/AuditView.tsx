@@ -32,6 +32,7 @@ export function AuditView() {
     evidenceRef.current?.scrollIntoView?.({ block: 'nearest', behavior: 'smooth' });
   }, [selected?.id]);
   if (!session) return null;
+  const { everyCompany } = scopeOf(session);
   const open = audit?.findings.filter((f) => !f.accepted) ?? [];
   const maxRows = Math.max(1, ...(audit?.models.map((m) => m.rows) ?? [1]));
   return (
@@ -39,7 +40,7 @@ export function AuditView() {
       <div className="row between">
         <h1 id="audit-title">Audit</h1>
         <div className="row">
-          {scopeOf(session).everyCompany && (
+          {everyCompany && (
             <label className="row small">Tenant
               <select value={tenant ?? ''} onChange={(e) => void run(e.target.value || null)} data-testid="audit-tenant" style={{ width: 'auto' }}>
                 <option value="">Every tenant</option>
@@ -54,7 +55,7 @@ export function AuditView() {
         </div>
       </div>
       <p className="muted" data-testid="audit-asof">
-        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{!scopeOf(session).everyCompany ? ` · ${session.company?.name ?? 'your company'} only` : audit && audit.scope !== ALL ? ` · ${tenants.find((t) => t.id === audit.scope)?.name ?? audit.scope} only` : ''}.
+        Measured from the local cache, with no network{audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}{!everyCompany ? ` · ${session.company?.name ?? 'your company'} only` : audit && audit.scope !== ALL ? ` · ${tenants.find((t) => t.id === audit.scope)?.name ?? audit.scope} only` : ''}.
       </p>
       {error && <div className="alert" role="alert">{error}</div>}
       {audit && (
@@ -116,7 +117,7 @@ export function AuditView() {
               <div>{selected.remediation}</div>
               {selected.sql && <pre className="sql">{selected.sql}</pre>}
               {selected.accepted ? <div className="small muted">Accepted by {selected.accepted.by} on {new Date(selected.accepted.at).toLocaleString()}: {selected.accepted.reason}</div>
-                : scopeOf(session).everyCompany && (
+                : everyCompany && (
                   <form className="row" onSubmit={(e) => { e.preventDefault(); if (reason.trim()) void accept(selected.id, reason).then(() => setReason('')); }}>
                     <input value={reason} onChange={(e) => setReason(e.target.value)} placeholder="Why this is acceptable (kept with the finding)" aria-label="Reason to accept" data-testid="audit-reason" />
                     <button type="submit" disabled={!reason.trim()} data-testid="audit-accept">Accept</button>
