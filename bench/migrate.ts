@@ -25,7 +25,8 @@ import { createDb, createPool, migrate, startEmbeddedPostgres } from '../src-crm
 import { seedScale } from '../src-crm/seed.ts';
 import { ConnectionProfileSchema } from '../src-shared/profile.ts';
 import { projectRoot } from '../src-main/core/home.ts';
-import { planMigration, type MigrationPlan } from '../src-main/migrate/planner.ts';
+import { planMigration } from '../src-main/migrate/planner.ts';
+import type { MigrationPlan } from '../src-shared/migration.ts';
 import { runMigration } from '../src-main/migrate/runner.ts';
 
 const legacyRows = benchArg('rows', 1_000_000);

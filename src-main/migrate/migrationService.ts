@@ -2,14 +2,18 @@ import type { Catalog } from '../../src-shared/catalog.ts';
 import type { Input, Output } from '../../src-shared/contract.ts';
 import { AppError } from '../../src-shared/result.ts';
 import type { EventBus } from '../core/eventBus.ts';
-import { parseDerive, planMigration, planSql, preflight, type PlanOptions } from './planner.ts';
+import { onTarget, type PgTarget } from '../pgdb/target.ts';
+import { parseDerive, type PlanOptions } from './plan.ts';
+import { planMigration, planSql, preflight } from './planner.ts';
 import { migrationLog, migrationRuns, rollbackMigration, runMigration, verifyMigration, unfinishedRun, type MigrationProgress, type RunControl } from './runner.ts';
 import { auditSchema } from './schemaAudit.ts';
-import { connect } from './pg.ts';
+
 
 /**
  * The migration's entry points for every door (console, HTTP host, CLI): one run at a time in
  * this process, its control (pause, throttle) and its latest progress for windows that open later.
+ * Each call opens one pool on the CRM's database (`PgTarget`) that all its reads and the run share,
+ * and ends it when the call ends.
  */
 export class MigrationService {
   private control: RunControl | null = null;
@@ -27,13 +31,8 @@ export class MigrationService {
   }
 
   /** the run a crash, a pause or a failure left unfinished in the database, if any */
-  private async unfinished(url: string): Promise<number | null> {
-    const probe = await connect(url, 'tenantscope-migrate-probe');
-    try {
-      return await unfinishedRun(probe);
-    } finally {
-      await probe.end().catch(() => {});
-    }
+  private unfinished(target: PgTarget): Promise<number | null> {
+    return target.reading('tenantscope-migrate-probe', unfinishedRun);
   }
 
   private log(runId: number | null, message: string): void {
@@ -44,30 +43,36 @@ export class MigrationService {
     return auditSchema(url, catalog).then((tables) => ({ tables }));
   }
 
-  async plan(url: string, catalog: Catalog, input: Input<'migrate:plan'>): Promise<Output<'migrate:plan'>> {
-    const plan = await planMigration(url, catalog, this.planOptions(input));
-    return { plan, sql: planSql(plan), preflight: await preflight(url, plan) };
+  plan(url: string, catalog: Catalog, input: Input<'migrate:plan'>): Promise<Output<'migrate:plan'>> {
+    return onTarget(url, async (target) => {
+      const plan = await planMigration(target, catalog, this.planOptions(input));
+      return { plan, sql: planSql(plan), preflight: await preflight(target, plan) };
+    });
   }
 
-  async run(url: string, catalog: Catalog, operator: string, input: Input<'migrate:run'>): Promise<Output<'migrate:run'>> {
-    if (this.control) throw new AppError('conflict', 'A migration is running from this console already.');
+  run(url: string, catalog: Catalog, operator: string, input: Input<'migrate:run'>): Promise<Output<'migrate:run'>> {
+    if (this.control) return Promise.reject(new AppError('conflict', 'A migration is running from this console already.'));
+    return onTarget(url, (target) => this.runOn(target, catalog, operator, input));
+  }
+
+  private async runOn(target: PgTarget, catalog: Catalog, operator: string, input: Input<'migrate:run'>): Promise<Output<'migrate:run'>> {
     // resume the unfinished run when there is one (or when asked to); a new plan otherwise
-    const pending = await this.unfinished(url);
+    const pending = await this.unfinished(target);
     const resume = input.resume || pending !== null;
     if (input.dryRun) {
-      const plan = resume ? null : await planMigration(url, catalog, this.planOptions(input));
-      const checks = plan ? await preflight(url, plan) : [{ level: 'ok' as const, message: `Run ${pending} is unfinished: running would resume it.` }];
+      const plan = resume ? null : await planMigration(target, catalog, this.planOptions(input));
+      const checks = plan ? await preflight(target, plan) : [{ level: 'ok' as const, message: `Run ${pending} is unfinished: running would resume it.` }];
       return { runId: pending, status: 'dry-run', verification: null, plan, preflight: checks };
     }
     if (input.resume && pending === null) throw new AppError('not-found', 'There is no unfinished migration run to resume.');
-    const plan = resume ? undefined : await planMigration(url, catalog, this.planOptions(input));
-    const checks = plan ? await preflight(url, plan) : [];
+    const plan = resume ? undefined : await planMigration(target, catalog, this.planOptions(input));
+    const checks = plan ? await preflight(target, plan) : [];
     const failing = checks.filter((c) => c.level === 'fail');
     if (failing.length) throw new AppError('forbidden', failing.map((f) => f.message).join(' '));
     this.control = { paused: false, batchSize: input.batchSize ?? plan?.options.batchSize ?? 5000, delayMs: input.delayMs ?? 0 };
     let runId: number | null = pending;
     try {
-      const r = await runMigration(url, {
+      const r = await runMigration(target, {
         operator, plan, control: this.control,
         onProgress: (p) => { runId = p.runId; this.progress = p; this.bus.emit('onMigration', p); },
         onLog: (line) => this.log(runId, line),
@@ -88,10 +93,12 @@ export class MigrationService {
     return { running: true, paused: c.paused, batchSize: c.batchSize, delayMs: c.delayMs };
   }
 
-  async status(url: string): Promise<Output<'migrate:status'>> {
-    const runs = await migrationRuns(url);
-    const unfinished = await this.unfinished(url);
-    return { running: this.control ? this.progress : null, runs, unfinished, log: runs[0] ? await migrationLog(url, runs[0].id, 200) : [] };
+  status(url: string): Promise<Output<'migrate:status'>> {
+    return onTarget(url, async (target) => {
+      const runs = await migrationRuns(target);
+      const unfinished = await this.unfinished(target);
+      return { running: this.control ? this.progress : null, runs, unfinished, log: runs[0] ? await migrationLog(target, runs[0].id, 200) : [] };
+    });
   }
 
   verify(url: string, runId?: number): Promise<Output<'migrate:verify'>> {

@@ -1,31 +1,6 @@
-import pg from 'pg';
-import { AppError } from '../../src-shared/result.ts';
+import type pg from 'pg';
 
-/** What the schema audit, the planner and the runner share to talk to the CRM's PostgreSQL. */
-
-export const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
-
-export function databaseLabel(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
-  } catch {
-    return 'the database';
-  }
-}
-
-/** A client, with a clear error for wrong credentials or an unreachable server. */
-export async function connect(databaseUrl: string, applicationName = 'tenantscope-migrate'): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 8000, application_name: applicationName });
-  client.on('error', () => { /* a dropped connection fails the running query, which says so */ });
-  try {
-    await client.connect();
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    throw new AppError(code === '28P01' ? 'bad-credentials' : 'unreachable', `Cannot open the CRM's database (${databaseLabel(databaseUrl)}): ${code === '28P01' ? 'the user name or password is wrong' : (e as Error).message}.`);
-  }
-  return client;
-}
+/** What the runner, its steps and rollback share: lock_timeout and its retries. (Opening the database: pgdb/target.ts.) */
 
 export async function hasCompanyId(c: pg.ClientBase, schema: string, table: string): Promise<boolean> {
   return (await c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'company_id'`, [schema, table])).rowCount === 1;
@@ -56,7 +31,7 @@ export async function retryOnLock<T>(tries: number, attempt: () => Promise<T>, o
  * error), or, for what cannot run in one (CREATE/DROP INDEX CONCURRENTLY), with the session's
  * setting reset afterwards.
  */
-export async function underLockTimeout<T>(c: pg.Client, lockTimeoutMs: number, transaction: boolean, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+export async function underLockTimeout<T>(c: pg.ClientBase, lockTimeoutMs: number, transaction: boolean, fn: (c: pg.ClientBase) => Promise<T>): Promise<T> {
   if (!transaction) {
     try {
       await c.query(`SET lock_timeout = '${lockTimeoutMs}ms'`);

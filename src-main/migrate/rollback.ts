@@ -2,7 +2,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type pg from 'pg';
 import type { RollbackResult } from '../../src-shared/migration.ts';
 import { AppError } from '../../src-shared/result.ts';
-import { connect, ident, retryOnLock, underLockTimeout } from './pg.ts';
+import { retryOnLock, underLockTimeout } from './pg.ts';
+import { ident, onTarget, type PgTarget } from '../pgdb/target.ts';
 import { STATE_SCHEMA } from './sql.ts';
 import { latestRun, loadRun, logLine, setRunStatus, takeLock, type LoadedRun } from './state.ts';
 import { stepKind } from './steps/registry.ts';
@@ -10,7 +11,7 @@ import type { Undo } from './steps/types.ts';
 import { fingerprint, schemaSnapshot } from './verify.ts';
 
 /** One undo under lock_timeout, retried while it hits (CONCURRENTLY ones outside a transaction). */
-function undoOne(c: pg.Client, u: Undo, lockTimeoutMs: number, retries: number, log: (line: string) => void): Promise<unknown> {
+function undoOne(c: pg.ClientBase, u: Undo, lockTimeoutMs: number, retries: number, log: (line: string) => void): Promise<unknown> {
   return retryOnLock(retries, () => underLockTimeout(c, lockTimeoutMs, u.inTransaction, (tx) => tx.query(u.sql)), (n) => log(`${u.what}: waited for a lock others hold; retry ${n}`));
 }
 
@@ -30,8 +31,13 @@ function undos(run: LoadedRun): Array<{ table: string; undo: Undo }> {
  * Every object has the name the plan checked was free, so nothing else is touched. Then compares
  * every table's schema and data with before the run.
  */
-export async function rollbackMigration(databaseUrl: string, opts: { runId?: number; operator: string; lockRetries?: number; onLog?: (line: string) => void }): Promise<RollbackResult> {
-  const c = await connect(databaseUrl, 'tenantscope-rollback');
+export async function rollbackMigration(db: PgTarget | string, opts: { runId?: number; operator: string; lockRetries?: number; onLog?: (line: string) => void }): Promise<RollbackResult> {
+  return onTarget(db, (target) => rollbackOn(target, opts));
+}
+
+async function rollbackOn(target: PgTarget, opts: { runId?: number; operator: string; lockRetries?: number; onLog?: (line: string) => void }): Promise<RollbackResult> {
+  // this session holds the advisory lock and the search_path: it is closed, never pooled again
+  const c = await target.client('tenantscope-rollback');
   const log = (line: string) => { opts.onLog?.(line); };
   try {
     await takeLock(c);
@@ -57,6 +63,6 @@ export async function rollbackMigration(databaseUrl: string, opts: { runId?: num
     await logLine(c, run.id, `rolled back by ${opts.operator}`);
     return { runId: run.id, tables, ok };
   } finally {
-    await c.end().catch(() => {});
+    c.release(true);
   }
 }

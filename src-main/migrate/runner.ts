@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import type { MigrationPlan, MigrationProgress, PlanStep, RunRecord, RunStatus, TableProgress, Verification } from '../../src-shared/migration.ts';
 import { AppError } from '../../src-shared/result.ts';
-import { connect, hasCompanyId, ident, retryOnLock, underLockTimeout } from './pg.ts';
+import { hasCompanyId, retryOnLock, underLockTimeout } from './pg.ts';
+import { ident, onTarget, type PgTarget } from '../pgdb/target.ts';
 import { checkStoredPlan } from './storedPlan.ts';
 import { ensureState, loadRun, logLine, readLog, readRuns, recordRun, setRunStatus, takeLock, unfinishedRun, type LoadedRun, type TableSnapshot } from './state.ts';
 import { stepState } from './stepState.ts';
@@ -32,8 +33,8 @@ class Runner implements StepContext {
   throttle: { size: number; delay: number };
 
   constructor(
-    readonly c: pg.Client,
-    readonly monitor: pg.Client,
+    readonly c: pg.ClientBase,
+    readonly monitor: pg.ClientBase,
     readonly run: LoadedRun,
     readonly opts: RunOptions,
     readonly control: RunControl,
@@ -76,7 +77,7 @@ class Runner implements StepContext {
     return this.progress.tables.find((t) => t.table === table)!;
   }
 
-  async ddl(step: PlanStep, body: (c: pg.Client) => Promise<string | void>): Promise<void> {
+  async ddl(step: PlanStep, body: (c: pg.ClientBase) => Promise<string | void>): Promise<void> {
     const retries = this.opts.lockRetries ?? 30;
     const lockTimeoutMs = this.run.plan.options.lockTimeoutMs;
     const note = await retryOnLock(retries, () => underLockTimeout(this.c, lockTimeoutMs, true, async (c) => {
@@ -131,7 +132,7 @@ class Runner implements StepContext {
 }
 
 /** A new run of the plan, recorded with every table's fingerprint and schema before it. */
-async function startRun(c: pg.Client, plan: MigrationPlan, opts: RunOptions, pending: number | null): Promise<number> {
+async function startRun(c: pg.ClientBase, plan: MigrationPlan, opts: RunOptions, pending: number | null): Promise<number> {
   if (pending !== null) throw new AppError('conflict', `Migration run ${pending} is not finished: resume it (run without a new plan) or roll it back first.`);
   if (!plan.tables.length) throw new AppError('invalid-input', 'The plan has no table to migrate.');
   opts.onLog?.(`fingerprinting ${plan.tables.length} tables before the run`);
@@ -148,7 +149,7 @@ async function startRun(c: pg.Client, plan: MigrationPlan, opts: RunOptions, pen
 }
 
 /** Runs the steps; a failure leaves the state as it is (running again resumes) and says so. */
-async function runSteps(c: pg.Client, runner: Runner, runId: number): Promise<RunStatus> {
+async function runSteps(c: pg.ClientBase, runner: Runner, runId: number): Promise<RunStatus> {
   try {
     return await runner.go();
   } catch (e) {
@@ -164,9 +165,14 @@ async function runSteps(c: pg.Client, runner: Runner, runId: number): Promise<Ru
  * Runs a new plan, or resumes the unfinished run. Returns when it is done (verified), paused, or
  * failed (the error says why; the state stays, and running again resumes).
  */
-export async function runMigration(databaseUrl: string, opts: RunOptions): Promise<{ runId: number; status: RunStatus; verification: Verification | null }> {
-  const c = await connect(databaseUrl, 'tenantscope-migrate');
-  let monitor: pg.Client | null = null;
+export async function runMigration(db: PgTarget | string, opts: RunOptions): Promise<{ runId: number; status: RunStatus; verification: Verification | null }> {
+  return onTarget(db, (target) => runOn(target, opts));
+}
+
+async function runOn(target: PgTarget, opts: RunOptions): Promise<{ runId: number; status: RunStatus; verification: Verification | null }> {
+  // the run's session holds the advisory lock and the search_path: it is closed, never pooled again
+  const c = await target.client('tenantscope-migrate');
+  let monitor: pg.PoolClient | null = null;
   try {
     await takeLock(c);
     await ensureState(c);
@@ -178,7 +184,7 @@ export async function runMigration(databaseUrl: string, opts: RunOptions): Promi
     // the steps about to run are the ones their tables make, whatever the state tables now say
     checkStoredPlan(run.plan, run.id);
     await c.query(`SET search_path TO ${ident(run.plan.schema)}`);
-    monitor = await connect(databaseUrl, 'tenantscope-migrate-monitor');
+    monitor = await target.client('tenantscope-migrate-monitor');
     const control = opts.control ?? { paused: false, batchSize: run.plan.options.batchSize, delayMs: 0 };
     const runner = new Runner(c, monitor, run, opts, control);
     const status = await runSteps(c, runner, runId);
@@ -189,27 +195,17 @@ export async function runMigration(databaseUrl: string, opts: RunOptions): Promi
     runner.finalEmit('done', message);
     return { runId, status: 'done', verification };
   } finally {
-    await monitor?.end().catch(() => {});
-    await c.end().catch(() => {});
+    monitor?.release(true);
+    c.release(true);
   }
 }
 
 /** Every run recorded in the database, newest first: who, when, what, how it ended. */
-export async function migrationRuns(databaseUrl: string): Promise<RunRecord[]> {
-  const c = await connect(databaseUrl, 'tenantscope-runs');
-  try {
-    return await readRuns(c);
-  } finally {
-    await c.end().catch(() => {});
-  }
+export async function migrationRuns(db: PgTarget | string): Promise<RunRecord[]> {
+  return onTarget(db, (t) => t.reading('tenantscope-runs', readRuns));
 }
 
 /** The run's log, oldest first (the last `limit` lines). */
-export async function migrationLog(databaseUrl: string, runId: number, limit = 500): Promise<{ at: string; message: string }[]> {
-  const c = await connect(databaseUrl, 'tenantscope-runs');
-  try {
-    return await readLog(c, runId, limit);
-  } finally {
-    await c.end().catch(() => {});
-  }
+export async function migrationLog(db: PgTarget | string, runId: number, limit = 500): Promise<{ at: string; message: string }[]> {
+  return onTarget(db, (t) => t.reading('tenantscope-runs', (c) => readLog(c, runId, limit)));
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { TableDerivation, TablePlan } from '../../src-shared/migration.ts';
-import { ident } from './pg.ts';
+import { ident } from '../pgdb/target.ts';
 
 /** The schema in the CRM's database where the runner keeps its state, and the fill triggers' functions. */
 export const STATE_SCHEMA = 'tenantscope_migration';

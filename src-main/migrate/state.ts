@@ -94,7 +94,7 @@ async function assertReadable(c: pg.ClientBase): Promise<number> {
 }
 
 /** Creates the state, or brings an older one forward, under a transaction-level lock (concurrent first runs wait). */
-export async function ensureState(c: pg.Client): Promise<void> {
+export async function ensureState(c: pg.ClientBase): Promise<void> {
   await c.query('BEGIN');
   try {
     await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY + 1]);
@@ -114,7 +114,7 @@ export async function ensureState(c: pg.Client): Promise<void> {
 }
 
 /** One runner a database, for as long as its connection holds the session-level advisory lock. */
-export async function takeLock(c: pg.Client): Promise<void> {
+export async function takeLock(c: pg.ClientBase): Promise<void> {
   const got = (await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_KEY])).rows[0]!.ok;
   if (got) return;
   const holder = (await c.query<{ pid: number; app: string }>(`SELECT l.pid, a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = $1 LIMIT 1`, [LOCK_KEY])).rows[0];
@@ -135,7 +135,7 @@ export async function loadRun(c: pg.ClientBase, id: number): Promise<LoadedRun> 
 }
 
 /** Records a new run and its steps, pending. */
-export async function recordRun(c: pg.Client, operator: string, plan: MigrationPlan, before: Record<string, TableSnapshot>): Promise<number> {
+export async function recordRun(c: pg.ClientBase, operator: string, plan: MigrationPlan, before: Record<string, TableSnapshot>): Promise<number> {
   await c.query('BEGIN');
   try {
     const runId = Number((await c.query(`INSERT INTO ${S}.runs (started_by, status, plan, before) VALUES ($1, 'running', $2, $3) RETURNING id`, [operator, JSON.stringify(plan), JSON.stringify(before)])).rows[0].id);

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { TablePlan, TableVerification, Verification } from '../../src-shared/migration.ts';
-import { connect, hasCompanyId, ident } from './pg.ts';
+import { hasCompanyId } from './pg.ts';
+import { ident, onTarget, type PgTarget } from '../pgdb/target.ts';
 import { sourceJoin } from './sql.ts';
 import { latestRun, loadRun, type LoadedRun } from './state.ts';
 
@@ -78,13 +79,10 @@ export async function verifyWith(c: pg.ClientBase, run: LoadedRun): Promise<Veri
 }
 
 /** Verification of a run (the latest by default): columns filled but for the orphans, index, foreign key, fingerprints. */
-export async function verifyMigration(databaseUrl: string, runId?: number): Promise<Verification> {
-  const c = await connect(databaseUrl, 'tenantscope-verify');
-  try {
+export async function verifyMigration(db: PgTarget | string, runId?: number): Promise<Verification> {
+  return onTarget(db, (t) => t.reading('tenantscope-verify', async (c) => {
     const run = await loadRun(c, await latestRun(c, runId));
-    await c.query(`SET search_path TO ${ident(run.plan.schema)}`);
-    return await verifyWith(c, run);
-  } finally {
-    await c.end().catch(() => {});
-  }
+    await c.query(`SET LOCAL search_path TO ${ident(run.plan.schema)}`);
+    return verifyWith(c, run);
+  }, 0));
 }

@@ -1,5 +1,6 @@
 import { AppError } from '../../../src-shared/result.ts';
-import { hasCompanyId, ident } from '../pg.ts';
+import { hasCompanyId } from '../pg.ts';
+import { ident } from '../../pgdb/target.ts';
 import { ddlRun, type StepKindDef } from './types.ts';
 
 /** company_id, nullable with no default: a catalog change, no rewrite. */

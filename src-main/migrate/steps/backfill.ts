@@ -1,5 +1,6 @@
 import type { PlanStep, TablePlan } from '../../../src-shared/migration.ts';
-import { ident, isLockTimeout, underLockTimeout } from '../pg.ts';
+import { isLockTimeout, underLockTimeout } from '../pg.ts';
+import { ident } from '../../pgdb/target.ts';
 import { backfillBatchSql, sourceJoin } from '../sql.ts';
 import { stepState } from '../stepState.ts';
 import type { StepState } from '../state.ts';

@@ -1,4 +1,4 @@
-import { ident } from '../pg.ts';
+import { ident } from '../../pgdb/target.ts';
 import { ddlRun, type StepKindDef } from './types.ts';
 
 /** The foreign key to the companies table, NOT VALID: a catalog change, no scan. */

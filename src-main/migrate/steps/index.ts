@@ -1,4 +1,5 @@
-import { ident, retryOnLock, underLockTimeout } from '../pg.ts';
+import { retryOnLock, underLockTimeout } from '../pg.ts';
+import { ident } from '../../pgdb/target.ts';
 import { stepState } from '../stepState.ts';
 import type { StepKindDef } from './types.ts';
 

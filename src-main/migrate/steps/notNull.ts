@@ -1,4 +1,4 @@
-import { ident } from '../pg.ts';
+import { ident } from '../../pgdb/target.ts';
 import { ddlRun, type StepKindDef } from './types.ts';
 
 /** CHECK (company_id IS NOT NULL) NOT VALID, when asked for and no orphans are left. */

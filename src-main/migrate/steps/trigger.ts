@@ -1,4 +1,4 @@
-import { ident } from '../pg.ts';
+import { ident } from '../../pgdb/target.ts';
 import { dollarQuoted, sourceJoin, STATE_SCHEMA } from '../sql.ts';
 import { ddlRun, type StepKindDef } from './types.ts';
 

@@ -32,9 +32,9 @@ export interface RunOptions {
 /** What a step is given to run: the run's connection and state, its log and progress, the throttle. */
 export interface StepContext {
   /** the run's connection (search_path set to the CRM's schema; it holds the runner's lock) */
-  readonly c: pg.Client;
+  readonly c: pg.ClientBase;
   /** a second connection, to see who waits on the run's locks */
-  readonly monitor: pg.Client;
+  readonly monitor: pg.ClientBase;
   readonly run: LoadedRun;
   readonly opts: RunOptions;
   readonly control: RunControl;
@@ -44,7 +44,7 @@ export interface StepContext {
   emit(): void;
   progressOf(table: string): TableProgress;
   /** a DDL with its step's state, in one transaction under lock_timeout, retried while it hits; a string from `body` skips the step with that reason */
-  ddl(step: PlanStep, body: (c: pg.Client) => Promise<string | void>): Promise<void>;
+  ddl(step: PlanStep, body: (c: pg.ClientBase) => Promise<string | void>): Promise<void>;
 }
 
 /** What undoes a step on rollback: one statement, and whether it may run in a transaction. */
@@ -70,7 +70,7 @@ export interface StepKindDef {
 }
 
 /** A step whose SQL runs as the plan shows it, in one transaction, after the checks that may skip it. */
-export function ddlRun(check?: (c: pg.Client, t: TablePlan, ctx: StepContext) => Promise<string | void>): StepKindDef['run'] {
+export function ddlRun(check?: (c: pg.ClientBase, t: TablePlan, ctx: StepContext) => Promise<string | void>): StepKindDef['run'] {
   return async (ctx, step, t) => {
     await ctx.ddl(step, async (c) => {
       const skip = await check?.(c, t, ctx);
