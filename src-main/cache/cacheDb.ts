@@ -36,17 +36,56 @@ export interface CacheTables {
 }
 export type CacheDb = Kysely<CacheTables>;
 
-/** The numbered SQL files in migrations/cache, run by Kysely's Migrator; landed files are never edited. */
+const MIGRATIONS_DIR = join(projectRoot, 'migrations', 'cache');
+
+/** The cache's migrations by name, in order: the numbered SQL files in migrations/cache (landed files are never edited). */
+export const CACHE_MIGRATIONS: readonly string[] = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.sql$/.test(f)).sort().map((f) => f.replace(/\.sql$/, ''));
+
+/** The first `upTo` migrations (all by default) for Kysely's Migrator. */
 class SqlFileProvider implements MigrationProvider {
   /** better-sqlite3 prepares one statement at a time; a migration file is run whole with exec on the same handle */
-  constructor(private readonly dir: string, private readonly raw: { exec(sql: string): unknown }) {}
+  constructor(private readonly raw: { exec(sql: string): unknown }, private readonly upTo = CACHE_MIGRATIONS.length) {}
   async getMigrations(): Promise<Record<string, Migration>> {
     const out: Record<string, Migration> = {};
-    for (const file of readdirSync(this.dir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort()) {
-      const text = readFileSync(join(this.dir, file), 'utf8');
-      out[file.replace(/\.sql$/, '')] = { up: async () => { this.raw.exec(text); } };
+    for (const name of CACHE_MIGRATIONS.slice(0, this.upTo)) {
+      const text = readFileSync(join(MIGRATIONS_DIR, `${name}.sql`), 'utf8');
+      out[name] = { up: async () => { this.raw.exec(text); } };
     }
     return out;
+  }
+}
+
+/** Runs the cache's migrations (the first `upTo`, all by default) on an open database; throws what failed. */
+export async function migrateCache(raw: ReturnType<typeof openSqlite>, label: string, upTo?: number): Promise<CacheDb> {
+  const db = new Kysely<CacheTables>({ dialect: new SqliteDialect({ database: raw }) });
+  const { error, results } = await new Migrator({ db, provider: new SqlFileProvider(raw, upTo) }).migrateToLatest();
+  if (error) {
+    await db.destroy();
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new AppError('internal', `${label} could not be migrated${failed ? ` (${failed})` : ''}: ${(error as Error).message}`);
+  }
+  return db;
+}
+
+/** A database object as sqlite_master has it. */
+export interface SchemaObject {
+  type: string;
+  name: string;
+  sql: string | null;
+}
+
+export function schemaObjects(raw: { prepare(sql: string): { all(): unknown[] } }): SchemaObject[] {
+  return raw.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex_%' ORDER BY type, name").all() as SchemaObject[];
+}
+
+/** What a cache made by the first `upTo` migrations holds, object by object (made in memory). */
+export async function cacheSchemaAt(upTo: number): Promise<SchemaObject[]> {
+  const raw = openSqlite(':memory:');
+  const db = await migrateCache(raw, 'A scratch cache', upTo);
+  try {
+    return schemaObjects(raw);
+  } finally {
+    await db.destroy();
   }
 }
 
@@ -100,12 +139,6 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     if (e instanceof AppError) throw e;
     throw new AppError('internal', `Cannot open the cache ${file}: ${(e as Error).message}`);
   }
-  const db = new Kysely<CacheTables>({ dialect: new SqliteDialect({ database: raw }) });
-  const { error, results } = await new Migrator({ db, provider: new SqlFileProvider(join(projectRoot, 'migrations', 'cache'), raw) }).migrateToLatest();
-  if (error) {
-    await db.destroy();
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new AppError('internal', `The cache ${file} could not be migrated${failed ? ` (${failed})` : ''}: ${(error as Error).message}`);
-  }
+  const db = await migrateCache(raw, `The cache ${file}`);
   return { db, raw, encrypted: !!opts.key, encryptedNow, close: () => db.destroy() };
 }

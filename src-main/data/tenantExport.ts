@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
-import { dataAsOf, type OpenCache } from '../cache/cacheDb.ts';
+import { CACHE_MIGRATIONS, cacheSchemaAt, dataAsOf, openCache, schemaObjects, type OpenCache, type SchemaObject } from '../cache/cacheDb.ts';
 import { openSqlite } from '../core/sqlite.ts';
 import { deriveKey } from '../core/keys.ts';
 import { ALL } from '../../src-shared/partitions.ts';
@@ -16,17 +16,31 @@ import { ALL } from '../../src-shared/partitions.ts';
  * under a key derived from a passphrase (scrypt). The connection profile travels without any
  * secret (profiles hold none: passwords live in the secret store, databases' URLs too).
  *
- * File: "TSX1" | salt (16) | iv (12) | tag (16) | ciphertext.
+ * The file inside is a cache: made by the cache's own numbered migrations, so it has the cache's
+ * schema at the version that wrote it, and its description in cache_meta (key "export"). An
+ * import checks it holds exactly what those migrations make at its version (no view, trigger or
+ * other object of anyone else's), then brings it forward with the same migrations.
+ *
+ * File: "TSX2" | salt (16) | iv (12) | tag (16) | ciphertext. (TSX1 files held a hand-written
+ * schema; they are refused with a word to export again.)
  */
-const MAGIC = Buffer.from('TSX1');
+export const EXPORT_MAGIC = Buffer.from('TSX2');
+const MAGIC = EXPORT_MAGIC;
 
-/** The tables of an export file, and nothing else: an import refuses any other object in it. */
-export const EXPORT_SCHEMA = `CREATE TABLE meta (json TEXT NOT NULL);
-  CREATE TABLE records (rid INTEGER PRIMARY KEY, company_id TEXT, resource TEXT, id TEXT, updated_at TEXT, deleted INTEGER, payload TEXT, fetched_by TEXT, fetched_from TEXT, fetched_at TEXT, has_company_field INTEGER, own_company TEXT);
-  CREATE TABLE refs (company_id TEXT, rid INTEGER, field TEXT, target_resource TEXT, target_id TEXT, resource TEXT);
-  CREATE TABLE sync_state (company_id TEXT, resource TEXT, high_water TEXT, rows INTEGER, pages INTEGER, last_finished_at TEXT, proof TEXT);
-  CREATE TABLE leaks (identity_company_id TEXT, company_id TEXT, resource TEXT, id TEXT, identity TEXT, request TEXT, observed_at TEXT);`;
-const EXPORT_TABLES = [...EXPORT_SCHEMA.matchAll(/CREATE TABLE (\w+)/g)].map((m) => m[1]!);
+/** Makes an empty export file: a cache, migrated, its journal kept in the file itself. */
+export async function makeExportFile(file: string): Promise<void> {
+  const made = await openCache(file);
+  made.raw.pragma('journal_mode = DELETE');
+  await made.close();
+}
+
+/** The export's description, in the file's cache_meta. */
+export function writeExportMeta(raw: { prepare(sql: string): { run(...p: unknown[]): unknown } }, meta: ExportMeta): void {
+  raw.prepare("INSERT OR REPLACE INTO cache_meta (key, value) VALUES ('export', ?)").run(JSON.stringify(meta));
+}
+
+const RECORD_COLUMNS = 'rid, company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company';
+const LEAK_COLUMNS = 'identity_company_id, company_id, resource, id, identity, request, observed_at';
 
 export interface ExportMeta {
   tenant: { id: string; name: string };
@@ -41,19 +55,17 @@ export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionPro
   const dir = mkdtempSync(join(tmpdir(), 'tenantscope-export-'));
   const file = join(dir, 'tenant.sqlite');
   try {
-    const out = openSqlite(file);
-    out.exec(EXPORT_SCHEMA);
-    out.close();
+    await makeExportFile(file);
     raw.prepare('ATTACH DATABASE ? AS x').run(file);
     let rows = 0;
     try {
       raw.transaction(() => {
-        rows = raw.prepare(`INSERT INTO x.records SELECT rid, company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM main.records WHERE company_id = ?`).run(tenant.id).changes;
-        raw.prepare(`INSERT INTO x.refs SELECT company_id, rid, field, target_resource, target_id, resource FROM main.refs WHERE company_id = ?`).run(tenant.id);
+        rows = raw.prepare(`INSERT INTO x.records (${RECORD_COLUMNS}) SELECT rid, company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM main.records WHERE company_id = ?`).run(tenant.id).changes;
+        raw.prepare(`INSERT INTO x.refs (company_id, rid, field, target_resource, target_id, resource) SELECT company_id, rid, field, target_resource, target_id, resource FROM main.refs WHERE company_id = ?`).run(tenant.id);
         // a resource's state: the tenant's own sync or a sync of every tenant at once (kept under
         // '*', it covered this tenant too), whichever finished last; the tenant's own proof. (A
         // proof alone leaves a row with no sync in it: the sync of every tenant still counts.)
-        raw.prepare(`INSERT INTO x.sync_state
+        raw.prepare(`INSERT INTO x.sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof)
           SELECT @t, r.resource,
             CASE WHEN coalesce(t.last_finished_at, '') >= coalesce(a.last_finished_at, '') THEN t.high_water ELSE a.high_water END,
             CASE WHEN coalesce(t.last_finished_at, '') >= coalesce(a.last_finished_at, '') THEN t.rows ELSE a.rows END,
@@ -63,7 +75,7 @@ export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionPro
           FROM (SELECT DISTINCT resource FROM main.sync_state WHERE company_id IN (@t, '${ALL}')) r
           LEFT JOIN main.sync_state t ON t.company_id = @t AND t.resource = r.resource
           LEFT JOIN main.sync_state a ON a.company_id = '${ALL}' AND a.resource = r.resource`).run({ t: tenant.id });
-        raw.prepare(`INSERT INTO x.leaks SELECT * FROM main.leaks WHERE identity_company_id = ? OR company_id = ?`).run(tenant.id, tenant.id);
+        raw.prepare(`INSERT INTO x.leaks (${LEAK_COLUMNS}) SELECT ${LEAK_COLUMNS} FROM main.leaks WHERE identity_company_id = ? OR company_id = ?`).run(tenant.id, tenant.id);
       })();
     } finally {
       raw.prepare('DETACH DATABASE x').run();
@@ -71,7 +83,7 @@ export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionPro
     const { embedded: _e, demoPassword: _d, ...rest } = profile as ConnectionProfile & { embedded?: unknown; demoPassword?: unknown };
     const meta: ExportMeta = { tenant, profile: rest as Record<string, unknown>, exportedAt: new Date().toISOString(), exportedBy: by, dataAsOf: dataAsOf(raw, tenant.id), rows };
     const db = openSqlite(file);
-    db.prepare('INSERT INTO meta (json) VALUES (?)').run(JSON.stringify(meta));
+    writeExportMeta(db, meta);
     db.close();
     const salt = randomBytes(16);
     const iv = randomBytes(12);
@@ -92,6 +104,7 @@ export const IMPORT_LIMITS = { maxPlainBytes: 1024 * 1024 * 1024, maxRatio: 100 
  * (where `cleanup` removes it).
  */
 export async function readExport(bytes: Buffer, passphrase: string, limits = IMPORT_LIMITS): Promise<{ file: string; meta: ExportMeta; cleanup(): void }> {
+  if (bytes.length >= 48 && bytes.subarray(0, 4).equals(Buffer.from('TSX1'))) throw new AppError('invalid-input', 'This export was made by an older TenantScope, in a format this one no longer reads: export the tenant again with this version.');
   if (bytes.length < 48 || !bytes.subarray(0, 4).equals(MAGIC)) throw new AppError('invalid-input', 'This is not a TenantScope tenant export.');
   const salt = bytes.subarray(4, 20);
   const iv = bytes.subarray(20, 32);
@@ -121,28 +134,52 @@ export async function readExport(bytes: Buffer, passphrase: string, limits = IMP
   try {
     const file = join(dir, 'tenant.sqlite');
     writeFileSync(file, plain, { mode: 0o600 });
-    let db;
+    await checkExportSchema(file);
+    // brought forward by the same migrations a cache runs (only once it holds nothing else)
+    const opened = await openCache(file);
     try {
-      db = openSqlite(file, { readonly: true });
-      const objects = db.prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_autoindex_%'").all() as Array<{ type: string; name: string }>;
-      const odd = objects.filter((o) => o.type !== 'table' || !EXPORT_TABLES.includes(o.name));
-      const missing = EXPORT_TABLES.filter((t) => !objects.some((o) => o.type === 'table' && o.name === t));
-      if (odd.length || missing.length) {
-        throw new AppError('invalid-input', `This export holds ${odd.length ? odd.slice(0, 3).map((o) => `a ${o.type} "${o.name.slice(0, 40)}"`).join(', ') : `no ${missing.join(', ')} table`}, which TenantScope never writes: nothing was imported.`);
-      }
-      const row = db.prepare('SELECT json FROM meta LIMIT 1').get() as { json: unknown } | undefined;
-      const meta = typeof row?.json === 'string' ? (JSON.parse(row.json) as ExportMeta) : null;
+      const text = opened.raw.prepare("SELECT value FROM cache_meta WHERE key = 'export'").pluck().get();
+      const meta = typeof text === 'string' ? (JSON.parse(text) as ExportMeta) : null;
       if (!meta || typeof meta.tenant?.id !== 'string' || typeof meta.tenant?.name !== 'string' || !meta.profile || typeof meta.profile !== 'object') {
         throw new AppError('invalid-input', 'This export has no description of its tenant: nothing was imported.');
       }
       return { file, meta, cleanup };
     } finally {
-      db?.close();
+      await opened.close();
     }
   } catch (e) {
     cleanup();
     if (e instanceof AppError) throw e;
     throw new AppError('invalid-input', `This export could not be read (${(e as Error).message.slice(0, 120)}): nothing was imported.`);
+  }
+}
+
+/**
+ * Refuses a file that holds anything the cache's migrations do not make at the version the file
+ * says it is: every object (table, index, view, trigger) is compared by type, name and SQL with a
+ * cache made in memory by those migrations. Nothing of the file runs before this.
+ */
+async function checkExportSchema(file: string): Promise<void> {
+  const db = openSqlite(file, { readonly: true });
+  let objects: SchemaObject[];
+  let applied: string[] = [];
+  try {
+    objects = schemaObjects(db);
+    if (objects.some((o) => o.type === 'table' && o.name === 'kysely_migration')) {
+      applied = db.prepare('SELECT name FROM kysely_migration ORDER BY name').pluck().all() as string[];
+    }
+  } finally {
+    db.close();
+  }
+  const unknown = applied.filter((n) => !CACHE_MIGRATIONS.includes(n));
+  if (unknown.length) throw new AppError('invalid-input', `This export was made by a newer TenantScope (its cache has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this one does not know, such as ${unknown[0]!.slice(0, 60)}): import it with that version or a newer one. Nothing was imported.`);
+  if (applied.some((n, i) => n !== CACHE_MIGRATIONS[i])) throw new AppError('invalid-input', 'This export\'s cache ran migrations out of order, which TenantScope never does: nothing was imported.');
+  const same = (a: SchemaObject, b: SchemaObject) => a.type === b.type && a.name === b.name && a.sql === b.sql;
+  const expected = await cacheSchemaAt(applied.length);
+  const odd = objects.filter((o) => !expected.some((e) => same(e, o)));
+  const missing = expected.filter((e) => !objects.some((o) => same(e, o)));
+  if (odd.length || missing.length) {
+    throw new AppError('invalid-input', `This export holds ${odd.length ? odd.slice(0, 3).map((o) => `a ${o.type} "${o.name.slice(0, 40)}"`).join(', ') : `no ${missing.slice(0, 3).map((m) => m.name).join(', ')} ${missing.length === 1 ? missing[0]!.type : 'objects'}`}, which TenantScope never writes: nothing was imported.`);
   }
 }
 
@@ -163,7 +200,7 @@ export function importInto(raw: OpenCache['raw'], file: string, tenantId: string
       raw.exec(`INSERT OR REPLACE INTO main.refs (company_id, rid, field, target_resource, target_id, resource) SELECT f.company_id, m.new, f.field, f.target_resource, f.target_id, f.resource FROM x.refs f JOIN temp.rid_map m ON m.old = f.rid`);
       // an export speaks for its own tenant only
       raw.prepare(`INSERT OR REPLACE INTO main.sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof) SELECT company_id, resource, high_water, rows, pages, last_finished_at, proof FROM x.sync_state WHERE company_id = ?`).run(tenantId);
-      raw.prepare(`INSERT OR IGNORE INTO main.leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) SELECT identity_company_id, company_id, resource, id, identity, request, observed_at FROM x.leaks WHERE identity_company_id = @t OR company_id = @t`).run({ t: tenantId });
+      raw.prepare(`INSERT OR IGNORE INTO main.leaks (${LEAK_COLUMNS}) SELECT ${LEAK_COLUMNS} FROM x.leaks WHERE identity_company_id = @t OR company_id = @t`).run({ t: tenantId });
       raw.exec('DROP TABLE temp.rid_map');
     })();
     return rows;
