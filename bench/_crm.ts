@@ -24,7 +24,11 @@ export interface BenchCrm {
 
 /** Starts src-crm on a fresh embedded PostgreSQL in `dataDir` with the given seed and profile options. */
 export async function startBenchCrm(dataDir: string, args: string[]): Promise<BenchCrm> {
-  const crm = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src-crm', 'main.ts'), ...args, '--fresh', '--data-dir', dataDir], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, DATABASE_URL: '' } });
+  const crm = spawn(process.execPath, ['--import', 'tsx', join(projectRoot, 'src-crm', 'main.ts'), ...args, '--fresh', '--data-dir', dataDir], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, DATABASE_URL: '' },
+  });
   const urls = await new Promise<Record<string, string>>((resolve, reject) => {
     const got: Record<string, string> = {};
     createInterface({ input: crm.stdout! }).on('line', (l) => {
@@ -41,10 +45,11 @@ export async function startBenchCrm(dataDir: string, args: string[]): Promise<Be
     databaseUrl: urls.DATABASE_URL!,
     profileJson,
     profile: ConnectionProfileSchema.parse(profileJson),
-    stop: () => new Promise<void>((r) => {
-      if (crm.exitCode !== null || crm.signalCode !== null) return r();
-      crm.once('exit', () => r());
-      crm.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((r) => {
+        if (crm.exitCode !== null || crm.signalCode !== null) return r();
+        crm.once('exit', () => r());
+        crm.kill('SIGTERM');
+      }),
   };
 }

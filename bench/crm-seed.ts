@@ -49,7 +49,10 @@ try {
     let chunk = '';
     for (let i = 0; i < rows; i++) {
       chunk += `${crypto.randomUUID()}\t${crypto.randomUUID()}\trow ${i}\t2025-01-01T00:00:00Z\t2025-01-01T00:00:00Z\n`;
-      if (chunk.length > 65536) { yield chunk; chunk = ''; }
+      if (chunk.length > 65536) {
+        yield chunk;
+        chunk = '';
+      }
     }
     yield chunk;
   })();
@@ -60,7 +63,16 @@ try {
 
   t = performance.now();
   let last = 0;
-  await seedScale(db, pool, { tenants, rows, onProgress: (d) => { if (d - last >= 200_000) { last = d; log(`  seeded ${d}/${rows}`); } } });
+  await seedScale(db, pool, {
+    tenants,
+    rows,
+    onProgress: (d) => {
+      if (d - last >= 200_000) {
+        last = d;
+        log(`  seeded ${d}/${rows}`);
+      }
+    },
+  });
   const seedSeconds = (performance.now() - t) / 1000;
   log(`scale seeder: ${rows} rows in ${seedSeconds.toFixed(1)} s`);
 
@@ -82,11 +94,16 @@ try {
   }
   const httpPagesPerSecond = PAGES / ((performance.now() - t) / 1000);
   t = performance.now();
-  let at = '1970-01-01T00:00:00Z', id = '00000000-0000-0000-0000-000000000000';
+  let at = '1970-01-01T00:00:00Z',
+    id = '00000000-0000-0000-0000-000000000000';
   for (let i = 0; i < PAGES; i++) {
-    const r = await pool.query('SELECT t.* FROM calls t WHERE t.deleted_at IS NULL AND (t.updated_at, t.id) > ($1::timestamptz, $2::uuid) ORDER BY t.updated_at, t.id LIMIT 101', [at, id]);
+    const r = await pool.query(
+      'SELECT t.* FROM calls t WHERE t.deleted_at IS NULL AND (t.updated_at, t.id) > ($1::timestamptz, $2::uuid) ORDER BY t.updated_at, t.id LIMIT 101',
+      [at, id],
+    );
     const lastRow = r.rows[Math.min(99, r.rows.length - 1)];
-    at = lastRow.updated_at; id = lastRow.id;
+    at = lastRow.updated_at;
+    id = lastRow.id;
   }
   const sqlPagesPerSecond = PAGES / ((performance.now() - t) / 1000);
   await app.close();
@@ -105,7 +122,9 @@ try {
     targets: { seedSecondsPerMillionRows: 60 },
     met: seedSeconds * (1_000_000 / rows) <= 60,
   };
-  log(`seeder ${result.seedRowsPerSecond} rows/s (${result.seedVsBaselineCopy}x a bare COPY); list ${result.listPagesPerSecond} pages/s (${result.listVsBaselineSql}x the raw SQL)`);
+  log(
+    `seeder ${result.seedRowsPerSecond} rows/s (${result.seedVsBaselineCopy}x a bare COPY); list ${result.listPagesPerSecond} pages/s (${result.listVsBaselineSql}x the raw SQL)`,
+  );
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
   await db.destroy();

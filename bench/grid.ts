@@ -33,18 +33,41 @@ try {
   log(`writing ${rowsN} cached calls of Globex…`);
   const cache = await openCache(join(home, 'cache', 'bench.sqlite'));
   const t = performance.now();
-  const insert = cache.raw.prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company)
+  const insert = cache.raw
+    .prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company)
     VALUES (?, 'calls', ?, ?, 0, ?, 'super@tenantscope.test', '/api/calls?limit=1000', ?, 0, NULL)`);
   const epoch = Date.parse('2026-01-01T00:00:00Z');
   const write = cache.raw.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) {
       const id = randomUUID();
       const at = new Date(epoch + i * 1000).toISOString();
-      insert.run(globex, id, at, JSON.stringify({ id, user_id: users[i % users.length], contact_id: null, direction: i % 3 ? 'outbound' : 'inbound', from_number: `+1555${String(i).padStart(7, '0')}`, to_number: `+1666${String(i % 9973).padStart(7, '0')}`, duration_seconds: i % 3600, status: 'completed', recording_url: null, notes: `call ${i} about the renewal`, created_at: at, updated_at: at, deleted_at: null }), at);
+      insert.run(
+        globex,
+        id,
+        at,
+        JSON.stringify({
+          id,
+          user_id: users[i % users.length],
+          contact_id: null,
+          direction: i % 3 ? 'outbound' : 'inbound',
+          from_number: `+1555${String(i).padStart(7, '0')}`,
+          to_number: `+1666${String(i % 9973).padStart(7, '0')}`,
+          duration_seconds: i % 3600,
+          status: 'completed',
+          recording_url: null,
+          notes: `call ${i} about the renewal`,
+          created_at: at,
+          updated_at: at,
+          deleted_at: null,
+        }),
+        at,
+      );
     }
   });
   for (let i = 0; i < rowsN; i += 50_000) write(i, Math.min(rowsN, i + 50_000));
-  cache.raw.prepare(`INSERT OR REPLACE INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, 'calls', ?, 0, ?)`).run(globex, rowsN, new Date().toISOString());
+  cache.raw
+    .prepare(`INSERT OR REPLACE INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, 'calls', ?, 0, ?)`)
+    .run(globex, rowsN, new Date().toISOString());
   cache.raw.exec('ANALYZE');
   await cache.close();
   log(`written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
@@ -61,7 +84,8 @@ try {
     await page.locator('[data-app-state="signed-out"], [data-app-state="ready"]').waitFor({ timeout: 60_000 });
     await page.evaluate(async (company) => {
       const tab = sessionStorage.getItem('tenantscope.window') ?? '';
-      const post = (c: string, body: unknown) => fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify(body) });
+      const post = (c: string, body: unknown) =>
+        fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify(body) });
       await post('session:signIn', { connection: 'bench', username: 'super@tenantscope.test', password: 'demo' });
       await post('tenants:select', { companyId: company });
       localStorage.setItem('tenantscope.data.resource', 'calls');
@@ -72,12 +96,18 @@ try {
     // baseline: the first window's round trip alone, from the page (the cache warm, as for the view below)
     const roundTrips: number[] = [];
     for (let i = 0; i < 4; i++) {
-      roundTrips.push(await page.evaluate(async (company) => {
-        const tab = sessionStorage.getItem('tenantscope.window') ?? '';
-        const s = performance.now();
-        await fetch('/api/call/records:query', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify({ tenant: company, resource: 'calls', offset: 0, limit: 200, count: true }) }).then((r) => r.json());
-        return performance.now() - s;
-      }, globex));
+      roundTrips.push(
+        await page.evaluate(async (company) => {
+          const tab = sessionStorage.getItem('tenantscope.window') ?? '';
+          const s = performance.now();
+          await fetch('/api/call/records:query', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab },
+            body: JSON.stringify({ tenant: company, resource: 'calls', offset: 0, limit: 200, count: true }),
+          }).then((r) => r.json());
+          return performance.now() - s;
+        }, globex),
+      );
     }
     const roundTripMs = roundTrips.slice(1).sort((a, b) => a - b)[1]!;
 
@@ -96,31 +126,39 @@ try {
     log(`open to first rows: ${opens.map((x) => x.toFixed(0)).join(', ')} ms (${shown}); the first window's round trip alone ${roundTripMs.toFixed(0)} ms`);
 
     /** frame times while scrolling an element: a steady scroll for `ms`, then jumps to the middle and the end */
-    const scrollFrames = (selector: string, ms: number) => page.evaluate(async ([sel, duration]) => {
-      const el = document.querySelector(sel as string) as HTMLElement;
-      const frames: number[] = [];
-      let last = performance.now();
-      const start = last;
-      await new Promise<void>((resolve) => {
-        const step = (now: number) => {
-          frames.push(now - last);
-          last = now;
-          const elapsed = now - start;
-          if (elapsed > (duration as number)) return resolve();
-          if (Math.abs(elapsed - (duration as number) * 0.5) < 10) el.scrollTop = el.scrollHeight / 2;
-          else if (Math.abs(elapsed - (duration as number) * 0.85) < 10) el.scrollTop = el.scrollHeight;
-          else el.scrollTop += 2400;
-          requestAnimationFrame(step);
-        };
-        requestAnimationFrame(step);
-      });
-      frames.shift();
-      const sorted = [...frames].sort((a, b) => a - b);
-      return { frames: frames.length, maxMs: sorted[sorted.length - 1]!, p95Ms: sorted[Math.floor(sorted.length * 0.95)]!, top: el.scrollTop };
-    }, [selector, ms] as const);
+    const scrollFrames = (selector: string, ms: number) =>
+      page.evaluate(
+        async ([sel, duration]) => {
+          const el = document.querySelector(sel as string) as HTMLElement;
+          const frames: number[] = [];
+          let last = performance.now();
+          const start = last;
+          await new Promise<void>((resolve) => {
+            const step = (now: number) => {
+              frames.push(now - last);
+              last = now;
+              const elapsed = now - start;
+              if (elapsed > (duration as number)) return resolve();
+              if (Math.abs(elapsed - (duration as number) * 0.5) < 10) el.scrollTop = el.scrollHeight / 2;
+              else if (Math.abs(elapsed - (duration as number) * 0.85) < 10) el.scrollTop = el.scrollHeight;
+              else el.scrollTop += 2400;
+              requestAnimationFrame(step);
+            };
+            requestAnimationFrame(step);
+          });
+          frames.shift();
+          const sorted = [...frames].sort((a, b) => a - b);
+          return { frames: frames.length, maxMs: sorted[sorted.length - 1]!, p95Ms: sorted[Math.floor(sorted.length * 0.95)]!, top: el.scrollTop };
+        },
+        [selector, ms] as const,
+      );
     const grid = await scrollFrames('[data-testid="data-scroll"]', 4000);
     // the rows arrive behind the scroll: the last window is filled in the end
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="data-scroll"] [role="row"]')].some((r) => r.getAttribute('data-testid')?.startsWith('row-')), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => [...document.querySelectorAll('[data-testid="data-scroll"] [role="row"]')].some((r) => r.getAttribute('data-testid')?.startsWith('row-')),
+      undefined,
+      { timeout: 30_000 },
+    );
     // baseline: an empty element of the same height in the same page
     await page.evaluate(() => {
       const el = document.createElement('div');
@@ -130,10 +168,15 @@ try {
       document.body.appendChild(el);
     });
     const empty = await scrollFrames('#bench-empty', 4000);
-    log(`scrolling the grid: ${grid.frames} frames, longest ${grid.maxMs.toFixed(1)} ms, p95 ${grid.p95Ms.toFixed(1)} ms; an empty element: longest ${empty.maxMs.toFixed(1)} ms, p95 ${empty.p95Ms.toFixed(1)} ms`);
+    log(
+      `scrolling the grid: ${grid.frames} frames, longest ${grid.maxMs.toFixed(1)} ms, p95 ${grid.p95Ms.toFixed(1)} ms; an empty element: longest ${empty.maxMs.toFixed(1)} ms, p95 ${empty.p95Ms.toFixed(1)} ms`,
+    );
     const result = {
-      bench: 'grid', rows: rowsN,
-      openToFirstRowsMs: Math.round(openMs), firstWindowRoundTripMs: Math.round(roundTripMs), openVsRoundTrip: +(openMs / roundTripMs).toFixed(2),
+      bench: 'grid',
+      rows: rowsN,
+      openToFirstRowsMs: Math.round(openMs),
+      firstWindowRoundTripMs: Math.round(roundTripMs),
+      openVsRoundTrip: +(openMs / roundTripMs).toFixed(2),
       scroll: { frames: grid.frames, maxFrameMs: +grid.maxMs.toFixed(1), p95FrameMs: +grid.p95Ms.toFixed(1) },
       emptyScroll: { frames: empty.frames, maxFrameMs: +empty.maxMs.toFixed(1), p95FrameMs: +empty.p95Ms.toFixed(1) },
       maxFrameVsEmpty: +(grid.maxMs / empty.maxMs).toFixed(2),

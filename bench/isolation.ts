@@ -31,18 +31,22 @@ try {
   await runner.run(identities, { only: ['contacts'] });
   const report = await runner.run(identities);
   const probes = report.results.length;
-  log(`matrix: ${probes} probes (${report.resources.length} resources × ${report.identities.length} probing identities × 6 operations), ${report.requests} requests in ${report.seconds.toFixed(2)} s; overhead ${(report.overhead * 100).toFixed(1)}%; ${report.counts.leak} leaks; cleanup ${report.cleanup.removed} removed, ${report.cleanup.leftover.length} left`);
+  log(
+    `matrix: ${probes} probes (${report.resources.length} resources × ${report.identities.length} probing identities × 6 operations), ${report.requests} requests in ${report.seconds.toFixed(2)} s; overhead ${(report.overhead * 100).toFixed(1)}%; ${report.counts.leak} leaks; cleanup ${report.cleanup.removed} removed, ${report.cleanup.leftover.length} left`,
+  );
 
   // baseline: as many plain GETs as the matrix made, same concurrency
   const client = new CrmClient(profile, 15_000);
   const who = identities.find((i) => i.role === 'super_admin')!;
   const one = await client.send('GET', '/api/contacts', who.token(), undefined, { limit: 1 });
-  const id = String(((one.data as { items: Array<{ id: string }> }).items[0]!).id);
+  const id = String((one.data as { items: Array<{ id: string }> }).items[0]!.id);
   let left = report.requests;
   const t = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (left-- > 0) await client.send('GET', `/api/contacts/${id}`, who.token());
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (left-- > 0) await client.send('GET', `/api/contacts/${id}`, who.token());
+    }),
+  );
   const baselineSeconds = (performance.now() - t) / 1000;
   log(`baseline: ${report.requests} plain GETs in ${baselineSeconds.toFixed(2)} s`);
   await cache.close();

@@ -36,7 +36,11 @@ const seedRows = Math.ceil(legacyRows / 0.6);
 const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bench-migrate-'));
 
 const server = await startEmbeddedPostgres(join(dir, 'pg'), { fresh: true, log });
-const urlOf = (db: string) => { const u = new URL(server.url); u.pathname = `/${db}`; return u.toString(); };
+const urlOf = (db: string) => {
+  const u = new URL(server.url);
+  u.pathname = `/${db}`;
+  return u.toString();
+};
 try {
   log(`seeding ${seedRows} rows (about ${legacyRows} in the legacy tables) over ${tenants} tenants…`);
   const pool = createPool(server.url);
@@ -46,7 +50,12 @@ try {
   await seedScale(db, pool, { tenants, rows: seedRows });
   await db.destroy();
   log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const catalog = ConnectionProfileSchema.parse({ ...JSON.parse(readFileSync(join(projectRoot, 'profiles', 'reference-crm.json'), 'utf8')), embedded: false, name: 'bench', baseUrl: 'http://127.0.0.1:1' }).catalog;
+  const catalog = ConnectionProfileSchema.parse({
+    ...JSON.parse(readFileSync(join(projectRoot, 'profiles', 'reference-crm.json'), 'utf8')),
+    embedded: false,
+    name: 'bench',
+    baseUrl: 'http://127.0.0.1:1',
+  }).catalog;
 
   const admin = new pg.Client({ connectionString: urlOf('postgres') });
   await admin.connect();
@@ -68,7 +77,11 @@ try {
     const users = (await c.query(`SELECT id FROM users WHERE company_id IS NOT NULL LIMIT 50`)).rows.map((r) => r.id);
     const big = plan.tables.filter((t) => t.rows > 1000).map((t) => t.table);
     const ids = new Map<string, string[]>();
-    for (const t of big) ids.set(t, (await c.query(`SELECT id FROM ${t} TABLESAMPLE SYSTEM (1) LIMIT 500`)).rows.map((r) => r.id));
+    for (const t of big)
+      ids.set(
+        t,
+        (await c.query(`SELECT id FROM ${t} TABLESAMPLE SYSTEM (1) LIMIT 500`)).rows.map((r) => r.id),
+      );
     const waits: number[] = [];
     let worst = { ms: 0, what: '' };
     let running = true;
@@ -78,7 +91,8 @@ try {
         const list = ids.get(t)!;
         const ops: [string, string, unknown[]][] = [
           [`update ${t}`, `UPDATE ${t} SET updated_at = clock_timestamp() WHERE id = $1`, [list[i % list.length]]],
-          i % 2 ? ['insert calls', `INSERT INTO calls (user_id, from_number, to_number) VALUES ($1, '+1', '+2')`, [users[i % users.length]]]
+          i % 2
+            ? ['insert calls', `INSERT INTO calls (user_id, from_number, to_number) VALUES ($1, '+1', '+2')`, [users[i % users.length]]]
             : ['insert emails', `INSERT INTO emails (owner_id, from_address, to_address, subject) VALUES ($1, 'a@x', 'b@y', 's')`, [users[i % users.length]]],
         ];
         for (const [what, text, params] of ops) {
@@ -103,7 +117,7 @@ try {
   }
 
   // the seed's script, extended to all legacy tables with the same derivations, statement by statement
-  log('the seed\'s script…');
+  log("the seed's script…");
   const seedClient = new pg.Client({ connectionString: urlOf('seed_script') });
   await seedClient.connect();
   await seedClient.query('SELECT count(*) FROM calls'); // warm, as ours is below
@@ -115,15 +129,19 @@ try {
     await seedClient.query(`CREATE INDEX IF NOT EXISTS idx_${t.table}_company_id ON ${t.table}(company_id)`);
     const u = performance.now();
     const d = t.derivation;
-    await seedClient.query(d.kind === 'owner'
-      ? `UPDATE ${t.table} x SET company_id = u.company_id FROM users u WHERE x.${d.field} = u.id AND x.company_id IS NULL`
-      : `UPDATE ${t.table} x SET company_id = p.company_id FROM ${d.parentTable} p WHERE x.${d.field} = p.id AND x.company_id IS NULL`);
+    await seedClient.query(
+      d.kind === 'owner'
+        ? `UPDATE ${t.table} x SET company_id = u.company_id FROM users u WHERE x.${d.field} = u.id AND x.company_id IS NULL`
+        : `UPDATE ${t.table} x SET company_id = p.company_id FROM ${d.parentTable} p WHERE x.${d.field} = p.id AND x.company_id IS NULL`,
+    );
     seedUpdateMs += performance.now() - u;
   }
   const seedMs = performance.now() - t0;
   const seedWaits = await seedWriter.stop();
   await seedClient.end();
-  log(`seed script: ${(seedMs / 1000).toFixed(1)} s (${Math.round(rows / (seedMs / 1000))} rows/s); writer's longest wait ${seedWaits.maxMs} ms (${seedWaits.worst})`);
+  log(
+    `seed script: ${(seedMs / 1000).toFixed(1)} s (${Math.round(rows / (seedMs / 1000))} rows/s); writer's longest wait ${seedWaits.maxMs} ms (${seedWaits.worst})`,
+  );
 
   log('ours…');
   const oursUrl = urlOf('ours');
@@ -133,28 +151,50 @@ try {
   await warm.query('SELECT count(*) FROM calls');
   const oursWriter = await writer(oursUrl, oursPlan);
   t0 = performance.now();
-  const result = await runMigration(oursUrl, { operator: 'bench', plan: oursPlan, onLog: (l) => { if (process.env.BENCH_VERBOSE) log(l); } });
+  const result = await runMigration(oursUrl, {
+    operator: 'bench',
+    plan: oursPlan,
+    onLog: (l) => {
+      if (process.env.BENCH_VERBOSE) log(l);
+    },
+  });
   const wholeMs = performance.now() - t0;
   const oursWaits = await oursWriter.stop();
-  const timing = (await warm.query(`SELECT extract(epoch FROM max(finished_at) - min(started_at)) * 1000 AS steps_ms,
+  const timing = (
+    await warm.query(
+      `SELECT extract(epoch FROM max(finished_at) - min(started_at)) * 1000 AS steps_ms,
       sum(extract(epoch FROM finished_at - started_at) * 1000) FILTER (WHERE kind = 'backfill') AS backfill_ms
-    FROM tenantscope_migration.steps WHERE run_id = $1`, [result.runId])).rows[0];
+    FROM tenantscope_migration.steps WHERE run_id = $1`,
+      [result.runId],
+    )
+  ).rows[0];
   await warm.end();
   const stepsMs = Number(timing.steps_ms);
   const backfillMs = Number(timing.backfill_ms);
   const structurallyOk = result.verification?.tables.every((t) => t.ok) ?? false;
-  log(`ours: steps ${(stepsMs / 1000).toFixed(1)} s (${Math.round(rows / (stepsMs / 1000))} rows/s), backfill alone ${(backfillMs / 1000).toFixed(1)} s; with fingerprints and verification ${(wholeMs / 1000).toFixed(1)} s; every table verified (rows filled but orphans, index, foreign key) ${structurallyOk}; writer's longest wait ${oursWaits.maxMs} ms (${oursWaits.worst})`);
+  log(
+    `ours: steps ${(stepsMs / 1000).toFixed(1)} s (${Math.round(rows / (stepsMs / 1000))} rows/s), backfill alone ${(backfillMs / 1000).toFixed(1)} s; with fingerprints and verification ${(wholeMs / 1000).toFixed(1)} s; every table verified (rows filled but orphans, index, foreign key) ${structurallyOk}; writer's longest wait ${oursWaits.maxMs} ms (${oursWaits.worst})`,
+  );
 
   const seedRate = rows / (seedMs / 1000);
   const oursRate = rows / (stepsMs / 1000);
   const figures = {
     rows,
     tables: plan.tables.length,
-    seedScript: { seconds: +(seedMs / 1000).toFixed(2), rowsPerSecond: Math.round(seedRate), updateSeconds: +(seedUpdateMs / 1000).toFixed(2), writer: seedWaits },
+    seedScript: {
+      seconds: +(seedMs / 1000).toFixed(2),
+      rowsPerSecond: Math.round(seedRate),
+      updateSeconds: +(seedUpdateMs / 1000).toFixed(2),
+      writer: seedWaits,
+    },
     ours: {
-      seconds: +(stepsMs / 1000).toFixed(2), rowsPerSecond: Math.round(oursRate),
-      backfillSeconds: +(backfillMs / 1000).toFixed(2), backfillRowsPerSecond: Math.round(rows / (backfillMs / 1000)),
-      withChecksSeconds: +(wholeMs / 1000).toFixed(2), verified: structurallyOk, writer: oursWaits,
+      seconds: +(stepsMs / 1000).toFixed(2),
+      rowsPerSecond: Math.round(oursRate),
+      backfillSeconds: +(backfillMs / 1000).toFixed(2),
+      backfillRowsPerSecond: Math.round(rows / (backfillMs / 1000)),
+      withChecksSeconds: +(wholeMs / 1000).toFixed(2),
+      verified: structurallyOk,
+      writer: oursWaits,
     },
     throughputRatio: +(oursRate / seedRate).toFixed(2),
     writerMaxWaitRatio: +(oursWaits.maxMs / Math.max(1, seedWaits.maxMs)).toFixed(3),

@@ -18,7 +18,14 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Spawns a command, waits for a URL on stdout, paints it; returns ms from spawn to the painted screen. */
-async function measure(browser: Awaited<ReturnType<typeof launchChromium>>, cmd: string, args: string[], env: NodeJS.ProcessEnv, urlPattern: RegExp, paintedSelector: string) {
+async function measure(
+  browser: Awaited<ReturnType<typeof launchChromium>>,
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  urlPattern: RegExp,
+  paintedSelector: string,
+) {
   const page = await browser.newPage();
   const t0 = performance.now();
   const child = spawn(cmd, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'], detached: true });
@@ -37,7 +44,11 @@ async function measure(browser: Awaited<ReturnType<typeof launchChromium>>, cmd:
   } finally {
     await page.close();
     const exited = new Promise((r) => child.once('exit', r));
-    try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
     await exited;
   }
 }

@@ -26,7 +26,9 @@ const rowsN = benchArg('rows', 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bench-sync-'));
 
 let peak = 0;
-const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage().rss);
+}, 50);
 
 log(`seeding the reference CRM: ${tenantsN} tenants, ${rowsN} rows…`);
 const crm = await startBenchCrm(join(dir, 'crm'), ['--seed', 'scale', '--tenants', String(tenantsN), '--rows', String(rowsN), '--profile', 'fixed']);
@@ -34,7 +36,13 @@ try {
   const profile = crm.profile;
   const client = new CrmClient(profile);
   let token = (await client.signIn('super@tenantscope.test', 'demo')).token;
-  const identity: SyncIdentity = { email: 'super@tenantscope.test', role: 'super_admin', companyId: null, token: () => token, refresh: async () => (token = (await client.signIn('super@tenantscope.test', 'demo')).token) };
+  const identity: SyncIdentity = {
+    email: 'super@tenantscope.test',
+    role: 'super_admin',
+    companyId: null,
+    token: () => token,
+    refresh: async () => (token = (await client.signIn('super@tenantscope.test', 'demo')).token),
+  };
   // what `tenantscope sync --all` does: one listing a resource over every tenant, partitioned in the cache
   const tenants = [{ id: ALL, name: 'every tenant' }];
   const cache = await openCache(join(dir, 'cache.sqlite'));
@@ -77,9 +85,15 @@ try {
   // the baseline writes the same rows into the same table (same keys and indexes), one prepared insert a row
   const rawCache = await openCache(join(dir, 'raw.sqlite'));
   const rawDb = rawCache.raw;
-  const insert = rawDb.prepare('INSERT INTO records (company_id, resource, id, updated_at, payload, fetched_by, fetched_from, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const insert = rawDb.prepare(
+    'INSERT INTO records (company_id, resource, id, updated_at, payload, fetched_by, fetched_from, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
   t = performance.now();
-  for (const page of pages) rawDb.transaction(() => { for (const r of page as Array<Record<string, unknown>>) insert.run(String(r.company_id), 'contacts', String(r.id), String(r.updated_at), JSON.stringify(r), 'bench', '/api/contacts', '2026-01-01T00:00:00Z'); })();
+  for (const page of pages)
+    rawDb.transaction(() => {
+      for (const r of page as Array<Record<string, unknown>>)
+        insert.run(String(r.company_id), 'contacts', String(r.id), String(r.updated_at), JSON.stringify(r), 'bench', '/api/contacts', '2026-01-01T00:00:00Z');
+    })();
   const rawSeconds = (performance.now() - t) / 1000;
   log(`ingest only: ${n} rows in ${ingestSeconds.toFixed(2)} s, raw insert ${rawSeconds.toFixed(2)} s`);
   await ingestCache.close();
@@ -99,7 +113,9 @@ try {
   for (const page of pages) encIngestCache.raw.transaction(() => encIngestSync.ingest(identity, calls, page, '/api/contacts', 1))();
   const encIngestSeconds = (performance.now() - t) / 1000;
   await encIngestCache.close();
-  log(`encrypted: initial sync ${encFirst.rows} rows in ${encInitialSeconds.toFixed(1)} s (${Math.round(encFirst.rows / encInitialSeconds)} rows/s), ingest ${encIngestSeconds.toFixed(2)} s`);
+  log(
+    `encrypted: initial sync ${encFirst.rows} rows in ${encInitialSeconds.toFixed(1)} s (${Math.round(encFirst.rows / encInitialSeconds)} rows/s), ingest ${encIngestSeconds.toFixed(2)} s`,
+  );
   clearInterval(sampler);
 
   const endToEnd = first.rows / initialSeconds;
@@ -120,7 +136,7 @@ try {
     encrypted: {
       endToEndRowsPerSecond: Math.round(encFirst.rows / encInitialSeconds),
       ingestRowsPerSecond: Math.round(n / encIngestSeconds),
-      endToEndVsPlain: +((first.rows / initialSeconds) / (encFirst.rows / encInitialSeconds)).toFixed(2),
+      endToEndVsPlain: +(first.rows / initialSeconds / (encFirst.rows / encInitialSeconds)).toFixed(2),
       ingestVsPlain: +(ingestSeconds / encIngestSeconds).toFixed(2),
     },
     targets: { ingestVsRaw: 0.6, endToEndRowsPerSecond: 50000, peakRssMb: 400, incrementalSeconds: 2 },

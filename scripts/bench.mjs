@@ -5,7 +5,9 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const name = process.argv[2];
-const available = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.ts') && !f.startsWith('_')).map((f) => f.replace(/\.ts$/, ''));
+const available = readdirSync(join(root, 'bench'))
+  .filter((f) => f.endsWith('.ts') && !f.startsWith('_'))
+  .map((f) => f.replace(/\.ts$/, ''));
 if (!name || !existsSync(join(root, 'bench', `${name}.ts`))) {
   process.stderr.write(`usage: npm run bench -- <name>\navailable: ${available.join(', ')}\n`);
   process.exit(2);

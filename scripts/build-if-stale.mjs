@@ -19,7 +19,10 @@ export function buildIfStale({ quiet = false } = {}) {
   const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
   if (built && Math.max(...sources.map(newest)) <= built) return false;
   if (!quiet) process.stderr.write('Building the console (electron-vite)…\n');
-  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: root, stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], {
+    cwd: root,
+    stdio: quiet ? 'ignore' : ['ignore', 'ignore', 'inherit'],
+  });
   if (r.status !== 0) throw new Error('electron-vite build failed');
   return true;
 }

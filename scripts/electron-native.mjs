@@ -20,9 +20,16 @@ export function buildElectronNative({ log = (l) => process.stderr.write(l + '\n'
     cpSync(join(root, 'node_modules', 'better-sqlite3-multiple-ciphers'), work, { recursive: true });
     rmSync(join(work, 'build'), { recursive: true, force: true });
     log(`Building better-sqlite3-multiple-ciphers for Electron ${electronVersion}…`);
-    const prebuilt = spawnSync(process.execPath, [join(root, 'node_modules', 'prebuild-install', 'bin.js'), '--runtime', 'electron', '--target', electronVersion], { cwd: work, stdio: 'inherit' });
+    const prebuilt = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules', 'prebuild-install', 'bin.js'), '--runtime', 'electron', '--target', electronVersion],
+      { cwd: work, stdio: 'inherit' },
+    );
     if (prebuilt.status !== 0) {
-      const gyp = spawnSync('npx', ['--yes', 'node-gyp', 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers'], { cwd: work, stdio: 'inherit' });
+      const gyp = spawnSync('npx', ['--yes', 'node-gyp', 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers'], {
+        cwd: work,
+        stdio: 'inherit',
+      });
       if (gyp.status !== 0) throw new Error('could not build better-sqlite3 for Electron (no prebuilt binary and no compiler or headers)');
     }
     mkdirSync(join(target, '..'), { recursive: true });

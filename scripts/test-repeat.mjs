@@ -30,10 +30,19 @@ try {
   for (let i = 1; i <= count; i++) {
     const json = join(out, `run-${i}.json`);
     const t0 = Date.now();
-    const r = spawnSync(join(root, 'node_modules', '.bin', 'vitest'), [
-      'run', ...(e2e ? ['-c', 'vitest.e2e.config.ts'] : []), rel, ...(name ? ['-t', name] : []),
-      '--reporter=dot', '--reporter=json', `--outputFile.json=${json}`,
-    ], { cwd: root, encoding: 'utf8', env: process.env });
+    const r = spawnSync(
+      join(root, 'node_modules', '.bin', 'vitest'),
+      [
+        'run',
+        ...(e2e ? ['-c', 'vitest.e2e.config.ts'] : []),
+        rel,
+        ...(name ? ['-t', name] : []),
+        '--reporter=dot',
+        '--reporter=json',
+        `--outputFile.json=${json}`,
+      ],
+      { cwd: root, encoding: 'utf8', env: process.env },
+    );
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     let summary = 'no result';
     let ok = false;
@@ -43,7 +52,8 @@ try {
       summary = `${j.numPassedTests} passed, ${j.numFailedTests} failed, ${j.numPendingTests} skipped`;
       if (!ok) {
         for (const s of j.testResults ?? []) {
-          for (const a of s.assertionResults ?? []) if (a.status === 'failed') failures.push(`run ${i}: ${a.fullName}: ${(a.failureMessages ?? [])[0]?.split('\n')[0] ?? ''}`);
+          for (const a of s.assertionResults ?? [])
+            if (a.status === 'failed') failures.push(`run ${i}: ${a.fullName}: ${(a.failureMessages ?? [])[0]?.split('\n')[0] ?? ''}`);
         }
       }
     }

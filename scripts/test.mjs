@@ -1,4 +1,4 @@
-// `npm test`: typecheck, lint, the fast tier, build, unit + integration tests, then end-to-end
+// `npm test`: typecheck, lint, format, the fast tier, build, unit + integration tests, then end-to-end
 // tests in Chromium; then a check that no test left a temporary folder (a home, an embedded
 // cluster) behind. Ends with one line "tests: N passed, N failed, N skipped" summed over the runs.
 // `npm run test:fast`, `test:unit`, `test:e2e` run one part.
@@ -34,6 +34,7 @@ if (!only) {
   ok = step('typecheck (renderer)', bin('tsc'), ['-p', 'tsconfig.web.json', '--noEmit']) && ok;
   ok = step('typecheck (tests, benchmarks)', bin('tsc'), ['-p', 'tsconfig.test.json', '--noEmit']) && ok;
   ok = step('lint', bin('eslint'), ['.']) && ok;
+  ok = step('format (Prettier: `npm run format` fixes it)', bin('prettier'), ['--check', '--log-level', 'warn', '.']) && ok;
   ok = step('sizes (files over 400 lines, functions over 80: ARCHITECTURE.md)', process.execPath, [join(root, 'scripts', 'sizes.mjs')]) && ok;
 }
 if (!only || only === 'e2e') ok = step('build', process.execPath, [join(root, 'scripts', 'build-if-stale.mjs')]) && ok;
@@ -41,24 +42,48 @@ const fastJson = join(results, 'fast.json');
 const unitJson = join(results, 'unit.json');
 const e2eJson = join(results, 'e2e.json');
 for (const f of [fastJson, unitJson, e2eJson]) rmSync(f, { force: true });
-if (!only || only === 'fast') ok = step('fast tier (no PostgreSQL, no network)', bin('vitest'), ['run', '-c', 'vitest.fast.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${fastJson}`]) && ok;
-if (!only || only === 'unit') ok = step('unit and integration tests', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${unitJson}`]) && ok;
+if (!only || only === 'fast')
+  ok =
+    step('fast tier (no PostgreSQL, no network)', bin('vitest'), [
+      'run',
+      '-c',
+      'vitest.fast.config.ts',
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${fastJson}`,
+    ]) && ok;
+if (!only || only === 'unit')
+  ok = step('unit and integration tests', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${unitJson}`]) && ok;
 if (!only || only === 'e2e') {
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   if (!existsSync(chromium)) {
     process.stderr.write(`\nNo Chromium at ${chromium}: end-to-end tests cannot run (Debian: apt-get install -y chromium; or set CHROMIUM_PATH).\n`);
     ok = false;
   } else {
-    ok = step('end-to-end tests (Chromium)', bin('vitest'), ['run', '-c', 'vitest.e2e.config.ts', '--reporter=default', '--reporter=json', `--outputFile.json=${e2eJson}`]) && ok;
+    ok =
+      step('end-to-end tests (Chromium)', bin('vitest'), [
+        'run',
+        '-c',
+        'vitest.e2e.config.ts',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${e2eJson}`,
+      ]) && ok;
   }
 }
 const left = [...ours()].filter((n) => !before.has(n));
 if (left.length) {
-  process.stderr.write(`\nThe tests left ${left.length} temporary folders behind in ${tmpdir()} (a test must remove what it makes):\n${left.map((n) => `  ${n}`).join('\n')}\n`);
+  process.stderr.write(
+    `\nThe tests left ${left.length} temporary folders behind in ${tmpdir()} (a test must remove what it makes):\n${left.map((n) => `  ${n}`).join('\n')}\n`,
+  );
   ok = false;
 }
 const parts = [fastJson, unitJson, e2eJson].map(counts);
-const total = parts.reduce((t, p) => ({ passed: t.passed + p.passed, failed: t.failed + p.failed, skipped: t.skipped + p.skipped }), { passed: 0, failed: 0, skipped: 0 });
+const total = parts.reduce((t, p) => ({ passed: t.passed + p.passed, failed: t.failed + p.failed, skipped: t.skipped + p.skipped }), {
+  passed: 0,
+  failed: 0,
+  skipped: 0,
+});
 process.stdout.write(`\ntests: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`);
 if (!ok && total.failed === 0) process.stdout.write('(a step other than the tests failed: see above)\n');
 process.exit(ok && total.failed === 0 ? 0 : 1);

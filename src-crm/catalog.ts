@@ -14,7 +14,10 @@ export class Catalog {
   private columns = new Map<string, Column[]>();
   private loadedAt = 0;
 
-  constructor(private readonly db: Db, private readonly ttlMs = 2000) {}
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs = 2000,
+  ) {}
 
   async refresh(): Promise<void> {
     const { rows } = await sql<{ table_name: string; column_name: string; data_type: string; is_nullable: string; column_default: string | null }>`

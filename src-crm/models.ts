@@ -52,7 +52,13 @@ export const MODELS: ModelDef[] = [
   { name: 'call_transcripts', path: '/api/call-transcripts', tag: 'call_transcripts', priority: 'MEDIUM', parent: { column: 'call_id', model: 'calls' } },
   { name: 'user_conversations', path: '/api/conversations', tag: 'conversations', priority: 'MEDIUM', owner: 'user_id' },
   { name: 'bulk_email_campaigns', path: '/api/email-campaigns', tag: 'email_campaigns', priority: 'MEDIUM', owner: 'owner_id' },
-  { name: 'bulk_email_analytics', path: '/api/email-campaigns/analytics', tag: 'email_campaigns', priority: 'MEDIUM', parent: { column: 'campaign_id', model: 'bulk_email_campaigns' } },
+  {
+    name: 'bulk_email_analytics',
+    path: '/api/email-campaigns/analytics',
+    tag: 'email_campaigns',
+    priority: 'MEDIUM',
+    parent: { column: 'campaign_id', model: 'bulk_email_campaigns' },
+  },
   { name: 'performance_alerts', path: '/api/performance-alerts', tag: 'performance_alerts', priority: 'MEDIUM', owner: 'user_id' },
   { name: 'inbox', path: '/api/inbox', tag: 'inbox', priority: 'MEDIUM', owner: 'user_id' },
   // LOW: system-wide or already isolated

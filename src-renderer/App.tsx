@@ -39,7 +39,15 @@ export function App() {
   const state = phase === 'ready' ? 'ready' : phase === 'loading' ? 'loading' : 'signed-out';
   return (
     <div className="app" data-app-state={state}>
-      {phase === 'loading' ? <div className="splash" role="status">Loading TenantScope…</div> : phase === 'ready' ? <Shell /> : <SignInView />}
+      {phase === 'loading' ? (
+        <div className="splash" role="status">
+          Loading TenantScope…
+        </div>
+      ) : phase === 'ready' ? (
+        <Shell />
+      ) : (
+        <SignInView />
+      )}
     </div>
   );
 }

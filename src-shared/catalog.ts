@@ -69,45 +69,54 @@ export const CatalogSchema = z
     cat.resources.forEach((r, i) => {
       const targets = [...r.references.map((x) => x.resource), ...(r.derivation.kind === 'parent' ? [r.derivation.resource] : [])];
       for (const t of targets) {
-        if (!names.has(t) && t !== cat.users) ctx.addIssue({ code: 'custom', path: ['resources', i], message: `refers to "${t}", which is not in the catalog` });
+        if (!names.has(t) && t !== cat.users)
+          ctx.addIssue({ code: 'custom', path: ['resources', i], message: `refers to "${t}", which is not in the catalog` });
       }
     });
   });
 export type Catalog = z.infer<typeof CatalogSchema>;
 
 export const PagingSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('cursor'),
-    limitParam: z.string().default('limit'),
-    cursorParam: z.string().default('cursor'),
-    itemsField: z.string().default('items'),
-    nextCursorField: z.string().default('next_cursor'),
-    maxLimit: z.number().int().positive().default(100),
-  }).strict(),
-  z.object({
-    kind: z.literal('offset'),
-    limitParam: z.string().default('limit'),
-    offsetParam: z.string().default('offset'),
-    itemsField: z.string().default('items'),
-    totalField: z.string().optional(),
-    maxLimit: z.number().int().positive().default(100),
-  }).strict(),
-  z.object({
-    kind: z.literal('page'),
-    pageParam: z.string().default('page'),
-    sizeParam: z.string().default('page_size'),
-    firstPage: z.number().int().min(0).default(1),
-    itemsField: z.string().default('items'),
-    totalField: z.string().optional(),
-    maxLimit: z.number().int().positive().default(100),
-  }).strict(),
+  z
+    .object({
+      kind: z.literal('cursor'),
+      limitParam: z.string().default('limit'),
+      cursorParam: z.string().default('cursor'),
+      itemsField: z.string().default('items'),
+      nextCursorField: z.string().default('next_cursor'),
+      maxLimit: z.number().int().positive().default(100),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('offset'),
+      limitParam: z.string().default('limit'),
+      offsetParam: z.string().default('offset'),
+      itemsField: z.string().default('items'),
+      totalField: z.string().optional(),
+      maxLimit: z.number().int().positive().default(100),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('page'),
+      pageParam: z.string().default('page'),
+      sizeParam: z.string().default('page_size'),
+      firstPage: z.number().int().min(0).default(1),
+      itemsField: z.string().default('items'),
+      totalField: z.string().optional(),
+      maxLimit: z.number().int().positive().default(100),
+    })
+    .strict(),
   /** RFC 8288 Link headers: the next page is the rel="next" link of the last answer (on the connection's own origin only) */
-  z.object({
-    kind: z.literal('link'),
-    limitParam: z.string().default('limit'),
-    itemsField: z.string().default('items'),
-    maxLimit: z.number().int().positive().default(100),
-  }).strict(),
+  z
+    .object({
+      kind: z.literal('link'),
+      limitParam: z.string().default('limit'),
+      itemsField: z.string().default('items'),
+      maxLimit: z.number().int().positive().default(100),
+    })
+    .strict(),
 ]);
 export type Paging = z.infer<typeof PagingSchema>;
 
@@ -121,7 +130,15 @@ export const IncrementalSchema = z
     /** the field holding a row's last update */
     updatedAtField: z.string().default('updated_at'),
     deletions: z
-      .object({ path: template, sinceParam: z.string().default('since'), itemsField: z.string().default('items'), resourceField: z.string().default('resource'), idField: z.string().default('id'), atField: z.string().default('deleted_at'), nextCursorField: z.string().optional() })
+      .object({
+        path: template,
+        sinceParam: z.string().default('since'),
+        itemsField: z.string().default('items'),
+        resourceField: z.string().default('resource'),
+        idField: z.string().default('id'),
+        atField: z.string().default('deleted_at'),
+        nextCursorField: z.string().optional(),
+      })
       .strict()
       .optional(),
   })

@@ -46,15 +46,15 @@ export const NEEDS_CRM: Partial<Record<keyof typeof contract, string>> = {
   'sync:run': 'a sync reads the CRM.',
   'sync:prove': 'the proof compares the cache with the CRM.',
   'isolation:run': 'the isolation test probes the CRM.',
-  'catalog:discover': 'discovery reads the CRM\'s OpenAPI document.',
-  'connections:discover': 'discovery reads the CRM\'s OpenAPI document.',
+  'catalog:discover': "discovery reads the CRM's OpenAPI document.",
+  'connections:discover': "discovery reads the CRM's OpenAPI document.",
   'catalog:check': 'the drift check reads the CRM.',
-  'migrate:audit': 'the schema audit reads the CRM\'s database.',
-  'migrate:plan': 'the plan reads the CRM\'s database.',
-  'migrate:run': 'the migration changes the CRM\'s database.',
-  'migrate:status': 'the migration runs live in the CRM\'s database.',
-  'migrate:verify': 'verification reads the CRM\'s database.',
-  'migrate:rollback': 'rollback changes the CRM\'s database.',
+  'migrate:audit': "the schema audit reads the CRM's database.",
+  'migrate:plan': "the plan reads the CRM's database.",
+  'migrate:run': "the migration changes the CRM's database.",
+  'migrate:status': "the migration runs live in the CRM's database.",
+  'migrate:verify': "verification reads the CRM's database.",
+  'migrate:rollback': "rollback changes the CRM's database.",
 };
 
 export type Contract = typeof contract;

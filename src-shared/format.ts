@@ -15,7 +15,8 @@ export function duration(seconds: number | null | undefined): string {
 }
 
 /** 26 KiB, 1.5 MiB, 2.10 GiB */
-export const bytes = (b: number) => (b < 1048576 ? `${Math.max(1, Math.round(b / 1024))} KiB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1073741824).toFixed(2)} GiB`);
+export const bytes = (b: number) =>
+  b < 1048576 ? `${Math.max(1, Math.round(b / 1024))} KiB` : b < 1073741824 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1073741824).toFixed(2)} GiB`;
 
 /**
  * A label in a column of `width` characters: whole when it fits, else cut after its last whole

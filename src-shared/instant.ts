@@ -8,7 +8,8 @@ const ISO = /^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?(Z|[+-]
 export function instantOf(text: string): number | null {
   const m = ISO.exec(text.trim());
   if (!m) return null;
-  const zone = !m[3] || m[3].toUpperCase() === 'Z' ? 'Z' : m[3].length === 3 ? `${m[3]}:00` : m[3].includes(':') ? m[3] : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
+  const zone =
+    !m[3] || m[3].toUpperCase() === 'Z' ? 'Z' : m[3].length === 3 ? `${m[3]}:00` : m[3].includes(':') ? m[3] : `${m[3].slice(0, 3)}:${m[3].slice(3)}`;
   const ms = Date.parse(`${m[1]!.replace(' ', 'T')}${zone}`);
   if (Number.isNaN(ms)) return null;
   const micros = Number(((m[2] ?? '') + '000000').slice(0, 6));

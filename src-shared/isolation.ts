@@ -14,11 +14,21 @@ export interface ProbeKey {
  * A run in one sentence, the same live and reloaded: probes, time, verdicts, cleanup. The time and
  * the cleanup are unknown for a run that never finished (null).
  */
-export function isolationSummary(run: { probes: number; seconds: number | null; counts: Partial<Record<Verdict, number>>; cleanup: { removed: number; leftover: unknown[] } | null }): string {
+export function isolationSummary(run: {
+  probes: number;
+  seconds: number | null;
+  counts: Partial<Record<Verdict, number>>;
+  cleanup: { removed: number; leftover: unknown[] } | null;
+}): string {
   const n = (v: Verdict) => run.counts[v] ?? 0;
   const time = run.seconds === null ? '' : ` in ${run.seconds.toFixed(1)} s`;
-  const cleanup = run.cleanup === null ? ' Cleanup: not recorded (the run did not finish).' : ` Cleanup: ${run.cleanup.removed} canaries removed${run.cleanup.leftover.length ? `, ${run.cleanup.leftover.length} could not be removed` : ', none left'}.`;
-  return `${run.probes} probes${time}: ${verdictsWhere((v) => v.proof === 'against').map((v) => `${n(v)} ${v}`).join(', ')}.${cleanup}`;
+  const cleanup =
+    run.cleanup === null
+      ? ' Cleanup: not recorded (the run did not finish).'
+      : ` Cleanup: ${run.cleanup.removed} canaries removed${run.cleanup.leftover.length ? `, ${run.cleanup.leftover.length} could not be removed` : ', none left'}.`;
+  return `${run.probes} probes${time}: ${verdictsWhere((v) => v.proof === 'against')
+    .map((v) => `${n(v)} ${v}`)
+    .join(', ')}.${cleanup}`;
 }
 
 export type DiffKind = 'new leak' | 'fixed' | 'still leaking';

@@ -10,7 +10,9 @@ import { Marked } from 'marked';
  * table cell or raw HTML are escaped (an underscore inside a word is left alone: GFM keeps it).
  */
 export function mdText(value: unknown): string {
-  return String(value ?? '').replace(/[\\`*[\]<>|]/g, '\\$&').replace(/\r?\n/g, ' ');
+  return String(value ?? '')
+    .replace(/[\\`*[\]<>|]/g, '\\$&')
+    .replace(/\r?\n/g, ' ');
 }
 
 /** A value as a Markdown code span: fenced with more backticks than it holds, so it cannot end the span. */

@@ -9,10 +9,16 @@ export const StepKindSchema = z.enum(['add-column', 'trigger', 'backfill', 'inde
 export type StepKind = z.output<typeof StepKindSchema>;
 
 export const TableAuditSchema = z.object({
-  resource: z.string(), table: z.string(), priority: z.string().nullable(), hasCompanyId: z.boolean(),
+  resource: z.string(),
+  table: z.string(),
+  priority: z.string().nullable(),
+  hasCompanyId: z.boolean(),
   /** the seed's verify query: total, with company_id, missing */
-  total: z.number(), withCompanyId: z.number(), missing: z.number(),
-  indexOnCompanyId: z.boolean(), foreignKeyOnCompanyId: z.boolean(),
+  total: z.number(),
+  withCompanyId: z.number(),
+  missing: z.number(),
+  indexOnCompanyId: z.boolean(),
+  foreignKeyOnCompanyId: z.boolean(),
   /** rows whose company_id differs from their parent row's (both tables have the column) */
   childMismatches: z.number().nullable(),
   /** unique constraints and unique indexes that leave company_id out: they disclose what exists in other tenants */
@@ -23,7 +29,9 @@ export const TableAuditSchema = z.object({
 export type TableAudit = z.output<typeof TableAuditSchema>;
 
 export const PlanStepSchema = z.object({
-  n: z.number(), table: z.string(), kind: StepKindSchema,
+  n: z.number(),
+  table: z.string(),
+  kind: StepKindSchema,
   /** the SQL as it runs (the backfill shows one batch, $1 the last key done, $2 the batch size) */
   sql: z.string(),
   /** the lock it takes and for how long, in words */
@@ -38,7 +46,9 @@ export const TableDerivationSchema = z.discriminatedUnion('kind', [
 export type TableDerivation = z.output<typeof TableDerivationSchema>;
 
 export const TablePlanSchema = z.object({
-  resource: z.string(), table: z.string(), priority: Priority,
+  resource: z.string(),
+  table: z.string(),
+  priority: Priority,
   /** 1: HIGH (critical tables first), 2: MEDIUM, 3: LOW */
   phase: z.union([z.literal(1), z.literal(2), z.literal(3)]),
   derivation: TableDerivationSchema,
@@ -64,7 +74,8 @@ export const MigrationPlanSchema = z.object({
   /** the table company_id points at (the users table's company_id references it) */
   companiesTable: z.string(),
   options: z.object({ notNull: z.boolean(), batchSize: z.number(), lockTimeoutMs: z.number() }),
-  tables: z.array(TablePlanSchema), steps: z.array(PlanStepSchema),
+  tables: z.array(TablePlanSchema),
+  steps: z.array(PlanStepSchema),
   /** tables the planner cannot derive: a person has to say how (--derive) */
   asks: z.array(z.object({ table: z.string(), reason: z.string() })),
   /** tables left as they are, and why (already have company_id, rows they miss) */
@@ -77,36 +88,52 @@ export const RunStatusSchema = z.enum(['running', 'paused', 'done', 'failed', 'r
 export type RunStatus = z.output<typeof RunStatusSchema>;
 
 export const TableProgressSchema = z.object({
-  table: z.string(), phase: z.number(), status: z.enum(['pending', 'running', 'done', 'failed']), step: StepKindSchema.nullable(),
-  done: z.number(), total: z.number(), rate: z.number(), etaSeconds: z.number().nullable(),
+  table: z.string(),
+  phase: z.number(),
+  status: z.enum(['pending', 'running', 'done', 'failed']),
+  step: StepKindSchema.nullable(),
+  done: z.number(),
+  total: z.number(),
+  rate: z.number(),
+  etaSeconds: z.number().nullable(),
 });
 export type TableProgress = z.output<typeof TableProgressSchema>;
 
 export const MigrationProgressSchema = z.object({
-  runId: z.number(), status: RunStatusSchema,
+  runId: z.number(),
+  status: RunStatusSchema,
   tables: z.array(TableProgressSchema),
   overall: z.object({ done: z.number(), total: z.number(), rate: z.number(), etaSeconds: z.number().nullable(), steps: z.number(), stepsDone: z.number() }),
-  batchSize: z.number(), delayMs: z.number(), message: z.string().nullable(),
+  batchSize: z.number(),
+  delayMs: z.number(),
+  message: z.string().nullable(),
 });
 export type MigrationProgress = z.output<typeof MigrationProgressSchema>;
 
 export const TableVerificationSchema = z.object({
-  table: z.string(), hasColumn: z.boolean(), rows: z.number(), missing: z.number(),
+  table: z.string(),
+  hasColumn: z.boolean(),
+  rows: z.number(),
+  missing: z.number(),
   /** rows whose owner or parent gives no company: they stay NULL, by id (first 100) */
   orphans: z.object({ count: z.number(), ids: z.array(z.string()) }),
   /** rows that are NULL but could be filled (must be 0) */
   fillableMissing: z.number(),
   /** rows whose company_id differs from their owner's or parent's (must be 0) */
   mismatched: z.number(),
-  index: z.enum(['valid', 'invalid', 'missing']), foreignKey: z.enum(['validated', 'not-valid', 'missing']), notNull: z.enum(['validated', 'not-valid', 'missing', 'skipped']),
+  index: z.enum(['valid', 'invalid', 'missing']),
+  foreignKey: z.enum(['validated', 'not-valid', 'missing']),
+  notNull: z.enum(['validated', 'not-valid', 'missing', 'skipped']),
   /** the table's other columns, hashed, before the run and now */
   fingerprint: z.object({ before: z.string(), now: z.string(), rowsBefore: z.number(), equal: z.boolean() }),
-  ok: z.boolean(), problems: z.array(z.string()),
+  ok: z.boolean(),
+  problems: z.array(z.string()),
 });
 export type TableVerification = z.output<typeof TableVerificationSchema>;
 
 export const VerificationSchema = z.object({
-  runId: z.number(), ok: z.boolean(),
+  runId: z.number(),
+  ok: z.boolean(),
   /** every table's other columns are as before (false when the application wrote during the run) */
   fingerprintsEqual: z.boolean(),
   tables: z.array(TableVerificationSchema),
@@ -114,13 +141,21 @@ export const VerificationSchema = z.object({
 export type Verification = z.output<typeof VerificationSchema>;
 
 export const RunRecordSchema = z.object({
-  id: z.number(), startedBy: z.string(), startedAt: z.string(), finishedAt: z.string().nullable(), status: RunStatusSchema,
-  tables: z.array(z.string()), rows: z.number(), message: z.string().nullable(), rolledBackBy: z.string().nullable(),
+  id: z.number(),
+  startedBy: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+  status: RunStatusSchema,
+  tables: z.array(z.string()),
+  rows: z.number(),
+  message: z.string().nullable(),
+  rolledBackBy: z.string().nullable(),
 });
 export type RunRecord = z.output<typeof RunRecordSchema>;
 
 export const RollbackResultSchema = z.object({
-  runId: z.number(), ok: z.boolean(),
+  runId: z.number(),
+  ok: z.boolean(),
   /** per table: schema and fingerprint equal to before the run */
   tables: z.array(z.object({ table: z.string(), schemaEqual: z.boolean(), fingerprintEqual: z.boolean() })),
 });

@@ -49,9 +49,15 @@ export const IdentitySchema = z
     /** sign-in name; the password is never stored in the profile */
     username: z.string().min(1).max(320).optional(),
     /** environment variable holding the password (CI) */
-    passwordEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
+      .optional(),
     /** environment variable holding a pasted token (CI) */
-    tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+    tokenEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
+      .optional(),
   })
   .strict();
 export type Identity = z.infer<typeof IdentitySchema>;
@@ -63,7 +69,10 @@ export const ConnectionProfileSchema = z
     description: z.string().max(500).optional(),
     baseUrl: z.url({ protocol: /^https?$/, error: 'an http:// or https:// address' }),
     auth: AuthSchema,
-    header: z.object({ name: field.default('Authorization'), scheme: z.string().default('Bearer') }).strict().default({ name: 'Authorization', scheme: 'Bearer' }),
+    header: z
+      .object({ name: field.default('Authorization'), scheme: z.string().default('Bearer') })
+      .strict()
+      .default({ name: 'Authorization', scheme: 'Bearer' }),
     whoami: z
       .object({
         path,
@@ -86,7 +95,14 @@ export const ConnectionProfileSchema = z
       .strict()
       .optional(),
     openapiPath: path.default('/openapi.json'),
-    paging: PagingSchema.default({ kind: 'cursor', limitParam: 'limit', cursorParam: 'cursor', itemsField: 'items', nextCursorField: 'next_cursor', maxLimit: 100 }),
+    paging: PagingSchema.default({
+      kind: 'cursor',
+      limitParam: 'limit',
+      cursorParam: 'cursor',
+      itemsField: 'items',
+      nextCursorField: 'next_cursor',
+      maxLimit: 100,
+    }),
     incremental: IncrementalSchema.optional(),
     /** a list query parameter that searches every field (the isolation runner looks for its canaries' markers) */
     searchParam: z.string().max(100).optional(),
@@ -104,7 +120,10 @@ export const ConnectionProfileSchema = z
       .default({}),
     identities: z.array(IdentitySchema).max(50).default([]),
     /** environment variable holding the CRM's database URL (CI; the URL itself is never in a profile) */
-    databaseUrlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+    databaseUrlEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
+      .optional(),
     /** true when the console may start this CRM itself (the demo connection) */
     embedded: z.boolean().default(false),
     /** the public password of the embedded demo data set (embedded connections only) */

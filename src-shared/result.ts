@@ -33,7 +33,11 @@ export interface AppErrorData {
 
 /** A failure meant for the user: its message is shown as it is. */
 export class AppError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly fields?: Record<string, string>) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields?: Record<string, string>,
+  ) {
     super(message);
     this.name = 'AppError';
   }

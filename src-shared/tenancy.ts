@@ -35,11 +35,38 @@ export interface VerdictInfo {
  * entry here and the code that decides it (tests/fast/verdicts.test.ts walks the table).
  */
 const VERDICT_TABLE = {
-  leak: { colour: 'var(--danger)', mark: '!', outcome: 'fail', sarifLevel: 'error', proof: 'against', meaning: 'Another tenant\'s data was returned, changed or deleted' },
-  suspect: { colour: 'var(--warn)', mark: '~', outcome: 'fail', sarifLevel: 'warning', proof: 'against', meaning: 'The server said yes but nothing observable changed' },
-  'exists-oracle': { colour: '#a35bd6', mark: '?', outcome: 'fail', sarifLevel: 'warning', proof: 'against', meaning: '403 on another tenant\'s id but 404 on an unknown id: existence disclosed' },
-  error: { colour: '#6b7280', mark: '', outcome: 'error', proof: 'against', meaning: 'The probe could not tell (the CRM failed or answered something unexpected)' },
-  enforced: { colour: 'var(--ok)', mark: '', outcome: 'pass', proof: 'proves', meaning: 'The CRM refused or hid another tenant\'s record' },
+  leak: {
+    colour: 'var(--danger)',
+    mark: '!',
+    outcome: 'fail',
+    sarifLevel: 'error',
+    proof: 'against',
+    meaning: "Another tenant's data was returned, changed or deleted",
+  },
+  suspect: {
+    colour: 'var(--warn)',
+    mark: '~',
+    outcome: 'fail',
+    sarifLevel: 'warning',
+    proof: 'against',
+    meaning: 'The server said yes but nothing observable changed',
+  },
+  'exists-oracle': {
+    colour: '#a35bd6',
+    mark: '?',
+    outcome: 'fail',
+    sarifLevel: 'warning',
+    proof: 'against',
+    meaning: "403 on another tenant's id but 404 on an unknown id: existence disclosed",
+  },
+  error: {
+    colour: '#6b7280',
+    mark: '',
+    outcome: 'error',
+    proof: 'against',
+    meaning: 'The probe could not tell (the CRM failed or answered something unexpected)',
+  },
+  enforced: { colour: 'var(--ok)', mark: '', outcome: 'pass', proof: 'proves', meaning: "The CRM refused or hid another tenant's record" },
   skipped: { colour: 'transparent', mark: '', outcome: 'skip', proof: 'neither', meaning: 'Not probed (read-only run, or the resource has no such endpoint)' },
 } as const satisfies Record<string, VerdictInfo>;
 

@@ -64,7 +64,19 @@ function buildMenu() {
     Menu.buildFromTemplate([
       { role: 'fileMenu' },
       { role: 'editMenu' },
-      { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }] },
+      {
+        label: 'View',
+        submenu: [
+          { role: 'reload' },
+          { role: 'toggleDevTools' },
+          { type: 'separator' },
+          { role: 'resetZoom' },
+          { role: 'zoomIn' },
+          { role: 'zoomOut' },
+          { type: 'separator' },
+          { role: 'togglefullscreen' },
+        ],
+      },
       { role: 'windowMenu' },
       { role: 'help', submenu: [{ label: 'TenantScope on the web', click: () => void shell.openExternal('https://github.com/') }] },
     ]),
@@ -77,13 +89,19 @@ void app.whenReady().then(() => {
   // that seals nothing, so secrets stay in memory for the session instead, and the log says why
   const backend = process.platform === 'linux' ? safeStorage.getSelectedStorageBackend() : 'os';
   const sealed = safeStorage.isEncryptionAvailable() && backend !== 'basic_text' && backend !== 'unknown';
-  if (!sealed) console.error(`tenantscope: no OS keyring to seal secrets with (safeStorage backend ${backend}): passwords and database URLs are kept in memory for this session only. Install and unlock a keyring (GNOME Keyring, KWallet) to keep them.`);
+  if (!sealed)
+    console.error(
+      `tenantscope: no OS keyring to seal secrets with (safeStorage backend ${backend}): passwords and database URLs are kept in memory for this session only. Install and unlock a keyring (GNOME Keyring, KWallet) to keep them.`,
+    );
   const secrets = sealed ? new SafeStorageSecretStore(home) : new MemorySecretStore();
   // the caches: encrypted under a key the keyring seals; without a keyring, under
   // TENANTSCOPE_CACHE_KEY if set, else plain (and the log says so)
   let cacheKey: ServicesOptions['cacheKey'];
   if (sealed) cacheKey = { key: { rawKey: keyringCacheKey(home) }, source: 'os-keyring' };
-  else if (!process.env.TENANTSCOPE_CACHE_KEY) console.error('tenantscope: no OS keyring, so the caches are not encrypted at rest. Set TENANTSCOPE_CACHE_KEY to a passphrase of 12 characters or more to encrypt them.');
+  else if (!process.env.TENANTSCOPE_CACHE_KEY)
+    console.error(
+      'tenantscope: no OS keyring, so the caches are not encrypted at rest. Set TENANTSCOPE_CACHE_KEY to a passphrase of 12 characters or more to encrypt them.',
+    );
   services = createServices({ home, mode: 'desktop', secrets, startDemo: true, cacheKey });
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });

@@ -20,36 +20,86 @@ export function stateKeyOf(identity: { role: string; email: string }, company: s
  * every tenant at once, kept under '*'), or for the whole cache (`company` null).
  */
 export function dataAsOf(raw: { prepare(sql: string): { get(...params: unknown[]): unknown } }, company: string | null): string | null {
-  const row = company === null
-    ? raw.prepare('SELECT max(last_finished_at) AS t FROM sync_state').get()
-    : raw.prepare(`SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (@company, @all) OR substr(company_id, 1, length(@company) + 1) = @company || '@'`).get({ company, all: ALL });
+  const row =
+    company === null
+      ? raw.prepare('SELECT max(last_finished_at) AS t FROM sync_state').get()
+      : raw
+          .prepare(
+            `SELECT max(last_finished_at) AS t FROM sync_state WHERE company_id IN (@company, @all) OR substr(company_id, 1, length(@company) + 1) = @company || '@'`,
+          )
+          .get({ company, all: ALL });
   return (row as { t: string | null }).t;
 }
 
 export interface CacheTables {
-  records: { rid: number | null; company_id: string; resource: string; id: string; updated_at: string | null; deleted: number; payload: string; fetched_by: string; fetched_from: string; fetched_at: string; seen_run: number; has_company_field: number; own_company: string | null };
+  records: {
+    rid: number | null;
+    company_id: string;
+    resource: string;
+    id: string;
+    updated_at: string | null;
+    deleted: number;
+    payload: string;
+    fetched_by: string;
+    fetched_from: string;
+    fetched_at: string;
+    seen_run: number;
+    has_company_field: number;
+    own_company: string | null;
+  };
   refs: { company_id: string; rid: number; field: string; target_resource: string; target_id: string; resource: string | null };
-  sync_state: { company_id: string; resource: string; cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number; last_finished_at: string | null; last_error: string | null; proof: string | null };
+  sync_state: {
+    company_id: string;
+    resource: string;
+    cursor: string | null;
+    listing_since: string | null;
+    high_water: string | null;
+    rows: number;
+    pages: number;
+    last_finished_at: string | null;
+    last_error: string | null;
+    proof: string | null;
+  };
   deletions_state: { company_id: string; since: string | null };
   leaks: { identity_company_id: string; company_id: string; resource: string; id: string; identity: string; request: string; observed_at: string };
-  sync_runs: { id: number | null; started_at: string; finished_at: string | null; identity: string; tenants: string; outcome: string; rows: number; retries: number; message: string | null };
+  sync_runs: {
+    id: number | null;
+    started_at: string;
+    finished_at: string | null;
+    identity: string;
+    tenants: string;
+    outcome: string;
+    rows: number;
+    retries: number;
+    message: string | null;
+  };
 }
 export type CacheDb = Kysely<CacheTables>;
 
 const MIGRATIONS_DIR = join(projectRoot, 'migrations', 'cache');
 
 /** The cache's migrations by name, in order: the numbered SQL files in migrations/cache (landed files are never edited). */
-export const CACHE_MIGRATIONS: readonly string[] = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d+_.*\.sql$/.test(f)).sort().map((f) => f.replace(/\.sql$/, ''));
+export const CACHE_MIGRATIONS: readonly string[] = readdirSync(MIGRATIONS_DIR)
+  .filter((f) => /^\d+_.*\.sql$/.test(f))
+  .sort()
+  .map((f) => f.replace(/\.sql$/, ''));
 
 /** The first `upTo` migrations (all by default) for Kysely's Migrator. */
 class SqlFileProvider implements MigrationProvider {
   /** better-sqlite3 prepares one statement at a time; a migration file is run whole with exec on the same handle */
-  constructor(private readonly raw: { exec(sql: string): unknown }, private readonly upTo = CACHE_MIGRATIONS.length) {}
+  constructor(
+    private readonly raw: { exec(sql: string): unknown },
+    private readonly upTo = CACHE_MIGRATIONS.length,
+  ) {}
   async getMigrations(): Promise<Record<string, Migration>> {
     const out: Record<string, Migration> = {};
     for (const name of CACHE_MIGRATIONS.slice(0, this.upTo)) {
       const text = readFileSync(join(MIGRATIONS_DIR, `${name}.sql`), 'utf8');
-      out[name] = { up: async () => { this.raw.exec(text); } };
+      out[name] = {
+        up: async () => {
+          this.raw.exec(text);
+        },
+      };
     }
     return out;
   }
@@ -123,7 +173,10 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     } catch (e) {
       raw.close();
       if ((e as { code?: string }).code !== 'SQLITE_NOTADB') throw e;
-      throw new AppError('locked', `The cache ${file} is encrypted and ${opts.key ? 'the key given does not open it' : 'no key was given'}: set TENANTSCOPE_CACHE_KEY to the passphrase it was encrypted with (the desktop app keeps its own key in the OS keyring). Nothing was changed.`);
+      throw new AppError(
+        'locked',
+        `The cache ${file} is encrypted and ${opts.key ? 'the key given does not open it' : 'no key was given'}: set TENANTSCOPE_CACHE_KEY to the passphrase it was encrypted with (the desktop app keeps its own key in the OS keyring). Nothing was changed.`,
+      );
     }
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');

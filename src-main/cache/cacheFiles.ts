@@ -23,7 +23,10 @@ export function cacheKeyFromEnv(env: NodeJS.ProcessEnv = process.env): SqliteKey
   const given = env[CACHE_KEY_ENV];
   if (!given) return undefined;
   if (given.length < CACHE_KEY_MIN) {
-    throw new AppError('invalid-input', `${CACHE_KEY_ENV} is ${given.length} characters long: a passphrase that encrypts every cached tenant needs at least ${CACHE_KEY_MIN}.`);
+    throw new AppError(
+      'invalid-input',
+      `${CACHE_KEY_ENV} is ${given.length} characters long: a passphrase that encrypts every cached tenant needs at least ${CACHE_KEY_MIN}.`,
+    );
   }
   return { passphrase: given };
 }
@@ -40,7 +43,10 @@ export function bindCache(raw: OpenCache['raw'], connection: string, binding: st
     return;
   }
   if (had !== binding) {
-    throw new AppError('conflict', `The cache of "${connection}" was filled from ${originOf(had)} with another sign-in than the connection now names (${originOf(binding)}): it is not opened under another CRM. Save the connection again (its old cache is then set aside) or point it back.`);
+    throw new AppError(
+      'conflict',
+      `The cache of "${connection}" was filled from ${originOf(had)} with another sign-in than the connection now names (${originOf(binding)}): it is not opened under another CRM. Save the connection again (its old cache is then set aside) or point it back.`,
+    );
   }
 }
 

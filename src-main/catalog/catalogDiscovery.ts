@@ -9,7 +9,11 @@ const PERSONAL_OWNER = /^(user|member)_?id$/i;
 const SYSTEM = /(^|_)(logs?|sessions?|audits?|events?)$|^audit/i;
 const REF = /^(.+?)_?id$/i;
 
-const singular = (w: string) => w.replace(/ies$/, 'y').replace(/(ss|x|ch|sh)es$/, '$1').replace(/s$/, '');
+const singular = (w: string) =>
+  w
+    .replace(/ies$/, 'y')
+    .replace(/(ss|x|ch|sh)es$/, '$1')
+    .replace(/s$/, '');
 const tokens = (name: string) => name.toLowerCase().split('_').filter(Boolean).map(singular);
 
 function jaccard(a: Set<string>, b: Set<string>) {
@@ -83,7 +87,9 @@ export function discoverCatalog({ api: all, db }: DiscoveryInput): Catalog & { t
   // the tenants themselves (companies): the table company fields point at, or a collection named so
   const tenantTables = new Set(db?.flatMap((t) => t.foreignKeys.filter((f) => COMPANY.test(f.column)).map((f) => f.table)) ?? []);
   const preMatch = db ? matchTables(all, db) : new Map();
-  const tenants = all.find((r) => tenantTables.has((preMatch.get(r)?.table as DbTable | undefined)?.name ?? '')) ?? all.find((r) => /^(companies|tenants|organizations|organisations|orgs)$/.test(r.pathName));
+  const tenants =
+    all.find((r) => tenantTables.has((preMatch.get(r)?.table as DbTable | undefined)?.name ?? '')) ??
+    all.find((r) => /^(companies|tenants|organizations|organisations|orgs)$/.test(r.pathName));
   const api = all.filter((r) => r !== tenants);
   const matches = db ? matchTables(api, db) : new Map();
   const tableOf = (r: ApiResource) => matches.get(r)?.table as DbTable | undefined;
@@ -91,7 +97,15 @@ export function discoverCatalog({ api: all, db }: DiscoveryInput): Catalog & { t
   const names = [...new Map(api.map((r) => [nameOf(r), r])).keys()];
   const byTable = new Map(api.filter((r) => tableOf(r)).map((r) => [tableOf(r)!.name, nameOf(r)]));
   const users = usersOf(names, byTable, db);
-  const ctx: Drafting = { db, users, tableOf, nameOf, byTable, doubtOf: (r) => matches.get(r)?.doubt, guessTarget: (field) => guessTarget(field, users, names) };
+  const ctx: Drafting = {
+    db,
+    users,
+    tableOf,
+    nameOf,
+    byTable,
+    doubtOf: (r) => matches.get(r)?.doubt,
+    guessTarget: (field) => guessTarget(field, users, names),
+  };
   const draft = api.map((r) => draftResource(r, ctx));
   settleClasses(draft, users);
   return { users, resources: draft.sort((a, b) => a.name.localeCompare(b.name)), tenantsPath: tenants?.collectionPath ?? null };
@@ -104,7 +118,7 @@ function usersOf(names: string[], byTable: Map<string, string>, db?: DbTable[]):
     const counts = new Map<string, number>();
     for (const t of db) for (const fk of t.foreignKeys) if (OWNER.test(fk.column)) counts.set(fk.table, (counts.get(fk.table) ?? 0) + 1);
     const top = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-    users = top ? byTable.get(top) ?? top : undefined;
+    users = top ? (byTable.get(top) ?? top) : undefined;
   }
   return users ?? 'users';
 }
@@ -115,11 +129,15 @@ function guessTarget(field: string, users: string, names: string[]): { resource?
   if (!m) return {};
   const base = singular(m[1]!.toLowerCase().replace(/_$/, ''));
   if (OWNER.test(field)) return { resource: users };
-  const candidates = names.filter((n) => { const t = tokens(n); return t[t.length - 1] === base; });
+  const candidates = names.filter((n) => {
+    const t = tokens(n);
+    return t[t.length - 1] === base;
+  });
   const exact = candidates.filter((n) => tokens(n).length === 1);
   if (exact.length === 1) return { resource: exact[0] };
   if (candidates.length === 1) return { resource: candidates[0] };
-  if (candidates.length > 1) return { resource: candidates.sort((a, b) => a.length - b.length)[0], doubt: `${field}: could point at ${candidates.join(' or ')}; confirm` };
+  if (candidates.length > 1)
+    return { resource: candidates.sort((a, b) => a.length - b.length)[0], doubt: `${field}: could point at ${candidates.join(' or ')}; confirm` };
   return {};
 }
 
@@ -159,14 +177,22 @@ function draftResource(r: ApiResource, ctx: Drafting): Resource {
 }
 
 /** The fields that point at other resources: real foreign keys with a database, guesses by name without one. */
-function referencesOf({ users, byTable, guessTarget }: Drafting, table: DbTable | undefined, name: string, columns: string[], idField: string, companyColumn: string | null, uncertain: string[]): Resource['references'] {
+function referencesOf(
+  { users, byTable, guessTarget }: Drafting,
+  table: DbTable | undefined,
+  name: string,
+  columns: string[],
+  idField: string,
+  companyColumn: string | null,
+  uncertain: string[],
+): Resource['references'] {
   const fkOf = (field: string) => table?.foreignKeys.find((f) => f.column === field);
   const references: Resource['references'] = [];
   for (const f of columns) {
     if (f === idField || f === companyColumn || !REF.test(f) || f === 'id') continue;
     const fk = fkOf(f);
     if (table && !fk) continue; // with a database, only real foreign keys are references
-    const target = fk ? byTable.get(fk.table) ?? (fk.table === users ? users : undefined) : undefined;
+    const target = fk ? (byTable.get(fk.table) ?? (fk.table === users ? users : undefined)) : undefined;
     const guess = target ? { resource: target } : guessTarget(f);
     if (!guess.resource || (guess.resource === name && !fk)) continue;
     if (guess.doubt) uncertain.push(guess.doubt);
@@ -176,14 +202,28 @@ function referencesOf({ users, byTable, guessTarget }: Drafting, table: DbTable 
 }
 
 /** How the resource's company is known: its own company field, its owner's, or its parent's (a nested collection's path names the parent). */
-function derivationOf({ users, guessTarget }: Drafting, r: ApiResource, table: DbTable | undefined, name: string, columns: string[], companyColumn: string | null, references: Resource['references'], uncertain: string[]): { derivation: Derivation; owner: string | undefined; ownerless: Resource['ownerless'] } {
+function derivationOf(
+  { users, guessTarget }: Drafting,
+  r: ApiResource,
+  table: DbTable | undefined,
+  name: string,
+  columns: string[],
+  companyColumn: string | null,
+  references: Resource['references'],
+  uncertain: string[],
+): { derivation: Derivation; owner: string | undefined; ownerless: Resource['ownerless'] } {
   const owner = columns.find((c) => OWNER.test(c) && references.some((x) => x.field === c && x.resource === users)) ?? (name === users ? undefined : undefined);
   const norm = (x: string) => x.replace(/_/g, '').toLowerCase();
   const nestedParam = r.parentParams[0];
   const nested = nestedParam ? (columns.find((c) => norm(c) === norm(nestedParam)) ?? nestedParam) : undefined;
   const parentRef =
     (nested && references.find((x) => x.field === nested)) ??
-    references.find((x) => x.resource !== users && x.resource !== name && (table ? table.columns.find((c) => c.name === x.field)?.nullable === false : r.required.includes(x.field)));
+    references.find(
+      (x) =>
+        x.resource !== users &&
+        x.resource !== name &&
+        (table ? table.columns.find((c) => c.name === x.field)?.nullable === false : r.required.includes(x.field)),
+    );
   let derivation: Derivation;
   if (companyColumn) derivation = { kind: 'own', field: companyColumn };
   else if (owner) derivation = { kind: 'owner', field: owner };
@@ -202,13 +242,20 @@ function derivationOf({ users, guessTarget }: Drafting, r: ApiResource, table: D
       uncertain.push(`ownerless: rows with no ${derivation.field} guessed to be shared by every company (system ${name}); confirm, or say they are orphans`);
     }
   }
-  if (derivation.kind === 'parent' && !table) uncertain.push(`derivation: company through ${derivation.field} -> ${derivation.resource} is a guess without the database; confirm`);
+  if (derivation.kind === 'parent' && !table)
+    uncertain.push(`derivation: company through ${derivation.field} -> ${derivation.resource} is a guess without the database; confirm`);
   if (derivation.kind === 'none') uncertain.push('derivation: no company, owner or parent field found; confirm it is shared or system data');
   return { derivation, owner, ownerless };
 }
 
 /** The body a canary is created with, and the field an update probe changes. */
-function templateOf(r: ApiResource, idField: string, companyField: string | null, owner: string | undefined, references: Resource['references']): { body: Record<string, unknown>; changeField: string | undefined } {
+function templateOf(
+  r: ApiResource,
+  idField: string,
+  companyField: string | null,
+  owner: string | undefined,
+  references: Resource['references'],
+): { body: Record<string, unknown>; changeField: string | undefined } {
   const body: Record<string, unknown> = {};
   for (const f of r.required) {
     if (f === companyField || f === owner || f === idField) continue;
@@ -218,7 +265,14 @@ function templateOf(r: ApiResource, idField: string, companyField: string | null
   // marker or a number, an optional free-text field does
   const textField = (f: string, sch: JsonSchema) => {
     const type = Array.isArray(sch.type) ? sch.type : [sch.type];
-    return type.includes('string') && !sch.format && !sch.enum && f !== idField && !REF.test(f) && !/email|password|secret|url|phone|date|time|status|state|type|currency|code|country|language|locale|timezone/i.test(f);
+    return (
+      type.includes('string') &&
+      !sch.format &&
+      !sch.enum &&
+      f !== idField &&
+      !REF.test(f) &&
+      !/email|password|secret|url|phone|date|time|status|state|type|currency|code|country|language|locale|timezone/i.test(f)
+    );
   };
   const marked = (f: string) => typeof body[f] === 'string' && String(body[f]).includes('{{marker}}');
   if (!Object.keys(body).some((f) => marked(f) || typeof body[f] === 'number')) {
@@ -233,135 +287,47 @@ function templateOf(r: ApiResource, idField: string, companyField: string | null
 
 /** Class and priority, parents before children. */
 function settleClasses(draft: Resource[], users: string): void {
-const byName = new Map(draft.map((r) => [r.name, r]));
-const referenced = new Set(draft.flatMap((r) => r.references.filter((x) => x.resource !== users).map((x) => x.resource)));
-const settled = new Set<string>();
-const settle = (r: Resource, depth = 0): void => {
-  if (settled.has(r.name) || depth > 10) return;
-  const system = SYSTEM.test(r.name);
-  let cls: TenancyClass;
-  let priority: Priority | null;
-  let why: string;
-  switch (r.derivation.kind) {
-    case 'own':
-      cls = 'tenant'; priority = null; why = '';
-      break;
-    case 'owner':
-      cls = system ? 'system' : 'user-owned';
-      priority = system ? 'LOW' : PERSONAL_OWNER.test(r.derivation.field) && !referenced.has(r.name) ? 'MEDIUM' : 'HIGH';
-      why = system ? 'a system table' : priority === 'MEDIUM' ? 'personal to its user and referenced by nothing' : 'business data reached only through its owner';
-      break;
-    case 'parent': {
-      const parent = byName.get(r.derivation.resource);
-      if (parent) settle(parent, depth + 1);
-      cls = parent?.class ?? 'user-owned';
-      priority = parent?.priority ?? 'HIGH';
-      why = `inherits from ${r.derivation.resource}`;
-      break;
+  const byName = new Map(draft.map((r) => [r.name, r]));
+  const referenced = new Set(draft.flatMap((r) => r.references.filter((x) => x.resource !== users).map((x) => x.resource)));
+  const settled = new Set<string>();
+  const settle = (r: Resource, depth = 0): void => {
+    if (settled.has(r.name) || depth > 10) return;
+    const system = SYSTEM.test(r.name);
+    let cls: TenancyClass;
+    let priority: Priority | null;
+    let why: string;
+    switch (r.derivation.kind) {
+      case 'own':
+        cls = 'tenant';
+        priority = null;
+        why = '';
+        break;
+      case 'owner':
+        cls = system ? 'system' : 'user-owned';
+        priority = system ? 'LOW' : PERSONAL_OWNER.test(r.derivation.field) && !referenced.has(r.name) ? 'MEDIUM' : 'HIGH';
+        why = system
+          ? 'a system table'
+          : priority === 'MEDIUM'
+            ? 'personal to its user and referenced by nothing'
+            : 'business data reached only through its owner';
+        break;
+      case 'parent': {
+        const parent = byName.get(r.derivation.resource);
+        if (parent) settle(parent, depth + 1);
+        cls = parent?.class ?? 'user-owned';
+        priority = parent?.priority ?? 'HIGH';
+        why = `inherits from ${r.derivation.resource}`;
+        break;
+      }
+      default:
+        cls = system ? 'system' : 'global';
+        priority = 'LOW';
+        why = system ? 'a system table' : 'shared data';
     }
-    default:
-      cls = system ? 'system' : 'global';
-      priority = 'LOW';
-      why = system ? 'a system table' : 'shared data';
-  }
-  r.class = cls;
-  r.priority = priority;
-  if (priority) r.uncertain.push(`priority: ${priority} guessed (${why}); confirm`);
-  settled.add(r.name);
-};
-  draft.forEach((r) => settle(r));
-}
-
-/** A resource's identity across runs: its collection path (names can be guesses, paths are facts). */
-const keyOf = (r: Resource) => r.endpoints.list ?? r.endpoints.create ?? r.endpoints.get ?? r.name;
-
-function pairUp(saved: Catalog, now: Catalog): Array<[Resource | undefined, Resource | undefined]> {
-  const byKey = new Map(saved.resources.map((r) => [keyOf(r), r]));
-  const byName = new Map(saved.resources.map((r) => [r.name, r]));
-  const used = new Set<Resource>();
-  const pairs: Array<[Resource | undefined, Resource | undefined]> = [];
-  for (const n of now.resources) {
-    const s = byKey.get(keyOf(n)) ?? byName.get(n.name);
-    if (s && !used.has(s)) {
-      used.add(s);
-      pairs.push([s, n]);
-    } else pairs.push([undefined, n]);
-  }
-  for (const s of saved.resources) if (!used.has(s)) pairs.push([s, undefined]);
-  return pairs;
-}
-
-/**
- * Keeps what a person confirmed in a saved catalog over fresh guesses: the resource's name (and
- * its table, when discovery had no database), class, priority and body template. Resources are
- * matched by their collection path.
- */
-export function keepConfirmed(discovered: Catalog, saved: Catalog): Catalog {
-  const pairs = pairUp(saved, discovered).filter((p): p is [Resource, Resource] => !!p[0] && !!p[1]);
-  const rename = new Map(pairs.map(([s, n]) => [n.name, s.name]));
-  const to = (name: string) => rename.get(name) ?? name;
-  const prior = new Map(pairs.map(([s, n]) => [n, s]));
-  return {
-    users: to(discovered.users),
-    resources: discovered.resources.map((r) => {
-      const s = prior.get(r);
-      const renamed: Resource = {
-        ...r,
-        name: to(r.name),
-        references: r.references.map((x) => ({ ...x, resource: to(x.resource) })),
-        derivation: r.derivation.kind === 'parent' ? { ...r.derivation, resource: to(r.derivation.resource) } : r.derivation,
-      };
-      if (!s) return renamed;
-      const confirmed = (field: string) => !s.uncertain.some((u) => u.startsWith(`${field}:`));
-      const keepTable = r.table === null && s.table !== null && confirmed('table');
-      return {
-        ...renamed,
-        table: keepTable ? s.table : r.table,
-        class: confirmed('class') ? s.class : r.class,
-        priority: confirmed('priority') ? s.priority : r.priority,
-        bodyTemplate: Object.keys(s.bodyTemplate).length ? s.bodyTemplate : r.bodyTemplate,
-        ...(confirmed('ownerless') && s.ownerless ? { ownerless: s.ownerless } : {}),
-        uncertain: r.uncertain.filter((u) => !['class', 'priority', 'ownerless', ...(keepTable ? ['table'] : [])].some((f) => u.startsWith(`${f}:`) && confirmed(f))),
-      };
-    }).sort((a, b) => a.name.localeCompare(b.name)),
+    r.class = cls;
+    r.priority = priority;
+    if (priority) r.uncertain.push(`priority: ${priority} guessed (${why}); confirm`);
+    settled.add(r.name);
   };
-}
-
-export interface DriftItem {
-  resource: string;
-  change: 'added' | 'removed' | 'changed';
-  field: string | null;
-  saved: unknown;
-  now: unknown;
-  message: string;
-}
-
-/** What the CRM says now against a saved catalog: new or vanished resources, endpoints, company fields, derivations, references. */
-export function catalogDrift(saved: Catalog, now: Catalog): DriftItem[] {
-  const out: DriftItem[] = [];
-  const pairs = pairUp(saved, now);
-  for (const [s, n] of pairs) {
-    if (!s && n) out.push({ resource: n.name, change: 'added', field: null, saved: null, now: n.endpoints, message: `${n.name} is new: the CRM serves it at ${keyOf(n)}` });
-    if (s && !n) out.push({ resource: s.name, change: 'removed', field: null, saved: s.endpoints, now: null, message: `${s.name} is no longer served by the CRM (${keyOf(s)})` });
-  }
-  for (const [s, n] of pairs) {
-    if (!s || !n) continue;
-    const name = s.name;
-    const cmp = (field: string, x: unknown, y: unknown, message: string) => {
-      if (JSON.stringify(x) !== JSON.stringify(y)) out.push({ resource: name, change: 'changed', field, saved: x, now: y, message });
-    };
-    for (const op of ['list', 'get', 'create', 'update', 'delete'] as const) cmp(`endpoints.${op}`, s.endpoints[op] ?? null, n.endpoints[op] ?? null, `${name}: ${op} endpoint ${s.endpoints[op] ?? 'none'} is now ${n.endpoints[op] ?? 'gone'}`);
-    if (n.table !== null) cmp('table', s.table, n.table, `${name}: table ${s.table} is now ${n.table}`);
-    const hadCompany = s.derivation.kind === 'own';
-    const hasCompany = n.derivation.kind === 'own';
-    if (hadCompany !== hasCompany) out.push({ resource: name, change: 'changed', field: 'company', saved: s.derivation, now: n.derivation, message: `${name} ${hasCompany ? 'gained' : 'lost'} its company_id column` });
-    else cmp('derivation', s.derivation, n.derivation, `${name}: its company is now derived ${n.derivation.kind === 'none' ? 'from nothing' : `through ${'field' in n.derivation ? n.derivation.field : ''}`}`);
-    cmp('companyField', s.companyField, n.companyField, `${name}: the API's company field ${s.companyField ?? 'none'} is now ${n.companyField ?? 'none'}`);
-    const refs = (r: Resource) => r.references.map((x) => `${x.field}->${x.resource}`).sort();
-    const [before, after] = [refs(s), refs(n)];
-    const gained = after.filter((x) => !before.includes(x));
-    const lost = before.filter((x) => !after.includes(x));
-    cmp('references', before, after, `${name}: references ${[gained.length ? `now include ${gained.join(', ')}` : '', lost.length ? `no longer include ${lost.join(', ')}` : ''].filter(Boolean).join('; ')}`);
-  }
-  return out;
+  draft.forEach((r) => settle(r));
 }

@@ -5,7 +5,8 @@ import { ConnectionProfileSchema, describeIssues, type ConnectionProfile, type I
 import { describeFailure } from '../crm/crmClient.ts';
 import { readApiShape, readOpenapi } from './openapiDiscovery.ts';
 import { readDatabase } from './databaseDiscovery.ts';
-import { catalogDrift, discoverCatalog, keepConfirmed, type DriftItem } from './catalogDiscovery.ts';
+import { discoverCatalog } from './catalogDiscovery.ts';
+import { catalogDrift, keepConfirmed, type DriftItem } from './drift.ts';
 
 export interface DiscoverOptions {
   /** the CRM's base URL, or the full address of its OpenAPI document */
@@ -32,18 +33,25 @@ export async function fetchOpenapi(url: string, openapiPath = '/openapi.json'): 
   } catch (e) {
     throw describeFailure(e, url);
   }
-  if (res.status === 404) throw new AppError('no-openapi', `No OpenAPI document at ${openapiUrl} (404). Give the document's address with --url, or set openapiPath.`);
+  if (res.status === 404)
+    throw new AppError('no-openapi', `No OpenAPI document at ${openapiUrl} (404). Give the document's address with --url, or set openapiPath.`);
   if (res.status !== 200) throw new AppError('no-openapi', `${openapiUrl} answered ${res.status}, not an OpenAPI document.`);
   let doc: unknown;
   try {
     doc = JSON.parse(String(res.data));
   } catch {
     const html = /^\s*</.test(String(res.data));
-    throw new AppError('no-openapi', `${openapiUrl} is ${html ? 'an HTML page' : 'not JSON'}: TenantScope reads the JSON form of the OpenAPI document. Give the document's address with --url.`);
+    throw new AppError(
+      'no-openapi',
+      `${openapiUrl} is ${html ? 'an HTML page' : 'not JSON'}: TenantScope reads the JSON form of the OpenAPI document. Give the document's address with --url.`,
+    );
   }
   const o = doc as Record<string, unknown> | null;
   if (!o || typeof o !== 'object' || Array.isArray(o) || !('openapi' in o || 'swagger' in o) || typeof o.paths !== 'object' || o.paths === null) {
-    throw new AppError('not-a-crm', `${openapiUrl} answered JSON that is not an OpenAPI document (no "openapi" version and "paths"). Is this the CRM's API address?`);
+    throw new AppError(
+      'not-a-crm',
+      `${openapiUrl} answered JSON that is not an OpenAPI document (no "openapi" version and "paths"). Is this the CRM's API address?`,
+    );
   }
   return { doc, openapiUrl };
 }
@@ -66,7 +74,14 @@ export function parseCatalog(raw: unknown): Catalog {
   const parsed = CatalogSchema.safeParse(raw);
   if (!parsed.success) {
     const fields = describeIssues(parsed.error.issues);
-    throw new AppError('invalid-input', `The catalog is invalid: ${Object.entries(fields).slice(0, 5).map(([k, v]) => `${k}: ${v}`).join('; ')}`, fields);
+    throw new AppError(
+      'invalid-input',
+      `The catalog is invalid: ${Object.entries(fields)
+        .slice(0, 5)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('; ')}`,
+      fields,
+    );
   }
   return parsed.data;
 }
@@ -90,7 +105,13 @@ export interface ProfileDiscovery {
  * style, whoami, paging, the companies endpoint if there is one, and the tenancy catalog. A
  * document that does not say who is signed in is refused with what to write by hand.
  */
-export async function discoverProfile(opts: { name: string; url: string; databaseUrl?: string; databaseUrlEnv?: string; identities: Identity[] }): Promise<ProfileDiscovery> {
+export async function discoverProfile(opts: {
+  name: string;
+  url: string;
+  databaseUrl?: string;
+  databaseUrlEnv?: string;
+  identities: Identity[];
+}): Promise<ProfileDiscovery> {
   let parsedUrl: URL;
   try {
     parsedUrl = new URL(opts.url);
@@ -104,7 +125,10 @@ export async function discoverProfile(opts: { name: string; url: string; databas
   const api = readOpenapi(doc);
   const shape = readApiShape(doc, api);
   if (!shape.whoami) {
-    throw new AppError('not-a-crm', `The OpenAPI document at ${opts.url} has no endpoint that answers the signed-in user (such as /me), so the console cannot tell roles and companies apart. Write the profile's "whoami" by hand (docs/connection-profile.md) and add it with --profile.`);
+    throw new AppError(
+      'not-a-crm',
+      `The OpenAPI document at ${opts.url} has no endpoint that answers the signed-in user (such as /me), so the console cannot tell roles and companies apart. Write the profile's "whoami" by hand (docs/connection-profile.md) and add it with --profile.`,
+    );
   }
   const db = opts.databaseUrl ? await readDatabase(opts.databaseUrl) : undefined;
   const { tenantsPath, ...catalog } = discoverCatalog({ api, db });
@@ -121,7 +145,11 @@ export async function discoverProfile(opts: { name: string; url: string; databas
   const tenantParam = common(/^(company|tenant|organization|organisation|org|account)_?id$/i);
   const updatedSince = common(/^(updated_since|updated_after|modified_since|since)$/i);
   const notes = [...shape.notes];
-  notes.push(tenantsPath ? `companies: listed at ${tenantsPath}` : 'companies: no companies endpoint; the console learns them from the signed-in identities and what it syncs');
+  notes.push(
+    tenantsPath
+      ? `companies: listed at ${tenantsPath}`
+      : 'companies: no companies endpoint; the console learns them from the signed-in identities and what it syncs',
+  );
   if (!searchParam) notes.push('search: no search parameter on the lists; search probes are skipped');
   if (!updatedSince) notes.push('sync: no updated-since filter; every sync relists, and proves by a fresh relist');
   const profile = ConnectionProfileSchema.parse({

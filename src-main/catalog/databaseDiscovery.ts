@@ -38,21 +38,41 @@ const COMPANY_COLUMN = /^(company|tenant|organization|organisation|org|account)_
  * endpoint, this is what places owner-derived rows and names the tenants. Read-only; the table
  * and column names come from the catalog and the database and are quoted as identifiers.
  */
-export async function readDirectory(db: PgTarget | string, table: string, opts: { users?: boolean } = {}): Promise<{ users: Array<{ id: string; companyId: string | null }>; companies: Array<{ id: string; name: string }> }> {
-  return onTarget(db, (t) => t.reading('tenantscope-directory', async (c) => {
-    const snapshot = await readSchemaSnapshot(c);
-    const cols = columnNames(snapshot, table);
-    if (!cols?.length) throw new AppError('not-found', `The CRM's database has no table "${table}" (the catalog's users).`);
-    const company = cols.find((x) => COMPANY_COLUMN.test(x));
-    if (!company || !cols.includes('id')) throw new AppError('bad-response', `The table "${table}" has no ${!cols.includes('id') ? 'id' : 'company'} column to place owners by.`);
-    const users = opts.users === false ? [] : (await c.query<{ id: string; company: string | null }>(`SELECT id::text AS id, ${ident(company)}::text AS company FROM ${ident(table)}`)).rows.map((r) => ({ id: r.id, companyId: r.company }));
-    // the companies: the table the company column points at, named by its name or title column
-    const target = referenceOf(snapshot, table, company);
-    const tcols = target ? (columnNames(snapshot, target) ?? []) : [];
-    const name = tcols.find((x) => /^(name|title|display_name|company_name)$/i.test(x));
-    const companies = target && tcols.includes('id')
-      ? (await c.query<{ id: string; name: string | null }>(`SELECT id::text AS id, ${name ? `${ident(name)}::text` : 'NULL'} AS name FROM ${ident(target)} ORDER BY 2, 1`)).rows.map((r) => ({ id: r.id, name: r.name ?? r.id }))
-      : [];
-    return { users, companies };
-  }), " to read its users");
+export async function readDirectory(
+  db: PgTarget | string,
+  table: string,
+  opts: { users?: boolean } = {},
+): Promise<{ users: Array<{ id: string; companyId: string | null }>; companies: Array<{ id: string; name: string }> }> {
+  return onTarget(
+    db,
+    (t) =>
+      t.reading('tenantscope-directory', async (c) => {
+        const snapshot = await readSchemaSnapshot(c);
+        const cols = columnNames(snapshot, table);
+        if (!cols?.length) throw new AppError('not-found', `The CRM's database has no table "${table}" (the catalog's users).`);
+        const company = cols.find((x) => COMPANY_COLUMN.test(x));
+        if (!company || !cols.includes('id'))
+          throw new AppError('bad-response', `The table "${table}" has no ${!cols.includes('id') ? 'id' : 'company'} column to place owners by.`);
+        const users =
+          opts.users === false
+            ? []
+            : (
+                await c.query<{ id: string; company: string | null }>(`SELECT id::text AS id, ${ident(company)}::text AS company FROM ${ident(table)}`)
+              ).rows.map((r) => ({ id: r.id, companyId: r.company }));
+        // the companies: the table the company column points at, named by its name or title column
+        const target = referenceOf(snapshot, table, company);
+        const tcols = target ? (columnNames(snapshot, target) ?? []) : [];
+        const name = tcols.find((x) => /^(name|title|display_name|company_name)$/i.test(x));
+        const companies =
+          target && tcols.includes('id')
+            ? (
+                await c.query<{ id: string; name: string | null }>(
+                  `SELECT id::text AS id, ${name ? `${ident(name)}::text` : 'NULL'} AS name FROM ${ident(target)} ORDER BY 2, 1`,
+                )
+              ).rows.map((r) => ({ id: r.id, name: r.name ?? r.id }))
+            : [];
+        return { users, companies };
+      }),
+    ' to read its users',
+  );
 }

@@ -26,7 +26,6 @@ export interface ApiResource {
 
 export type JsonSchema = Record<string, unknown>;
 
-
 /** The document checked to be OpenAPI 3, with its schema helpers ($ref, FastAPI's anyOf-with-null, JSON bodies). */
 function openapiTools(doc: unknown) {
   if (!doc || typeof doc !== 'object') throw new AppError('no-openapi', 'The OpenAPI document is not a JSON object.');
@@ -40,7 +39,8 @@ function openapiTools(doc: unknown) {
     if (!s || typeof s !== 'object' || depth > 20) return {};
     const ref = (s as { $ref?: unknown }).$ref;
     if (typeof ref === 'string') {
-      if (!ref.startsWith('#/')) throw new AppError('no-openapi', `The OpenAPI document refers to an external schema (${ref}); only local references are read.`);
+      if (!ref.startsWith('#/'))
+        throw new AppError('no-openapi', `The OpenAPI document refers to an external schema (${ref}); only local references are read.`);
       const target = pick(d, ref.slice(2).split('/').map(decodeURIComponent).join('.'));
       if (!target) throw new AppError('no-openapi', `The OpenAPI document refers to ${ref}, which it does not define.`);
       return resolve(target, depth + 1);
@@ -67,7 +67,8 @@ function openapiTools(doc: unknown) {
   };
   const jsonBody = (op: Record<string, unknown> | undefined, where: 'request' | 'response'): JsonSchema | null => {
     if (!op) return null;
-    if (where === 'request') return (pick(op, 'requestBody.content') as Record<string, { schema?: unknown }> | undefined)?.['application/json']?.schema as JsonSchema ?? null;
+    if (where === 'request')
+      return ((pick(op, 'requestBody.content') as Record<string, { schema?: unknown }> | undefined)?.['application/json']?.schema as JsonSchema) ?? null;
     const responses = (op.responses ?? {}) as Record<string, unknown>;
     const ok = responses['200'] ?? responses['201'];
     const content = pick(ok, 'content') as Record<string, { schema?: unknown }> | undefined;
@@ -97,7 +98,9 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
     const segs = segsOf(path);
     if (!segs.length || isParam(segs[segs.length - 1]!)) continue; // collections end in a static segment
     if (!item.get && !item.post) continue;
-    const itemPath = [...byPath.keys()].find((p) => p !== path && bare(p).startsWith(`${bare(path)}/`) && segsOf(p).length === segs.length + 1 && isParam(segsOf(p).pop()!)) ?? null;
+    const itemPath =
+      [...byPath.keys()].find((p) => p !== path && bare(p).startsWith(`${bare(path)}/`) && segsOf(p).length === segs.length + 1 && isParam(segsOf(p).pop()!)) ??
+      null;
     const shape = item.get ? listShape(item.get) : null;
     // without an item path it is a collection only when it lists records (a nested one usually: /parents/{id}/children/);
     // a POST alone (a sign-in, an action) or a GET of one object (/me, /health) is not
@@ -105,7 +108,12 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
     const it = itemPath ? byPath.get(itemPath)! : {};
     const parentParams = segs.filter(isParam).map((s) => s.slice(1, -1));
     const fields = {
-      ...props((() => { const r = jsonBody(item.post, 'request'); return r ?? {}; })()),
+      ...props(
+        (() => {
+          const r = jsonBody(item.post, 'request');
+          return r ?? {};
+        })(),
+      ),
       ...(shape ? props(shape.items) : {}),
       ...props(jsonBody(it.get, 'response') ?? {}),
     };
@@ -130,12 +138,22 @@ export function readOpenapi(doc: unknown, opts: { itemsField?: string; exclude?:
       required: Array.isArray(createSchema.required) ? (createSchema.required as string[]) : [],
       writable: props(createSchema),
       updatable: update ? props(update) : {},
-      list: item.get ? { itemsField: shape?.itemsField ?? opts.itemsField ?? 'items', params: queryParams(item.get), responseFields: shape?.responseFields ?? [], linkHeader: declaresLink(item.get) } : null,
+      list: item.get
+        ? {
+            itemsField: shape?.itemsField ?? opts.itemsField ?? 'items',
+            params: queryParams(item.get),
+            responseFields: shape?.responseFields ?? [],
+            linkHeader: declaresLink(item.get),
+          }
+        : null,
       tag: Array.isArray(tags) && typeof tags[0] === 'string' ? tags[0] : null,
     });
   }
   if (!resources.length) {
-    throw new AppError('no-openapi', 'The OpenAPI document describes no collections of records (a path like /things or /things/ with GET or POST beside /things/{id}, or a GET that answers a list).');
+    throw new AppError(
+      'no-openapi',
+      'The OpenAPI document describes no collections of records (a path like /things or /things/ with GET or POST beside /things/{id}, or a GET that answers a list).',
+    );
   }
   nameResources(resources, segsOf, isParam);
   return resources;
@@ -219,7 +237,11 @@ export function readApiShape(doc: unknown, resources: ApiResource[]): ApiShape {
 }
 
 /** Sign-in: the security scheme first (FastAPI's OAuth2PasswordBearer declares its tokenUrl), then a login path. */
-function readAuth({ d, resolve, props, jsonBody }: Tools, ops: Record<string, Record<string, Record<string, unknown>>>, notes: string[]): { auth: Auth | null; header: ApiShape['header'] } {
+function readAuth(
+  { d, resolve, props, jsonBody }: Tools,
+  ops: Record<string, Record<string, Record<string, unknown>>>,
+  notes: string[],
+): { auth: Auth | null; header: ApiShape['header'] } {
   let auth: Auth | null = null;
   let header: ApiShape['header'] = null;
   const schemes = (pick(d, 'components.securitySchemes') ?? {}) as Record<string, Record<string, unknown>>;
@@ -270,7 +292,15 @@ function readWhoami({ props, jsonBody }: Tools, ops: Record<string, Record<strin
     const role = find(/^(role|roles|kind|user_type|type)$/i);
     if (!fields.length) {
       // no answer schema: the usual names, which the connection test confirms by signing in
-      whoami = { path, idField: 'id', emailField: 'email', nameField: 'full_name', roleField: 'role', companyIdField: 'company_id', companyNameField: 'company_name' };
+      whoami = {
+        path,
+        idField: 'id',
+        emailField: 'email',
+        nameField: 'full_name',
+        roleField: 'role',
+        companyIdField: 'company_id',
+        companyNameField: 'company_name',
+      };
       notes.push(`whoami: ${path} (its answer has no schema: id, email, role and company_id assumed; the connection test confirms them)`);
       break;
     }
@@ -284,7 +314,9 @@ function readWhoami({ props, jsonBody }: Tools, ops: Record<string, Record<strin
       companyIdField: find(COMPANY_FIELD) ?? 'company_id',
       companyNameField: find(/^(company|tenant|organization|organisation|org|account)_?name$/i) ?? 'company_name',
     };
-    notes.push(`whoami: ${path}${role ? '' : ' (no role field found: set whoami.roleField)'}${find(COMPANY_FIELD) ? '' : ' (no company field found: set whoami.companyIdField)'}`);
+    notes.push(
+      `whoami: ${path}${role ? '' : ' (no role field found: set whoami.roleField)'}${find(COMPANY_FIELD) ? '' : ' (no company field found: set whoami.companyIdField)'}`,
+    );
     break;
   }
   if (!whoami) notes.push('whoami: no endpoint answering the signed-in user was found (/me); set "whoami" in the profile');
@@ -309,19 +341,35 @@ function readPaging(resources: ApiResource[], notes: string[]): Paging | null {
     const page = has(/^(page|page_number)$/i);
     let paging: Paging | null = null;
     if (r.list.linkHeader) paging = { kind: 'link', limitParam: limit ?? 'limit', itemsField: r.list.itemsField, maxLimit };
-    else if (cursor && nextCursor) paging = { kind: 'cursor', limitParam: limit ?? 'limit', cursorParam: cursor, itemsField: r.list.itemsField, nextCursorField: nextCursor, maxLimit };
-    else if (offset && limit) paging = { kind: 'offset', limitParam: limit, offsetParam: offset, itemsField: r.list.itemsField, ...(total ? { totalField: total } : {}), maxLimit };
-    else if (page && limit) paging = { kind: 'page', pageParam: page, sizeParam: limit, firstPage: Number(q[page]!.minimum ?? q[page]!.default ?? 1) === 0 ? 0 : 1, itemsField: r.list.itemsField, ...(total ? { totalField: total } : {}), maxLimit };
+    else if (cursor && nextCursor)
+      paging = { kind: 'cursor', limitParam: limit ?? 'limit', cursorParam: cursor, itemsField: r.list.itemsField, nextCursorField: nextCursor, maxLimit };
+    else if (offset && limit)
+      paging = { kind: 'offset', limitParam: limit, offsetParam: offset, itemsField: r.list.itemsField, ...(total ? { totalField: total } : {}), maxLimit };
+    else if (page && limit)
+      paging = {
+        kind: 'page',
+        pageParam: page,
+        sizeParam: limit,
+        firstPage: Number(q[page]!.minimum ?? q[page]!.default ?? 1) === 0 ? 0 : 1,
+        itemsField: r.list.itemsField,
+        ...(total ? { totalField: total } : {}),
+        maxLimit,
+      };
     if (!paging) continue;
     const key = JSON.stringify({ ...paging, maxLimit: 0 });
     const v = votes.get(key);
-    if (v) { v.n++; v.paging.maxLimit = Math.min(v.paging.maxLimit, paging.maxLimit); } else votes.set(key, { paging, n: 1 });
+    if (v) {
+      v.n++;
+      v.paging.maxLimit = Math.min(v.paging.maxLimit, paging.maxLimit);
+    } else votes.set(key, { paging, n: 1 });
   }
   const best = [...votes.values()].sort((a, b) => b.n - a.n)[0];
   const lists = resources.filter((r) => r.list).length;
   if (best) {
     const p = best.paging;
-    notes.push(`paging: ${p.kind === 'offset' ? `${p.offsetParam}/${p.limitParam}` : p.kind === 'page' ? `${p.pageParam}/${p.sizeParam}` : p.kind === 'cursor' ? `${p.cursorParam} cursor` : 'Link headers'}, ${p.itemsField ? `records in "${p.itemsField}"` : 'bare JSON arrays'}, at most ${p.maxLimit} a page (${best.n} of ${lists} lists)`);
+    notes.push(
+      `paging: ${p.kind === 'offset' ? `${p.offsetParam}/${p.limitParam}` : p.kind === 'page' ? `${p.pageParam}/${p.sizeParam}` : p.kind === 'cursor' ? `${p.cursorParam} cursor` : 'Link headers'}, ${p.itemsField ? `records in "${p.itemsField}"` : 'bare JSON arrays'}, at most ${p.maxLimit} a page (${best.n} of ${lists} lists)`,
+    );
   } else if (lists) notes.push('paging: the lists take no paging parameters the console knows; set "paging" in the profile');
   return best?.paging ?? null;
 }

@@ -27,8 +27,17 @@ export function dbOf(o: { db?: string; dbEnv?: string }): string | undefined {
   }
   if (!o.db) return undefined;
   let password = '';
-  try { password = new URL(o.db).password; } catch { /* the command checks the URL itself */ }
-  if (password) throw new CliFailure({ code: 'invalid-input', message: '--db puts the database password on the command line, where every local user sees it (ps). Put the URL in an environment variable and name it instead: TENANTSCOPE_DB=\'postgres://...\' tenantscope ... --db-env TENANTSCOPE_DB' });
+  try {
+    password = new URL(o.db).password;
+  } catch {
+    /* the command checks the URL itself */
+  }
+  if (password)
+    throw new CliFailure({
+      code: 'invalid-input',
+      message:
+        "--db puts the database password on the command line, where every local user sees it (ps). Put the URL in an environment variable and name it instead: TENANTSCOPE_DB='postgres://...' tenantscope ... --db-env TENANTSCOPE_DB",
+    });
   return o.db;
 }
 
@@ -79,7 +88,7 @@ export const program = new Command()
   .name('tenantscope')
   .description('Finish and prove the multi-tenancy of a SaaS CRM. Data lives in $TENANTSCOPE_HOME or the app-data folder.')
   .option('--json', 'print one JSON document on stdout (logs go to stderr)', false)
-  .option('--verbose', 'also print the console\'s own log (and the demo CRM\'s) on stderr', false)
+  .option('--verbose', "also print the console's own log (and the demo CRM's) on stderr", false)
   .showHelpAfterError()
   .addHelpText('after', '\nExit codes: 0 success, 1 the check found a problem, 2 the command could not do its work.');
 export const json = () => Boolean(program.opts().json);
@@ -88,12 +97,20 @@ export const json = () => Boolean(program.opts().json);
  * Signs the operator in for a command: --token-env, or --as (default: the connection's first identity;
  * for a super admins' command, the first identity that is one) with --password-env or the connection's secret.
  */
-export async function signInOperator(services: Services, o: { connection: string; as?: string; passwordEnv?: string; tokenEnv?: string; offline?: boolean }, needs?: 'super_admin'): Promise<string> {
+export async function signInOperator(
+  services: Services,
+  o: { connection: string; as?: string; passwordEnv?: string; tokenEnv?: string; offline?: boolean },
+  needs?: 'super_admin',
+): Promise<string> {
   const profile = services.connections.get(o.connection);
   if (o.tokenEnv) {
     const token = process.env[o.tokenEnv];
     if (!token) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.tokenEnv} is not set.` });
-    if (o.offline) throw new CliFailure({ code: 'invalid-input', message: 'Offline sign-in checks a password against what this machine kept: give --password-env, not a token.' });
+    if (o.offline)
+      throw new CliFailure({
+        code: 'invalid-input',
+        message: 'Offline sign-in checks a password against what this machine kept: give --password-env, not a token.',
+      });
     const session = await call(services, 'session:signIn', { connection: o.connection, token });
     return session.user.email || session.user.id;
   }
@@ -109,7 +126,10 @@ export async function signInOperator(services: Services, o: { connection: string
       });
       if (session?.role === 'super_admin') return identity.username!;
     }
-    throw new CliFailure({ code: 'forbidden', message: `None of the identities of "${o.connection}" whose password is at hand signs in as a super admin: give --as USER with --password-env VAR (or --token-env VAR).` });
+    throw new CliFailure({
+      code: 'forbidden',
+      message: `None of the identities of "${o.connection}" whose password is at hand signs in as a super admin: give --as USER with --password-env VAR (or --token-env VAR).`,
+    });
   }
   const username = o.as ?? profile.identities[0]?.username;
   if (!username) throw new CliFailure({ code: 'invalid-input', message: `Connection "${o.connection}" has no identities: give --as USER.` });
@@ -125,12 +145,16 @@ export async function signInOperator(services: Services, o: { connection: string
  * the connection's identities that this machine has seen sign in, a super admin before the others;
  * online only when no one can be opened offline and `--offline` was not given.
  */
-export async function openAuditSession(services: Services, o: { connection: string; as?: string; passwordEnv?: string; offline: boolean }): Promise<{ user: string; role: string }> {
+export async function openAuditSession(
+  services: Services,
+  o: { connection: string; as?: string; passwordEnv?: string; offline: boolean },
+): Promise<{ user: string; role: string }> {
   const profile = services.connections.get(o.connection);
   const candidates = o.as
     ? [{ username: o.as, password: o.passwordEnv ? process.env[o.passwordEnv] : secretOf(services, profile, o.as) }]
     : profile.identities.filter((i) => i.username).map((i) => ({ username: i.username!, password: services.connections.secretFor(profile, i.label) }));
-  if (o.as && o.passwordEnv && !process.env[o.passwordEnv]) throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.passwordEnv} is not set.` });
+  if (o.as && o.passwordEnv && !process.env[o.passwordEnv])
+    throw new CliFailure({ code: 'invalid-input', message: `The environment variable ${o.passwordEnv} is not set.` });
   // each opened replaces the one before: the first that opened is opened again only when no super admin came after it
   type Opened = { user: string; role: string; username: string; password: string };
   let first: Opened | null = null;
@@ -158,7 +182,10 @@ export async function openAuditSession(services: Services, o: { connection: stri
     return { user: s.user.email || username, role: s.role };
   }
   if (lastError && lastError.error.code !== 'bad-credentials' && lastError.error.code !== 'not-found') throw lastError;
-  throw new CliFailure({ code: 'unauthenticated', message: `The audit runs as someone who signed in to "${o.connection}" on this machine before: give --as USER --password-env VAR${candidates.some((c) => c.password) ? ' (none of the connection\'s identities opens offline here)' : ''}, or run it without --offline to sign in to the CRM.` });
+  throw new CliFailure({
+    code: 'unauthenticated',
+    message: `The audit runs as someone who signed in to "${o.connection}" on this machine before: give --as USER --password-env VAR${candidates.some((c) => c.password) ? " (none of the connection's identities opens offline here)" : ''}, or run it without --offline to sign in to the CRM.`,
+  });
 }
 
 export function secretOf(services: Services, profile: ReturnType<Services['connections']['get']>, username: string): string | undefined {

@@ -43,7 +43,10 @@ export function createOut(json: boolean, stdoutIsTerminal = !!process.stdout.isT
  * built only then), no unless the answer is yes. `--yes` answers for the operator; off a terminal nobody can answer ('not-asked'), and the
  * caller decides (a rollback refuses, a resumable run goes on).
  */
-export async function confirm(question: string | (() => Promise<string>), opts: { yes: boolean; input?: NodeJS.ReadableStream & { isTTY?: boolean }; output?: NodeJS.WritableStream }): Promise<'yes' | 'no' | 'not-asked'> {
+export async function confirm(
+  question: string | (() => Promise<string>),
+  opts: { yes: boolean; input?: NodeJS.ReadableStream & { isTTY?: boolean }; output?: NodeJS.WritableStream },
+): Promise<'yes' | 'no' | 'not-asked'> {
   if (opts.yes) return 'yes';
   const input = opts.input ?? process.stdin;
   if (!input.isTTY) return 'not-asked';
@@ -62,5 +65,12 @@ export async function confirm(question: string | (() => Promise<string>), opts: 
 export function table(rows: string[][]): string {
   if (!rows.length) return '';
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -7,7 +7,6 @@ const LABEL = 34;
 
 type Progress = EventPayload<'onProgress'>;
 
-
 /**
  * Progress of long work on stderr: on a terminal, bars (overall and one a listing running, via
  * cli-progress); elsewhere (CI logs, a pipe), one plain line every few seconds.
@@ -16,7 +15,10 @@ export function progressRenderer(stream: NodeJS.WriteStream = process.stderr, ev
   if (!stream.isTTY) {
     let last = 0;
     let latest: Progress | null = null;
-    const line = (p: Progress) => stream.write(`${fmt(p.done)}${p.total !== null ? ` of ${fmt(p.total)}` : ''} ${unit} · ${fmt(p.rate ?? 0)} ${unit}/s${p.etaSeconds != null ? ` · about ${eta(p.etaSeconds)} left` : ''} · ${p.label}\n`);
+    const line = (p: Progress) =>
+      stream.write(
+        `${fmt(p.done)}${p.total !== null ? ` of ${fmt(p.total)}` : ''} ${unit} · ${fmt(p.rate ?? 0)} ${unit}/s${p.etaSeconds != null ? ` · about ${eta(p.etaSeconds)} left` : ''} · ${p.label}\n`,
+      );
     return {
       update(p) {
         latest = p;
@@ -29,20 +31,27 @@ export function progressRenderer(stream: NodeJS.WriteStream = process.stderr, ev
       },
     };
   }
-  const multi = new cliProgress.MultiBar({
-    stream,
-    hideCursor: true,
-    clearOnComplete: false,
-    autopadding: true,
-    barsize: 20,
-    format: ` {label} |{bar}| {value}/{total} ${unit} · {rate}/s · {left}`,
-  }, cliProgress.Presets.shades_classic);
+  const multi = new cliProgress.MultiBar(
+    {
+      stream,
+      hideCursor: true,
+      clearOnComplete: false,
+      autopadding: true,
+      barsize: 20,
+      format: ` {label} |{bar}| {value}/{total} ${unit} · {rate}/s · {left}`,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   const overall = multi.create(1, 0, { label: fitLabel('all', LABEL), rate: '0', left: '…' });
   const parts = new Map<string, cliProgress.SingleBar>();
   return {
     update(p) {
       overall.setTotal(Math.max(p.total ?? p.done, 1));
-      overall.update(p.done, { label: fitLabel('all', LABEL), rate: fmt(p.rate ?? 0), left: p.total !== null ? `${eta(p.etaSeconds)} left` : p.message ?? '' });
+      overall.update(p.done, {
+        label: fitLabel('all', LABEL),
+        rate: fmt(p.rate ?? 0),
+        left: p.total !== null ? `${eta(p.etaSeconds)} left` : (p.message ?? ''),
+      });
       const running = new Set((p.parts ?? []).map((x) => x.label));
       for (const [label, bar] of parts) {
         if (running.has(label)) continue;

@@ -19,7 +19,10 @@ export function createDispatch(k: Kernel, handlers: Handlers) {
     const parsed = spec.input.safeParse(payload ?? {});
     if (!parsed.success) {
       const fields = describeIssues(parsed.error.issues);
-      const first = Object.entries(fields).slice(0, 3).map(([key, v]) => `${key}: ${v}`).join('; ');
+      const first = Object.entries(fields)
+        .slice(0, 3)
+        .map(([key, v]) => `${key}: ${v}`)
+        .join('; ');
       return { ok: false, error: { code: 'invalid-input', message: `Invalid input for ${channel}: ${first}`, fields } };
     }
     try {

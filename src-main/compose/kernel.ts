@@ -110,19 +110,39 @@ export function createKernel(opts: ServicesOptions): Kernel {
   const setCacheAside = async (connection: string, tag: string) => {
     const open = caches.get(connection);
     caches.delete(connection);
-    if (open) await open.then((c) => c.close(), () => {});
+    if (open)
+      await open.then(
+        (c) => c.close(),
+        () => {},
+      );
     for (const s of sessions.values()) if (s.current()?.connection === connection) s.signOut();
     return detachCache(opts.home, connection, tag);
   };
 
   const kernel: Kernel = {
-    opts, version, log, bus, secrets, connections, demo, cacheKey,
-    sessionOf, peekSession: (w) => sessions.get(w), sessions: () => sessions.values(), callerWindow, session,
-    cacheFor, openCaches: () => caches.values(), setCacheAside, ensureCrm,
+    opts,
+    version,
+    log,
+    bus,
+    secrets,
+    connections,
+    demo,
+    cacheKey,
+    sessionOf,
+    peekSession: (w) => sessions.get(w),
+    sessions: () => sessions.values(),
+    callerWindow,
+    session,
+    cacheFor,
+    openCaches: () => caches.values(),
+    setCacheAside,
+    ensureCrm,
     status: () => bus.emit('onStatus', { demo: demo.current(), session: session().current() }),
     running: null,
   };
-  bus.on('onProgress', (p) => { if (kernel.running && p.task.startsWith('sync:')) kernel.running.progress = p; });
+  bus.on('onProgress', (p) => {
+    if (kernel.running && p.task.startsWith('sync:')) kernel.running.progress = p;
+  });
   demo.onChange((s) => {
     connections.setDemoUrl(s.url);
     const dbUrl = demo.databaseUrl();
@@ -198,7 +218,10 @@ export function requireConnectionAdmin(k: Kernel, input: { name?: string; connec
   if (!name || !k.connections.list().profiles.some((p) => p.name === name) || !existsSync(cachePath(k.opts.home, name))) return;
   const s = k.session().current();
   if (s?.connection === name && s.role === 'super_admin') return;
-  throw new AppError('forbidden', `Connection "${name}" has been used: only a super admin signed in to it can change or remove it. Sign in to "${name}" as a super admin, or use \`tenantscope connections\` on this machine.`);
+  throw new AppError(
+    'forbidden',
+    `Connection "${name}" has been used: only a super admin signed in to it can change or remove it. Sign in to "${name}" as a super admin, or use \`tenantscope connections\` on this machine.`,
+  );
 }
 
 /**
@@ -210,7 +233,9 @@ export async function saveConnection(k: Kernel, profile: unknown, o: Parameters<
   const saved = k.connections.save(profile, o);
   if (saved.rebound || saved.created) {
     if (await k.setCacheAside(saved.profile.name, `${saved.rebound ? 'rebound' : 'stale'}-${Date.now()}`)) {
-      k.log(`connection ${saved.profile.name}: a cache made for ${saved.rebound ? 'the CRM it pointed at before' : 'an earlier connection of that name'} was set aside in cache/detached`);
+      k.log(
+        `connection ${saved.profile.name}: a cache made for ${saved.rebound ? 'the CRM it pointed at before' : 'an earlier connection of that name'} was set aside in cache/detached`,
+      );
     }
   }
   return saved;

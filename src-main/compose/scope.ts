@@ -11,7 +11,10 @@ export function caller(k: Kernel): { s: Session; scope: Scope } {
 
 /** A tenant given by id or name, checked against the operator's role. */
 export function tenantOf(k: Kernel, given: string): Tenant {
-  const t = k.session().tenantsKnown().find((x) => x.id === given || x.name.toLowerCase() === given.toLowerCase());
+  const t = k
+    .session()
+    .tenantsKnown()
+    .find((x) => x.id === given || x.name.toLowerCase() === given.toLowerCase());
   if (!t) throw new AppError(k.session().current()?.role === 'super_admin' ? 'not-found' : 'forbidden', `"${given}" is not a company you can see.`);
   k.session().assertTenantAccess(t.id);
   return t;
@@ -29,7 +32,8 @@ export function dataTenant(k: Kernel, given?: string): string {
 /** What covers a whole company (its audit, an export, an eviction) is a company admin's or a super admin's. */
 export function requireWholeCompany(k: Kernel, what: string): void {
   const s = k.session().current();
-  if (s && !scopeOf(s).wholeCompany) throw new AppError('forbidden', `${what} covers the whole company, beyond the rows the CRM gives you: a company admin or a super admin does it.`);
+  if (s && !scopeOf(s).wholeCompany)
+    throw new AppError('forbidden', `${what} covers the whole company, beyond the rows the CRM gives you: a company admin or a super admin does it.`);
 }
 
 /** The companies whose rows the caller sees: every known one for a super admin, else their own. */

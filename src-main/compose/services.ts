@@ -63,7 +63,9 @@ export function createServices(opts: ServicesOptions): Services {
       return k.sessionOf(MAIN_WINDOW);
     },
     sessionOf: (window) => k.peekSession(window)?.current() ?? null,
-    bus: k.bus, connections: k.connections, demo: k.demo,
+    bus: k.bus,
+    connections: k.connections,
+    demo: k.demo,
     dispatch: createDispatch(k, handlers),
     close: async () => {
       for (const s of k.sessions()) s.signOut();

@@ -36,12 +36,19 @@ const UNDO_MS = 10 * 60 * 1000;
  */
 export function envAllowed(name: string, env: NodeJS.ProcessEnv = process.env): boolean {
   if (/^TENANTSCOPE_[A-Z0-9_]+$/.test(name) && name !== 'TENANTSCOPE_ENV_ALLOW') return true;
-  return (env.TENANTSCOPE_ENV_ALLOW ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+  return (env.TENANTSCOPE_ENV_ALLOW ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
     .some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
 }
 
 function refuseEnv(name: string, field: string): AppError {
-  return new AppError('forbidden', `The environment variable ${name} is not one the console reads secrets from: name it TENANTSCOPE_..., or allow it with TENANTSCOPE_ENV_ALLOW=${name} in the console's environment.`, { [field]: 'a TENANTSCOPE_* name, or one allowed by TENANTSCOPE_ENV_ALLOW' });
+  return new AppError(
+    'forbidden',
+    `The environment variable ${name} is not one the console reads secrets from: name it TENANTSCOPE_..., or allow it with TENANTSCOPE_ENV_ALLOW=${name} in the console's environment.`,
+    { [field]: 'a TENANTSCOPE_* name, or one allowed by TENANTSCOPE_ENV_ALLOW' },
+  );
 }
 
 interface StoredFile {
@@ -57,7 +64,10 @@ export class ConnectionStore {
   private demoBaseUrl: string | null = null;
   private demo?: ConnectionProfile;
 
-  constructor(home: string, private readonly secrets: SecretStore) {
+  constructor(
+    home: string,
+    private readonly secrets: SecretStore,
+  ) {
     this.file = join(home, 'connections.json');
   }
 
@@ -102,7 +112,9 @@ export class ConnectionStore {
       if (parsed.success) profiles.push(parsed.data);
       else {
         const name = (raw as { name?: unknown })?.name;
-        const fields = Object.entries(describeIssues(parsed.error.issues)).map(([k, v]) => `${k}: ${v}`).join('; ');
+        const fields = Object.entries(describeIssues(parsed.error.issues))
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ');
         problems.push(`connection ${typeof name === 'string' ? `"${name}"` : `#${i + 1}`} in connections.json is invalid (${fields})`);
       }
     }
@@ -135,7 +147,11 @@ export class ConnectionStore {
     const held = this.secrets.get(secretKey(name, 'databaseUrl'));
     if (held) return held;
     let variable: string | undefined;
-    try { variable = this.get(name).databaseUrlEnv; } catch { return undefined; }
+    try {
+      variable = this.get(name).databaseUrlEnv;
+    } catch {
+      return undefined;
+    }
     if (!variable) return undefined;
     if (!envAllowed(variable, env)) throw refuseEnv(variable, 'databaseUrlEnv');
     return env[variable] || undefined;
@@ -147,11 +163,20 @@ export class ConnectionStore {
    * were dropped (only those given with this save are kept), and its cache must be set aside.
    * `created`: there was no connection of that name (whatever cache a removed one left is not its own).
    */
-  save(rawProfile: unknown, opts: { replace: boolean; databaseUrl?: string | null; secrets?: Record<string, string> }): { profile: ConnectionProfile; rebound: boolean; created: boolean } {
+  save(
+    rawProfile: unknown,
+    opts: { replace: boolean; databaseUrl?: string | null; secrets?: Record<string, string> },
+  ): { profile: ConnectionProfile; rebound: boolean; created: boolean } {
     const parsed = ConnectionProfileSchema.safeParse(rawProfile);
     if (!parsed.success) {
       const fields = describeIssues(parsed.error.issues);
-      throw new AppError('invalid-input', `The connection profile is invalid: ${Object.entries(fields).map(([k, v]) => `${k}: expected ${v}`).join('; ')}`, fields);
+      throw new AppError(
+        'invalid-input',
+        `The connection profile is invalid: ${Object.entries(fields)
+          .map(([k, v]) => `${k}: expected ${v}`)
+          .join('; ')}`,
+        fields,
+      );
     }
     const profile = parsed.data;
     if (profile.name === DEMO) throw new AppError('conflict', 'The "demo" connection is built in and cannot be replaced; save yours under another name.');
@@ -159,13 +184,24 @@ export class ConnectionStore {
     if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
       throw new AppError('invalid-input', 'The database URL must start with postgres:// or postgresql://', { databaseUrl: 'a postgres:// URL' });
     }
-    const variables = [...profile.identities.flatMap((i) => [['passwordEnv', i.passwordEnv, i.label], ['tokenEnv', i.tokenEnv, i.label]] as const), ['databaseUrlEnv', profile.databaseUrlEnv, null] as const];
+    const variables = [
+      ...profile.identities.flatMap(
+        (i) =>
+          [
+            ['passwordEnv', i.passwordEnv, i.label],
+            ['tokenEnv', i.tokenEnv, i.label],
+          ] as const,
+      ),
+      ['databaseUrlEnv', profile.databaseUrlEnv, null] as const,
+    ];
     for (const [field, variable, label] of variables) {
       if (variable && !envAllowed(variable)) throw refuseEnv(variable, label === null ? field : `identities.${label}.${field}`);
     }
     for (const label of Object.keys(opts.secrets ?? {})) {
       if (!profile.identities.some((i) => i.label === label)) {
-        throw new AppError('invalid-input', `A secret was given for "${label}", which is not one of this connection's identities.`, { [`secrets.${label}`]: 'an identity label' });
+        throw new AppError('invalid-input', `A secret was given for "${label}", which is not one of this connection's identities.`, {
+          [`secrets.${label}`]: 'an identity label',
+        });
       }
     }
     const data = this.read();
@@ -222,7 +258,10 @@ export class ConnectionStore {
     if (profile.embedded && profile.demoPassword) return profile.demoPassword;
     const held = this.secrets.get(secretKey(profile.name, label));
     if (held) return held;
-    for (const [field, variable] of [['passwordEnv', identity?.passwordEnv], ['tokenEnv', identity?.tokenEnv]] as const) {
+    for (const [field, variable] of [
+      ['passwordEnv', identity?.passwordEnv],
+      ['tokenEnv', identity?.tokenEnv],
+    ] as const) {
       if (!variable) continue;
       if (!envAllowed(variable, env)) throw refuseEnv(variable, `identities.${label}.${field}`);
       if (env[variable]) return env[variable];

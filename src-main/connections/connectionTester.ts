@@ -42,15 +42,12 @@ export async function testConnection(profile: ConnectionProfile, credentials: { 
     }
   }
   if (doc) {
-    const paths = Object.keys((doc.paths as Record<string, unknown>) ?? {});
-    const wanted = [profile.whoami.path, profile.tenants?.listPath, signInPath(profile.auth)].filter((p): p is string => !!p);
-    const missing = wanted.filter((p) => !paths.includes(p));
-    if (missing.length) {
-      checks.push({ name: 'crm', status: 'fail', code: 'not-a-crm', message: `This API has no ${missing.join(', ')}: it is not the CRM this profile describes. Check the address, or adjust the paths in the profile.` });
+    const crm = crmCheck(profile, doc);
+    checks.push(crm);
+    if (crm.status === 'fail') {
       skipRest(['sign-in', 'role', 'lists']);
       return { ok: false, checks, role: null };
     }
-    checks.push({ name: 'crm', status: 'pass', code: null, message: `The API has the ${[profile.auth.kind === 'token' ? null : 'sign-in', 'whoami', profile.tenants ? 'companies' : null].filter(Boolean).join(', ').replace(/, ([^,]+)$/, ' and $1')} endpoints the profile names.` });
   }
   if (!credentials.token && !(credentials.username && credentials.password)) {
     checks.push({ name: 'sign-in', status: 'skipped', code: null, message: 'No credentials given: sign-in not tried.' });
@@ -61,10 +58,20 @@ export async function testConnection(profile: ConnectionProfile, credentials: { 
   let role: Role | null = null;
   try {
     const token = credentials.token ?? (await client.signIn(credentials.username!, credentials.password!)).token;
-    checks.push({ name: 'sign-in', status: 'pass', code: null, message: credentials.token ? 'The token is accepted.' : `Signed in as ${credentials.username}.` });
+    checks.push({
+      name: 'sign-in',
+      status: 'pass',
+      code: null,
+      message: credentials.token ? 'The token is accepted.' : `Signed in as ${credentials.username}.`,
+    });
     const me = await client.whoami(token);
     role = me.role;
-    checks.push({ name: 'role', status: 'pass', code: null, message: `Role ${me.role}${me.companyName ? ` in ${me.companyName}` : me.companyId ? ` in company ${me.companyId}` : ', no company'}.` });
+    checks.push({
+      name: 'role',
+      status: 'pass',
+      code: null,
+      message: `Role ${me.role}${me.companyName ? ` in ${me.companyName}` : me.companyId ? ` in company ${me.companyId}` : ', no company'}.`,
+    });
     checks.push(await confirmLists(client, profile, token));
   } catch (e) {
     const err = e instanceof AppError ? e : new AppError('internal', (e as Error).message);
@@ -73,6 +80,23 @@ export async function testConnection(profile: ConnectionProfile, credentials: { 
     skipRest(at === 'sign-in' ? ['role', 'lists'] : ['lists']);
   }
   return { ok: checks.every((c) => c.status !== 'fail'), checks, role };
+}
+
+/** Whether the OpenAPI document has the paths the profile names (whoami, companies, sign-in): the CRM this profile describes. */
+function crmCheck(profile: ConnectionProfile, doc: Record<string, unknown>): Check {
+  const paths = Object.keys((doc.paths as Record<string, unknown>) ?? {});
+  const wanted = [profile.whoami.path, profile.tenants?.listPath, signInPath(profile.auth)].filter((p): p is string => !!p);
+  const missing = wanted.filter((p) => !paths.includes(p));
+  if (missing.length) {
+    return {
+      name: 'crm',
+      status: 'fail',
+      code: 'not-a-crm',
+      message: `This API has no ${missing.join(', ')}: it is not the CRM this profile describes. Check the address, or adjust the paths in the profile.`,
+    };
+  }
+  const named = [profile.auth.kind === 'token' ? null : 'sign-in', 'whoami', profile.tenants ? 'companies' : null].filter(Boolean).join(', ');
+  return { name: 'crm', status: 'pass', code: null, message: `The API has the ${named.replace(/, ([^,]+)$/, ' and $1')} endpoints the profile names.` };
 }
 
 /**
@@ -93,11 +117,21 @@ async function confirmLists(client: CrmClient, profile: ConnectionProfile, token
   }
   const named = paging.itemsField ? `records at "${paging.itemsField}"` : 'a bare JSON list';
   if (res.status !== 200) {
-    return { name: 'lists', status: res.status === 403 || res.status === 404 ? 'warn' : 'fail', code: 'bad-response', message: `${res.url} answered ${res.status} (${crmWords(res.data)}) to this identity: the list style (${named}) is not confirmed.` };
+    return {
+      name: 'lists',
+      status: res.status === 403 || res.status === 404 ? 'warn' : 'fail',
+      code: 'bad-response',
+      message: `${res.url} answered ${res.status} (${crmWords(res.data)}) to this identity: the list style (${named}) is not confirmed.`,
+    };
   }
   try {
     const { items } = readPage(paging, res, size, null, profile.baseUrl);
-    return { name: 'lists', status: 'pass', code: null, message: `${res.url} answered ${named} as the profile says (${items.length} on the first page, ${paging.kind} paging).` };
+    return {
+      name: 'lists',
+      status: 'pass',
+      code: null,
+      message: `${res.url} answered ${named} as the profile says (${items.length} on the first page, ${paging.kind} paging).`,
+    };
   } catch {
     const seen = sniffListAnswer(res.data, res.headers);
     const fix = seen.itemsField === null ? 'check the list path and "paging" in the profile' : `set "paging.itemsField" to "${seen.itemsField}"`;

@@ -29,7 +29,10 @@ export function openSqlite(file: string, options: BetterSqlite3.Options = {}, ke
   if (process.versions.electron) {
     const binding = electronNativeBindingPath(process.versions.modules);
     if (!existsSync(binding)) {
-      throw new AppError('internal', `The SQLite module for Electron is missing at ${binding}: run \`node scripts/electron-native.mjs\` (npm start does it when an Electron binary is present).`);
+      throw new AppError(
+        'internal',
+        `The SQLite module for Electron is missing at ${binding}: run \`node scripts/electron-native.mjs\` (npm start does it when an Electron binary is present).`,
+      );
     }
     db = new Database(file, { ...options, nativeBinding: binding });
   } else db = new Database(file, options);

@@ -38,11 +38,15 @@ export function crmWords(data: unknown): string {
   const detail = pick(data, 'detail') ?? pick(data, 'message') ?? pick(data, 'error');
   if (typeof detail === 'string') return detail.slice(0, 300);
   if (Array.isArray(detail)) {
-    return detail.slice(0, 5).map((d) => {
-      const loc = pick(d, 'loc');
-      const msg = pick(d, 'msg');
-      return `${Array.isArray(loc) ? loc.join('.') : ''}: ${typeof msg === 'string' ? msg : JSON.stringify(d)}`;
-    }).join('; ').slice(0, 300);
+    return detail
+      .slice(0, 5)
+      .map((d) => {
+        const loc = pick(d, 'loc');
+        const msg = pick(d, 'msg');
+        return `${Array.isArray(loc) ? loc.join('.') : ''}: ${typeof msg === 'string' ? msg : JSON.stringify(d)}`;
+      })
+      .join('; ')
+      .slice(0, 300);
   }
   if (typeof data === 'string') return data.replace(/\s+/g, ' ').slice(0, 200);
   return JSON.stringify(data ?? null).slice(0, 200);
@@ -50,8 +54,15 @@ export function crmWords(data: unknown): string {
 
 const CREDENTIALS_WORDS = /(incorrect|invalid|wrong|bad|unknown).*(password|credential|user|login|email)|(password|credential).*(incorrect|invalid|wrong)/i;
 
-export async function signInWith(http: AxiosInstance, auth: Auth, username: string, password: string, where: { baseUrl: string; name: string }): Promise<SignedIn> {
-  if (auth.kind === 'token') throw new AppError('invalid-input', `Connection "${where.name}" signs in with pasted tokens, not a password: give a token (--token-env VAR in the CLI).`);
+export async function signInWith(
+  http: AxiosInstance,
+  auth: Auth,
+  username: string,
+  password: string,
+  where: { baseUrl: string; name: string },
+): Promise<SignedIn> {
+  if (auth.kind === 'token')
+    throw new AppError('invalid-input', `Connection "${where.name}" signs in with pasted tokens, not a password: give a token (--token-env VAR in the CLI).`);
   const post = (styles[auth.kind] as (a: typeof auth) => Post)(auth);
   const res = await post(http, username, password);
   const words = crmWords(res.data);
@@ -60,10 +71,16 @@ export async function signInWith(http: AxiosInstance, auth: Auth, username: stri
     throw new AppError('bad-credentials', `The CRM refused the sign-in for ${username} (${res.status}: ${words}): check the user name and password.`);
   }
   if (res.status === 400 || res.status === 422 || res.status === 415) {
-    throw new AppError('bad-response', `The CRM did not take the shape of the sign-in request to ${res.url} (${res.status}: ${words}). It may sign in another way: check "auth" in the profile (${auth.kind === 'password' ? 'a JSON body; "oauth2-password" posts a form' : 'a form-encoded OAuth2 password grant; "password" posts JSON'}).`);
+    throw new AppError(
+      'bad-response',
+      `The CRM did not take the shape of the sign-in request to ${res.url} (${res.status}: ${words}). It may sign in another way: check "auth" in the profile (${auth.kind === 'password' ? 'a JSON body; "oauth2-password" posts a form' : 'a form-encoded OAuth2 password grant; "password" posts JSON'}).`,
+    );
   }
   if (res.status === 404 || res.status === 405) {
-    throw new AppError('not-a-crm', `The server at ${where.baseUrl} has no sign-in at ${res.url} (it answered ${res.status}). Check "${field}" in the profile.`);
+    throw new AppError(
+      'not-a-crm',
+      `The server at ${where.baseUrl} has no sign-in at ${res.url} (it answered ${res.status}). Check "${field}" in the profile.`,
+    );
   }
   const token = pick(res.data, auth.tokenField);
   if (res.status !== 200 || typeof token !== 'string' || !token) {

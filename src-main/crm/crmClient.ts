@@ -17,7 +17,17 @@ export interface WhoAmI {
 }
 
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|EPROTO/;
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED', 'ERR_SOCKET_CONNECTION_TIMEOUT']);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+]);
 
 /** The largest answer the console reads: a page larger than this is refused, never half-read. */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
@@ -28,14 +38,25 @@ export function describeFailure(e: unknown, baseUrl: string): AppError {
   const err = e as AxiosError & { cause?: { code?: string } };
   const code = err.code ?? err.cause?.code ?? '';
   if (/maxContentLength/.test(err.message ?? '')) {
-    const url = err.config?.url ? `${err.config.url}${err.config.params ? `?${new URLSearchParams(Object.entries(err.config.params as Record<string, string>).map(([k, v]) => [k, String(v)] as [string, string])).toString()}` : ''}` : 'a request';
-    return new AppError('bad-response', `${url} answered more than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB in one page: nothing of it was stored. Ask for smaller pages (--page-size, or "paging.maxLimit" in the profile).`);
+    const url = err.config?.url
+      ? `${err.config.url}${err.config.params ? `?${new URLSearchParams(Object.entries(err.config.params as Record<string, string>).map(([k, v]) => [k, String(v)] as [string, string])).toString()}` : ''}`
+      : 'a request';
+    return new AppError(
+      'bad-response',
+      `${url} answered more than ${MAX_ANSWER_BYTES / 1024 / 1024} MiB in one page: nothing of it was stored. Ask for smaller pages (--page-size, or "paging.maxLimit" in the profile).`,
+    );
   }
   if (TLS_CODES.test(code) || TLS_CODES.test(err.message ?? '')) {
-    return new AppError('tls', `The CRM at ${baseUrl} presented a certificate this machine does not trust (${code || err.message}). Check the address (https vs http) or install the CA certificate.`);
+    return new AppError(
+      'tls',
+      `The CRM at ${baseUrl} presented a certificate this machine does not trust (${code || err.message}). Check the address (https vs http) or install the CA certificate.`,
+    );
   }
   if (UNREACHABLE_CODES.has(code) || !err.response) {
-    return new AppError('unreachable', `Nothing answers at ${baseUrl} (${code || err.message}). Check the address and that the CRM is running and reachable from this machine.`);
+    return new AppError(
+      'unreachable',
+      `Nothing answers at ${baseUrl} (${code || err.message}). Check the address and that the CRM is running and reachable from this machine.`,
+    );
   }
   return new AppError('bad-response', `The CRM answered ${err.response.status} to ${err.config?.url ?? 'a request'}.`);
 }
@@ -44,7 +65,10 @@ export function describeFailure(e: unknown, baseUrl: string): AppError {
 export class CrmClient {
   private readonly http: AxiosInstance;
 
-  constructor(readonly profile: ConnectionProfile, timeoutMs = 10_000) {
+  constructor(
+    readonly profile: ConnectionProfile,
+    timeoutMs = 10_000,
+  ) {
     this.http = axios.create({ baseURL: profile.baseUrl, timeout: timeoutMs, validateStatus: () => true, maxRedirects: 0, maxContentLength: MAX_ANSWER_BYTES });
   }
 
@@ -53,7 +77,10 @@ export class CrmClient {
     const u = new URL(this.profile.baseUrl);
     const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i.test(u.hostname);
     if (u.protocol !== 'https:' && !loopback) {
-      throw new AppError('tls', `The CRM at ${this.profile.baseUrl} is plain http on another machine: the console sends no password or token there in clear text. Use its https:// address.`);
+      throw new AppError(
+        'tls',
+        `The CRM at ${this.profile.baseUrl} is plain http on another machine: the console sends no password or token there in clear text. Use its https:// address.`,
+      );
     }
   }
 
@@ -74,10 +101,17 @@ export class CrmClient {
   /** The OpenAPI document, or an error saying why there is none. */
   async openapi(): Promise<Record<string, unknown>> {
     const res = await this.request('GET', this.profile.openapiPath);
-    if (res.status === 404) throw new AppError('no-openapi', `The server at ${this.profile.baseUrl} answers, but serves no OpenAPI document at ${this.profile.openapiPath}. Set "openapiPath" in the connection profile.`);
+    if (res.status === 404)
+      throw new AppError(
+        'no-openapi',
+        `The server at ${this.profile.baseUrl} answers, but serves no OpenAPI document at ${this.profile.openapiPath}. Set "openapiPath" in the connection profile.`,
+      );
     const doc = res.data as Record<string, unknown> | string;
     if (res.status !== 200 || typeof doc !== 'object' || doc === null || !('openapi' in doc || 'swagger' in doc)) {
-      throw new AppError('not-a-crm', `The server at ${this.profile.baseUrl} answered ${res.status} with something that is not an OpenAPI document at ${this.profile.openapiPath}. Is this the CRM's API address?`);
+      throw new AppError(
+        'not-a-crm',
+        `The server at ${this.profile.baseUrl} answered ${res.status} with something that is not an OpenAPI document at ${this.profile.openapiPath}. Is this the CRM's API address?`,
+      );
     }
     return doc;
   }
@@ -94,13 +128,15 @@ export class CrmClient {
   async whoami(token: string): Promise<WhoAmI> {
     const w = this.profile.whoami;
     const res = await this.request('GET', w.path, { token });
-    if (res.status === 401 || res.status === 403) throw new AppError('bad-credentials', 'The CRM did not accept the token: it may have expired or been revoked. Sign in again.');
+    if (res.status === 401 || res.status === 403)
+      throw new AppError('bad-credentials', 'The CRM did not accept the token: it may have expired or been revoked. Sign in again.');
     if (res.status !== 200 || typeof res.data !== 'object' || res.data === null) {
       throw new AppError('bad-response', `The CRM answered ${res.status} at ${w.path} instead of the signed-in user.`);
     }
     const rawRole = String(pick(res.data, w.roleField) ?? '');
     const role = (Object.keys(w.roles) as Role[]).find((r) => w.roles[r].includes(rawRole));
-    if (!role) throw new AppError('bad-response', `The CRM reported the role "${rawRole}", which the profile does not map to super_admin, company_admin or user.`);
+    if (!role)
+      throw new AppError('bad-response', `The CRM reported the role "${rawRole}", which the profile does not map to super_admin, company_admin or user.`);
     const id = pick(res.data, w.idField);
     if (typeof id !== 'string' && typeof id !== 'number') throw new AppError('bad-response', `The signed-in user at ${w.path} has no "${w.idField}".`);
     const companyId = pick(res.data, w.companyIdField);
@@ -116,7 +152,14 @@ export class CrmClient {
   }
 
   /** Any request as it is, with a JSON body: network failures throw (axios), any HTTP status comes back. */
-  async send(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, token: string, data?: unknown, params?: Record<string, string | number>, signal?: AbortSignal): Promise<{ status: number; data: unknown; headers: Record<string, unknown>; url: string }> {
+  async send(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    url: string,
+    token: string,
+    data?: unknown,
+    params?: Record<string, string | number>,
+    signal?: AbortSignal,
+  ): Promise<{ status: number; data: unknown; headers: Record<string, unknown>; url: string }> {
     const res = await this.http.request({ method, url, data, params, signal, headers: this.authHeaders(token) });
     const qs = params ? new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)] as [string, string])).toString() : '';
     return { status: res.status, data: res.data, headers: res.headers as Record<string, unknown>, url: `${url}${qs ? `?${qs}` : ''}` };
@@ -133,7 +176,11 @@ export class CrmClient {
   }
 
   /** Every page of a resource's list, as the profile's paging says; one array of records a page. */
-  async *listPages(resource: Resource, token: string, opts: { pathParams?: Record<string, string>; query?: Record<string, string>; pageSize?: number } = {}): AsyncGenerator<Record<string, unknown>[]> {
+  async *listPages(
+    resource: Resource,
+    token: string,
+    opts: { pathParams?: Record<string, string>; query?: Record<string, string>; pageSize?: number } = {},
+  ): AsyncGenerator<Record<string, unknown>[]> {
     const path = resource.endpoints.list;
     if (!path) throw new AppError('invalid-input', `${resource.name} has no list endpoint in the catalog.`);
     const paging = this.profile.paging;
@@ -155,7 +202,12 @@ export class CrmClient {
   }
 
   /** Creates one record; `pathParams` fill a nested collection's parent ids. */
-  async create(resource: Resource, token: string, body: Record<string, unknown>, pathParams: Record<string, string> = {}): Promise<{ status: number; data: unknown }> {
+  async create(
+    resource: Resource,
+    token: string,
+    body: Record<string, unknown>,
+    pathParams: Record<string, string> = {},
+  ): Promise<{ status: number; data: unknown }> {
     const path = resource.endpoints.create;
     if (!path) throw new AppError('invalid-input', `${resource.name} has no create endpoint in the catalog.`);
     try {
@@ -174,7 +226,8 @@ export class CrmClient {
     if (res.status === 401) throw new AppError('unauthenticated', 'The CRM no longer accepts the session: sign in again.');
     if (res.status === 403) return [];
     const items = t.itemsField ? pick(res.data, t.itemsField) : res.data;
-    if (res.status !== 200 || !Array.isArray(items)) throw new AppError('bad-response', `The CRM answered ${res.status} at ${t.listPath} without a list of companies.`);
+    if (res.status !== 200 || !Array.isArray(items))
+      throw new AppError('bad-response', `The CRM answered ${res.status} at ${t.listPath} without a list of companies.`);
     return items.map((item) => ({ id: String(pick(item, t.idField)), name: String(pick(item, t.nameField) ?? pick(item, t.idField)) }));
   }
 }

@@ -32,7 +32,13 @@ export function nextPagePosition(paging: Paging, data: unknown, count: number, s
 }
 
 /** The request for the page at `pos`: the list's address with its query and paging parameters, or (Link paging) the address the last answer named. */
-export function pageRequest(paging: Paging, listUrl: string, size: number, pos: PagePosition, query: Record<string, string | number> = {}): { url: string; params: Record<string, string | number> } {
+export function pageRequest(
+  paging: Paging,
+  listUrl: string,
+  size: number,
+  pos: PagePosition,
+  query: Record<string, string | number> = {},
+): { url: string; params: Record<string, string | number> } {
   if (paging.kind === 'link' && pos) return { url: pos, params: {} };
   return { url: listUrl, params: { ...query, ...pageParams(paging, size, pos) } };
 }
@@ -52,11 +58,20 @@ export function nextLink(header: unknown): string | null {
  * page (null after the last). Records not where the profile says are an error, never an empty
  * page; a Link to another origin than the connection's is refused, never followed.
  */
-export function readPage(paging: Paging, answer: { data: unknown; headers?: Record<string, unknown>; url: string }, size: number, pos: PagePosition, baseUrl: string): { items: unknown[]; next: PagePosition } {
+export function readPage(
+  paging: Paging,
+  answer: { data: unknown; headers?: Record<string, unknown>; url: string },
+  size: number,
+  pos: PagePosition,
+  baseUrl: string,
+): { items: unknown[]; next: PagePosition } {
   const items = pick(answer.data, paging.itemsField);
   if (!Array.isArray(items)) {
     const what = typeof answer.data === 'string' ? `text (${JSON.stringify(answer.data.slice(0, 60))})` : 'no list';
-    throw new AppError('bad-response', `${answer.url}: ${what}${paging.itemsField ? ` at "${paging.itemsField}"` : ' where a JSON list was expected'} (check the profile's paging).`);
+    throw new AppError(
+      'bad-response',
+      `${answer.url}: ${what}${paging.itemsField ? ` at "${paging.itemsField}"` : ' where a JSON list was expected'} (check the profile's paging).`,
+    );
   }
   if (paging.kind !== 'link') return { items, next: nextPagePosition(paging, answer.data, items.length, size, pos) };
   const link = nextLink(answer.headers?.link ?? answer.headers?.Link);
@@ -69,7 +84,10 @@ export function readPage(paging: Paging, answer: { data: unknown; headers?: Reco
     throw new AppError('bad-response', `${answer.url}: its Link header names "${link.slice(0, 200)}", which is not an address.`);
   }
   if (target.origin !== origin) {
-    throw new AppError('bad-response', `${answer.url}: its Link header points at ${target.origin}, another host than the CRM's (${origin}); the console follows links on the connection's own origin only, and stopped there.`);
+    throw new AppError(
+      'bad-response',
+      `${answer.url}: its Link header points at ${target.origin}, another host than the CRM's (${origin}); the console follows links on the connection's own origin only, and stopped there.`,
+    );
   }
   return { items, next: target.toString() };
 }
@@ -116,11 +134,15 @@ export async function* pagesOf(
 export function sniffListAnswer(data: unknown, headers: Record<string, unknown> = {}): { itemsField: string | null; style: string } {
   const link = nextLink(headers.link ?? headers.Link);
   if (Array.isArray(data)) return { itemsField: '', style: link ? 'a bare JSON list, next page in a Link header' : 'a bare JSON list' };
-  if (!data || typeof data !== 'object') return { itemsField: null, style: typeof data === 'string' ? `text, not JSON (${JSON.stringify(data.slice(0, 60))})` : 'no list' };
+  if (!data || typeof data !== 'object')
+    return { itemsField: null, style: typeof data === 'string' ? `text, not JSON (${JSON.stringify(data.slice(0, 60))})` : 'no list' };
   const o = data as Record<string, unknown>;
   const field = LIST_FIELDS.find((k) => Array.isArray(o[k])) ?? Object.keys(o).find((k) => Array.isArray(o[k]));
   if (field === undefined) return { itemsField: null, style: `an object with no list in it (${Object.keys(o).slice(0, 6).join(', ') || 'empty'})` };
   const next = ['next_cursor', 'nextCursor', 'cursor', 'next'].find((k) => k in o);
   const total = ['total', 'count', 'total_count', 'totalCount'].find((k) => k in o);
-  return { itemsField: field, style: `records at "${field}"${next ? `, next page at "${next}"` : ''}${total ? `, total at "${total}"` : ''}${link ? ', next page in a Link header' : ''}` };
+  return {
+    itemsField: field,
+    style: `records at "${field}"${next ? `, next page at "${next}"` : ''}${total ? `, total at "${total}"` : ''}${link ? ', next page in a Link header' : ''}`,
+  };
 }

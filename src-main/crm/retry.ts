@@ -10,7 +10,12 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 6, baseMs: 250, capMs: 800
 
 /** An answer worth trying again (429, 5xx), carried as an error. */
 export class TransientAnswer extends Error {
-  constructor(readonly status: number, readonly headers: Record<string, unknown>, readonly request: string, readonly reason?: string) {
+  constructor(
+    readonly status: number,
+    readonly headers: Record<string, unknown>,
+    readonly request: string,
+    readonly reason?: string,
+  ) {
     super(`${request} answered ${reason ?? status}`);
   }
 }
@@ -50,7 +55,10 @@ export function retryDelay(e: unknown, attempt: number, policy: RetryPolicy, ran
   return Math.round(random() * Math.min(policy.capMs, policy.baseMs * 2 ** attempt));
 }
 
-export async function withRetry<T>(fn: () => Promise<T>, opts: { policy?: RetryPolicy; onRetry?: (e: unknown, attempt: number, delayMs: number) => void; signal?: AbortSignal } = {}): Promise<T> {
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  opts: { policy?: RetryPolicy; onRetry?: (e: unknown, attempt: number, delayMs: number) => void; signal?: AbortSignal } = {},
+): Promise<T> {
   const policy = opts.policy ?? DEFAULT_RETRY;
   for (let attempt = 0; ; attempt++) {
     try {

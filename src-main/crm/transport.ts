@@ -50,45 +50,55 @@ export interface ExchangeOptions {
  * 5xx, that last answer comes back with `exhausted` set (it is evidence, for the isolation runner;
  * the sync turns it into an error). A request that never got an answer is an error naming it.
  */
-export async function exchange(client: CrmClient, who: Pick<CrmIdentity, 'token' | 'refresh'>, method: Method, url: string, opts: ExchangeOptions = {}): Promise<Answer & { exhausted?: string }> {
+export async function exchange(
+  client: CrmClient,
+  who: Pick<CrmIdentity, 'token' | 'refresh'>,
+  method: Method,
+  url: string,
+  opts: ExchangeOptions = {},
+): Promise<Answer & { exhausted?: string }> {
   const policy = opts.policy ?? DEFAULT_RETRY;
   let refreshed = false;
   let last: Answer | null = null;
   let request = `${method} ${url}`;
   try {
-    return await withRetry(async () => {
-      let res;
-      try {
-        res = await client.send(method, url, who.token(), opts.body, opts.params, opts.signal);
-      } catch (e) {
-        if (opts.signal?.aborted) throw e;
-        const described = describeFailure(e, client.profile.baseUrl);
-        if (described.code !== 'tls' && isTransient(e)) throw e; // tried again; a certificate does not heal by asking again
-        throw described;
-      }
-      const answer: Answer = { status: res.status, data: res.data, headers: res.headers, request: `${method} ${res.url}`, url: res.url };
-      request = answer.request;
-      if (res.status === 401 && !refreshed) {
-        refreshed = true;
-        last = answer;
-        await who.refresh();
-        throw new TransientAnswer(401, {}, answer.request);
-      }
-      if (res.status === 429 || res.status >= 500) {
-        last = answer;
-        throw new TransientAnswer(res.status, res.headers, answer.request);
-      }
-      // a JSON body cut short arrives as text that starts like JSON: worth another try, like a dropped connection
-      if (res.status === 200 && typeof res.data === 'string' && /^\s*[[{]/.test(res.data) && /json/i.test(String(res.headers['content-type'] ?? 'json'))) {
-        last = answer;
-        throw new TransientAnswer(res.status, res.headers, answer.request, 'truncated body');
-      }
-      return answer;
-    }, {
-      policy,
-      signal: opts.signal,
-      onRetry: (e, attempt, delay) => opts.onRetry?.(`${e instanceof TransientAnswer ? e.request : request} (${transientReason(e)}), try ${attempt + 1} in ${delay} ms`),
-    });
+    return await withRetry(
+      async () => {
+        let res;
+        try {
+          res = await client.send(method, url, who.token(), opts.body, opts.params, opts.signal);
+        } catch (e) {
+          if (opts.signal?.aborted) throw e;
+          const described = describeFailure(e, client.profile.baseUrl);
+          if (described.code !== 'tls' && isTransient(e)) throw e; // tried again; a certificate does not heal by asking again
+          throw described;
+        }
+        const answer: Answer = { status: res.status, data: res.data, headers: res.headers, request: `${method} ${res.url}`, url: res.url };
+        request = answer.request;
+        if (res.status === 401 && !refreshed) {
+          refreshed = true;
+          last = answer;
+          await who.refresh();
+          throw new TransientAnswer(401, {}, answer.request);
+        }
+        if (res.status === 429 || res.status >= 500) {
+          last = answer;
+          throw new TransientAnswer(res.status, res.headers, answer.request);
+        }
+        // a JSON body cut short arrives as text that starts like JSON: worth another try, like a dropped connection
+        if (res.status === 200 && typeof res.data === 'string' && /^\s*[[{]/.test(res.data) && /json/i.test(String(res.headers['content-type'] ?? 'json'))) {
+          last = answer;
+          throw new TransientAnswer(res.status, res.headers, answer.request, 'truncated body');
+        }
+        return answer;
+      },
+      {
+        policy,
+        signal: opts.signal,
+        onRetry: (e, attempt, delay) =>
+          opts.onRetry?.(`${e instanceof TransientAnswer ? e.request : request} (${transientReason(e)}), try ${attempt + 1} in ${delay} ms`),
+      },
+    );
   } catch (e) {
     if (e instanceof AppError || opts.signal?.aborted) throw e;
     const why = transientReason(e);
@@ -112,7 +122,12 @@ export async function signInIdentity(client: CrmClient, label: string, credentia
   let token = 'token' in credentials ? credentials.token : (await client.signIn(credentials.username, credentials.password)).token;
   const me = await client.whoami(token);
   return {
-    label, email: me.email, role: me.role, companyId: me.companyId, userId: me.id, me,
+    label,
+    email: me.email,
+    role: me.role,
+    companyId: me.companyId,
+    userId: me.id,
+    me,
     token: () => token,
     refresh: async () => {
       if ('token' in credentials) throw new AppError('unauthenticated', `The pasted token of "${label}" expired or was revoked: paste a new one.`);
@@ -122,12 +137,26 @@ export async function signInIdentity(client: CrmClient, label: string, credentia
 }
 
 /** Every identity a connection names, signed in: the isolation runner's probers, the CLI's operator. */
-export async function signInIdentities(profile: ConnectionProfile, secretFor: (label: string) => string | undefined, client = new CrmClient(profile)): Promise<CrmIdentity[]> {
-  if (!profile.identities.length) throw new AppError('invalid-input', `Connection "${profile.name}" names no identities to probe with: add a super admin, a company admin and a user in two companies, and a user with no company.`);
-  return Promise.all(profile.identities.map((identity) => {
-    const secret = secretFor(identity.label);
-    if (!secret) throw new AppError('invalid-input', `No password or token for "${identity.label}"${identity.passwordEnv ? `: set ${identity.passwordEnv}` : identity.tokenEnv ? `: set ${identity.tokenEnv}` : ''}.`);
-    const pasted = !identity.username || (identity.tokenEnv && !identity.passwordEnv);
-    return signInIdentity(client, identity.label, pasted ? { token: secret } : { username: identity.username!, password: secret });
-  }));
+export async function signInIdentities(
+  profile: ConnectionProfile,
+  secretFor: (label: string) => string | undefined,
+  client = new CrmClient(profile),
+): Promise<CrmIdentity[]> {
+  if (!profile.identities.length)
+    throw new AppError(
+      'invalid-input',
+      `Connection "${profile.name}" names no identities to probe with: add a super admin, a company admin and a user in two companies, and a user with no company.`,
+    );
+  return Promise.all(
+    profile.identities.map((identity) => {
+      const secret = secretFor(identity.label);
+      if (!secret)
+        throw new AppError(
+          'invalid-input',
+          `No password or token for "${identity.label}"${identity.passwordEnv ? `: set ${identity.passwordEnv}` : identity.tokenEnv ? `: set ${identity.tokenEnv}` : ''}.`,
+        );
+      const pasted = !identity.username || (identity.tokenEnv && !identity.passwordEnv);
+      return signInIdentity(client, identity.label, pasted ? { token: secret } : { username: identity.username!, password: secret });
+    }),
+  );
 }

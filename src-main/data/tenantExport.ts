@@ -51,7 +51,13 @@ export interface ExportMeta {
   rows: number;
 }
 
-export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionProfile, tenant: { id: string; name: string }, passphrase: string, by: string): Promise<{ bytes: Buffer; meta: ExportMeta }> {
+export async function exportTenant(
+  raw: OpenCache['raw'],
+  profile: ConnectionProfile,
+  tenant: { id: string; name: string },
+  passphrase: string,
+  by: string,
+): Promise<{ bytes: Buffer; meta: ExportMeta }> {
   const dir = mkdtempSync(join(tmpdir(), 'tenantscope-export-'));
   const file = join(dir, 'tenant.sqlite');
   try {
@@ -60,12 +66,22 @@ export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionPro
     let rows = 0;
     try {
       raw.transaction(() => {
-        rows = raw.prepare(`INSERT INTO x.records (${RECORD_COLUMNS}) SELECT rid, company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM main.records WHERE company_id = ?`).run(tenant.id).changes;
-        raw.prepare(`INSERT INTO x.refs (company_id, rid, field, target_resource, target_id, resource) SELECT company_id, rid, field, target_resource, target_id, resource FROM main.refs WHERE company_id = ?`).run(tenant.id);
+        rows = raw
+          .prepare(
+            `INSERT INTO x.records (${RECORD_COLUMNS}) SELECT rid, company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM main.records WHERE company_id = ?`,
+          )
+          .run(tenant.id).changes;
+        raw
+          .prepare(
+            `INSERT INTO x.refs (company_id, rid, field, target_resource, target_id, resource) SELECT company_id, rid, field, target_resource, target_id, resource FROM main.refs WHERE company_id = ?`,
+          )
+          .run(tenant.id);
         // a resource's state: the tenant's own sync or a sync of every tenant at once (kept under
         // '*', it covered this tenant too), whichever finished last; the tenant's own proof. (A
         // proof alone leaves a row with no sync in it: the sync of every tenant still counts.)
-        raw.prepare(`INSERT INTO x.sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof)
+        raw
+          .prepare(
+            `INSERT INTO x.sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof)
           SELECT @t, r.resource,
             CASE WHEN coalesce(t.last_finished_at, '') >= coalesce(a.last_finished_at, '') THEN t.high_water ELSE a.high_water END,
             CASE WHEN coalesce(t.last_finished_at, '') >= coalesce(a.last_finished_at, '') THEN t.rows ELSE a.rows END,
@@ -74,14 +90,25 @@ export async function exportTenant(raw: OpenCache['raw'], profile: ConnectionPro
             t.proof
           FROM (SELECT DISTINCT resource FROM main.sync_state WHERE company_id IN (@t, '${ALL}')) r
           LEFT JOIN main.sync_state t ON t.company_id = @t AND t.resource = r.resource
-          LEFT JOIN main.sync_state a ON a.company_id = '${ALL}' AND a.resource = r.resource`).run({ t: tenant.id });
-        raw.prepare(`INSERT INTO x.leaks (${LEAK_COLUMNS}) SELECT ${LEAK_COLUMNS} FROM main.leaks WHERE identity_company_id = ? OR company_id = ?`).run(tenant.id, tenant.id);
+          LEFT JOIN main.sync_state a ON a.company_id = '${ALL}' AND a.resource = r.resource`,
+          )
+          .run({ t: tenant.id });
+        raw
+          .prepare(`INSERT INTO x.leaks (${LEAK_COLUMNS}) SELECT ${LEAK_COLUMNS} FROM main.leaks WHERE identity_company_id = ? OR company_id = ?`)
+          .run(tenant.id, tenant.id);
       })();
     } finally {
       raw.prepare('DETACH DATABASE x').run();
     }
     const { embedded: _e, demoPassword: _d, ...rest } = profile as ConnectionProfile & { embedded?: unknown; demoPassword?: unknown };
-    const meta: ExportMeta = { tenant, profile: rest as Record<string, unknown>, exportedAt: new Date().toISOString(), exportedBy: by, dataAsOf: dataAsOf(raw, tenant.id), rows };
+    const meta: ExportMeta = {
+      tenant,
+      profile: rest as Record<string, unknown>,
+      exportedAt: new Date().toISOString(),
+      exportedBy: by,
+      dataAsOf: dataAsOf(raw, tenant.id),
+      rows,
+    };
     const db = openSqlite(file);
     writeExportMeta(db, meta);
     db.close();
@@ -104,7 +131,11 @@ export const IMPORT_LIMITS = { maxPlainBytes: 1024 * 1024 * 1024, maxRatio: 100 
  * (where `cleanup` removes it).
  */
 export async function readExport(bytes: Buffer, passphrase: string, limits = IMPORT_LIMITS): Promise<{ file: string; meta: ExportMeta; cleanup(): void }> {
-  if (bytes.length >= 48 && bytes.subarray(0, 4).equals(Buffer.from('TSX1'))) throw new AppError('invalid-input', 'This export was made by an older TenantScope, in a format this one no longer reads: export the tenant again with this version.');
+  if (bytes.length >= 48 && bytes.subarray(0, 4).equals(Buffer.from('TSX1')))
+    throw new AppError(
+      'invalid-input',
+      'This export was made by an older TenantScope, in a format this one no longer reads: export the tenant again with this version.',
+    );
   if (bytes.length < 48 || !bytes.subarray(0, 4).equals(MAGIC)) throw new AppError('invalid-input', 'This is not a TenantScope tenant export.');
   const salt = bytes.subarray(4, 20);
   const iv = bytes.subarray(20, 32);
@@ -125,9 +156,12 @@ export async function readExport(bytes: Buffer, passphrase: string, limits = IMP
     plain = gunzipSync(sealed, { maxOutputLength: most });
   } catch (e) {
     const tooBig = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError;
-    throw new AppError('invalid-input', tooBig
-      ? `The export expands to more than ${Math.round(most / 1024 / 1024)} MiB (${limits.maxRatio} times its size at most, ${Math.round(limits.maxPlainBytes / 1024 / 1024)} MiB in all): nothing was imported.`
-      : 'The export is sealed but not compressed as TenantScope writes it: nothing was imported.');
+    throw new AppError(
+      'invalid-input',
+      tooBig
+        ? `The export expands to more than ${Math.round(most / 1024 / 1024)} MiB (${limits.maxRatio} times its size at most, ${Math.round(limits.maxPlainBytes / 1024 / 1024)} MiB in all): nothing was imported.`
+        : 'The export is sealed but not compressed as TenantScope writes it: nothing was imported.',
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'tenantscope-import-'));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
@@ -172,14 +206,32 @@ async function checkExportSchema(file: string): Promise<void> {
     db.close();
   }
   const unknown = applied.filter((n) => !CACHE_MIGRATIONS.includes(n));
-  if (unknown.length) throw new AppError('invalid-input', `This export was made by a newer TenantScope (its cache has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this one does not know, such as ${unknown[0]!.slice(0, 60)}): import it with that version or a newer one. Nothing was imported.`);
-  if (applied.some((n, i) => n !== CACHE_MIGRATIONS[i])) throw new AppError('invalid-input', 'This export\'s cache ran migrations out of order, which TenantScope never does: nothing was imported.');
+  if (unknown.length)
+    throw new AppError(
+      'invalid-input',
+      `This export was made by a newer TenantScope (its cache has ${unknown.length} migration${unknown.length === 1 ? '' : 's'} this one does not know, such as ${unknown[0]!.slice(0, 60)}): import it with that version or a newer one. Nothing was imported.`,
+    );
+  if (applied.some((n, i) => n !== CACHE_MIGRATIONS[i]))
+    throw new AppError('invalid-input', "This export's cache ran migrations out of order, which TenantScope never does: nothing was imported.");
   const same = (a: SchemaObject, b: SchemaObject) => a.type === b.type && a.name === b.name && a.sql === b.sql;
   const expected = await cacheSchemaAt(applied.length);
   const odd = objects.filter((o) => !expected.some((e) => same(e, o)));
   const missing = expected.filter((e) => !objects.some((o) => same(e, o)));
   if (odd.length || missing.length) {
-    throw new AppError('invalid-input', `This export holds ${odd.length ? odd.slice(0, 3).map((o) => `a ${o.type} "${o.name.slice(0, 40)}"`).join(', ') : `no ${missing.slice(0, 3).map((m) => m.name).join(', ')} ${missing.length === 1 ? missing[0]!.type : 'objects'}`}, which TenantScope never writes: nothing was imported.`);
+    throw new AppError(
+      'invalid-input',
+      `This export holds ${
+        odd.length
+          ? odd
+              .slice(0, 3)
+              .map((o) => `a ${o.type} "${o.name.slice(0, 40)}"`)
+              .join(', ')
+          : `no ${missing
+              .slice(0, 3)
+              .map((m) => m.name)
+              .join(', ')} ${missing.length === 1 ? missing[0]!.type : 'objects'}`
+      }, which TenantScope never writes: nothing was imported.`,
+    );
   }
 }
 
@@ -194,13 +246,29 @@ export function importInto(raw: OpenCache['raw'], file: string, tenantId: string
       raw.prepare('DELETE FROM main.sync_state WHERE company_id = ?').run(tenantId);
       // rids are renumbered on the way in; references follow their row
       raw.exec('CREATE TEMP TABLE rid_map (old INTEGER PRIMARY KEY, new INTEGER NOT NULL)');
-      rows = raw.prepare(`INSERT INTO main.records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company)
-          SELECT company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM x.records WHERE company_id = ?`).run(tenantId).changes;
-      raw.prepare(`INSERT INTO temp.rid_map (old, new) SELECT xr.rid, mr.rid FROM x.records xr JOIN main.records mr ON mr.company_id = xr.company_id AND mr.resource = xr.resource AND mr.id = xr.id WHERE xr.company_id = ?`).run(tenantId);
-      raw.exec(`INSERT OR REPLACE INTO main.refs (company_id, rid, field, target_resource, target_id, resource) SELECT f.company_id, m.new, f.field, f.target_resource, f.target_id, f.resource FROM x.refs f JOIN temp.rid_map m ON m.old = f.rid`);
+      rows = raw
+        .prepare(
+          `INSERT INTO main.records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company)
+          SELECT company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company FROM x.records WHERE company_id = ?`,
+        )
+        .run(tenantId).changes;
+      raw
+        .prepare(
+          `INSERT INTO temp.rid_map (old, new) SELECT xr.rid, mr.rid FROM x.records xr JOIN main.records mr ON mr.company_id = xr.company_id AND mr.resource = xr.resource AND mr.id = xr.id WHERE xr.company_id = ?`,
+        )
+        .run(tenantId);
+      raw.exec(
+        `INSERT OR REPLACE INTO main.refs (company_id, rid, field, target_resource, target_id, resource) SELECT f.company_id, m.new, f.field, f.target_resource, f.target_id, f.resource FROM x.refs f JOIN temp.rid_map m ON m.old = f.rid`,
+      );
       // an export speaks for its own tenant only
-      raw.prepare(`INSERT OR REPLACE INTO main.sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof) SELECT company_id, resource, high_water, rows, pages, last_finished_at, proof FROM x.sync_state WHERE company_id = ?`).run(tenantId);
-      raw.prepare(`INSERT OR IGNORE INTO main.leaks (${LEAK_COLUMNS}) SELECT ${LEAK_COLUMNS} FROM x.leaks WHERE identity_company_id = @t OR company_id = @t`).run({ t: tenantId });
+      raw
+        .prepare(
+          `INSERT OR REPLACE INTO main.sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof) SELECT company_id, resource, high_water, rows, pages, last_finished_at, proof FROM x.sync_state WHERE company_id = ?`,
+        )
+        .run(tenantId);
+      raw
+        .prepare(`INSERT OR IGNORE INTO main.leaks (${LEAK_COLUMNS}) SELECT ${LEAK_COLUMNS} FROM x.leaks WHERE identity_company_id = @t OR company_id = @t`)
+        .run({ t: tenantId });
       raw.exec('DROP TABLE temp.rid_map');
     })();
     return rows;

@@ -50,7 +50,11 @@ export class DemoCrm {
   private pendingUrl: string | null = null;
   private readonly listeners = new Set<(s: DemoStatus) => void>();
 
-  constructor(private readonly dataDir: string, private readonly log: Logger, private readonly startTimeoutMs = 120_000) {}
+  constructor(
+    private readonly dataDir: string,
+    private readonly log: Logger,
+    private readonly startTimeoutMs = 120_000,
+  ) {}
 
   /** the demo CRM's PostgreSQL (a secret: never sent to the renderer) */
   databaseUrl(): string | null {
@@ -134,7 +138,11 @@ export class DemoCrm {
         const holder = Number(readFileSync(lock, 'utf8') || 0);
         if (holder && !processAlive(holder)) rmSync(lock, { force: true });
         else if (Date.now() > deadline) {
-          this.set({ state: 'failed', url: null, message: `Another process (pid ${holder}) has been starting the demo CRM for ${this.startTimeoutMs / 1000} s.` });
+          this.set({
+            state: 'failed',
+            url: null,
+            message: `Another process (pid ${holder}) has been starting the demo CRM for ${this.startTimeoutMs / 1000} s.`,
+          });
           return this.current();
         } else await new Promise((res) => setTimeout(res, 250));
       }
@@ -189,7 +197,11 @@ export class DemoCrm {
         clearTimeout(timer);
         this.child = null;
         if (this.status.state !== 'stopped') {
-          const why = tail.filter((l) => /(^|\] )error:|^\w*Error:/i.test(l)).slice(-1).join(' ') || `exit ${code ?? signal}`;
+          const why =
+            tail
+              .filter((l) => /(^|\] )error:|^\w*Error:/i.test(l))
+              .slice(-1)
+              .join(' ') || `exit ${code ?? signal}`;
           this.set({ state: 'failed', url: null, message: `The demo CRM stopped: ${why}` });
         }
         resolve(this.current());

@@ -17,7 +17,13 @@ export const IMPORT_BODY_LIMIT = 512 * 1024 * 1024;
 export const COOKIE = 'tenantscope_session';
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
-  'invalid-input': 400, 'unknown-channel': 404, unauthenticated: 401, forbidden: 403, 'not-found': 404, conflict: 409, internal: 500,
+  'invalid-input': 400,
+  'unknown-channel': 404,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  internal: 500,
 };
 
 export interface HttpHost {
@@ -31,7 +37,8 @@ export interface HttpHost {
   close(): Promise<void>;
 }
 
-const NOT_ADMITTED = 'This browser has not been let in: open the address `tenantscope host` (or `npm start`) printed. It works once, in one browser; start the host again for a new one.';
+const NOT_ADMITTED =
+  'This browser has not been let in: open the address `tenantscope host` (or `npm start`) printed. It works once, in one browser; start the host again for a new one.';
 
 const sameSecret = (given: unknown, secret: string) => {
   if (typeof given !== 'string') return false;
@@ -41,9 +48,10 @@ const sameSecret = (given: unknown, secret: string) => {
 };
 
 /** a call is answered in the contract's shape; a page a person opened, in words */
-const refuse = (req: FastifyRequest, reply: FastifyReply, message = NOT_ADMITTED) => (req.url.startsWith('/api/')
-  ? reply.status(401).send({ ok: false, error: { code: 'unauthenticated', message } })
-  : reply.status(401).type('text/plain; charset=utf-8').send(`TenantScope: ${message}\n`));
+const refuse = (req: FastifyRequest, reply: FastifyReply, message = NOT_ADMITTED) =>
+  req.url.startsWith('/api/')
+    ? reply.status(401).send({ ok: false, error: { code: 'unauthenticated', message } })
+    : reply.status(401).type('text/plain; charset=utf-8').send(`TenantScope: ${message}\n`);
 
 /**
  * Who may come in: the Host header first (a page on another site that rebinds its name to
@@ -88,7 +96,11 @@ class Gate {
   private admit(req: FastifyRequest, reply: FastifyReply, given: string, hasCookie: boolean): unknown {
     if (hasCookie) return reply.redirect('/', 302);
     if (this.admitted || !sameSecret(given, this.token)) {
-      return refuse(req, reply, this.admitted ? 'This address has been used: it lets one browser in, once. Use that browser, or start the host again for a new address.' : NOT_ADMITTED);
+      return refuse(
+        req,
+        reply,
+        this.admitted ? 'This address has been used: it lets one browser in, once. Use that browser, or start the host again for a new address.' : NOT_ADMITTED,
+      );
     }
     this.admitted = true;
     reply.header('set-cookie', `${COOKIE}=${this.admission}; HttpOnly; SameSite=Strict; Path=/`);
@@ -107,7 +119,10 @@ function shapeReplies(app: FastifyInstance): void {
   app.setNotFoundHandler((_req, reply) => reply.status(404).send({ ok: false, error: { code: 'not-found', message: 'No such page.' } }));
   app.addHook('onSend', async (_req, reply, payload) => {
     if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) {
-      reply.header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+      reply.header(
+        'content-security-policy',
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+      );
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
     }

@@ -1,4 +1,5 @@
 import type { Resource } from '../../src-shared/catalog.ts';
+import { closeEntry, noteEntry, openCanaries, type OpenCanary } from '../cache/queries/canaryLedger.ts';
 import type { IsolationReport } from '../../src-shared/contract/isolation.ts';
 import { CrmClient } from '../crm/crmClient.ts';
 import { excerpt, ListRefused, now, type ProbeDeps, type ProbeIdentity } from './kit.ts';
@@ -10,11 +11,9 @@ import { excerpt, ListRefused, now, type ProbeDeps, type ProbeIdentity } from '.
  */
 export async function cleanupCanaries(runner: ProbeDeps, identities: ProbeIdentity[]): Promise<IsolationReport['cleanup']> {
   const raw = runner.cache.raw;
-  const open = raw.prepare('SELECT id, resource, marker, record_id, delete_path, list_path, owner FROM canary_ledger WHERE removed_at IS NULL ORDER BY id DESC').all() as Array<{ id: number; resource: string; marker: string; record_id: string | null; delete_path: string | null; list_path: string | null; owner: string }>;
+  const open = openCanaries(raw);
   /** records with no delete endpoint that go with their parent: confirmed once the parents are deleted */
-  const withParent: Array<{ row: (typeof open)[number]; order: ProbeIdentity[] }> = [];
-  const done = raw.prepare('UPDATE canary_ledger SET removed_at = ?, note = ? WHERE id = ?');
-  const keep = raw.prepare('UPDATE canary_ledger SET note = ? WHERE id = ?');
+  const withParent: Array<{ row: OpenCanary; order: ProbeIdentity[] }> = [];
   let removed = 0;
   const leftover: IsolationReport['cleanup']['leftover'] = [];
   // children before parents: the newest first
@@ -26,25 +25,29 @@ export async function cleanupCanaries(runner: ProbeDeps, identities: ProbeIdenti
     let deletePath = row.delete_path;
     if (!id && resource?.endpoints.list && !/\{/.test(resource.endpoints.list) && runner.profile.searchParam) {
       const hit = await findByMarker(runner, resource, order, row.marker);
-      if (!hit) { done.run(now(), 'never created (the marker is nowhere)', row.id); continue; }
+      if (!hit) {
+        closeEntry(raw, row.id, now(), 'never created (the marker is nowhere)');
+        continue;
+      }
       ({ id, deletePath } = hit);
     }
-    if (!deletePath && id && resource?.endpoints.delete && !/\{[^}]+\}.*\{/.test(resource.endpoints.delete)) deletePath = CrmClient.fillPath(resource.endpoints.delete, { id });
+    if (!deletePath && id && resource?.endpoints.delete && !/\{[^}]+\}.*\{/.test(resource.endpoints.delete))
+      deletePath = CrmClient.fillPath(resource.endpoints.delete, { id });
     if (!deletePath && id && row.list_path) {
       withParent.push({ row, order });
       continue;
     }
     if (!deletePath || !id) {
-      keep.run('no delete endpoint, or no way to find it', row.id);
+      noteEntry(raw, row.id, 'no delete endpoint, or no way to find it');
       leftover.push({ resource: row.resource, id, marker: row.marker, note: 'no delete endpoint, or no way to find it' });
       continue;
     }
     const { gone, last } = await deleteAsAnyone(runner, order, deletePath);
     if (gone) {
       removed++;
-      done.run(now(), null, row.id);
+      closeEntry(raw, row.id, now(), null);
     } else {
-      keep.run(`could not delete: ${last}`, row.id);
+      noteEntry(raw, row.id, `could not delete: ${last}`);
       leftover.push({ resource: row.resource, id, marker: row.marker, note: `could not delete: ${last}` });
     }
   }
@@ -53,10 +56,12 @@ export async function cleanupCanaries(runner: ProbeDeps, identities: ProbeIdenti
     const still = await stillListed(runner, order, row.list_path!, resource?.idField ?? 'id', row.record_id);
     if (still === false) {
       removed++;
-      done.run(now(), 'went with its parent', row.id);
+      closeEntry(raw, row.id, now(), 'went with its parent');
     } else {
-      const note = still ? `no delete endpoint, and it is still listed at ${row.list_path}` : `no delete endpoint, and ${row.list_path} could not be read to confirm it is gone`;
-      keep.run(note, row.id);
+      const note = still
+        ? `no delete endpoint, and it is still listed at ${row.list_path}`
+        : `no delete endpoint, and ${row.list_path} could not be read to confirm it is gone`;
+      noteEntry(raw, row.id, note);
       leftover.push({ resource: row.resource, id: row.record_id, marker: row.marker, note });
     }
   }
@@ -64,7 +69,12 @@ export async function cleanupCanaries(runner: ProbeDeps, identities: ProbeIdenti
 }
 
 /** A canary whose create's answer was lost, found by its marker in the list as the first identity that can read it. */
-async function findByMarker(runner: ProbeDeps, resource: Resource, order: ProbeIdentity[], marker: string): Promise<{ id: string; deletePath: string | null } | null> {
+async function findByMarker(
+  runner: ProbeDeps,
+  resource: Resource,
+  order: ProbeIdentity[],
+  marker: string,
+): Promise<{ id: string; deletePath: string | null } | null> {
   for (const who of order) {
     let hit: Record<string, unknown> | undefined;
     let read = false;
@@ -74,7 +84,9 @@ async function findByMarker(runner: ProbeDeps, resource: Resource, order: ProbeI
         if (hit) break;
       }
       read = true;
-    } catch { /* this identity cannot list it: the next may */ }
+    } catch {
+      /* this identity cannot list it: the next may */
+    }
     if (hit) {
       const id = String(hit[resource.idField]);
       return { id, deletePath: resource.endpoints.delete ? runner.pathOf(resource.endpoints.delete, hit, id) : null };
@@ -104,12 +116,18 @@ async function stillListed(runner: ProbeDeps, order: ProbeIdentity[], listPath: 
     try {
       still = false;
       for await (const page of runner.pages(who, listPath)) {
-        if (page.items.some((x) => x && String((x as Record<string, unknown>)[idField]) === recordId)) { still = true; break; }
+        if (page.items.some((x) => x && String((x as Record<string, unknown>)[idField]) === recordId)) {
+          still = true;
+          break;
+        }
       }
       break;
     } catch (e) {
       // the parent is gone with it; any other failure: the next identity may read the list
-      if (e instanceof ListRefused && (e.answer.status === 404 || e.answer.status === 410)) { still = false; break; }
+      if (e instanceof ListRefused && (e.answer.status === 404 || e.answer.status === 410)) {
+        still = false;
+        break;
+      }
       still = null;
     }
   }

@@ -3,9 +3,10 @@ import type { Resource } from '../../src-shared/catalog.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
-import { noVerdicts, type Verdict } from '../../src-shared/tenancy.ts';
+import type { Verdict } from '../../src-shared/tenancy.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
-import { finishRun, noteRunMessage, probeSaver, settleInterruptedRuns, startRun } from '../cache/queries/isolationRuns.ts';
+import { closeEntry, openEntry, placeEntry } from '../cache/queries/canaryLedger.ts';
+import { finishRun, noteRunMessage, settleInterruptedRuns, startRun } from '../cache/queries/isolationRuns.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient, describeFailure } from '../crm/crmClient.ts';
 import { processAlive } from '../core/process.ts';
@@ -14,8 +15,9 @@ import type { RetryPolicy } from '../crm/retry.ts';
 import { exchange, type Answer, type Method } from '../crm/transport.ts';
 import { cleanupCanaries } from './cleanup.ts';
 import { ResourceProbe } from './probes.ts';
+import { castOf, emptyReport, recorder, resourcesToProbe } from './report.ts';
 import type { Evidence, IsolationReport, Operation, ProbeResult } from '../../src-shared/contract/isolation.ts';
-import { excerpt, ListRefused, now, OPERATIONS, type ProbeDeps, type ProbeIdentity } from './kit.ts';
+import { excerpt, ListRefused, now, type ProbeDeps, type ProbeIdentity } from './kit.ts';
 
 export { excerpt, ListRefused, now, OPERATIONS, type ProbeIdentity } from './kit.ts';
 export type { Evidence, IsolationReport, Operation, ProbeResult };
@@ -104,34 +106,12 @@ export class IsolationRunner implements ProbeDeps {
     this.requests = 0;
     const raw = this.cache.raw;
     const readOnly = !!opts.readOnly;
-    const owner = identities.find((i) => i.companyId && i.role === 'company_admin') ?? identities.find((i) => i.companyId && i.role !== 'super_admin');
-    if (!owner) throw new AppError('invalid-input', 'The isolation runner needs an identity with a company to own the canary records (a company admin).');
-    const company = owner.companyId!;
-    // the owner's colleagues are not probed: the boundary under test is between companies
-    const probers = identities.filter((i) => i !== owner && (i.role === 'super_admin' || i.companyId !== company));
-    if (!probers.some((i) => i.role !== 'super_admin' && i.companyId)) throw new AppError('invalid-input', 'The isolation runner needs an identity of a second company to probe with.');
-    const resources = this.profile.catalog.resources.filter((r) => (r.endpoints.get || r.endpoints.list || r.endpoints.create) && (!opts.only?.length || opts.only.includes(r.name)));
-    const unknown = opts.only?.filter((n) => !this.profile.catalog.resources.some((r) => r.name === n)) ?? [];
-    if (unknown.length) throw new AppError('invalid-input', `No resource named ${unknown.join(', ')} in the catalog.`);
+    const { owner, probers } = castOf(identities);
+    const resources = resourcesToProbe(this.profile.catalog, opts.only);
     // recorded once its inputs are accepted: a refused run leaves no run behind
     const runId = startRun(raw, now(), readOnly, process.pid);
-
-    const report: IsolationReport = {
-      runId, readOnly, owner: owner.label, identities: probers.map((p) => p.label), resources: resources.map((r) => r.name), results: [],
-      counts: noVerdicts(),
-      cleanup: { removed: 0, leftover: [] }, complete: true, seconds: 0, overhead: 0, requests: 0,
-    };
-    const total = resources.length * probers.length * OPERATIONS.length;
-    const save = probeSaver(raw, runId);
-    const record = (r: ProbeResult) => {
-      report.results.push(r);
-      report.counts[r.verdict]++;
-      save(r);
-      this.bus.emit('onIsolationResult', { runId, result: r });
-      const secs = Math.max((performance.now() - started) / 1000, 0.001);
-      const rate = report.results.length / secs;
-      this.bus.emit('onProgress', { task: `isolation:${runId}`, label: `${r.resource} · ${r.identity} · ${r.operation}`, done: report.results.length, total, message: `${r.verdict}: ${r.detail}`, rate: Math.round(rate), etaSeconds: Math.ceil((total - report.results.length) / Math.max(rate, 0.001)) });
-    };
+    const report = emptyReport(runId, readOnly, owner, probers, resources);
+    const record = recorder(raw, this.bus, report, started);
 
     // what the last run left behind goes first
     report.cleanup = await this.cleanup(identities);
@@ -158,7 +138,14 @@ export class IsolationRunner implements ProbeDeps {
       report.overhead = Math.max(0, 1 - this.waitMs / Math.max(1, performance.now() - started));
       report.requests = this.requests;
       const outcome = !report.complete ? 'incomplete' : report.counts.leak > 0 ? 'leaks' : 'ok';
-      finishRun(raw, runId, { finishedAt: now(), outcome, probes: report.results.length, leaks: report.counts.leak, seconds: report.seconds, cleanup: report.cleanup });
+      finishRun(raw, runId, {
+        finishedAt: now(),
+        outcome,
+        probes: report.results.length,
+        leaks: report.counts.leak,
+        seconds: report.seconds,
+        cleanup: report.cleanup,
+      });
     }
     return report;
   }
@@ -171,23 +158,45 @@ export class IsolationRunner implements ProbeDeps {
     return settleInterruptedRuns(raw, processAlive);
   }
 
-
   /**
    * Fills a body template: {{marker}}, and {{ref:x}} with a record of x in the owner's company. A
    * child whose parent travels in the path (/tickets/{ticketId}/comments) gets its parent in
    * `path` instead of the body.
    */
-  private async body(resource: Resource, owner: ProbeIdentity, refs: Map<string, string>, marker: string, runId: number, readOnly: boolean): Promise<Record<string, unknown>> {
+  private async body(
+    resource: Resource,
+    owner: ProbeIdentity,
+    refs: Map<string, string>,
+    marker: string,
+    runId: number,
+    readOnly: boolean,
+  ): Promise<Record<string, unknown>> {
     const out = await this.templateBody(resource, owner, refs, marker, runId, readOnly);
     const d = resource.derivation;
-    if (d.kind === 'parent' && out[d.field] === undefined) Object.defineProperty(out, d.field, { value: await this.refFor(d.resource, owner, refs, runId, readOnly), enumerable: false, writable: true, configurable: true });
+    if (d.kind === 'parent' && out[d.field] === undefined)
+      Object.defineProperty(out, d.field, {
+        value: await this.refFor(d.resource, owner, refs, runId, readOnly),
+        enumerable: false,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
 
-  private async templateBody(resource: Resource, owner: ProbeIdentity, refs: Map<string, string>, marker: string, runId: number, readOnly: boolean): Promise<Record<string, unknown>> {
+  private async templateBody(
+    resource: Resource,
+    owner: ProbeIdentity,
+    refs: Map<string, string>,
+    marker: string,
+    runId: number,
+    readOnly: boolean,
+  ): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(resource.bodyTemplate ?? {})) {
-      if (typeof v !== 'string') { out[k] = v; continue; }
+      if (typeof v !== 'string') {
+        out[k] = v;
+        continue;
+      }
       const ref = /^\{\{ref:([\w-]+)\}\}$/.exec(v);
       if (ref) {
         out[k] = await this.refFor(ref[1]!, owner, refs, runId, readOnly);
@@ -224,18 +233,22 @@ export class IsolationRunner implements ProbeDeps {
     return null;
   }
 
-
   /** Creates a canary as the owner; the ledger entry comes first. */
-  async createCanary(resource: Resource, owner: ProbeIdentity, refs: Map<string, string>, runId: number): Promise<{ id: string; marker: string; record: Record<string, unknown> } | null> {
+  async createCanary(
+    resource: Resource,
+    owner: ProbeIdentity,
+    refs: Map<string, string>,
+    runId: number,
+  ): Promise<{ id: string; marker: string; record: Record<string, unknown> } | null> {
     if (!resource.endpoints.create) return null;
     const marker = `ts-${randomBytes(6).toString('hex')}`;
     const body = await this.body(resource, owner, refs, marker, runId, false);
     const raw = this.cache.raw;
-    const entry = Number(raw.prepare('INSERT INTO canary_ledger (run_id, resource, marker, owner, created_at) VALUES (?, ?, ?, ?, ?)').run(runId, resource.name, marker, owner.label, now()).lastInsertRowid);
+    const entry = openEntry(raw, { runId, resource: resource.name, marker, owner: owner.label, at: now() });
     const res = await this.ask(owner, 'POST', this.pathOf(resource.endpoints.create, body, ''), body);
     const id = res.status >= 200 && res.status < 300 ? pick(res.data, resource.idField) : undefined;
     if (id === undefined || id === null) {
-      raw.prepare('UPDATE canary_ledger SET removed_at = ?, note = ? WHERE id = ?').run(now(), `not created: ${res.status}`, entry);
+      closeEntry(raw, entry, now(), `not created: ${res.status}`);
       throw new AppError('bad-response', `${res.request} answered ${res.status} creating a canary: ${excerpt(res.data)}`);
     }
     const record = { ...body, ...(res.data as object) };
@@ -248,16 +261,21 @@ export class IsolationRunner implements ProbeDeps {
     const del = resource.endpoints.delete ? this.pathOf(resource.endpoints.delete, record, id) : null;
     let list: string | null = null;
     if (!del && resource.endpoints.list) {
-      try { list = this.pathOf(resource.endpoints.list, record, id); } catch { list = null; }
+      try {
+        list = this.pathOf(resource.endpoints.list, record, id);
+      } catch {
+        list = null;
+      }
     }
-    this.cache.raw.prepare('UPDATE canary_ledger SET record_id = ?, delete_path = ?, list_path = ? WHERE id = ?').run(id, del, list, entry);
+    placeEntry(this.cache.raw, entry, id, del, list);
   }
 
   /** A field of the template to change, and its new value. */
   changeFor(resource: Resource, marker: string): { field: string; value: unknown } | null {
     if (resource.changeField) return { field: resource.changeField, value: `TenantScope probe ${marker || randomBytes(4).toString('hex')} changed` };
     for (const [k, v] of Object.entries(resource.bodyTemplate ?? {})) {
-      if (typeof v === 'string' && v.includes('{{marker}}') && !/@/.test(v) && !/Pw1/.test(v)) return { field: k, value: `TenantScope probe ${marker || randomBytes(4).toString('hex')} changed` };
+      if (typeof v === 'string' && v.includes('{{marker}}') && !/@/.test(v) && !/Pw1/.test(v))
+        return { field: k, value: `TenantScope probe ${marker || randomBytes(4).toString('hex')} changed` };
       if (typeof v === 'number') return { field: k, value: v + 7 };
     }
     return null;
@@ -268,7 +286,12 @@ export class IsolationRunner implements ProbeDeps {
    * params). A refusal (4xx) is an answer: the canary is not listed. A list the console cannot read
    * (a 5xx, or a 200 without the records where the profile says) is `unreadable`, never "not found".
    */
-  async findInList(resource: Resource, who: ProbeIdentity, canary: { id: string; record: Record<string, unknown> }, extra: Record<string, string> | null): Promise<{ found: boolean; evidence: Evidence[]; unreadable?: string } | null> {
+  async findInList(
+    resource: Resource,
+    who: ProbeIdentity,
+    canary: { id: string; record: Record<string, unknown> },
+    extra: Record<string, string> | null,
+  ): Promise<{ found: boolean; evidence: Evidence[]; unreadable?: string } | null> {
     const list = resource.endpoints.list;
     if (!list) return null;
     const params: Record<string, string | number> = { ...(extra ?? {}) };
@@ -298,19 +321,35 @@ export class IsolationRunner implements ProbeDeps {
   }
 
   /** A refused read, update or delete: enforced, or an existence oracle when an unknown id answers differently. */
-  async refusal(who: ProbeIdentity, resource: Resource, record: Record<string, unknown>, canaryId: string, res: Answer, method: 'GET' | 'PUT' | 'PATCH' | 'DELETE', body: unknown, evidence: Evidence[] = [{ request: res.request, status: res.status, excerpt: excerpt(res.data) }]): Promise<[Verdict, string, Evidence[]]> {
+  async refusal(
+    who: ProbeIdentity,
+    resource: Resource,
+    record: Record<string, unknown>,
+    canaryId: string,
+    res: Answer,
+    method: 'GET' | 'PUT' | 'PATCH' | 'DELETE',
+    body: unknown,
+    evidence: Evidence[] = [{ request: res.request, status: res.status, excerpt: excerpt(res.data) }],
+  ): Promise<[Verdict, string, Evidence[]]> {
     if (res.status >= 500) return ['error', `the CRM failed (${res.status})`, evidence];
     const template = method === 'GET' ? resource.endpoints.get! : method === 'DELETE' ? resource.endpoints.delete! : resource.endpoints.update!;
     const unknownId = randomUUID();
     const unknownPath = this.pathOf(template, record, /^\d+$/.test(canaryId) ? String(2_000_000_000 + Math.floor(Math.random() * 100_000_000)) : unknownId);
     const probe = await this.ask(who, method, unknownPath, method === 'GET' || method === 'DELETE' ? undefined : body);
     const ev = [...evidence, { request: `${probe.request} (an id that does not exist)`, status: probe.status, excerpt: excerpt(probe.data) }];
-    if (probe.status !== res.status && res.status === 403 && probe.status === 404) return ['exists-oracle', `refused with 403 where an unknown id gets 404: the answer tells ${who.label} the record exists`, ev];
+    if (probe.status !== res.status && res.status === 403 && probe.status === 404)
+      return ['exists-oracle', `refused with 403 where an unknown id gets 404: the answer tells ${who.label} the record exists`, ev];
     return ['enforced', `refused (${res.status}), as for an id that does not exist`, ev];
   }
 
   /** Creates a record claiming the owner's company (its company field, owner or parent): it must land in the caller's own company or be refused. */
-  async createForeign(resource: Resource, who: ProbeIdentity, owner: ProbeIdentity, refs: Map<string, string>, runId: number): Promise<[Verdict, string, Evidence[]]> {
+  async createForeign(
+    resource: Resource,
+    who: ProbeIdentity,
+    owner: ProbeIdentity,
+    refs: Map<string, string>,
+    runId: number,
+  ): Promise<[Verdict, string, Evidence[]]> {
     if (!resource.endpoints.create) return ['skipped', 'no create endpoint in the catalog', []];
     const d = resource.derivation;
     const marker = `ts-${randomBytes(6).toString('hex')}`;
@@ -322,12 +361,18 @@ export class IsolationRunner implements ProbeDeps {
     }
     let field: string;
     let claim: string;
-    if (d.kind === 'own') { field = d.field; claim = owner.companyId!; }
-    else if (d.kind === 'owner') { field = d.field; claim = owner.userId; }
-    else if (d.kind === 'parent') { field = d.field; claim = String(body[d.field] ?? ''); }
-    else return ['skipped', 'the resource carries no company (shared data)', []];
+    if (d.kind === 'own') {
+      field = d.field;
+      claim = owner.companyId!;
+    } else if (d.kind === 'owner') {
+      field = d.field;
+      claim = owner.userId;
+    } else if (d.kind === 'parent') {
+      field = d.field;
+      claim = String(body[d.field] ?? '');
+    } else return ['skipped', 'the resource carries no company (shared data)', []];
     body[field] = claim;
-    const entry = Number(this.cache.raw.prepare('INSERT INTO canary_ledger (run_id, resource, marker, owner, created_at) VALUES (?, ?, ?, ?, ?)').run(runId, resource.name, marker, who.label, now()).lastInsertRowid);
+    const entry = openEntry(this.cache.raw, { runId, resource: resource.name, marker, owner: who.label, at: now() });
     const res = await this.ask(who, 'POST', this.pathOf(resource.endpoints.create, body, ''), body);
     const ev = [{ request: `${res.request} with ${field}=${claim}`, status: res.status, excerpt: excerpt(res.data) }];
     const id = pick(res.data, resource.idField);
@@ -337,7 +382,7 @@ export class IsolationRunner implements ProbeDeps {
       if (String(landed) === claim) return ['leak', `${who.label} created a record in ${owner.label}'s company (${field}=${claim})`, ev];
       return ['enforced', `the record landed in ${who.label}'s own company (${field}=${String(landed)})`, ev];
     }
-    this.cache.raw.prepare('UPDATE canary_ledger SET removed_at = ?, note = ? WHERE id = ?').run(now(), `not created: ${res.status}`, entry);
+    closeEntry(this.cache.raw, entry, now(), `not created: ${res.status}`);
     if (res.status >= 500) return ['error', `the CRM failed (${res.status})`, ev];
     if (res.status === 409) return ['skipped', 'the CRM refused a duplicate (409): whether it would have landed in the other company cannot be told', ev];
     return ['enforced', `refused (${res.status})`, ev];
@@ -347,5 +392,4 @@ export class IsolationRunner implements ProbeDeps {
   cleanup(identities: ProbeIdentity[]): Promise<IsolationReport['cleanup']> {
     return cleanupCanaries(this, identities);
   }
-
 }

@@ -19,7 +19,7 @@ export class ListRefused extends AppError {
   }
 }
 
-export const excerpt = (data: unknown) => (typeof data === 'string' ? data : JSON.stringify(data) ?? '').slice(0, 240);
+export const excerpt = (data: unknown) => (typeof data === 'string' ? data : (JSON.stringify(data) ?? '')).slice(0, 240);
 export const now = () => new Date().toISOString();
 
 type Canary = { id: string; marker: string; record: Record<string, unknown> };
@@ -34,8 +34,21 @@ export interface ProbeDeps {
   createCanary(resource: Resource, owner: ProbeIdentity, refs: Map<string, string>, runId: number): Promise<Canary | null>;
   existingId(resource: Resource, who: ProbeIdentity): Promise<string | null>;
   changeFor(resource: Resource, marker: string): { field: string; value: unknown } | null;
-  findInList(resource: Resource, who: ProbeIdentity, canary: { id: string; record: Record<string, unknown> }, extra: Record<string, string> | null): Promise<{ found: boolean; evidence: Evidence[]; unreadable?: string } | null>;
-  refusal(who: ProbeIdentity, resource: Resource, record: Record<string, unknown>, canaryId: string, res: Answer, method: 'GET' | 'PUT' | 'PATCH' | 'DELETE', body: unknown, evidence?: Evidence[]): Promise<[Verdict, string, Evidence[]]>;
+  findInList(
+    resource: Resource,
+    who: ProbeIdentity,
+    canary: { id: string; record: Record<string, unknown> },
+    extra: Record<string, string> | null,
+  ): Promise<{ found: boolean; evidence: Evidence[]; unreadable?: string } | null>;
+  refusal(
+    who: ProbeIdentity,
+    resource: Resource,
+    record: Record<string, unknown>,
+    canaryId: string,
+    res: Answer,
+    method: 'GET' | 'PUT' | 'PATCH' | 'DELETE',
+    body: unknown,
+    evidence?: Evidence[],
+  ): Promise<[Verdict, string, Evidence[]]>;
   createForeign(resource: Resource, who: ProbeIdentity, owner: ProbeIdentity, refs: Map<string, string>, runId: number): Promise<[Verdict, string, Evidence[]]>;
 }
-

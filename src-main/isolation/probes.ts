@@ -1,4 +1,5 @@
 import type { Resource } from '../../src-shared/catalog.ts';
+import { closeRecord } from '../cache/queries/canaryLedger.ts';
 import type { Evidence, Operation, ProbeResult } from '../../src-shared/contract/isolation.ts';
 import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
@@ -9,7 +10,7 @@ import { excerpt, now, OPERATIONS, type ProbeDeps, type ProbeIdentity } from './
 type Canary = { id: string; marker: string; record: Record<string, unknown> };
 /** a collection without an item path (a nested one) is listed and created into, never read, changed or deleted by id */
 const NO_ITEM = 'no item path: the CRM serves no read, update or delete of one record of it';
-const SUPER_ADMIN_WRITES = 'a super admin may change any company\'s records';
+const SUPER_ADMIN_WRITES = "a super admin may change any company's records";
 
 /**
  * One resource's probes: a canary of the owner's company (or, read-only or refused, a record it
@@ -75,7 +76,10 @@ export class ResourceProbe {
     }
     if (resource.endpoints.get) {
       for (const who of [owner, ...this.probers.filter((p) => p.role === 'super_admin')]) {
-        if ((await r.ask(who, 'GET', this.getPath())).status === 200) { this.verifier = who; break; }
+        if ((await r.ask(who, 'GET', this.getPath())).status === 200) {
+          this.verifier = who;
+          break;
+        }
       }
     }
     return null;
@@ -121,8 +125,24 @@ export class ResourceProbe {
     const listed = await this.r.findInList(this.resource, who, this.canary!, null);
     if (listed === null) this.out(who, 'list', 'skipped', 'no list endpoint in the catalog');
     else if (listed.unreadable) this.out(who, 'list', 'error', listed.unreadable, listed.evidence);
-    else if (who.role === 'super_admin') this.out(who, 'list', listed.found ? 'enforced' : 'error', listed.found ? 'the super admin sees every company\'s canary, as expected' : 'the super admin does not see the canary: the list hides records a super admin should see', listed.evidence);
-    else this.out(who, 'list', listed.found ? 'leak' : 'enforced', listed.found ? `${who.label} is listed ${this.owner.label}'s canary` : `the canary is not among what ${who.label} is listed`, listed.evidence);
+    else if (who.role === 'super_admin')
+      this.out(
+        who,
+        'list',
+        listed.found ? 'enforced' : 'error',
+        listed.found
+          ? "the super admin sees every company's canary, as expected"
+          : 'the super admin does not see the canary: the list hides records a super admin should see',
+        listed.evidence,
+      );
+    else
+      this.out(
+        who,
+        'list',
+        listed.found ? 'leak' : 'enforced',
+        listed.found ? `${who.label} is listed ${this.owner.label}'s canary` : `the canary is not among what ${who.label} is listed`,
+        listed.evidence,
+      );
   }
 
   /** A search by the canary's marker. */
@@ -131,14 +151,37 @@ export class ResourceProbe {
     const canary = this.canary!;
     const hasMarker = Object.values(this.resource.bodyTemplate ?? {}).some((v) => typeof v === 'string' && v.includes('{{marker}}'));
     if (!searchParam || !canary.marker || !hasMarker) {
-      this.out(who, 'search', 'skipped', !searchParam ? 'the profile names no search parameter' : !hasMarker ? 'the body template carries no marker to search for' : 'the record probed carries no marker');
+      this.out(
+        who,
+        'search',
+        'skipped',
+        !searchParam
+          ? 'the profile names no search parameter'
+          : !hasMarker
+            ? 'the body template carries no marker to search for'
+            : 'the record probed carries no marker',
+      );
       return;
     }
     const found = await this.r.findInList(this.resource, who, canary, { [searchParam]: canary.marker });
     if (!found) this.out(who, 'search', 'skipped', 'no list endpoint in the catalog');
     else if (found.unreadable) this.out(who, 'search', 'error', found.unreadable, found.evidence);
-    else if (who.role === 'super_admin') this.out(who, 'search', found.found ? 'enforced' : 'error', found.found ? 'the super admin finds the canary by its marker, as expected' : 'the super admin cannot find the canary by its marker', found.evidence);
-    else this.out(who, 'search', found.found ? 'leak' : 'enforced', found.found ? `a search for the marker shows ${who.label} the canary` : 'a search for the marker finds nothing', found.evidence);
+    else if (who.role === 'super_admin')
+      this.out(
+        who,
+        'search',
+        found.found ? 'enforced' : 'error',
+        found.found ? 'the super admin finds the canary by its marker, as expected' : 'the super admin cannot find the canary by its marker',
+        found.evidence,
+      );
+    else
+      this.out(
+        who,
+        'search',
+        found.found ? 'leak' : 'enforced',
+        found.found ? `a search for the marker shows ${who.label} the canary` : 'a search for the marker finds nothing',
+        found.evidence,
+      );
   }
 
   /** Read by id, against an unknown id of the same shape. */
@@ -147,7 +190,14 @@ export class ResourceProbe {
     const read = await this.r.ask(who, 'GET', this.getPath());
     const readEv = [{ request: read.request, status: read.status, excerpt: excerpt(read.data) }];
     const sameRecord = read.status === 200 && String(pick(read.data, this.resource.idField)) === canary.id;
-    if (who.role === 'super_admin') this.out(who, 'read', sameRecord ? 'enforced' : 'error', sameRecord ? 'the super admin reads the canary, as expected' : `the super admin cannot read the canary (${read.status})`, readEv);
+    if (who.role === 'super_admin')
+      this.out(
+        who,
+        'read',
+        sameRecord ? 'enforced' : 'error',
+        sameRecord ? 'the super admin reads the canary, as expected' : `the super admin cannot read the canary (${read.status})`,
+        readEv,
+      );
     else if (sameRecord) this.out(who, 'read', 'leak', `${who.label} reads ${this.owner.label}'s canary by id`, readEv);
     else this.out(who, 'read', ...(await this.r.refusal(who, this.resource, canary.record, canary.id, read, 'GET', undefined)));
   }
@@ -164,10 +214,14 @@ export class ResourceProbe {
     const method = resource.updateMethod ?? 'PUT';
     const res = await r.ask(who, method, r.pathOf(resource.endpoints.update, canary.record, canary.id), { [change.field]: change.value });
     const after = await r.ask(verifier, 'GET', this.getPath());
-    const ev = [{ request: res.request, status: res.status, excerpt: excerpt(res.data) }, { request: `${after.request} (as ${verifier.label})`, status: after.status, excerpt: excerpt(after.data) }];
+    const ev = [
+      { request: res.request, status: res.status, excerpt: excerpt(res.data) },
+      { request: `${after.request} (as ${verifier.label})`, status: after.status, excerpt: excerpt(after.data) },
+    ];
     const changed = after.status === 200 && pick(after.data, change.field) === change.value;
     if (changed) this.out(who, 'update', 'leak', `${who.label} changed ${this.owner.label}'s canary (${change.field})`, ev);
-    else if (after.status !== 200) this.out(who, 'update', 'error', `${verifier.label} can no longer read the canary to verify the update (${after.status})`, ev);
+    else if (after.status !== 200)
+      this.out(who, 'update', 'error', `${verifier.label} can no longer read the canary to verify the update (${after.status})`, ev);
     else if (res.status >= 200 && res.status < 300) this.out(who, 'update', 'suspect', `the CRM answered ${res.status} but the canary is unchanged`, ev);
     else this.out(who, 'update', ...(await r.refusal(who, resource, canary.record, canary.id, res, method, { [change.field]: change.value }, ev)));
   }
@@ -182,10 +236,13 @@ export class ResourceProbe {
     }
     const res = await r.ask(who, 'DELETE', r.pathOf(resource.endpoints.delete, canary.record, canary.id));
     const after = await r.ask(verifier, 'GET', this.getPath());
-    const ev = [{ request: res.request, status: res.status, excerpt: excerpt(res.data) }, { request: `${after.request} (as ${verifier.label})`, status: after.status, excerpt: excerpt(after.data) }];
+    const ev = [
+      { request: res.request, status: res.status, excerpt: excerpt(res.data) },
+      { request: `${after.request} (as ${verifier.label})`, status: after.status, excerpt: excerpt(after.data) },
+    ];
     if (after.status === 404 || after.status === 410) {
       this.out(who, 'delete', 'leak', `${who.label} deleted ${this.owner.label}'s canary`, ev);
-      r.cache.raw.prepare('UPDATE canary_ledger SET removed_at = ?, note = ? WHERE resource = ? AND record_id = ?').run(now(), `deleted by ${who.label}'s probe`, resource.name, canary.id);
+      closeRecord(r.cache.raw, resource.name, canary.id, now(), `deleted by ${who.label}'s probe`);
       // the next identities need a canary to probe
       try {
         const again = await r.createCanary(resource, this.owner, this.refs, this.runId);

@@ -5,9 +5,17 @@ import type { EventBus } from '../core/eventBus.ts';
 import { onTarget, type PgTarget } from '../pgdb/target.ts';
 import { parseDerive, type PlanOptions } from './plan.ts';
 import { planMigration, planSql, preflight } from './planner.ts';
-import { migrationLog, migrationRuns, rollbackMigration, runMigration, verifyMigration, unfinishedRun, type MigrationProgress, type RunControl } from './runner.ts';
+import {
+  migrationLog,
+  migrationRuns,
+  rollbackMigration,
+  runMigration,
+  verifyMigration,
+  unfinishedRun,
+  type MigrationProgress,
+  type RunControl,
+} from './runner.ts';
 import { auditSchema } from './schemaAudit.ts';
-
 
 /**
  * The migration's entry points for every door (console, HTTP host, CLI): one run at a time in
@@ -73,8 +81,14 @@ export class MigrationService {
     let runId: number | null = pending;
     try {
       const r = await runMigration(target, {
-        operator, plan, control: this.control,
-        onProgress: (p) => { runId = p.runId; this.progress = p; this.bus.emit('onMigration', p); },
+        operator,
+        plan,
+        control: this.control,
+        onProgress: (p) => {
+          runId = p.runId;
+          this.progress = p;
+          this.bus.emit('onMigration', p);
+        },
         onLog: (line) => this.log(runId, line),
       });
       return { ...r, plan: plan ?? null, preflight: checks };

@@ -3,7 +3,10 @@ import type pg from 'pg';
 /** What the runner, its steps and rollback share: lock_timeout and its retries. (Opening the database: pgdb/target.ts.) */
 
 export async function hasCompanyId(c: pg.ClientBase, schema: string, table: string): Promise<boolean> {
-  return (await c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'company_id'`, [schema, table])).rowCount === 1;
+  return (
+    (await c.query(`SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'company_id'`, [schema, table]))
+      .rowCount === 1
+  );
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';

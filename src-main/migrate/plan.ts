@@ -80,10 +80,16 @@ export function walkTables(snapshot: SchemaSnapshot, catalog: Catalog, opts: Pic
     if (d.kind === 'parent') {
       const parent = byName.get(d.resource)?.table;
       if (!parent) return ask(table, `its parent ${d.resource} has no table in the catalog`);
-      if (!hasColumn(snapshot, parent, 'company_id') && !visit(parent, `${table} takes its company from it`)) return ask(table, `its parent ${parent} cannot be migrated first`);
+      if (!hasColumn(snapshot, parent, 'company_id') && !visit(parent, `${table} takes its company from it`))
+        return ask(table, `its parent ${parent} cannot be migrated first`);
       return { kind: 'parent', field: d.field, parentTable: parent };
     }
-    return ask(table, d.kind === 'none' ? 'the catalog gives it no company (shared or system data): say how to derive it, or leave it' : 'the catalog says it carries company_id, but the table has none');
+    return ask(
+      table,
+      d.kind === 'none'
+        ? 'the catalog gives it no company (shared or system data): say how to derive it, or leave it'
+        : 'the catalog says it carries company_id, but the table has none',
+    );
   };
   const visit = (table: string, why: string | null): boolean => {
     if (walk.drafts.has(table)) return true;
@@ -142,7 +148,8 @@ function order(tables: TablePlan[]): TablePlan[] {
       p = p.derivation.kind === 'parent' ? byTable.get(p.derivation.parentTable) : undefined;
     }
   }
-  const depth = (t: TablePlan): number => (t.derivation.kind === 'parent' && byTable.has(t.derivation.parentTable) ? 1 + depth(byTable.get(t.derivation.parentTable)!) : 0);
+  const depth = (t: TablePlan): number =>
+    t.derivation.kind === 'parent' && byTable.has(t.derivation.parentTable) ? 1 + depth(byTable.get(t.derivation.parentTable)!) : 0;
   return [...tables].sort((a, b) => a.phase - b.phase || depth(a) - depth(b) || a.table.localeCompare(b.table));
 }
 
@@ -154,15 +161,20 @@ function tablePlan(d: Draft, counts: TableCounts, snapshot: SchemaSnapshot): Tab
   const r = d.resource;
   const taken = (n: string) => (snapshot.names.has(n) ? `${n}_ts`.slice(0, 63) : n);
   return {
-    resource: r.name, table: d.table, priority: r.priority,
+    resource: r.name,
+    table: d.table,
+    priority: r.priority,
     phase: r.priority === 'MEDIUM' ? 2 : r.priority === 'LOW' ? 3 : 1,
-    derivation: d.derivation, key: d.key, columns: d.columns, rows,
+    derivation: d.derivation,
+    key: d.key,
+    columns: d.columns,
+    rows,
     orphansPredicted: counts.orphans - shared,
     estimate: {
       seconds: rows / ESTIMATE_ROWS_PER_SECOND,
       columnBytes: rows * 16,
       // a btree on uuid: about 16 bytes of key, 8 of tuple header and pointer, 90% full pages
-      indexBytes: Math.round(rows * 28 / 0.9) + 8192,
+      indexBytes: Math.round((rows * 28) / 0.9) + 8192,
       // every row is written again once: the old versions stay until autovacuum reclaims them
       transientBytes: snapshot.tables.get(d.table)?.heapBytes ?? 0,
     },
@@ -173,12 +185,20 @@ function tablePlan(d: Draft, counts: TableCounts, snapshot: SchemaSnapshot): Tab
       trigger: shortName('tenantscope_fill_', d.table, '_company_id'),
       fn: shortName('fill_', d.table, '_company_id'),
     },
-    note: [d.why, shared ? `${shared} rows with no ${d.derivation.field} are shared by every company (the catalog says so): they stay NULL` : null].filter(Boolean).join('; ') || null,
+    note:
+      [d.why, shared ? `${shared} rows with no ${d.derivation.field} are shared by every company (the catalog says so): they stay NULL` : null]
+        .filter(Boolean)
+        .join('; ') || null,
   };
 }
 
 /** The plan from the walk and its counts; reads nothing. */
-export function buildPlan(walk: Walk, counts: RowCounts, opts: Pick<PlanOptions, 'notNull' | 'batchSize' | 'lockTimeoutMs'>, meta: { database: string; createdAt: string }): MigrationPlan {
+export function buildPlan(
+  walk: Walk,
+  counts: RowCounts,
+  opts: Pick<PlanOptions, 'notNull' | 'batchSize' | 'lockTimeoutMs'>,
+  meta: { database: string; createdAt: string },
+): MigrationPlan {
   const options = { notNull: opts.notNull ?? false, batchSize: opts.batchSize ?? 5000, lockTimeoutMs: opts.lockTimeoutMs ?? 2000 };
   const { snapshot } = walk;
   const companiesTable = companiesTableOf(snapshot, walk.usersTable);
@@ -187,12 +207,24 @@ export function buildPlan(walk: Walk, counts: RowCounts, opts: Pick<PlanOptions,
   for (const t of tables) steps.push(...stepsFor(t, { ...options, schema: snapshot.schema, companiesTable }, steps.length + 1));
   const skipped = walk.filled.map((table) => {
     const missing = counts.missing.get(table) ?? 0;
-    return { table, reason: missing ? `has company_id; ${missing} rows miss it (the catalog gives it no other source: look at them in the schema audit)` : 'has company_id, filled' };
+    return {
+      table,
+      reason: missing
+        ? `has company_id; ${missing} rows miss it (the catalog gives it no other source: look at them in the schema audit)`
+        : 'has company_id, filled',
+    };
   });
   const rows = tables.reduce((a, t) => a + t.rows, 0);
   return {
-    createdAt: meta.createdAt, database: meta.database,
-    schema: snapshot.schema, companiesTable, options, tables, steps, asks: walk.asks, skipped,
+    createdAt: meta.createdAt,
+    database: meta.database,
+    schema: snapshot.schema,
+    companiesTable,
+    options,
+    tables,
+    steps,
+    asks: walk.asks,
+    skipped,
     estimate: { rows, seconds: rows / ESTIMATE_ROWS_PER_SECOND, bytes: tables.reduce((a, t) => a + t.estimate.columnBytes + t.estimate.indexBytes, 0) },
   };
 }

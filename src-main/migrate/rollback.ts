@@ -12,12 +12,18 @@ import { fingerprint, schemaSnapshot } from './verify.ts';
 
 /** One undo under lock_timeout, retried while it hits (CONCURRENTLY ones outside a transaction). */
 function undoOne(c: pg.ClientBase, u: Undo, lockTimeoutMs: number, retries: number, log: (line: string) => void): Promise<unknown> {
-  return retryOnLock(retries, () => underLockTimeout(c, lockTimeoutMs, u.inTransaction, (tx) => tx.query(u.sql)), (n) => log(`${u.what}: waited for a lock others hold; retry ${n}`));
+  return retryOnLock(
+    retries,
+    () => underLockTimeout(c, lockTimeoutMs, u.inTransaction, (tx) => tx.query(u.sql)),
+    (n) => log(`${u.what}: waited for a lock others hold; retry ${n}`),
+  );
 }
 
 /** The undo of every step of the run, last step first (children before parents); a column only where the run added it. */
 function undos(run: LoadedRun): Array<{ table: string; undo: Undo }> {
-  const added = new Set(run.plan.steps.filter((s) => s.kind === 'add-column' && ['done', 'skipped'].includes(run.steps.get(s.n)?.status ?? '')).map((s) => s.table));
+  const added = new Set(
+    run.plan.steps.filter((s) => s.kind === 'add-column' && ['done', 'skipped'].includes(run.steps.get(s.n)?.status ?? '')).map((s) => s.table),
+  );
   const byTable = new Map(run.plan.tables.map((t) => [t.table, t]));
   return [...run.plan.steps].reverse().flatMap((s) => {
     const u = stepKind(s.kind).undo(byTable.get(s.table)!, { addedColumn: added.has(s.table), stateSchema: STATE_SCHEMA });
@@ -31,14 +37,22 @@ function undos(run: LoadedRun): Array<{ table: string; undo: Undo }> {
  * Every object has the name the plan checked was free, so nothing else is touched. Then compares
  * every table's schema and data with before the run.
  */
-export async function rollbackMigration(db: PgTarget | string, opts: { runId?: number; operator: string; lockRetries?: number; onLog?: (line: string) => void }): Promise<RollbackResult> {
+export async function rollbackMigration(
+  db: PgTarget | string,
+  opts: { runId?: number; operator: string; lockRetries?: number; onLog?: (line: string) => void },
+): Promise<RollbackResult> {
   return onTarget(db, (target) => rollbackOn(target, opts));
 }
 
-async function rollbackOn(target: PgTarget, opts: { runId?: number; operator: string; lockRetries?: number; onLog?: (line: string) => void }): Promise<RollbackResult> {
+async function rollbackOn(
+  target: PgTarget,
+  opts: { runId?: number; operator: string; lockRetries?: number; onLog?: (line: string) => void },
+): Promise<RollbackResult> {
   // this session holds the advisory lock and the search_path: it is closed, never pooled again
   const c = await target.client('tenantscope-rollback');
-  const log = (line: string) => { opts.onLog?.(line); };
+  const log = (line: string) => {
+    opts.onLog?.(line);
+  };
   try {
     await takeLock(c);
     const run = await loadRun(c, await latestRun(c, opts.runId));
@@ -59,7 +73,13 @@ async function rollbackOn(target: PgTarget, opts: { runId?: number; operator: st
       tables.push({ table: t.table, schemaEqual: isDeepStrictEqual(now, before.schema), fingerprintEqual: fp.fingerprint === before.fingerprint });
     }
     const ok = tables.every((t) => t.schemaEqual && t.fingerprintEqual);
-    await setRunStatus(c, run.id, 'rolled-back', ok ? 'rolled back: schema and fingerprints as before' : 'rolled back; the tables differ from before (the application wrote to them meanwhile)', { rolledBackBy: opts.operator });
+    await setRunStatus(
+      c,
+      run.id,
+      'rolled-back',
+      ok ? 'rolled back: schema and fingerprints as before' : 'rolled back; the tables differ from before (the application wrote to them meanwhile)',
+      { rolledBackBy: opts.operator },
+    );
     await logLine(c, run.id, `rolled back by ${opts.operator}`);
     return { runId: run.id, tables, ok };
   } finally {

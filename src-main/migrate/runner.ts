@@ -4,7 +4,19 @@ import { AppError } from '../../src-shared/result.ts';
 import { hasCompanyId, retryOnLock, underLockTimeout } from './pg.ts';
 import { ident, onTarget, type PgTarget } from '../pgdb/target.ts';
 import { checkStoredPlan } from './storedPlan.ts';
-import { ensureState, loadRun, logLine, readLog, readRuns, recordRun, setRunStatus, takeLock, unfinishedRun, type LoadedRun, type TableSnapshot } from './state.ts';
+import {
+  ensureState,
+  loadRun,
+  logLine,
+  readLog,
+  readRuns,
+  recordRun,
+  setRunStatus,
+  takeLock,
+  unfinishedRun,
+  type LoadedRun,
+  type TableSnapshot,
+} from './state.ts';
 import { stepState } from './stepState.ts';
 import { stepKind } from './steps/registry.ts';
 import type { RunControl, RunOptions, StepContext } from './steps/types.ts';
@@ -41,15 +53,35 @@ class Runner implements StepContext {
   ) {
     const plan = run.plan;
     this.progress = {
-      runId: run.id, status: 'running', batchSize: control.batchSize, delayMs: control.delayMs, message: null,
+      runId: run.id,
+      status: 'running',
+      batchSize: control.batchSize,
+      delayMs: control.delayMs,
+      message: null,
       tables: plan.tables.map((t) => {
         const steps = plan.steps.filter((s) => s.table === t.table);
         const allDone = steps.every((s) => run.steps.get(s.n)?.status !== 'pending');
         const bf = steps.find((s) => s.kind === 'backfill');
         const st = bf ? run.steps.get(bf.n) : undefined;
-        return { table: t.table, phase: t.phase, status: allDone ? 'done' : 'pending', step: null, done: st?.rowsDone ?? 0, total: st?.rowsTotal ?? t.rows, rate: 0, etaSeconds: null };
+        return {
+          table: t.table,
+          phase: t.phase,
+          status: allDone ? 'done' : 'pending',
+          step: null,
+          done: st?.rowsDone ?? 0,
+          total: st?.rowsTotal ?? t.rows,
+          rate: 0,
+          etaSeconds: null,
+        };
       }),
-      overall: { done: 0, total: 0, rate: 0, etaSeconds: null, steps: plan.steps.length, stepsDone: [...run.steps.values()].filter((s) => s.status !== 'pending').length },
+      overall: {
+        done: 0,
+        total: 0,
+        rate: 0,
+        etaSeconds: null,
+        steps: plan.steps.length,
+        stepsDone: [...run.steps.values()].filter((s) => s.status !== 'pending').length,
+      },
     };
     this.doneAtStart = this.progress.tables.reduce((a, t) => a + t.done, 0);
     this.throttle = { size: control.batchSize, delay: control.delayMs };
@@ -80,11 +112,16 @@ class Runner implements StepContext {
   async ddl(step: PlanStep, body: (c: pg.ClientBase) => Promise<string | void>): Promise<void> {
     const retries = this.opts.lockRetries ?? 30;
     const lockTimeoutMs = this.run.plan.options.lockTimeoutMs;
-    const note = await retryOnLock(retries, () => underLockTimeout(this.c, lockTimeoutMs, true, async (c) => {
-      const skipped = await body(c);
-      await stepState.finished(c, this.run.id, step.n, skipped || null);
-      return skipped;
-    }), (n, wait) => this.log(`${step.table}: ${step.kind} waited ${lockTimeoutMs} ms for a lock others hold; retry ${n}/${retries} in ${Math.round(wait)} ms`));
+    const note = await retryOnLock(
+      retries,
+      () =>
+        underLockTimeout(this.c, lockTimeoutMs, true, async (c) => {
+          const skipped = await body(c);
+          await stepState.finished(c, this.run.id, step.n, skipped || null);
+          return skipped;
+        }),
+      (n, wait) => this.log(`${step.table}: ${step.kind} waited ${lockTimeoutMs} ms for a lock others hold; retry ${n}/${retries} in ${Math.round(wait)} ms`),
+    );
     if (note) this.log(`${step.table}: ${step.kind} skipped: ${note}`);
   }
 
@@ -119,7 +156,11 @@ class Runner implements StepContext {
     await setRunStatus(this.c, this.run.id, 'paused', null);
     this.log('paused: run it again to resume where it stopped');
     this.progress.status = 'paused';
-    for (const t of this.progress.tables) if (t.status === 'running') { t.status = 'pending'; t.rate = 0; }
+    for (const t of this.progress.tables)
+      if (t.status === 'running') {
+        t.status = 'pending';
+        t.rate = 0;
+      }
     this.emit();
     return 'paused';
   }
@@ -157,7 +198,9 @@ async function runSteps(c: pg.ClientBase, runner: Runner, runId: number): Promis
     await c.query('ROLLBACK').catch(() => {});
     await setRunStatus(c, runId, 'failed', message).catch(() => {});
     runner.finalEmit('failed', message);
-    throw e instanceof AppError ? new AppError(e.code, `Run ${runId} stopped: ${message} Everything done so far stays; run again to resume.`) : new AppError('internal', `Run ${runId} stopped: ${message}. Everything done so far stays; run again to resume.`);
+    throw e instanceof AppError
+      ? new AppError(e.code, `Run ${runId} stopped: ${message} Everything done so far stays; run again to resume.`)
+      : new AppError('internal', `Run ${runId} stopped: ${message}. Everything done so far stays; run again to resume.`);
   }
 }
 

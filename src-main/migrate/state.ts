@@ -89,8 +89,12 @@ async function stateVersion(c: pg.ClientBase): Promise<number> {
 async function assertReadable(c: pg.ClientBase): Promise<number> {
   const v = await stateVersion(c);
   if (v > STATE_MIGRATIONS.length) {
-    throw new AppError('conflict', `The migration state in this database (schema ${S}) was written by a newer TenantScope (state version ${v}; this one knows up to ${STATE_MIGRATIONS.length}). Use that version, or a newer one, to resume, verify or roll back its runs.`);
-  }  return v;
+    throw new AppError(
+      'conflict',
+      `The migration state in this database (schema ${S}) was written by a newer TenantScope (state version ${v}; this one knows up to ${STATE_MIGRATIONS.length}). Use that version, or a newer one, to resume, verify or roll back its runs.`,
+    );
+  }
+  return v;
 }
 
 /** Creates the state, or brings an older one forward, under a transaction-level lock (concurrent first runs wait). */
@@ -117,8 +121,16 @@ export async function ensureState(c: pg.ClientBase): Promise<void> {
 export async function takeLock(c: pg.ClientBase): Promise<void> {
   const got = (await c.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LOCK_KEY])).rows[0]!.ok;
   if (got) return;
-  const holder = (await c.query<{ pid: number; app: string }>(`SELECT l.pid, a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = $1 LIMIT 1`, [LOCK_KEY])).rows[0];
-  throw new AppError('conflict', `Another migration runner is working on this database${holder ? ` (backend ${holder.pid}, ${holder.app || 'no name'})` : ''}. Wait for it, or pause it from where it runs.`);
+  const holder = (
+    await c.query<{ pid: number; app: string }>(
+      `SELECT l.pid, a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.objid = $1 LIMIT 1`,
+      [LOCK_KEY],
+    )
+  ).rows[0];
+  throw new AppError(
+    'conflict',
+    `Another migration runner is working on this database${holder ? ` (backend ${holder.pid}, ${holder.app || 'no name'})` : ''}. Wait for it, or pause it from where it runs.`,
+  );
 }
 
 export async function loadRun(c: pg.ClientBase, id: number): Promise<LoadedRun> {
@@ -126,7 +138,9 @@ export async function loadRun(c: pg.ClientBase, id: number): Promise<LoadedRun> 
   const r = (await c.query(`SELECT id, status, plan, before FROM ${S}.runs WHERE id = $1`, [id])).rows[0];
   if (!r) throw new AppError('not-found', `There is no migration run ${id} in this database.`);
   const steps = new Map<number, StepState>();
-  for (const s of (await c.query(`SELECT n, status, last_key, rows_done::float8 AS rows_done, rows_total::float8 AS rows_total FROM ${S}.steps WHERE run_id = $1`, [id])).rows) {
+  for (const s of (
+    await c.query(`SELECT n, status, last_key, rows_done::float8 AS rows_done, rows_total::float8 AS rows_total FROM ${S}.steps WHERE run_id = $1`, [id])
+  ).rows) {
     steps.set(s.n, { status: s.status, lastKey: s.last_key, rowsDone: s.rows_done, rowsTotal: s.rows_total });
   }
   // what is read back from the database is checked before anything of it runs
@@ -138,7 +152,15 @@ export async function loadRun(c: pg.ClientBase, id: number): Promise<LoadedRun> 
 export async function recordRun(c: pg.ClientBase, operator: string, plan: MigrationPlan, before: Record<string, TableSnapshot>): Promise<number> {
   await c.query('BEGIN');
   try {
-    const runId = Number((await c.query(`INSERT INTO ${S}.runs (started_by, status, plan, before) VALUES ($1, 'running', $2, $3) RETURNING id`, [operator, JSON.stringify(plan), JSON.stringify(before)])).rows[0].id);
+    const runId = Number(
+      (
+        await c.query(`INSERT INTO ${S}.runs (started_by, status, plan, before) VALUES ($1, 'running', $2, $3) RETURNING id`, [
+          operator,
+          JSON.stringify(plan),
+          JSON.stringify(before),
+        ])
+      ).rows[0].id,
+    );
     for (const s of plan.steps) await c.query(`INSERT INTO ${S}.steps (run_id, n, table_name, kind) VALUES ($1, $2, $3, $4)`, [runId, s.n, s.table, s.kind]);
     await c.query('COMMIT');
     return runId;
@@ -165,12 +187,21 @@ export async function latestRun(c: pg.ClientBase, runId?: number): Promise<numbe
   return Number(r.id);
 }
 
-export async function setRunStatus(c: pg.ClientBase, runId: number, status: RunStatus, message: string | null, extra: { verification?: unknown; finished?: boolean; rolledBackBy?: string } = {}): Promise<void> {
-  await c.query(`UPDATE ${S}.runs SET status = $2, message = $3,
+export async function setRunStatus(
+  c: pg.ClientBase,
+  runId: number,
+  status: RunStatus,
+  message: string | null,
+  extra: { verification?: unknown; finished?: boolean; rolledBackBy?: string } = {},
+): Promise<void> {
+  await c.query(
+    `UPDATE ${S}.runs SET status = $2, message = $3,
       finished_at = CASE WHEN $4::boolean THEN clock_timestamp() ELSE finished_at END,
       verification = coalesce($5::jsonb, verification),
       rolled_back_by = coalesce($6::text, rolled_back_by), rolled_back_at = CASE WHEN $6::text IS NULL THEN rolled_back_at ELSE now() END
-    WHERE id = $1`, [runId, status, message, extra.finished ?? false, extra.verification === undefined ? null : JSON.stringify(extra.verification), extra.rolledBackBy ?? null]);
+    WHERE id = $1`,
+    [runId, status, message, extra.finished ?? false, extra.verification === undefined ? null : JSON.stringify(extra.verification), extra.rolledBackBy ?? null],
+  );
 }
 
 export async function logLine(c: pg.ClientBase, runId: number, message: string): Promise<void> {
@@ -184,12 +215,25 @@ export async function readRuns(c: pg.ClientBase): Promise<RunRecord[]> {
   const { rows } = await c.query(`SELECT r.id, r.started_by, r.started_at, r.finished_at, r.status, r.message, r.rolled_back_by,
       ARRAY(SELECT jsonb_array_elements(r.plan->'tables')->>'table') AS tables, (SELECT coalesce(sum((x->>'rows')::bigint), 0) FROM jsonb_array_elements(r.plan->'tables') x)::float8 AS rows
     FROM ${S}.runs r ORDER BY r.id DESC LIMIT 200`);
-  return rows.map((r) => ({ id: Number(r.id), startedBy: r.started_by, startedAt: new Date(r.started_at).toISOString(), finishedAt: r.finished_at ? new Date(r.finished_at).toISOString() : null, status: r.status, tables: r.tables, rows: r.rows, message: r.message, rolledBackBy: r.rolled_back_by }));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    startedBy: r.started_by,
+    startedAt: new Date(r.started_at).toISOString(),
+    finishedAt: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+    status: r.status,
+    tables: r.tables,
+    rows: r.rows,
+    message: r.message,
+    rolledBackBy: r.rolled_back_by,
+  }));
 }
 
 /** The run's log, oldest first (the last `limit` lines). */
 export async function readLog(c: pg.ClientBase, runId: number, limit = 500): Promise<{ at: string; message: string }[]> {
   if (!(await stateExists(c))) return [];
-  const { rows } = await c.query(`SELECT at, message FROM (SELECT at, message FROM ${S}.log WHERE run_id = $1 ORDER BY at DESC LIMIT $2) x ORDER BY at`, [runId, limit]);
+  const { rows } = await c.query(`SELECT at, message FROM (SELECT at, message FROM ${S}.log WHERE run_id = $1 ORDER BY at DESC LIMIT $2) x ORDER BY at`, [
+    runId,
+    limit,
+  ]);
   return rows.map((r) => ({ at: new Date(r.at).toISOString(), message: r.message }));
 }

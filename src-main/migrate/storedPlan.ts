@@ -10,10 +10,12 @@ import { stepsFor } from './steps/registry.ts';
 export function checkStoredPlan(plan: MigrationPlan, runId: number): void {
   checkPlanShape(plan, runId);
   const rebuilt: PlanStep[] = [];
-  for (const t of plan.tables) rebuilt.push(...stepsFor(t, { notNull: plan.options.notNull, schema: plan.schema, companiesTable: plan.companiesTable }, rebuilt.length + 1));
+  for (const t of plan.tables)
+    rebuilt.push(...stepsFor(t, { notNull: plan.options.notNull, schema: plan.schema, companiesTable: plan.companiesTable }, rebuilt.length + 1));
   if (rebuilt.length !== plan.steps.length) throw changedPlan(runId, `${plan.steps.length} steps where its tables make ${rebuilt.length}`);
   rebuilt.forEach((r, i) => {
     const s = plan.steps[i]!;
-    if (s.n !== r.n || s.table !== r.table || s.kind !== r.kind || s.sql !== r.sql) throw changedPlan(runId, `step ${i + 1} (${String(s.table)}: ${String(s.kind)}) is not the step its table makes`);
+    if (s.n !== r.n || s.table !== r.table || s.kind !== r.kind || s.sql !== r.sql)
+      throw changedPlan(runId, `step ${i + 1} (${String(s.table)}: ${String(s.kind)}) is not the step its table makes`);
   });
 }

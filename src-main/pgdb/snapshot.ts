@@ -73,8 +73,12 @@ export async function readSchemaSnapshot(c: pg.ClientBase): Promise<SchemaSnapsh
     const t = tables.get(r.relname);
     if (t) t.heapBytes = Number(r.heap);
   }
-  const names = new Set((await c.query<{ n: string }>(`
-    SELECT relname::text AS n FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = current_schema() UNION SELECT conname::text FROM pg_constraint`)).rows.map((r) => r.n));
+  const names = new Set(
+    (
+      await c.query<{ n: string }>(`
+    SELECT relname::text AS n FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace AND ns.nspname = current_schema() UNION SELECT conname::text FROM pg_constraint`)
+    ).rows.map((r) => r.n),
+  );
   return { schema, tables, names };
 }
 

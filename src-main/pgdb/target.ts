@@ -29,7 +29,10 @@ export class PgTarget {
   readonly label: string;
   private readonly pool: pg.Pool;
 
-  constructor(readonly url: string, private readonly purpose = '') {
+  constructor(
+    readonly url: string,
+    private readonly purpose = '',
+  ) {
     this.label = databaseLabel(url);
     this.pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 8000, max: 4, idleTimeoutMillis: 10_000, application_name: 'tenantscope' });
     // an idle client the server dropped: the next checkout makes a new one
@@ -48,7 +51,9 @@ export class PgTarget {
     } catch (e) {
       throw openError(e, this.url, this.purpose);
     }
-    c.on('error', () => { /* a dropped connection fails the running query, which says so */ });
+    c.on('error', () => {
+      /* a dropped connection fails the running query, which says so */
+    });
     await c.query(`SET application_name = ${pg.escapeLiteral(applicationName)}`);
     return c;
   }
@@ -67,7 +72,9 @@ export class PgTarget {
       await c.query('COMMIT');
       return out;
     } catch (e) {
-      await c.query('ROLLBACK').catch((r: Error) => { broken = r; });
+      await c.query('ROLLBACK').catch((r: Error) => {
+        broken = r;
+      });
       throw e;
     } finally {
       // a client whose ROLLBACK failed (its connection dropped) is not reused

@@ -5,7 +5,6 @@ import type { ConnectionStore } from '../connections/connectionStore.ts';
 import { CrmClient } from '../crm/crmClient.ts';
 import { signInIdentity, type CrmIdentity } from '../crm/transport.ts';
 
-
 interface Live {
   session: Session;
   /** the operator as the CRM knows them (their credentials in memory only, to sign in again when the token expires); null offline */
@@ -36,11 +35,18 @@ export class SessionService {
     await this.ensureCrm(input.connection);
     const profile = this.connections.get(input.connection);
     const client = new CrmClient(profile);
-    const who = await signInIdentity(client, input.username ?? 'operator', input.token ? { token: input.token } : { username: input.username!, password: input.password! });
+    const who = await signInIdentity(
+      client,
+      input.username ?? 'operator',
+      input.token ? { token: input.token } : { username: input.username!, password: input.password! },
+    );
     const { me } = who;
     const token = who.token();
     if (me.role !== 'super_admin' && !me.companyId) {
-      throw new AppError('forbidden', `${NO_COMPANY_MESSAGE}: ${me.email || 'this user'} belongs to no company, so the console has nothing to show. Ask a super admin to assign one.`);
+      throw new AppError(
+        'forbidden',
+        `${NO_COMPANY_MESSAGE}: ${me.email || 'this user'} belongs to no company, so the console has nothing to show. Ask a super admin to assign one.`,
+      );
     }
     // a CRM with no companies endpoint: the super admin starts with none listed (sync --all partitions by what it finds)
     const tenants = me.role === 'super_admin' ? ((await client.tenants(token)) ?? []) : [{ id: me.companyId!, name: me.companyName ?? me.companyId! }];
@@ -61,9 +67,15 @@ export class SessionService {
   }
 
   /** A session on the cache alone, with the role and tenants the CRM gave at the last online sign-in. */
-  openOffline(connection: string, op: { user: Session['user']; role: Session['role']; company: Tenant | null; tenants: Tenant[]; dataAsOf: string | null }): Session {
+  openOffline(
+    connection: string,
+    op: { user: Session['user']; role: Session['role']; company: Tenant | null; tenants: Tenant[]; dataAsOf: string | null },
+  ): Session {
     const session: Session = {
-      connection, user: op.user, role: op.role, company: op.company,
+      connection,
+      user: op.user,
+      role: op.role,
+      company: op.company,
       canSwitchTenant: op.role === 'super_admin',
       selectedTenant: op.company?.id ?? op.tenants[0]?.id ?? null,
       signedInAt: new Date().toISOString(),

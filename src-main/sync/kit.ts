@@ -24,15 +24,21 @@ export function storageError(e: unknown, where: string): AppError | null {
   const code = (e as { code?: unknown }).code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return null;
   const why =
-    code === 'SQLITE_FULL' ? 'the disk is full'
-    : code.startsWith('SQLITE_READONLY') ? 'the cache is read-only'
-    : code.startsWith('SQLITE_IOERR') ? 'the disk reported an I/O error'
-    : code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? 'another program holds the cache'
-    : null;
+    code === 'SQLITE_FULL'
+      ? 'the disk is full'
+      : code.startsWith('SQLITE_READONLY')
+        ? 'the cache is read-only'
+        : code.startsWith('SQLITE_IOERR')
+          ? 'the disk reported an I/O error'
+          : code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED'
+            ? 'another program holds the cache'
+            : null;
   if (!why) return null;
-  return new AppError('storage', `The cache could not be written ${where}: ${why} (${code}). It keeps its last good state; free space or fix the folder's permissions, then sync again to resume.`);
+  return new AppError(
+    'storage',
+    `The cache could not be written ${where}: ${why} (${code}). It keeps its last good state; free space or fix the folder's permissions, then sync again to resume.`,
+  );
 }
-
 
 /** Parents before children: users first, then each resource after the one its company comes through. */
 export function syncOrder(resources: Resource[], users: string): Resource[] {
@@ -63,11 +69,35 @@ export interface SyncDeps {
   readonly profile: ConnectionProfile;
   readonly bus: EventBus;
   readonly client: CrmClient;
-  fetchJson(identity: SyncIdentity, url: string, params: Record<string, string | number>, signal: AbortSignal | undefined, onRetry: (line: string) => void): Promise<Answer>;
-  ingest(identity: SyncIdentity, resource: Resource, items: unknown[], request: string, runId: number, askedFor?: string | null): { latest: string | null; leaks: number };
+  fetchJson(
+    identity: SyncIdentity,
+    url: string,
+    params: Record<string, string | number>,
+    signal: AbortSignal | undefined,
+    onRetry: (line: string) => void,
+  ): Promise<Answer>;
+  ingest(
+    identity: SyncIdentity,
+    resource: Resource,
+    items: unknown[],
+    request: string,
+    runId: number,
+    askedFor?: string | null,
+  ): { latest: string | null; leaks: number };
   markVanished(identity: SyncIdentity, company: string, resource: string, since: number): { changes: number };
   ownersPlaceable(): boolean;
-  syncNested(identity: SyncIdentity, tenant: SyncTenant, resource: Resource, runId: number, report: SyncReport, outcome: ResourceOutcome, get: Get, pageSize: number, progress: SyncProgress, key: string): Promise<void>;
+  syncNested(
+    identity: SyncIdentity,
+    tenant: SyncTenant,
+    resource: Resource,
+    runId: number,
+    report: SyncReport,
+    outcome: ResourceOutcome,
+    get: Get,
+    pageSize: number,
+    progress: SyncProgress,
+    key: string,
+  ): Promise<void>;
   applyDeletions(tenant: SyncTenant, superAdmin: boolean, get: Get): Promise<number>;
   finish(runId: number, report: SyncReport, outcome: string, message: string | null): void;
 }
@@ -76,6 +106,12 @@ export interface SyncDeps {
 export interface ProofDeps {
   readonly cache: OpenCache;
   readonly profile: ConnectionProfile;
-  fetchJson(identity: SyncIdentity, url: string, params: Record<string, string | number>, signal: AbortSignal | undefined, onRetry: (line: string) => void): Promise<Answer>;
+  fetchJson(
+    identity: SyncIdentity,
+    url: string,
+    params: Record<string, string | number>,
+    signal: AbortSignal | undefined,
+    onRetry: (line: string) => void,
+  ): Promise<Answer>;
   deriver(): (resource: Resource, row: Record<string, unknown>) => { company: string | null; outside: boolean };
 }

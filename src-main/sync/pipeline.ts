@@ -17,7 +17,10 @@ export async function fetchAhead(pages: AsyncIterable<Page>, signal: AbortSignal
   let failure: unknown = null;
   let wake: (() => void) | null = null;
   let room: (() => void) | null = null;
-  const signalWriter = () => { wake?.(); wake = null; };
+  const signalWriter = () => {
+    wake?.();
+    wake = null;
+  };
   const fetcher = (async () => {
     try {
       for await (const page of pages) {

@@ -12,7 +12,11 @@ export class SyncProgress {
   private lastEmit = 0;
   pages = 0;
 
-  constructor(private readonly task: string, private readonly emit: (p: EventPayload<'onProgress'>) => void, private readonly intervalMs = 250) {}
+  constructor(
+    private readonly task: string,
+    private readonly emit: (p: EventPayload<'onProgress'>) => void,
+    private readonly intervalMs = 250,
+  ) {}
 
   /** A part to come, with the rows it is expected to bring when known (a count from the server, or the cache's). */
   expect(key: string, label: string, total: number | null): void {
@@ -65,7 +69,13 @@ export class SyncProgress {
       message: `${finished} of ${all.length} listings done${failed ? `, ${failed} failed` : ''} · ${this.pages} pages · ${Math.round(rate)} rows/s`,
       rate: Math.round(rate),
       etaSeconds: total !== null && rate > 0 ? Math.ceil(left / rate) : null,
-      parts: running.map((p) => ({ label: p.label, done: p.done, total: p.total, rate: Math.round(p.rate), etaSeconds: p.total !== null && p.rate > 0 ? Math.ceil(Math.max(p.total - p.done, 0) / p.rate) : null })),
+      parts: running.map((p) => ({
+        label: p.label,
+        done: p.done,
+        total: p.total,
+        rate: Math.round(p.rate),
+        etaSeconds: p.total !== null && p.rate > 0 ? Math.ceil(Math.max(p.total - p.done, 0) / p.rate) : null,
+      })),
     };
   }
 

@@ -26,10 +26,19 @@ function rowDiff(server: ManifestRow[], local: CachedRow[]): NonNullable<Proof['
   const there = new Map(server.map((r) => [r.id, r]));
   const missing = [...there.keys()].filter((id) => !here.has(id)).sort();
   const extra = [...here.keys()].filter((id) => !there.has(id)).sort();
-  const changed = [...there.values()].filter((r) => here.has(r.id) && token(r, byContent) !== token(here.get(r.id)!, byContent)).map((r) => r.id).sort();
+  const changed = [...there.values()]
+    .filter((r) => here.has(r.id) && token(r, byContent) !== token(here.get(r.id)!, byContent))
+    .map((r) => r.id)
+    .sort();
   // whose listings brought the rows the server's lacks
   const extraFrom = [...new Set(extra.map((id) => here.get(id)!.fetchedBy))].sort();
-  return { missing: missing.slice(0, 20), extra: extra.slice(0, 20), changed: changed.slice(0, 20), counts: { missing: missing.length, extra: extra.length, changed: changed.length }, extraFrom };
+  return {
+    missing: missing.slice(0, 20),
+    extra: extra.slice(0, 20),
+    changed: changed.slice(0, 20),
+    counts: { missing: missing.length, extra: extra.length, changed: changed.length },
+    extraFrom,
+  };
 }
 
 /** A drifted proof in words, with its likely cause. */
@@ -45,16 +54,23 @@ function driftWhy(p: Pick<Proof, 'local' | 'server' | 'by' | 'diff' | 'basis'>, 
     counts.changed ? `${counts.changed} changed on the server since they were cached` : '',
   ].filter(Boolean);
   const wider = extraFrom.filter((who) => who !== p.by);
-  const cause = counts.extra && wider.length
-    ? ` The extra rows were fetched by ${wider.join(', ')}: ${p.by}'s listing is narrower, which is not a deletion on the server. Prove as the identity that synced them to compare like with like.`
-    : counts.extra ? ' They were deleted on the server, or are no longer listed to anyone: a sync by updated_since does not see a deletion unless the CRM has a deletions feed; evict the partition and sync it again to list it afresh.' : ' Sync again to bring the cache up to date.';
+  const cause =
+    counts.extra && wider.length
+      ? ` The extra rows were fetched by ${wider.join(', ')}: ${p.by}'s listing is narrower, which is not a deletion on the server. Prove as the identity that synced them to compare like with like.`
+      : counts.extra
+        ? ' They were deleted on the server, or are no longer listed to anyone: a sync by updated_since does not see a deletion unless the CRM has a deletions feed; evict the partition and sync it again to list it afresh.'
+        : ' Sync again to bring the cache up to date.';
   return `Rows by id: ${parts.join('; ')}.${cause}`;
 }
 
 /** A record as text that does not depend on its keys' order. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   return JSON.stringify(value) ?? 'null';
 }
 
@@ -62,7 +78,10 @@ function canonical(value: unknown): string {
  * One manifest line a row: its id and updated_at, or (a resource with no updated_at) its id and a
  * digest of the whole record, so that a changed row shows without a timestamp to say so.
  */
-function manifestOf(rows: Array<{ id: string; updated: string | null; record: unknown }>, contentWhenUndated = true): { count: number; latest: string | null; hash: string } {
+function manifestOf(
+  rows: Array<{ id: string; updated: string | null; record: unknown }>,
+  contentWhenUndated = true,
+): { count: number; latest: string | null; hash: string } {
   // TenantScope's manifest protocol hashes id|updated_at lines whatever they hold; a relist can do better
   const byContent = contentWhenUndated && rows.length > 0 && rows.every((r) => r.updated === null);
   const lines = rows.map((r) => `${r.id}|${byContent ? createHash('sha256').update(canonical(r.record)).digest('hex') : (r.updated ?? '')}`).sort();
@@ -88,16 +107,31 @@ export class Prover {
 
   /** a resource's cached rows of a company; a plain user's: the ones their own sync was given */
   private localRows(company: string, resource: string, seenBy?: string): CachedRow[] {
-    const rows = this.svc.cache.raw.prepare(`SELECT id, updated_at, payload, fetched_by FROM records WHERE company_id = @company AND resource = @resource AND deleted = 0
-      ${seenBy !== undefined ? 'AND rid IN (SELECT rid FROM record_seen_by WHERE identity = @seenBy)' : ''}`).all({ company, resource, seenBy }) as Array<{ id: string; updated_at: string | null; payload: string; fetched_by: string }>;
-    return rows.map((r) => ({ id: r.id, updated: r.updated_at, fetchedBy: r.fetched_by, get record() { return JSON.parse(r.payload) as unknown; } }));
+    const rows = this.svc.cache.raw
+      .prepare(
+        `SELECT id, updated_at, payload, fetched_by FROM records WHERE company_id = @company AND resource = @resource AND deleted = 0
+      ${seenBy !== undefined ? 'AND rid IN (SELECT rid FROM record_seen_by WHERE identity = @seenBy)' : ''}`,
+      )
+      .all({ company, resource, seenBy }) as Array<{ id: string; updated_at: string | null; payload: string; fetched_by: string }>;
+    return rows.map((r) => ({
+      id: r.id,
+      updated: r.updated_at,
+      fetchedBy: r.fetched_by,
+      get record() {
+        return JSON.parse(r.payload) as unknown;
+      },
+    }));
   }
 
   /**
    * The server's side of a proof without a manifest endpoint: the resource listed afresh (through
    * its parents when nested), each row placed as a sync would place it, the tenant's rows kept.
    */
-  private async relistManifest(identity: SyncIdentity, tenant: SyncTenant, resource: Resource): Promise<{ count: number; latest: string | null; hash: string; rows: ManifestRow[] }> {
+  private async relistManifest(
+    identity: SyncIdentity,
+    tenant: SyncTenant,
+    resource: Resource,
+  ): Promise<{ count: number; latest: string | null; hash: string; rows: ManifestRow[] }> {
     const list = resource.endpoints.list!;
     const paging = this.svc.profile.paging;
     const derive = this.svc.deriver();
@@ -107,16 +141,25 @@ export class Prover {
     const sources: Array<{ url: string; parent?: string }> = [];
     if (/\{[^}]+\}/.test(list)) {
       if (d.kind !== 'parent') return { ...manifestOf([]), rows: [] };
-      const parents = this.svc.cache.raw.prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').pluck().all(tenant.id, d.resource) as string[];
+      const parents = this.svc.cache.raw
+        .prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0')
+        .pluck()
+        .all(tenant.id, d.resource) as string[];
       for (const id of parents) sources.push({ url: CrmClient.fillPath(list, { [d.field]: id }), parent: id });
     } else sources.push({ url: list });
     const rows: Array<{ id: string; updated: string | null; record: unknown }> = [];
     for (const source of sources) {
       const get = (url: string, params: Record<string, string | number>) => this.svc.fetchJson(identity, url, params, undefined, () => {});
-      for await (const { items } of pagesOf(paging, this.svc.profile.baseUrl, source.url, get, { size: paging.maxLimit, query: filtered ? { [this.svc.profile.sync.tenantParam!]: tenant.id } : {} })) {
+      for await (const { items } of pagesOf(paging, this.svc.profile.baseUrl, source.url, get, {
+        size: paging.maxLimit,
+        query: filtered ? { [this.svc.profile.sync.tenantParam!]: tenant.id } : {},
+      })) {
         for (const raw of items) {
           if (!raw || typeof raw !== 'object') continue;
-          const item = source.parent && (raw as Record<string, unknown>)[(d as { field: string }).field] === undefined ? { ...(raw as object), [(d as { field: string }).field]: source.parent } as Record<string, unknown> : raw as Record<string, unknown>;
+          const item =
+            source.parent && (raw as Record<string, unknown>)[(d as { field: string }).field] === undefined
+              ? ({ ...(raw as object), [(d as { field: string }).field]: source.parent } as Record<string, unknown>)
+              : (raw as Record<string, unknown>);
           const derived = derive(resource, item);
           const company = derived.company ?? (derived.outside ? (filtered ? tenant.id : source.parent ? tenant.id : null) : null) ?? UNASSIGNED;
           if (company !== tenant.id) continue;
@@ -136,7 +179,13 @@ export class Prover {
     const out: Proof[] = [];
     const manifest = this.svc.profile.sync.manifestPath;
     // resources synced for this tenant, or in a sync of every tenant at once ('*')
-    const resources = (this.svc.cache.raw.prepare(`SELECT DISTINCT resource FROM sync_state WHERE company_id IN (?, '${ALL}') AND cursor IS NULL AND last_finished_at IS NOT NULL ORDER BY resource`).all(tenant.id) as Array<{ resource: string }>).map((r) => r.resource);
+    const resources = (
+      this.svc.cache.raw
+        .prepare(
+          `SELECT DISTINCT resource FROM sync_state WHERE company_id IN (?, '${ALL}') AND cursor IS NULL AND last_finished_at IS NOT NULL ORDER BY resource`,
+        )
+        .all(tenant.id) as Array<{ resource: string }>
+    ).map((r) => r.resource);
     // a plain user proves what their own sync was given, and keeps the proof apart from the company's
     const seenBy = identity.role === 'user' ? identity.email : undefined;
     for (const resource of resources) {
@@ -147,10 +196,12 @@ export class Prover {
       if (manifest) {
         const params: Record<string, string> = { resource };
         if (this.svc.profile.sync.tenantParam && identity.role === 'super_admin') params[this.svc.profile.sync.tenantParam] = tenant.id;
-        const res = await this.svc.fetchJson(identity, manifest, params, undefined, () => {}).catch((e) => {
-          if (e instanceof AppError && e.code === 'bad-response') return null; // no manifest for this resource: relisted below
-          throw e;
-        });
+        const res = await this.svc
+          .fetchJson(identity, manifest, params, undefined, () => {})
+          .catch((e) => {
+            if (e instanceof AppError && e.code === 'bad-response') return null; // no manifest for this resource: relisted below
+            throw e;
+          });
         if (res) {
           const d = res.data as { count?: number; latest_updated_at?: string | null; hash?: string };
           server = { count: Number(d.count), latest: d.latest_updated_at ?? null, hash: d.hash ?? null };
@@ -167,7 +218,15 @@ export class Prover {
       // a relist compares whole records where there is no updated_at; a manifest, id|updated_at lines
       const local = manifestOf(cached, basis === 'relist');
       // counts only: a manifest without a hash
-      const status: Proof['status'] = !server ? 'counts-only' : server.hash === null ? (server.count === local.count ? 'counts-only' : 'drifted') : server.hash === local.hash && server.count === local.count ? 'in-sync' : 'drifted';
+      const status: Proof['status'] = !server
+        ? 'counts-only'
+        : server.hash === null
+          ? server.count === local.count
+            ? 'counts-only'
+            : 'drifted'
+          : server.hash === local.hash && server.count === local.count
+            ? 'in-sync'
+            : 'drifted';
       // a plain user is told of their own listing only, never of who else fetched the company's rows
       const cachedBy = seenBy !== undefined ? [seenBy] : [...new Set(cached.map((r) => r.fetchedBy))].sort();
       const proof: Proof = { tenant: tenant.id, resource, status, ...(basis ? { basis } : {}), local, server, asOf: now(), by: identity.email, cachedBy };
@@ -180,7 +239,11 @@ export class Prover {
         }
         proof.why = driftWhy(proof, extraFrom);
       }
-      this.svc.cache.raw.prepare('INSERT INTO sync_state (company_id, resource, proof) VALUES (?, ?, ?) ON CONFLICT (company_id, resource) DO UPDATE SET proof = excluded.proof').run(stateKeyOf(identity, tenant.id), resource, JSON.stringify(proof));
+      this.svc.cache.raw
+        .prepare(
+          'INSERT INTO sync_state (company_id, resource, proof) VALUES (?, ?, ?) ON CONFLICT (company_id, resource) DO UPDATE SET proof = excluded.proof',
+        )
+        .run(stateKeyOf(identity, tenant.id), resource, JSON.stringify(proof));
       out.push(proof);
     }
     return out;
@@ -189,6 +252,8 @@ export class Prover {
   /** The proofs kept in the cache for a tenant (the last one of each resource), whatever session made them. */
   proofs(tenantId: string, who?: { role: string; email: string }): Proof[] {
     const key = who ? stateKeyOf(who, tenantId) : tenantId;
-    return (this.svc.cache.raw.prepare('SELECT proof FROM sync_state WHERE company_id = ? AND proof IS NOT NULL ORDER BY resource').pluck().all(key) as string[]).map((p) => JSON.parse(p) as Proof);
+    return (
+      this.svc.cache.raw.prepare('SELECT proof FROM sync_state WHERE company_id = ? AND proof IS NOT NULL ORDER BY resource').pluck().all(key) as string[]
+    ).map((p) => JSON.parse(p) as Proof);
   }
 }

@@ -68,7 +68,11 @@ export class SyncRun {
       if (identity.role !== 'super_admin' && t.id !== identity.companyId) throw new AppError('forbidden', `${identity.email} may sync their own company only.`);
     }
     try {
-      const runId = Number(svc.cache.raw.prepare('INSERT INTO sync_runs (started_at, identity, tenants) VALUES (?, ?, ?)').run(now(), identity.email, JSON.stringify(tenants.map((t) => t.id))).lastInsertRowid);
+      const runId = Number(
+        svc.cache.raw
+          .prepare('INSERT INTO sync_runs (started_at, identity, tenants) VALUES (?, ?, ?)')
+          .run(now(), identity.email, JSON.stringify(tenants.map((t) => t.id))).lastInsertRowid,
+      );
       return new SyncRun(svc, identity, runId, opts);
     } catch (e) {
       throw storageError(e, 'before the sync began') ?? e;
@@ -88,7 +92,9 @@ export class SyncRun {
       const err = fatal.reason instanceof AppError ? fatal.reason : describeFailure(fatal.reason, this.svc.profile.baseUrl);
       try {
         this.svc.finish(this.runId, this.report, err.code === 'cancelled' ? 'cancelled' : 'failed', err.message);
-      } catch { /* a full or read-only disk cannot take the record of the run either */ }
+      } catch {
+        /* a full or read-only disk cannot take the record of the run either */
+      }
       throw err;
     }
     const failed = this.report.outcomes.filter((o) => o.status === 'failed');
@@ -97,7 +103,9 @@ export class SyncRun {
     // tens of MB beside a small cache until the console quits); a reader holding it makes this a no-op
     try {
       this.svc.cache.raw.pragma('wal_checkpoint(TRUNCATE)');
-    } catch { /* busy: the next sync, or closing, checkpoints */ }
+    } catch {
+      /* busy: the next sync, or closing, checkpoints */
+    }
     return this.report;
   }
 
@@ -115,12 +123,14 @@ export class SyncRun {
   }
 
   private get(url: string, params: Record<string, string | number>, signal?: AbortSignal) {
-    return this.svc.fetchJson(this.identity, url, params, signal, (line) => {
-      this.report.retries++;
-      this.report.retried.push(line);
-    }).catch((e) => {
-      throw signal?.aborted && this.opts.signal?.aborted ? this.cancelled() : e;
-    });
+    return this.svc
+      .fetchJson(this.identity, url, params, signal, (line) => {
+        this.report.retries++;
+        this.report.retried.push(line);
+      })
+      .catch((e) => {
+        throw signal?.aborted && this.opts.signal?.aborted ? this.cancelled() : e;
+      });
   }
 
   /** Rows each listing is expected to bring, for the progress bars: the server's count when it gives one, else the cache's. */
@@ -128,14 +138,19 @@ export class SyncRun {
     const { profile } = this.svc;
     const countPath = profile.sync.manifestPath;
     const countParam = profile.sync.countOnlyParam;
-    const localCount = this.svc.cache.raw.prepare(`SELECT count(*) FROM records WHERE resource = ? AND deleted = 0 ${tenant.id === ALL ? '' : 'AND company_id = ?'}`).pluck();
+    const localCount = this.svc.cache.raw
+      .prepare(`SELECT count(*) FROM records WHERE resource = ? AND deleted = 0 ${tenant.id === ALL ? '' : 'AND company_id = ?'}`)
+      .pluck();
     for (const resource of this.order) {
       if (!resource.endpoints.list) continue;
       const key = `${tenant.id}/${resource.name}`;
       const label = `${tenant.name} · ${resource.name}`;
       const prev = this.state.get(this.stateKey(tenant), resource.name) as { cursor: string | null; high_water: string | null } | undefined;
       // an incremental listing brings what changed: unknown until it ends
-      if (this.incremental && prev?.high_water && !/\{/.test(resource.endpoints.list)) { this.progress.expect(key, label, null); continue; }
+      if (this.incremental && prev?.high_water && !/\{/.test(resource.endpoints.list)) {
+        this.progress.expect(key, label, null);
+        continue;
+      }
       let total: number | null = null;
       if (countPath && countParam) {
         const params: Record<string, string> = { resource: resource.name, [countParam]: 'true' };
@@ -156,7 +171,10 @@ export class SyncRun {
     if (this.ownersWarned || resource.derivation.kind !== 'owner') return;
     this.ownersWarned = true;
     const users = this.svc.profile.catalog.users;
-    Object.assign(outcome, { status: 'warning', message: `The CRM lists no ${users}, so the company of rows reached through their owner (${resource.name} and the like) is unknown and they stay unassigned: give the connection its database URL (tenantscope connections add ... --db-env VAR) so that the owners' companies are read from the ${users} table.` });
+    Object.assign(outcome, {
+      status: 'warning',
+      message: `The CRM lists no ${users}, so the company of rows reached through their owner (${resource.name} and the like) is unknown and they stay unassigned: give the connection its database URL (tenantscope connections add ... --db-env VAR) so that the owners' companies are read from the ${users} table.`,
+    });
   }
 
   /** A tenant's resources, parents first; then the deletions feed. */
@@ -167,7 +185,10 @@ export class SyncRun {
       const outcome: ResourceOutcome = { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
       this.report.outcomes.push(outcome);
       const list = resource.endpoints.list;
-      if (!list) { Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' }); continue; }
+      if (!list) {
+        Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' });
+        continue;
+      }
       this.warnOwners(outcome, resource);
       const key = `${tenant.id}/${resource.name}`;
       this.progress.start(key, `${tenant.name} · ${resource.name}`);
@@ -179,7 +200,18 @@ export class SyncRun {
 
   private async syncNested(tenant: SyncTenant, resource: Resource, outcome: ResourceOutcome, key: string): Promise<void> {
     try {
-      await this.svc.syncNested(this.identity, tenant, resource, this.runId, this.report, outcome, (url, params) => this.get(url, params, this.opts.signal), this.pageSize, this.progress, key);
+      await this.svc.syncNested(
+        this.identity,
+        tenant,
+        resource,
+        this.runId,
+        this.report,
+        outcome,
+        (url, params) => this.get(url, params, this.opts.signal),
+        this.pageSize,
+        this.progress,
+        key,
+      );
       this.progress.end(key, 'done');
     } catch (e) {
       if (this.opts.signal?.aborted) throw this.cancelled();
@@ -196,9 +228,30 @@ export class SyncRun {
     // the next page is on its way while this one is written; stopping the listing stops it
     const listing = new AbortController();
     const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, listing.signal]) : listing.signal;
-    const writer = new ListingWriter({ svc: this.svc, identity: this.identity, runId: this.runId, report: this.report, progress: this.progress, saveState: this.saveState, incremental: this.incremental, superAdmin: this.superAdmin, stateKey: this.stateKey(tenant) }, tenant, resource, outcome, key, prev);
+    const writer = new ListingWriter(
+      {
+        svc: this.svc,
+        identity: this.identity,
+        runId: this.runId,
+        report: this.report,
+        progress: this.progress,
+        saveState: this.saveState,
+        incremental: this.incremental,
+        superAdmin: this.superAdmin,
+        stateKey: this.stateKey(tenant),
+      },
+      tenant,
+      resource,
+      outcome,
+      key,
+      prev,
+    );
     try {
-      const pages = pagesOf(this.svc.profile.paging, this.svc.profile.baseUrl, list, (u, p) => this.get(u, p, signal), { size: this.pageSize, from: resuming ? prev!.cursor : null, query: writer.query });
+      const pages = pagesOf(this.svc.profile.paging, this.svc.profile.baseUrl, list, (u, p) => this.get(u, p, signal), {
+        size: this.pageSize,
+        from: resuming ? prev!.cursor : null,
+        query: writer.query,
+      });
       await fetchAhead(pages, signal, (batch) => writer.flush(batch));
       this.progress.end(key, 'done');
     } catch (e) {
@@ -207,7 +260,10 @@ export class SyncRun {
       outcome.status = 'failed';
       outcome.message = `${tenant.name} · ${resource.name}: ${err.message}`;
       this.progress.end(key, 'failed');
-      const noteError = () => this.svc.cache.raw.prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?').run(outcome.message, this.stateKey(tenant), resource.name);
+      const noteError = () =>
+        this.svc.cache.raw
+          .prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?')
+          .run(outcome.message, this.stateKey(tenant), resource.name);
       // the listing's failure is noted and the sync goes on, unless the sign-in, the CRM or the disk is gone
       if (err.code !== 'unauthenticated' && err.code !== 'unreachable' && err.code !== 'storage') {
         noteError();
@@ -215,13 +271,14 @@ export class SyncRun {
       }
       try {
         noteError();
-      } catch { /* a full or read-only disk cannot take the note either */ }
+      } catch {
+        /* a full or read-only disk cannot take the note either */
+      }
       throw new AppError(err.code, outcome.message);
     } finally {
       listing.abort();
     }
   }
-
 }
 
 /**
@@ -288,7 +345,17 @@ class ListingWriter {
       const last = batch[batch.length - 1]!;
       this.rows += batch.reduce((a, p) => a + p.items.length, 0);
       this.pages += batch.length;
-      saveState.run({ company_id: stateKey, resource: this.resource.name, cursor: last.next, listing_since: last.next ? this.listingTag : null, high_water: last.next ? (this.prev?.high_water ?? null) : this.highWater, rows: this.rows, pages: this.pages, last_finished_at: last.next ? null : now(), last_error: null });
+      saveState.run({
+        company_id: stateKey,
+        resource: this.resource.name,
+        cursor: last.next,
+        listing_since: last.next ? this.listingTag : null,
+        high_water: last.next ? (this.prev?.high_water ?? null) : this.highWater,
+        rows: this.rows,
+        pages: this.pages,
+        last_finished_at: last.next ? null : now(),
+        last_error: null,
+      });
       if (!last.next && !incremental && this.listingTag?.startsWith('run:')) {
         // the relist is complete: what it did not return has vanished from the server
         report.deletions += svc.markVanished(identity, this.tenant.id, this.resource.name, Number(this.listingTag.slice(4))).changes;

@@ -1,4 +1,7 @@
 import type { Resource } from '../../src-shared/catalog.ts';
+import { ingestStatements } from '../cache/queries/ingest.ts';
+import { finishSyncRun, lastSyncRun, type LastSyncRun } from '../cache/queries/history.ts';
+import { evictPartition, partitionSummaries, type PartitionSummary } from '../cache/queries/partitions.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
@@ -17,8 +20,6 @@ export { storageError, syncOrder, type SyncIdentity, type SyncTenant } from './k
 import { isLater, Latest } from '../../src-shared/instant.ts';
 import type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
 import { ALL, OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
-
-
 
 export type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
 
@@ -49,20 +50,8 @@ export class SyncService implements SyncDeps, ProofDeps {
   private statements?: ReturnType<SyncService['prepare']>;
 
   private prepare() {
-    const raw = this.cache.raw;
     return {
-      upsert: raw.prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, seen_run, has_company_field, own_company)
-      VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
-      ON CONFLICT (company_id, resource, id) DO UPDATE SET updated_at = excluded.updated_at, deleted = 0, payload = excluded.payload,
-        fetched_by = excluded.fetched_by, fetched_from = excluded.fetched_from, fetched_at = excluded.fetched_at, seen_run = excluded.seen_run,
-        has_company_field = excluded.has_company_field, own_company = excluded.own_company
-      RETURNING rid`).pluck(),
-      existing: raw.prepare('SELECT rid, company_id FROM records WHERE resource = ? AND id = ?'),
-      moveOut: raw.prepare('DELETE FROM records WHERE rid = ?'),
-      dropRefs: raw.prepare('DELETE FROM refs WHERE company_id = ? AND rid = ?'),
-      addRef: raw.prepare('INSERT OR REPLACE INTO refs (company_id, rid, field, target_resource, target_id, resource) VALUES (?, ?, ?, ?, ?, ?)'),
-      seenBy: raw.prepare('INSERT INTO record_seen_by (identity, rid, run_id) VALUES (?, ?, ?) ON CONFLICT (identity, rid) DO UPDATE SET run_id = excluded.run_id'),
-      leak: raw.prepare('INSERT OR IGNORE INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      ...ingestStatements(this.cache.raw),
       derive: this.deriver(),
     };
   }
@@ -71,7 +60,14 @@ export class SyncService implements SyncDeps, ProofDeps {
    * Writes one page of records (call inside a transaction): partition by derived company,
    * provenance, references, and leak evidence. Answers the page's latest updated_at and its leaks.
    */
-  ingest(identity: SyncIdentity, resource: Resource, items: unknown[], request: string, runId: number, askedFor: string | null = null): { latest: string | null; leaks: number } {
+  ingest(
+    identity: SyncIdentity,
+    resource: Resource,
+    items: unknown[],
+    request: string,
+    runId: number,
+    askedFor: string | null = null,
+  ): { latest: string | null; leaks: number } {
     const st = (this.statements ??= this.prepare());
     const superAdmin = identity.role === 'super_admin';
     const updatedField = this.profile.incremental?.updatedAtField ?? 'updated_at';
@@ -95,7 +91,10 @@ export class SyncService implements SyncDeps, ProofDeps {
       const derived = st.derive(resource, item);
       // a super admin asked for one company's rows: a row of another is the CRM's error, not data to file away
       if (askedFor && derived.company && derived.company !== askedFor) {
-        throw new AppError('bad-response', `${request}: asked for company ${askedFor}, but the page holds ${resource.name} ${id} of company ${derived.company}.`);
+        throw new AppError(
+          'bad-response',
+          `${request}: asked for company ${askedFor}, but the page holds ${resource.name} ${id} of company ${derived.company}.`,
+        );
       }
       const before = st.existing.all(resource.name, id) as Array<{ rid: number; company_id: string }>;
       // an owner or parent the cache does not hold (deleted on the server, evicted here): the company the
@@ -110,7 +109,19 @@ export class SyncService implements SyncDeps, ProofDeps {
         if (old.company_id !== company) st.moveOut.run(old.rid);
       }
       const ownValue = companyField ? item[companyField] : undefined;
-      const rid = st.upsert.get(company, resource.name, id, updated, JSON.stringify(item), identity.email, request, fetchedAt, runId, ownValue === undefined ? 0 : 1, ownValue === undefined || ownValue === null ? null : String(ownValue)) as number;
+      const rid = st.upsert.get(
+        company,
+        resource.name,
+        id,
+        updated,
+        JSON.stringify(item),
+        identity.email,
+        request,
+        fetchedAt,
+        runId,
+        ownValue === undefined ? 0 : 1,
+        ownValue === undefined || ownValue === null ? null : String(ownValue),
+      ) as number;
       // a plain user sees in the console only what the CRM gave them
       if (identity.role === 'user') st.seenBy.run(identity.email, rid, runId);
       for (const ref of resource.references) {
@@ -170,11 +181,25 @@ export class SyncService implements SyncDeps, ProofDeps {
    * bodies cut short); what is still not a 200 with JSON is an error a person can read, naming the
    * request.
    */
-  async fetchJson(identity: SyncIdentity, url: string, params: Record<string, string | number>, signal: AbortSignal | undefined, onRetry: (line: string) => void): Promise<Answer> {
+  async fetchJson(
+    identity: SyncIdentity,
+    url: string,
+    params: Record<string, string | number>,
+    signal: AbortSignal | undefined,
+    onRetry: (line: string) => void,
+  ): Promise<Answer> {
     const res = await exchange(this.client, identity, 'GET', url, { params, signal, policy: this.retryPolicy, onRetry });
-    if (res.exhausted) throw new AppError(res.status === 401 ? 'unauthenticated' : 'bad-response', res.status === 401 ? `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.` : res.exhausted);
+    if (res.exhausted)
+      throw new AppError(
+        res.status === 401 ? 'unauthenticated' : 'bad-response',
+        res.status === 401 ? `${res.url}: the CRM refused ${identity.email}'s token even after signing in again.` : res.exhausted,
+      );
     if (res.status !== 200) throw new AppError('bad-response', `${res.url} answered ${res.status}.`);
-    if (typeof res.data !== 'object' || res.data === null) throw new AppError('bad-response', `${res.url} answered ${typeof res.data === 'string' && res.data ? `text (${JSON.stringify(res.data.slice(0, 60))})` : JSON.stringify(res.data ?? null)}, not a JSON object or list.`);
+    if (typeof res.data !== 'object' || res.data === null)
+      throw new AppError(
+        'bad-response',
+        `${res.url} answered ${typeof res.data === 'string' && res.data ? `text (${JSON.stringify(res.data.slice(0, 60))})` : JSON.stringify(res.data ?? null)}, not a JSON object or list.`,
+      );
     return res;
   }
 
@@ -187,7 +212,9 @@ export class SyncService implements SyncDeps, ProofDeps {
     const put = raw.prepare(`INSERT INTO user_directory (id, company_id, source, seen_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET company_id = excluded.company_id, source = excluded.source, seen_at = excluded.seen_at`);
     const at = now();
-    raw.transaction(() => { for (const u of users) put.run(u.id, u.companyId, source, at); })();
+    raw.transaction(() => {
+      for (const u of users) put.run(u.id, u.companyId, source, at);
+    })();
     this.statements = undefined; // the owner lookup memoizes; start it afresh
     return users.length;
   }
@@ -201,10 +228,16 @@ export class SyncService implements SyncDeps, ProofDeps {
   markVanished(identity: SyncIdentity, company: string, resource: string, since: number): { changes: number } {
     const raw = this.cache.raw;
     if (company === ALL) return raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND seen_run < ? AND deleted = 0').run(resource, since);
-    if (identity.role === 'super_admin') return raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(company, resource, since);
+    if (identity.role === 'super_admin')
+      return raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0').run(company, resource, since);
     // what a user's relist no longer returns is no longer theirs to read, whoever else may still see it
-    if (identity.role === 'user') raw.prepare('DELETE FROM record_seen_by WHERE identity = ? AND run_id < ? AND rid IN (SELECT rid FROM records WHERE company_id = ? AND resource = ?)').run(identity.email, since, company, resource);
-    return raw.prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0 AND fetched_by = ?').run(company, resource, since, identity.email);
+    if (identity.role === 'user')
+      raw
+        .prepare('DELETE FROM record_seen_by WHERE identity = ? AND run_id < ? AND rid IN (SELECT rid FROM records WHERE company_id = ? AND resource = ?)')
+        .run(identity.email, since, company, resource);
+    return raw
+      .prepare('UPDATE records SET deleted = 1 WHERE company_id = ? AND resource = ? AND seen_run < ? AND deleted = 0 AND fetched_by = ?')
+      .run(company, resource, since, identity.email);
   }
 
   /** Whether owners can be placed: the catalog lists its users, or the directory knows some. */
@@ -224,23 +257,42 @@ export class SyncService implements SyncDeps, ProofDeps {
    * every parent row the tenant's partition holds, each page in its own transaction; rows no
    * longer listed are marked deleted once every parent is done.
    */
-  async syncNested(identity: SyncIdentity, tenant: SyncTenant, resource: Resource, runId: number, report: SyncReport, outcome: ResourceOutcome,
-    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string; headers?: Record<string, unknown> }>, pageSize: number, progress: SyncProgress, key: string): Promise<void> {
+  async syncNested(
+    identity: SyncIdentity,
+    tenant: SyncTenant,
+    resource: Resource,
+    runId: number,
+    report: SyncReport,
+    outcome: ResourceOutcome,
+    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string; headers?: Record<string, unknown> }>,
+    pageSize: number,
+    progress: SyncProgress,
+    key: string,
+  ): Promise<void> {
     const d = resource.derivation;
-    if (d.kind !== 'parent') { Object.assign(outcome, { status: 'skipped', message: 'nested, but the catalog names no parent to list it under' }); return; }
+    if (d.kind !== 'parent') {
+      Object.assign(outcome, { status: 'skipped', message: 'nested, but the catalog names no parent to list it under' });
+      return;
+    }
     const raw = this.cache.raw;
     // every tenant at once: the parents of every partition (they were listed a moment ago, parents first)
     const all = tenant.id === ALL;
-    const parents = (all
-      ? raw.prepare('SELECT DISTINCT id FROM records WHERE resource = ? AND deleted = 0').pluck().all(d.resource)
-      : raw.prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').pluck().all(tenant.id, d.resource)) as string[];
+    const parents = (
+      all
+        ? raw.prepare('SELECT DISTINCT id FROM records WHERE resource = ? AND deleted = 0').pluck().all(d.resource)
+        : raw.prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').pluck().all(tenant.id, d.resource)
+    ) as string[];
     const paging = this.profile.paging;
     for (const parentId of parents) {
       const url = CrmClient.fillPath(resource.endpoints.list!, { [d.field]: parentId });
       for await (const { items, url: request } of pagesOf(paging, this.profile.baseUrl, url, get, { size: pageSize })) {
         raw.transaction(() => {
           // a nested answer may leave out the parent id: it is known from the path
-          const rows = items.map((i) => (i && typeof i === 'object' && !Array.isArray(i) && (i as Record<string, unknown>)[d.field] === undefined ? { ...(i as object), [d.field]: parentId } : i));
+          const rows = items.map((i) =>
+            i && typeof i === 'object' && !Array.isArray(i) && (i as Record<string, unknown>)[d.field] === undefined
+              ? { ...(i as object), [d.field]: parentId }
+              : i,
+          );
           report.leaks += this.ingest(identity, resource, rows, request, runId).leaks;
         })();
         outcome.rows += items.length;
@@ -252,12 +304,24 @@ export class SyncService implements SyncDeps, ProofDeps {
     }
     report.deletions += this.markVanished(identity, tenant.id, resource.name, runId).changes;
     if (!parents.length) Object.assign(outcome, { message: `nothing to list it under: no ${d.resource} in the cache` });
-    else if (outcome.rows === 0) Object.assign(outcome, { status: 'warning', message: `listed under ${parents.length} ${d.resource} and stored no row: if the CRM has ${resource.name}, its list path (${resource.endpoints.list}) or the paging is wrong` });
-    raw.prepare(`INSERT INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (company_id, resource) DO UPDATE SET rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = NULL`).run(stateKeyOf(identity, tenant.id), resource.name, outcome.rows, outcome.pages, now());
+    else if (outcome.rows === 0)
+      Object.assign(outcome, {
+        status: 'warning',
+        message: `listed under ${parents.length} ${d.resource} and stored no row: if the CRM has ${resource.name}, its list path (${resource.endpoints.list}) or the paging is wrong`,
+      });
+    raw
+      .prepare(
+        `INSERT INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (company_id, resource) DO UPDATE SET rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = NULL`,
+      )
+      .run(stateKeyOf(identity, tenant.id), resource.name, outcome.rows, outcome.pages, now());
   }
 
-  async applyDeletions(tenant: SyncTenant, superAdmin: boolean, get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>): Promise<number> {
+  async applyDeletions(
+    tenant: SyncTenant,
+    superAdmin: boolean,
+    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>,
+  ): Promise<number> {
     const feed = this.profile.incremental?.deletions;
     if (!feed) return 0;
     const raw = this.cache.raw;
@@ -280,7 +344,9 @@ export class SyncService implements SyncDeps, ProofDeps {
           const at = t[feed.atField];
           if (typeof at === 'string' && (!since || isLater(at, since))) since = at;
         }
-        raw.prepare('INSERT INTO deletions_state (company_id, since) VALUES (?, ?) ON CONFLICT (company_id) DO UPDATE SET since = excluded.since').run(tenant.id, since);
+        raw
+          .prepare('INSERT INTO deletions_state (company_id, since) VALUES (?, ?) ON CONFLICT (company_id) DO UPDATE SET since = excluded.since')
+          .run(tenant.id, since);
       })();
       const next = feed.nextCursorField ? pick(res.data, feed.nextCursorField) : null;
       if (typeof next !== 'string' || !next || next === cursor) break;
@@ -290,7 +356,7 @@ export class SyncService implements SyncDeps, ProofDeps {
   }
 
   finish(runId: number, report: SyncReport, outcome: string, message: string | null) {
-    this.cache.raw.prepare('UPDATE sync_runs SET finished_at = ?, outcome = ?, rows = ?, retries = ?, message = ? WHERE id = ?').run(now(), outcome, report.rows, report.retries, message, runId);
+    finishSyncRun(this.cache.raw, runId, now(), { outcome, rows: report.rows, retries: report.retries, message });
   }
 
   private readonly prover = new Prover(this);
@@ -312,40 +378,16 @@ export class SyncService implements SyncDeps, ProofDeps {
 
   /** Removes a tenant's partition: its rows, references, sync state and leak evidence about it. */
   evict(tenantId: string): number {
-    const raw = this.cache.raw;
-    return raw.transaction(() => {
-      raw.prepare('DELETE FROM record_seen_by WHERE rid IN (SELECT rid FROM records WHERE company_id = ?)').run(tenantId);
-      const n = raw.prepare('DELETE FROM records WHERE company_id = ?').run(tenantId).changes;
-      raw.prepare('DELETE FROM refs WHERE company_id = ?').run(tenantId);
-      raw.prepare('DELETE FROM sync_state WHERE company_id = ?').run(tenantId);
-      raw.prepare('DELETE FROM deletions_state WHERE company_id = ?').run(tenantId);
-      // an all-tenant sync's high-water marks would skip the evicted rows: the next one relists in full
-      raw.prepare(`DELETE FROM sync_state WHERE company_id = '${ALL}'`).run();
-      raw.prepare(`DELETE FROM deletions_state WHERE company_id = '${ALL}'`).run();
-      return n;
-    })();
+    return evictPartition(this.cache.raw, tenantId);
   }
 
   /** The last sync that ended (not one running now). */
-  lastRun(): { outcome: string; rows: number; retries: number; startedAt: string; finishedAt: string | null; message: string | null } | null {
-    return (this.cache.raw.prepare(`SELECT outcome, rows, retries, started_at AS startedAt, finished_at AS finishedAt, message FROM sync_runs WHERE outcome <> 'running' ORDER BY id DESC LIMIT 1`).get() as ReturnType<SyncService['lastRun']> | undefined) ?? null;
+  lastRun(): LastSyncRun | null {
+    return lastSyncRun(this.cache.raw);
   }
 
-  /**
-   * Rows per partition, last finished sync, open leaks; a company synced or proven with no rows
-   * (the CRM has none of it to give) is a partition of 0 rows, not "not synced".
-   */
-  partitions(): Array<{ company_id: string; rows: number; deleted: number; last_sync: string | null; leaks: number; proven: number; drifted: number; proof_as_of: string | null }> {
-    return this.cache.raw.prepare(`
-      WITH known AS (
-        SELECT company_id, deleted FROM records
-        UNION ALL SELECT DISTINCT company_id, NULL FROM sync_state WHERE company_id <> '${ALL}' AND company_id NOT LIKE '%@%')
-      SELECT r.company_id, coalesce(sum(r.deleted = 0), 0) AS rows, coalesce(sum(r.deleted = 1), 0) AS deleted,
-        (SELECT max(last_finished_at) FROM sync_state s WHERE s.company_id IN (r.company_id, '${ALL}')) AS last_sync,
-        (SELECT count(*) FROM leaks l WHERE l.company_id = r.company_id) AS leaks,
-        (SELECT count(proof) FROM sync_state s WHERE s.company_id = r.company_id) AS proven,
-        (SELECT count(*) FROM sync_state s WHERE s.company_id = r.company_id AND json_extract(s.proof, '$.status') = 'drifted') AS drifted,
-        (SELECT max(json_extract(s.proof, '$.asOf')) FROM sync_state s WHERE s.company_id = r.company_id) AS proof_as_of
-      FROM known r GROUP BY r.company_id ORDER BY r.company_id`).all() as ReturnType<SyncService['partitions']>;
+  /** Rows per partition, last sync, leaks and proofs (cache/queries/partitions.ts). */
+  partitions(): PartitionSummary[] {
+    return partitionSummaries(this.cache.raw);
   }
 }

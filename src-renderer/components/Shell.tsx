@@ -12,13 +12,20 @@ import { StatusBar } from './StatusBar.tsx';
 
 function CurrentView({ view }: { view: ViewId }) {
   switch (view) {
-    case 'tenants': return <TenantsView />;
-    case 'connections': return <ConnectionsView />;
-    case 'isolation': return <IsolationView />;
-    case 'audit': return <AuditView />;
-    case 'migration': return <MigrationView />;
-    case 'data': return <DataView />;
-    default: return <PendingView view={view} />;
+    case 'tenants':
+      return <TenantsView />;
+    case 'connections':
+      return <ConnectionsView />;
+    case 'isolation':
+      return <IsolationView />;
+    case 'audit':
+      return <AuditView />;
+    case 'migration':
+      return <MigrationView />;
+    case 'data':
+      return <DataView />;
+    default:
+      return <PendingView view={view} />;
   }
 }
 
@@ -29,10 +36,15 @@ export function Shell() {
   const selected = tenants.find((t) => t.id === session.selectedTenant);
   return (
     <div className="shell">
-      <a className="skip" href="#main">Skip to content</a>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
       <header className="topbar">
         <div className="brand" aria-label="TenantScope">
-          <span className="logo" aria-hidden>◧</span> TenantScope
+          <span className="logo" aria-hidden>
+            ◧
+          </span>{' '}
+          TenantScope
         </div>
         <div className="tenant">
           {session.canSwitchTenant ? (
@@ -40,28 +52,49 @@ export function Shell() {
               <span className="muted">Tenant</span>{' '}
               <select data-testid="tenant-switcher" value={session.selectedTenant ?? ''} onChange={(e) => void selectTenant(e.target.value)}>
                 {tenants.map((t) => (
-                  <option key={t.id} value={t.id}>{t.name}</option>
+                  <option key={t.id} value={t.id}>
+                    {t.name}
+                  </option>
                 ))}
               </select>
             </label>
           ) : (
-            <span className="badge" data-testid="own-company">{selected?.name ?? session.company?.name}</span>
+            <span className="badge" data-testid="own-company">
+              {selected?.name ?? session.company?.name}
+            </span>
           )}
         </div>
         <div className="spacer" />
-        <button type="button" className="ghost" onClick={toggleTheme} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`} data-testid="theme-toggle">
+        <button
+          type="button"
+          className="ghost"
+          onClick={toggleTheme}
+          aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}
+          data-testid="theme-toggle"
+        >
           {theme === 'dark' ? '☀ Light' : '☾ Dark'}
         </button>
         <div className="who">
-          <span data-testid="who">{session.user.email}</span> <span className="role" data-testid="role">{ROLE_LABEL[session.role]}</span>
+          <span data-testid="who">{session.user.email}</span>{' '}
+          <span className="role" data-testid="role">
+            {ROLE_LABEL[session.role]}
+          </span>
         </div>
-        <button type="button" className="ghost" onClick={() => void signOut()} data-testid="sign-out">Sign out</button>
+        <button type="button" className="ghost" onClick={() => void signOut()} data-testid="sign-out">
+          Sign out
+        </button>
       </header>
       <nav className="sidebar" aria-label="Views">
         <ul>
           {VIEWS.map((v, i) => (
             <li key={v.id}>
-              <button type="button" aria-current={view === v.id ? 'page' : undefined} onClick={() => show(v.id)} data-testid={`nav-${v.id}`} title={`Alt+${i + 1}`}>
+              <button
+                type="button"
+                aria-current={view === v.id ? 'page' : undefined}
+                onClick={() => show(v.id)}
+                data-testid={`nav-${v.id}`}
+                title={`Alt+${i + 1}`}
+              >
                 {v.label}
                 <kbd>Alt+{i + 1}</kbd>
               </button>
@@ -70,8 +103,17 @@ export function Shell() {
         </ul>
       </nav>
       <main id="main" className="content" tabIndex={-1}>
-        {session.offline && <div className="offline-banner" role="status" data-testid="offline-banner"><strong>Offline</strong>, data as of {session.dataAsOf ? new Date(session.dataAsOf).toLocaleString() : 'never synced'}: the audit and the Data view work from the cache; syncing, proving, isolation tests and the migration wait for the CRM.</div>}
-        {error && <div className="alert" role="alert" data-testid="shell-error">{error}</div>}
+        {session.offline && (
+          <div className="offline-banner" role="status" data-testid="offline-banner">
+            <strong>Offline</strong>, data as of {session.dataAsOf ? new Date(session.dataAsOf).toLocaleString() : 'never synced'}: the audit and the Data view
+            work from the cache; syncing, proving, isolation tests and the migration wait for the CRM.
+          </div>
+        )}
+        {error && (
+          <div className="alert" role="alert" data-testid="shell-error">
+            {error}
+          </div>
+        )}
         <CurrentView view={view} />
       </main>
       <StatusBar />

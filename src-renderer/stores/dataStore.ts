@@ -54,12 +54,29 @@ export const useData = create<DataState>((set, get) => {
     void get().ensure(0);
   };
   return {
-    tenant: null, resources: [], asOf: undefined, resource: null, search: '', sort: undefined, filters: [], generation: 0, total: null, columns: [], pages: new Map(), loading: new Set(),
-    detail: null, detailError: null, views: [], error: null,
+    tenant: null,
+    resources: [],
+    asOf: undefined,
+    resource: null,
+    search: '',
+    sort: undefined,
+    filters: [],
+    generation: 0,
+    total: null,
+    columns: [],
+    pages: new Map(),
+    loading: new Set(),
+    detail: null,
+    detailError: null,
+    views: [],
+    error: null,
     async openTenant(tenant) {
       // the resource last looked at is asked for at once, beside the list of resources (not after it)
       const guess = get().resource ?? localStorage.getItem(LAST_RESOURCE);
-      const early = tenant && guess ? (requery({ tenant, resource: guess, detail: null, ...(tenant !== get().tenant ? { asOf: undefined } : {}) }), get().generation) : null;
+      const early =
+        tenant && guess
+          ? (requery({ tenant, resource: guess, detail: null, ...(tenant !== get().tenant ? { asOf: undefined } : {}) }), get().generation)
+          : null;
       try {
         const r = await call('records:resources', { tenant: tenant ?? undefined });
         const resource = r.resources.find((x) => x.resource === guess)?.resource ?? r.resources[0]?.resource ?? null;
@@ -73,7 +90,9 @@ export const useData = create<DataState>((set, get) => {
       localStorage.setItem(LAST_RESOURCE, resource);
       requery({ resource, sort: undefined, filters: [], columns: [] });
     },
-    setSearch(search) { requery({ search }); },
+    setSearch(search) {
+      requery({ search });
+    },
     setSort(field) {
       const s = get().sort;
       requery({ sort: s?.field === field ? (s.dir === 'asc' ? { field, dir: 'desc' } : undefined) : { field, dir: 'asc' } });
@@ -88,7 +107,16 @@ export const useData = create<DataState>((set, get) => {
       const generation = st.generation;
       st.loading.add(page);
       try {
-        const r = await call('records:query', { tenant: st.tenant, resource: st.resource, search: st.search || undefined, sort: st.sort, filters: st.filters.length ? st.filters : undefined, offset: page * PAGE, limit: PAGE, count: page === 0 });
+        const r = await call('records:query', {
+          tenant: st.tenant,
+          resource: st.resource,
+          search: st.search || undefined,
+          sort: st.sort,
+          filters: st.filters.length ? st.filters : undefined,
+          offset: page * PAGE,
+          limit: PAGE,
+          count: page === 0,
+        });
         if (get().generation !== generation) return;
         const pages = new Map(get().pages);
         pages.set(page, r.rows);
@@ -104,29 +132,50 @@ export const useData = create<DataState>((set, get) => {
     async open(resource, id) {
       try {
         const d = await call('records:get', { resource, id });
-        set({ detail: d.record ? d : null, detailError: d.record ? null : `${resource} ${id} is not in ${'your cache'}: it belongs to a company you cannot see, or it was never synced.` });
+        set({
+          detail: d.record ? d : null,
+          detailError: d.record ? null : `${resource} ${id} is not in ${'your cache'}: it belongs to a company you cannot see, or it was never synced.`,
+        });
       } catch (e) {
         set({ detail: null, detailError: message(e) });
       }
     },
-    close() { set({ detail: null, detailError: null }); },
+    close() {
+      set({ detail: null, detailError: null });
+    },
     async loadViews() {
-      try { set({ views: (await call('views:list', {})).views }); } catch (e) { set({ error: message(e) }); }
+      try {
+        set({ views: (await call('views:list', {})).views });
+      } catch (e) {
+        set({ error: message(e) });
+      }
     },
     async saveView(name) {
       const st = get();
       if (!st.resource) return;
       try {
-        await call('views:save', { name, resource: st.resource, tenant: st.tenant, state: { search: st.search || undefined, sort: st.sort, filters: st.filters.length ? st.filters : undefined } });
+        await call('views:save', {
+          name,
+          resource: st.resource,
+          tenant: st.tenant,
+          state: { search: st.search || undefined, sort: st.sort, filters: st.filters.length ? st.filters : undefined },
+        });
         await get().loadViews();
-      } catch (e) { set({ error: message(e) }); }
+      } catch (e) {
+        set({ error: message(e) });
+      }
     },
     async applyView(view) {
       if (view.tenant && view.tenant !== get().tenant) await get().openTenant(view.tenant);
       requery({ resource: view.resource, search: view.state.search ?? '', sort: view.state.sort, filters: view.state.filters ?? [], columns: [] });
     },
     async deleteView(id) {
-      try { await call('views:delete', { id }); await get().loadViews(); } catch (e) { set({ error: message(e) }); }
+      try {
+        await call('views:delete', { id });
+        await get().loadViews();
+      } catch (e) {
+        set({ error: message(e) });
+      }
     },
   };
 });

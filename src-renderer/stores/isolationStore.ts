@@ -29,12 +29,26 @@ interface IsolationState {
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong talking to the console.');
 /** the matrix's axes in one order, live or reloaded: identities and resources by name */
-const axes = (results: Result[]) => ({ identities: [...new Set(results.map((r) => r.identity))].sort(), resources: [...new Set(results.map((r) => r.resource))].sort() });
+const axes = (results: Result[]) => ({
+  identities: [...new Set(results.map((r) => r.identity))].sort(),
+  resources: [...new Set(results.map((r) => r.resource))].sort(),
+});
 /** a run with something to show or compare (a refused or interrupted run may have no probe at all) */
 const hasResults = (r: { probes: number }) => r.probes > 0;
 
 export const useIsolation = create<IsolationState>((set, get) => ({
-  runs: [], shownRunId: null, results: [], identities: [], resources: [], running: false, progress: null, selected: null, compareWith: null, diff: null, summary: null, error: null,
+  runs: [],
+  shownRunId: null,
+  results: [],
+  identities: [],
+  resources: [],
+  running: false,
+  progress: null,
+  selected: null,
+  compareWith: null,
+  diff: null,
+  summary: null,
+  error: null,
   async load() {
     try {
       const { runs } = await call('isolation:runs', {});
@@ -51,11 +65,17 @@ export const useIsolation = create<IsolationState>((set, get) => ({
       const results = [...get().results, result];
       set({ shownRunId: runId, results, ...axes(results) });
     });
-    const offProgress = on('onProgress', (p) => { if (p.task.startsWith('isolation:')) set({ progress: p }); });
+    const offProgress = on('onProgress', (p) => {
+      if (p.task.startsWith('isolation:')) set({ progress: p });
+    });
     try {
       const report = await call('isolation:run', { readOnly, only: only.length ? only : undefined });
-      set({ shownRunId: report.runId, results: report.results, ...axes(report.results),
-        summary: isolationSummary({ probes: report.results.length, seconds: report.seconds, counts: report.counts, cleanup: report.cleanup }) });
+      set({
+        shownRunId: report.runId,
+        results: report.results,
+        ...axes(report.results),
+        summary: isolationSummary({ probes: report.results.length, seconds: report.seconds, counts: report.counts, cleanup: report.cleanup }),
+      });
       const { runs } = await call('isolation:runs', {});
       set({ runs });
       const previous = runs.find((r) => r.id < report.runId && r.outcome !== 'running' && hasResults(r));
@@ -74,7 +94,15 @@ export const useIsolation = create<IsolationState>((set, get) => ({
       const counts: Record<string, number> = {};
       for (const r of results) counts[r.verdict] = (counts[r.verdict] ?? 0) + 1;
       // the summary the run had live, from what was kept with it
-      set({ shownRunId: runId, results, ...axes(results), selected: null, diff: null, compareWith: null, summary: isolationSummary({ probes: results.length, seconds: run.seconds, counts, cleanup: run.cleanup }) });
+      set({
+        shownRunId: runId,
+        results,
+        ...axes(results),
+        selected: null,
+        diff: null,
+        compareWith: null,
+        summary: isolationSummary({ probes: results.length, seconds: run.seconds, counts, cleanup: run.cleanup }),
+      });
     } catch (e) {
       set({ error: message(e) });
     }

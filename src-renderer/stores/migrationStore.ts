@@ -39,7 +39,12 @@ export const useMigration = create<MigrationState>((set, get) => {
       // a run that has just started is recorded in the CRM's database: list it now, not when it ends
       if (p.runId !== listing && !get().status?.runs.some((r) => r.id === p.runId)) {
         listing = p.runId;
-        void call('migrate:status', {}).then((status) => set({ status }), () => { listing = null; });
+        void call('migrate:status', {}).then(
+          (status) => set({ status }),
+          () => {
+            listing = null;
+          },
+        );
       }
     });
     on('onMigrationLog', (l) => set({ log: [...get().log, { at: l.at, message: l.message }].slice(-300) }));
@@ -49,7 +54,16 @@ export const useMigration = create<MigrationState>((set, get) => {
     set({ status, audit: audit.tables, progress: status.running ?? get().progress, log: get().busy === 'run' ? get().log : status.log });
   };
   return {
-    audit: [], plan: null, status: null, progress: null, log: [], verification: null, rollback: null, busy: null, notice: null, error: null,
+    audit: [],
+    plan: null,
+    status: null,
+    progress: null,
+    log: [],
+    verification: null,
+    rollback: null,
+    busy: null,
+    notice: null,
+    error: null,
     async load() {
       follow();
       try {
@@ -78,8 +92,12 @@ export const useMigration = create<MigrationState>((set, get) => {
         const r = await call('migrate:run', { tables: tables.length ? tables : undefined, notNull, batchSize, delayMs, resume: resume ?? false });
         ended = {
           verification: r.verification,
-          notice: r.status === 'paused' ? `Run ${r.runId} paused: everything done so far stays. Resume goes on from there.`
-            : r.verification?.ok ? `Run ${r.runId} done and verified.` : `Run ${r.runId} done; the verification found problems (below).`,
+          notice:
+            r.status === 'paused'
+              ? `Run ${r.runId} paused: everything done so far stays. Resume goes on from there.`
+              : r.verification?.ok
+                ? `Run ${r.runId} done and verified.`
+                : `Run ${r.runId} done; the verification found problems (below).`,
         };
       } catch (e) {
         ended = { error: message(e) };
@@ -110,7 +128,14 @@ export const useMigration = create<MigrationState>((set, get) => {
       set({ busy: 'rollback', error: null, notice: null });
       try {
         const r = await call('migrate:rollback', { runId, confirm: true });
-        set({ rollback: r, verification: null, progress: null, notice: r.ok ? `Run ${r.runId} rolled back: every table's schema and data are as before the run.` : `Run ${r.runId} rolled back, but some tables differ from before (the application wrote to them meanwhile).` });
+        set({
+          rollback: r,
+          verification: null,
+          progress: null,
+          notice: r.ok
+            ? `Run ${r.runId} rolled back: every table's schema and data are as before the run.`
+            : `Run ${r.runId} rolled back, but some tables differ from before (the application wrote to them meanwhile).`,
+        });
       } catch (e) {
         set({ error: message(e) });
       } finally {

@@ -17,7 +17,7 @@ const whoOf = (s: ReturnType<typeof useSession.getState>['session']) => (s ? `${
 export function forgetOnSessionChange(): () => void {
   return useSession.subscribe((now, before) => {
     if (whoOf(now.session) === whoOf(before.session)) return;
-    const forget = <T,>(store: { setState(state: T, replace: true): void; getInitialState(): T }) => store.setState(store.getInitialState(), true);
+    const forget = <T>(store: { setState(state: T, replace: true): void; getInitialState(): T }) => store.setState(store.getInitialState(), true);
     forget(useData);
     forget(useAudit);
     forget(useIsolation);

@@ -41,7 +41,11 @@ export const useSync = create<SyncState>((set, get) => ({
   proofs: {},
   error: null,
   load() {
-    reading ??= get().read().finally(() => { reading = null; });
+    reading ??= get()
+      .read()
+      .finally(() => {
+        reading = null;
+      });
     return reading;
   },
   async read() {
@@ -51,15 +55,29 @@ export const useSync = create<SyncState>((set, get) => ({
       // a sync started before this page was opened (a reload, another window): follow it until it ends
       if (running && !get().running) {
         set({ running: running.label, progress: running.progress, report: null, notice: null });
-        const off = on('onProgress', (p) => { if (p.task.startsWith('sync:')) set({ progress: p }); });
+        const off = on('onProgress', (p) => {
+          if (p.task.startsWith('sync:')) set({ progress: p });
+        });
         const timer = setInterval(() => {
-          void call('sync:status', {}).then((s) => {
-            if (s.running) return;
-            clearInterval(timer);
-            off();
-            const last = s.lastRun;
-            set({ running: null, progress: null, cancelling: false, partitions: s.partitions, notice: last && last.outcome !== 'ok' ? `The last sync ${last.outcome === 'partial' ? 'finished with errors' : `was ${last.outcome}`}: ${last.message ?? `${last.rows} rows`}` : null });
-          }, () => {});
+          void call('sync:status', {}).then(
+            (s) => {
+              if (s.running) return;
+              clearInterval(timer);
+              off();
+              const last = s.lastRun;
+              set({
+                running: null,
+                progress: null,
+                cancelling: false,
+                partitions: s.partitions,
+                notice:
+                  last && last.outcome !== 'ok'
+                    ? `The last sync ${last.outcome === 'partial' ? 'finished with errors' : `was ${last.outcome}`}: ${last.message ?? `${last.rows} rows`}`
+                    : null,
+              });
+            },
+            () => {},
+          );
         }, 1000);
       }
     } catch (e) {
@@ -68,7 +86,9 @@ export const useSync = create<SyncState>((set, get) => ({
   },
   async sync(input, label) {
     set({ running: label, progress: null, error: null, report: null, notice: null, cancelling: false });
-    const off = on('onProgress', (p) => { if (p.task.startsWith('sync:')) set({ progress: p }); });
+    const off = on('onProgress', (p) => {
+      if (p.task.startsWith('sync:')) set({ progress: p });
+    });
     try {
       const report = await call('sync:run', { ...input, all: input.all ?? false });
       set({ report });

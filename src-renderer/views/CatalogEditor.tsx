@@ -6,10 +6,14 @@ const PRIORITIES = ['', 'HIGH', 'MEDIUM', 'LOW'] as const;
 
 function derivationText(d: Derivation): string {
   switch (d.kind) {
-    case 'own': return `own column ${d.field}`;
-    case 'owner': return `owner ${d.field} → users`;
-    case 'parent': return `parent ${d.field} → ${d.resource}`;
-    default: return 'none';
+    case 'own':
+      return `own column ${d.field}`;
+    case 'owner':
+      return `owner ${d.field} → users`;
+    case 'parent':
+      return `parent ${d.field} → ${d.resource}`;
+    default:
+      return 'none';
   }
 }
 
@@ -18,32 +22,64 @@ function Row({ r, editable }: { r: Resource; editable: boolean }) {
   const doubtful = r.uncertain.length > 0;
   return (
     <tr className={doubtful ? 'uncertain' : undefined} data-testid={`catalog-row-${r.name}`}>
-      <td><strong>{r.name}</strong><div className="muted small">{r.endpoints.list ?? r.endpoints.get ?? '—'}</div></td>
+      <td>
+        <strong>{r.name}</strong>
+        <div className="muted small">{r.endpoints.list ?? r.endpoints.get ?? '—'}</div>
+      </td>
       <td>{r.table ?? <span className="muted">?</span>}</td>
       <td>
         {editable ? (
           <select aria-label={`Class of ${r.name}`} value={r.class} onChange={(e) => update(r.name, { class: e.target.value as Resource['class'] })}>
-            {CLASSES.map((c) => <option key={c} value={c}>{c}</option>)}
+            {CLASSES.map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
           </select>
-        ) : r.class}
+        ) : (
+          r.class
+        )}
       </td>
       <td className="small">{derivationText(r.derivation)}</td>
       <td>
         {editable ? (
-          <select aria-label={`Priority of ${r.name}`} data-testid={`priority-${r.name}`} value={r.priority ?? ''} onChange={(e) => update(r.name, { priority: (e.target.value || null) as Resource['priority'] })}>
-            {PRIORITIES.map((p) => <option key={p} value={p}>{p || 'has company_id'}</option>)}
+          <select
+            aria-label={`Priority of ${r.name}`}
+            data-testid={`priority-${r.name}`}
+            value={r.priority ?? ''}
+            onChange={(e) => update(r.name, { priority: (e.target.value || null) as Resource['priority'] })}
+          >
+            {PRIORITIES.map((p) => (
+              <option key={p} value={p}>
+                {p || 'has company_id'}
+              </option>
+            ))}
           </select>
-        ) : <span className={`prio ${r.priority ?? 'none'}`}>{r.priority ?? 'has company_id'}</span>}
+        ) : (
+          <span className={`prio ${r.priority ?? 'none'}`}>{r.priority ?? 'has company_id'}</span>
+        )}
       </td>
       <td className="small">{r.references.map((x) => `${x.field} → ${x.resource}`).join(', ') || '—'}</td>
       <td>
         {doubtful ? (
           <details>
-            <summary className="warn-text" data-testid={`uncertain-${r.name}`}>{r.uncertain.length} to confirm</summary>
-            <ul className="small">{r.uncertain.map((u) => <li key={u}>{u}</li>)}</ul>
-            {editable && <button type="button" onClick={() => confirm(r.name)} data-testid={`confirm-${r.name}`}>Confirm</button>}
+            <summary className="warn-text" data-testid={`uncertain-${r.name}`}>
+              {r.uncertain.length} to confirm
+            </summary>
+            <ul className="small">
+              {r.uncertain.map((u) => (
+                <li key={u}>{u}</li>
+              ))}
+            </ul>
+            {editable && (
+              <button type="button" onClick={() => confirm(r.name)} data-testid={`confirm-${r.name}`}>
+                Confirm
+              </button>
+            )}
           </details>
-        ) : <span className="ok-text">confirmed</span>}
+        ) : (
+          <span className="ok-text">confirmed</span>
+        )}
       </td>
     </tr>
   );
@@ -62,24 +98,51 @@ export function CatalogEditor() {
           <h2 id="catalog-title">Tenancy catalog — {connection}</h2>
           {catalog && (
             <div className="muted small" data-testid="catalog-summary">
-              {catalog.resources.length} resources: {count(null)} with company_id, {count('HIGH')} HIGH, {count('MEDIUM')} MEDIUM, {count('LOW')} LOW without · {uncertain} to confirm
+              {catalog.resources.length} resources: {count(null)} with company_id, {count('HIGH')} HIGH, {count('MEDIUM')} MEDIUM, {count('LOW')} LOW without ·{' '}
+              {uncertain} to confirm
             </div>
           )}
         </div>
         <div className="row">
-          <button type="button" onClick={() => void discover()} disabled={!!busy} data-testid="catalog-discover">{busy === 'discovering' ? 'Discovering…' : 'Discover from the CRM'}</button>
-          {editable && <button type="button" className="primary" onClick={() => void save()} disabled={!dirty || !!busy} data-testid="catalog-save">{busy === 'saving' ? 'Saving…' : 'Save catalog'}</button>}
-          <button type="button" onClick={close} aria-label="Close the catalog">Close</button>
+          <button type="button" onClick={() => void discover()} disabled={!!busy} data-testid="catalog-discover">
+            {busy === 'discovering' ? 'Discovering…' : 'Discover from the CRM'}
+          </button>
+          {editable && (
+            <button type="button" className="primary" onClick={() => void save()} disabled={!dirty || !!busy} data-testid="catalog-save">
+              {busy === 'saving' ? 'Saving…' : 'Save catalog'}
+            </button>
+          )}
+          <button type="button" onClick={close} aria-label="Close the catalog">
+            Close
+          </button>
         </div>
       </div>
       {!editable && <p className="muted small">The demo's catalog ships with the app and is read-only; discovery here shows drift only.</p>}
-      {error && <div className="alert" role="alert">{error}</div>}
-      {saved && <div className="toast" role="status">Catalog saved.</div>}
+      {error && (
+        <div className="alert" role="alert">
+          {error}
+        </div>
+      )}
+      {saved && (
+        <div className="toast" role="status">
+          Catalog saved.
+        </div>
+      )}
       {drift && (
         <div className={drift.length ? 'alert' : 'toast'} role="status" data-testid="catalog-drift">
           {drift.length ? (
-            <><strong>{drift.length} differences from the saved catalog</strong>{usedDatabase === false && ' (no database URL: tables not read)'}<ul className="small">{drift.slice(0, 30).map((d, i) => <li key={i}>{d.message}</li>)}</ul></>
-          ) : `No drift: the CRM matches the saved catalog${usedDatabase ? ' (API and database read)' : ' (API read; no database URL)'}.`}
+            <>
+              <strong>{drift.length} differences from the saved catalog</strong>
+              {usedDatabase === false && ' (no database URL: tables not read)'}
+              <ul className="small">
+                {drift.slice(0, 30).map((d, i) => (
+                  <li key={i}>{d.message}</li>
+                ))}
+              </ul>
+            </>
+          ) : (
+            `No drift: the CRM matches the saved catalog${usedDatabase ? ' (API and database read)' : ' (API read; no database URL)'}.`
+          )}
         </div>
       )}
       {busy === 'loading' && <p className="muted">Loading…</p>}
@@ -87,8 +150,22 @@ export function CatalogEditor() {
       {catalog && catalog.resources.length > 0 && (
         <div className="scroll">
           <table className="grid" data-testid="catalog-table">
-            <thead><tr><th>Resource</th><th>Table</th><th>Class</th><th>Company from</th><th>Priority</th><th>References</th><th>Status</th></tr></thead>
-            <tbody>{catalog.resources.map((r) => <Row key={r.name} r={r} editable={editable} />)}</tbody>
+            <thead>
+              <tr>
+                <th>Resource</th>
+                <th>Table</th>
+                <th>Class</th>
+                <th>Company from</th>
+                <th>Priority</th>
+                <th>References</th>
+                <th>Status</th>
+              </tr>
+            </thead>
+            <tbody>
+              {catalog.resources.map((r) => (
+                <Row key={r.name} r={r} editable={editable} />
+              ))}
+            </tbody>
           </table>
         </div>
       )}

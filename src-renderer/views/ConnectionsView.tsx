@@ -17,10 +17,14 @@ function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const parsed = identities.split('\n').map((l) => l.trim()).filter(Boolean).map((line) => {
-      const [label, username] = line.split('=');
-      return { label: (label ?? '').trim(), username: (username ?? '').trim() || undefined };
-    });
+    const parsed = identities
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .map((line) => {
+        const [label, username] = line.split('=');
+        return { label: (label ?? '').trim(), username: (username ?? '').trim() || undefined };
+      });
     if (parsed.some((i) => !i.label)) return setLocalError('Each identity line reads Label=username.');
     // an edit keeps the connection's own shape (sign-in, whoami, paging, catalog)
     const { profile } = await call('connections:get', { name: editing?.name ?? 'demo' });
@@ -30,18 +34,49 @@ function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null
   };
 
   return (
-    <form className="card form" onSubmit={(e) => void submit(e)} data-testid="connection-form" aria-label={editing ? `Edit ${editing.name}` : 'Add a connection'}>
+    <form
+      className="card form"
+      onSubmit={(e) => void submit(e)}
+      data-testid="connection-form"
+      aria-label={editing ? `Edit ${editing.name}` : 'Add a connection'}
+    >
       <h2>{editing ? `Edit ${editing.name}` : 'Add a connection'}</h2>
-      <label>Name<input value={name} onChange={(e) => setName(e.target.value)} disabled={!!editing} required pattern="[a-z0-9][a-z0-9_\-]*" title="lower-case letters, digits, - or _" data-testid="connection-name" /></label>
-      <label>API address<input value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} required data-testid="connection-url" /></label>
-      <label>Identities for isolation tests <span className="muted small">one per line: Label=email (passwords are asked when used, never stored in the file)</span>
+      <label>
+        Name
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          disabled={!!editing}
+          required
+          pattern="[a-z0-9][a-z0-9_\-]*"
+          title="lower-case letters, digits, - or _"
+          data-testid="connection-name"
+        />
+      </label>
+      <label>
+        API address
+        <input value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} required data-testid="connection-url" />
+      </label>
+      <label>
+        Identities for isolation tests <span className="muted small">one per line: Label=email (passwords are asked when used, never stored in the file)</span>
         <textarea rows={4} value={identities} onChange={(e) => setIdentities(e.target.value)} data-testid="connection-identities" />
       </label>
-      <label>PostgreSQL URL (optional, super-admin work) <input type="password" value={databaseUrl} onChange={(e) => setDatabaseUrl(e.target.value)} placeholder="postgres://…" data-testid="connection-db" /></label>
-      {(localError ?? error) && <div className="alert" role="alert">{localError ?? error}</div>}
+      <label>
+        PostgreSQL URL (optional, super-admin work){' '}
+        <input type="password" value={databaseUrl} onChange={(e) => setDatabaseUrl(e.target.value)} placeholder="postgres://…" data-testid="connection-db" />
+      </label>
+      {(localError ?? error) && (
+        <div className="alert" role="alert">
+          {localError ?? error}
+        </div>
+      )}
       <div className="row">
-        <button type="submit" className="primary" data-testid="connection-save">Save</button>
-        <button type="button" onClick={onDone}>Cancel</button>
+        <button type="submit" className="primary" data-testid="connection-save">
+          Save
+        </button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
       </div>
     </form>
   );
@@ -49,10 +84,15 @@ function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null
 
 type Discovered = Awaited<ReturnType<typeof call<'connections:discover'>>>;
 
-const parseIdentities = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean).map((line) => {
-  const [label, username] = line.split('=');
-  return { label: (label ?? '').trim(), username: (username ?? '').trim() || undefined };
-});
+const parseIdentities = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [label, username] = line.split('=');
+      return { label: (label ?? '').trim(), username: (username ?? '').trim() || undefined };
+    });
 
 /**
  * A new connection from the CRM's address alone: the console reads its OpenAPI document (and its
@@ -92,35 +132,76 @@ function DiscoverForm({ onDone }: { onDone: () => void }) {
   return (
     <form className="card form" onSubmit={(e) => void discover(e)} data-testid="connection-form" aria-label="Add a connection">
       <h2>Add a connection</h2>
-      <p className="muted small">Give the CRM's address: the console reads its OpenAPI document (FastAPI serves one at /openapi.json) for how to sign in, who is signed in, how lists page and every resource. Nothing is saved until you say so.</p>
-      <label>Name<input value={name} onChange={(e) => setName(e.target.value)} required pattern="[a-z0-9][a-z0-9_\-]*" title="lower-case letters, digits, - or _" data-testid="connection-name" /></label>
-      <label>CRM address, or its OpenAPI document's<input value={url} onChange={(e) => setUrl(e.target.value)} required data-testid="connection-url" /></label>
-      <label>Identities for isolation tests <span className="muted small">one per line: Label=email (passwords are asked when used, never stored in the file)</span>
+      <p className="muted small">
+        Give the CRM's address: the console reads its OpenAPI document (FastAPI serves one at /openapi.json) for how to sign in, who is signed in, how lists
+        page and every resource. Nothing is saved until you say so.
+      </p>
+      <label>
+        Name
+        <input
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          required
+          pattern="[a-z0-9][a-z0-9_\-]*"
+          title="lower-case letters, digits, - or _"
+          data-testid="connection-name"
+        />
+      </label>
+      <label>
+        CRM address, or its OpenAPI document's
+        <input value={url} onChange={(e) => setUrl(e.target.value)} required data-testid="connection-url" />
+      </label>
+      <label>
+        Identities for isolation tests <span className="muted small">one per line: Label=email (passwords are asked when used, never stored in the file)</span>
         <textarea rows={4} value={identities} onChange={(e) => setIdentities(e.target.value)} data-testid="connection-identities" />
       </label>
-      <label>PostgreSQL URL (optional: tables, foreign keys and owners' companies; super-admin work) <input type="password" value={databaseUrl} onChange={(e) => setDatabaseUrl(e.target.value)} placeholder="postgres://…" data-testid="connection-db" /></label>
-      {(localError ?? error) && <div className="alert" role="alert">{localError ?? error}</div>}
+      <label>
+        PostgreSQL URL (optional: tables, foreign keys and owners' companies; super-admin work){' '}
+        <input type="password" value={databaseUrl} onChange={(e) => setDatabaseUrl(e.target.value)} placeholder="postgres://…" data-testid="connection-db" />
+      </label>
+      {(localError ?? error) && (
+        <div className="alert" role="alert">
+          {localError ?? error}
+        </div>
+      )}
       {found && p && (
         <div className="discovered" data-testid="connection-discovered">
           <h3>Found at {p.baseUrl}</h3>
           <ul className="small">
-            <li>{p.catalog.resources.length} resources{found.usedDatabase ? ', matched with the database\'s tables' : ' (no database: tables are guesses)'}: {p.catalog.resources.map((r) => r.name).join(', ')}</li>
-            {found.notes.map((n) => <li key={n}>{n}</li>)}
+            <li>
+              {p.catalog.resources.length} resources{found.usedDatabase ? ", matched with the database's tables" : ' (no database: tables are guesses)'}:{' '}
+              {p.catalog.resources.map((r) => r.name).join(', ')}
+            </li>
+            {found.notes.map((n) => (
+              <li key={n}>{n}</li>
+            ))}
           </ul>
           {found.toConfirm.length > 0 && (
             <>
               <h3>To confirm (Catalog, after saving)</h3>
               <ul className="small" data-testid="connection-to-confirm">
-                {found.toConfirm.map((c) => <li key={c.resource}><strong>{c.resource}</strong>: {c.what.join('; ')}</li>)}
+                {found.toConfirm.map((c) => (
+                  <li key={c.resource}>
+                    <strong>{c.resource}</strong>: {c.what.join('; ')}
+                  </li>
+                ))}
               </ul>
             </>
           )}
         </div>
       )}
       <div className="row">
-        <button type="submit" className={found ? '' : 'primary'} disabled={busy} data-testid="connection-discover">{busy ? 'Reading the CRM…' : found ? 'Read again' : 'Discover'}</button>
-        {found && <button type="button" className="primary" onClick={() => void keep()} data-testid="connection-save">Save connection</button>}
-        <button type="button" onClick={onDone}>Cancel</button>
+        <button type="submit" className={found ? '' : 'primary'} disabled={busy} data-testid="connection-discover">
+          {busy ? 'Reading the CRM…' : found ? 'Read again' : 'Discover'}
+        </button>
+        {found && (
+          <button type="button" className="primary" onClick={() => void keep()} data-testid="connection-save">
+            Save connection
+          </button>
+        )}
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
       </div>
     </form>
   );
@@ -139,14 +220,23 @@ export function ConnectionsView() {
     <section aria-labelledby="connections-title" data-testid="view-connections">
       <div className="row between">
         <h1 id="connections-title">Connections</h1>
-        <button type="button" className="primary" onClick={() => setForm({ editing: null })} data-testid="connection-add">Add connection</button>
+        <button type="button" className="primary" onClick={() => setForm({ editing: null })} data-testid="connection-add">
+          Add connection
+        </button>
       </div>
       {lastRemoved && (
         <div className="toast" role="status" data-testid="undo-toast">
-          Removed “{lastRemoved.name}”. <button type="button" onClick={() => void undo()} data-testid="undo">Undo</button>
+          Removed “{lastRemoved.name}”.{' '}
+          <button type="button" onClick={() => void undo()} data-testid="undo">
+            Undo
+          </button>
         </div>
       )}
-      {error && !form && <div className="alert" role="alert">{error}</div>}
+      {error && !form && (
+        <div className="alert" role="alert">
+          {error}
+        </div>
+      )}
       {form && (form.editing ? <ConnectionForm editing={form.editing} onDone={() => setForm(null)} /> : <DiscoverForm onDone={() => setForm(null)} />)}
       {catalogOpen && <CatalogEditor />}
       <ul className="cards">
@@ -160,18 +250,38 @@ export function ConnectionsView() {
                   <div className="muted small">{c.embedded ? 'Embedded reference CRM, started on demand' : c.baseUrl}</div>
                 </div>
                 <div className="row">
-                  <button type="button" onClick={() => void test(c.name)} disabled={t?.running} data-testid={`test-${c.name}`}>{t?.running ? 'Testing…' : 'Test connection'}</button>
-                  <button type="button" onClick={() => void openCatalog(c.name)} data-testid={`catalog-${c.name}`}>Catalog</button>
-                  {!c.embedded && <button type="button" onClick={() => setForm({ editing: c })}>Edit</button>}
-                  {!c.embedded && <button type="button" className="danger" onClick={() => void remove(c.name)} data-testid={`remove-${c.name}`}>Remove</button>}
+                  <button type="button" onClick={() => void test(c.name)} disabled={t?.running} data-testid={`test-${c.name}`}>
+                    {t?.running ? 'Testing…' : 'Test connection'}
+                  </button>
+                  <button type="button" onClick={() => void openCatalog(c.name)} data-testid={`catalog-${c.name}`}>
+                    Catalog
+                  </button>
+                  {!c.embedded && (
+                    <button type="button" onClick={() => setForm({ editing: c })}>
+                      Edit
+                    </button>
+                  )}
+                  {!c.embedded && (
+                    <button type="button" className="danger" onClick={() => void remove(c.name)} data-testid={`remove-${c.name}`}>
+                      Remove
+                    </button>
+                  )}
                 </div>
               </div>
-              <div className="small">Sign-in: {c.authKind} · Identities: {c.identities.map((i) => i.label).join(', ') || 'none'} · Database: {c.hasDatabaseUrl ? 'set' : 'not set'}</div>
-              {t?.error && <div className="alert" role="alert">{t.error}</div>}
+              <div className="small">
+                Sign-in: {c.authKind} · Identities: {c.identities.map((i) => i.label).join(', ') || 'none'} · Database: {c.hasDatabaseUrl ? 'set' : 'not set'}
+              </div>
+              {t?.error && (
+                <div className="alert" role="alert">
+                  {t.error}
+                </div>
+              )}
               {t?.checks && (
                 <ul className={`checks ${t.ok ? 'ok' : 'bad'}`} data-testid={`checks-${c.name}`}>
                   {t.checks.map((ch) => (
-                    <li key={ch.name} className={ch.status}><span aria-hidden>{STATUS_ICON[ch.status]}</span> <strong>{ch.name}</strong> {ch.message}</li>
+                    <li key={ch.name} className={ch.status}>
+                      <span aria-hidden>{STATUS_ICON[ch.status]}</span> <strong>{ch.name}</strong> {ch.message}
+                    </li>
                   ))}
                 </ul>
               )}

@@ -9,8 +9,15 @@ const ROW = 32;
 const MAX_COLUMNS = 7;
 /** row slots reused while scrolling (more than the rows on screen plus the overscan) */
 const POOL = 128;
-const columnsOf = (known: string[]) => ['id', 'updated_at', ...known.filter((c) => !['id', 'updated_at', 'created_at', 'deleted_at'].includes(c)).slice(0, MAX_COLUMNS)];
-const templateOf = (columns: string[]) => ({ gridTemplateColumns: `150px 170px repeat(${columns.length - 2}, minmax(120px, 1fr))`, minWidth: 320 + (columns.length - 2) * 120 });
+const columnsOf = (known: string[]) => [
+  'id',
+  'updated_at',
+  ...known.filter((c) => !['id', 'updated_at', 'created_at', 'deleted_at'].includes(c)).slice(0, MAX_COLUMNS),
+];
+const templateOf = (columns: string[]) => ({
+  gridTemplateColumns: `150px 170px repeat(${columns.length - 2}, minmax(120px, 1fr))`,
+  minWidth: 320 + (columns.length - 2) * 120,
+});
 const cellText = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 /**
@@ -30,7 +37,10 @@ export function DataView() {
   const superAdmin = !!session && scopeOf(session).everyCompany;
   const wanted = superAdmin ? (session?.selectedTenant ?? null) : (session?.company?.id ?? null);
   const { openTenant, loadViews } = st;
-  useEffect(() => { void openTenant(wanted); void loadViews(); }, [wanted, openTenant, loadViews]);
+  useEffect(() => {
+    void openTenant(wanted);
+    void loadViews();
+  }, [wanted, openTenant, loadViews]);
   // debounce the search box
   // (it waits on the typing only: rows arriving meanwhile do not start its 250 ms again)
   const applied = st.search;
@@ -57,7 +67,9 @@ export function DataView() {
   const closeRecord = st.close;
   useEffect(() => {
     if (!recordOpen) return;
-    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') closeRecord(); };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') closeRecord();
+    };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [recordOpen, closeRecord]);
@@ -68,75 +80,218 @@ export function DataView() {
     <section aria-labelledby="data-title" data-testid="view-data" className="data">
       <div className="row between">
         <h1 id="data-title">Data</h1>
-        <span className="muted small" data-testid="data-asof">{st.tenant ? `${tenantName(st.tenant)} · from the local cache, ${st.asOf === undefined ? 'reading…' : st.asOf ? `data as of ${new Date(st.asOf).toLocaleString()}` : 'never synced (sync it first)'}` : ''}</span>
+        <span className="muted small" data-testid="data-asof">
+          {st.tenant
+            ? `${tenantName(st.tenant)} · from the local cache, ${st.asOf === undefined ? 'reading…' : st.asOf ? `data as of ${new Date(st.asOf).toLocaleString()}` : 'never synced (sync it first)'}`
+            : ''}
+        </span>
       </div>
       <div className="row toolbar">
         {superAdmin ? <span className="small muted">Tenant: pick it in the top bar</span> : <span className="badge">{session.company?.name}</span>}
-        <label className="row small">Resource
+        <label className="row small">
+          Resource
           <select value={st.resource ?? ''} onChange={(e) => st.setResource(e.target.value)} data-testid="data-resource">
-            {st.resources.map((r) => <option key={r.resource} value={r.resource}>{r.resource} ({count(r.rows)})</option>)}
+            {st.resources.map((r) => (
+              <option key={r.resource} value={r.resource}>
+                {r.resource} ({count(r.rows)})
+              </option>
+            ))}
           </select>
         </label>
-        <label className="row small">Search <input type="search" value={search} onChange={(e) => { setSearch(e.target.value); setViewId(''); }} placeholder="anything in the record" data-testid="data-search" /></label>
-        <span className="small muted" data-testid="data-count" aria-live="polite">{st.total === null ? 'counting…' : `${count(st.total)} ${st.total === 1 ? 'row' : 'rows'}`}</span>
+        <label className="row small">
+          Search{' '}
+          <input
+            type="search"
+            value={search}
+            onChange={(e) => {
+              setSearch(e.target.value);
+              setViewId('');
+            }}
+            placeholder="anything in the record"
+            data-testid="data-search"
+          />
+        </label>
+        <span className="small muted" data-testid="data-count" aria-live="polite">
+          {st.total === null ? 'counting…' : `${count(st.total)} ${st.total === 1 ? 'row' : 'rows'}`}
+        </span>
         <div className="spacer" />
-        <label className="row small">View
-          <select value={st.views.some((v) => String(v.id) === viewId) ? viewId : ''} onChange={(e) => { const v = st.views.find((x) => String(x.id) === e.target.value); setViewId(v ? String(v.id) : ''); if (v) { setSearch(v.state.search ?? ''); void st.applyView(v); } }} data-testid="data-views">
+        <label className="row small">
+          View
+          <select
+            value={st.views.some((v) => String(v.id) === viewId) ? viewId : ''}
+            onChange={(e) => {
+              const v = st.views.find((x) => String(x.id) === e.target.value);
+              setViewId(v ? String(v.id) : '');
+              if (v) {
+                setSearch(v.state.search ?? '');
+                void st.applyView(v);
+              }
+            }}
+            data-testid="data-views"
+          >
             <option value="">{st.views.length ? 'open a saved view…' : 'no saved views'}</option>
-            {st.views.map((v) => <option key={v.id} value={v.id}>{v.name}</option>)}
+            {st.views.map((v) => (
+              <option key={v.id} value={v.id}>
+                {v.name}
+              </option>
+            ))}
           </select>
         </label>
-        <form className="row small" onSubmit={(e) => { e.preventDefault(); if (viewName.trim()) { void st.saveView(viewName.trim()); setViewName(''); } }}>
-          <input value={viewName} onChange={(e) => setViewName(e.target.value)} placeholder="name this view" style={{ width: 130 }} data-testid="data-view-name" />
-          <button type="submit" disabled={!viewName.trim() || !st.resource} data-testid="data-view-save">Save view</button>
+        <form
+          className="row small"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (viewName.trim()) {
+              void st.saveView(viewName.trim());
+              setViewName('');
+            }
+          }}
+        >
+          <input
+            value={viewName}
+            onChange={(e) => setViewName(e.target.value)}
+            placeholder="name this view"
+            style={{ width: 130 }}
+            data-testid="data-view-name"
+          />
+          <button type="submit" disabled={!viewName.trim() || !st.resource} data-testid="data-view-save">
+            Save view
+          </button>
         </form>
       </div>
-      {st.error && <div className="alert" role="alert" data-testid="data-error">{st.error}</div>}
-      {!st.resources.length && !st.error && <div className="pending" role="note" data-testid="data-empty">Nothing of this tenant is in the cache yet: sync it on the Tenants view.</div>}
+      {st.error && (
+        <div className="alert" role="alert" data-testid="data-error">
+          {st.error}
+        </div>
+      )}
+      {!st.resources.length && !st.error && (
+        <div className="pending" role="note" data-testid="data-empty">
+          Nothing of this tenant is in the cache yet: sync it on the Tenants view.
+        </div>
+      )}
       <div className={`data-body${d || st.detailError ? ' with-detail' : ''}`}>
-        <div className="data-grid" role="grid" aria-rowcount={(st.total ?? 0) + 1} aria-colcount={columns.length} aria-label={`${st.resource ?? ''} rows`} data-testid="data-grid">
+        <div
+          className="data-grid"
+          role="grid"
+          aria-rowcount={(st.total ?? 0) + 1}
+          aria-colcount={columns.length}
+          aria-label={`${st.resource ?? ''} rows`}
+          data-testid="data-grid"
+        >
           <div className="data-head" role="row" style={template}>
             {columns.map((c) => (
-              <div key={c} role="columnheader" className="data-cell" aria-sort={st.sort?.field === c ? (st.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
-                <button type="button" className="ghost" onClick={() => st.setSort(c)} title={`${c}: sort by it`} data-testid={`sort-${c}`}>{c}{st.sort?.field === c ? (st.sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}</button>
-                <input aria-label={`filter ${c}`} placeholder="filter" defaultValue={st.filters.find((f) => f.field === c)?.value ?? ''} key={`${c}-${generation === 0 ? 0 : 1}`}
-                  onKeyDown={(e) => { if (e.key === 'Enter') st.setFilter(c, (e.target as HTMLInputElement).value); }} onBlur={(e) => { if ((st.filters.find((f) => f.field === c)?.value ?? '') !== e.target.value) st.setFilter(c, e.target.value); }} data-testid={`filter-${c}`} />
+              <div
+                key={c}
+                role="columnheader"
+                className="data-cell"
+                aria-sort={st.sort?.field === c ? (st.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}
+              >
+                <button type="button" className="ghost" onClick={() => st.setSort(c)} title={`${c}: sort by it`} data-testid={`sort-${c}`}>
+                  {c}
+                  {st.sort?.field === c ? (st.sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+                </button>
+                <input
+                  aria-label={`filter ${c}`}
+                  placeholder="filter"
+                  defaultValue={st.filters.find((f) => f.field === c)?.value ?? ''}
+                  key={`${c}-${generation === 0 ? 0 : 1}`}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter') st.setFilter(c, (e.target as HTMLInputElement).value);
+                  }}
+                  onBlur={(e) => {
+                    if ((st.filters.find((f) => f.field === c)?.value ?? '') !== e.target.value) st.setFilter(c, e.target.value);
+                  }}
+                  data-testid={`filter-${c}`}
+                />
               </div>
             ))}
           </div>
-          {st.total === 0 && st.resource && <div className="pending" role="note" data-testid="data-no-match">No {st.resource} rows match{st.search ? ` “${st.search}”` : ''}{st.filters.length ? `${st.search ? ' and' : ''} the column filters` : ''}{!st.search && !st.filters.length ? ' in the cache' : ''}.{st.search || st.filters.length ? ' Clear the search or the filters to see them all.' : ''}</div>}
+          {st.total === 0 && st.resource && (
+            <div className="pending" role="note" data-testid="data-no-match">
+              No {st.resource} rows match{st.search ? ` “${st.search}”` : ''}
+              {st.filters.length ? `${st.search ? ' and' : ''} the column filters` : ''}
+              {!st.search && !st.filters.length ? ' in the cache' : ''}.
+              {st.search || st.filters.length ? ' Clear the search or the filters to see them all.' : ''}
+            </div>
+          )}
           <GridRows columns={columns} template={template} selectedId={d?.record?.id ?? null} />
         </div>
         {(d || st.detailError) && (
           <aside className="card record" aria-label="Record" data-testid="data-record">
-            <div className="row between"><strong>{d ? `${d.record!.resource} ${d.record!.id}` : 'Not found'}</strong><button type="button" className="ghost" onClick={st.close} aria-label="Close the record">✕</button></div>
-            {st.detailError && <div className="alert" role="alert">{st.detailError}</div>}
+            <div className="row between">
+              <strong>{d ? `${d.record!.resource} ${d.record!.id}` : 'Not found'}</strong>
+              <button type="button" className="ghost" onClick={st.close} aria-label="Close the record">
+                ✕
+              </button>
+            </div>
+            {st.detailError && (
+              <div className="alert" role="alert">
+                {st.detailError}
+              </div>
+            )}
             {d?.record && (
               <>
-                <p className="small muted" data-testid="record-provenance">Company {tenantName(d.record.companyId)} · fetched by {d.record.fetchedBy} from {d.record.fetchedFrom} at {d.record.fetchedAt}{d.record.deleted ? ' · deleted on the server' : ''}</p>
-                {d.refs.some((r) => r.crossTenant) && <div className="alert" role="alert" data-testid="record-cross">This record points into another company: {d.refs.filter((r) => r.crossTenant).map((r) => r.finding?.title).join('; ')}</div>}
+                <p className="small muted" data-testid="record-provenance">
+                  Company {tenantName(d.record.companyId)} · fetched by {d.record.fetchedBy} from {d.record.fetchedFrom} at {d.record.fetchedAt}
+                  {d.record.deleted ? ' · deleted on the server' : ''}
+                </p>
+                {d.refs.some((r) => r.crossTenant) && (
+                  <div className="alert" role="alert" data-testid="record-cross">
+                    This record points into another company:{' '}
+                    {d.refs
+                      .filter((r) => r.crossTenant)
+                      .map((r) => r.finding?.title)
+                      .join('; ')}
+                  </div>
+                )}
                 <h2 className="small">Points at</h2>
                 <ul className="refs small" data-testid="record-refs">
-                  {d.refs.length ? d.refs.map((r) => (
-                    <li key={r.field} className={r.crossTenant ? 'cross' : ''} data-testid={`ref-${r.field}`}>
-                      <code>{r.field}</code> → <button type="button" className="link" onClick={() => void st.open(r.resource, r.id)}>{r.resource} {r.id}</button>
-                      {' '}<span className="muted">{r.companyId === null ? 'not in the cache' : tenantName(r.companyId)}</span>
-                      {r.crossTenant && r.finding && <div className="bad-text">another company · {r.finding.severity}: {r.finding.title}</div>}
-                    </li>
-                  )) : <li className="muted">nothing</li>}
+                  {d.refs.length ? (
+                    d.refs.map((r) => (
+                      <li key={r.field} className={r.crossTenant ? 'cross' : ''} data-testid={`ref-${r.field}`}>
+                        <code>{r.field}</code> →{' '}
+                        <button type="button" className="link" onClick={() => void st.open(r.resource, r.id)}>
+                          {r.resource} {r.id}
+                        </button>{' '}
+                        <span className="muted">{r.companyId === null ? 'not in the cache' : tenantName(r.companyId)}</span>
+                        {r.crossTenant && r.finding && (
+                          <div className="bad-text">
+                            another company · {r.finding.severity}: {r.finding.title}
+                          </div>
+                        )}
+                      </li>
+                    ))
+                  ) : (
+                    <li className="muted">nothing</li>
+                  )}
                 </ul>
                 {d.referencedBy.length > 0 && (
                   <>
                     <h2 className="small">Pointed at by</h2>
                     <ul className="refs small" data-testid="record-referenced-by">
-                      {d.referencedBy.map((r) => <li key={`${r.resource}-${r.id}-${r.field}`} className={r.crossTenant ? 'cross' : ''}><button type="button" className="link" onClick={() => void st.open(r.resource, r.id)}>{r.resource} {r.id}</button> <code>{r.field}</code>{r.crossTenant ? <span className="bad-text"> · {tenantName(r.companyId)}</span> : null}</li>)}
+                      {d.referencedBy.map((r) => (
+                        <li key={`${r.resource}-${r.id}-${r.field}`} className={r.crossTenant ? 'cross' : ''}>
+                          <button type="button" className="link" onClick={() => void st.open(r.resource, r.id)}>
+                            {r.resource} {r.id}
+                          </button>{' '}
+                          <code>{r.field}</code>
+                          {r.crossTenant ? <span className="bad-text"> · {tenantName(r.companyId)}</span> : null}
+                        </li>
+                      ))}
                     </ul>
                   </>
                 )}
                 <h2 className="small">Fields</h2>
-                <table className="grid small" data-testid="record-fields"><tbody>
-                  {Object.entries(d.record.payload).map(([k, v]) => <tr key={k}><th scope="row">{k}</th><td>{cellText(v)}</td></tr>)}
-                </tbody></table>
+                <table className="grid small" data-testid="record-fields">
+                  <tbody>
+                    {Object.entries(d.record.payload).map(([k, v]) => (
+                      <tr key={k}>
+                        <th scope="row">{k}</th>
+                        <td>{cellText(v)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
               </>
             )}
           </aside>
@@ -151,7 +306,15 @@ export function DataView() {
  * are keyed by their slot in a pool, not by their index, so that scrolling reuses DOM nodes and
  * only changes their text and position.
  */
-const GridRows = memo(function GridRows({ columns, template, selectedId }: { columns: string[]; template: { gridTemplateColumns: string; minWidth: number }; selectedId: string | null }) {
+const GridRows = memo(function GridRows({
+  columns,
+  template,
+  selectedId,
+}: {
+  columns: string[];
+  template: { gridTemplateColumns: string; minWidth: number };
+  selectedId: string | null;
+}) {
   const total = useData((s) => s.total);
   const pages = useData((s) => s.pages);
   const generation = useData((s) => s.generation);
@@ -166,17 +329,33 @@ const GridRows = memo(function GridRows({ columns, template, selectedId }: { col
   useEffect(() => {
     for (let p = Math.floor(first / PAGE); p <= Math.floor(last / PAGE); p++) void ensure(p);
   }, [first, last, ensure, generation]);
-  useEffect(() => { scroller.current?.scrollTo({ top: 0 }); }, [generation]);
+  useEffect(() => {
+    scroller.current?.scrollTo({ top: 0 });
+  }, [generation]);
   return (
     <div ref={scroller} className="data-scroll" style={{ minWidth: template.minWidth }} data-testid="data-scroll">
       <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
         {items.map((it) => {
           const r = pages.get(Math.floor(it.index / PAGE))?.[it.index % PAGE];
           return (
-            <div key={it.index % POOL} role="row" aria-rowindex={it.index + 2} className={`data-row${r?.deleted ? ' deleted' : ''}${r && selectedId === r.id ? ' selected' : ''}`} style={{ ...template, transform: `translateY(${it.start}px)`, height: ROW }}
-              onClick={() => r && resource && void open(resource, r.id)} data-testid={r ? `row-${r.id}` : undefined} tabIndex={r ? 0 : -1}
-              onKeyDown={(e) => { if (e.key === 'Enter' && r && resource) void open(resource, r.id); }}>
-              {columns.map((c) => <div key={c} role="gridcell" className="data-cell">{r ? cellText(c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]) : '…'}</div>)}
+            <div
+              key={it.index % POOL}
+              role="row"
+              aria-rowindex={it.index + 2}
+              className={`data-row${r?.deleted ? ' deleted' : ''}${r && selectedId === r.id ? ' selected' : ''}`}
+              style={{ ...template, transform: `translateY(${it.start}px)`, height: ROW }}
+              onClick={() => r && resource && void open(resource, r.id)}
+              data-testid={r ? `row-${r.id}` : undefined}
+              tabIndex={r ? 0 : -1}
+              onKeyDown={(e) => {
+                if (e.key === 'Enter' && r && resource) void open(resource, r.id);
+              }}
+            >
+              {columns.map((c) => (
+                <div key={c} role="gridcell" className="data-cell">
+                  {r ? cellText(c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]) : '…'}
+                </div>
+              ))}
             </div>
           );
         })}

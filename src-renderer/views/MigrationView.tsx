@@ -6,8 +6,11 @@ import { useMigration } from '../stores/migrationStore.ts';
 import { bytes as mib, count as fmt, duration as eta } from '../../src-shared/format.ts';
 import { download } from '../download.ts';
 
-const PHASES: Record<number, string> = { 1: 'Phase 1 · HIGH: data leakage risk (critical tables first)', 2: 'Phase 2 · MEDIUM: user-specific', 3: 'Phase 3 · LOW: system-wide' };
-
+const PHASES: Record<number, string> = {
+  1: 'Phase 1 · HIGH: data leakage risk (critical tables first)',
+  2: 'Phase 2 · MEDIUM: user-specific',
+  3: 'Phase 3 · LOW: system-wide',
+};
 
 /**
  * The company_id migration of the CRM's PostgreSQL: the schema audit, the plan by phase (its SQL,
@@ -40,7 +43,10 @@ export function MigrationView() {
     return (
       <section aria-labelledby="mig-title" data-testid="view-migration">
         <h1 id="mig-title">Migration</h1>
-        <div className="pending" role="note">The company_id migration changes the CRM's database for every company: a super admin plans and runs it. The audit on the Audit view shows how far your own company's data is.</div>
+        <div className="pending" role="note">
+          The company_id migration changes the CRM's database for every company: a super admin plans and runs it. The audit on the Audit view shows how far your
+          own company's data is.
+        </div>
       </section>
     );
   }
@@ -48,11 +54,16 @@ export function MigrationView() {
     return (
       <section aria-labelledby="mig-title" data-testid="view-migration">
         <h1 id="mig-title">Migration</h1>
-        <div className="pending" role="note" data-testid="mig-offline">Offline: the migration works on the CRM's own database, which needs the network. Sign in online to plan, run, verify or roll it back.</div>
+        <div className="pending" role="note" data-testid="mig-offline">
+          Offline: the migration works on the CRM's own database, which needs the network. Sign in online to plan, run, verify or roll it back.
+        </div>
       </section>
     );
   }
-  const list = tables.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = tables
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const running = st.busy === 'run';
   const p = st.progress;
   const paused = p?.status === 'paused';
@@ -67,57 +78,186 @@ export function MigrationView() {
       <div className="row between">
         <h1 id="mig-title">Migration</h1>
         <div className="row">
-          <button type="button" onClick={() => void st.load()} disabled={!!st.busy} data-testid="mig-refresh">Refresh</button>
-          <button type="button" onClick={() => void st.verify()} disabled={!!st.busy || !latest || latest.status === 'rolled-back'} data-testid="mig-verify">{st.busy === 'verify' ? 'Verifying…' : 'Verify'}</button>
-          <button type="button" className="danger" onClick={() => latest && setConfirm({ kind: 'rollback', runId: latest.id })} disabled={!!st.busy || !latest || latest.status === 'rolled-back'} data-testid="mig-rollback">Roll back…</button>
+          <button type="button" onClick={() => void st.load()} disabled={!!st.busy} data-testid="mig-refresh">
+            Refresh
+          </button>
+          <button type="button" onClick={() => void st.verify()} disabled={!!st.busy || !latest || latest.status === 'rolled-back'} data-testid="mig-verify">
+            {st.busy === 'verify' ? 'Verifying…' : 'Verify'}
+          </button>
+          <button
+            type="button"
+            className="danger"
+            onClick={() => latest && setConfirm({ kind: 'rollback', runId: latest.id })}
+            disabled={!!st.busy || !latest || latest.status === 'rolled-back'}
+            data-testid="mig-rollback"
+          >
+            Roll back…
+          </button>
         </div>
       </div>
-      <p className="muted">Adds company_id to every table that lacks it, the way the seed's Phase 1 asks, without stopping the CRM: the column is added nullable, a trigger fills it for rows old code still writes, the backfill walks each table in short batches by key range, indexes are built concurrently, and foreign keys are added NOT VALID, then validated. Every DDL waits at most its lock_timeout and retries. State lives in the CRM's database: a crashed run resumes where it stopped.</p>
-      {st.error && <div className="alert" role="alert" data-testid="mig-error">{st.error}</div>}
-      {st.notice && <div className="toast" role="status" data-testid="mig-notice">{st.notice}</div>}
+      <p className="muted">
+        Adds company_id to every table that lacks it, the way the seed's Phase 1 asks, without stopping the CRM: the column is added nullable, a trigger fills
+        it for rows old code still writes, the backfill walks each table in short batches by key range, indexes are built concurrently, and foreign keys are
+        added NOT VALID, then validated. Every DDL waits at most its lock_timeout and retries. State lives in the CRM's database: a crashed run resumes where it
+        stopped.
+      </p>
+      {st.error && (
+        <div className="alert" role="alert" data-testid="mig-error">
+          {st.error}
+        </div>
+      )}
+      {st.notice && (
+        <div className="toast" role="status" data-testid="mig-notice">
+          {st.notice}
+        </div>
+      )}
 
-      <p className="small muted" data-testid="mig-scope">Measured in the CRM's database, now; the Audit view measures the local cache (the rows synced so far), so its counts follow the last sync.</p>
+      <p className="small muted" data-testid="mig-scope">
+        Measured in the CRM's database, now; the Audit view measures the local cache (the rows synced so far), so its counts follow the last sync.
+      </p>
       <div className="cards" data-testid="mig-audit">
-        <div className="card"><div className="muted small">Tables without company_id</div><strong className={missing.length ? 'bad-text' : 'ok-text'}>{missing.length} of {st.audit.length}</strong></div>
-        <div className="card" title="Counted in the CRM's database, now. The Audit view counts the local cache (the rows synced so far)." data-testid="mig-rows-missing"><div className="muted small">Rows missing company_id · in the CRM's database, now</div><strong>{fmt(rowsMissing)}</strong></div>
-        <div className="card"><div className="muted small">Without index on company_id</div><strong>{st.audit.filter((t) => t.hasCompanyId && !t.indexOnCompanyId).length}</strong></div>
-        <div className="card"><div className="muted small">Unique keys without company_id</div><strong>{st.audit.reduce((a, t) => a + t.uniqueWithoutCompany.length, 0)}</strong></div>
-        <div className="card"><div className="muted small">Citus-ready tables</div><strong>{st.audit.filter((t) => t.citus.ready).length} of {st.audit.length}</strong></div>
+        <div className="card">
+          <div className="muted small">Tables without company_id</div>
+          <strong className={missing.length ? 'bad-text' : 'ok-text'}>
+            {missing.length} of {st.audit.length}
+          </strong>
+        </div>
+        <div
+          className="card"
+          title="Counted in the CRM's database, now. The Audit view counts the local cache (the rows synced so far)."
+          data-testid="mig-rows-missing"
+        >
+          <div className="muted small">Rows missing company_id · in the CRM's database, now</div>
+          <strong>{fmt(rowsMissing)}</strong>
+        </div>
+        <div className="card">
+          <div className="muted small">Without index on company_id</div>
+          <strong>{st.audit.filter((t) => t.hasCompanyId && !t.indexOnCompanyId).length}</strong>
+        </div>
+        <div className="card">
+          <div className="muted small">Unique keys without company_id</div>
+          <strong>{st.audit.reduce((a, t) => a + t.uniqueWithoutCompany.length, 0)}</strong>
+        </div>
+        <div className="card">
+          <div className="muted small">Citus-ready tables</div>
+          <strong>
+            {st.audit.filter((t) => t.citus.ready).length} of {st.audit.length}
+          </strong>
+        </div>
       </div>
 
       {unfinished !== null && !running && (
         <div className="alert" role="status" data-testid="mig-unfinished">
-          Run {unfinished} is not finished ({st.status?.runs.find((r) => r.id === unfinished)?.status}{st.status?.runs.find((r) => r.id === unfinished)?.message ? `: ${st.status?.runs.find((r) => r.id === unfinished)?.message}` : ''}).
-          {' '}<button type="button" className="primary" onClick={() => void st.run({ tables: [], notNull, resume: true, batchSize: batchSize ? Number(batchSize) : undefined, delayMs: delayMs ? Number(delayMs) : undefined })} data-testid="mig-resume">Resume run {unfinished}</button>
+          Run {unfinished} is not finished ({st.status?.runs.find((r) => r.id === unfinished)?.status}
+          {st.status?.runs.find((r) => r.id === unfinished)?.message ? `: ${st.status?.runs.find((r) => r.id === unfinished)?.message}` : ''}).{' '}
+          <button
+            type="button"
+            className="primary"
+            onClick={() =>
+              void st.run({
+                tables: [],
+                notNull,
+                resume: true,
+                batchSize: batchSize ? Number(batchSize) : undefined,
+                delayMs: delayMs ? Number(delayMs) : undefined,
+              })
+            }
+            data-testid="mig-resume"
+          >
+            Resume run {unfinished}
+          </button>
         </div>
       )}
 
-      <form className="card mig-col" onSubmit={(e) => { e.preventDefault(); void st.makePlan({ tables: list, notNull }); }} data-testid="mig-plan-form">
+      <form
+        className="card mig-col"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void st.makePlan({ tables: list, notNull });
+        }}
+        data-testid="mig-plan-form"
+      >
         <div className="row">
-          <label className="row small">Tables <input value={tables} onChange={(e) => setTables(e.target.value)} placeholder="calls, emails (all when empty)" style={{ width: 220 }} data-testid="mig-tables" /></label>
-          <label className="row small"><input type="checkbox" checked={notNull} onChange={(e) => setNotNull(e.target.checked)} data-testid="mig-notnull" /> <span title="CHECK (company_id IS NOT NULL), added NOT VALID and then validated, on tables with no orphans left">Also NOT NULL</span></label>
-          <label className="row small">Batch <input type="number" min={1} value={batchSize} onChange={(e) => setBatchSize(e.target.value)} placeholder="5000" style={{ width: 80 }} data-testid="mig-batch" /></label>
-          <label className="row small">Pause (ms) <input type="number" min={0} value={delayMs} onChange={(e) => setDelayMs(e.target.value)} placeholder="0" style={{ width: 70 }} data-testid="mig-delay" /></label>
+          <label className="row small">
+            Tables{' '}
+            <input
+              value={tables}
+              onChange={(e) => setTables(e.target.value)}
+              placeholder="calls, emails (all when empty)"
+              style={{ width: 220 }}
+              data-testid="mig-tables"
+            />
+          </label>
+          <label className="row small">
+            <input type="checkbox" checked={notNull} onChange={(e) => setNotNull(e.target.checked)} data-testid="mig-notnull" />{' '}
+            <span title="CHECK (company_id IS NOT NULL), added NOT VALID and then validated, on tables with no orphans left">Also NOT NULL</span>
+          </label>
+          <label className="row small">
+            Batch{' '}
+            <input
+              type="number"
+              min={1}
+              value={batchSize}
+              onChange={(e) => setBatchSize(e.target.value)}
+              placeholder="5000"
+              style={{ width: 80 }}
+              data-testid="mig-batch"
+            />
+          </label>
+          <label className="row small">
+            Pause (ms){' '}
+            <input
+              type="number"
+              min={0}
+              value={delayMs}
+              onChange={(e) => setDelayMs(e.target.value)}
+              placeholder="0"
+              style={{ width: 70 }}
+              data-testid="mig-delay"
+            />
+          </label>
           <div className="spacer" />
-          <button type="submit" disabled={!!st.busy || unfinished !== null} data-testid="mig-plan">{st.busy === 'plan' ? 'Planning…' : 'Plan'}</button>
-          <button type="button" className="primary" disabled={!!st.busy || !plan || !plan.tables.length || unfinished !== null} onClick={() => setConfirm({ kind: 'run' })} data-testid="mig-run">Run…</button>
+          <button type="submit" disabled={!!st.busy || unfinished !== null} data-testid="mig-plan">
+            {st.busy === 'plan' ? 'Planning…' : 'Plan'}
+          </button>
+          <button
+            type="button"
+            className="primary"
+            disabled={!!st.busy || !plan || !plan.tables.length || unfinished !== null}
+            onClick={() => setConfirm({ kind: 'run' })}
+            data-testid="mig-run"
+          >
+            Run…
+          </button>
         </div>
       </form>
 
       {confirm && (
         <div className="card confirm" role="alertdialog" aria-labelledby="mig-confirm-title" data-testid="mig-confirm">
           <strong id="mig-confirm-title">{confirm.kind === 'run' ? `Run the plan on ${plan?.database}?` : `Roll back run ${confirm.runId}?`}</strong>
-          <p className="small">{confirm.kind === 'run'
-            ? `This changes the CRM's database: ${plan?.tables.length} tables get company_id, a fill trigger, an index and a foreign key; about ${fmt(plan?.estimate.rows ?? 0)} rows are written. The CRM keeps serving. You can pause at any time, and roll back afterwards.`
-            : 'This drops what the run added: the company_id columns it added (with every value in them), their triggers, indexes, foreign keys and checks. The schema and data are then compared with before the run. Running the plan again adds them back.'}</p>
+          <p className="small">
+            {confirm.kind === 'run'
+              ? `This changes the CRM's database: ${plan?.tables.length} tables get company_id, a fill trigger, an index and a foreign key; about ${fmt(plan?.estimate.rows ?? 0)} rows are written. The CRM keeps serving. You can pause at any time, and roll back afterwards.`
+              : 'This drops what the run added: the company_id columns it added (with every value in them), their triggers, indexes, foreign keys and checks. The schema and data are then compared with before the run. Running the plan again adds them back.'}
+          </p>
           <div className="row">
-            <button type="button" className={confirm.kind === 'run' ? 'primary' : 'danger'} data-testid="mig-confirm-yes" onClick={() => {
-              const c = confirm;
-              setConfirm(null);
-              if (c.kind === 'run') void st.run({ tables: list, notNull, batchSize: batchSize ? Number(batchSize) : undefined, delayMs: delayMs ? Number(delayMs) : undefined });
-              else void st.rollBack(c.runId);
-            }}>{confirm.kind === 'run' ? 'Run the migration' : 'Roll back'}</button>
-            <button type="button" onClick={() => setConfirm(null)} data-testid="mig-confirm-no">Cancel</button>
+            <button
+              type="button"
+              className={confirm.kind === 'run' ? 'primary' : 'danger'}
+              data-testid="mig-confirm-yes"
+              onClick={() => {
+                const c = confirm;
+                setConfirm(null);
+                if (c.kind === 'run')
+                  void st.run({ tables: list, notNull, batchSize: batchSize ? Number(batchSize) : undefined, delayMs: delayMs ? Number(delayMs) : undefined });
+                else void st.rollBack(c.runId);
+              }}
+            >
+              {confirm.kind === 'run' ? 'Run the migration' : 'Roll back'}
+            </button>
+            <button type="button" onClick={() => setConfirm(null)} data-testid="mig-confirm-no">
+              Cancel
+            </button>
           </div>
         </div>
       )}
@@ -125,46 +265,130 @@ export function MigrationView() {
       {p && (
         <div className="card progress mig-head" role="status" aria-live="polite" data-testid="mig-progress">
           <div className="row between small">
-            <strong>Run {p.runId} · {p.status}{p.message ? `: ${p.message}` : ''}</strong>
-            <span className="muted">step {p.overall.stepsDone} of {p.overall.steps} · {fmt(p.overall.done)} of {fmt(p.overall.total)} rows{p.status === 'running' ? ` · ${fmt(p.overall.rate)} rows/s · about ${eta(p.overall.etaSeconds)} left · batch ${fmt(p.batchSize)}${p.delayMs ? `, pause ${p.delayMs} ms` : ''}` : ''}</span>
+            <strong>
+              Run {p.runId} · {p.status}
+              {p.message ? `: ${p.message}` : ''}
+            </strong>
+            <span className="muted">
+              step {p.overall.stepsDone} of {p.overall.steps} · {fmt(p.overall.done)} of {fmt(p.overall.total)} rows
+              {p.status === 'running'
+                ? ` · ${fmt(p.overall.rate)} rows/s · about ${eta(p.overall.etaSeconds)} left · batch ${fmt(p.batchSize)}${p.delayMs ? `, pause ${p.delayMs} ms` : ''}`
+                : ''}
+            </span>
           </div>
-          <div className="bar" role="progressbar" aria-label="Migration, all tables" aria-valuemin={0} aria-valuemax={p.overall.total} aria-valuenow={p.overall.done}><span style={{ width: `${p.overall.total ? (100 * p.overall.done) / p.overall.total : 0}%` }} /></div>
+          <div
+            className="bar"
+            role="progressbar"
+            aria-label="Migration, all tables"
+            aria-valuemin={0}
+            aria-valuemax={p.overall.total}
+            aria-valuenow={p.overall.done}
+          >
+            <span style={{ width: `${p.overall.total ? (100 * p.overall.done) / p.overall.total : 0}%` }} />
+          </div>
           {running && (
             <div className="row small">
-              {paused || p.status !== 'running' ? null : <button type="button" onClick={() => void st.control({ pause: true })} data-testid="mig-pause">Pause</button>}
-              <label className="row">Batch <input type="number" min={1} defaultValue={p.batchSize} style={{ width: 80 }} onBlur={(e) => void st.control({ batchSize: Number(e.target.value) })} data-testid="mig-throttle-batch" /></label>
-              <label className="row">Pause (ms) <input type="number" min={0} defaultValue={p.delayMs} style={{ width: 70 }} onBlur={(e) => void st.control({ delayMs: Number(e.target.value) })} data-testid="mig-throttle-delay" /></label>
+              {paused || p.status !== 'running' ? null : (
+                <button type="button" onClick={() => void st.control({ pause: true })} data-testid="mig-pause">
+                  Pause
+                </button>
+              )}
+              <label className="row">
+                Batch{' '}
+                <input
+                  type="number"
+                  min={1}
+                  defaultValue={p.batchSize}
+                  style={{ width: 80 }}
+                  onBlur={(e) => void st.control({ batchSize: Number(e.target.value) })}
+                  data-testid="mig-throttle-batch"
+                />
+              </label>
+              <label className="row">
+                Pause (ms){' '}
+                <input
+                  type="number"
+                  min={0}
+                  defaultValue={p.delayMs}
+                  style={{ width: 70 }}
+                  onBlur={(e) => void st.control({ delayMs: Number(e.target.value) })}
+                  data-testid="mig-throttle-delay"
+                />
+              </label>
             </div>
           )}
         </div>
       )}
       {p && (
         <div className="card progress" data-testid="mig-tables">
-          {[1, 2, 3].map((phase) => byPhase(phase).length > 0 && (
-            <div key={phase} className="mig-col" data-testid={`mig-phase-${phase}`}>
-              <div className="muted small">{PHASES[phase]}</div>
-              {byPhase(phase).map((t) => (
-                <div key={t.table} className="mig-table" data-testid={`mig-table-${t.table}`}>
-                  <span className="mig-name">{t.table}</span>
-                  <div className="bar" role="progressbar" aria-label={t.table} aria-valuemin={0} aria-valuemax={t.total} aria-valuenow={t.done}><span style={{ width: `${t.status === 'done' ? 100 : t.total ? (100 * t.done) / t.total : 0}%` }} /></div>
-                  <span className="small muted">{t.status === 'done' ? <span className="ok-text">done</span> : t.status === 'running' ? `${t.step} · ${fmt(t.done)} of ${fmt(t.total)}${t.rate ? ` · ${fmt(t.rate)}/s · ${eta(t.etaSeconds)}` : ''}` : t.status}</span>
+          {[1, 2, 3].map(
+            (phase) =>
+              byPhase(phase).length > 0 && (
+                <div key={phase} className="mig-col" data-testid={`mig-phase-${phase}`}>
+                  <div className="muted small">{PHASES[phase]}</div>
+                  {byPhase(phase).map((t) => (
+                    <div key={t.table} className="mig-table" data-testid={`mig-table-${t.table}`}>
+                      <span className="mig-name">{t.table}</span>
+                      <div className="bar" role="progressbar" aria-label={t.table} aria-valuemin={0} aria-valuemax={t.total} aria-valuenow={t.done}>
+                        <span style={{ width: `${t.status === 'done' ? 100 : t.total ? (100 * t.done) / t.total : 0}%` }} />
+                      </div>
+                      <span className="small muted">
+                        {t.status === 'done' ? (
+                          <span className="ok-text">done</span>
+                        ) : t.status === 'running' ? (
+                          `${t.step} · ${fmt(t.done)} of ${fmt(t.total)}${t.rate ? ` · ${fmt(t.rate)}/s · ${eta(t.etaSeconds)}` : ''}`
+                        ) : (
+                          t.status
+                        )}
+                      </span>
+                    </div>
+                  ))}
                 </div>
-              ))}
-            </div>
-          ))}
+              ),
+          )}
         </div>
       )}
 
       {st.verification && (
         <div className="card" data-testid="mig-verification">
-          <strong className={st.verification.ok ? 'ok-text' : 'bad-text'}>{st.verification.ok ? `Run ${st.verification.runId} verified` : `Run ${st.verification.runId} does not verify${st.verification.fingerprintsEqual ? '' : ': fingerprints differ (the application wrote to these tables during the run, or something else changed them)'}`}</strong>
+          <strong className={st.verification.ok ? 'ok-text' : 'bad-text'}>
+            {st.verification.ok
+              ? `Run ${st.verification.runId} verified`
+              : `Run ${st.verification.runId} does not verify${st.verification.fingerprintsEqual ? '' : ': fingerprints differ (the application wrote to these tables during the run, or something else changed them)'}`}
+          </strong>
           <table className="grid small">
-            <thead><tr><th scope="col">Table</th><th scope="col">Rows</th><th scope="col">Missing</th><th scope="col">Orphans</th><th scope="col">Index</th><th scope="col">Foreign key</th><th scope="col">Not null</th><th scope="col">{OTHER_COLUMNS[0]!.toUpperCase() + OTHER_COLUMNS.slice(1)}</th><th scope="col">Problems</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Table</th>
+                <th scope="col">Rows</th>
+                <th scope="col">Missing</th>
+                <th scope="col">Orphans</th>
+                <th scope="col">Index</th>
+                <th scope="col">Foreign key</th>
+                <th scope="col">Not null</th>
+                <th scope="col">{OTHER_COLUMNS[0]!.toUpperCase() + OTHER_COLUMNS.slice(1)}</th>
+                <th scope="col">Problems</th>
+              </tr>
+            </thead>
             <tbody>
               {st.verification.tables.map((t) => (
                 <tr key={t.table} data-testid={`mig-verify-${t.table}`}>
-                  <td>{t.table}</td><td>{fmt(t.rows)}</td><td>{fmt(t.missing)}</td>
-                  <td>{t.orphans.count ? <details><summary>{t.orphans.count}</summary><code className="small">{t.orphans.ids.join(', ')}{t.orphans.count > t.orphans.ids.length ? ' …' : ''}</code></details> : 0}</td>
+                  <td>{t.table}</td>
+                  <td>{fmt(t.rows)}</td>
+                  <td>{fmt(t.missing)}</td>
+                  <td>
+                    {t.orphans.count ? (
+                      <details>
+                        <summary>{t.orphans.count}</summary>
+                        <code className="small">
+                          {t.orphans.ids.join(', ')}
+                          {t.orphans.count > t.orphans.ids.length ? ' …' : ''}
+                        </code>
+                      </details>
+                    ) : (
+                      0
+                    )}
+                  </td>
                   <td className={t.index === 'valid' ? 'ok-text' : 'bad-text'}>{t.index}</td>
                   <td className={t.foreignKey === 'validated' ? 'ok-text' : 'bad-text'}>{t.foreignKey}</td>
                   <td>{t.notNull}</td>
@@ -180,48 +404,120 @@ export function MigrationView() {
       {st.rollback && (
         <div className="card" data-testid="mig-rollback-result">
           <strong>Rollback of run {st.rollback.runId}</strong>
-          <ul className="small">{st.rollback.tables.map((t) => <li key={t.table}>{t.table}: schema {t.schemaEqual ? 'as before' : <span className="bad-text">differs</span>}, data {t.fingerprintEqual ? 'as before' : <span className="warn-text">differs</span>}</li>)}</ul>
+          <ul className="small">
+            {st.rollback.tables.map((t) => (
+              <li key={t.table}>
+                {t.table}: schema {t.schemaEqual ? 'as before' : <span className="bad-text">differs</span>}, data{' '}
+                {t.fingerprintEqual ? 'as before' : <span className="warn-text">differs</span>}
+              </li>
+            ))}
+          </ul>
         </div>
       )}
 
       {plan && !running && (
         <div className="card mig-col" data-testid="mig-plan-view">
           <div className="row between">
-            <strong>Plan: {plan.tables.length} tables, {plan.steps.length} steps, {fmt(plan.estimate.rows)} rows · about {eta(plan.estimate.seconds)} of backfill · {mib(plan.estimate.bytes)} more on disk</strong>
-            <button type="button" onClick={() => download(`tenantscope-migration-${plan.createdAt.slice(0, 10)}.sql`, st.plan!.sql, 'application/sql')} data-testid="mig-export">Export SQL</button>
+            <strong>
+              Plan: {plan.tables.length} tables, {plan.steps.length} steps, {fmt(plan.estimate.rows)} rows · about {eta(plan.estimate.seconds)} of backfill ·{' '}
+              {mib(plan.estimate.bytes)} more on disk
+            </strong>
+            <button
+              type="button"
+              onClick={() => download(`tenantscope-migration-${plan.createdAt.slice(0, 10)}.sql`, st.plan!.sql, 'application/sql')}
+              data-testid="mig-export"
+            >
+              Export SQL
+            </button>
           </div>
           <ul className="checks small" data-testid="mig-preflight">
-            {st.plan!.preflight.map((c, i) => <li key={i} className={c.level === 'fail' ? 'bad-text' : c.level === 'warn' ? 'warn-text' : 'ok-text'}>{c.level === 'ok' ? '✓' : c.level === 'warn' ? '!' : '✗'} {c.message}</li>)}
+            {st.plan!.preflight.map((c, i) => (
+              <li key={i} className={c.level === 'fail' ? 'bad-text' : c.level === 'warn' ? 'warn-text' : 'ok-text'}>
+                {c.level === 'ok' ? '✓' : c.level === 'warn' ? '!' : '✗'} {c.message}
+              </li>
+            ))}
           </ul>
-          {[1, 2, 3].map((phase) => plan.tables.some((t) => t.phase === phase) && (
-            <div key={phase}>
-              <div className="muted small">{PHASES[phase]}</div>
-              <table className="grid small">
-                <thead><tr><th scope="col">Table</th><th scope="col">company_id from</th><th scope="col">Rows</th><th scope="col">Orphans</th><th scope="col">About</th><th scope="col">On disk</th><th scope="col">Note</th></tr></thead>
-                <tbody>
-                  {plan.tables.filter((t) => t.phase === phase).map((t) => (
-                    <tr key={t.table} data-testid={`mig-plan-${t.table}`}>
-                      <td>{t.table}</td>
-                      <td>{t.derivation.kind === 'owner' ? `owner (${t.derivation.field} → ${t.derivation.usersTable})` : `parent (${t.derivation.field} → ${t.derivation.parentTable})`}</td>
-                      <td>{fmt(t.rows)}</td><td>{t.orphansPredicted}</td><td>{eta(t.estimate.seconds)}</td>
-                      <td>+{mib(t.estimate.columnBytes + t.estimate.indexBytes)} <span className="muted">(+{mib(t.estimate.transientBytes)} until vacuum)</span></td>
-                      <td className="muted">{t.note ?? ''}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          ))}
-          {plan.skipped.filter((x) => !x.reason.endsWith('filled')).map((x) => <div key={x.table} className="small warn-text">Left as is: {x.table}: {x.reason}</div>)}
-          <details><summary>The plan as SQL ({plan.steps.length} steps)</summary><pre className="small sql" data-testid="mig-sql">{st.plan!.sql}</pre></details>
+          {[1, 2, 3].map(
+            (phase) =>
+              plan.tables.some((t) => t.phase === phase) && (
+                <div key={phase}>
+                  <div className="muted small">{PHASES[phase]}</div>
+                  <table className="grid small">
+                    <thead>
+                      <tr>
+                        <th scope="col">Table</th>
+                        <th scope="col">company_id from</th>
+                        <th scope="col">Rows</th>
+                        <th scope="col">Orphans</th>
+                        <th scope="col">About</th>
+                        <th scope="col">On disk</th>
+                        <th scope="col">Note</th>
+                      </tr>
+                    </thead>
+                    <tbody>
+                      {plan.tables
+                        .filter((t) => t.phase === phase)
+                        .map((t) => (
+                          <tr key={t.table} data-testid={`mig-plan-${t.table}`}>
+                            <td>{t.table}</td>
+                            <td>
+                              {t.derivation.kind === 'owner'
+                                ? `owner (${t.derivation.field} → ${t.derivation.usersTable})`
+                                : `parent (${t.derivation.field} → ${t.derivation.parentTable})`}
+                            </td>
+                            <td>{fmt(t.rows)}</td>
+                            <td>{t.orphansPredicted}</td>
+                            <td>{eta(t.estimate.seconds)}</td>
+                            <td>
+                              +{mib(t.estimate.columnBytes + t.estimate.indexBytes)}{' '}
+                              <span className="muted">(+{mib(t.estimate.transientBytes)} until vacuum)</span>
+                            </td>
+                            <td className="muted">{t.note ?? ''}</td>
+                          </tr>
+                        ))}
+                    </tbody>
+                  </table>
+                </div>
+              ),
+          )}
+          {plan.skipped
+            .filter((x) => !x.reason.endsWith('filled'))
+            .map((x) => (
+              <div key={x.table} className="small warn-text">
+                Left as is: {x.table}: {x.reason}
+              </div>
+            ))}
+          <details>
+            <summary>The plan as SQL ({plan.steps.length} steps)</summary>
+            <pre className="small sql" data-testid="mig-sql">
+              {st.plan!.sql}
+            </pre>
+          </details>
         </div>
       )}
 
       <div className="card" data-testid="mig-log">
         <strong>Log{latest ? ` · run ${latest.id}` : ''}</strong>
-        <div className="log small" role="log" aria-live="polite" ref={logBox} data-testid="mig-log-lines"
-          onScroll={(e) => { const b = e.currentTarget; logFollows.current = b.scrollHeight - b.scrollTop - b.clientHeight < 24; }}>
-          {st.log.length ? st.log.map((l, i) => <div key={i}><span className="muted">{l.at.slice(11, 19)}</span> {l.message}</div>) : <div className="muted">Nothing has run yet.</div>}
+        <div
+          className="log small"
+          role="log"
+          aria-live="polite"
+          ref={logBox}
+          data-testid="mig-log-lines"
+          onScroll={(e) => {
+            const b = e.currentTarget;
+            logFollows.current = b.scrollHeight - b.scrollTop - b.clientHeight < 24;
+          }}
+        >
+          {st.log.length ? (
+            st.log.map((l, i) => (
+              <div key={i}>
+                <span className="muted">{l.at.slice(11, 19)}</span> {l.message}
+              </div>
+            ))
+          ) : (
+            <div className="muted">Nothing has run yet.</div>
+          )}
         </div>
       </div>
 
@@ -229,18 +525,39 @@ export function MigrationView() {
         <strong>Runs recorded in the CRM's database</strong>
         {st.status?.runs.length ? (
           <table className="grid small">
-            <thead><tr><th scope="col">Run</th><th scope="col">Status</th><th scope="col">By</th><th scope="col">Started</th><th scope="col">Finished</th><th scope="col">Tables</th><th scope="col">Rows</th><th scope="col">Outcome</th></tr></thead>
+            <thead>
+              <tr>
+                <th scope="col">Run</th>
+                <th scope="col">Status</th>
+                <th scope="col">By</th>
+                <th scope="col">Started</th>
+                <th scope="col">Finished</th>
+                <th scope="col">Tables</th>
+                <th scope="col">Rows</th>
+                <th scope="col">Outcome</th>
+              </tr>
+            </thead>
             <tbody>
               {st.status.runs.map((r) => (
                 <tr key={r.id} data-testid={`mig-run-${r.id}`}>
-                  <td>{r.id}</td><td>{r.status}</td><td>{r.startedBy}{r.rolledBackBy ? ` (rolled back by ${r.rolledBackBy})` : ''}</td>
-                  <td>{new Date(r.startedAt).toLocaleString()}</td><td>{r.finishedAt ? new Date(r.finishedAt).toLocaleString() : '–'}</td>
-                  <td title={r.tables.join(', ')}>{r.tables.length}</td><td>{fmt(r.rows)}</td><td>{r.message ?? ''}</td>
+                  <td>{r.id}</td>
+                  <td>{r.status}</td>
+                  <td>
+                    {r.startedBy}
+                    {r.rolledBackBy ? ` (rolled back by ${r.rolledBackBy})` : ''}
+                  </td>
+                  <td>{new Date(r.startedAt).toLocaleString()}</td>
+                  <td>{r.finishedAt ? new Date(r.finishedAt).toLocaleString() : '–'}</td>
+                  <td title={r.tables.join(', ')}>{r.tables.length}</td>
+                  <td>{fmt(r.rows)}</td>
+                  <td>{r.message ?? ''}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-        ) : <div className="muted small">No migration has run on this database.</div>}
+        ) : (
+          <div className="muted small">No migration has run on this database.</div>
+        )}
       </div>
     </section>
   );

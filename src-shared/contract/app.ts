@@ -9,7 +9,10 @@ export const appChannels = {
     summary: 'Version, where the console keeps its data, how it is running, and the demo CRM state',
     input: Empty,
     output: z.object({
-      version: z.string(), mode: z.enum(['desktop', 'browser', 'cli']), home: z.string(), demo: DemoStatusSchema,
+      version: z.string(),
+      mode: z.enum(['desktop', 'browser', 'cli']),
+      home: z.string(),
+      demo: DemoStatusSchema,
       /** what encrypts the caches at rest: a passphrase (TENANTSCOPE_CACHE_KEY), the OS keyring (desktop), or nothing */
       cacheEncryption: z.enum(['passphrase', 'os-keyring', 'off']),
     }),

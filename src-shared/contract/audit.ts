@@ -35,12 +35,24 @@ export const ModelStatusSchema = z.object({
 });
 
 export const AuditResultSchema = z.object({
-  runId: z.number(), generatedAt: z.string(), asOf: z.string().nullable(), scope: z.string(),
+  runId: z.number(),
+  generatedAt: z.string(),
+  asOf: z.string().nullable(),
+  scope: z.string(),
   models: z.array(ModelStatusSchema),
   findings: z.array(FindingSchema),
   counts: z.record(SeveritySchema, z.number()),
-  progress: z.object({ modelsMigrated: z.number(), modelsTotal: z.number(), rowsMissing: z.number(), endpointsProven: z.number(), endpointsProbed: z.number(), isolationRunId: z.number().nullable() }),
-  diff: z.object({ previousRunId: z.number(), new: z.array(z.string()), fixed: z.array(z.string()), accepted: z.array(z.string()), stillOpen: z.array(z.string()) }).nullable(),
+  progress: z.object({
+    modelsMigrated: z.number(),
+    modelsTotal: z.number(),
+    rowsMissing: z.number(),
+    endpointsProven: z.number(),
+    endpointsProbed: z.number(),
+    isolationRunId: z.number().nullable(),
+  }),
+  diff: z
+    .object({ previousRunId: z.number(), new: z.array(z.string()), fixed: z.array(z.string()), accepted: z.array(z.string()), stillOpen: z.array(z.string()) })
+    .nullable(),
 });
 export type AuditResult = z.output<typeof AuditResultSchema>;
 export type Finding = z.output<typeof FindingSchema>;
@@ -55,7 +67,7 @@ export const auditChannels = {
   },
   'audit:report': {
     access: 'signed-in',
-    summary: 'The audit document, in the seed audit\'s shape, as Markdown or HTML (measured now, from the cache)',
+    summary: "The audit document, in the seed audit's shape, as Markdown or HTML (measured now, from the cache)",
     input: z.object({ format: z.enum(['md', 'html']).default('md') }).strict(),
     output: z.object({ fileName: z.string(), text: z.string() }),
   },

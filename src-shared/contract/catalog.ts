@@ -24,7 +24,8 @@ export const catalogChannels = {
   },
   'catalog:discover': {
     access: 'public',
-    summary: 'Discover the catalog from a connection\'s CRM (its OpenAPI document, and its database when the connection has a URL), or from an address not yet saved; nothing is saved',
+    summary:
+      "Discover the catalog from a connection's CRM (its OpenAPI document, and its database when the connection has a URL), or from an address not yet saved; nothing is saved",
     input: z
       .object({
         connection: Name.optional(),
@@ -49,7 +50,16 @@ export const catalogChannels = {
   'catalog:check': {
     access: 'connection-admin',
     summary: 'Compare the saved catalog with what the CRM says now (its database too, when a URL is held or given)',
-    input: z.object({ connection: Name, databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').max(2048).optional() }).strict(),
+    input: z
+      .object({
+        connection: Name,
+        databaseUrl: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+          .max(2048)
+          .optional(),
+      })
+      .strict(),
     output: z.object({ drift: z.array(DriftItemSchema) }),
   },
 } as const satisfies Channels;

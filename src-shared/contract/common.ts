@@ -40,21 +40,29 @@ export const Secret = z.string().min(1).max(4096);
 
 /** Progress of long work (a sync): rows done, the total when known, rate and ETA, the parts running now. */
 export const ProgressSchema = z.object({
-    task: z.string(),
-    label: z.string(),
-    done: z.number(),
-    total: z.number().nullable(),
-    message: z.string().nullable(),
-    /** rows (or items) a second so far, and seconds left when the total is known */
-    rate: z.number().optional(),
-    etaSeconds: z.number().nullable().optional(),
-    /** the parts running now (a sync: one per tenant and resource being listed) */
-    parts: z.array(z.object({ label: z.string(), done: z.number(), total: z.number().nullable(), rate: z.number(), etaSeconds: z.number().nullable() })).optional(),
+  task: z.string(),
+  label: z.string(),
+  done: z.number(),
+  total: z.number().nullable(),
+  message: z.string().nullable(),
+  /** rows (or items) a second so far, and seconds left when the total is known */
+  rate: z.number().optional(),
+  etaSeconds: z.number().nullable().optional(),
+  /** the parts running now (a sync: one per tenant and resource being listed) */
+  parts: z
+    .array(z.object({ label: z.string(), done: z.number(), total: z.number().nullable(), rate: z.number(), etaSeconds: z.number().nullable() }))
+    .optional(),
 });
 
-export const DbUrl = z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// URL').max(2048);
+export const DbUrl = z
+  .string()
+  .regex(/^postgres(ql)?:\/\//, 'a postgres:// URL')
+  .max(2048);
 
 export const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a table or column name');
 
 /** A domain's channels, each with who may call it, what goes in and what comes out. */
-export type Channels = Record<string, { access: 'public' | 'signed-in' | 'super-admin' | 'connection-admin'; summary: string; input: z.ZodType; output: z.ZodType }>;
+export type Channels = Record<
+  string,
+  { access: 'public' | 'signed-in' | 'super-admin' | 'connection-admin'; summary: string; input: z.ZodType; output: z.ZodType }
+>;

@@ -43,7 +43,8 @@ export const connectionsChannels = {
   },
   'connections:discover': {
     access: 'public',
-    summary: 'A whole connection profile from a CRM\'s address (its OpenAPI document) and, when given, its database: sign-in, whoami, paging, the catalog; nothing is saved',
+    summary:
+      "A whole connection profile from a CRM's address (its OpenAPI document) and, when given, its database: sign-in, whoami, paging, the catalog; nothing is saved",
     input: z
       .object({
         name: Name,
@@ -51,7 +52,10 @@ export const connectionsChannels = {
         /** read once for tables and foreign keys; saved only if the connection is saved with it */
         databaseUrl: z.string().max(2048).optional(),
         /** the environment variable that will hold the database URL (CI); saved in the profile, never the URL */
-        databaseUrlEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+        databaseUrlEnv: z
+          .string()
+          .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
+          .optional(),
         identities: z.array(IdentitySchema).max(50).default([]),
       })
       .strict(),
@@ -92,9 +96,7 @@ export const connectionsChannels = {
   'connections:test': {
     access: 'public',
     summary: 'Reach the CRM, find its OpenAPI document, sign in and read the role',
-    input: z
-      .object({ name: Name, username: z.string().min(1).max(320).optional(), password: Secret.optional(), token: Secret.optional() })
-      .strict(),
+    input: z.object({ name: Name, username: z.string().min(1).max(320).optional(), password: Secret.optional(), token: Secret.optional() }).strict(),
     output: z.object({ ok: z.boolean(), checks: z.array(CheckSchema), role: RoleSchema.nullable() }),
   },
 } as const satisfies Channels;

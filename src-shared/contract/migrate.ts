@@ -1,23 +1,41 @@
 import { z } from 'zod';
-import { MigrationPlanSchema, MigrationProgressSchema, PreflightSchema, RollbackResultSchema, RunRecordSchema, TableAuditSchema, VerificationSchema } from '../migration.ts';
+import {
+  MigrationPlanSchema,
+  MigrationProgressSchema,
+  PreflightSchema,
+  RollbackResultSchema,
+  RunRecordSchema,
+  TableAuditSchema,
+  VerificationSchema,
+} from '../migration.ts';
 import { DbUrl, Ident, type Channels } from './common.ts';
 
 // The company_id migration of the CRM's PostgreSQL.
 
-export const MigrateOptions = z.object({
-  /** only these tables (a child brings its parent) */
-  tables: z.array(Ident).max(500).optional(),
-  /** how to derive company_id for tables the catalog cannot derive: owner:<field> or parent:<resource>.<field> */
-  derive: z.record(Ident, z.string().regex(/^(owner:[A-Za-z_][A-Za-z0-9_]*|parent:[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)$/, 'owner:<field> or parent:<resource>.<field>')).optional(),
-  notNull: z.boolean().default(false),
-  batchSize: z.number().int().min(1).max(100_000).optional(),
-  databaseUrl: DbUrl.optional(),
-}).strict();
+export const MigrateOptions = z
+  .object({
+    /** only these tables (a child brings its parent) */
+    tables: z.array(Ident).max(500).optional(),
+    /** how to derive company_id for tables the catalog cannot derive: owner:<field> or parent:<resource>.<field> */
+    derive: z
+      .record(
+        Ident,
+        z
+          .string()
+          .regex(/^(owner:[A-Za-z_][A-Za-z0-9_]*|parent:[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)$/, 'owner:<field> or parent:<resource>.<field>'),
+      )
+      .optional(),
+    notNull: z.boolean().default(false),
+    batchSize: z.number().int().min(1).max(100_000).optional(),
+    databaseUrl: DbUrl.optional(),
+  })
+  .strict();
 
 export const migrateChannels = {
   'migrate:audit': {
     access: 'super-admin',
-    summary: 'Schema audit of the CRM\'s PostgreSQL, read-only: company_id per table, the seed\'s verify counts, indexes, foreign keys, children of another company, unique keys, Citus readiness',
+    summary:
+      "Schema audit of the CRM's PostgreSQL, read-only: company_id per table, the seed's verify counts, indexes, foreign keys, children of another company, unique keys, Citus readiness",
     input: z.object({ databaseUrl: DbUrl.optional() }).strict(),
     output: z.object({ tables: z.array(TableAuditSchema) }),
   },
@@ -30,31 +48,59 @@ export const migrateChannels = {
   'migrate:run': {
     access: 'super-admin',
     summary: 'Run a new plan, or resume the unfinished run; answers when it is done (verified), paused or failed. dryRun: plan and preflight only',
-    input: MigrateOptions.extend({ dryRun: z.boolean().default(false), delayMs: z.number().int().min(0).max(60_000).optional(), resume: z.boolean().default(false) }).strict(),
-    output: z.object({ runId: z.number().nullable(), status: z.enum(['running', 'paused', 'done', 'failed', 'rolled-back', 'dry-run']), verification: VerificationSchema.nullable(), plan: MigrationPlanSchema.nullable(), preflight: PreflightSchema }),
+    input: MigrateOptions.extend({
+      dryRun: z.boolean().default(false),
+      delayMs: z.number().int().min(0).max(60_000).optional(),
+      resume: z.boolean().default(false),
+    }).strict(),
+    output: z.object({
+      runId: z.number().nullable(),
+      status: z.enum(['running', 'paused', 'done', 'failed', 'rolled-back', 'dry-run']),
+      verification: VerificationSchema.nullable(),
+      plan: MigrationPlanSchema.nullable(),
+      preflight: PreflightSchema,
+    }),
   },
   'migrate:control': {
     access: 'super-admin',
     summary: 'Pause the running migration (it stops after the batch in hand; run again to resume), or change its batch size and pause between batches',
-    input: z.object({ pause: z.boolean().optional(), batchSize: z.number().int().min(1).max(100_000).optional(), delayMs: z.number().int().min(0).max(60_000).optional() }).strict(),
+    input: z
+      .object({
+        pause: z.boolean().optional(),
+        batchSize: z.number().int().min(1).max(100_000).optional(),
+        delayMs: z.number().int().min(0).max(60_000).optional(),
+      })
+      .strict(),
     output: z.object({ running: z.boolean(), paused: z.boolean(), batchSize: z.number().nullable(), delayMs: z.number().nullable() }),
   },
   'migrate:status': {
     access: 'super-admin',
-    summary: 'The migration running now (with its progress), the runs recorded in the CRM\'s database, and the newest run\'s log',
+    summary: "The migration running now (with its progress), the runs recorded in the CRM's database, and the newest run's log",
     input: z.object({ databaseUrl: DbUrl.optional() }).strict(),
-    output: z.object({ running: MigrationProgressSchema.nullable(), runs: z.array(RunRecordSchema), unfinished: z.number().nullable(), log: z.array(z.object({ at: z.string(), message: z.string() })) }),
+    output: z.object({
+      running: MigrationProgressSchema.nullable(),
+      runs: z.array(RunRecordSchema),
+      unfinished: z.number().nullable(),
+      log: z.array(z.object({ at: z.string(), message: z.string() })),
+    }),
   },
   'migrate:verify': {
     access: 'super-admin',
-    summary: 'Verify a run (the newest by default): company_id filled but for the orphans (by id), index, foreign key, NOT NULL, fingerprints of the other columns',
+    summary:
+      'Verify a run (the newest by default): company_id filled but for the orphans (by id), index, foreign key, NOT NULL, fingerprints of the other columns',
     input: z.object({ runId: z.number().int().positive().optional(), databaseUrl: DbUrl.optional() }).strict(),
     output: VerificationSchema,
   },
   'migrate:rollback': {
     access: 'super-admin',
     summary: 'Remove exactly what a run added (the newest by default); checks schema and fingerprints against before the run',
-    input: z.object({ runId: z.number().int().positive().optional(), confirm: z.literal(true, { message: 'rollback drops the columns the run added: confirm it' }), databaseUrl: DbUrl.optional() }).strict(),
+    input: z
+      .object({
+        runId: z.number().int().positive().optional(),
+        confirm: z.literal(true, { message: 'rollback drops the columns the run added: confirm it' }),
+        databaseUrl: DbUrl.optional(),
+      })
+      .strict(),
     output: RollbackResultSchema,
   },
 } as const satisfies Channels;

@@ -15,7 +15,8 @@ export const sessionChannels = {
   },
   'session:openOffline': {
     access: 'public',
-    summary: 'Open the console offline on a connection\'s cache, as someone who signed in there online before (their password checked locally); actions that need the CRM are refused with the reason',
+    summary:
+      "Open the console offline on a connection's cache, as someone who signed in there online before (their password checked locally); actions that need the CRM are refused with the reason",
     input: z.object({ connection: Name, username: z.string().min(1).max(320), password: Secret }).strict(),
     output: SessionSchema,
   },
@@ -27,7 +28,7 @@ export const sessionChannels = {
   },
   'session:signOut': {
     access: 'public',
-    summary: 'Forget the operator\'s token',
+    summary: "Forget the operator's token",
     input: Empty,
     output: z.object({ signedOut: z.boolean() }),
   },

@@ -18,16 +18,35 @@ export const ProofSchema = z.object({
   /** whose listings filled the cached rows compared */
   cachedBy: z.array(z.string()).optional(),
   /** a drift shown row by row (a relist has the ids; a manifest gives counts and a hash only), up to 20 ids each */
-  diff: z.object({ missing: z.array(z.string()), extra: z.array(z.string()), changed: z.array(z.string()), counts: z.object({ missing: z.number(), extra: z.number(), changed: z.number() }) }).optional(),
+  diff: z
+    .object({
+      missing: z.array(z.string()),
+      extra: z.array(z.string()),
+      changed: z.array(z.string()),
+      counts: z.object({ missing: z.number(), extra: z.number(), changed: z.number() }),
+    })
+    .optional(),
   /** a drift in words: what differs, and the likely cause */
   why: z.string().optional(),
 });
 
 /** How one tenant's resource went in a sync. */
-export const ResourceOutcomeSchema = z.object({ tenant: z.string(), resource: z.string(), status: z.enum(['synced', 'warning', 'skipped', 'failed']), rows: z.number(), pages: z.number(), message: z.string().nullable() });
+export const ResourceOutcomeSchema = z.object({
+  tenant: z.string(),
+  resource: z.string(),
+  status: z.enum(['synced', 'warning', 'skipped', 'failed']),
+  rows: z.number(),
+  pages: z.number(),
+  message: z.string().nullable(),
+});
 
 export const SyncReportSchema = z.object({
-  runId: z.number(), rows: z.number(), pages: z.number(), retries: z.number(), leaks: z.number(), deletions: z.number(),
+  runId: z.number(),
+  rows: z.number(),
+  pages: z.number(),
+  retries: z.number(),
+  leaks: z.number(),
+  deletions: z.number(),
   outcomes: z.array(ResourceOutcomeSchema),
   /** each retried request, with why and which try */
   retried: z.array(z.string()),
@@ -40,7 +59,13 @@ export const syncChannels = {
   'sync:run': {
     access: 'signed-in',
     summary: 'Sync tenants into the cache: a super admin any (or all), everyone else their own',
-    input: z.object({ tenants: z.array(z.string().min(1).max(200)).max(1000).optional(), all: z.boolean().default(false), pageSize: z.number().int().min(1).max(1000).optional() }).strict(),
+    input: z
+      .object({
+        tenants: z.array(z.string().min(1).max(200)).max(1000).optional(),
+        all: z.boolean().default(false),
+        pageSize: z.number().int().min(1).max(1000).optional(),
+      })
+      .strict(),
     output: SyncReportSchema,
   },
   'sync:cancel': {
@@ -54,16 +79,36 @@ export const syncChannels = {
     summary: 'Per partition of the cache: rows, deleted rows, last sync, leak evidence (own partition only for company admins)',
     input: Empty,
     output: z.object({
-      partitions: z.array(z.object({ company_id: z.string(), rows: z.number(), deleted: z.number(), last_sync: z.string().nullable(), leaks: z.number(), proven: z.number(), drifted: z.number(), proof_as_of: z.string().nullable() })),
+      partitions: z.array(
+        z.object({
+          company_id: z.string(),
+          rows: z.number(),
+          deleted: z.number(),
+          last_sync: z.string().nullable(),
+          leaks: z.number(),
+          proven: z.number(),
+          drifted: z.number(),
+          proof_as_of: z.string().nullable(),
+        }),
+      ),
       /** the sync running now (started from any window or door), with its latest progress */
       running: z.object({ label: z.string(), startedAt: z.string(), progress: ProgressSchema.nullable() }).nullable(),
       /** the last sync that ended: ok, partial, failed or cancelled */
-      lastRun: z.object({ outcome: z.string(), rows: z.number(), retries: z.number(), startedAt: z.string(), finishedAt: z.string().nullable(), message: z.string().nullable() }).nullable(),
+      lastRun: z
+        .object({
+          outcome: z.string(),
+          rows: z.number(),
+          retries: z.number(),
+          startedAt: z.string(),
+          finishedAt: z.string().nullable(),
+          message: z.string().nullable(),
+        })
+        .nullable(),
     }),
   },
   'sync:prove': {
     access: 'signed-in',
-    summary: 'Compare a tenant\'s cache with the server: count, latest updated_at and a hash per resource',
+    summary: "Compare a tenant's cache with the server: count, latest updated_at and a hash per resource",
     input: z.object({ tenant: z.string().min(1).max(200) }).strict(),
     output: z.object({ proofs: z.array(ProofSchema) }),
   },
@@ -75,7 +120,7 @@ export const syncChannels = {
   },
   'cache:evict': {
     access: 'signed-in',
-    summary: 'Remove a tenant\'s partition from the cache',
+    summary: "Remove a tenant's partition from the cache",
     input: z.object({ tenant: z.string().min(1).max(200) }).strict(),
     output: z.object({ tenant: z.string(), evicted: z.number(), remaining: z.number() }),
   },

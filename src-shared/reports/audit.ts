@@ -45,7 +45,10 @@ export function auditMarkdown(a: AuditResult, connection: string): string {
     const ms = group(p);
     if (!ms.length) continue;
     lines.push('', `#### ${p} PRIORITY (${ms.length})`);
-    for (const m of ms) lines.push(`${++n}. **${mdText(m.resource)}**: ${m.rows} rows; ${m.fillable} can be filled from their owner or parent${m.orphans ? `, **${m.orphans} orphans** need a person` : ''}`);
+    for (const m of ms)
+      lines.push(
+        `${++n}. **${mdText(m.resource)}**: ${m.rows} rows; ${m.fillable} can be filled from their owner or parent${m.orphans ? `, **${m.orphans} orphans** need a person` : ''}`,
+      );
   }
   lines.push(
     '',
@@ -57,18 +60,30 @@ export function auditMarkdown(a: AuditResult, connection: string): string {
     `- **Endpoints proven isolated**: ${a.progress.isolationRunId === null ? 'no isolation run yet' : `${a.progress.endpointsProven}/${a.progress.endpointsProbed} of the resources probed, each as its latest complete isolation run found it (up to run ${a.progress.isolationRunId})`}`,
     `- **Findings**: ${open.length} open (${a.counts.HIGH} HIGH, ${a.counts.MEDIUM} MEDIUM, ${a.counts.LOW} LOW)${a.findings.length - open.length ? `, ${a.findings.length - open.length} accepted` : ''}`,
   );
-  if (a.diff) lines.push(`- **Since audit ${a.diff.previousRunId}**: ${a.diff.new.length} new, ${a.diff.fixed.length} fixed, ${a.diff.accepted.length} accepted, ${a.diff.stillOpen.length} still open`);
+  if (a.diff)
+    lines.push(
+      `- **Since audit ${a.diff.previousRunId}**: ${a.diff.new.length} new, ${a.diff.fixed.length} fixed, ${a.diff.accepted.length} accepted, ${a.diff.stillOpen.length} still open`,
+    );
   lines.push('', '## Findings', '');
   if (!a.findings.length) lines.push('None.');
   for (const f of a.findings) lines.push(...findingMarkdown(f));
   lines.push('', '## Next Immediate Actions', '');
   const actions = nextActions(a);
-  lines.push(...(actions.length ? actions.map((x, i) => `${i + 1}. ${x}`) : ['Nothing left: every model has company_id, every row is filled, and no finding is open.']), '');
+  lines.push(
+    ...(actions.length ? actions.map((x, i) => `${i + 1}. ${x}`) : ['Nothing left: every model has company_id, every row is filled, and no finding is open.']),
+    '',
+  );
   return lines.join('\n');
 }
 
 function findingMarkdown(f: Finding): string[] {
-  const out = [`### ${f.severity} · ${mdText(f.title)}${f.accepted ? ' (accepted)' : ''}`, '', `- id ${mdCode(f.id)}, check ${mdCode(f.check)}`, `- evidence: ${mdCode(f.evidence.path)}${f.evidence.ids.length ? `; ids ${f.evidence.ids.slice(0, 5).map(mdCode).join(', ')}${f.count > 5 ? ` and ${f.count - 5} more` : ''}` : ''}`, `- remediation: ${mdText(f.remediation)}`];
+  const out = [
+    `### ${f.severity} · ${mdText(f.title)}${f.accepted ? ' (accepted)' : ''}`,
+    '',
+    `- id ${mdCode(f.id)}, check ${mdCode(f.check)}`,
+    `- evidence: ${mdCode(f.evidence.path)}${f.evidence.ids.length ? `; ids ${f.evidence.ids.slice(0, 5).map(mdCode).join(', ')}${f.count > 5 ? ` and ${f.count - 5} more` : ''}` : ''}`,
+    `- remediation: ${mdText(f.remediation)}`,
+  ];
   if (f.accepted) out.push(`- accepted by ${mdText(f.accepted.by)} on ${mdText(f.accepted.at)}: ${mdText(f.accepted.reason)}`);
   if (f.sql) out.push('', ...mdBlock(f.sql, 'sql'));
   out.push('');
@@ -81,15 +96,18 @@ function nextActions(a: AuditResult): string[] {
   const leaks = open.filter((f) => f.check === 'leak-evidence');
   if (leaks.length) out.push(`**NOW**: scope the endpoints that returned other companies' rows: ${leaks.map((f) => mdText(f.resource)).join(', ')}`);
   const crossing = open.filter((f) => f.check === 'cross-tenant-reference');
-  if (crossing.length) out.push(`**NOW**: correct the references that cross companies: ${crossing.map((f) => `${mdText(f.resource)} (${f.count})`).join(', ')}`);
+  if (crossing.length)
+    out.push(`**NOW**: correct the references that cross companies: ${crossing.map((f) => `${mdText(f.resource)} (${f.count})`).join(', ')}`);
   for (const p of ['HIGH', 'MEDIUM', 'LOW'] as Severity[]) {
     const ms = open.filter((f) => f.check === 'missing-company-id' && f.severity === p).map((f) => mdText(f.resource));
     if (ms.length) out.push(`**${p === 'HIGH' ? 'TODAY' : p === 'MEDIUM' ? 'NEXT' : 'LATER'}**: add and fill company_id on ${ms.join(', ')}`);
   }
   const orphans = open.filter((f) => f.check === 'orphans');
-  if (orphans.length) out.push(`Decide the company of ${orphans.reduce((s, f) => s + f.count, 0)} orphan rows (${orphans.map((f) => mdText(f.resource)).join(', ')})`);
+  if (orphans.length)
+    out.push(`Decide the company of ${orphans.reduce((s, f) => s + f.count, 0)} orphan rows (${orphans.map((f) => mdText(f.resource)).join(', ')})`);
   if (a.progress.isolationRunId === null) out.push('Run the isolation test (`tenantscope test`) to prove each endpoint');
-  else if (a.progress.endpointsProven < a.progress.endpointsProbed) out.push(`Fix the ${a.progress.endpointsProbed - a.progress.endpointsProven} endpoints the isolation run did not prove, then run it again`);
+  else if (a.progress.endpointsProven < a.progress.endpointsProbed)
+    out.push(`Fix the ${a.progress.endpointsProbed - a.progress.endpointsProven} endpoints the isolation run did not prove, then run it again`);
   return out;
 }
 
@@ -103,18 +121,34 @@ export function auditHtml(a: AuditResult, connection: string): string {
 
 export function auditSarif(a: AuditResult): string {
   const checks = [...new Set(a.findings.map((f) => f.check))];
-  return JSON.stringify({
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [{
-      tool: { driver: { name: 'TenantScope audit', informationUri: 'https://github.com/', rules: checks.map((c) => ({ id: c, shortDescription: { text: c.replace(/-/g, ' ') } })) } },
-      results: a.findings.filter((f) => !f.accepted).map((f) => ({
-        ruleId: f.check,
-        level: f.severity === 'HIGH' ? 'error' : f.severity === 'MEDIUM' ? 'warning' : 'note',
-        message: { text: `${f.title}. ${f.remediation}` },
-        locations: [{ logicalLocations: [{ name: f.resource ?? f.check, fullyQualifiedName: f.evidence.path, kind: 'resource' }] }],
-        partialFingerprints: { finding: f.id },
-      })),
-    }],
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [
+          {
+            tool: {
+              driver: {
+                name: 'TenantScope audit',
+                informationUri: 'https://github.com/',
+                rules: checks.map((c) => ({ id: c, shortDescription: { text: c.replace(/-/g, ' ') } })),
+              },
+            },
+            results: a.findings
+              .filter((f) => !f.accepted)
+              .map((f) => ({
+                ruleId: f.check,
+                level: f.severity === 'HIGH' ? 'error' : f.severity === 'MEDIUM' ? 'warning' : 'note',
+                message: { text: `${f.title}. ${f.remediation}` },
+                locations: [{ logicalLocations: [{ name: f.resource ?? f.check, fullyQualifiedName: f.evidence.path, kind: 'resource' }] }],
+                partialFingerprints: { finding: f.id },
+              })),
+          },
+        ],
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }

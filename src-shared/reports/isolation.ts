@@ -16,9 +16,14 @@ export function toJunit(report: IsolationReport): string {
     const cases = rs.map((r) => {
       const name = xml(`${r.identity} · ${r.operation}`);
       const outcome = VERDICTS[r.verdict].outcome;
-      const body = outcome === 'fail' ? `<failure type="${r.verdict}" message="${xml(r.detail)}">${xml(evidenceText(r))}</failure>`
-        : outcome === 'error' ? `<error type="${r.verdict}" message="${xml(r.detail)}">${xml(evidenceText(r))}</error>`
-        : outcome === 'skip' ? `<skipped message="${xml(r.detail)}"/>` : '';
+      const body =
+        outcome === 'fail'
+          ? `<failure type="${r.verdict}" message="${xml(r.detail)}">${xml(evidenceText(r))}</failure>`
+          : outcome === 'error'
+            ? `<error type="${r.verdict}" message="${xml(r.detail)}">${xml(evidenceText(r))}</error>`
+            : outcome === 'skip'
+              ? `<skipped message="${xml(r.detail)}"/>`
+              : '';
       return `    <testcase classname="isolation.${xml(resource)}" name="${name}">${body}</testcase>`;
     });
     const count = (v: Verdict[]) => rs.filter((r) => v.includes(r.verdict)).length;
@@ -29,19 +34,31 @@ export function toJunit(report: IsolationReport): string {
 
 /** SARIF 2.1.0: one result a failing probe (leak, suspect, existence oracle…), located at the resource and operation. */
 export function toSarif(report: IsolationReport): string {
-  const rules = FAILING.map((v) => ({ id: v, shortDescription: { text: VERDICTS[v].meaning }, defaultConfiguration: { level: VERDICTS[v].sarifLevel ?? 'warning' } }));
-  const results = report.results.filter((r) => FAILING.includes(r.verdict)).map((r) => ({
-    ruleId: r.verdict,
-    level: VERDICTS[r.verdict].sarifLevel ?? 'warning',
-    message: { text: `${r.resource} · ${r.identity} · ${r.operation}: ${r.detail}\n${evidenceText(r)}` },
-    locations: [{ logicalLocations: [{ name: r.operation, fullyQualifiedName: `${r.resource}/${r.operation}`, kind: 'function' }] }],
-    partialFingerprints: { probe: `${r.resource}/${r.identity}/${r.operation}/${r.verdict}` },
+  const rules = FAILING.map((v) => ({
+    id: v,
+    shortDescription: { text: VERDICTS[v].meaning },
+    defaultConfiguration: { level: VERDICTS[v].sarifLevel ?? 'warning' },
   }));
-  return JSON.stringify({
-    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-    version: '2.1.0',
-    runs: [{ tool: { driver: { name: 'TenantScope', informationUri: 'https://github.com/', rules } }, results }],
-  }, null, 2) + '\n';
+  const results = report.results
+    .filter((r) => FAILING.includes(r.verdict))
+    .map((r) => ({
+      ruleId: r.verdict,
+      level: VERDICTS[r.verdict].sarifLevel ?? 'warning',
+      message: { text: `${r.resource} · ${r.identity} · ${r.operation}: ${r.detail}\n${evidenceText(r)}` },
+      locations: [{ logicalLocations: [{ name: r.operation, fullyQualifiedName: `${r.resource}/${r.operation}`, kind: 'function' }] }],
+      partialFingerprints: { probe: `${r.resource}/${r.identity}/${r.operation}/${r.verdict}` },
+    }));
+  return (
+    JSON.stringify(
+      {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [{ tool: { driver: { name: 'TenantScope', informationUri: 'https://github.com/', rules } }, results }],
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 /** Markdown: the verdicts a resource, then every failing probe with its evidence. */
@@ -55,16 +72,25 @@ export function toMarkdown(report: IsolationReport): string {
     '',
     `| resource | ${verdicts.join(' | ')} |`,
     `|---|${verdicts.map(() => '---:').join('|')}|`,
-    ...report.resources.map((res) => `| ${mdText(res)} | ${verdicts.map((v) => report.results.filter((r) => r.resource === res && r.verdict === v).length || '').join(' | ')} |`),
+    ...report.resources.map(
+      (res) => `| ${mdText(res)} | ${verdicts.map((v) => report.results.filter((r) => r.resource === res && r.verdict === v).length || '').join(' | ')} |`,
+    ),
     `| **all** | ${verdicts.map((v) => `**${report.counts[v]}**`).join(' | ')} |`,
     '',
   ];
   const failing = report.results.filter((r) => VERDICTS[r.verdict].outcome === 'fail' || VERDICTS[r.verdict].outcome === 'error');
   if (failing.length) {
     lines.push('## Findings', '');
-    for (const r of failing) lines.push(`- **${r.verdict}** ${mdText(r.resource)} · ${mdText(r.identity)} · ${r.operation}: ${mdText(r.detail)}`, ...r.evidence.map((e) => `  - ${mdCode(e.request)} → ${e.status}`));
+    for (const r of failing)
+      lines.push(
+        `- **${r.verdict}** ${mdText(r.resource)} · ${mdText(r.identity)} · ${r.operation}: ${mdText(r.detail)}`,
+        ...r.evidence.map((e) => `  - ${mdCode(e.request)} → ${e.status}`),
+      );
     lines.push('');
   }
-  lines.push(`Cleanup: ${report.cleanup.removed} canary records removed${report.cleanup.leftover.length ? `; **${report.cleanup.leftover.length} could not be removed**: ${report.cleanup.leftover.map((l) => `${mdText(l.resource)} ${mdText(l.id ?? l.marker)} (${mdText(l.note)})`).join('; ')}` : ', none left'}.`, '');
+  lines.push(
+    `Cleanup: ${report.cleanup.removed} canary records removed${report.cleanup.leftover.length ? `; **${report.cleanup.leftover.length} could not be removed**: ${report.cleanup.leftover.map((l) => `${mdText(l.resource)} ${mdText(l.id ?? l.marker)} (${mdText(l.note)})`).join('; ')}` : ', none left'}.`,
+    '',
+  );
   return lines.join('\n');
 }

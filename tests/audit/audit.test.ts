@@ -18,7 +18,7 @@ import { probeIdentities } from '../support/isolation.ts';
 const byId = (a: AuditResult) => new Map(a.findings.map((f) => [f.id, `${f.check} ${f.resource} ${f.count}`]));
 
 describe('the offline audit', () => {
-  it('finds exactly the inconsistencies planted through the CRM\'s API and database, no more and no fewer; a company admin\'s audit reads their partition only', async () => {
+  it("finds exactly the inconsistencies planted through the CRM's API and database, no more and no fewer; a company admin's audit reads their partition only", async () => {
     // calls are listed to anyone: a Globex user's sync is handed Acme's calls
     const crm = await startTestCrm({ profile: { extends: 'legacy', resources: { calls: { list: 'none' } } } });
     try {
@@ -33,19 +33,32 @@ describe('the offline audit', () => {
       const baseline = runAudit(cache.raw, profile.catalog);
       // the measured model status is the seed's: 11 models with company_id, 21 without
       expect(baseline.progress).toMatchObject({ modelsMigrated: 11, modelsTotal: 32 });
-      expect(baseline.models.filter((m) => !m.hasCompanyId).map((m) => m.resource).sort()).toHaveLength(21);
+      expect(
+        baseline.models
+          .filter((m) => !m.hasCompanyId)
+          .map((m) => m.resource)
+          .sort(),
+      ).toHaveLength(21);
 
       // plant: an Acme deal pointing at a Globex contact (database), a Globex user's call about an Acme contact (API),
       // an Acme call whose owner is gone (database), a second user with no company (database); then a Globex user's sync
       const q = async (text: string, args: unknown[] = []) => (await crm.pool.query(text, args)).rows;
-      const [acme, globex] = [(await q("SELECT id FROM companies WHERE slug = 'acme'"))[0].id, (await q("SELECT id FROM companies WHERE slug = 'globex'"))[0].id];
+      const [acme, globex] = [
+        (await q("SELECT id FROM companies WHERE slug = 'acme'"))[0].id,
+        (await q("SELECT id FROM companies WHERE slug = 'globex'"))[0].id,
+      ];
       const acmeContact = (await q('SELECT id FROM contacts WHERE company_id = $1 LIMIT 1', [acme]))[0].id;
       const globexContact = (await q('SELECT id FROM contacts WHERE company_id = $1 LIMIT 1', [globex]))[0].id;
       const deal = (await q('SELECT id FROM deals WHERE company_id = $1 LIMIT 1', [acme]))[0].id;
       await q('UPDATE deals SET contact_id = $1, updated_at = clock_timestamp() WHERE id = $2', [globexContact, deal]);
       const created = await crm.call(await crm.login('user@globex.test'), 'POST', '/api/calls', { from_number: '1', to_number: '2', contact_id: acmeContact });
       expect(created.status).toBe(201);
-      const orphan = (await q('SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 AND NOT EXISTS (SELECT 1 FROM call_transcripts t WHERE t.call_id = c.id) LIMIT 1', [acme]))[0].id;
+      const orphan = (
+        await q(
+          'SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 AND NOT EXISTS (SELECT 1 FROM call_transcripts t WHERE t.call_id = c.id) LIMIT 1',
+          [acme],
+        )
+      )[0].id;
       await q('UPDATE calls SET user_id = NULL, updated_at = clock_timestamp() WHERE id = $1', [orphan]);
       await q("INSERT INTO users (email, full_name, role, password_hash) VALUES ('drifter@tenantscope.test', 'Drifter', 'user', 'x')");
       await sync.run(asSync(superAdmin), [{ id: ALL, name: 'every tenant' }]);
@@ -54,17 +67,24 @@ describe('the offline audit', () => {
 
       const after = runAudit(cache.raw, profile.catalog);
       const before = byId(baseline);
-      const changed = [...byId(after)].filter(([id, v]) => before.get(id) !== v).map(([, v]) => v).sort();
-      const acmeCallsSeen = Number((await q('SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id <> $1 AND c.deleted_at IS NULL', [globex]))[0].count);
+      const changed = [...byId(after)]
+        .filter(([id, v]) => before.get(id) !== v)
+        .map(([, v]) => v)
+        .sort();
+      const acmeCallsSeen = Number(
+        (await q('SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id <> $1 AND c.deleted_at IS NULL', [globex]))[0].count,
+      );
       const callsNow = Number((await q('SELECT count(*) FROM calls WHERE deleted_at IS NULL'))[0].count);
-      expect(changed).toEqual([
-        'cross-tenant-reference calls 1', // the Globex user's call about an Acme contact
-        'cross-tenant-reference deals 1', // the Acme deal pointing at a Globex contact
-        `leak-evidence calls ${acmeCallsSeen}`, // every call of another company the Globex user was handed
-        `missing-company-id calls ${callsNow}`, // one more call than before
-        'orphans calls 1', // the call whose owner is gone
-        'user-without-company users 2', // the drifter joins the seeded user with no company
-      ].sort());
+      expect(changed).toEqual(
+        [
+          'cross-tenant-reference calls 1', // the Globex user's call about an Acme contact
+          'cross-tenant-reference deals 1', // the Acme deal pointing at a Globex contact
+          `leak-evidence calls ${acmeCallsSeen}`, // every call of another company the Globex user was handed
+          `missing-company-id calls ${callsNow}`, // one more call than before
+          'orphans calls 1', // the call whose owner is gone
+          'user-without-company users 2', // the drifter joins the seeded user with no company
+        ].sort(),
+      );
       expect(after.findings.find((f) => f.check === 'cross-tenant-reference' && f.resource === 'deals')!.evidence.ids).toEqual([deal]);
       expect(after.findings.find((f) => f.check === 'orphans' && f.resource === 'calls')!.evidence.ids).toEqual([orphan]);
       expect(after.diff).toMatchObject({ previousRunId: baseline.runId });
@@ -87,21 +107,35 @@ describe('the offline audit', () => {
       // --fail-on: HIGH findings fail; accepted ones do not
       expect(atOrAbove(after.findings, 'HIGH').length).toBeGreaterThan(0);
       await cache.close();
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 120_000);
 
   it('with the CRM stopped, tenantscope audit --offline runs on the cache, says as of when, and --fail-on decides the exit code', async () => {
     const crm = await startTestCrm({ profile: 'legacy' });
     const home = mkdtempSync(join(tmpdir(), 'tenantscope-audit-cli-'));
-    writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'TENANTSCOPE_REF_PW' }] }] }));
-    const cli = (args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), ...args], { env: { ...process.env, TENANTSCOPE_HOME: home, TENANTSCOPE_REF_PW: 'demo' }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout!.on('data', (d) => (out += d));
-      child.stderr!.on('data', (d) => (err += d));
-      child.on('exit', (code) => resolve({ code, out, err }));
-    });
+    writeFileSync(
+      join(home, 'connections.json'),
+      JSON.stringify({
+        version: 1,
+        connections: [
+          { ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'TENANTSCOPE_REF_PW' }] },
+        ],
+      }),
+    );
+    const cli = (args: string[]) =>
+      new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(projectRoot, 'bin', 'tenantscope.mjs'), ...args], {
+          env: { ...process.env, TENANTSCOPE_HOME: home, TENANTSCOPE_REF_PW: 'demo' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => (err += d));
+        child.on('exit', (code) => resolve({ code, out, err }));
+      });
     const synced = await cli(['sync', '--connection', 'ref', '--all']);
     expect(synced.code, synced.err).toBe(0);
     await crm.close();
@@ -115,10 +149,13 @@ describe('the offline audit', () => {
     expect(failing.code).toBe(1);
     const doc = JSON.parse(failing.out) as AuditResult;
     // accept every HIGH finding with a reason: it no longer fails
-    for (const f of doc.findings.filter((x) => x.severity === 'HIGH')) expect((await cli(['audit', '--connection', 'ref', '--offline', '--accept', f.id, '--reason', 'migration scheduled', '--format', 'json'])).code).toBe(0);
+    for (const f of doc.findings.filter((x) => x.severity === 'HIGH'))
+      expect((await cli(['audit', '--connection', 'ref', '--offline', '--accept', f.id, '--reason', 'migration scheduled', '--format', 'json'])).code).toBe(0);
     const accepted = await cli(['--json', 'audit', '--connection', 'ref', '--offline', '--fail-on', 'high']);
     expect(accepted.code, accepted.err).toBe(0);
-    expect((JSON.parse(accepted.out) as AuditResult).findings.filter((f) => f.severity === 'HIGH').every((f) => f.accepted?.reason === 'migration scheduled')).toBe(true);
+    expect(
+      (JSON.parse(accepted.out) as AuditResult).findings.filter((f) => f.severity === 'HIGH').every((f) => f.accepted?.reason === 'migration scheduled'),
+    ).toBe(true);
     const medium = await cli(['audit', '--connection', 'ref', '--offline', '--fail-on', 'medium', '--format', 'sarif']);
     expect(medium.code).toBe(1);
     expect(JSON.parse(medium.out).runs[0].results.every((r: { level: string }) => r.level !== 'error')).toBe(true);

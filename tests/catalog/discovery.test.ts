@@ -20,7 +20,9 @@ const shipped = ConnectionProfileSchema.parse(JSON.parse(readFileSync(join(proje
 
 describe('discovery against the reference CRM', () => {
   let crm: TestCrm;
-  beforeAll(async () => { crm = await startTestCrm(); });
+  beforeAll(async () => {
+    crm = await startTestCrm();
+  });
   afterAll(() => crm?.close());
 
   it('yields the shipped catalog, field by field; where it guesses otherwise it says so', async () => {
@@ -34,7 +36,11 @@ describe('discovery against the reference CRM', () => {
       for (const field of ['endpoints', 'updateMethod', 'table', 'idField', 'companyField', 'class', 'derivation', 'references', 'bodyTemplate'] as const) {
         expect(found[field], `${found.name}.${field}`).toEqual(ship[field]);
       }
-      if (found.priority !== ship.priority) expect(found.uncertain.some((u) => u.startsWith('priority:')), `${found.name}.priority`).toBe(true);
+      if (found.priority !== ship.priority)
+        expect(
+          found.uncertain.some((u) => u.startsWith('priority:')),
+          `${found.name}.priority`,
+        ).toBe(true);
       expect(ship.uncertain).toEqual([]);
     }
     // the seed's own counts, measured: 11 with company_id, 21 without (11 HIGH, 7 MEDIUM, 3 LOW)
@@ -48,7 +54,10 @@ describe('discovery against the reference CRM', () => {
     try {
       const { drift } = await checkDrift(saved, { url: crm.url, databaseUrl: crm.databaseUrl });
       expect(drift.find((d) => d.resource === 'inbox')).toMatchObject({ change: 'added' });
-      expect(drift.find((d) => d.resource === 'calls' && d.field === 'company')).toMatchObject({ change: 'changed', message: 'calls gained its company_id column' });
+      expect(drift.find((d) => d.resource === 'calls' && d.field === 'company')).toMatchObject({
+        change: 'changed',
+        message: 'calls gained its company_id column',
+      });
     } finally {
       await crm.pool.query('ALTER TABLE calls DROP COLUMN company_id');
     }
@@ -66,9 +75,10 @@ describe('discovery against the reference CRM', () => {
 
 describe('discovery against a differently shaped CRM', () => {
   let other: OtherCrm;
-  beforeAll(async () => { other = await startOtherCrm(); });
+  beforeAll(async () => {
+    other = await startOtherCrm();
+  });
   afterAll(() => other?.close());
-
 
   it('finds its resources, company field, owners, nested children and the tenants collection', async () => {
     const { catalog, tenantsPath } = await discover({ url: other.url, databaseUrl: other.databaseUrl, itemsField: 'results' });
@@ -76,8 +86,20 @@ describe('discovery against a differently shaped CRM', () => {
     expect(catalog.users).toBe('members');
     const r = Object.fromEntries(catalog.resources.map((x) => [x.name, x])) as Record<string, Resource>;
     expect(Object.keys(r).sort()).toEqual(['kb_articles', 'members', 'notes', 'ticket_comments', 'tickets']);
-    expect(r.tickets).toMatchObject({ companyField: 'org_id', class: 'tenant', derivation: { kind: 'own', field: 'org_id' }, priority: null, updateMethod: 'PATCH' });
-    expect(r.tickets!.endpoints).toEqual({ list: '/v2/tickets', create: '/v2/tickets', get: '/v2/tickets/{ticketId}', update: '/v2/tickets/{ticketId}', delete: '/v2/tickets/{ticketId}' });
+    expect(r.tickets).toMatchObject({
+      companyField: 'org_id',
+      class: 'tenant',
+      derivation: { kind: 'own', field: 'org_id' },
+      priority: null,
+      updateMethod: 'PATCH',
+    });
+    expect(r.tickets!.endpoints).toEqual({
+      list: '/v2/tickets',
+      create: '/v2/tickets',
+      get: '/v2/tickets/{ticketId}',
+      update: '/v2/tickets/{ticketId}',
+      delete: '/v2/tickets/{ticketId}',
+    });
     expect(r.ticket_comments).toMatchObject({ derivation: { kind: 'parent', field: 'ticket_id', resource: 'tickets' }, class: 'tenant' });
     expect(r.ticket_comments!.endpoints.list).toBe('/v2/tickets/{ticketId}/comments');
     expect(r.notes).toMatchObject({ derivation: { kind: 'owner', field: 'author_id' }, class: 'user-owned' });
@@ -111,7 +133,7 @@ describe('discovery against a differently shaped CRM', () => {
 });
 
 describe('the discovered catalog drives a sync of the differently shaped CRM', () => {
-  it('syncs its org\'s tickets, and the comments nested under them, into the org\'s partition', async () => {
+  it("syncs its org's tickets, and the comments nested under them, into the org's partition", async () => {
     const other = await startOtherCrm();
     try {
       const { catalog } = await discover({ url: other.url, databaseUrl: other.databaseUrl, itemsField: 'results' });
@@ -120,11 +142,15 @@ describe('the discovered catalog drives a sync of the differently shaped CRM', (
       let token = (await client.signIn('ada', 'pw')).token;
       const cache = await openCache(join(mkdtempSync(join(tmpdir(), 'tenantscope-other-')), 'c.sqlite'));
       const sync = new SyncService(cache, profile, new EventBus());
-      const report = await sync.run({ email: 'ada', role: 'company_admin', companyId: '1', token: () => token, refresh: async () => (token = (await client.signIn('ada', 'pw')).token) }, [{ id: '1', name: 'Umbrella' }]);
+      const report = await sync.run(
+        { email: 'ada', role: 'company_admin', companyId: '1', token: () => token, refresh: async () => (token = (await client.signIn('ada', 'pw')).token) },
+        [{ id: '1', name: 'Umbrella' }],
+      );
       const byResource = Object.fromEntries(report.outcomes.map((o) => [o.resource, o]));
       expect(byResource.tickets).toMatchObject({ status: 'synced' });
       expect(byResource.ticket_comments).toMatchObject({ status: 'synced' });
-      const count = (resource: string) => (cache.raw.prepare("SELECT count(*) AS n FROM records WHERE company_id = '1' AND resource = ? AND deleted = 0").get(resource) as { n: number }).n;
+      const count = (resource: string) =>
+        (cache.raw.prepare("SELECT count(*) AS n FROM records WHERE company_id = '1' AND resource = ? AND deleted = 0").get(resource) as { n: number }).n;
       const db = async (q: string) => Number((await other.pool.query(q)).rows[0].n);
       expect(count('tickets')).toBe(await db('SELECT count(*) AS n FROM tickets WHERE org_id = 1'));
       expect(count('ticket_comments')).toBe(await db('SELECT count(*) AS n FROM ticket_comments c JOIN tickets t ON t.id = c.ticket_id WHERE t.org_id = 1'));
@@ -133,7 +159,9 @@ describe('the discovered catalog drives a sync of the differently shaped CRM', (
       expect(cache.raw.prepare('SELECT resource, id, company_id FROM leaks').all()).toEqual([{ resource: 'notes', id: bobNote, company_id: 'outside' }]);
       expect(report.leaks).toBe(1);
       await cache.close();
-    } finally { await other.close(); }
+    } finally {
+      await other.close();
+    }
   });
 });
 
@@ -143,7 +171,15 @@ describe('bad input to discovery', () => {
     expect(() => readOpenapi({ swagger: '2.0', paths: {} })).toThrow(/OpenAPI 2\.0 is not supported/);
     expect(() => readOpenapi({ openapi: '3.1.0' })).toThrow(/no "paths" object/);
     expect(() => readOpenapi({ openapi: '3.1.0', paths: { '/x': { get: {} } } })).toThrow(/describes no collections/);
-    expect(() => readOpenapi({ openapi: '3.1.0', paths: { '/x': { post: { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Missing' } } } } } }, '/x/{id}': { get: {} } } })).toThrow(/refers to #\/components\/schemas\/Missing/);
+    expect(() =>
+      readOpenapi({
+        openapi: '3.1.0',
+        paths: {
+          '/x': { post: { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Missing' } } } } } },
+          '/x/{id}': { get: {} },
+        },
+      }),
+    ).toThrow(/refers to #\/components\/schemas\/Missing/);
     expect(() => readOpenapi({ openapi: '3.1.0', paths: { '/x': 5 } })).toThrow(/path "\/x" is not an object/);
   });
 
@@ -155,7 +191,11 @@ describe('bad input to discovery', () => {
   });
 
   it('a profile with wrong types gets errors that name the field and what was expected', () => {
-    const bad = ConnectionProfileSchema.safeParse({ ...shipped, paging: { kind: 'offset', maxLimit: 'ten' }, catalog: { resources: [{ ...shipped.catalog.resources[0], class: 'shared', derivation: { kind: 'parent', field: 'x' } }] } });
+    const bad = ConnectionProfileSchema.safeParse({
+      ...shipped,
+      paging: { kind: 'offset', maxLimit: 'ten' },
+      catalog: { resources: [{ ...shipped.catalog.resources[0], class: 'shared', derivation: { kind: 'parent', field: 'x' } }] },
+    });
     expect(bad.success).toBe(false);
     const paths = bad.error!.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['paging.maxLimit', 'catalog.resources.0.class', 'catalog.resources.0.derivation.resource']));

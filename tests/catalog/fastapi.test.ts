@@ -17,8 +17,12 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
   let home: string;
   const env = () => ({ TENANTSCOPE_FX_PW: 'demo', TENANTSCOPE_FX_DB: crm.databaseUrl });
   const identities = [
-    ['Acme admin', 'admin@acme.test'], ['Globex admin', 'admin@globex.test'], ['Globex user', 'user@globex.test'],
-    ['Initech admin', 'admin@initech.test'], ['No company', 'nobody@fixture.test'], ['Super admin', 'super@fixture.test'],
+    ['Acme admin', 'admin@acme.test'],
+    ['Globex admin', 'admin@globex.test'],
+    ['Globex user', 'user@globex.test'],
+    ['Initech admin', 'admin@initech.test'],
+    ['No company', 'nobody@fixture.test'],
+    ['Super admin', 'super@fixture.test'],
   ];
   const saved = (): ConnectionProfile => {
     const file = JSON.parse(readFileSync(join(home, 'connections.json'), 'utf8')) as { connections: unknown[] };
@@ -35,12 +39,27 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
   });
 
   it('connections add --openapi discovers sign-in, whoami, paging and every collection with its company, and the sign-in works', async () => {
-    const r = await runCli(['--json', 'connections', 'add', 'fx', '--openapi', crm.url, '--db-env', 'TENANTSCOPE_FX_DB', ...identities.flatMap(([label, user]) => ['--identity', `${label}=${user}:TENANTSCOPE_FX_PW`])], { home, env: env() });
+    const r = await runCli(
+      [
+        '--json',
+        'connections',
+        'add',
+        'fx',
+        '--openapi',
+        crm.url,
+        '--db-env',
+        'TENANTSCOPE_FX_DB',
+        ...identities.flatMap(([label, user]) => ['--identity', `${label}=${user}:TENANTSCOPE_FX_PW`]),
+      ],
+      { home, env: env() },
+    );
     expect(r.code, r.err).toBe(0);
     const doc = JSON.parse(r.out);
     expect(doc.test.ok, JSON.stringify(doc.test.checks)).toBe(true);
     expect(doc.test.role).toBe('company_admin');
-    expect(doc.test.checks.find((c: { name: string }) => c.name === 'lists').message).toMatch(/answered a bare JSON list as the profile says \(\d+ on the first page, offset paging\)/);
+    expect(doc.test.checks.find((c: { name: string }) => c.name === 'lists').message).toMatch(
+      /answered a bare JSON list as the profile says \(\d+ on the first page, offset paging\)/,
+    );
     const p = saved();
     expect(p.auth).toMatchObject({ kind: 'oauth2-password', tokenUrl: '/api/v1/auth/token' });
     expect(p.whoami.path).toBe('/api/v1/auth/me');
@@ -55,10 +74,18 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
       expect(byName[name]!.endpoints.list, name).toBe(path);
       expect(byName[name]!.derivation, name).toEqual(crm.truth.derivation[name]);
     }
-    expect(byName.document_signatures!.endpoints).toEqual({ list: '/api/v1/documents/{document_id}/signatures/', create: '/api/v1/documents/{document_id}/signatures/' });
+    expect(byName.document_signatures!.endpoints).toEqual({
+      list: '/api/v1/documents/{document_id}/signatures/',
+      create: '/api/v1/documents/{document_id}/signatures/',
+    });
     expect(byName.calls!.endpoints.get).toBe('/api/v1/calls/{call_id}');
     expect(byName.calls!.changeField).toBe('notes'); // the update body takes notes only
-    expect(p.catalog.resources.filter((x) => x.derivation.kind !== 'own').map((x) => x.table).sort()).toEqual(crm.truth.tables_without_company_id);
+    expect(
+      p.catalog.resources
+        .filter((x) => x.derivation.kind !== 'own')
+        .map((x) => x.table)
+        .sort(),
+    ).toEqual(crm.truth.tables_without_company_id);
     // the database URL's variable changes later without touching the rest
     expect((await runCli(['connections', 'set', 'fx', '--no-db-env'], { home })).code).toBe(0);
     expect(saved().databaseUrlEnv).toBeUndefined();
@@ -86,16 +113,33 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
   it('tenantscope test finds exactly the planted leaks (recall and precision 100%) and leaves no canary', async () => {
     const r = await runCli(['--json', 'test', '--connection', 'fx'], { home, env: env() });
     expect(r.code, r.err.slice(-2000)).toBe(1);
-    const report = JSON.parse(r.out) as { results: Array<{ resource: string; identity: string; operation: string; verdict: string; detail: string }>; cleanup: { leftover: unknown[] }; complete: boolean };
+    const report = JSON.parse(r.out) as {
+      results: Array<{ resource: string; identity: string; operation: string; verdict: string; detail: string }>;
+      cleanup: { leftover: unknown[] };
+      complete: boolean;
+    };
     expect(report.complete).toBe(true);
     const found = new Set(report.results.filter((x) => x.verdict === 'leak').map((x) => `${x.resource} ${x.operation} ${x.identity}`));
     const probers = identities.map(([label]) => label).filter((l) => l !== 'Acme admin' && l !== 'Super admin');
-    const expected = new Set(Object.entries(crm.truth.leaks).flatMap(([resource, ops]) => ops.flatMap((op) => probers.map((who) => `${resource} ${op} ${who}`))));
-    expect([...found].filter((x) => !expected.has(x)), 'reported leaks that are not planted (precision)').toEqual([]);
-    expect([...expected].filter((x) => !found.has(x)), 'planted leaks not reported (recall)').toEqual([]);
-    expect(report.results.filter((x) => x.verdict === 'error' || x.verdict === 'suspect').map((x) => `${x.resource} ${x.operation} ${x.identity}: ${x.detail}`)).toEqual([]);
+    const expected = new Set(
+      Object.entries(crm.truth.leaks).flatMap(([resource, ops]) => ops.flatMap((op) => probers.map((who) => `${resource} ${op} ${who}`))),
+    );
+    expect(
+      [...found].filter((x) => !expected.has(x)),
+      'reported leaks that are not planted (precision)',
+    ).toEqual([]);
+    expect(
+      [...expected].filter((x) => !found.has(x)),
+      'planted leaks not reported (recall)',
+    ).toEqual([]);
+    expect(
+      report.results.filter((x) => x.verdict === 'error' || x.verdict === 'suspect').map((x) => `${x.resource} ${x.operation} ${x.identity}: ${x.detail}`),
+    ).toEqual([]);
     // the nested collection is listed and created into, and says why it is not read by id
-    expect(report.results.find((x) => x.resource === 'document_signatures' && x.operation === 'read')).toMatchObject({ verdict: 'skipped', detail: expect.stringMatching(/^no item path/) });
+    expect(report.results.find((x) => x.resource === 'document_signatures' && x.operation === 'read')).toMatchObject({
+      verdict: 'skipped',
+      detail: expect.stringMatching(/^no item path/),
+    });
     expect(report.cleanup.leftover).toEqual([]);
     const left = await crm.pool.query(`
       SELECT (SELECT count(*) FROM calls WHERE from_number LIKE '%TenantScope%' OR notes LIKE '%TenantScope%')
@@ -119,58 +163,121 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     // a 403 (the user with no company) is a refusal; every list that answered 200 could not be read
     expect(lists.filter((x) => x.verdict === 'enforced').every((x) => /not among/.test(x.detail))).toBe(true);
     expect(lists.filter((x) => x.verdict === 'error').length).toBeGreaterThanOrEqual(lists.length - 1);
-    expect(lists.find((x) => x.verdict === 'error')!.detail).toMatch(/^the list could not be read: GET \/api\/v1\/\w+\/\?\S*: no list at "items" \(check the profile's paging\)/);
+    expect(lists.find((x) => x.verdict === 'error')!.detail).toMatch(
+      /^the list could not be read: GET \/api\/v1\/\w+\/\?\S*: no list at "items" \(check the profile's paging\)/,
+    );
   }, 300_000);
 
-  it('sign-in: a JSON body is told apart from wrong credentials, in the CRM\'s own words', async () => {
+  it("sign-in: a JSON body is told apart from wrong credentials, in the CRM's own words", async () => {
     const p = saved();
     const oauth = new CrmClient(p);
-    await expect(oauth.signIn('admin@acme.test', 'wrong')).rejects.toMatchObject({ code: 'bad-credentials', message: expect.stringContaining('Incorrect username or password') });
+    await expect(oauth.signIn('admin@acme.test', 'wrong')).rejects.toMatchObject({
+      code: 'bad-credentials',
+      message: expect.stringContaining('Incorrect username or password'),
+    });
     expect((await oauth.signIn('admin@acme.test', 'demo')).token).toMatch(/^ey/);
     const json = new CrmClient(ConnectionProfileSchema.parse({ ...p, auth: { kind: 'password', loginPath: '/api/v1/auth/token', usernameField: 'email' } }));
-    await expect(json.signIn('admin@acme.test', 'demo')).rejects.toMatchObject({ code: 'bad-response', message: expect.stringMatching(/did not take the shape of the sign-in request .*\(422: body\.username: field required; body\.password: field required\)/) });
+    await expect(json.signIn('admin@acme.test', 'demo')).rejects.toMatchObject({
+      code: 'bad-response',
+      message: expect.stringMatching(/did not take the shape of the sign-in request .*\(422: body\.username: field required; body\.password: field required\)/),
+    });
   });
 
   it('sync --all places every row (owners from the database), lists nested collections through their parents, proves by relisting, and the audit finds exactly the planted faults', async () => {
-    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--all'], { home, env: env() });
+    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--all'], {
+      home,
+      env: env(),
+    });
     expect(r.code, r.err.slice(-1500)).toBe(0);
-    const doc = JSON.parse(r.out) as { outcomes: Array<{ resource: string; status: string; rows: number; message: string | null }>; proofs: Array<{ status: string; basis?: string; resource: string }> };
+    const doc = JSON.parse(r.out) as {
+      outcomes: Array<{ resource: string; status: string; rows: number; message: string | null }>;
+      proofs: Array<{ status: string; basis?: string; resource: string }>;
+    };
     expect(doc.outcomes.filter((o) => o.status !== 'synced')).toEqual([]);
-    expect(doc.outcomes.find((o) => o.resource === 'document_signatures')!.rows).toBe(Number((await crm.pool.query('SELECT count(*) FROM document_signatures')).rows[0].count));
+    expect(doc.outcomes.find((o) => o.resource === 'document_signatures')!.rows).toBe(
+      Number((await crm.pool.query('SELECT count(*) FROM document_signatures')).rows[0].count),
+    );
     // three companies, read from the database (the CRM lists none), each resource proven by a fresh relist
     expect(doc.proofs).toHaveLength(3 * 6);
     expect(doc.proofs.filter((x) => x.status !== 'in-sync' || x.basis !== 'relist')).toEqual([]);
     const audit = await runCli(['--json', 'audit', '--connection', 'fx'], { home, env: env() });
-    const result = JSON.parse(audit.out) as { models: Array<{ resource: string; hasCompanyId: boolean; orphans: number; shared?: number }>; findings: Array<{ check: string; resource: string; count: number; title: string }> };
-    expect(result.models.filter((m) => !m.hasCompanyId).map((m) => m.resource).sort()).toEqual(crm.truth.tables_without_company_id);
+    const result = JSON.parse(audit.out) as {
+      models: Array<{ resource: string; hasCompanyId: boolean; orphans: number; shared?: number }>;
+      findings: Array<{ check: string; resource: string; count: number; title: string }>;
+    };
+    expect(
+      result.models
+        .filter((m) => !m.hasCompanyId)
+        .map((m) => m.resource)
+        .sort(),
+    ).toEqual(crm.truth.tables_without_company_id);
     expect(Object.fromEntries(result.models.filter((m) => m.orphans).map((m) => [m.resource, m.orphans]))).toEqual(crm.truth.orphans);
     expect(Object.fromEntries(result.models.filter((m) => m.shared).map((m) => [m.resource, m.shared]))).toEqual(crm.truth.global_rows);
-    expect(result.findings.filter((f) => f.check === 'cross-tenant-reference').map((f) => ({ resource: f.resource, count: f.count }))).toEqual(crm.truth.cross_tenant_references.map((x) => ({ resource: x.resource, count: x.count })));
+    expect(result.findings.filter((f) => f.check === 'cross-tenant-reference').map((f) => ({ resource: f.resource, count: f.count }))).toEqual(
+      crm.truth.cross_tenant_references.map((x) => ({ resource: x.resource, count: x.count })),
+    );
     // a pasted token signs the operator in as well as a password does; a bad one is said so
-    const login = await fetch(`${crm.url}/api/v1/auth/token`, { method: 'POST', body: new URLSearchParams({ username: 'super@fixture.test', password: 'demo' }) });
+    const login = await fetch(`${crm.url}/api/v1/auth/token`, {
+      method: 'POST',
+      body: new URLSearchParams({ username: 'super@fixture.test', password: 'demo' }),
+    });
     const token = ((await login.json()) as { access_token: string }).access_token;
-    const pasted = await runCli(['--json', 'sync', '--connection', 'fx', '--token-env', 'TENANTSCOPE_FX_TOKEN', '--all', '--no-prove'], { home, env: { ...env(), TENANTSCOPE_FX_TOKEN: token } });
+    const pasted = await runCli(['--json', 'sync', '--connection', 'fx', '--token-env', 'TENANTSCOPE_FX_TOKEN', '--all', '--no-prove'], {
+      home,
+      env: { ...env(), TENANTSCOPE_FX_TOKEN: token },
+    });
     expect(pasted.code, pasted.err.slice(-1500)).toBe(0);
-    const refused = await runCli(['sync', '--connection', 'fx', '--token-env', 'TENANTSCOPE_FX_TOKEN', '--all'], { home, env: { ...env(), TENANTSCOPE_FX_TOKEN: 'not-a-token' } });
+    const refused = await runCli(['sync', '--connection', 'fx', '--token-env', 'TENANTSCOPE_FX_TOKEN', '--all'], {
+      home,
+      env: { ...env(), TENANTSCOPE_FX_TOKEN: 'not-a-token' },
+    });
     expect(refused.code).toBe(2);
     expect(refused.err).toMatch(/did not accept the token/);
     // one tenant asked for, on a CRM with no company filter: one listing of everything, partitioned here (not one a tenant)
-    const one = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--tenant', 'Globex Corporation', '--no-prove'], { home, env: env() });
+    const one = await runCli(
+      [
+        '--json',
+        'sync',
+        '--connection',
+        'fx',
+        '--as',
+        'super@fixture.test',
+        '--password-env',
+        'TENANTSCOPE_FX_PW',
+        '--tenant',
+        'Globex Corporation',
+        '--no-prove',
+      ],
+      { home, env: env() },
+    );
     expect(one.code, one.err.slice(-1500)).toBe(0);
     expect(new Set(JSON.parse(one.out).outcomes.map((o: { tenant: string }) => o.tenant))).toEqual(new Set(['*']));
   }, 300_000);
 
-  it('a company admin\'s narrower sync deletes none of the rows the super admin synced, and the proof catches a row changed on the server', async () => {
-    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'admin@acme.test', '--password-env', 'TENANTSCOPE_FX_PW', '--no-prove'], { home, env: env() });
+  it("a company admin's narrower sync deletes none of the rows the super admin synced, and the proof catches a row changed on the server", async () => {
+    const r = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'admin@acme.test', '--password-env', 'TENANTSCOPE_FX_PW', '--no-prove'], {
+      home,
+      env: env(),
+    });
     expect(r.code, r.err.slice(-1500)).toBe(0);
     expect(JSON.parse(r.out).deletions).toBe(0);
     // an email (no updated_at: proven by its whole record) changed behind the console's back
-    await crm.pool.query(`UPDATE emails SET subject = 'changed on the server' WHERE id = (SELECT e.id FROM emails e JOIN users u ON u.id = e.owner_id WHERE u.email = 'user@globex.test' LIMIT 1)`);
-    const again = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--all', '--no-prove'], { home, env: env() });
+    await crm.pool.query(
+      `UPDATE emails SET subject = 'changed on the server' WHERE id = (SELECT e.id FROM emails e JOIN users u ON u.id = e.owner_id WHERE u.email = 'user@globex.test' LIMIT 1)`,
+    );
+    const again = await runCli(
+      ['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--all', '--no-prove'],
+      { home, env: env() },
+    );
     expect(again.code, again.err.slice(-1500)).toBe(0);
-    const proofs = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--all'], { home, env: env() });
+    const proofs = await runCli(['--json', 'sync', '--connection', 'fx', '--as', 'super@fixture.test', '--password-env', 'TENANTSCOPE_FX_PW', '--all'], {
+      home,
+      env: env(),
+    });
     expect(JSON.parse(proofs.out).proofs.filter((x: { status: string }) => x.status !== 'in-sync')).toEqual([]);
-    await crm.pool.query(`UPDATE emails SET subject = 'changed again' WHERE id = (SELECT e.id FROM emails e JOIN users u ON u.id = e.owner_id WHERE u.email = 'user@globex.test' LIMIT 1)`);
+    await crm.pool.query(
+      `UPDATE emails SET subject = 'changed again' WHERE id = (SELECT e.id FROM emails e JOIN users u ON u.id = e.owner_id WHERE u.email = 'user@globex.test' LIMIT 1)`,
+    );
     // the console in this process, as a window would use it: the database URL from the variable the profile names
     process.env.TENANTSCOPE_FX_DB = crm.databaseUrl;
     const services = createServices({ home, mode: 'cli', log: () => {} });
@@ -181,7 +288,9 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
       const globex = (tenants as { value: { tenants: Array<{ id: string; name: string }> } }).value.tenants.find((t) => t.name === 'Globex Corporation')!;
       const proved = await services.dispatch('sync:prove', { tenant: globex.id });
       expect(proved.ok).toBe(true);
-      const emails = (proved as { value: { proofs: Array<{ resource: string; status: string; basis?: string }> } }).value.proofs.find((x) => x.resource === 'emails');
+      const emails = (proved as { value: { proofs: Array<{ resource: string; status: string; basis?: string }> } }).value.proofs.find(
+        (x) => x.resource === 'emails',
+      );
       expect(emails).toMatchObject({ status: 'drifted', basis: 'relist' });
     } finally {
       await services.close();
@@ -198,43 +307,76 @@ describe('a FastAPI CRM from its URL, database URL and identities alone', () => 
     expect(filled.rows[0].missing).toBe(crm.truth.global_rows.email_templates); // the shared templates stay NULL
     const back = await runCli(['--json', 'migrate', 'rollback', '--connection', 'fx', '--yes'], { home, env: env() });
     expect(back.code, back.err.slice(-1500)).toBe(0);
-    const cols = await crm.pool.query(`SELECT table_name FROM information_schema.columns WHERE column_name = 'company_id' AND table_schema = current_schema() ORDER BY 1`);
+    const cols = await crm.pool.query(
+      `SELECT table_name FROM information_schema.columns WHERE column_name = 'company_id' AND table_schema = current_schema() ORDER BY 1`,
+    );
     expect(cols.rows.map((x) => x.table_name)).toEqual(['contacts', 'users']);
   }, 300_000);
 });
 
 describe('bad answers from a CRM are clear errors', () => {
-  it('a sign-in that answers an HTML page, a 422 without FastAPI\'s words, and a token URL that is not there', async () => {
+  it("a sign-in that answers an HTML page, a 422 without FastAPI's words, and a token URL that is not there", async () => {
     const { createServer } = await import('node:http');
     const server = createServer((req, res) => {
-      if (req.url === '/html-login') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><html><body>Sign in</body></html>'); return; }
-      if (req.url === '/strict-login') { res.writeHead(422, { 'content-type': 'application/json' }); res.end('{"error":"grant_type must be password"}'); return; }
-      res.writeHead(404); res.end();
+      if (req.url === '/html-login') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<!doctype html><html><body>Sign in</body></html>');
+        return;
+      }
+      if (req.url === '/strict-login') {
+        res.writeHead(422, { 'content-type': 'application/json' });
+        res.end('{"error":"grant_type must be password"}');
+        return;
+      }
+      res.writeHead(404);
+      res.end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     const profile = (auth: unknown) => ConnectionProfileSchema.parse({ version: 1, name: 'bad', baseUrl: url, auth, whoami: { path: '/me' } });
     try {
-      await expect(new CrmClient(profile({ kind: 'oauth2-password', tokenUrl: '/html-login' })).signIn('a', 'b')).rejects.toMatchObject({ code: 'bad-response', message: 'The sign-in answer from /html-login (200) has an HTML page.' });
-      await expect(new CrmClient(profile({ kind: 'password', loginPath: '/strict-login' })).signIn('a', 'b')).rejects.toMatchObject({ code: 'bad-response', message: expect.stringContaining('(422: grant_type must be password)') });
-      await expect(new CrmClient(profile({ kind: 'oauth2-password', tokenUrl: '/token' })).signIn('a', 'b')).rejects.toMatchObject({ code: 'not-a-crm', message: expect.stringMatching(/has no sign-in at \/token \(it answered 404\)\. Check "auth\.tokenUrl"/) });
+      await expect(new CrmClient(profile({ kind: 'oauth2-password', tokenUrl: '/html-login' })).signIn('a', 'b')).rejects.toMatchObject({
+        code: 'bad-response',
+        message: 'The sign-in answer from /html-login (200) has an HTML page.',
+      });
+      await expect(new CrmClient(profile({ kind: 'password', loginPath: '/strict-login' })).signIn('a', 'b')).rejects.toMatchObject({
+        code: 'bad-response',
+        message: expect.stringContaining('(422: grant_type must be password)'),
+      });
+      await expect(new CrmClient(profile({ kind: 'oauth2-password', tokenUrl: '/token' })).signIn('a', 'b')).rejects.toMatchObject({
+        code: 'not-a-crm',
+        message: expect.stringMatching(/has no sign-in at \/token \(it answered 404\)\. Check "auth\.tokenUrl"/),
+      });
     } finally {
       await new Promise((r) => server.close(r));
     }
   });
 });
 
-describe('an address that is not a CRM\'s API, and a list that answers a string', () => {
+describe("an address that is not a CRM's API, and a list that answers a string", () => {
   it('connections add --openapi refuses JSON that is not an OpenAPI document and an HTML page, saving nothing; a list answering a string fails its sync, storing nothing', async () => {
     const { createServer } = await import('node:http');
     const { openCache } = await import('../../src-main/cache/cacheDb.ts');
     const { EventBus } = await import('../../src-main/core/eventBus.ts');
     const { SyncService } = await import('../../src-main/sync/syncService.ts');
     const server = createServer((req, res) => {
-      if (req.url === '/status/openapi.json') { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"status":"ok","version":"2.1"}'); return; }
-      if (req.url === '/site/openapi.json') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><html><body>Welcome</body></html>'); return; }
-      if (req.url!.startsWith('/api/things/')) { res.writeHead(200, { 'content-type': 'application/json' }); res.end('"down for maintenance"'); return; }
-      res.writeHead(404); res.end();
+      if (req.url === '/status/openapi.json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"ok","version":"2.1"}');
+        return;
+      }
+      if (req.url === '/site/openapi.json') {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<!doctype html><html><body>Welcome</body></html>');
+        return;
+      }
+      if (req.url!.startsWith('/api/things/')) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('"down for maintenance"');
+        return;
+      }
+      res.writeHead(404);
+      res.end();
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
@@ -243,7 +385,10 @@ describe('an address that is not a CRM\'s API, and a list that answers a string'
     try {
       const notOpenapi = await runCli(['--json', 'connections', 'add', 'x', '--openapi', `${url}/status`, '--identity', 'A=a@x.test:PW'], { home: dir });
       expect(notOpenapi.code).toBe(2);
-      expect(JSON.parse(notOpenapi.out).error).toMatchObject({ code: 'not-a-crm', message: expect.stringMatching(/\/status\/openapi\.json answered JSON that is not an OpenAPI document/) });
+      expect(JSON.parse(notOpenapi.out).error).toMatchObject({
+        code: 'not-a-crm',
+        message: expect.stringMatching(/\/status\/openapi\.json answered JSON that is not an OpenAPI document/),
+      });
       const html = await runCli(['--json', 'connections', 'add', 'x', '--openapi', `${url}/site`, '--identity', 'A=a@x.test:PW'], { home: dir });
       expect(html.code).toBe(2);
       expect(JSON.parse(html.out).error.message).toMatch(/\/site\/openapi\.json is an HTML page/);
@@ -251,12 +396,35 @@ describe('an address that is not a CRM\'s API, and a list that answers a string'
       expect(JSON.parse(listed.out).connections.map((c: { name: string }) => c.name)).toEqual(['demo']); // nothing saved
 
       const profile = ConnectionProfileSchema.parse({
-        version: 1, name: 'str', baseUrl: url, auth: { kind: 'token' }, whoami: { path: '/me' },
+        version: 1,
+        name: 'str',
+        baseUrl: url,
+        auth: { kind: 'token' },
+        whoami: { path: '/me' },
         paging: { kind: 'offset', limitParam: 'limit', offsetParam: 'skip', itemsField: '', maxLimit: 100 },
-        catalog: { users: 'users', resources: [{ name: 'things', endpoints: { list: '/api/things/' }, table: 'things', companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null }] },
+        catalog: {
+          users: 'users',
+          resources: [
+            {
+              name: 'things',
+              endpoints: { list: '/api/things/' },
+              table: 'things',
+              companyField: 'company_id',
+              class: 'tenant',
+              derivation: { kind: 'own', field: 'company_id' },
+              priority: null,
+            },
+          ],
+        },
       });
-      const report = await new SyncService(cache, profile, new EventBus()).run({ email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' }, [{ id: '*', name: 'every tenant' }]);
-      expect(report.outcomes.find((o) => o.resource === 'things')).toMatchObject({ status: 'failed', message: expect.stringMatching(/\/api\/things\/\?limit=100&skip=0 answered text \("down for maintenance"\), not a JSON object or list/) });
+      const report = await new SyncService(cache, profile, new EventBus()).run(
+        { email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' },
+        [{ id: '*', name: 'every tenant' }],
+      );
+      expect(report.outcomes.find((o) => o.resource === 'things')).toMatchObject({
+        status: 'failed',
+        message: expect.stringMatching(/\/api\/things\/\?limit=100&skip=0 answered text \("down for maintenance"\), not a JSON object or list/),
+      });
       expect(cache.raw.prepare('SELECT count(*) FROM records').pluck().get()).toBe(0);
     } finally {
       await cache.close();
@@ -275,7 +443,10 @@ describe('a page too large to read', () => {
     const row = JSON.stringify({ id: 'x', company_id: 'c1', note: 'y'.repeat(1000) });
     const server = createServer((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      if (!req.url!.startsWith('/api/things/')) { res.end('{}'); return; }
+      if (!req.url!.startsWith('/api/things/')) {
+        res.end('{}');
+        return;
+      }
       // 65 MiB of records, written as a stream
       res.write('[');
       let n = 0;
@@ -296,15 +467,36 @@ describe('a page too large to read', () => {
     const cache = await openCache(join(dir, 'c.sqlite'));
     try {
       const profile = ConnectionProfileSchema.parse({
-        version: 1, name: 'big', baseUrl: url, auth: { kind: 'token' }, whoami: { path: '/me' },
+        version: 1,
+        name: 'big',
+        baseUrl: url,
+        auth: { kind: 'token' },
+        whoami: { path: '/me' },
         paging: { kind: 'offset', limitParam: 'limit', offsetParam: 'skip', itemsField: '', maxLimit: 100000 },
-        catalog: { users: 'users', resources: [{ name: 'things', endpoints: { list: '/api/things/' }, table: 'things', companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null }] },
+        catalog: {
+          users: 'users',
+          resources: [
+            {
+              name: 'things',
+              endpoints: { list: '/api/things/' },
+              table: 'things',
+              companyField: 'company_id',
+              class: 'tenant',
+              derivation: { kind: 'own', field: 'company_id' },
+              priority: null,
+            },
+          ],
+        },
       });
       const sync = new SyncService(cache, profile, new EventBus());
-      const report = await sync.run({ email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' }, [{ id: '*', name: 'every tenant' }]);
+      const report = await sync.run({ email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' }, [
+        { id: '*', name: 'every tenant' },
+      ]);
       const outcome = report.outcomes.find((o) => o.resource === 'things')!;
       expect(outcome.status).toBe('failed');
-      expect(outcome.message).toMatch(/\/api\/things\/\?limit=100000&skip=0 answered more than 64 MiB in one page: nothing of it was stored\. Ask for smaller pages/);
+      expect(outcome.message).toMatch(
+        /\/api\/things\/\?limit=100000&skip=0 answered more than 64 MiB in one page: nothing of it was stored\. Ask for smaller pages/,
+      );
       expect(report.retries).toBe(0);
       expect(cache.raw.prepare('SELECT count(*) FROM records').pluck().get()).toBe(0);
     } finally {
@@ -341,26 +533,68 @@ describe('Link-header paging', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tenantscope-link-'));
     const cache = await openCache(join(dir, 'c.sqlite'));
     try {
-      const resource = (name: string) => ({ name, endpoints: { list: `/api/${name}/` }, table: name, companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null });
+      const resource = (name: string) => ({
+        name,
+        endpoints: { list: `/api/${name}/` },
+        table: name,
+        companyField: 'company_id',
+        class: 'tenant',
+        derivation: { kind: 'own', field: 'company_id' },
+        priority: null,
+      });
       const profile = ConnectionProfileSchema.parse({
-        version: 1, name: 'linked', baseUrl: url, auth: { kind: 'token' }, whoami: { path: '/me' },
+        version: 1,
+        name: 'linked',
+        baseUrl: url,
+        auth: { kind: 'token' },
+        whoami: { path: '/me' },
         paging: { kind: 'link', limitParam: 'per_page', itemsField: '', maxLimit: 2 },
         catalog: { users: 'users', resources: [resource('things'), resource('evil')] },
       });
       // discovery reads Link paging from a list answer that declares the header
       const { readApiShape, readOpenapi } = await import('../../src-main/catalog/openapiDiscovery.ts');
-      const doc = { openapi: '3.1.0', paths: {
-        '/api/things/': { get: { parameters: [{ in: 'query', name: 'per_page', schema: { type: 'integer', maximum: 50 } }], responses: { 200: { headers: { Link: { schema: { type: 'string' } } }, content: { 'application/json': { schema: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' } } } } } } } } } },
-        '/api/things/{thing_id}': { get: { responses: { 200: {} } } },
-        '/me': { get: { responses: { 200: { content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, role: { type: 'string' }, company_id: { type: 'string' } } } } } } } } },
-      } };
+      const doc = {
+        openapi: '3.1.0',
+        paths: {
+          '/api/things/': {
+            get: {
+              parameters: [{ in: 'query', name: 'per_page', schema: { type: 'integer', maximum: 50 } }],
+              responses: {
+                200: {
+                  headers: { Link: { schema: { type: 'string' } } },
+                  content: { 'application/json': { schema: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' } } } } } },
+                },
+              },
+            },
+          },
+          '/api/things/{thing_id}': { get: { responses: { 200: {} } } },
+          '/me': {
+            get: {
+              responses: {
+                200: {
+                  content: {
+                    'application/json': {
+                      schema: { type: 'object', properties: { id: { type: 'string' }, role: { type: 'string' }, company_id: { type: 'string' } } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      };
       expect(readApiShape(doc, readOpenapi(doc)).paging).toEqual({ kind: 'link', limitParam: 'per_page', itemsField: '', maxLimit: 50 });
-      const report = await new SyncService(cache, profile, new EventBus()).run({ email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' }, [{ id: '*', name: 'every tenant' }]);
+      const report = await new SyncService(cache, profile, new EventBus()).run(
+        { email: 'root', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' },
+        [{ id: '*', name: 'every tenant' }],
+      );
       expect(report.outcomes.find((o) => o.resource === 'things')).toMatchObject({ status: 'synced', rows: 6, pages: 3 });
       expect(seen.filter((s) => s.startsWith('/api/things/'))).toEqual(['/api/things/?per_page=2', '/api/things/?page=2', '/api/things/?page=3']);
       const evil = report.outcomes.find((o) => o.resource === 'evil')!;
       expect(evil.status).toBe('failed');
-      expect(evil.message).toMatch(/its Link header points at http:\/\/evil\.example, another host than the CRM's \(http:\/\/127\.0\.0\.1:\d+\); the console follows links on the connection's own origin only/);
+      expect(evil.message).toMatch(
+        /its Link header points at http:\/\/evil\.example, another host than the CRM's \(http:\/\/127\.0\.0\.1:\d+\); the console follows links on the connection's own origin only/,
+      );
       expect(cache.raw.prepare(`SELECT count(*) FROM records WHERE resource = 'evil'`).pluck().get()).toBe(0);
     } finally {
       await cache.close();

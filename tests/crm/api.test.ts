@@ -5,7 +5,9 @@ describe('sign-in and tokens', () => {
   let crm: TestCrm;
   // tokens live three seconds: short enough to watch one expire, long enough that a loaded CI reads /me before it does
   // (a JWT's exp is in whole seconds: with one second, a token could expire a few milliseconds after it was issued)
-  beforeAll(async () => { crm = await startTestCrm({ tokenTtl: 3 }); });
+  beforeAll(async () => {
+    crm = await startTestCrm({ tokenTtl: 3 });
+  });
   afterAll(() => crm?.close());
 
   it('signs in with email and password and returns a bearer JWT carrying sub, company_id and role', async () => {
@@ -50,7 +52,10 @@ describe('sign-in and tokens', () => {
 describe('bad input', () => {
   let crm: TestCrm;
   let token: string;
-  beforeAll(async () => { crm = await startTestCrm({ profile: 'fixed' }); token = await crm.login('admin@acme.test'); });
+  beforeAll(async () => {
+    crm = await startTestCrm({ profile: 'fixed' });
+    token = await crm.login('admin@acme.test');
+  });
   afterAll(() => crm?.close());
 
   it('answers malformed JSON, unknown fields and wrong types with 422 and field errors', async () => {
@@ -71,7 +76,7 @@ describe('bad input', () => {
     expect((await crm.call(token, 'GET', '/api/calls/42')).status).toBe(422);
   });
 
-  it('refuses a reference to another company\'s row on create', async () => {
+  it("refuses a reference to another company's row on create", async () => {
     const globexDoc = await rowOf(crm, 'documents', 'globex');
     const r = await crm.call(token, 'POST', '/api/documents/signatures', { document_id: globexDoc, signer_name: 'X', signer_email: 'x@x.test' });
     expect(r.status).toBe(422);
@@ -82,7 +87,10 @@ describe('bad input', () => {
     const values = [null, true, 0, -1, 1e308, '', 'x'.repeat(5000), '2026-13-45', [], {}, { a: 1 }, '00000000-0000-4000-8000-000000000000', '\u0000', 'Ω'];
     const fields = ['first_name', 'last_name', 'company_id', 'owner_id', 'value', 'expected_close', 'stages', 'zzz', 'id'];
     let seed = 7;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
     const statuses = new Set<number>();
     for (let i = 0; i < 300; i++) {
       const body: Record<string, unknown> = {};
@@ -103,7 +111,9 @@ describe('keyset pagination', () => {
       const token = await crm.login('admin@acme.test');
       const acme = (await crm.pool.query(`SELECT id FROM companies WHERE slug = 'acme'`)).rows[0].id;
       await crm.pool.query(`INSERT INTO contacts (company_id, first_name, last_name) SELECT $1, 'Bulk', 'Row ' || g FROM generate_series(1, 500) g`, [acme]);
-      const existing = new Set((await crm.pool.query(`SELECT id FROM contacts WHERE company_id = $1 AND deleted_at IS NULL`, [acme])).rows.map((r: any) => r.id));
+      const existing = new Set(
+        (await crm.pool.query(`SELECT id FROM contacts WHERE company_id = $1 AND deleted_at IS NULL`, [acme])).rows.map((r: any) => r.id),
+      );
       let inserting = true;
       const writer = (async () => {
         let n = 0;
@@ -123,6 +133,8 @@ describe('keyset pagination', () => {
       expect(await writer).toBeGreaterThan(0);
       expect(new Set(seen).size).toBe(seen.length);
       for (const id of existing) expect(seen).toContain(id);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   });
 });

@@ -11,7 +11,9 @@ async function bodyFor(crm: TestCrm, path: string, openapi: any): Promise<Record
     const prop = schema.properties[name];
     const type = Array.isArray(prop.type) ? prop.type[0] : prop.type;
     if (prop.format === 'uuid') {
-      const table = ({ document_id: 'documents', workflow_id: 'workflows', call_id: 'calls', campaign_id: 'bulk_email_campaigns' } as Record<string, string>)[name];
+      const table = ({ document_id: 'documents', workflow_id: 'workflows', call_id: 'calls', campaign_id: 'bulk_email_campaigns' } as Record<string, string>)[
+        name
+      ];
       body[name] = await rowOf(crm, table!, 'acme');
     } else if (prop.format === 'date-time') body[name] = '2026-01-02T03:04:05Z';
     else if (prop.format === 'date') body[name] = '2026-01-02';
@@ -22,7 +24,7 @@ async function bodyFor(crm: TestCrm, path: string, openapi: any): Promise<Record
   return body;
 }
 
-describe('CRUD on every model (fixed profile, as Acme\'s admin)', () => {
+describe("CRUD on every model (fixed profile, as Acme's admin)", () => {
   let crm: TestCrm;
   let token: string;
   let openapi: any;
@@ -33,7 +35,7 @@ describe('CRUD on every model (fixed profile, as Acme\'s admin)', () => {
   });
   afterAll(() => crm?.close());
 
-  it('serves an OpenAPI 3 document listing every model\'s collection and item paths', () => {
+  it("serves an OpenAPI 3 document listing every model's collection and item paths", () => {
     expect(openapi.openapi).toMatch(/^3\./);
     for (const m of MODELS) {
       expect(Object.keys(openapi.paths[m.path])).toEqual(expect.arrayContaining(['get', 'post']));
@@ -67,13 +69,20 @@ describe('CRUD on every model (fixed profile, as Acme\'s admin)', () => {
       const listed = await crm.call(token, 'GET', `${model.path}?updated_since=${encodeURIComponent(since)}&limit=1000`);
       expect(listed.body.items.map((i: any) => i.id)).toContain(id);
       const props = openapi.paths[`${model.path}/{id}`].put.requestBody.content['application/json'].schema.properties;
-      const [field, prop] = Object.entries<any>(props).find(([k, p]) => !k.endsWith('_id') && !['email', 'password', 'role'].includes(k)
-        && !p.format && [p.type].flat().some((t: string) => t === 'string' || t === 'integer'))!;
+      const [field, prop] = Object.entries<any>(props).find(
+        ([k, p]) =>
+          !k.endsWith('_id') &&
+          !['email', 'password', 'role'].includes(k) &&
+          !p.format &&
+          [p.type].flat().some((t: string) => t === 'string' || t === 'integer'),
+      )!;
       const changed = [prop.type].flat().includes('string') ? 'edited by test' : 99;
       const updated = await crm.call(token, 'PUT', `${model.path}/${id}`, { [field]: changed });
       expect(updated.status, JSON.stringify(updated.body)).toBe(200);
       expect(updated.body[field]).toEqual(changed);
-      expect(instantOf(updated.body.updated_at)! > instantOf(created.body.updated_at)!, `${created.body.updated_at} then ${updated.body.updated_at}`).toBe(true);
+      expect(instantOf(updated.body.updated_at)! > instantOf(created.body.updated_at)!, `${created.body.updated_at} then ${updated.body.updated_at}`).toBe(
+        true,
+      );
       const del = await crm.call(token, 'DELETE', `${model.path}/${id}`);
       expect(del.status).toBe(204);
       expect((await crm.call(token, 'GET', `${model.path}/${id}`)).status).toBe(404);

@@ -21,7 +21,9 @@ async function listAll(crm: TestCrm, token: string, path: string): Promise<any[]
 async function writableColumn(crm: TestCrm, table: string): Promise<{ column: string; marker: string | number }> {
   const { rows } = await crm.pool.query(
     `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $1 AND data_type IN ('text', 'integer')
-     AND column_name NOT IN ('email', 'role', 'password_hash', 'slug') ORDER BY data_type DESC, ordinal_position LIMIT 1`, [table]);
+     AND column_name NOT IN ('email', 'role', 'password_hash', 'slug') ORDER BY data_type DESC, ordinal_position LIMIT 1`,
+    [table],
+  );
   return { column: rows[0].column_name, marker: rows[0].data_type === 'text' ? `ts-marker-${table}` : 424242 };
 }
 
@@ -80,12 +82,16 @@ for (const profile of [legacyProfile(), fixedProfile()] as EnforcementProfile[])
 
 describe('scoping by user, by company, and for special identities', () => {
   let crm: TestCrm;
-  beforeAll(async () => { crm = await startTestCrm({ profile: 'legacy' }); });
+  beforeAll(async () => {
+    crm = await startTestCrm({ profile: 'legacy' });
+  });
   afterAll(() => crm?.close());
 
-  it('legacy lists calls by user: a colleague\'s calls are not listed', async () => {
+  it("legacy lists calls by user: a colleague's calls are not listed", async () => {
     const token = await crm.login('user@globex.test');
-    const mine = (await crm.pool.query(`SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id WHERE u.email = 'user@globex.test'`)).rows.map((r: any) => r.id).sort();
+    const mine = (await crm.pool.query(`SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id WHERE u.email = 'user@globex.test'`)).rows
+      .map((r: any) => r.id)
+      .sort();
     const listed = (await listAll(crm, token, '/api/calls')).map((c) => c.id).sort();
     expect(listed).toEqual(mine);
   });
@@ -100,11 +106,13 @@ describe('scoping by user, by company, and for special identities', () => {
     expect(one.every((c) => c.company_id === acme)).toBe(true);
     // legacy tables are filtered through the owner
     const calls = await listAll(crm, token, `/api/calls?company_id=${acme}`);
-    const expected = Number((await crm.pool.query(`SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1`, [acme])).rows[0].count);
+    const expected = Number(
+      (await crm.pool.query(`SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1`, [acme])).rows[0].count,
+    );
     expect(calls.length).toBe(expected);
   });
 
-  it('a user with no company is refused on company-scoped endpoints with the seed\'s message', async () => {
+  it("a user with no company is refused on company-scoped endpoints with the seed's message", async () => {
     const token = await crm.login('nobody@tenantscope.test');
     const r = await crm.call(token, 'GET', '/api/contacts');
     expect(r.status).toBe(403);
@@ -122,7 +130,12 @@ describe('scoping by user, by company, and for special identities', () => {
   it('system-wide email templates (no owner) are visible to every company', async () => {
     for (const email of ['user@acme.test', 'user@initech.test']) {
       const items = await listAll(crm, await crm.login(email), '/api/emails/templates');
-      expect(items.filter((t) => t.owner_id === null).map((t) => t.name).sort()).toEqual(['Password reset (system)', 'Welcome (system)']);
+      expect(
+        items
+          .filter((t) => t.owner_id === null)
+          .map((t) => t.name)
+          .sort(),
+      ).toEqual(['Password reset (system)', 'Welcome (system)']);
     }
   });
 });
@@ -135,7 +148,9 @@ describe('custom enforcement profiles', () => {
       const acmeDeal = await rowOf(crm, 'deals', 'acme');
       expect((await crm.call(token, 'GET', `/api/deals/${acmeDeal}`)).status).toBe(403);
       expect((await crm.call(token, 'GET', `/api/deals/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   });
 
   it('create: "token" puts the row in the caller\'s company whatever the body says; "body" trusts the body', async () => {
@@ -147,7 +162,9 @@ describe('custom enforcement profiles', () => {
         const r = await crm.call(token, 'POST', '/api/contacts', { first_name: 'Canary', last_name: mode, company_id: ids.acme });
         expect(r.status).toBe(201);
         expect(r.body.company_id).toBe(mode === 'token' ? ids.globex : ids.acme);
-      } finally { await crm.close(); }
+      } finally {
+        await crm.close();
+      }
     }
   });
 
@@ -173,6 +190,8 @@ describe('company scoping before and after the company_id migration', () => {
       expect(created.status).toBe(201);
       const globex = (await crm.pool.query(`SELECT id FROM companies WHERE slug = 'globex'`)).rows[0].id;
       expect(created.body.company_id).toBe(globex);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   });
 });

@@ -10,7 +10,11 @@ const root = join(import.meta.dirname, '..', '..');
 
 /** Starts `npm run crm`'s program and waits for its CRM_URL line. */
 function startCrmProcess(args: string[], env: Record<string, string | undefined>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src-crm', 'main.ts'), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src-crm', 'main.ts'), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
   const ready = new Promise<Record<string, string>>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (l) => {
@@ -24,9 +28,17 @@ function startCrmProcess(args: string[], env: Record<string, string | undefined>
 }
 
 async function getAcmeCall(url: string, email: string) {
-  const login = await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'demo' }) })).json();
+  const login = await (
+    await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'demo' }) })
+  ).json();
   const headers = { authorization: `Bearer ${login.access_token}` };
-  const superLogin = await (await fetch(`${url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'super@tenantscope.test', password: 'demo' }) })).json();
+  const superLogin = await (
+    await fetch(`${url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'super@tenantscope.test', password: 'demo' }),
+    })
+  ).json();
   const companies = await (await fetch(`${url}/api/companies`, { headers: { authorization: `Bearer ${superLogin.access_token}` } })).json();
   const acme = companies.items.find((c: any) => c.slug === 'acme').id;
   const calls = await (await fetch(`${url}/api/calls?company_id=${acme}`, { headers: { authorization: `Bearer ${superLogin.access_token}` } })).json();
@@ -37,7 +49,10 @@ describe('the CRM program', () => {
   it('prints CRM_URL and DATABASE_URL, and a Globex user reads an Acme call under legacy (200) but not under fixed (404)', async () => {
     const db = await createTestDatabase();
     try {
-      for (const [profile, expected] of [['legacy', 200], ['fixed', 404]] as const) {
+      for (const [profile, expected] of [
+        ['legacy', 200],
+        ['fixed', 404],
+      ] as const) {
         const p = startCrmProcess(['--seed', 'demo', '--profile', profile], { DATABASE_URL: db.url });
         const out = await p.ready;
         expect(out.CRM_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -46,7 +61,9 @@ describe('the CRM program', () => {
         p.child.kill('SIGTERM');
         expect(await p.stopped).toBe(0);
       }
-    } finally { await db.drop(); }
+    } finally {
+      await db.drop();
+    }
   });
 
   it('starts its own embedded PostgreSQL without DATABASE_URL, keeps the data between runs, and starts again after being killed', async () => {
@@ -62,7 +79,9 @@ describe('the CRM program', () => {
       expect(await getAcmeCall(b.CRM_URL!, 'user@globex.test')).toBe(200);
       second.child.kill('SIGTERM');
       expect(await second.stopped).toBe(0);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a bad enforcement profile with exit 2 and the field at fault', async () => {

@@ -10,7 +10,12 @@ describe('seeders', () => {
       const q = async (text: string) => (await crm.pool.query(text)).rows;
       expect((await q('SELECT slug FROM companies ORDER BY slug')).map((r) => r.slug)).toEqual(['acme', 'globex', 'initech']);
       const users = await q('SELECT u.email, u.role, c.slug FROM users u LEFT JOIN companies c ON c.id = u.company_id');
-      expect(users.filter((u) => u.role === 'company_admin').map((u) => u.slug).sort()).toEqual(['acme', 'globex', 'initech']);
+      expect(
+        users
+          .filter((u) => u.role === 'company_admin')
+          .map((u) => u.slug)
+          .sort(),
+      ).toEqual(['acme', 'globex', 'initech']);
       expect(users.filter((u) => u.role === 'user' && u.slug).length).toBe(6);
       expect(users.find((u) => u.email === 'super@tenantscope.test')).toMatchObject({ role: 'super_admin', slug: null });
       expect(users.find((u) => u.email === 'nobody@tenantscope.test')).toMatchObject({ role: 'user', slug: null });
@@ -19,10 +24,20 @@ describe('seeders', () => {
         expect(n, m.name).toBeGreaterThanOrEqual(3);
       }
       // every fixed sign-in name works with the password "demo"
-      for (const email of ['super@tenantscope.test', 'admin@acme.test', 'user@acme.test', 'admin@globex.test', 'user@globex.test', 'admin@initech.test', 'nobody@tenantscope.test']) {
+      for (const email of [
+        'super@tenantscope.test',
+        'admin@acme.test',
+        'user@acme.test',
+        'admin@globex.test',
+        'user@globex.test',
+        'admin@initech.test',
+        'nobody@tenantscope.test',
+      ]) {
         await crm.login(email);
       }
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   });
 
   it('scale: N companies, exactly M rows over the model tables, the largest company holding 40%', async () => {
@@ -37,6 +52,8 @@ describe('seeders', () => {
       expect(perCompany.length).toBe(6);
       expect(perCompany[0].n / contacts).toBeCloseTo(0.4, 1);
       expect(companyShares(6).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   });
 });

@@ -8,7 +8,15 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 export const root = resolve(import.meta.dirname, '..', '..');
 export const shotsDir = join(root, 'test-results', 'screens');
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -38,12 +46,15 @@ export async function startHost(home = mkdtempSync(join(tmpdir(), 'tenantscope-e
     child.on('exit', (code) => reject(new Error(`host exited ${code}: ${err.join('\n')}`)));
   });
   return {
-    url, home, child,
-    stop: () => new Promise<void>((r) => {
-      if (child.exitCode !== null) return r();
-      child.once('exit', () => r());
-      child.kill('SIGTERM');
-    }),
+    url,
+    home,
+    child,
+    stop: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
   };
 }
 

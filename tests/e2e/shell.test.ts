@@ -41,10 +41,17 @@ async function signIn(p: Page, email: string) {
 
 /** A call through the host's door from the page, with the page's token (what the window's buttons do). */
 function callHost(p: Page, channel: string, payload: unknown): Promise<any> {
-  return p.evaluate(async ([c, body]) => {
-    const tab = sessionStorage.getItem('tenantscope.window') ?? '';
-    return fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify(body) }).then((r) => r.json());
-  }, [channel, payload] as const);
+  return p.evaluate(
+    async ([c, body]) => {
+      const tab = sessionStorage.getItem('tenantscope.window') ?? '';
+      return fetch(`/api/call/${c}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
+    },
+    [channel, payload] as const,
+  );
 }
 
 /** A fresh page signed in through the demo identity's quick button. */
@@ -107,7 +114,11 @@ describe('console shell on the demo CRM', () => {
     const answer = await p.evaluate(async () => {
       const tab = sessionStorage.getItem('tenantscope.window')!;
       const post = (channel: string, body: unknown) =>
-        fetch(`/api/call/${channel}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() }));
+        fetch(`/api/call/${channel}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab },
+          body: JSON.stringify(body),
+        }).then(async (r) => ({ status: r.status, body: await r.json() }));
       const info = await post('tenants:list', {});
       const me = info.body.value.tenants[0].id as string;
       // a syntactically valid id of a company that is not the operator's
@@ -119,7 +130,7 @@ describe('console shell on the demo CRM', () => {
     await p.close();
   });
 
-  it('a user with no company is refused with the seed\'s message', async () => {
+  it("a user with no company is refused with the seed's message", async () => {
     const p = await openSignedOut();
     const u = ui(p);
     await signIn(p, 'nobody@tenantscope.test');
@@ -168,7 +179,9 @@ describe('console shell on the demo CRM', () => {
     await u.connections.url.fill(crmUrl);
     await u.connections.discover.click();
     await u.connections.discovered.waitFor();
-    expect(await u.connections.discovered.textContent()).toMatch(/32 resources \(no database: tables are guesses\).*auth: a JSON sign-in at \/api\/auth\/login with email and password.*whoami: \/api\/auth\/me/);
+    expect(await u.connections.discovered.textContent()).toMatch(
+      /32 resources \(no database: tables are guesses\).*auth: a JSON sign-in at \/api\/auth\/login with email and password.*whoami: \/api\/auth\/me/,
+    );
     await u.connections.save.scrollIntoViewIfNeeded();
     await screenshot(p, 'connections-discovered');
     await u.connections.save.click();
@@ -183,7 +196,7 @@ describe('console shell on the demo CRM', () => {
     await p.close();
   });
 
-  it('shows the demo\'s catalog with the seed\'s counts, finds no drift, and edits a discovered catalog of another connection', async () => {
+  it("shows the demo's catalog with the seed's counts, finds no drift, and edits a discovered catalog of another connection", async () => {
     const p = await openSignedInAs('super@tenantscope.test');
     const u = ui(p);
     await u.shell.nav('connections').click();
@@ -198,7 +211,11 @@ describe('console shell on the demo CRM', () => {
     // a connection of one's own to the same CRM, without its database: discovery leaves points to confirm
     const demoUrl = await p.evaluate(async () => {
       const tab = sessionStorage.getItem('tenantscope.window')!;
-      const r = await fetch('/api/call/demo:status', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: '{}' });
+      const r = await fetch('/api/call/demo:status', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab },
+        body: '{}',
+      });
       return (await r.json()).value.url as string;
     });
     await u.connections.add.click();
@@ -236,14 +253,30 @@ describe('console shell on the demo CRM', () => {
     await screenshot(p, 'tenants-synced');
     // a contact added on the server after the sync: Prove finds the drift, and it opens with what differs
     const crmUrl = (await callHost(p, 'demo:status', {})).value.url as string;
-    const login = await (await fetch(`${crmUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@globex.test', password: 'demo' }) })).json() as { access_token: string };
-    expect((await fetch(`${crmUrl}/api/contacts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.access_token}` }, body: JSON.stringify({ first_name: 'Drift', last_name: 'Test', email: `drift-${Date.now()}@globex.test` }) })).status).toBe(201);
+    const login = (await (
+      await fetch(`${crmUrl}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@globex.test', password: 'demo' }),
+      })
+    ).json()) as { access_token: string };
+    expect(
+      (
+        await fetch(`${crmUrl}/api/contacts`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${login.access_token}` },
+          body: JSON.stringify({ first_name: 'Drift', last_name: 'Test', email: `drift-${Date.now()}@globex.test` }),
+        })
+      ).status,
+    ).toBe(201);
     await row.getByRole('button', { name: 'Prove' }).click();
     await expect.poll(() => row.getByTestId('tenant-proof').textContent()).toMatch(/^drifted \(1\), as of .+ · what differs\?$/);
     await row.getByTestId('tenant-proof').getByRole('button').click();
     const why = p.getByTestId('drift-why-contacts');
     await why.waitFor();
-    expect(await why.textContent()).toMatch(/^The cache holds (\d+) rows and the CRM's manifest says (\d+)\. A manifest gives counts and a hash, not ids: sync again to bring the cache up to date\.$/);
+    expect(await why.textContent()).toMatch(
+      /^The cache holds (\d+) rows and the CRM's manifest says (\d+)\. A manifest gives counts and a hash, not ids: sync again to bring the cache up to date\.$/,
+    );
     await screenshot(p, 'tenants-drift-explained');
     p.once('dialog', (d) => void d.accept());
     await row.getByTestId('evict-Globex Corporation').click();
@@ -255,30 +288,54 @@ describe('console shell on the demo CRM', () => {
     const p = await openSignedInAs('super@tenantscope.test');
     // enough rows that a sync of one record a request lasts several seconds on any machine: 600 notifications more
     const crmUrl = (await callHost(p, 'demo:status', {})).value.url as string;
-    const login = await (await fetch(`${crmUrl}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@initech.test', password: 'demo' }) })).json() as { access_token: string };
+    const login = (await (
+      await fetch(`${crmUrl}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@initech.test', password: 'demo' }),
+      })
+    ).json()) as { access_token: string };
     for (let i = 0; i < 600; i += 30) {
-      await Promise.all(Array.from({ length: 30 }, (_, k) => fetch(`${crmUrl}/api/notifications`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.access_token}` }, body: JSON.stringify({ title: `reminder ${i + k}`, body: 'to make the sync long' }) }).then((r) => expect(r.status).toBe(201))));
+      await Promise.all(
+        Array.from({ length: 30 }, (_, k) =>
+          fetch(`${crmUrl}/api/notifications`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${login.access_token}` },
+            body: JSON.stringify({ title: `reminder ${i + k}`, body: 'to make the sync long' }),
+          }).then((r) => expect(r.status).toBe(201)),
+        ),
+      );
     }
     // a slow sync, a record a request, started outside this page: the view must find it and follow it
     await p.evaluate(() => {
       const tab = sessionStorage.getItem('tenantscope.window') ?? '';
-      (window as unknown as { pendingSync: Promise<unknown> }).pendingSync = fetch('/api/call/sync:run', { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify({ all: true, pageSize: 1 }) }).then((r) => r.json());
+      (window as unknown as { pendingSync: Promise<unknown> }).pendingSync = fetch('/api/call/sync:run', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab },
+        body: JSON.stringify({ all: true, pageSize: 1 }),
+      }).then((r) => r.json());
     });
     // reload once the main process has the sync under way (its state, not a delay)
-    await expect.poll(async () => ((await callHost(p, 'sync:status', {})) as { value: { running: unknown } }).value.running, { timeout: 30_000 }).not.toBeNull();
+    await expect
+      .poll(async () => ((await callHost(p, 'sync:status', {})) as { value: { running: unknown } }).value.running, { timeout: 30_000 })
+      .not.toBeNull();
     await p.reload();
     await ui(p).app('ready').waitFor({ timeout: 30_000 });
     const card = p.getByTestId('sync-progress');
     await card.waitFor({ timeout: 10_000 });
-    await expect.poll(() => p.getByTestId('sync-overall').textContent(), { timeout: 10_000 }).toMatch(/^[\d,]+ of [\d,]+ rows.*\d+ rows\/s · \d+ (s|min \d+ s) left$/);
+    await expect
+      .poll(() => p.getByTestId('sync-overall').textContent(), { timeout: 10_000 })
+      .toMatch(/^[\d,]+ of [\d,]+ rows.*\d+ rows\/s · \d+ (s|min \d+ s) left$/);
     await expect.poll(() => p.getByTestId('sync-part').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     expect(Number(await card.getByRole('progressbar').first().getAttribute('aria-valuenow'))).toBeGreaterThan(0);
     await screenshot(p, 'tenants-sync-progress');
     await p.getByTestId('sync-cancel').click();
     await card.waitFor({ state: 'detached', timeout: 15_000 });
-    expect(await p.getByTestId('sync-notice').textContent()).toMatch(/^The last sync was cancelled: Sync cancelled after \d+ rows; every page written before it is kept/);
+    expect(await p.getByTestId('sync-notice').textContent()).toMatch(
+      /^The last sync was cancelled: Sync cancelled after \d+ rows; every page written before it is kept/,
+    );
     await screenshot(p, 'tenants-sync-cancelled');
-    const status = await callHost(p, 'sync:status', {}) as { value: { running: unknown; lastRun: { outcome: string }; partitions: Array<{ rows: number }> } };
+    const status = (await callHost(p, 'sync:status', {})) as { value: { running: unknown; lastRun: { outcome: string }; partitions: Array<{ rows: number }> } };
     expect(status.value.running).toBeNull();
     expect(status.value.lastRun.outcome).toBe('cancelled');
     expect(status.value.partitions.reduce((a, x) => a + x.rows, 0)).toBeGreaterThan(0);
@@ -291,7 +348,9 @@ describe('console shell on the demo CRM', () => {
     await p.getByTestId('iso-only').fill('calls, contacts, sms_messages');
     await p.getByTestId('iso-run').click();
     await p.getByTestId('iso-summary').waitFor({ timeout: 60_000 });
-    expect(await p.getByTestId('iso-summary').textContent()).toMatch(/^90 probes in [\d.]+ s: 24 leak, 0 suspect, 0 exists-oracle, 0 error\. Cleanup: \d+ canaries removed, none left\.$/);
+    expect(await p.getByTestId('iso-summary').textContent()).toMatch(
+      /^90 probes in [\d.]+ s: 24 leak, 0 suspect, 0 exists-oracle, 0 error\. Cleanup: \d+ canaries removed, none left\.$/,
+    );
     // the demo CRM is the seed's before-state: a Globex admin reads Acme's call by id; contacts are scoped
     const leak = p.getByTestId('cell-calls-Globex admin-read');
     expect(await leak.getAttribute('aria-label')).toBe('calls, Globex admin, read: leak');
@@ -313,10 +372,10 @@ describe('console shell on the demo CRM', () => {
     await p.close();
   });
 
-  it('the audit dashboard measures the synced cache: the seed\'s model counts, findings with evidence, accepting one with a reason, the JSON export', async () => {
+  it("the audit dashboard measures the synced cache: the seed's model counts, findings with evidence, accepting one with a reason, the JSON export", async () => {
     const p = await openSignedInAs('super@tenantscope.test');
     // every tenant in the cache first (the host's own door, as the Tenants view's button does)
-    const synced = await callHost(p, 'sync:run', { all: true }) as { ok: boolean };
+    const synced = (await callHost(p, 'sync:run', { all: true })) as { ok: boolean };
     expect(synced.ok).toBe(true);
     await p.getByTestId('nav-audit').click();
     const progress = p.getByTestId('audit-progress');
@@ -330,7 +389,9 @@ describe('console shell on the demo CRM', () => {
     expect(await evidence.textContent()).toMatch(/Evidence: calls\.user_id.*ALTER TABLE "calls" ADD COLUMN IF NOT EXISTS company_id/s);
     // an evidence id opens the cached record with its provenance
     await evidence.locator('button.id').first().click();
-    expect(await p.getByTestId('evidence-record').textContent()).toMatch(/^calls [0-9a-f-]{36} · company [0-9a-f-]{36} · fetched by super@tenantscope\.test from \/api\/calls\?.*"user_id": "/s);
+    expect(await p.getByTestId('evidence-record').textContent()).toMatch(
+      /^calls [0-9a-f-]{36} · company [0-9a-f-]{36} · fetched by super@tenantscope\.test from \/api\/calls\?.*"user_id": "/s,
+    );
     await screenshot(p, 'audit-dashboard');
     const before = Number(await p.getByTestId('audit-open').textContent());
     await p.getByTestId('audit-reason').fill('backfill scheduled for Monday');
@@ -359,7 +420,10 @@ describe('console shell on the demo CRM', () => {
     // even while their own audit is on its way (held back here for 2 s)
     await ui(p).shell.signOut.click();
     await ui(p).app('signed-out').waitFor();
-    await p.route(/\/api\/call\/audit(:|%3A)run$/, async (route) => { await new Promise((r) => setTimeout(r, 2000)); await route.continue(); });
+    await p.route(/\/api\/call\/audit(:|%3A)run$/, async (route) => {
+      await new Promise((r) => setTimeout(r, 2000));
+      await route.continue();
+    });
     await signIn(p, 'admin@acme.test');
     await ui(p).app('ready').waitFor({ timeout: 60_000 });
     await p.getByTestId('nav-audit').click();
@@ -400,7 +464,11 @@ describe('console shell on the demo CRM', () => {
     const plan = p.getByTestId('mig-plan-view');
     await plan.waitFor();
     // a child brings its parent, parents first
-    expect(await plan.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid')))).toEqual(['mig-plan-calls', 'mig-plan-documents', 'mig-plan-document_signatures']);
+    expect(await plan.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid')))).toEqual([
+      'mig-plan-calls',
+      'mig-plan-documents',
+      'mig-plan-document_signatures',
+    ]);
     expect(await p.getByTestId('mig-plan-document_signatures').textContent()).toContain('parent (document_id → documents)');
     expect(await p.getByTestId('mig-preflight').textContent()).toContain('The database user owns all 3 tables.');
     const sqlFile = p.waitForEvent('download');
@@ -421,7 +489,14 @@ describe('console shell on the demo CRM', () => {
     await expect.poll(() => p.getByTestId('mig-runs').locator('tbody tr').first().textContent()).toMatch(/^\d+runningsuper@tenantscope\.test/);
     // at the bottom of the page (the log), the run's header and Pause stay in view
     await p.locator('main.content').evaluate((el) => el.scrollTo({ top: el.scrollHeight }));
-    await expect.poll(() => p.getByTestId('mig-pause').evaluate((b) => { const r = b.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; })).toBe(true);
+    await expect
+      .poll(() =>
+        p.getByTestId('mig-pause').evaluate((b) => {
+          const r = b.getBoundingClientRect();
+          return r.top >= 0 && r.bottom <= window.innerHeight;
+        }),
+      )
+      .toBe(true);
     expect(await p.locator('main.content').evaluate((el) => el.scrollTop)).toBeGreaterThan(0);
     await screenshot(p, 'migration-running-scrolled');
     await p.getByTestId('mig-pause').click();
@@ -440,7 +515,9 @@ describe('console shell on the demo CRM', () => {
     await p.getByTestId('mig-rollback').click();
     expect(await p.getByTestId('mig-confirm').textContent()).toContain('drops what the run added');
     await p.getByTestId('mig-confirm-yes').click();
-    await expect.poll(() => p.getByTestId('mig-notice').textContent(), { timeout: 60_000 }).toMatch(/rolled back: every table's schema and data are as before the run\.$/);
+    await expect
+      .poll(() => p.getByTestId('mig-notice').textContent(), { timeout: 60_000 })
+      .toMatch(/rolled back: every table's schema and data are as before the run\.$/);
     await expect.poll(() => p.getByTestId('mig-audit').textContent()).toMatch(/Tables without company_id21 of 32/);
     await expect.poll(() => p.getByTestId('mig-runs').locator('tbody tr').first().textContent()).toContain('rolled-back');
     await screenshot(p, 'migration-rolled-back');
@@ -451,22 +528,41 @@ describe('console shell on the demo CRM', () => {
     await admin.close();
   });
 
-  it('the Data view: a super admin browses Globex\'s calls, searches a marker, opens a record that points into Acme and sees the finding; a company admin cannot reach another tenant', async () => {
+  it("the Data view: a super admin browses Globex's calls, searches a marker, opens a record that points into Acme and sees the finding; a company admin cannot reach another tenant", async () => {
     const p = await openSignedInAs('super@tenantscope.test');
     // plant, through the CRM's own API: Globex's admin logs a call against one of Acme's contacts (the legacy CRM does not check references)
     const crm = (await callHost(p, 'demo:status', {})).value.url as string;
-    const login = async (email: string) => ((await (await fetch(`${crm}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'demo' }) })).json()) as { access_token: string }).access_token;
+    const login = async (email: string) =>
+      (
+        (await (
+          await fetch(`${crm}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ email, password: 'demo' }),
+          })
+        ).json()) as { access_token: string }
+      ).access_token;
     const tenants = (await callHost(p, 'tenants:list', {})).value.tenants as { id: string; name: string }[];
     const acme = tenants.find((t) => t.name === 'Acme Corporation')!;
-    const contacts = await (await fetch(`${crm}/api/contacts?company_id=${acme.id}&limit=1`, { headers: { authorization: `Bearer ${await login('super@tenantscope.test')}` } })).json() as { items: { id: string }[] };
+    const contacts = (await (
+      await fetch(`${crm}/api/contacts?company_id=${acme.id}&limit=1`, { headers: { authorization: `Bearer ${await login('super@tenantscope.test')}` } })
+    ).json()) as { items: { id: string }[] };
     const marker = `marker-${Date.now()}`;
-    const planted = await (await fetch(`${crm}/api/calls`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${await login('admin@globex.test')}` }, body: JSON.stringify({ from_number: '+1555', to_number: '+1666', notes: `follow up ${marker}`, contact_id: contacts.items[0]!.id }) })).json() as { id: string };
+    const planted = (await (
+      await fetch(`${crm}/api/calls`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await login('admin@globex.test')}` },
+        body: JSON.stringify({ from_number: '+1555', to_number: '+1666', notes: `follow up ${marker}`, contact_id: contacts.items[0]!.id }),
+      })
+    ).json()) as { id: string };
     expect((await callHost(p, 'sync:run', { all: true })).ok).toBe(true);
     expect((await callHost(p, 'audit:run', {})).ok).toBe(true);
 
     await ui(p).shell.switcher.selectOption({ label: 'Globex Corporation' });
     await p.getByTestId('nav-data').click();
-    await expect.poll(() => p.getByTestId('data-asof').textContent()).toMatch(/^Globex Corporation · from the local cache, data as of \d{1,2}\/\d{1,2}\/\d{4}, /);
+    await expect
+      .poll(() => p.getByTestId('data-asof').textContent())
+      .toMatch(/^Globex Corporation · from the local cache, data as of \d{1,2}\/\d{1,2}\/\d{4}, /);
     // the status bar knows of the sync made outside this window's buttons, once the view changed
     await expect.poll(() => p.getByTestId('sync-state').textContent()).toMatch(/^Sync: cache as of /);
     await p.getByTestId('data-resource').selectOption({ value: 'calls' });
@@ -476,11 +572,15 @@ describe('console shell on the demo CRM', () => {
     await expect.poll(() => p.getByTestId('data-count').textContent()).toBe('1 row');
     await p.getByTestId(`row-${planted.id}`).click();
     const record = p.getByTestId('data-record');
-    expect(await record.getByTestId('record-provenance').textContent()).toMatch(/^Company Globex Corporation · fetched by super@tenantscope\.test from \/api\/calls/);
+    expect(await record.getByTestId('record-provenance').textContent()).toMatch(
+      /^Company Globex Corporation · fetched by super@tenantscope\.test from \/api\/calls/,
+    );
     expect(await record.getByTestId('record-cross').textContent()).toMatch(/calls rows? points? at another company's contacts \(contact_id\)/);
     const ref = record.getByTestId('ref-contact_id');
     expect(await ref.getAttribute('class')).toBe('cross');
-    expect(await ref.textContent()).toMatch(/contact_id → contacts [0-9a-f-]{36} Acme Corporationanother company · HIGH: \d+ calls rows? points? at another company's contacts \(contact_id\)/);
+    expect(await ref.textContent()).toMatch(
+      /contact_id → contacts [0-9a-f-]{36} Acme Corporationanother company · HIGH: \d+ calls rows? points? at another company's contacts \(contact_id\)/,
+    );
     await screenshot(p, 'data-record-cross-tenant');
     // the contact, across the reference: Acme's, pointed at by Globex's call
     await ref.getByRole('button').click();
@@ -503,16 +603,27 @@ describe('console shell on the demo CRM', () => {
     expect(await p.getByTestId('data-views').inputValue()).toBe(view); // the picker shows the view in use
     // a search that matches nothing says so, rather than an empty grid
     await p.getByTestId('data-search').fill('no-such-marker-anywhere');
-    await expect.poll(() => p.getByTestId('data-no-match').textContent()).toBe('No calls rows match “no-such-marker-anywhere”. Clear the search or the filters to see them all.');
+    await expect
+      .poll(() => p.getByTestId('data-no-match').textContent())
+      .toBe('No calls rows match “no-such-marker-anywhere”. Clear the search or the filters to see them all.');
     expect(await p.getByTestId('data-views').inputValue()).toBe('');
     // sorting by a column orders the window
     await p.getByTestId('data-search').fill('');
     await p.getByTestId('sort-duration_seconds').click();
-    await expect.poll(async () => {
-      const at = (await p.locator('[role="columnheader"]').allTextContents()).findIndex((t) => t.startsWith('duration_seconds'));
-      const cells = await p.locator('[data-testid="data-scroll"] [role="row"]').evaluateAll((rows, i) => rows.map((r) => ({ top: new DOMMatrix(getComputedStyle(r).transform).m42, v: Number(r.children[i]?.textContent) })).sort((x, y) => x.top - y.top).map((x) => x.v), at);
-      return cells.length > 3 && cells.every((v, i) => i === 0 || cells[i - 1]! <= v);
-    }).toBe(true);
+    await expect
+      .poll(async () => {
+        const at = (await p.locator('[role="columnheader"]').allTextContents()).findIndex((t) => t.startsWith('duration_seconds'));
+        const cells = await p.locator('[data-testid="data-scroll"] [role="row"]').evaluateAll(
+          (rows, i) =>
+            rows
+              .map((r) => ({ top: new DOMMatrix(getComputedStyle(r).transform).m42, v: Number(r.children[i]?.textContent) }))
+              .sort((x, y) => x.top - y.top)
+              .map((x) => x.v),
+          at,
+        );
+        return cells.length > 3 && cells.every((v, i) => i === 0 || cells[i - 1]! <= v);
+      })
+      .toBe(true);
     await p.close();
 
     // a company admin: their own company only, by the window and by the host's door
@@ -559,7 +670,10 @@ describe('console shell on the demo CRM', () => {
     expect(await p.getByTestId('chart-syncs').locator('.recharts-bar-rectangle').count()).toBeGreaterThan(0);
     await p.getByTestId('compare-a').selectOption({ label: 'Globex Corporation' });
     await p.getByTestId('compare-b').selectOption({ label: 'Initech' });
-    const globexCalls = overview.resources.find((r: { tenant: string; resource: string }) => r.resource === 'calls' && r.tenant === overview.tenants.find((t: { name: string }) => t.name === 'Globex Corporation').id);
+    const globexCalls = overview.resources.find(
+      (r: { tenant: string; resource: string }) =>
+        r.resource === 'calls' && r.tenant === overview.tenants.find((t: { name: string }) => t.name === 'Globex Corporation').id,
+    );
     expect(await p.getByTestId('compare-calls').locator('td').first().textContent()).toBe(`${globexCalls.rows} (${globexCalls.missing} missing)`);
     await p.getByTestId('tenant-insights').scrollIntoViewIfNeeded();
     await screenshot(p, 'tenants-insights');
@@ -586,7 +700,9 @@ describe('console shell on the demo CRM', () => {
       const download = p.waitForEvent('download');
       await p.getByTestId('export-go-Globex Corporation').click();
       const exportFile = await (await download).path();
-      expect(await p.getByTestId('export-state-Globex Corporation').textContent()).toMatch(/rows sealed in tenantscope-globex-corporation-\d{4}-\d{2}-\d{2}\.tscopy/);
+      expect(await p.getByTestId('export-state-Globex Corporation').textContent()).toMatch(
+        /rows sealed in tenantscope-globex-corporation-\d{4}-\d{2}-\d{2}\.tscopy/,
+      );
       await u.shell.signOut.click();
       await crm.stop();
       stopped = true;
@@ -617,7 +733,9 @@ describe('console shell on the demo CRM', () => {
       await u.shell.signOut.click();
       await u.app('signed-out').waitFor();
       await p.getByTestId('import-copy').locator('summary').click();
-      await p.getByTestId('import-file').setInputFiles({ name: 'tenantscope-globex-corporation-2026-11-28.tscopy', mimeType: 'application/octet-stream', buffer: readFileSync(exportFile) });
+      await p
+        .getByTestId('import-file')
+        .setInputFiles({ name: 'tenantscope-globex-corporation-2026-11-28.tscopy', mimeType: 'application/octet-stream', buffer: readFileSync(exportFile) });
       await p.getByTestId('import-passphrase').fill('not it');
       await p.getByTestId('import-open').click();
       await expect.poll(() => u.signIn.error.textContent()).toMatch(/passphrase is wrong/);

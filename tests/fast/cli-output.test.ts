@@ -16,7 +16,13 @@ function terminal(answer: string | null) {
 
 describe('confirm', () => {
   it('asks on a terminal and takes only yes for yes', async () => {
-    for (const [answer, expected] of [['y', 'yes'], ['YES', 'yes'], ['', 'no'], ['n', 'no'], ['maybe', 'no']] as const) {
+    for (const [answer, expected] of [
+      ['y', 'yes'],
+      ['YES', 'yes'],
+      ['', 'no'],
+      ['n', 'no'],
+      ['maybe', 'no'],
+    ] as const) {
       const t = terminal(answer);
       expect(await confirm('Roll back run 2?', { yes: false, input: t.input, output: t.output }), answer).toBe(expected);
       expect(t.asked()).toBe('Roll back run 2? [y/N] ');
@@ -31,7 +37,10 @@ describe('confirm', () => {
     expect(await confirm('Roll back run 2?', { yes: false, input: pipe })).toBe('not-asked');
     // what a question would need is not even read when nobody is asked it
     let built = 0;
-    const question = async () => { built++; return 'Roll back run 2?'; };
+    const question = async () => {
+      built++;
+      return 'Roll back run 2?';
+    };
     expect(await confirm(question, { yes: false, input: pipe })).toBe('not-asked');
     expect(await confirm(question, { yes: true, input: pipe })).toBe('yes');
     expect(built).toBe(0);
@@ -47,7 +56,10 @@ describe('the closing summary', () => {
     const written: string[] = [];
     const original = process.stderr.write.bind(process.stderr);
     const stdout = process.stdout.write.bind(process.stdout);
-    process.stderr.write = ((chunk: string) => { written.push(String(chunk)); return true; }) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
     process.stdout.write = (() => true) as typeof process.stdout.write;
     try {
       const piped = createOut(false, false);

@@ -6,7 +6,11 @@ import { retryDelay, TransientAnswer } from '../../src-main/crm/retry.ts';
 
 const BASE = 'https://crm.example.test';
 /** a list of n records served by a function of the query, as a CRM would */
-async function collect(paging: ReturnType<typeof PagingSchema.parse>, serve: (params: Record<string, string | number>, url: string) => { data: unknown; headers?: Record<string, unknown> }, size = 3) {
+async function collect(
+  paging: ReturnType<typeof PagingSchema.parse>,
+  serve: (params: Record<string, string | number>, url: string) => { data: unknown; headers?: Record<string, unknown> },
+  size = 3,
+) {
   const pages = [];
   for await (const p of pagesOf(paging, BASE, `${BASE}/api/calls`, async (url, params) => ({ ...serve(params, url), url }), { size })) pages.push(p);
   return pages;
@@ -41,7 +45,9 @@ describe('paging: every style the profile can name reads every record once', () 
       return { data: records.slice(from, from + 3), headers: more ? { link: `<${BASE}/api/calls?from=${from + 3}>; rel="next"` } : {} };
     });
     expect(pages.flatMap((p) => p.items)).toEqual(records);
-    expect(() => readPage(paging, { data: [{ id: 1 }], headers: { link: '<https://evil.example/next>; rel="next"' }, url: `${BASE}/api/calls` }, 3, null, BASE)).toThrow(/another host/);
+    expect(() =>
+      readPage(paging, { data: [{ id: 1 }], headers: { link: '<https://evil.example/next>; rel="next"' }, url: `${BASE}/api/calls` }, 3, null, BASE),
+    ).toThrow(/another host/);
     expect(nextLink('<https://a/2>; rel="prev", <https://a/3>; rel="next"')).toBe('https://a/3');
   });
 
@@ -67,7 +73,12 @@ describe('retry delays', () => {
 });
 
 describe('comparing two isolation runs', () => {
-  const probe = (operation: string, verdict: 'leak' | 'enforced' | 'skipped' | 'error') => ({ resource: 'calls', identity: 'Globex admin', operation, verdict });
+  const probe = (operation: string, verdict: 'leak' | 'enforced' | 'skipped' | 'error') => ({
+    resource: 'calls',
+    identity: 'Globex admin',
+    operation,
+    verdict,
+  });
   it('names new leaks, leaks still there and fixed ones; a probe skipped or failed this time is not called fixed', () => {
     const before = [probe('read', 'leak'), probe('update', 'leak'), probe('delete', 'leak'), probe('list', 'leak'), probe('search', 'enforced')];
     const after = [probe('read', 'leak'), probe('update', 'enforced'), probe('delete', 'skipped'), probe('list', 'error'), probe('search', 'leak')];

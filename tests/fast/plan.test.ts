@@ -10,14 +10,29 @@ const fk = (table: string, column: string, ref: string): PgKey => ({ name: `${ta
 function snapshot(tables: Record<string, { columns: string[]; keys?: PgKey[]; noKey?: boolean }>, names: string[] = []): SchemaSnapshot {
   return {
     schema: 'crm',
-    tables: new Map(Object.entries(tables).map(([name, t]) => [name, {
-      name, columns: t.columns.map((c) => ({ name: c, type: 'uuid', nullable: true })), keys: [...(t.noKey ? [] : [pk(name)]), ...(t.keys ?? [])], heapBytes: 8192,
-    }])),
+    tables: new Map(
+      Object.entries(tables).map(([name, t]) => [
+        name,
+        {
+          name,
+          columns: t.columns.map((c) => ({ name: c, type: 'uuid', nullable: true })),
+          keys: [...(t.noKey ? [] : [pk(name)]), ...(t.keys ?? [])],
+          heapBytes: 8192,
+        },
+      ]),
+    ),
     names: new Set([...Object.keys(tables), ...names]),
   };
 }
 const resource = (name: string, derivation: Catalog['resources'][number]['derivation'], priority: 'HIGH' | 'MEDIUM' | 'LOW' | null, extra: object = {}) => ({
-  name, endpoints: {}, table: name, companyField: derivation.kind === 'own' ? 'company_id' : null, class: 'tenant', derivation, priority, ...extra,
+  name,
+  endpoints: {},
+  table: name,
+  companyField: derivation.kind === 'own' ? 'company_id' : null,
+  class: 'tenant',
+  derivation,
+  priority,
+  ...extra,
 });
 const catalog = CatalogSchema.parse({
   users: 'users',
@@ -31,15 +46,18 @@ const catalog = CatalogSchema.parse({
     resource('audit_rows', { kind: 'owner', field: 'user_id' }, 'LOW'),
   ],
 });
-const schema = snapshot({
-  users: { columns: ['id', 'company_id'], keys: [fk('users', 'company_id', 'tenants')] },
-  documents: { columns: ['id', 'user_id', 'title'] },
-  document_signatures: { columns: ['id', 'document_id'] },
-  calls: { columns: ['id', 'user_id'] },
-  templates: { columns: ['id', 'user_id'] },
-  settings: { columns: ['id', 'key'] },
-  audit_rows: { columns: ['at', 'user_id'], noKey: true },
-}, ['idx_calls_company_id']);
+const schema = snapshot(
+  {
+    users: { columns: ['id', 'company_id'], keys: [fk('users', 'company_id', 'tenants')] },
+    documents: { columns: ['id', 'user_id', 'title'] },
+    document_signatures: { columns: ['id', 'document_id'] },
+    calls: { columns: ['id', 'user_id'] },
+    templates: { columns: ['id', 'user_id'] },
+    settings: { columns: ['id', 'key'] },
+    audit_rows: { columns: ['at', 'user_id'], noKey: true },
+  },
+  ['idx_calls_company_id'],
+);
 const counts = (planned: Record<string, [number, number, number]>, missing: Record<string, number> = {}): RowCounts => ({
   planned: new Map(Object.entries(planned).map(([t, [rows, orphans, shared]]) => [t, { rows, orphans, shared }])),
   missing: new Map(Object.entries(missing)),
@@ -59,26 +77,51 @@ describe('the migration plan from a schema snapshot', () => {
     expect(walk.filled).toEqual(['users']);
   });
 
-  it('orders parents before children, pulling a parent into its child\'s earlier phase, and names what the run adds', () => {
-    const plan = buildPlan(walkTables(schema, catalog), counts({ documents: [10, 1, 0], document_signatures: [30, 0, 0], calls: [50, 2, 0], templates: [8, 3, 3] }, { users: 4 }), { notNull: true }, meta);
-    expect(plan.tables.map((t) => [t.table, t.phase])).toEqual([['calls', 1], ['documents', 1], ['document_signatures', 1], ['templates', 3]]);
+  it("orders parents before children, pulling a parent into its child's earlier phase, and names what the run adds", () => {
+    const plan = buildPlan(
+      walkTables(schema, catalog),
+      counts({ documents: [10, 1, 0], document_signatures: [30, 0, 0], calls: [50, 2, 0], templates: [8, 3, 3] }, { users: 4 }),
+      { notNull: true },
+      meta,
+    );
+    expect(plan.tables.map((t) => [t.table, t.phase])).toEqual([
+      ['calls', 1],
+      ['documents', 1],
+      ['document_signatures', 1],
+      ['templates', 3],
+    ]);
     expect(plan.tables.find((t) => t.table === 'documents')!.note).toBe('moved to phase 1: document_signatures takes its company from it');
     expect(plan.companiesTable).toBe('tenants');
     expect(plan.steps.map((s) => s.n)).toEqual(plan.steps.map((_, i) => i + 1));
-    expect(plan.steps.filter((s) => s.table === 'calls').map((s) => s.kind)).toEqual(['add-column', 'trigger', 'backfill', 'index', 'fk', 'fk-validate', 'check', 'check-validate']);
+    expect(plan.steps.filter((s) => s.table === 'calls').map((s) => s.kind)).toEqual([
+      'add-column',
+      'trigger',
+      'backfill',
+      'index',
+      'fk',
+      'fk-validate',
+      'check',
+      'check-validate',
+    ]);
     // a name the database has taken gets a suffix, one it has not is kept
     expect(plan.tables.find((t) => t.table === 'calls')!.names.index).toBe('idx_calls_company_id_ts');
     expect(plan.tables.find((t) => t.table === 'documents')!.names.index).toBe('idx_documents_company_id');
     // rows the catalog says every company shares are no orphans
-    expect(plan.tables.find((t) => t.table === 'templates')).toMatchObject({ rows: 8, orphansPredicted: 0, note: expect.stringMatching(/^3 rows with no user_id are shared/) });
+    expect(plan.tables.find((t) => t.table === 'templates')).toMatchObject({
+      rows: 8,
+      orphansPredicted: 0,
+      note: expect.stringMatching(/^3 rows with no user_id are shared/),
+    });
     expect(plan.skipped).toEqual([{ table: 'users', reason: expect.stringMatching(/^has company_id; 4 rows miss it/) }]);
     expect(plan.estimate.rows).toBe(98);
   });
 
-  it('counts orphans through the planned parent\'s own owner, as the column will be after the run', () => {
+  it("counts orphans through the planned parent's own owner, as the column will be after the run", () => {
     const q = countQueries(walkTables(schema, catalog)).planned.find((x) => x.table === 'document_signatures')!.sql;
     expect(q).toContain('(SELECT (SELECT s1.company_id FROM "users" s1 WHERE s1.id = s0."user_id") FROM "documents" s0 WHERE s0.id = t."document_id")');
-    expect(countQueries(walkTables(schema, catalog)).missing).toEqual([{ table: 'users', sql: 'SELECT count(*)::text AS n FROM "users" WHERE company_id IS NULL' }]);
+    expect(countQueries(walkTables(schema, catalog)).missing).toEqual([
+      { table: 'users', sql: 'SELECT count(*)::text AS n FROM "users" WHERE company_id IS NULL' },
+    ]);
   });
 
   it('plans only the tables asked for, with the parents they need, and refuses a table the catalog lacks', () => {

@@ -9,16 +9,37 @@ function reportOf(verdicts: Verdict[]): Output<'isolation:run'> {
   const counts = noVerdicts();
   for (const v of verdicts) counts[v]++;
   return {
-    runId: 7, readOnly: false, owner: 'Acme admin', identities: ['Globex admin'], resources: verdicts.map((v) => `res-${v}`),
-    results: verdicts.map((v) => ({ resource: `res-${v}`, identity: 'Globex admin', operation: 'read' as const, verdict: v, detail: `detail of ${v}`, evidence: [{ request: `GET /api/res-${v}/1`, status: 200, excerpt: '{}' }] })),
-    counts, cleanup: { removed: 1, leftover: [] }, complete: true, seconds: 1.5, overhead: 0, requests: verdicts.length,
+    runId: 7,
+    readOnly: false,
+    owner: 'Acme admin',
+    identities: ['Globex admin'],
+    resources: verdicts.map((v) => `res-${v}`),
+    results: verdicts.map((v) => ({
+      resource: `res-${v}`,
+      identity: 'Globex admin',
+      operation: 'read' as const,
+      verdict: v,
+      detail: `detail of ${v}`,
+      evidence: [{ request: `GET /api/res-${v}/1`, status: 200, excerpt: '{}' }],
+    })),
+    counts,
+    cleanup: { removed: 1, leftover: [] },
+    complete: true,
+    seconds: 1.5,
+    overhead: 0,
+    requests: verdicts.length,
   };
 }
 
 describe('the VERDICTS table is the one place a verdict is defined', () => {
   const report = reportOf(VERDICT_ORDER);
   const junit = toJunit(report);
-  const sarif = JSON.parse(toSarif(report)) as { runs: Array<{ tool: { driver: { rules: Array<{ id: string; defaultConfiguration: { level: string } }> } }; results: Array<{ ruleId: string; level: string }> }> };
+  const sarif = JSON.parse(toSarif(report)) as {
+    runs: Array<{
+      tool: { driver: { rules: Array<{ id: string; defaultConfiguration: { level: string } }> } };
+      results: Array<{ ruleId: string; level: string }>;
+    }>;
+  };
   const markdown = toMarkdown(report);
   const summary = isolationSummary({ probes: report.results.length, seconds: 1.5, counts: report.counts, cleanup: report.cleanup });
 

@@ -13,7 +13,8 @@ function homeFor(crm: TestCrm): string {
   return home;
 }
 
-const cli = (home: string, args: string[], killWhen?: CliOptions['killWhen']) => runCli([...args, '--connection', 'ref'], { home, env: { TENANTSCOPE_REF_PW: 'demo' }, killWhen });
+const cli = (home: string, args: string[], killWhen?: CliOptions['killWhen']) =>
+  runCli([...args, '--connection', 'ref'], { home, env: { TENANTSCOPE_REF_PW: 'demo' }, killWhen });
 
 describe('tenantscope test', () => {
   it('exits 1 on a leak and writes JUnit and SARIF a CI can read; exits 0 when every probe is enforced', async () => {
@@ -32,13 +33,17 @@ describe('tenantscope test', () => {
       expect(doc.version).toBe('2.1.0');
       expect(doc.runs[0].results.filter((x: { ruleId: string }) => x.ruleId === 'leak')).toHaveLength(12);
       expect(await leftOnServer(legacy)).toBe(0);
-    } finally { await legacy.close(); }
+    } finally {
+      await legacy.close();
+    }
     const fixed = await startTestCrm({ profile: 'fixed' });
     try {
       const r = await cli(homeFor(fixed), ['--json', 'test', '--only', 'calls,contacts,sms_messages']);
       expect(r.code, r.err).toBe(0);
       expect(JSON.parse(r.out).counts.leak).toBe(0);
-    } finally { await fixed.close(); }
+    } finally {
+      await fixed.close();
+    }
   }, 120_000);
 
   it('a run killed mid-way leaves canaries in its ledger; the next run deletes them first: none is left on the server', async () => {
@@ -55,14 +60,19 @@ describe('tenantscope test', () => {
           const earlier = ledger.count('SELECT max(run_id) FROM canary_ledger');
           const killed = await cli(home, ['test', '--format', 'json'], () => {
             const run = ledger.count('SELECT max(run_id) FROM canary_ledger');
-            return run > earlier && ledger.count('SELECT count(*) FROM canary_ledger WHERE run_id = ? AND record_id IS NOT NULL', run) >= created
-              && ledger.count('SELECT count(*) FROM canary_ledger WHERE run_id = ? AND record_id IS NOT NULL AND removed_at IS NULL', run) > 0;
+            return (
+              run > earlier &&
+              ledger.count('SELECT count(*) FROM canary_ledger WHERE run_id = ? AND record_id IS NOT NULL', run) >= created &&
+              ledger.count('SELECT count(*) FROM canary_ledger WHERE run_id = ? AND record_id IS NOT NULL AND removed_at IS NULL', run) > 0
+            );
           });
           expect(killed.killed, `run to kill after ${created} canaries ended first: ${killed.err.slice(-500)}`).toBe(true);
           kills++;
           leftBehind = Math.max(leftBehind, await leftOnServer(crm));
         }
-      } finally { ledger.close(); }
+      } finally {
+        ledger.close();
+      }
       expect(kills).toBe(3);
       expect(leftBehind, 'canaries a killed run left behind').toBeGreaterThan(0);
       const next = await cli(home, ['--json', 'test', '--only', 'contacts']);
@@ -70,6 +80,8 @@ describe('tenantscope test', () => {
       expect(JSON.parse(next.out).cleanup.leftover).toEqual([]);
       expect(JSON.parse(next.out).cleanup.removed).toBeGreaterThan(0);
       expect(await leftOnServer(crm)).toBe(0);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 120_000);
 });

@@ -43,11 +43,18 @@ export function truth(rule: ResourceRule, resource: Resource, who: ProbeIdentity
 
 /** A random enforcement profile: every resource's list, read, update, delete scope, create rule and foreign status. */
 function randomProfile(rnd: () => number, name: string): EnforcementProfile {
-  const pickOne = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const pickOne = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const resources: Record<string, ResourceRule> = {};
   for (const m of MODELS) {
     const scopes = m.owner || m.parent ? (['company', 'user', 'none'] as const) : (['company', 'none'] as const);
-    resources[m.name] = { list: pickOne(scopes), read: pickOne(scopes), update: pickOne(scopes), delete: pickOne(scopes), create: pickOne(['token', 'body'] as const), foreign: pickOne([404, 403] as const) };
+    resources[m.name] = {
+      list: pickOne(scopes),
+      read: pickOne(scopes),
+      update: pickOne(scopes),
+      delete: pickOne(scopes),
+      create: pickOne(['token', 'body'] as const),
+      foreign: pickOne([404, 403] as const),
+    };
   }
   return parseProfile({ name, extends: 'fixed', resources }, name);
 }
@@ -65,7 +72,12 @@ function compare(report: Awaited<ReturnType<typeof runAgainst>>['report'], ident
   const wrong: string[] = [];
   for (const r of report.results) {
     const who = identities.find((i) => i.label === r.identity)!;
-    const expected = truth(enforcement.rules[r.resource]!, catalog.find((x) => x.name === r.resource)!, who, r.operation);
+    const expected = truth(
+      enforcement.rules[r.resource]!,
+      catalog.find((x) => x.name === r.resource)!,
+      who,
+      r.operation,
+    );
     if (r.verdict !== expected) wrong.push(`${r.resource} · ${r.identity} · ${r.operation}: ${r.verdict} (expected ${expected}) — ${r.detail}`);
   }
   return wrong;
@@ -79,10 +91,14 @@ describe('isolation runner against the reference CRM', () => {
       expect(compare(report, identities, legacyProfile(), profile.catalog.resources)).toEqual([]);
       // the leaky resources are the seed's 21 without company_id, and the half-done SMS reads
       const leaky = new Set(report.results.filter((r) => r.verdict === 'leak').map((r) => r.resource));
-      expect([...leaky].sort()).toEqual([...MODELS.filter((m) => !FINISHED_MODELS.includes(m.name)).map((m) => m.name), 'scheduled_sms', 'sms_messages', 'sms_templates'].sort());
+      expect([...leaky].sort()).toEqual(
+        [...MODELS.filter((m) => !FINISHED_MODELS.includes(m.name)).map((m) => m.name), 'scheduled_sms', 'sms_messages', 'sms_templates'].sort(),
+      );
       expect(report.cleanup.leftover).toEqual([]);
       expect(await leftOnServer(crm)).toBe(0);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 240_000);
 
   it('tokens that expire mid-run are refreshed by signing in again; a rate limit spaces the requests; the verdicts stay right', async () => {
@@ -96,7 +112,9 @@ describe('isolation runner against the reference CRM', () => {
       expect(compare(report, identities, legacyProfile(), profile.catalog.resources)).toEqual([]);
       expect(report.counts.error).toBe(0);
       expect(await leftOnServer(crm)).toBe(0);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 120_000);
 
   it('under fixed: no leak, no suspect, no oracle', async () => {
@@ -106,13 +124,18 @@ describe('isolation runner against the reference CRM', () => {
       expect(compare(report, identities, fixedProfile(), profile.catalog.resources)).toEqual([]);
       expect(report.counts.leak + report.counts.suspect + report.counts['exists-oracle'] + report.counts.error).toBe(0);
       expect(await leftOnServer(crm)).toBe(0);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 240_000);
 
-  it('under 20 random enforcement profiles: the verdicts equal each profile\'s truth exactly; no canary left', async () => {
+  it("under 20 random enforcement profiles: the verdicts equal each profile's truth exactly; no canary left", async () => {
     const base = await startTestCrm({ profile: 'fixed' });
     let seed = 20261127;
-    const rnd = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     try {
       for (let i = 0; i < 20; i++) {
         const enforcement = randomProfile(rnd, `random-${i}`);
@@ -123,8 +146,12 @@ describe('isolation runner against the reference CRM', () => {
           expect(compare(report, identities, enforcement, profile.catalog.resources), enforcement.name).toEqual([]);
           expect(report.cleanup.leftover, enforcement.name).toEqual([]);
           expect(await leftOnServer(crm), enforcement.name).toBe(0);
-        } finally { await crm.close(); }
+        } finally {
+          await crm.close();
+        }
       }
-    } finally { await base.close(); }
+    } finally {
+      await base.close();
+    }
   }, 600_000);
 });

@@ -14,13 +14,30 @@ describe('the isolation runner against a differently shaped CRM', () => {
     const other = await startOtherCrm();
     try {
       const { catalog } = await discover({ url: other.url, databaseUrl: other.databaseUrl, itemsField: 'results' });
-      const profile = { ...otherCrmProfile(other, catalog), identities: [{ label: 'Root', username: 'root' }, { label: 'Ada (Umbrella)', username: 'ada' }, { label: 'Bob (Hooli)', username: 'bob' }] };
+      const profile = {
+        ...otherCrmProfile(other, catalog),
+        identities: [
+          { label: 'Root', username: 'root' },
+          { label: 'Ada (Umbrella)', username: 'ada' },
+          { label: 'Bob (Hooli)', username: 'bob' },
+        ],
+      };
       const identities = await signInIdentities(profile, () => 'pw');
       const cache = await openCache(join(mkdtempSync(join(tmpdir(), 'tenantscope-iso-other-')), 'c.sqlite'));
-      const before = Object.fromEntries(await Promise.all(['tickets', 'ticket_comments', 'notes'].map(async (t) => [t, Number((await other.pool.query(`SELECT count(*) FROM ${t}`)).rows[0].count)])));
+      const before = Object.fromEntries(
+        await Promise.all(
+          ['tickets', 'ticket_comments', 'notes'].map(async (t) => [t, Number((await other.pool.query(`SELECT count(*) FROM ${t}`)).rows[0].count)]),
+        ),
+      );
       const report = await new IsolationRunner(cache, profile, new EventBus()).run(identities);
-      const v = (resource: string, who: string, op: string) => report.results.find((r) => r.resource === resource && r.identity === who && r.operation === op)?.verdict;
-      const table = Object.fromEntries(['tickets', 'ticket_comments', 'notes', 'kb_articles'].map((res) => [res, ['list', 'read', 'update', 'delete', 'create'].map((op) => v(res, 'Bob (Hooli)', op)).join(' ')]));
+      const v = (resource: string, who: string, op: string) =>
+        report.results.find((r) => r.resource === resource && r.identity === who && r.operation === op)?.verdict;
+      const table = Object.fromEntries(
+        ['tickets', 'ticket_comments', 'notes', 'kb_articles'].map((res) => [
+          res,
+          ['list', 'read', 'update', 'delete', 'create'].map((op) => v(res, 'Bob (Hooli)', op)).join(' '),
+        ]),
+      );
       // this CRM scopes ticket lists by org, and nothing else: by id anything goes
       expect(table).toEqual({
         tickets: 'enforced leak leak leak enforced',
@@ -30,9 +47,15 @@ describe('the isolation runner against a differently shaped CRM', () => {
       });
       expect(['list', 'read'].map((op) => v('tickets', 'Root', op))).toEqual(['enforced', 'enforced']);
       expect(report.cleanup.leftover).toEqual([]);
-      const after = Object.fromEntries(await Promise.all(['tickets', 'ticket_comments', 'notes'].map(async (t) => [t, Number((await other.pool.query(`SELECT count(*) FROM ${t}`)).rows[0].count)])));
+      const after = Object.fromEntries(
+        await Promise.all(
+          ['tickets', 'ticket_comments', 'notes'].map(async (t) => [t, Number((await other.pool.query(`SELECT count(*) FROM ${t}`)).rows[0].count)]),
+        ),
+      );
       expect(after).toEqual(before);
       await cache.close();
-    } finally { await other.close(); }
+    } finally {
+      await other.close();
+    }
   }, 60_000);
 });

@@ -62,7 +62,9 @@ describe('tenantscope CLI', () => {
 
   it('catalog discover writes the catalog to a file and prints it as one JSON document', async () => {
     const out = join(home, 'catalog.json');
-    const r = await cli(home, ['--json', 'catalog', 'discover', '--url', crm.url, '--db-env', 'TENANTSCOPE_TEST_DB', '--out', out], { TENANTSCOPE_TEST_DB: crm.databaseUrl });
+    const r = await cli(home, ['--json', 'catalog', 'discover', '--url', crm.url, '--db-env', 'TENANTSCOPE_TEST_DB', '--out', out], {
+      TENANTSCOPE_TEST_DB: crm.databaseUrl,
+    });
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.catalog.resources).toHaveLength(32);
@@ -79,12 +81,16 @@ describe('tenantscope CLI', () => {
 
   it('catalog check exits 0 without drift and 1 with drift, and 2 when the CRM cannot be read', async () => {
     await cli(home, ['connections', 'add', 'ref', '--base-url', crm.url]);
-    const clean = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db-env', 'TENANTSCOPE_TEST_DB'], { TENANTSCOPE_TEST_DB: crm.databaseUrl });
+    const clean = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db-env', 'TENANTSCOPE_TEST_DB'], {
+      TENANTSCOPE_TEST_DB: crm.databaseUrl,
+    });
     expect(clean.code).toBe(0);
     expect(JSON.parse(clean.stdout).drift).toEqual([]);
     await crm.pool.query('ALTER TABLE emails ADD COLUMN company_id uuid');
     try {
-      const drifted = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db-env', 'TENANTSCOPE_TEST_DB'], { TENANTSCOPE_TEST_DB: crm.databaseUrl });
+      const drifted = await cli(home, ['--json', 'catalog', 'check', '--connection', 'ref', '--db-env', 'TENANTSCOPE_TEST_DB'], {
+        TENANTSCOPE_TEST_DB: crm.databaseUrl,
+      });
       expect(drifted.code).toBe(1);
       expect(JSON.parse(drifted.stdout).drift.map((d: any) => d.message)).toContain('emails gained its company_id column');
     } finally {

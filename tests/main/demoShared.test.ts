@@ -10,7 +10,7 @@ import { runCli, tempHome } from '../support/cli.ts';
  * killing the window's database).
  */
 describe('the demo CRM beside the CLI', () => {
-  it('doctor, sync and test from the CLI use the console\'s running demo CRM and leave it up; the console still signs in and syncs; it stops with the console, and its data survives a restart of both', async () => {
+  it("doctor, sync and test from the CLI use the console's running demo CRM and leave it up; the console still signs in and syncs; it stops with the console, and its data survives a restart of both", async () => {
     const home = tempHome('demo-shared');
     const services = createServices({ home, mode: 'browser', log: () => {} });
     let created = '';
@@ -19,7 +19,11 @@ describe('the demo CRM beside the CLI', () => {
       expect(started.state, started.message ?? '').toBe('running');
       const record = JSON.parse(readFileSync(join(home, 'demo-crm', 'running.json'), 'utf8'));
       expect(record).toMatchObject({ owner: process.pid, url: started.url });
-      const answers = async () => (await fetch(`${started.url}/openapi.json`).then((r) => r.status, () => 0)) === 200;
+      const answers = async () =>
+        (await fetch(`${started.url}/openapi.json`).then(
+          (r) => r.status,
+          () => 0,
+        )) === 200;
 
       const doctor = await runCli(['--json', 'doctor'], { home });
       const demoCheck = JSON.parse(doctor.out).checks.find((c: { name: string }) => c.name === 'demo-crm');
@@ -43,8 +47,24 @@ describe('the demo CRM beside the CLI', () => {
       const synced = await services.dispatch('sync:run', { all: true });
       expect(synced.ok, JSON.stringify(synced).slice(0, 400)).toBe(true);
       // something only the CRM's database holds, to find again after a restart
-      const token = ((await (await fetch(`${started.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@acme.test', password: 'demo' }) })).json()) as { access_token: string }).access_token;
-      created = ((await (await fetch(`${started.url}/api/contacts`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ first_name: 'Survives', last_name: 'Restart', email: `survives-${Date.now()}@acme.test` }) })).json()) as { id: string }).id;
+      const token = (
+        (await (
+          await fetch(`${started.url}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ email: 'admin@acme.test', password: 'demo' }),
+          })
+        ).json()) as { access_token: string }
+      ).access_token;
+      created = (
+        (await (
+          await fetch(`${started.url}/api/contacts`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+            body: JSON.stringify({ first_name: 'Survives', last_name: 'Restart', email: `survives-${Date.now()}@acme.test` }),
+          })
+        ).json()) as { id: string }
+      ).id;
     } finally {
       await services.close();
     }
@@ -56,7 +76,15 @@ describe('the demo CRM beside the CLI', () => {
     try {
       const restarted = await again.demo.start();
       expect(restarted.state, restarted.message ?? '').toBe('running');
-      const token = ((await (await fetch(`${restarted.url}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@acme.test', password: 'demo' }) })).json()) as { access_token: string }).access_token;
+      const token = (
+        (await (
+          await fetch(`${restarted.url}/api/auth/login`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ email: 'admin@acme.test', password: 'demo' }),
+          })
+        ).json()) as { access_token: string }
+      ).access_token;
       expect((await fetch(`${restarted.url}/api/contacts/${created}`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
       expect((await again.cache('demo')).raw.prepare('SELECT count(*) FROM records').pluck().get()).toBeGreaterThan(100);
       expect((await again.dispatch('session:signIn', { connection: 'demo', username: 'super@tenantscope.test', password: 'demo' })).ok).toBe(true);
@@ -67,7 +95,7 @@ describe('the demo CRM beside the CLI', () => {
 });
 
 describe('the CLI while the demo CRM starts', () => {
-  it('says what it waits for, and keeps the CRM\'s own log out of its output unless --verbose', async () => {
+  it("says what it waits for, and keeps the CRM's own log out of its output unless --verbose", async () => {
     const home = tempHome('demo-quiet');
     const quiet = await runCli(['connections', 'test', 'demo'], { home });
     expect(quiet.code, quiet.err).toBe(0);

@@ -14,7 +14,12 @@ beforeAll(async () => {
   // the isolation runner signs in as every identity: their password comes from the environment, as in CI
   process.env.TENANTSCOPE_TS_HOST_TEST_PASSWORD = 'demo';
   const ref = referenceProfile('ref', crm.url);
-  const saved = await ts.call('connections:save', { profile: { ...ref, identities: (ref.identities as Array<{ label: string; username: string }>).map((i) => ({ ...i, passwordEnv: 'TENANTSCOPE_TS_HOST_TEST_PASSWORD' })) } });
+  const saved = await ts.call('connections:save', {
+    profile: {
+      ...ref,
+      identities: (ref.identities as Array<{ label: string; username: string }>).map((i) => ({ ...i, passwordEnv: 'TENANTSCOPE_TS_HOST_TEST_PASSWORD' })),
+    },
+  });
   expect(saved.status).toBe(200);
 });
 afterAll(async () => {
@@ -76,7 +81,13 @@ describe('the HTTP host door', () => {
       'demo:start': null,
       'records:resources': { tenant: tenants[0].id },
       'tenants:overview': {},
-      'records:query': { tenant: tenants[0].id, resource: 'calls', search: 'x', sort: { field: 'notes', dir: 'asc' }, filters: [{ field: 'status', op: 'eq', value: 'completed' }] },
+      'records:query': {
+        tenant: tenants[0].id,
+        resource: 'calls',
+        search: 'x',
+        sort: { field: 'notes', dir: 'asc' },
+        filters: [{ field: 'status', op: 'eq', value: 'completed' }],
+      },
       'views:list': {},
       'views:save': { name: 'my calls', resource: 'calls', tenant: tenants[0].id, state: { search: 'x' } },
       'views:delete': { id: 1 },
@@ -103,9 +114,32 @@ describe('the HTTP host door', () => {
 
   it('answers 1,000 malformed payloads with clear errors: no crash, no 500, no stack trace', async () => {
     let seed = 99;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
-    const junk: unknown[] = [null, 0, -1, 'x', '', true, [], [1, 2], { name: 5 }, { name: 'Bad Name!' }, { profile: 7 }, { profile: { version: 2 } },
-      { companyId: { $ne: null } }, { undoToken: 'x'.repeat(300) }, { connection: 'ref' }, { connection: 'ref', username: 'a', password: '' }, { extra: 1 }, { name: 'ref', password: 1 }, { __proto__: { admin: true } }, { name: '../../etc/passwd' }];
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const junk: unknown[] = [
+      null,
+      0,
+      -1,
+      'x',
+      '',
+      true,
+      [],
+      [1, 2],
+      { name: 5 },
+      { name: 'Bad Name!' },
+      { profile: 7 },
+      { profile: { version: 2 } },
+      { companyId: { $ne: null } },
+      { undoToken: 'x'.repeat(300) },
+      { connection: 'ref' },
+      { connection: 'ref', username: 'a', password: '' },
+      { extra: 1 },
+      { name: 'ref', password: 1 },
+      { __proto__: { admin: true } },
+      { name: '../../etc/passwd' },
+    ];
     const channels = [...CHANNELS, 'nope', 'connections:drop', '', '%00', '../app:info', 'tenants:list?x=1'];
     const raw = ['{', 'not json', '[[[', '{"a":}', '\u0000', ''];
     for (let i = 0; i < 1000; i++) {
@@ -146,10 +180,14 @@ describe('roles decide what the main process allows, whatever the caller asks', 
     expect(refused.body.error).toMatchObject({ code: 'forbidden', message: 'Company admins see their own company only.' });
   });
 
-  it('a cached record opens for a super admin; a company admin cannot open another company\'s, nor audit another tenant', async () => {
+  it("a cached record opens for a super admin; a company admin cannot open another company's, nor audit another tenant", async () => {
     await signIn('super@tenantscope.test');
     expect((await ts.call('sync:run', { tenants: ['Globex Corporation'] })).status).toBe(200);
-    const globexCall = (await crm.pool.query(`SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id JOIN companies co ON co.id = u.company_id WHERE co.slug = 'globex' AND c.deleted_at IS NULL LIMIT 1`)).rows[0].id;
+    const globexCall = (
+      await crm.pool.query(
+        `SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id JOIN companies co ON co.id = u.company_id WHERE co.slug = 'globex' AND c.deleted_at IS NULL LIMIT 1`,
+      )
+    ).rows[0].id;
     const seen = (await ts.call('records:get', { resource: 'calls', id: globexCall })).body.value.record;
     expect(seen).toMatchObject({ resource: 'calls', id: globexCall, fetchedBy: 'super@tenantscope.test' });
     await signIn('admin@acme.test');
@@ -168,7 +206,7 @@ describe('roles decide what the main process allows, whatever the caller asks', 
     expect(r.body.value.selected).toBe(tenants[2].id);
   });
 
-  it('a user with no company is refused with the seed\'s message', async () => {
+  it("a user with no company is refused with the seed's message", async () => {
     await ts.call('session:signOut', {});
     const r = await signIn('nobody@tenantscope.test');
     expect(r.status).toBe(403);
@@ -183,14 +221,25 @@ describe('roles decide what the main process allows, whatever the caller asks', 
 });
 
 describe('connections', () => {
-  async function test(name: string, baseUrl: string, extra: Record<string, unknown> = {}, creds: Record<string, string> = { username: 'admin@acme.test', password: 'demo' }) {
+  async function test(
+    name: string,
+    baseUrl: string,
+    extra: Record<string, unknown> = {},
+    creds: Record<string, string> = { username: 'admin@acme.test', password: 'demo' },
+  ) {
     await ts.call('connections:save', { profile: { ...referenceProfile(name, baseUrl), ...extra }, replace: true });
     return (await ts.call('connections:test', { name, ...creds })).body.value;
   }
   const failed = (r: any) => r.checks.find((c: any) => c.status === 'fail' || c.status === 'warn');
 
   it('"Test connection" tells apart unreachable, TLS failure, wrong credentials, no OpenAPI document and not-a-CRM', async () => {
-    const closed = await new Promise<number>((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as any).port; s.close(() => resolve(p)); }); });
+    const closed = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as any).port;
+        s.close(() => resolve(p));
+      });
+    });
     const unreachable = await test('t-unreachable', `http://127.0.0.1:${closed}`);
     expect(failed(unreachable)).toMatchObject({ name: 'reachable', code: 'unreachable' });
     expect(failed(unreachable).message).toMatch(/Check the address/);
@@ -205,22 +254,34 @@ describe('connections', () => {
     expect(failed(noDoc)).toMatchObject({ name: 'openapi', code: 'no-openapi', status: 'warn' });
     expect(noDoc.checks.find((c: any) => c.name === 'sign-in').status).toBe('pass');
 
-    const html = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<h1>Welcome to nginx</h1>'); });
+    const html = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<h1>Welcome to nginx</h1>');
+    });
     await new Promise<void>((r) => html.listen(0, '127.0.0.1', () => r()));
     try {
       const notCrm = await test('t-notcrm', `http://127.0.0.1:${(html.address() as any).port}`);
       expect(failed(notCrm)).toMatchObject({ name: 'openapi', code: 'not-a-crm' });
       expect(notCrm.ok).toBe(false);
-    } finally { html.close(); }
+    } finally {
+      html.close();
+    }
 
     const ok = await test('t-ok', crm.url);
     expect(ok.ok).toBe(true);
     expect(ok.role).toBe('company_admin');
     // the list style is confirmed by one real request
-    expect(ok.checks.find((c: any) => c.name === 'lists')).toMatchObject({ status: 'pass', message: expect.stringMatching(/records at "items" as the profile says/) });
+    expect(ok.checks.find((c: any) => c.name === 'lists')).toMatchObject({
+      status: 'pass',
+      message: expect.stringMatching(/records at "items" as the profile says/),
+    });
     const reference = referenceProfile('x', crm.url);
     const wrongList = await test('t-list', crm.url, { paging: { ...(reference.paging as object), itemsField: 'results' } });
-    expect(failed(wrongList)).toMatchObject({ name: 'lists', code: 'bad-response', message: expect.stringMatching(/answered records at "items".*not records at "results" as the profile says: set "paging.itemsField" to "items"/) });
+    expect(failed(wrongList)).toMatchObject({
+      name: 'lists',
+      code: 'bad-response',
+      message: expect.stringMatching(/answered records at "items".*not records at "results" as the profile says: set "paging.itemsField" to "items"/),
+    });
     expect(wrongList.ok).toBe(false);
   });
 
@@ -239,7 +300,13 @@ describe('connections', () => {
     expect(r.body.value.connection).toMatchObject({ hasDatabaseUrl: true, secretsHeld: ['Acme admin'] });
     await ts.call('connections:test', { name: 'secretive', username: 'admin@acme.test', password });
     const files: string[] = [];
-    const walk = (d: string) => { for (const f of readdirSync(d)) { const p = join(d, f); if (statSync(p).isDirectory()) walk(p); else files.push(p); } };
+    const walk = (d: string) => {
+      for (const f of readdirSync(d)) {
+        const p = join(d, f);
+        if (statSync(p).isDirectory()) walk(p);
+        else files.push(p);
+      }
+    };
     walk(ts.home);
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) {

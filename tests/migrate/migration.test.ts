@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
 import { planMigration, planSql } from '../../src-main/migrate/planner.ts';
-import { migrationLog, migrationRuns, rollbackMigration, runMigration, schemaSnapshot, verifyMigration, type MigrationProgress } from '../../src-main/migrate/runner.ts';
+import {
+  migrationLog,
+  migrationRuns,
+  rollbackMigration,
+  runMigration,
+  schemaSnapshot,
+  verifyMigration,
+  type MigrationProgress,
+} from '../../src-main/migrate/runner.ts';
 import { auditSchema } from '../../src-main/migrate/schemaAudit.ts';
 import { startTestCrm } from '../support/crm.ts';
 import { referenceProfile } from '../support/console.ts';
@@ -25,7 +33,11 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
       // critical tables first: every HIGH table before every MEDIUM one, every MEDIUM before LOW
       const phases = plan.tables.map((t) => t.phase);
       expect([...phases].sort()).toEqual(phases);
-      expect(plan.tables.find((t) => t.table === 'document_signatures')!.derivation).toEqual({ kind: 'parent', field: 'document_id', parentTable: 'documents' });
+      expect(plan.tables.find((t) => t.table === 'document_signatures')!.derivation).toEqual({
+        kind: 'parent',
+        field: 'document_id',
+        parentTable: 'documents',
+      });
       expect(plan.tables.find((t) => t.table === 'calls')!.derivation).toEqual({ kind: 'owner', field: 'user_id', usersTable: 'users' });
       // system-wide templates have no owner: predicted orphans, equal to what the data says
       const shared = Number((await crm.pool.query('SELECT count(*) FROM email_templates WHERE owner_id IS NULL')).rows[0].count);
@@ -33,7 +45,16 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
       expect(plan.skipped.map((s) => s.table)).toContain('users');
       // every table: the lock-safe steps in order
       for (const t of plan.tables) {
-        expect(plan.steps.filter((s) => s.table === t.table).map((s) => s.kind)).toEqual(['add-column', 'trigger', 'backfill', 'index', 'fk', 'fk-validate', 'check', 'check-validate']);
+        expect(plan.steps.filter((s) => s.table === t.table).map((s) => s.kind)).toEqual([
+          'add-column',
+          'trigger',
+          'backfill',
+          'index',
+          'fk',
+          'fk-validate',
+          'check',
+          'check-validate',
+        ]);
       }
       const text = planSql(plan);
       expect(text).toContain('CREATE INDEX CONCURRENTLY "idx_calls_company_id" ON "calls" (company_id);');
@@ -45,7 +66,9 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
       const some = await planMigration(crm.databaseUrl, catalog, { tables: ['document_signatures'] });
       expect(some.tables.map((t) => t.table)).toEqual(['documents', 'document_signatures']);
       await expect(planMigration(crm.databaseUrl, catalog, { tables: ['nope'] })).rejects.toMatchObject({ code: 'invalid-input' });
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 120_000);
 
   it('runs, verifies (orphans listed by id, index, foreign key, fingerprints equal) while the CRM serves, then rolls back to the exact schema and data', async () => {
@@ -83,7 +106,9 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
         expect(t.indexOnCompanyId, t.table).toBe(true);
         expect(t.foreignKeyOnCompanyId, t.table).toBe(true);
       }
-      const calls = await crm.pool.query('SELECT count(*)::int AS n FROM calls c JOIN users u ON u.id = c.user_id WHERE c.company_id IS DISTINCT FROM u.company_id');
+      const calls = await crm.pool.query(
+        'SELECT count(*)::int AS n FROM calls c JOIN users u ON u.id = c.user_id WHERE c.company_id IS DISTINCT FROM u.company_id',
+      );
       expect(calls.rows[0].n).toBe(0);
       // progress: per table, rows done of total, ending at total
       const last = progress.at(-1)!;
@@ -102,12 +127,16 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
       const rb = await rollbackMigration(crm.databaseUrl, { operator: 'test' });
       expect(rb.ok, JSON.stringify(rb.tables.filter((t) => !t.schemaEqual || !t.fingerprintEqual))).toBe(true);
       for (const t of plan.tables) expect(await schemaSnapshot(crm.pool, t.table), t.table).toEqual(schemas.get(t.table));
-      const functions = await crm.pool.query(`SELECT count(*)::int AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'tenantscope_migration'`);
+      const functions = await crm.pool.query(
+        `SELECT count(*)::int AS n FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'tenantscope_migration'`,
+      );
       expect(functions.rows[0].n).toBe(0);
       expect((await migrationRuns(crm.databaseUrl))[0]).toMatchObject({ status: 'rolled-back', rolledBackBy: 'test' });
       await expect(rollbackMigration(crm.databaseUrl, { operator: 'test' })).rejects.toMatchObject({ code: 'conflict' });
       expect((await auditSchema(crm.databaseUrl, catalog)).filter((x) => !x.hasCompanyId)).toHaveLength(21);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 180_000);
 
   it('a dropped database connection mid-backfill stops the run with a clear error, keeps what was done, and the next run resumes it; wrong credentials are said so', async () => {
@@ -119,7 +148,9 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
       const plan = await planMigration(crm.databaseUrl, catalog, { tables: ['calls'] });
       let killed = false;
       const first = runMigration(crm.databaseUrl, {
-        operator: 'test', plan, control: { paused: false, batchSize: 100, delayMs: 10 },
+        operator: 'test',
+        plan,
+        control: { paused: false, batchSize: 100, delayMs: 10 },
         onProgress: (p) => {
           const calls = p.tables[0]!;
           if (!killed && calls.step === 'backfill' && calls.done >= 500) {
@@ -134,14 +165,17 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
       const second = await runMigration(crm.databaseUrl, { operator: 'test' });
       expect(second).toMatchObject({ runId: 1, status: 'done' });
       expect(second.verification!.ok).toBe(true);
-      const filled = (await crm.pool.query(`SELECT rows_filled::int AS f, rows_done::int AS n FROM tenantscope_migration.steps WHERE kind = 'backfill'`)).rows[0];
+      const filled = (await crm.pool.query(`SELECT rows_filled::int AS f, rows_done::int AS n FROM tenantscope_migration.steps WHERE kind = 'backfill'`))
+        .rows[0];
       expect(filled.n).toBe(plan.tables[0]!.rows);
       // a new plan while run 1 is unfinished is refused; a second runner at once too
       const bad = new URL(crm.databaseUrl);
       bad.password = 'wrong';
       await expect(planMigration(bad.toString(), catalog)).rejects.toMatchObject({ code: 'bad-credentials' });
       await expect(runMigration('postgres://x:y@127.0.0.1:1/none', { operator: 'test' })).rejects.toMatchObject({ code: 'unreachable' });
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 120_000);
 
   it('one runner at a time, and no new plan over an unfinished run', async () => {
@@ -152,13 +186,28 @@ describe('the company_id migration on real PostgreSQL (the demo data in its lega
       const control = { paused: false, batchSize: 1, delayMs: 200 };
       // the first runner holds the lock once it reports a step under way
       let started = false;
-      const running = runMigration(crm.databaseUrl, { operator: 'a', plan, control, onProgress: (p) => { if (p.tables.some((t) => t.status === 'running')) started = true; } });
+      const running = runMigration(crm.databaseUrl, {
+        operator: 'a',
+        plan,
+        control,
+        onProgress: (p) => {
+          if (p.tables.some((t) => t.status === 'running')) started = true;
+        },
+      });
       await waitFor(() => started, 'the first runner to start a step');
-      await expect(runMigration(crm.databaseUrl, { operator: 'b' })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/^Another migration runner is working on this database/) });
+      await expect(runMigration(crm.databaseUrl, { operator: 'b' })).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringMatching(/^Another migration runner is working on this database/),
+      });
       control.paused = true;
       expect((await running).status).toBe('paused');
-      await expect(runMigration(crm.databaseUrl, { operator: 'b', plan })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/^Migration run 1 is not finished/) });
+      await expect(runMigration(crm.databaseUrl, { operator: 'b', plan })).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringMatching(/^Migration run 1 is not finished/),
+      });
       expect((await runMigration(crm.databaseUrl, { operator: 'b' })).status).toBe('done');
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 120_000);
 });

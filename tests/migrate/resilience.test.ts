@@ -13,16 +13,22 @@ const TABLES = ['calls', 'emails', 'documents', 'document_signatures'];
 
 /** More rows in the legacy tables, spread over the demo's users (a few without an owner: orphans). */
 async function grow(crm: TestCrm, calls: number, emails: number): Promise<void> {
-  await crm.pool.query(`
+  await crm.pool.query(
+    `
     WITH u AS (SELECT array_agg(id) AS ids FROM users WHERE company_id IS NOT NULL)
     INSERT INTO calls (user_id, from_number, to_number, duration_seconds, notes)
     SELECT CASE WHEN g % 997 = 0 THEN NULL ELSE u.ids[1 + g % array_length(u.ids, 1)] END, '+1555' || g, '+1666' || g, g % 600, 'bulk call ' || g
-    FROM u, generate_series(1, $1) g`, [calls]);
-  await crm.pool.query(`
+    FROM u, generate_series(1, $1) g`,
+    [calls],
+  );
+  await crm.pool.query(
+    `
     WITH u AS (SELECT array_agg(id) AS ids FROM users WHERE company_id IS NOT NULL)
     INSERT INTO emails (owner_id, from_address, to_address, subject, body)
     SELECT u.ids[1 + g % array_length(u.ids, 1)], 'a' || g || '@x.test', 'b' || g || '@y.test', 'bulk ' || g, repeat('x', g % 50)
-    FROM u, generate_series(1, $1) g`, [emails]);
+    FROM u, generate_series(1, $1) g`,
+    [emails],
+  );
 }
 
 function homeFor(crm: TestCrm): string {
@@ -44,19 +50,26 @@ describe('the migration runner under crashes and live writers', () => {
       for (const t of plan.tables) before.set(t.table, (await fingerprint(crm.pool, t)).fingerprint);
       const totals = new Map(plan.tables.map((t) => [t.table, t.rows]));
       const done = async () => {
-        const r = await crm.pool.query(`SELECT coalesce(sum(rows_done), 0)::int AS n, count(*) FILTER (WHERE kind = 'backfill' AND status = 'pending' AND rows_done > 0)::int AS mid FROM tenantscope_migration.steps`).catch(() => ({ rows: [{ n: 0, mid: 0 }] }));
+        const r = await crm.pool
+          .query(
+            `SELECT coalesce(sum(rows_done), 0)::int AS n, count(*) FILTER (WHERE kind = 'backfill' AND status = 'pending' AND rows_done > 0)::int AS mid FROM tenantscope_migration.steps`,
+          )
+          .catch(() => ({ rows: [{ n: 0, mid: 0 }] }));
         return r.rows[0] as { n: number; mid: number };
       };
       const cli = async (args: string[], killWhen?: (d: { n: number; mid: number }) => boolean) => {
         let killedAt: number | null = null;
         const r = await runCli([...args, '--connection', 'ref', '--db-env', 'TENANTSCOPE_REF_DB'], {
-          home, env: { TENANTSCOPE_REF_PW: 'demo', TENANTSCOPE_REF_DB: crm.databaseUrl },
-          killWhen: killWhen && (async () => {
-            const d = await done();
-            if (!killWhen(d)) return false;
-            killedAt = d.n;
-            return true;
-          }),
+          home,
+          env: { TENANTSCOPE_REF_PW: 'demo', TENANTSCOPE_REF_DB: crm.databaseUrl },
+          killWhen:
+            killWhen &&
+            (async () => {
+              const d = await done();
+              if (!killWhen(d)) return false;
+              killedAt = d.n;
+              return true;
+            }),
         });
         return { code: r.code, err: r.err, killedAt: r.killed ? killedAt : null };
       };
@@ -76,7 +89,9 @@ describe('the migration runner under crashes and live writers', () => {
       const final = await cli(['--json', 'migrate', 'run', '--batch-size', '2000']);
       expect(final.code, final.err.slice(-1000)).toBe(0);
       // every row was walked exactly once over the 11 processes: the committed key ranges neither overlap nor leave gaps
-      const steps = (await crm.pool.query(`SELECT table_name, rows_done::int AS n, rows_total::int AS total FROM tenantscope_migration.steps WHERE kind = 'backfill'`)).rows;
+      const steps = (
+        await crm.pool.query(`SELECT table_name, rows_done::int AS n, rows_total::int AS total FROM tenantscope_migration.steps WHERE kind = 'backfill'`)
+      ).rows;
       for (const s of steps) expect(s.n, s.table_name).toBe(totals.get(s.table_name));
       const v = await verifyMigration(crm.databaseUrl);
       expect(v.ok, JSON.stringify(v.tables.filter((t) => !t.ok))).toBe(true);
@@ -86,7 +101,9 @@ describe('the migration runner under crashes and live writers', () => {
       expect(v.tables.find((t) => t.table === 'calls')!.orphans).toEqual({ count: ownerless.length, ids: ownerless.slice(0, 100) });
       const runs = (await crm.pool.query(`SELECT count(*)::int AS n, min(status) AS status FROM tenantscope_migration.runs`)).rows[0];
       expect(runs).toEqual({ n: 1, status: 'done' });
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 400_000);
 
   it('old code writing through the API while the migration runs: every new or updated row gets its company_id, none is lost, no request fails', async () => {
@@ -95,8 +112,14 @@ describe('the migration runner under crashes and live writers', () => {
       await grow(crm, 20_000, 0);
       const catalog = ConnectionProfileSchema.parse(referenceProfile('ref', crm.url)).catalog;
       const writers = [
-        { email: 'admin@acme.test', company: (await crm.pool.query(`SELECT company_id FROM users WHERE email = 'admin@acme.test'`)).rows[0].company_id as string },
-        { email: 'admin@globex.test', company: (await crm.pool.query(`SELECT company_id FROM users WHERE email = 'admin@globex.test'`)).rows[0].company_id as string },
+        {
+          email: 'admin@acme.test',
+          company: (await crm.pool.query(`SELECT company_id FROM users WHERE email = 'admin@acme.test'`)).rows[0].company_id as string,
+        },
+        {
+          email: 'admin@globex.test',
+          company: (await crm.pool.query(`SELECT company_id FROM users WHERE email = 'admin@globex.test'`)).rows[0].company_id as string,
+        },
       ];
       const tokens = await Promise.all(writers.map((w) => crm.login(w.email)));
       const created: { id: string; company: string; path: string }[] = [];
@@ -117,7 +140,11 @@ describe('the migration runner under crashes and live writers', () => {
           statuses.push(doc.status);
           if (doc.status === 201) {
             created.push({ id: doc.body.id, company: writers[k]!.company, path: '/api/documents' });
-            const sig = await crm.call(tokens[k]!, 'POST', '/api/documents/signatures', { document_id: doc.body.id, signer_name: `Signer ${i}`, signer_email: `s${i}@x.test` });
+            const sig = await crm.call(tokens[k]!, 'POST', '/api/documents/signatures', {
+              document_id: doc.body.id,
+              signer_name: `Signer ${i}`,
+              signer_email: `s${i}@x.test`,
+            });
             statuses.push(sig.status);
             if (sig.status === 201) created.push({ id: sig.body.id, company: writers[k]!.company, path: '/api/documents/signatures' });
           }
@@ -132,7 +159,10 @@ describe('the migration runner under crashes and live writers', () => {
       writing = false;
       await writer;
       expect(result.status).toBe('done');
-      expect(statuses.filter((s) => s >= 300), `failed requests: ${statuses.filter((s) => s >= 300).join(',')}`).toEqual([]);
+      expect(
+        statuses.filter((s) => s >= 300),
+        `failed requests: ${statuses.filter((s) => s >= 300).join(',')}`,
+      ).toEqual([]);
       expect(created.length).toBeGreaterThan(20);
       // none lost, each with its writer's company
       const table = (path: string) => (path === '/api/calls' ? 'calls' : path === '/api/documents' ? 'documents' : 'document_signatures');
@@ -153,6 +183,8 @@ describe('the migration runner under crashes and live writers', () => {
       }
       // the application wrote during the run: the fingerprints say so rather than pretend
       expect(v.fingerprintsEqual).toBe(false);
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   }, 180_000);
 });

@@ -62,7 +62,9 @@ describe('caches at rest', () => {
         const r = await ts.call('session:openOffline', { connection: 'ref', username: 'admin@acme.test', password: 'demo' });
         expect(r.body.ok).toBe(false);
         expect(r.body.error.code).toBe('locked');
-        expect(r.body.error.message).toMatch(cacheKey ? /is encrypted and the key given does not open it: set TENANTSCOPE_CACHE_KEY/ : /is encrypted and no key was given/);
+        expect(r.body.error.message).toMatch(
+          cacheKey ? /is encrypted and the key given does not open it: set TENANTSCOPE_CACHE_KEY/ : /is encrypted and no key was given/,
+        );
         expect(r.body.error.message).toMatch(/Nothing was changed\.$/);
       } finally {
         await ts.close();
@@ -94,7 +96,7 @@ describe('caches at rest', () => {
       expect(isPlainSqlite(file)).toBe(true);
       const plain = await openCache(file);
       const stored = plain.raw.prepare('SELECT count(*) FROM records').pluck().get() as number;
-      const shown = (plain.raw.prepare("SELECT count(*) FROM records WHERE company_id NOT IN ('unassigned', 'outside')").pluck().get() as number);
+      const shown = plain.raw.prepare("SELECT count(*) FROM records WHERE company_id NOT IN ('unassigned', 'outside')").pluck().get() as number;
       await plain.close();
       expect(stored).toBeGreaterThan(50);
       expect(readFileSync(file).includes('admin@acme.test')).toBe(true);
@@ -124,6 +126,8 @@ describe('caches at rest', () => {
   it('TENANTSCOPE_CACHE_KEY: unset means plain files; a short passphrase is refused', () => {
     expect(cacheKeyFromEnv({})).toBeUndefined();
     expect(cacheKeyFromEnv({ TENANTSCOPE_CACHE_KEY: 'a long enough passphrase' })).toEqual({ passphrase: 'a long enough passphrase' });
-    expect(() => cacheKeyFromEnv({ TENANTSCOPE_CACHE_KEY: 'short' })).toThrow(/5 characters long: a passphrase that encrypts every cached tenant needs at least 12/);
+    expect(() => cacheKeyFromEnv({ TENANTSCOPE_CACHE_KEY: 'short' })).toThrow(
+      /5 characters long: a passphrase that encrypts every cached tenant needs at least 12/,
+    );
   });
 });

@@ -26,11 +26,34 @@ describe('malformed payloads at the HTTP door', () => {
     const counts = () => raw.prepare('SELECT company_id, resource, count(*) AS n, sum(deleted) AS d FROM records GROUP BY 1, 2 ORDER BY 1, 2').all();
     const before = counts();
     let seed = 1234;
-    const rnd = (n: number) => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
     // payloads no channel's schema takes: wrong types, unknown keys (every input is strict), hostile strings
-    const junk: unknown[] = [0, -1, 'x', true, [], [1, 2], { extra: 1 }, { tenant: 5 }, { tenant: { $ne: null } }, { tenant: 'Acme Corporation', drop: true },
-      { name: 'ref', replace: 'yes' }, { profile: 7 }, { resource: 'calls', id: 1 }, { resource: "calls'; DROP TABLE records; --", offset: -1 }, { resource: 'calls', filters: [{ field: 'x', op: 'sql' }] },
-      { resource: 'calls', sort: { field: "x') --", dir: 'sideways' } }, { runId: 'one' }, { confirm: 'true' }, { passphrase: 1 }, { data: 7 }, { __proto__: { role: 'super_admin' }, x: 1 }];
+    const junk: unknown[] = [
+      0,
+      -1,
+      'x',
+      true,
+      [],
+      [1, 2],
+      { extra: 1 },
+      { tenant: 5 },
+      { tenant: { $ne: null } },
+      { tenant: 'Acme Corporation', drop: true },
+      { name: 'ref', replace: 'yes' },
+      { profile: 7 },
+      { resource: 'calls', id: 1 },
+      { resource: "calls'; DROP TABLE records; --", offset: -1 },
+      { resource: 'calls', filters: [{ field: 'x', op: 'sql' }] },
+      { resource: 'calls', sort: { field: "x') --", dir: 'sideways' } },
+      { runId: 'one' },
+      { confirm: 'true' },
+      { passphrase: 1 },
+      { data: 7 },
+      { __proto__: { role: 'super_admin' }, x: 1 },
+    ];
     const bodies = ['{', 'not json', '[[[', '{"a":}', '\u0000', '{"tenant":"\u0000"'];
     const channels = [...CHANNELS, 'nope', '%00', '../app:info'];
     for (let i = 0; i < 1000; i++) {

@@ -14,25 +14,35 @@ afterAll(async () => {
 });
 
 /** A raw request: any Host header, a declared length, and only `send` bytes of the body actually sent. */
-function raw(path: string, opts: { host?: string; cookie?: string | null; length?: number; send?: number; method?: string } = {}): Promise<{ status: number; body: string }> {
+function raw(
+  path: string,
+  opts: { host?: string; cookie?: string | null; length?: number; send?: number; method?: string } = {},
+): Promise<{ status: number; body: string }> {
   const url = new URL(ts.host.url);
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: url.hostname, port: url.port, path, method: opts.method ?? 'POST',
-      headers: {
-        host: opts.host ?? url.host, 'content-type': 'application/json',
-        [WINDOW_HEADER]: 'test-window-main',
-        ...(opts.cookie === null ? {} : { cookie: opts.cookie ?? ts.cookie }),
-        ...(opts.length !== undefined ? { 'content-length': String(opts.length) } : {}),
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path,
+        method: opts.method ?? 'POST',
+        headers: {
+          host: opts.host ?? url.host,
+          'content-type': 'application/json',
+          [WINDOW_HEADER]: 'test-window-main',
+          ...(opts.cookie === null ? {} : { cookie: opts.cookie ?? ts.cookie }),
+          ...(opts.length !== undefined ? { 'content-length': String(opts.length) } : {}),
+        },
       },
-    }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => {
-        req.destroy(); // the rest of the body is never coming
-        resolve({ status: res.statusCode!, body });
-      });
-    });
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => {
+          req.destroy(); // the rest of the body is never coming
+          resolve({ status: res.statusCode!, body });
+        });
+      },
+    );
     req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' || (e as NodeJS.ErrnoException).code === 'EPIPE' ? undefined : reject(e)));
     if (opts.method === 'GET') return void req.end();
     // start a JSON body and never finish it: the host must answer without waiting for the rest

@@ -58,7 +58,14 @@ async function exportDb(extra: string, meta: unknown = META, migrations = CACHE_
     rmSync(dir, { recursive: true, force: true });
   }
 }
-const META = { tenant: { id: 'c1', name: 'Acme' }, profile: { version: 1, name: 'x', baseUrl: 'http://127.0.0.1:9', auth: { kind: 'token' }, whoami: { path: '/me' } }, exportedAt: '2026-01-01T00:00:00Z', exportedBy: 'x', dataAsOf: null, rows: 0 };
+const META = {
+  tenant: { id: 'c1', name: 'Acme' },
+  profile: { version: 1, name: 'x', baseUrl: 'http://127.0.0.1:9', auth: { kind: 'token' }, whoami: { path: '/me' } },
+  exportedAt: '2026-01-01T00:00:00Z',
+  exportedBy: 'x',
+  dataAsOf: null,
+  rows: 0,
+};
 
 const importDirs = () => readdirSync(scratch).filter((f) => f.startsWith('tenantscope-import-')).length;
 const tryImport = async (name: string, data: string) => ts.call('cache:import', { name, data, passphrase: PASSPHRASE });
@@ -73,12 +80,14 @@ describe('importing a sealed tenant file someone else made', () => {
     expect(r.status).toBe(400);
     expect(r.body.error.message).toMatch(/The export expands to more than 64 MiB \(100 times its size at most/);
 
-    const withView = await seal(gzipSync(await exportDb('CREATE VIEW slow AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n')));
+    const withView = await seal(
+      gzipSync(await exportDb('CREATE VIEW slow AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n')),
+    );
     const view = await tryImport('view', withView);
     expect(view.status).toBe(400);
     expect(view.body.error.message).toMatch(/This export holds a view "slow", which TenantScope never writes: nothing was imported/);
 
-    const withTrigger = await seal(gzipSync(await exportDb("CREATE TRIGGER t AFTER INSERT ON records BEGIN DELETE FROM refs; END")));
+    const withTrigger = await seal(gzipSync(await exportDb('CREATE TRIGGER t AFTER INSERT ON records BEGIN DELETE FROM refs; END')));
     expect((await tryImport('trigger', withTrigger)).body.error.message).toMatch(/holds a trigger "t"/);
 
     const notSqlite = await seal(gzipSync(Buffer.from('just some text, sealed')));
@@ -95,24 +104,36 @@ describe('importing a sealed tenant file someone else made', () => {
   }, 120_000);
 
   it('an export speaks for its own tenant only: sync state and leak evidence about others stay out', async () => {
-    const crafted = await seal(gzipSync(await exportDb(`
+    const crafted = await seal(
+      gzipSync(
+        await exportDb(`
       INSERT INTO records (rid, company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company) VALUES
         (1, 'c1', 'calls', 'call-1', NULL, 0, '{"id":"call-1"}', 'x', '/calls', '2026-01-01', 1, 'c1'),
         (2, 'c2', 'calls', 'call-2', NULL, 0, '{"id":"call-2"}', 'x', '/calls', '2026-01-01', 1, 'c2');
       INSERT INTO sync_state (company_id, resource, high_water, rows, pages, last_finished_at, proof) VALUES ('c1', 'calls', NULL, 1, 1, '2026-01-01', NULL), ('*', 'calls', '2099-01-01', 1, 1, '2099-01-01', NULL);
-      INSERT INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES ('c1', 'c2', 'calls', 'call-2', 'x', 'GET /calls', '2026-01-01'), ('c3', 'c4', 'calls', 'call-9', 'x', 'GET /calls', '2026-01-01');`)));
+      INSERT INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES ('c1', 'c2', 'calls', 'call-2', 'x', 'GET /calls', '2026-01-01'), ('c3', 'c4', 'calls', 'call-9', 'x', 'GET /calls', '2026-01-01');`),
+      ),
+    );
     const r = await tryImport('copy', crafted);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.value.rows).toBe(1);
     const raw = (await ts.services.cache('copy')).raw;
     expect(raw.prepare('SELECT company_id FROM records').pluck().all()).toEqual(['c1']);
     expect(raw.prepare('SELECT company_id FROM sync_state').pluck().all()).toEqual(['c1']);
-    expect(raw.prepare('SELECT identity_company_id || \'>\' || company_id FROM leaks').pluck().all()).toEqual(['c1>c2']);
+    expect(raw.prepare("SELECT identity_company_id || '>' || company_id FROM leaks").pluck().all()).toEqual(['c1>c2']);
     await ts.call('session:signOut', {});
   });
 
-  it('an export from an older TenantScope is brought forward by the cache\'s own migrations; one from a newer one, or in the old format, is refused', async () => {
-    const older = await seal(gzipSync(await exportDb(`INSERT INTO records (company_id, resource, id, payload, fetched_by, fetched_from, fetched_at) VALUES ('c1', 'calls', 'call-1', '{"id":"call-1"}', 'x', '/calls', '2026-01-01')`, META, CACHE_MIGRATIONS.length - 2)));
+  it("an export from an older TenantScope is brought forward by the cache's own migrations; one from a newer one, or in the old format, is refused", async () => {
+    const older = await seal(
+      gzipSync(
+        await exportDb(
+          `INSERT INTO records (company_id, resource, id, payload, fetched_by, fetched_from, fetched_at) VALUES ('c1', 'calls', 'call-1', '{"id":"call-1"}', 'x', '/calls', '2026-01-01')`,
+          META,
+          CACHE_MIGRATIONS.length - 2,
+        ),
+      ),
+    );
     const r = await tryImport('older', older);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.value.rows).toBe(1);

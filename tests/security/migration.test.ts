@@ -48,13 +48,28 @@ describe('the migration against hostile names and a tampered state table', () =>
       // someone who can write the state tables plants SQL in a step and marks the run unfinished
       const S = 'tenantscope_migration';
       const original = (await c.query(`SELECT plan FROM ${S}.runs WHERE id = $1`, [result.runId])).rows[0].plan;
-      await c.query(`UPDATE ${S}.runs SET status = 'failed', plan = jsonb_set(plan, '{steps,0,sql}', to_jsonb('DROP TABLE public.canary'::text)) WHERE id = $1`, [result.runId]);
+      await c.query(
+        `UPDATE ${S}.runs SET status = 'failed', plan = jsonb_set(plan, '{steps,0,sql}', to_jsonb('DROP TABLE public.canary'::text)) WHERE id = $1`,
+        [result.runId],
+      );
       await c.query(`UPDATE ${S}.steps SET status = 'pending' WHERE run_id = $1 AND n = 1`, [result.runId]);
-      await expect(runMigration(db.url, { operator: 'test' })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/plan stored with migration run \d+ was changed in the database \(step 1 \(notes: add-column\) is not the step its table makes\): it is not run/) });
+      await expect(runMigration(db.url, { operator: 'test' })).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringMatching(
+          /plan stored with migration run \d+ was changed in the database \(step 1 \(notes: add-column\) is not the step its table makes\): it is not run/,
+        ),
+      });
       expect(await canary()).toBe(1);
       // a number read back is a number: a lock timeout carrying SQL is refused, by the rollback too
-      await c.query(`UPDATE ${S}.runs SET plan = jsonb_set($2::jsonb, '{options,lockTimeoutMs}', to_jsonb($3::text)) WHERE id = $1`, [result.runId, original, "1ms'; DROP TABLE public.canary; --"]);
-      await expect(rollbackMigration(db.url, { operator: 'test' })).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/options\.lockTimeoutMs is "1ms'; DROP TABLE public\.canary; --", not a whole number from 1 to 600000/) });
+      await c.query(`UPDATE ${S}.runs SET plan = jsonb_set($2::jsonb, '{options,lockTimeoutMs}', to_jsonb($3::text)) WHERE id = $1`, [
+        result.runId,
+        original,
+        "1ms'; DROP TABLE public.canary; --",
+      ]);
+      await expect(rollbackMigration(db.url, { operator: 'test' })).rejects.toMatchObject({
+        code: 'conflict',
+        message: expect.stringMatching(/options\.lockTimeoutMs is "1ms'; DROP TABLE public\.canary; --", not a whole number from 1 to 600000/),
+      });
       expect(await canary()).toBe(1);
 
       // the plan as it was: the rollback removes exactly what the run added
@@ -63,7 +78,13 @@ describe('the migration against hostile names and a tampered state table', () =>
       const rolled = await rollbackMigration(db.url, { operator: 'test' });
       // the schema as before (the data differs by the row written above, and says so)
       expect(rolled.tables).toEqual([{ table: 'notes', schemaEqual: true, fingerprintEqual: false }]);
-      expect((await c.query(`SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'notes' AND column_name = 'company_id'`, [SCHEMA])).rows[0].count).toBe('0');
+      expect(
+        (
+          await c.query(`SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'notes' AND column_name = 'company_id'`, [
+            SCHEMA,
+          ])
+        ).rows[0].count,
+      ).toBe('0');
       expect(await canary()).toBe(1);
     } finally {
       await c.end();

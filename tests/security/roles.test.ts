@@ -68,7 +68,12 @@ describe('a plain user through every door of the data', () => {
     const overview = (await ts.call('tenants:overview', {})).body.value;
     expect(overview.tenants[0].openFindings).toBeNull();
     // what covers the whole company is refused, saying who can do it
-    for (const [channel, input] of [['cache:export', { tenant: 'Globex Corporation', passphrase: 'a long enough passphrase' }], ['cache:evict', { tenant: 'Globex Corporation' }], ['audit:run', {}], ['audit:report', { format: 'md' }]] as const) {
+    for (const [channel, input] of [
+      ['cache:export', { tenant: 'Globex Corporation', passphrase: 'a long enough passphrase' }],
+      ['cache:evict', { tenant: 'Globex Corporation' }],
+      ['audit:run', {}],
+      ['audit:report', { format: 'md' }],
+    ] as const) {
       const r = await ts.call(channel, input);
       expect(r.status, channel).toBe(403);
       expect(r.body.error.message, channel).toMatch(/covers the whole company.*a company admin or a super admin does it/);
@@ -83,7 +88,8 @@ describe('a plain user through every door of the data', () => {
 });
 
 describe('the CLI audit goes through the same door', () => {
-  const audit = (args: string[]) => runCli(['--json', 'audit', '--connection', 'ref', '--offline', ...args], { home: ts.home, env: { TENANTSCOPE_SEC_PW: 'demo' } });
+  const audit = (args: string[]) =>
+    runCli(['--json', 'audit', '--connection', 'ref', '--offline', ...args], { home: ts.home, env: { TENANTSCOPE_SEC_PW: 'demo' } });
 
   it('opens a session as someone who signed in here before: a company admin audits their company, a user is refused, only a super admin accepts', async () => {
     // each signs in online once (the window), which this machine remembers for offline use
@@ -91,7 +97,12 @@ describe('the CLI audit goes through the same door', () => {
       expect((await signIn(who)).body.ok, who).toBe(true);
       await ts.call('session:signOut', {});
     }
-    const tenants = (await (async () => { await signIn('super@tenantscope.test'); const t = (await ts.call('tenants:list', {})).body.value.tenants; await ts.call('session:signOut', {}); return t; })()) as Array<{ id: string; name: string }>;
+    const tenants = (await (async () => {
+      await signIn('super@tenantscope.test');
+      const t = (await ts.call('tenants:list', {})).body.value.tenants;
+      await ts.call('session:signOut', {});
+      return t;
+    })()) as Array<{ id: string; name: string }>;
     const globex = tenants.find((t) => t.name === 'Globex Corporation')!;
 
     const admin = await audit(['--as', 'admin@globex.test', '--password-env', 'TENANTSCOPE_SEC_PW']);
@@ -113,7 +124,10 @@ describe('the CLI audit goes through the same door', () => {
     expect(after.findings.find((f: { id: string }) => f.id === finding).accepted ?? null).toBeNull();
 
     // a wrong password, or someone this machine has never seen, opens nothing
-    const wrong = await runCli(['audit', '--connection', 'ref', '--offline', '--as', 'super@tenantscope.test', '--password-env', 'TENANTSCOPE_SEC_PW'], { home: ts.home, env: { TENANTSCOPE_SEC_PW: 'not the password' } });
+    const wrong = await runCli(['audit', '--connection', 'ref', '--offline', '--as', 'super@tenantscope.test', '--password-env', 'TENANTSCOPE_SEC_PW'], {
+      home: ts.home,
+      env: { TENANTSCOPE_SEC_PW: 'not the password' },
+    });
     expect(wrong.code).toBe(2);
     expect(wrong.out).toBe('');
     const stranger = await audit(['--as', 'admin@initech.test', '--password-env', 'TENANTSCOPE_SEC_PW']);

@@ -29,7 +29,8 @@ beforeAll(async () => {
       seen.push({ url: req.url!, body: body + (req.headers.authorization ? ` ${req.headers.authorization}` : '') });
       res.setHeader('content-type', 'application/json');
       if (req.url!.startsWith('/api/auth/login')) return void res.end(JSON.stringify({ access_token: 'attacker-token' }));
-      if (req.url!.startsWith('/api/auth/me')) return void res.end(JSON.stringify({ id: 'evil', email: 'super@tenantscope.test', name: 'Evil', role: 'super_admin', company_id: null }));
+      if (req.url!.startsWith('/api/auth/me'))
+        return void res.end(JSON.stringify({ id: 'evil', email: 'super@tenantscope.test', name: 'Evil', role: 'super_admin', company_id: null }));
       if (req.url!.startsWith('/api/companies')) return void res.end(JSON.stringify({ items: [{ id: 'c1', name: 'Acme Corporation' }] }));
       res.statusCode = 404;
       res.end('{}');
@@ -69,7 +70,14 @@ describe('a connection pointed at another CRM', () => {
     expect((await ts.call('catalog:save', { connection: 'prod', catalog: profile.catalog })).status).toBe(403);
     // and so is a company admin of that CRM (who could otherwise map their role to super_admin)
     await ts.call('session:signIn', { connection: 'prod', username: 'admin@acme.test', password: 'demo' });
-    expect((await ts.call('connections:save', { profile: { ...profile, whoami: { ...(profile.whoami as object), roles: { super_admin: ['company_admin'], company_admin: [], user: ['user'] } } }, replace: true })).status).toBe(403);
+    expect(
+      (
+        await ts.call('connections:save', {
+          profile: { ...profile, whoami: { ...(profile.whoami as object), roles: { super_admin: ['company_admin'], company_admin: [], user: ['user'] } } },
+          replace: true,
+        })
+      ).status,
+    ).toBe(403);
     await ts.call('session:signOut', {});
     // a super admin signed in to it may point it elsewhere; the secrets and the cache do not follow
     await ts.call('session:signIn', { connection: 'prod', username: 'super@tenantscope.test', password });
@@ -104,14 +112,15 @@ describe('a connection pointed at another CRM', () => {
     const cache = await openCache(join(ts.home, 'cache', 'bound-test.sqlite'));
     try {
       bindCache(cache.raw, 'x', JSON.stringify({ origin: 'https://crm.example.com', auth: 'password', signIn: '/login', header: 'authorization' }));
-      expect(() => bindCache(cache.raw, 'x', JSON.stringify({ origin: 'https://evil.example', auth: 'password', signIn: '/login', header: 'authorization' })))
-        .toThrow(/filled from https:\/\/crm\.example\.com .*\(https:\/\/evil\.example\): it is not opened under another CRM/);
+      expect(() =>
+        bindCache(cache.raw, 'x', JSON.stringify({ origin: 'https://evil.example', auth: 'password', signIn: '/login', header: 'authorization' })),
+      ).toThrow(/filled from https:\/\/crm\.example\.com .*\(https:\/\/evil\.example\): it is not opened under another CRM/);
     } finally {
       await cache.close();
     }
   });
 
-  it('a connection added under a removed one\'s name starts with an empty cache; undo brings the old one back', async () => {
+  it("a connection added under a removed one's name starts with an empty cache; undo brings the old one back", async () => {
     const profile = { ...referenceProfile('reused', crm.url), identities: [{ label: 'Root', username: 'super@tenantscope.test' }] };
     await ts.call('connections:save', { profile, secrets: { Root: 'demo' } });
     await ts.call('session:signIn', { connection: 'reused', username: 'super@tenantscope.test', password: 'demo' });
@@ -136,7 +145,10 @@ describe('a connection pointed at another CRM', () => {
 
 describe('environment variables as secret sources', () => {
   it('only TENANTSCOPE_* names (or those the operator allows) are read: a profile naming HOME or a CI secret is refused', async () => {
-    const profile = (env: string) => ({ ...referenceProfile('envy', fake.url), identities: [{ label: 'Root', username: 'super@tenantscope.test', passwordEnv: env }] });
+    const profile = (env: string) => ({
+      ...referenceProfile('envy', fake.url),
+      identities: [{ label: 'Root', username: 'super@tenantscope.test', passwordEnv: env }],
+    });
     process.env.CI_DEPLOY_KEY = 'ci-secret-value-77';
     const before = fake.seen.length;
     for (const name of ['HOME', 'CI_DEPLOY_KEY']) {
@@ -168,15 +180,24 @@ describe('environment variables as secret sources', () => {
 
 describe('credentials in clear text', () => {
   it('no password or token is sent over plain http to another machine', async () => {
-    const profile = ConnectionProfileSchema.parse({ version: 1, name: 'plain', baseUrl: 'http://10.255.255.1:8000', auth: { kind: 'password', loginPath: '/login' }, whoami: { path: '/me' } });
-    await expect(new CrmClient(profile).signIn('a@b.test', 'pw')).rejects.toMatchObject({ code: 'tls', message: expect.stringMatching(/plain http on another machine: the console sends no password or token there in clear text/) });
+    const profile = ConnectionProfileSchema.parse({
+      version: 1,
+      name: 'plain',
+      baseUrl: 'http://10.255.255.1:8000',
+      auth: { kind: 'password', loginPath: '/login' },
+      whoami: { path: '/me' },
+    });
+    await expect(new CrmClient(profile).signIn('a@b.test', 'pw')).rejects.toMatchObject({
+      code: 'tls',
+      message: expect.stringMatching(/plain http on another machine: the console sends no password or token there in clear text/),
+    });
     await expect(new CrmClient(profile).whoami('token')).rejects.toMatchObject({ code: 'tls' });
     // (a request that had been tried would end 'unreachable': nothing answers at 10.255.255.1)
   });
 });
 
 describe('probes of other hosts', () => {
-  it('catalog check against a database address of the caller\'s choosing needs a super admin of the connection', async () => {
+  it("catalog check against a database address of the caller's choosing needs a super admin of the connection", async () => {
     await ts.call('connections:save', { profile: referenceProfile('probe', crm.url) });
     await ts.call('session:signOut', {});
     const asked = await ts.call('catalog:check', { connection: 'probe', databaseUrl: 'postgres://postgres:guess@10.255.255.1:5432/x' });
@@ -187,7 +208,7 @@ describe('probes of other hosts', () => {
     await ts.call('session:signOut', {});
   });
 
-  it('catalog discovery from an address no connection holds is the CLI\'s, not a window\'s', async () => {
+  it("catalog discovery from an address no connection holds is the CLI's, not a window's", async () => {
     const asked = await ts.call('catalog:discover', { url: crm.url, databaseUrl: 'postgres://postgres:guess@10.255.255.1:5432/x' });
     expect(asked.status).toBe(403);
     expect(asked.body.error.message).toMatch(/tenantscope catalog discover/);
@@ -195,7 +216,7 @@ describe('probes of other hosts', () => {
 });
 
 describe('files at rest', () => {
-  it('the home, the caches and connections.json are this user\'s only', async () => {
+  it("the home, the caches and connections.json are this user's only", async () => {
     if (process.platform === 'win32') return;
     const mode = (p: string) => statSync(p).mode & 0o777;
     expect(mode(join(ts.home, 'cache'))).toBe(0o700);
@@ -210,7 +231,17 @@ describe('offline sign-in', () => {
     const { recordOperator, offlineOperator } = await import('../../src-main/session/offline.ts');
     const cache = await openCache(join(ts.home, 'cache', 'offline-timing.sqlite'));
     try {
-      const session = { connection: 'x', user: { id: 'u1', email: 'known@acme.test', name: 'Known' }, role: 'company_admin' as const, company: { id: 'c1', name: 'Acme' }, canSwitchTenant: false, selectedTenant: 'c1', signedInAt: new Date().toISOString(), offline: false, dataAsOf: null };
+      const session = {
+        connection: 'x',
+        user: { id: 'u1', email: 'known@acme.test', name: 'Known' },
+        role: 'company_admin' as const,
+        company: { id: 'c1', name: 'Acme' },
+        canSwitchTenant: false,
+        selectedTenant: 'c1',
+        signedInAt: new Date().toISOString(),
+        offline: false,
+        dataAsOf: null,
+      };
       await recordOperator(cache.raw, 'known@acme.test', session, [{ id: 'c1', name: 'Acme' }], 'right password');
       const median = async (username: string) => {
         const times: number[] = [];

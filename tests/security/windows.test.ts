@@ -62,7 +62,11 @@ describe('the printed address', () => {
     // the token is not a credential any more, in a header or as the cookie
     const wrong: Array<Record<string, string>> = [{ 'x-tenantscope-token': ts.host.token }, { cookie: `tenantscope_session=${ts.host.token}` }];
     for (const headers of wrong) {
-      const r = await fetch(`${ts.host.url}/api/call/app:info`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': A, ...headers }, body: '{}' });
+      const r = await fetch(`${ts.host.url}/api/call/app:info`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenantscope-window': A, ...headers },
+        body: '{}',
+      });
       expect(r.status).toBe(401);
     }
     expect((await as(A).call('app:info')).status).toBe(200);
@@ -98,7 +102,7 @@ describe('one session a window', () => {
     expect(ts.services.session.current()).toBeNull();
   });
 
-  it('a tab\'s status event carries its own session, never another tab\'s', async () => {
+  it("a tab's status event carries its own session, never another tab's", async () => {
     const heard = await listen(B, () => as(A).signIn('super@tenantscope.test'), { until: 'event: onStatus' });
     expect(heard).toContain('event: onStatus');
     expect(heard).not.toContain('super@tenantscope.test');
@@ -109,19 +113,23 @@ describe('one session a window', () => {
     await as(A).signIn('super@tenantscope.test');
     await as(B).signIn('admin@acme.test');
     let syncing!: Promise<{ status: number; body: any }>;
-    const heardB = await listen(B, async () => {
-      syncing = as(A).call('sync:run', { all: true, pageSize: 1 });
-      // wait until A's sync runs, then look at it from B
-      await expect.poll(async () => (await as(A).call('sync:status')).body.value.running, { timeout: 20_000 }).not.toBeNull();
-      const seen = (await as(B).call('sync:status')).body.value.running;
-      expect(seen.label).toBe('a sync started in another window');
-      expect(seen.progress).toBeNull();
-      const cancel = await as(B).call('sync:cancel');
-      expect(cancel.status).toBe(403);
-      expect(cancel.body.error.message).toMatch(/started in another window/);
-      expect((await as(A).call('sync:cancel')).body.value.cancelled).toBe(true);
-      await syncing;
-    }, { ms: 300 });
+    const heardB = await listen(
+      B,
+      async () => {
+        syncing = as(A).call('sync:run', { all: true, pageSize: 1 });
+        // wait until A's sync runs, then look at it from B
+        await expect.poll(async () => (await as(A).call('sync:status')).body.value.running, { timeout: 20_000 }).not.toBeNull();
+        const seen = (await as(B).call('sync:status')).body.value.running;
+        expect(seen.label).toBe('a sync started in another window');
+        expect(seen.progress).toBeNull();
+        const cancel = await as(B).call('sync:cancel');
+        expect(cancel.status).toBe(403);
+        expect(cancel.body.error.message).toMatch(/started in another window/);
+        expect((await as(A).call('sync:cancel')).body.value.cancelled).toBe(true);
+        await syncing;
+      },
+      { ms: 300 },
+    );
     expect(heardB).not.toContain('event: onProgress');
     // A's stream hears its own sync
     const heardA = await listen(A, () => as(A).call('sync:run', { tenants: ['Acme Corporation'] }), { until: 'event: onProgress' });

@@ -48,14 +48,19 @@ export function runCli(args: string[], opts: CliOptions): Promise<CliRun> {
       if (!opts.killWhen || killed || exited || checking) return;
       checking = true;
       try {
-        if (await opts.killWhen({ err }) && !exited) {
+        if ((await opts.killWhen({ err })) && !exited) {
           killed = true;
           child.kill('SIGKILL');
         }
-      } finally { checking = false; }
+      } finally {
+        checking = false;
+      }
     };
     child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => { err += d; void check(); });
+    child.stderr!.on('data', (d) => {
+      err += d;
+      void check();
+    });
     const timer = opts.killWhen ? setInterval(() => void check(), opts.pollMs ?? 20) : null;
     child.on('exit', (code, signal) => {
       exited = true;
@@ -86,16 +91,28 @@ export function cacheReader(file: string) {
     count(sql: string, ...params: unknown[]): number {
       if (!db) {
         if (!existsSync(file)) return 0;
-        try { db = openSqlite(file, { readonly: true, fileMustExist: true }); } catch { return 0; }
+        try {
+          db = openSqlite(file, { readonly: true, fileMustExist: true });
+        } catch {
+          return 0;
+        }
       }
       try {
-        return Number(db.prepare(sql).pluck().get(...params) ?? 0);
+        return Number(
+          db
+            .prepare(sql)
+            .pluck()
+            .get(...params) ?? 0,
+        );
       } catch (e) {
         if (/no such table|no such column|database is locked|SQLITE_BUSY/i.test(String(e))) return 0;
         throw e;
       }
     },
-    close() { db?.close(); db = null; },
+    close() {
+      db?.close();
+      db = null;
+    },
   };
 }
 

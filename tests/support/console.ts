@@ -36,7 +36,11 @@ export async function startTestConsole(opts: { home?: string; cacheKey?: Service
   const host = await startHttpHost(services);
   const cookie = await admit(host);
   return {
-    home, services, host, logs, cookie,
+    home,
+    services,
+    host,
+    logs,
+    cookie,
     call: async (channel, payload, opts = {}) => {
       const sent = opts.cookie === undefined ? cookie : opts.cookie;
       const window = opts.window === undefined ? 'test-window-main' : opts.window;
@@ -47,7 +51,11 @@ export async function startTestConsole(opts: { home?: string; cacheKey?: Service
       });
       const text = await res.text();
       let body: unknown = text;
-      try { body = JSON.parse(text); } catch { /* keep */ }
+      try {
+        body = JSON.parse(text);
+      } catch {
+        /* keep */
+      }
       return { status: res.status, body };
     },
     close: async () => {

@@ -40,17 +40,22 @@ export interface TestCrm {
   close(): Promise<void>;
 }
 
-export async function startTestCrm(opts: { profile?: string | EnforcementProfile | object; tokenTtl?: number; seed?: boolean; databaseUrl?: string; frozenWrites?: boolean } = {}): Promise<TestCrm> {
+export async function startTestCrm(
+  opts: { profile?: string | EnforcementProfile | object; tokenTtl?: number; seed?: boolean; databaseUrl?: string; frozenWrites?: boolean } = {},
+): Promise<TestCrm> {
   const database = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await createTestDatabase();
   const pool = createPool(database.url);
   const db = createDb(pool);
   await migrate(db);
   if (opts.seed !== false) await seedDemo(db);
   const profile =
-    typeof opts.profile === 'string' ? loadProfile(opts.profile)
-    : opts.profile && 'rules' in opts.profile ? (opts.profile as EnforcementProfile)
-    : opts.profile ? parseProfile(opts.profile)
-    : loadProfile('legacy');
+    typeof opts.profile === 'string'
+      ? loadProfile(opts.profile)
+      : opts.profile && 'rules' in opts.profile
+        ? (opts.profile as EnforcementProfile)
+        : opts.profile
+          ? parseProfile(opts.profile)
+          : loadProfile('legacy');
   const app = await buildCrmServer({ db, profile, tokens: new Tokens('test-secret', opts.tokenTtl ?? 3600), frozenWrites: opts.frozenWrites });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const call: TestCrm['call'] = async (token, method, path, body) => {
@@ -61,12 +66,20 @@ export async function startTestCrm(opts: { profile?: string | EnforcementProfile
     });
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = text ? JSON.parse(text) : null; } catch { /* keep text */ }
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* keep text */
+    }
     return { status: res.status, body: parsed };
   };
   const tokens = new Map<string, string>();
   return {
-    url, databaseUrl: database.url, db, pool, call,
+    url,
+    databaseUrl: database.url,
+    db,
+    pool,
+    call,
     login: async (email) => {
       const cached = tokens.get(email);
       if (cached) return cached;

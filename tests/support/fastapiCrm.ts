@@ -58,7 +58,10 @@ export async function startFastapiCrm(env: Record<string, string> = {}): Promise
     const pool = new pg.Pool({ connectionString: database.url, max: 3 });
     const proc = child;
     return {
-      url, databaseUrl: database.url, pool, truth: fixtureTruth(),
+      url,
+      databaseUrl: database.url,
+      pool,
+      truth: fixtureTruth(),
       close: async () => {
         await new Promise<void>((resolve) => {
           if (proc.exitCode !== null) return resolve();

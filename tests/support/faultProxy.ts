@@ -20,7 +20,10 @@ export interface FaultProxy {
  */
 export async function startFaultProxy(target: string, opts: { rate: number; faults: Fault[]; seed?: number; slowMs?: number }): Promise<FaultProxy> {
   let seed = opts.seed ?? 7;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   const injected = Object.fromEntries(['503', '429', 'truncated', 'dropped', 'slow', 'hang', 'reset'].map((f) => [f, 0])) as Record<Fault, number>;
   const sockets = new Set<Socket>();
   const proxy: FaultProxy = { url: '', injected, passed: 0, close: async () => {} };

@@ -5,7 +5,15 @@ import { CatalogSchema } from '../../src-shared/catalog.ts';
 export const notesCatalog = CatalogSchema.parse({
   users: 'users',
   resources: [
-    { name: 'users', endpoints: {}, table: 'users', companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null },
+    {
+      name: 'users',
+      endpoints: {},
+      table: 'users',
+      companyField: 'company_id',
+      class: 'tenant',
+      derivation: { kind: 'own', field: 'company_id' },
+      priority: null,
+    },
     { name: 'notes', endpoints: {}, table: 'notes', companyField: null, class: 'tenant', derivation: { kind: 'owner', field: 'user_id' }, priority: 'HIGH' },
   ],
 });

@@ -8,10 +8,21 @@ import { ConnectionProfileSchema, type ConnectionProfile } from '../../src-share
 /** The connection profile a user would write for this CRM: its sign-in, whoami, tenants and paging. */
 export function otherCrmProfile(other: { url: string }, catalog: unknown): ConnectionProfile {
   return ConnectionProfileSchema.parse({
-    version: 1, name: 'other', baseUrl: other.url,
+    version: 1,
+    name: 'other',
+    baseUrl: other.url,
     auth: { kind: 'password', loginPath: '/v2/session', usernameField: 'username', passwordField: 'secret', tokenField: 'data.token' },
     header: { name: 'X-Api-Token', scheme: '' },
-    whoami: { path: '/v2/whoami', idField: 'member.id', emailField: 'member.login', nameField: 'member.login', roleField: 'member.kind', companyIdField: 'member.org_id', companyNameField: 'member.title', roles: { super_admin: ['root'], company_admin: ['admin'], user: ['agent'] } },
+    whoami: {
+      path: '/v2/whoami',
+      idField: 'member.id',
+      emailField: 'member.login',
+      nameField: 'member.login',
+      roleField: 'member.kind',
+      companyIdField: 'member.org_id',
+      companyNameField: 'member.title',
+      roles: { super_admin: ['root'], company_admin: ['admin'], user: ['agent'] },
+    },
     tenants: { listPath: '/v2/orgs', itemsField: 'results', idField: 'id', nameField: 'title' },
     paging: { kind: 'offset', limitParam: 'limit', offsetParam: 'offset', itemsField: 'results', totalField: 'total', maxLimit: 20 },
     catalog,
@@ -62,14 +73,18 @@ export async function startOtherCrm(): Promise<OtherCrm> {
   const int = { type: 'integer' };
   const str = { type: 'string' };
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.post('/v2/session', { schema: { body: { type: 'object', required: ['username', 'secret'], properties: { username: str, secret: str } } } }, async (req, reply) => {
-    const { username, secret } = req.body as { username: string; secret: string };
-    const r = await pool.query('SELECT id, org_id, kind FROM members WHERE login = $1 AND secret = $2', [username, secret]);
-    if (!r.rows[0]) return reply.status(401).send({ error: 'nope' });
-    const token = randomBytes(16).toString('hex');
-    tokens.set(token, { id: r.rows[0].id, org: r.rows[0].org_id, kind: r.rows[0].kind });
-    return { data: { token } };
-  });
+  app.post(
+    '/v2/session',
+    { schema: { body: { type: 'object', required: ['username', 'secret'], properties: { username: str, secret: str } } } },
+    async (req, reply) => {
+      const { username, secret } = req.body as { username: string; secret: string };
+      const r = await pool.query('SELECT id, org_id, kind FROM members WHERE login = $1 AND secret = $2', [username, secret]);
+      if (!r.rows[0]) return reply.status(401).send({ error: 'nope' });
+      const token = randomBytes(16).toString('hex');
+      tokens.set(token, { id: r.rows[0].id, org: r.rows[0].org_id, kind: r.rows[0].kind });
+      return { data: { token } };
+    },
+  );
   app.get('/v2/whoami', async (req) => {
     const m = who(req);
     const r = await pool.query('SELECT m.id, m.login, m.kind, m.org_id, o.title FROM members m LEFT JOIN orgs o ON o.id = m.org_id WHERE m.id = $1', [m.id]);
@@ -77,36 +92,67 @@ export async function startOtherCrm(): Promise<OtherCrm> {
   });
 
   /** a collection with offset paging, scoped to the caller's org where the table has one */
-  const collection = (path: string, table: string, item: string, fields: Record<string, object>, required: string[], opts: { parent?: { param: string; column: string }; org?: boolean } = {}) => {
+  const collection = (
+    path: string,
+    table: string,
+    item: string,
+    fields: Record<string, object>,
+    required: string[],
+    opts: { parent?: { param: string; column: string }; org?: boolean } = {},
+  ) => {
     const props = { id: int, ...fields };
     const itemSchema = { type: 'object', properties: props };
     const params = opts.parent ? { type: 'object', properties: { [opts.parent.param]: int } } : undefined;
     const itemParams = { type: 'object', properties: { ...(opts.parent ? { [opts.parent.param]: int } : {}), [item]: int } };
     const route = path.replace(/\{(\w+)\}/g, ':$1');
     const bodyProps = Object.fromEntries(Object.entries(fields).filter(([k]) => k !== opts.parent?.column && k !== 'org_id'));
-    app.get(route, { schema: { tags: [table], ...(params ? { params } : {}), querystring: { type: 'object', properties: { limit: int, offset: int } }, response: { 200: { type: 'object', properties: { results: { type: 'array', items: itemSchema }, total: int } } } } }, async (req) => {
-      const m = who(req);
-      const q = req.query as { limit?: number; offset?: number };
-      const where: string[] = [];
-      const args: unknown[] = [];
-      if (opts.org && m.kind !== 'root') { args.push(m.org); where.push(`org_id = $${args.length}`); }
-      if (opts.parent) { args.push((req.params as Record<string, number>)[opts.parent.param]); where.push(`${opts.parent.column} = $${args.length}`); }
-      const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
-      const total = (await pool.query(`SELECT count(*)::int AS n FROM ${table} ${w}`, args)).rows[0].n;
-      const rows = (await pool.query(`SELECT * FROM ${table} ${w} ORDER BY id LIMIT ${Math.min(q.limit ?? 20, 50)} OFFSET ${q.offset ?? 0}`, args)).rows;
-      return { results: rows.map(({ secret: _s, ...r }) => r), total };
-    });
-    app.post(route, { schema: { tags: [table], ...(params ? { params } : {}), body: { type: 'object', required, properties: bodyProps }, response: { 201: itemSchema } } }, async (req, reply) => {
-      const m = who(req);
-      const body = { ...(req.body as Record<string, unknown>) };
-      if (opts.org) body.org_id = m.org;
-      if (opts.parent) body[opts.parent.column] = (req.params as Record<string, number>)[opts.parent.param];
-      if ('reporter_id' in fields && body.reporter_id === undefined) body.reporter_id = m.id;
-      if ('author_id' in fields && body.author_id === undefined) body.author_id = m.id;
-      const keys = Object.keys(body);
-      const r = await pool.query(`INSERT INTO ${table} (${keys.join(', ')}) VALUES (${keys.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`, keys.map((k) => body[k]));
-      return reply.status(201).send(r.rows[0]);
-    });
+    app.get(
+      route,
+      {
+        schema: {
+          tags: [table],
+          ...(params ? { params } : {}),
+          querystring: { type: 'object', properties: { limit: int, offset: int } },
+          response: { 200: { type: 'object', properties: { results: { type: 'array', items: itemSchema }, total: int } } },
+        },
+      },
+      async (req) => {
+        const m = who(req);
+        const q = req.query as { limit?: number; offset?: number };
+        const where: string[] = [];
+        const args: unknown[] = [];
+        if (opts.org && m.kind !== 'root') {
+          args.push(m.org);
+          where.push(`org_id = $${args.length}`);
+        }
+        if (opts.parent) {
+          args.push((req.params as Record<string, number>)[opts.parent.param]);
+          where.push(`${opts.parent.column} = $${args.length}`);
+        }
+        const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+        const total = (await pool.query(`SELECT count(*)::int AS n FROM ${table} ${w}`, args)).rows[0].n;
+        const rows = (await pool.query(`SELECT * FROM ${table} ${w} ORDER BY id LIMIT ${Math.min(q.limit ?? 20, 50)} OFFSET ${q.offset ?? 0}`, args)).rows;
+        return { results: rows.map(({ secret: _s, ...r }) => r), total };
+      },
+    );
+    app.post(
+      route,
+      { schema: { tags: [table], ...(params ? { params } : {}), body: { type: 'object', required, properties: bodyProps }, response: { 201: itemSchema } } },
+      async (req, reply) => {
+        const m = who(req);
+        const body = { ...(req.body as Record<string, unknown>) };
+        if (opts.org) body.org_id = m.org;
+        if (opts.parent) body[opts.parent.column] = (req.params as Record<string, number>)[opts.parent.param];
+        if ('reporter_id' in fields && body.reporter_id === undefined) body.reporter_id = m.id;
+        if ('author_id' in fields && body.author_id === undefined) body.author_id = m.id;
+        const keys = Object.keys(body);
+        const r = await pool.query(
+          `INSERT INTO ${table} (${keys.join(', ')}) VALUES (${keys.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING *`,
+          keys.map((k) => body[k]),
+        );
+        return reply.status(201).send(r.rows[0]);
+      },
+    );
     const byId = `${path}/{${item}}`.replace(/\{(\w+)\}/g, ':$1');
     app.get(byId, { schema: { tags: [table], params: itemParams, response: { 200: itemSchema } } }, async (req, reply) => {
       who(req);
@@ -117,7 +163,10 @@ export async function startOtherCrm(): Promise<OtherCrm> {
       who(req);
       const body = req.body as Record<string, unknown>;
       const keys = Object.keys(body);
-      const r = await pool.query(`UPDATE ${table} SET ${keys.map((k, i) => `${k} = $${i + 2}`).join(', ')} WHERE id = $1 RETURNING *`, [(req.params as Record<string, number>)[item], ...keys.map((k) => body[k])]);
+      const r = await pool.query(`UPDATE ${table} SET ${keys.map((k, i) => `${k} = $${i + 2}`).join(', ')} WHERE id = $1 RETURNING *`, [
+        (req.params as Record<string, number>)[item],
+        ...keys.map((k) => body[k]),
+      ]);
       return r.rows[0];
     });
     app.delete(byId, { schema: { tags: [table], params: itemParams } }, async (req, reply) => {
@@ -126,20 +175,38 @@ export async function startOtherCrm(): Promise<OtherCrm> {
       return reply.status(204).send();
     });
   };
-  app.get('/v2/orgs', { schema: { response: { 200: { type: 'object', properties: { results: { type: 'array', items: { type: 'object', properties: { id: int, title: str } } }, total: int } } } } }, async (req) => {
-    const m = who(req);
-    const rows = (await pool.query(m.kind === 'root' ? 'SELECT * FROM orgs' : 'SELECT * FROM orgs WHERE id = $1', m.kind === 'root' ? [] : [m.org])).rows;
-    return { results: rows, total: rows.length };
-  });
-  app.get('/v2/orgs/:orgId', { schema: { params: { type: 'object', properties: { orgId: int } } } }, async (req) => (await pool.query('SELECT * FROM orgs WHERE id = $1', [(req.params as { orgId: number }).orgId])).rows[0]);
+  app.get(
+    '/v2/orgs',
+    {
+      schema: {
+        response: {
+          200: { type: 'object', properties: { results: { type: 'array', items: { type: 'object', properties: { id: int, title: str } } }, total: int } },
+        },
+      },
+    },
+    async (req) => {
+      const m = who(req);
+      const rows = (await pool.query(m.kind === 'root' ? 'SELECT * FROM orgs' : 'SELECT * FROM orgs WHERE id = $1', m.kind === 'root' ? [] : [m.org])).rows;
+      return { results: rows, total: rows.length };
+    },
+  );
+  app.get(
+    '/v2/orgs/:orgId',
+    { schema: { params: { type: 'object', properties: { orgId: int } } } },
+    async (req) => (await pool.query('SELECT * FROM orgs WHERE id = $1', [(req.params as { orgId: number }).orgId])).rows[0],
+  );
   collection('/v2/members', 'members', 'memberId', { org_id: int, login: str, kind: str }, ['login'], { org: true });
   collection('/v2/tickets', 'tickets', 'ticketId', { org_id: int, reporter_id: int, subject: str, state: str }, ['subject'], { org: true });
-  collection('/v2/tickets/{ticketId}/comments', 'ticket_comments', 'commentId', { ticket_id: int, body: str }, ['body'], { parent: { param: 'ticketId', column: 'ticket_id' } });
+  collection('/v2/tickets/{ticketId}/comments', 'ticket_comments', 'commentId', { ticket_id: int, body: str }, ['body'], {
+    parent: { param: 'ticketId', column: 'ticket_id' },
+  });
   collection('/v2/notes', 'notes', 'noteId', { author_id: int, text: str, pinned: { type: 'boolean' } }, ['text']);
   collection('/v2/kb-articles', 'kb_articles', 'articleId', { title: str, body: str }, ['title']);
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
-    url, databaseUrl: database.url, pool,
+    url,
+    databaseUrl: database.url,
+    pool,
     close: async () => {
       await app.close();
       await pool.end();

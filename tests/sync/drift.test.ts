@@ -31,13 +31,21 @@ const proofOf = (proofs: Array<{ resource: string }>, resource: string) => proof
 describe('a drifted proof says what differs and why', () => {
   it('names the rows added, deleted and changed on the server since the sync, and keeps that in the cache', async () => {
     const token = await crm.login('admin@globex.test');
-    const contact = async (first: string) => (await crm.call(token, 'POST', '/api/contacts', { first_name: first, last_name: 'Person', email: `${first.toLowerCase()}-${Date.now()}@globex.test` })).body.id as string;
+    const contact = async (first: string) =>
+      (await crm.call(token, 'POST', '/api/contacts', { first_name: first, last_name: 'Person', email: `${first.toLowerCase()}-${Date.now()}@globex.test` }))
+        .body.id as string;
     const deleted = await contact('Doomed'); // nothing refers to it: it can go on the server
     expect((await ts.call('sync:run', { tenants: [globex] })).body.ok).toBe(true);
     const first = (await ts.call('sync:prove', { tenant: globex })).body.value.proofs;
-    expect(proofOf(first, 'contacts')).toMatchObject({ status: 'in-sync', basis: 'relist', by: 'super@tenantscope.test', cachedBy: ['super@tenantscope.test'] });
+    expect(proofOf(first, 'contacts')).toMatchObject({
+      status: 'in-sync',
+      basis: 'relist',
+      by: 'super@tenantscope.test',
+      cachedBy: ['super@tenantscope.test'],
+    });
     // behind the console's back: one contact changed, one deleted, one added
-    const changed = (await crm.pool.query(`SELECT id FROM contacts WHERE company_id = $1 AND id <> $2 ORDER BY id LIMIT 1`, [globex, deleted])).rows[0].id as string;
+    const changed = (await crm.pool.query(`SELECT id FROM contacts WHERE company_id = $1 AND id <> $2 ORDER BY id LIMIT 1`, [globex, deleted])).rows[0]
+      .id as string;
     await crm.pool.query(`UPDATE contacts SET first_name = 'Changed', updated_at = now() + interval '1 minute' WHERE id = $1`, [changed]);
     await crm.pool.query(`DELETE FROM contacts WHERE id = $1`, [deleted]);
     const added = await contact('New');
@@ -46,7 +54,9 @@ describe('a drifted proof says what differs and why', () => {
     const contacts = proofOf(second, 'contacts');
     expect(contacts.status).toBe('drifted');
     expect(contacts.diff).toEqual({ missing: [added], extra: [deleted], changed: [changed], counts: { missing: 1, extra: 1, changed: 1 } });
-    expect(contacts.why).toBe('Rows by id: 1 on the server that the cache lacks (new since the last sync); 1 in the cache that the server did not list to super@tenantscope.test; 1 changed on the server since they were cached. They were deleted on the server, or are no longer listed to anyone: a sync by updated_since does not see a deletion unless the CRM has a deletions feed; evict the partition and sync it again to list it afresh.');
+    expect(contacts.why).toBe(
+      'Rows by id: 1 on the server that the cache lacks (new since the last sync); 1 in the cache that the server did not list to super@tenantscope.test; 1 changed on the server since they were cached. They were deleted on the server, or are no longer listed to anyone: a sync by updated_since does not see a deletion unless the CRM has a deletions feed; evict the partition and sync it again to list it afresh.',
+    );
     // the window opens it later from the cache, as it was
     const kept = proofOf((await ts.call('sync:proofs', { tenant: globex })).body.value.proofs, 'contacts');
     expect(kept).toEqual(contacts);
@@ -60,7 +70,7 @@ describe('a drifted proof says what differs and why', () => {
     expect(proofOf((await ts.call('sync:prove', { tenant: globex })).body.value.proofs, 'contacts').status).toBe('in-sync');
   });
 
-  it('a plain user proves what their own sync was given, apart from the company\'s proof', async () => {
+  it("a plain user proves what their own sync was given, apart from the company's proof", async () => {
     const before = (await ts.call('sync:proofs', { tenant: globex })).body.value.proofs;
     await ts.call('session:signOut', {});
     await ts.call('session:signIn', { connection: 'ref', username: 'user@globex.test', password: 'demo' });
@@ -80,10 +90,18 @@ describe('a drifted proof says what differs and why', () => {
     // the super admin synced Globex; its company admin proves it with their own listing
     await ts.call('session:signOut', {});
     await ts.call('session:signIn', { connection: 'ref', username: 'admin@globex.test', password: 'demo' });
-    const proofs = (await ts.call('sync:prove', { tenant: globex })).body.value.proofs as Array<{ resource: string; status: string; diff?: { counts: { extra: number } }; why?: string }>;
+    const proofs = (await ts.call('sync:prove', { tenant: globex })).body.value.proofs as Array<{
+      resource: string;
+      status: string;
+      diff?: { counts: { extra: number } };
+      why?: string;
+    }>;
     const narrower = proofs.filter((p) => p.status === 'drifted' && p.diff && p.diff.counts.extra > 0);
     expect(narrower.length, JSON.stringify(proofs.map((p) => [p.resource, p.status]))).toBeGreaterThan(0);
-    for (const p of narrower) expect(p.why).toMatch(/The extra rows were fetched by (super@tenantscope\.test|user@globex\.test)(, user@globex\.test)?: admin@globex\.test's listing is narrower, which is not a deletion on the server/);
+    for (const p of narrower)
+      expect(p.why).toMatch(
+        /The extra rows were fetched by (super@tenantscope\.test|user@globex\.test)(, user@globex\.test)?: admin@globex\.test's listing is narrower, which is not a deletion on the server/,
+      );
     // the super admin's rows among them: their sync listed what this one does not
     expect(narrower.some((p) => p.why!.includes('fetched by super@tenantscope.test'))).toBe(true);
     await ts.call('session:signOut', {});

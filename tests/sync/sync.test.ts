@@ -57,10 +57,18 @@ describe('sync into the cache', () => {
     }
     // partitions hold exactly each company's rows: calls through their owner
     const acme = tenants.find((t) => t.slug === 'acme')!.id;
-    const serverCalls = Number((await crm.pool.query('SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 AND c.deleted_at IS NULL', [acme])).rows[0].count);
-    expect(cache.raw.prepare("SELECT count(*) AS n FROM records WHERE company_id = ? AND resource = 'calls' AND deleted = 0").get(acme)).toEqual({ n: serverCalls });
+    const serverCalls = Number(
+      (await crm.pool.query('SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 AND c.deleted_at IS NULL', [acme])).rows[0]
+        .count,
+    );
+    expect(cache.raw.prepare("SELECT count(*) AS n FROM records WHERE company_id = ? AND resource = 'calls' AND deleted = 0").get(acme)).toEqual({
+      n: serverCalls,
+    });
     // provenance on every row
-    const row = cache.raw.prepare("SELECT fetched_by, fetched_from FROM records WHERE resource = 'calls' LIMIT 1").get() as { fetched_by: string; fetched_from: string };
+    const row = cache.raw.prepare("SELECT fetched_by, fetched_from FROM records WHERE resource = 'calls' LIMIT 1").get() as {
+      fetched_by: string;
+      fetched_from: string;
+    };
     expect(row.fetched_by).toBe('super@tenantscope.test');
     expect(row.fetched_from).toMatch(/^\/api\/calls\?company_id=/);
 
@@ -69,7 +77,12 @@ describe('sync into the cache', () => {
     const created: string[] = [];
     for (let i = 0; i < 5; i++) created.push((await crm.call(admin, 'POST', '/api/contacts', { first_name: 'New', last_name: `C${i}` })).body.id);
     // the deleted call has a transcript: a child whose parent is gone from the server (and, after an evict, from the cache) stays in its company
-    const someCall = (await crm.pool.query('SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 ORDER BY EXISTS (SELECT 1 FROM call_transcripts t WHERE t.call_id = c.id) DESC LIMIT 2', [acme])).rows;
+    const someCall = (
+      await crm.pool.query(
+        'SELECT c.id FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id = $1 ORDER BY EXISTS (SELECT 1 FROM call_transcripts t WHERE t.call_id = c.id) DESC LIMIT 2',
+        [acme],
+      )
+    ).rows;
     expect(Number((await crm.pool.query('SELECT count(*) FROM call_transcripts WHERE call_id = $1', [someCall[1].id])).rows[0].count)).toBeGreaterThan(0);
     expect((await crm.call(admin, 'PATCH', `/api/calls/${someCall[0].id}`, { notes: 'changed' })).status).toBe(200);
     expect((await crm.call(admin, 'DELETE', `/api/calls/${someCall[1].id}`)).status).toBe(204);
@@ -96,13 +109,16 @@ describe('sync into the cache', () => {
     const all = await sync.run(who, [{ id: ALL, name: 'every tenant' }], { pageSize: 50 });
     expect(all.outcomes.filter((o) => o.status === 'failed')).toEqual([]);
     expect(all.outcomes.every((o) => o.tenant === ALL)).toBe(true);
-    for (const t of tenants) expect((await sync.prove(who, t)).filter((p) => p.status !== 'in-sync').map((p) => `${t.slug} ${p.resource} ${p.local.count}/${p.server?.count}`)).toEqual([]);
+    for (const t of tenants)
+      expect(
+        (await sync.prove(who, t)).filter((p) => p.status !== 'in-sync').map((p) => `${t.slug} ${p.resource} ${p.local.count}/${p.server?.count}`),
+      ).toEqual([]);
     await cache.close();
   });
 });
 
 describe('leak evidence while syncing', () => {
-  it('a Globex user whose calls list is not scoped gets Acme\'s calls: each kept as a leak with the request', async () => {
+  it("a Globex user whose calls list is not scoped gets Acme's calls: each kept as a leak with the request", async () => {
     const crm = await startTestCrm({ profile: { extends: 'legacy', resources: { calls: { list: 'none' } } } });
     try {
       const profile = ConnectionProfileSchema.parse(referenceProfile('ref', crm.url));
@@ -111,14 +127,18 @@ describe('leak evidence while syncing', () => {
       const who = await identityFor(profile, 'user@globex.test');
       const globex = (await companies(crm)).find((t) => t.slug === 'globex')!;
       const report = await sync.run(who, [globex]);
-      const foreignCalls = Number((await crm.pool.query('SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id <> $1', [globex.id])).rows[0].count);
+      const foreignCalls = Number(
+        (await crm.pool.query('SELECT count(*) FROM calls c JOIN users u ON u.id = c.user_id WHERE u.company_id <> $1', [globex.id])).rows[0].count,
+      );
       expect(report.leaks).toBe(foreignCalls);
       const leaks = cache.raw.prepare('SELECT * FROM leaks').all() as Array<{ resource: string; identity: string; request: string; company_id: string }>;
       expect(new Set(leaks.map((l) => l.resource))).toEqual(new Set(['calls']));
       expect(leaks.every((l) => l.identity === 'user@globex.test' && l.request.startsWith('GET /api/calls?') && l.company_id !== globex.id)).toBe(true);
       await expect(sync.run(who, [(await companies(crm)).find((t) => t.slug === 'acme')!])).rejects.toThrow(/own company only/);
       await cache.close();
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   });
 });
 
@@ -131,24 +151,59 @@ describe('bad answers', () => {
       const url = new URL(req.url!, 'http://x');
       res.setHeader('content-type', 'application/json');
       if (mode === 'flaky' && hits % 4 === 1) return res.end('{"items": [{"id": "r0", "comp');
-      if (mode === 'flaky' && hits % 4 !== 0) { res.statusCode = hits % 2 ? 503 : 429; res.setHeader('retry-after', '0'); return res.end('{}'); }
+      if (mode === 'flaky' && hits % 4 !== 0) {
+        res.statusCode = hits % 2 ? 503 : 429;
+        res.setHeader('retry-after', '0');
+        return res.end('{}');
+      }
       if (mode === 'no-id') return res.end(JSON.stringify({ items: [{ name: 'x' }], next_cursor: null }));
       if (mode === 'stuck') return res.end(JSON.stringify({ items: [{ id: `s${hits}` }], next_cursor: 'same' }));
-      if (mode === 'other') return res.end(JSON.stringify({ items: [{ id: 't9', company_id: 'T' }, { id: 'u1', company_id: 'U' }], next_cursor: null }));
+      if (mode === 'other')
+        return res.end(
+          JSON.stringify({
+            items: [
+              { id: 't9', company_id: 'T' },
+              { id: 'u1', company_id: 'U' },
+            ],
+            next_cursor: null,
+          }),
+        );
       if (mode === 'long') {
         const c = Number(url.searchParams.get('cursor') ?? 0);
         return res.end(JSON.stringify({ items: [{ id: `l${c}`, company_id: 'T' }], next_cursor: c < 39 ? String(c + 1) : null }));
       }
       const c = Number(url.searchParams.get('cursor') ?? 0);
       const skip = mode === 'fewer' && c === 1; // r1 vanished from the server
-      res.end(JSON.stringify({ items: c < 3 && !skip ? [{ id: `r${c}`, company_id: 'T', updated_at: `2026-01-0${c + 1}T00:00:00Z` }] : [], next_cursor: c < 3 ? String(c + 1) : null }));
+      res.end(
+        JSON.stringify({
+          items: c < 3 && !skip ? [{ id: `r${c}`, company_id: 'T', updated_at: `2026-01-0${c + 1}T00:00:00Z` }] : [],
+          next_cursor: c < 3 ? String(c + 1) : null,
+        }),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
       const profile = ConnectionProfileSchema.parse({
-        version: 1, name: 'fake', baseUrl: base, auth: { kind: 'token' }, whoami: { path: '/me' }, tenants: { listPath: '/t' },
-        catalog: { resources: [{ name: 'things', endpoints: { list: '/things' }, table: null, companyField: 'company_id', class: 'tenant', derivation: { kind: 'own', field: 'company_id' }, priority: null }] },
+        version: 1,
+        name: 'fake',
+        baseUrl: base,
+        auth: { kind: 'token' },
+        whoami: { path: '/me' },
+        tenants: { listPath: '/t' },
+        catalog: {
+          resources: [
+            {
+              name: 'things',
+              endpoints: { list: '/things' },
+              table: null,
+              companyField: 'company_id',
+              class: 'tenant',
+              derivation: { kind: 'own', field: 'company_id' },
+              priority: null,
+            },
+          ],
+        },
       });
       const cache = await tempCache();
       const sync = new SyncService(cache, profile, new EventBus(), { retry: { attempts: 6, baseMs: 1, capMs: 5 } });
@@ -159,7 +214,7 @@ describe('bad answers', () => {
       mode = 'fewer';
       const relist = await sync.run(who, [{ id: 'T', name: 'Tenant T' }]);
       expect(relist.deletions).toBe(1);
-      expect(cache.raw.prepare("SELECT id FROM records WHERE deleted = 1").all()).toEqual([{ id: 'r1' }]);
+      expect(cache.raw.prepare('SELECT id FROM records WHERE deleted = 1').all()).toEqual([{ id: 'r1' }]);
       const good = cache.raw.prepare('SELECT count(*) AS n FROM records').get();
       mode = 'no-id';
       cache.raw.prepare('UPDATE sync_state SET high_water = NULL').run();
@@ -175,11 +230,13 @@ describe('bad answers', () => {
       const superWho: SyncIdentity = { email: 'super@x', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' };
       mode = 'other';
       cache.raw.prepare('UPDATE sync_state SET cursor = NULL, high_water = NULL').run();
-      const heldBefore = cache.raw.prepare("SELECT id, updated_at, deleted FROM records ORDER BY id").all();
+      const heldBefore = cache.raw.prepare('SELECT id, updated_at, deleted FROM records ORDER BY id').all();
       const other = await su.run(superWho, [{ id: 'T', name: 'Tenant T' }]);
       expect(other.outcomes[0]!.status).toBe('failed');
-      expect(other.outcomes[0]!.message).toBe('Tenant T · things: /things?company_id=T&limit=100: asked for company T, but the page holds things u1 of company U.');
-      expect(cache.raw.prepare("SELECT id, updated_at, deleted FROM records ORDER BY id").all()).toEqual(heldBefore);
+      expect(other.outcomes[0]!.message).toBe(
+        'Tenant T · things: /things?company_id=T&limit=100: asked for company T, but the page holds things u1 of company U.',
+      );
+      expect(cache.raw.prepare('SELECT id, updated_at, deleted FROM records ORDER BY id').all()).toEqual(heldBefore);
       // many one-row pages: more than the fetcher may hold ahead of the writer, far fewer rows than a batch
       mode = 'long';
       cache.raw.prepare('UPDATE sync_state SET cursor = NULL, high_water = NULL').run();
@@ -195,7 +252,9 @@ describe('bad answers', () => {
       expect(flaky.retried.some((r) => /\(503\)|\(429\)/.test(r))).toBe(true);
       expect(flaky.retried.some((r) => /truncated body/.test(r))).toBe(true);
       await cache.close();
-    } finally { server.close(); }
+    } finally {
+      server.close();
+    }
   });
 });
 
@@ -218,10 +277,12 @@ describe('a full or read-only disk', () => {
       cache.raw.pragma(`max_page_count = ${pages + 3}`);
       const failed = await sync.run(who, [globex], { pageSize: 7 }).catch((e) => e);
       expect(failed.code).toBe('storage');
-      expect(failed.message).toMatch(/^Globex Corporation · \w+: The cache could not be written while storing \/api\/[\w/-]+\?company_id=[\w-]+&limit=7.*: the disk is full \(SQLITE_FULL\)/);
+      expect(failed.message).toMatch(
+        /^Globex Corporation · \w+: The cache could not be written while storing \/api\/[\w/-]+\?company_id=[\w-]+&limit=7.*: the disk is full \(SQLITE_FULL\)/,
+      );
       expect(profile.catalog.resources.map((r) => sync.localManifest(acme.id, r.name))).toEqual(acmeBefore);
       // what Globex has is exactly what its saved cursors say it has: no half-written page
-      const held = cache.raw.prepare("SELECT count(*) FROM records WHERE company_id = ?").pluck().get(globex.id) as number;
+      const held = cache.raw.prepare('SELECT count(*) FROM records WHERE company_id = ?').pluck().get(globex.id) as number;
       const counted = cache.raw.prepare('SELECT coalesce(sum(rows), 0) FROM sync_state WHERE company_id = ?').pluck().get(globex.id) as number;
       expect(held).toBe(counted);
       // space again: the next sync resumes and is proven
@@ -233,12 +294,26 @@ describe('a full or read-only disk', () => {
 
       // a read-only cache: said before anything is asked of the CRM
       const ro = openSqlite(join(dir, 'c.sqlite'), { readonly: true });
-      const roSync = new SyncService({ raw: ro, db: null as never, encrypted: false, encryptedNow: false, close: async () => { ro.close(); } }, profile, new EventBus());
+      const roSync = new SyncService(
+        {
+          raw: ro,
+          db: null as never,
+          encrypted: false,
+          encryptedNow: false,
+          close: async () => {
+            ro.close();
+          },
+        },
+        profile,
+        new EventBus(),
+      );
       const refused = await roSync.run(who, [acme]).catch((e) => e);
       expect(refused.code).toBe('storage');
       expect(refused.message).toMatch(/could not be written before the sync began: the cache is read-only \(SQLITE_READONLY/);
       ro.close();
-    } finally { await crm.close(); }
+    } finally {
+      await crm.close();
+    }
   });
 });
 
@@ -280,7 +355,15 @@ describe('killed mid-sync', () => {
   it('kill -9 at 20 random points, then resume: every tenant and resource matches the server', async () => {
     const crm = await startTestCrm({ profile: 'fixed' });
     const home = tempHome('kill');
-    writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'TENANTSCOPE_REF_PW' }] }] }));
+    writeFileSync(
+      join(home, 'connections.json'),
+      JSON.stringify({
+        version: 1,
+        connections: [
+          { ...referenceProfile('ref', crm.url), identities: [{ label: 'Super', username: 'super@tenantscope.test', passwordEnv: 'TENANTSCOPE_REF_PW' }] },
+        ],
+      }),
+    );
     const cacheFile = join(home, 'cache', 'ref.sqlite');
     const cache = cacheReader(cacheFile);
     /** a sync killed once it has written `rows` rows in its own run (0: as soon as the run is recorded) */
@@ -289,17 +372,23 @@ describe('killed mid-sync', () => {
       return runCli(['--json', 'sync', '--connection', 'ref', '--all', '--page-size', '3'], {
         home,
         env: { TENANTSCOPE_REF_PW: 'demo' },
-        killWhen: rows === null ? undefined : () => {
-          const run = cache.count('SELECT max(id) FROM sync_runs');
-          return run > earlier && cache.count('SELECT count(*) FROM records WHERE seen_run = ?', run) >= rows;
-        },
+        killWhen:
+          rows === null
+            ? undefined
+            : () => {
+                const run = cache.count('SELECT max(id) FROM sync_runs');
+                return run > earlier && cache.count('SELECT count(*) FROM records WHERE seen_run = ?', run) >= rows;
+              },
       });
     };
     try {
       let total = 0;
       for (const m of MODELS) total += Number((await crm.pool.query(`SELECT count(*) FROM ${m.name} WHERE deleted_at IS NULL`)).rows[0].count);
       let seed = 2026;
-      const rnd = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+      const rnd = () => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
       let killed = 0;
       for (let i = 0; i < 20; i++) {
         // every other round starts a full relist over the rows already cached, so that most kills land mid-listing;

@@ -17,7 +17,9 @@ export function startRun(db: Db, startedAt: string, readOnly: boolean, pid: numb
 
 /** Keeps one probe's verdict (a probe asked again replaces its verdict). */
 export function probeSaver(db: Db, runId: number): (r: ProbeResult) => void {
-  const save = db.prepare('INSERT OR REPLACE INTO isolation_results (run_id, resource, identity, operation, verdict, detail, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const save = db.prepare(
+    'INSERT OR REPLACE INTO isolation_results (run_id, resource, identity, operation, verdict, detail, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
   return (r) => void save.run(runId, r.resource, r.identity, r.operation, r.verdict, r.detail, JSON.stringify(r.evidence));
 }
 
@@ -25,9 +27,20 @@ export function noteRunMessage(db: Db, runId: number, message: string): void {
   db.prepare('UPDATE isolation_runs SET message = ? WHERE id = ?').run(message, runId);
 }
 
-export function finishRun(db: Db, runId: number, end: { finishedAt: string; outcome: string; probes: number; leaks: number; seconds: number; cleanup: unknown }): void {
-  db.prepare('UPDATE isolation_runs SET finished_at = ?, outcome = ?, probes = ?, leaks = ?, seconds = ?, cleanup = ? WHERE id = ?')
-    .run(end.finishedAt, end.outcome, end.probes, end.leaks, end.seconds, JSON.stringify(end.cleanup), runId);
+export function finishRun(
+  db: Db,
+  runId: number,
+  end: { finishedAt: string; outcome: string; probes: number; leaks: number; seconds: number; cleanup: unknown },
+): void {
+  db.prepare('UPDATE isolation_runs SET finished_at = ?, outcome = ?, probes = ?, leaks = ?, seconds = ?, cleanup = ? WHERE id = ?').run(
+    end.finishedAt,
+    end.outcome,
+    end.probes,
+    end.leaks,
+    end.seconds,
+    JSON.stringify(end.cleanup),
+    runId,
+  );
 }
 
 /** Runs still marked running whose process `alive` says is gone end as 'interrupted', keeping what they probed. */
@@ -43,16 +56,23 @@ export function settleInterruptedRuns(db: Db, alive: (pid: number) => boolean): 
 
 /** The newest runs first (at most 200). */
 export function listRuns(db: Db): Output<'isolation:runs'>['runs'] {
-  const rows = db.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, read_only AS readOnly, outcome, probes, leaks, message FROM isolation_runs ORDER BY id DESC LIMIT 200').all() as Array<Omit<Output<'isolation:runs'>['runs'][number], 'readOnly'> & { readOnly: number }>;
+  const rows = db
+    .prepare(
+      'SELECT id, started_at AS startedAt, finished_at AS finishedAt, read_only AS readOnly, outcome, probes, leaks, message FROM isolation_runs ORDER BY id DESC LIMIT 200',
+    )
+    .all() as Array<Omit<Output<'isolation:runs'>['runs'][number], 'readOnly'> & { readOnly: number }>;
   return rows.map((r) => ({ ...r, readOnly: !!r.readOnly }));
 }
 
 /** One run with every verdict and its evidence, or null when there is no such run. */
 export function runResults(db: Db, runId: number): Output<'isolation:results'> | null {
-  const run = db.prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome, read_only AS readOnly, seconds, cleanup FROM isolation_runs WHERE id = ?').get(runId) as
-    (Omit<RunRow, 'readOnly' | 'cleanup'> & { readOnly: number; cleanup: string | null }) | undefined;
+  const run = db
+    .prepare('SELECT id, started_at AS startedAt, finished_at AS finishedAt, outcome, read_only AS readOnly, seconds, cleanup FROM isolation_runs WHERE id = ?')
+    .get(runId) as (Omit<RunRow, 'readOnly' | 'cleanup'> & { readOnly: number; cleanup: string | null }) | undefined;
   if (!run) return null;
-  const rows = db.prepare('SELECT resource, identity, operation, verdict, detail, evidence FROM isolation_results WHERE run_id = ? ORDER BY resource, identity, operation').all(runId) as Array<Omit<ProbeResult, 'evidence'> & { evidence: string }>;
+  const rows = db
+    .prepare('SELECT resource, identity, operation, verdict, detail, evidence FROM isolation_results WHERE run_id = ? ORDER BY resource, identity, operation')
+    .all(runId) as Array<Omit<ProbeResult, 'evidence'> & { evidence: string }>;
   return {
     run: { ...run, readOnly: !!run.readOnly, seconds: run.seconds ?? null, cleanup: run.cleanup === null ? null : JSON.parse(run.cleanup) },
     results: rows.map((r) => ({ ...r, evidence: JSON.parse(r.evidence) })),

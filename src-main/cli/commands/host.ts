@@ -14,18 +14,21 @@ program
   .action((o: { port: number; demo: boolean }) => {
     const out = createOut(json());
     const services = createServices({ home: resolveHome(), mode: 'browser', startDemo: o.demo, log: createLogger('tenantscope') });
-    void startHttpHost(services, { port: o.port }).then((host) => {
-      process.stdout.write(`TENANTSCOPE_URL=${host.openUrl}\n`);
-      out.info(`TenantScope is running at ${host.openUrl}\nOpen that address in your browser. Stop with Ctrl+C.`);
-      const stop = async () => {
-        await host.close().catch(() => {});
-        await services.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop());
-      process.on('SIGTERM', () => void stop());
-    }, (e: Error) => {
-      out.info(`error: the host could not start: ${e.message}`);
-      process.exit(EXIT.failed);
-    });
+    void startHttpHost(services, { port: o.port }).then(
+      (host) => {
+        process.stdout.write(`TENANTSCOPE_URL=${host.openUrl}\n`);
+        out.info(`TenantScope is running at ${host.openUrl}\nOpen that address in your browser. Stop with Ctrl+C.`);
+        const stop = async () => {
+          await host.close().catch(() => {});
+          await services.close();
+          process.exit(0);
+        };
+        process.on('SIGINT', () => void stop());
+        process.on('SIGTERM', () => void stop());
+      },
+      (e: Error) => {
+        out.info(`error: the host could not start: ${e.message}`);
+        process.exit(EXIT.failed);
+      },
+    );
   });

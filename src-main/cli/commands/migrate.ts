@@ -5,166 +5,340 @@ import type { Output } from '../../../src-shared/contract.ts';
 import { bytes as mib } from '../../../src-shared/format.ts';
 import { OTHER_COLUMNS, otherColumnsText } from '../../../src-shared/migration.ts';
 import { call, CliFailure, dbOf, json, program, run, signInOperator, usingServices } from '../kit.ts';
-import { confirm, EXIT, table } from '../output.ts';
+import { confirm, EXIT, table, type Out } from '../output.ts';
+import type { Services } from '../../compose/services.ts';
 import { progressRenderer } from '../progressBars.ts';
 
-const migrate = program.command('migrate').description('The company_id migration of the CRM\'s PostgreSQL (super admins): audit, plan, run, verify, rollback, runs');
+const migrate = program
+  .command('migrate')
+  .description("The company_id migration of the CRM's PostgreSQL (super admins): audit, plan, run, verify, rollback, runs");
 
 /** Options every migrate command takes: who signs in, which database, which tables. */
 function migrateCommand(name: string, description: string, planning = false): Command {
-  const c = migrate.command(name).description(description)
+  const c = migrate
+    .command(name)
+    .description(description)
     .option('--connection <name>', 'connection name', 'demo')
-    .option('--as <username>', 'sign in as (a super admin; default: the connection\'s first identity)')
+    .option('--as <username>', "sign in as (a super admin; default: the connection's first identity)")
     .option('--password-env <VAR>', 'read the password from this environment variable')
     .option('--token-env <VAR>', 'sign in with a pasted token from this environment variable instead')
-    .option('--db <url>', 'the CRM\'s PostgreSQL (default: the connection\'s; no password in it: use --db-env)')
-    .option('--db-env <VAR>', 'read the CRM\'s PostgreSQL URL from this environment variable');
+    .option('--db <url>', "the CRM's PostgreSQL (default: the connection's; no password in it: use --db-env)")
+    .option('--db-env <VAR>', "read the CRM's PostgreSQL URL from this environment variable");
   if (planning) {
-    c.option('--tables <names>', 'only these tables, comma-separated (a child brings its parent)', (v: string) => v.split(',').map((x) => x.trim()).filter(Boolean))
-      .option('--derive <table=spec>', 'how a table the catalog cannot derive gets its company: owner:<field> or parent:<resource>.<field> (repeatable)', (v: string, prev: Record<string, string>) => {
-        const [t, spec] = v.split('=');
-        return { ...prev, [t!]: spec ?? '' };
-      }, {} as Record<string, string>)
+    c.option('--tables <names>', 'only these tables, comma-separated (a child brings its parent)', (v: string) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+      .option(
+        '--derive <table=spec>',
+        'how a table the catalog cannot derive gets its company: owner:<field> or parent:<resource>.<field> (repeatable)',
+        (v: string, prev: Record<string, string>) => {
+          const [t, spec] = v.split('=');
+          return { ...prev, [t!]: spec ?? '' };
+        },
+        {} as Record<string, string>,
+      )
       .option('--not-null', 'also add CHECK (company_id IS NOT NULL), validated, where no orphans are left', false)
       .option('--batch-size <n>', 'rows a backfill batch to start with (the runner adapts it)', (v) => Number(v));
   }
   return c;
 }
-type MigrateOpts = { connection: string; as?: string; passwordEnv?: string; db?: string; dbEnv?: string; tables?: string[]; derive?: Record<string, string>; notNull?: boolean; batchSize?: number };
-const planInput = (o: MigrateOpts) => ({ tables: o.tables, derive: o.derive && Object.keys(o.derive).length ? o.derive : undefined, notNull: o.notNull ?? false, batchSize: o.batchSize, databaseUrl: dbOf(o) });
+type MigrateOpts = {
+  connection: string;
+  as?: string;
+  passwordEnv?: string;
+  db?: string;
+  dbEnv?: string;
+  tables?: string[];
+  derive?: Record<string, string>;
+  notNull?: boolean;
+  batchSize?: number;
+};
+const planInput = (o: MigrateOpts) => ({
+  tables: o.tables,
+  derive: o.derive && Object.keys(o.derive).length ? o.derive : undefined,
+  notNull: o.notNull ?? false,
+  batchSize: o.batchSize,
+  databaseUrl: dbOf(o),
+});
 
 function planSummary(plan: Output<'migrate:plan'>['plan'], preflight: Output<'migrate:plan'>['preflight']): string {
   return [
-    table([['phase', 'table', 'company from', 'rows', 'orphans', 'about', 'disk'],
-      ...plan.tables.map((t) => [String(t.phase), t.table, t.derivation.kind === 'owner' ? `owner ${t.derivation.field}` : `parent ${t.derivation.parentTable}.${t.derivation.field}`, String(t.rows), String(t.orphansPredicted), `${Math.max(1, Math.ceil(t.estimate.seconds))} s`, `+${mib(t.estimate.columnBytes + t.estimate.indexBytes)} (+${mib(t.estimate.transientBytes)} until vacuum)`])]),
+    table([
+      ['phase', 'table', 'company from', 'rows', 'orphans', 'about', 'disk'],
+      ...plan.tables.map((t) => [
+        String(t.phase),
+        t.table,
+        t.derivation.kind === 'owner' ? `owner ${t.derivation.field}` : `parent ${t.derivation.parentTable}.${t.derivation.field}`,
+        String(t.rows),
+        String(t.orphansPredicted),
+        `${Math.max(1, Math.ceil(t.estimate.seconds))} s`,
+        `+${mib(t.estimate.columnBytes + t.estimate.indexBytes)} (+${mib(t.estimate.transientBytes)} until vacuum)`,
+      ]),
+    ]),
     `${plan.tables.length} tables, ${plan.steps.length} steps, ${plan.estimate.rows} rows; about ${Math.ceil(plan.estimate.seconds)} s of backfill and ${mib(plan.estimate.bytes)} more on disk.`,
     ...plan.skipped.filter((x) => !x.reason.endsWith('filled')).map((x) => `left as is: ${x.table}: ${x.reason}`),
     ...preflight.map((p) => `${p.level.toUpperCase()} ${p.message}`),
   ].join('\n');
 }
 
-migrateCommand('audit', 'Schema audit, read-only: tables without company_id, the seed\'s verify counts, missing indexes and foreign keys, children of another company, unique keys without company_id, Citus readiness')
-  .action((o: MigrateOpts) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o, 'super_admin');
-    const { tables } = await call(services, 'migrate:audit', { databaseUrl: dbOf(o) });
-    const problems = tables.filter((t) => !t.hasCompanyId || t.missing > 0 || !t.indexOnCompanyId || !t.foreignKeyOnCompanyId || (t.childMismatches ?? 0) > 0 || t.uniqueWithoutCompany.length);
-    out.result({ tables }, () => [
-      table([['table', 'company_id', 'total', 'with', 'missing', 'index', 'fk', 'child ≠ parent', 'unique without company_id', 'Citus'],
-        ...tables.map((t) => [t.table, t.hasCompanyId ? 'yes' : 'NO', String(t.total), String(t.withCompanyId), String(t.missing), t.hasCompanyId ? (t.indexOnCompanyId ? 'yes' : 'NO') : '–', t.hasCompanyId ? (t.foreignKeyOnCompanyId ? 'yes' : 'NO') : '–', t.childMismatches === null ? '–' : String(t.childMismatches), t.uniqueWithoutCompany.join(', ') || '–', t.citus.ready ? 'ready' : `${t.citus.blockers.length} blockers`])]),
-      `${tables.filter((t) => t.hasCompanyId).length} of ${tables.length} tables have company_id; ${tables.reduce((a, t) => a + t.missing, 0)} rows miss it.`,
-    ].join('\n'));
-    return problems.length ? EXIT.problem : EXIT.ok;
-  })));
+migrateCommand(
+  'audit',
+  "Schema audit, read-only: tables without company_id, the seed's verify counts, missing indexes and foreign keys, children of another company, unique keys without company_id, Citus readiness",
+).action((o: MigrateOpts) =>
+  run(json(), async (out) =>
+    usingServices(out, async (services) => {
+      await signInOperator(services, o, 'super_admin');
+      const { tables } = await call(services, 'migrate:audit', { databaseUrl: dbOf(o) });
+      const problems = tables.filter(
+        (t) =>
+          !t.hasCompanyId || t.missing > 0 || !t.indexOnCompanyId || !t.foreignKeyOnCompanyId || (t.childMismatches ?? 0) > 0 || t.uniqueWithoutCompany.length,
+      );
+      out.result({ tables }, () =>
+        [
+          table([
+            ['table', 'company_id', 'total', 'with', 'missing', 'index', 'fk', 'child ≠ parent', 'unique without company_id', 'Citus'],
+            ...tables.map((t) => [
+              t.table,
+              t.hasCompanyId ? 'yes' : 'NO',
+              String(t.total),
+              String(t.withCompanyId),
+              String(t.missing),
+              t.hasCompanyId ? (t.indexOnCompanyId ? 'yes' : 'NO') : '–',
+              t.hasCompanyId ? (t.foreignKeyOnCompanyId ? 'yes' : 'NO') : '–',
+              t.childMismatches === null ? '–' : String(t.childMismatches),
+              t.uniqueWithoutCompany.join(', ') || '–',
+              t.citus.ready ? 'ready' : `${t.citus.blockers.length} blockers`,
+            ]),
+          ]),
+          `${tables.filter((t) => t.hasCompanyId).length} of ${tables.length} tables have company_id; ${tables.reduce((a, t) => a + t.missing, 0)} rows miss it.`,
+        ].join('\n'),
+      );
+      return problems.length ? EXIT.problem : EXIT.ok;
+    }),
+  ),
+);
 
 migrateCommand('plan', 'The migration plan, read-only: derivation per table, parents first, lock-safe steps as SQL, estimates, preflight', true)
   .option('--out <file>', 'write the plan as SQL to this file')
-  .action((o: MigrateOpts & { out?: string }) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o, 'super_admin');
-    const r = await call(services, 'migrate:plan', planInput(o));
-    if (o.out) {
-      writeFileSync(o.out, r.sql);
-      out.info(`Wrote the plan (${r.plan.steps.length} steps) as SQL to ${o.out}.`);
-    }
-    out.result(r, () => (o.out ? planSummary(r.plan, r.preflight) : `${r.sql}\n${planSummary(r.plan, r.preflight)}`));
-    return r.preflight.some((p) => p.level === 'fail') ? EXIT.problem : EXIT.ok;
-  })));
+  .action((o: MigrateOpts & { out?: string }) =>
+    run(json(), async (out) =>
+      usingServices(out, async (services) => {
+        await signInOperator(services, o, 'super_admin');
+        const r = await call(services, 'migrate:plan', planInput(o));
+        if (o.out) {
+          writeFileSync(o.out, r.sql);
+          out.info(`Wrote the plan (${r.plan.steps.length} steps) as SQL to ${o.out}.`);
+        }
+        out.result(r, () => (o.out ? planSummary(r.plan, r.preflight) : `${r.sql}\n${planSummary(r.plan, r.preflight)}`));
+        return r.preflight.some((p) => p.level === 'fail') ? EXIT.problem : EXIT.ok;
+      }),
+    ),
+  );
 
 migrateCommand('run', 'Run the plan (or resume the unfinished run) with live progress; Ctrl+C pauses after the batch in hand', true)
   .option('--dry-run', 'plan and preflight only: change nothing', false)
   .option('--delay <ms>', 'pause between backfill batches', (v) => Number(v))
   .option('--resume', 'only resume the unfinished run (fail when there is none)', false)
-  .option('--yes', 'do not ask on a terminal before changing the CRM\'s database', false)
-  .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean; yes: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o, 'super_admin');
-    if (!o.dryRun) {
-      const asked = await confirm(async () => {
-        const { unfinished } = await call(services, 'migrate:status', { databaseUrl: dbOf(o) });
-        return unfinished ? `Resume migration run ${unfinished} on the CRM's database?` : 'Add company_id to the CRM\'s database now (it keeps serving; Ctrl+C pauses, rollback undoes)?';
-      }, { yes: o.yes });
-      if (asked === 'no') {
-        out.info('Nothing changed.');
-        return EXIT.ok;
-      }
-    }
-    const bars = progressRenderer(process.stderr, 5000, 'rows');
-    const offProgress = services.bus.on('onMigration', (p) => {
-      const running = p.tables.filter((t) => t.status === 'running');
-      bars.update({ task: `migrate:${p.runId}`, label: `run ${p.runId} · step ${p.overall.stepsDone}/${p.overall.steps}`, done: p.overall.done, total: p.overall.total, message: p.message, rate: Math.round(p.overall.rate), etaSeconds: p.overall.etaSeconds === null ? null : Math.round(p.overall.etaSeconds),
-        parts: running.map((t) => ({ label: `${t.table} ${t.step ?? ''}`, done: t.done, total: t.total, rate: Math.round(t.rate), etaSeconds: t.etaSeconds === null ? null : Math.round(t.etaSeconds) })) });
+  .option('--yes', "do not ask on a terminal before changing the CRM's database", false)
+  .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean; yes: boolean }) =>
+    run(json(), async (out) =>
+      usingServices(out, async (services) => {
+        await signInOperator(services, o, 'super_admin');
+        if (!o.dryRun) {
+          const asked = await confirm(
+            async () => {
+              const { unfinished } = await call(services, 'migrate:status', { databaseUrl: dbOf(o) });
+              return unfinished
+                ? `Resume migration run ${unfinished} on the CRM's database?`
+                : "Add company_id to the CRM's database now (it keeps serving; Ctrl+C pauses, rollback undoes)?";
+            },
+            { yes: o.yes },
+          );
+          if (asked === 'no') {
+            out.info('Nothing changed.');
+            return EXIT.ok;
+          }
+        }
+        const stopWatching = watchRun(services, out);
+        let r;
+        try {
+          r = await call(services, 'migrate:run', { ...planInput(o), dryRun: o.dryRun, delayMs: o.delay, resume: o.resume });
+        } finally {
+          stopWatching();
+        }
+        const v = r.verification;
+        out.result(r, () =>
+          [
+            r.status === 'dry-run'
+              ? r.plan
+                ? `Dry run: nothing changed.\n${planSummary(r.plan, r.preflight)}`
+                : `Dry run: ${r.preflight.map((p) => p.message).join(' ')}`
+              : '',
+            r.status === 'paused' ? `Run ${r.runId} paused: everything done so far stays. Run \`tenantscope migrate run\` to resume.` : '',
+            v ? verificationText(v) : '',
+          ]
+            .filter(Boolean)
+            .join('\n'),
+        );
+        out.summary(
+          r.status === 'dry-run'
+            ? 'Dry run: nothing changed.'
+            : r.status === 'paused'
+              ? `Run ${r.runId} paused.`
+              : `Run ${r.runId} ${r.status}${v ? (v.ok ? ', verified' : ', NOT verified') : ''}.`,
+        );
+        if (r.status === 'dry-run') return r.preflight.some((p) => p.level === 'fail') ? EXIT.problem : EXIT.ok;
+        return r.status === 'done' && v?.ok ? EXIT.ok : r.status === 'paused' ? EXIT.ok : EXIT.problem;
+      }),
+    ),
+  );
+
+/** Live progress bars and log lines of a run on stderr, and Ctrl+C as a pause; returns what stops them. */
+function watchRun(services: Services, out: Out): () => void {
+  const bars = progressRenderer(process.stderr, 5000, 'rows');
+  const offProgress = services.bus.on('onMigration', (p) => {
+    const running = p.tables.filter((t) => t.status === 'running');
+    bars.update({
+      task: `migrate:${p.runId}`,
+      label: `run ${p.runId} · step ${p.overall.stepsDone}/${p.overall.steps}`,
+      done: p.overall.done,
+      total: p.overall.total,
+      message: p.message,
+      rate: Math.round(p.overall.rate),
+      etaSeconds: p.overall.etaSeconds === null ? null : Math.round(p.overall.etaSeconds),
+      parts: running.map((t) => ({
+        label: `${t.table} ${t.step ?? ''}`,
+        done: t.done,
+        total: t.total,
+        rate: Math.round(t.rate),
+        etaSeconds: t.etaSeconds === null ? null : Math.round(t.etaSeconds),
+      })),
     });
-    const offLog = services.bus.on('onMigrationLog', (l) => { if (process.env.TENANTSCOPE_VERBOSE || !process.stderr.isTTY) out.info(l.message); });
-    const pause = () => { out.info('Pausing after the batch in hand…'); void call(services, 'migrate:control', { pause: true }); };
-    process.once('SIGINT', pause);
-    let r;
-    try {
-      r = await call(services, 'migrate:run', { ...planInput(o), dryRun: o.dryRun, delayMs: o.delay, resume: o.resume });
-    } finally {
-      process.off('SIGINT', pause);
-      offProgress();
-      offLog();
-      bars.stop();
-    }
-    const v = r.verification;
-    out.result(r, () => [
-      r.status === 'dry-run' ? (r.plan ? `Dry run: nothing changed.\n${planSummary(r.plan, r.preflight)}` : `Dry run: ${r.preflight.map((p) => p.message).join(' ')}`) : '',
-      r.status === 'paused' ? `Run ${r.runId} paused: everything done so far stays. Run \`tenantscope migrate run\` to resume.` : '',
-      v ? verificationText(v) : '',
-    ].filter(Boolean).join('\n'));
-    out.summary(r.status === 'dry-run' ? 'Dry run: nothing changed.' : r.status === 'paused' ? `Run ${r.runId} paused.` : `Run ${r.runId} ${r.status}${v ? (v.ok ? ', verified' : ', NOT verified') : ''}.`);
-    if (r.status === 'dry-run') return r.preflight.some((p) => p.level === 'fail') ? EXIT.problem : EXIT.ok;
-    return r.status === 'done' && v?.ok ? EXIT.ok : r.status === 'paused' ? EXIT.ok : EXIT.problem;
-  })));
+  });
+  const offLog = services.bus.on('onMigrationLog', (l) => {
+    if (process.env.TENANTSCOPE_VERBOSE || !process.stderr.isTTY) out.info(l.message);
+  });
+  const pause = () => {
+    out.info('Pausing after the batch in hand…');
+    void call(services, 'migrate:control', { pause: true });
+  };
+  process.once('SIGINT', pause);
+  return () => {
+    process.off('SIGINT', pause);
+    offProgress();
+    offLog();
+    bars.stop();
+  };
+}
 
 function verificationText(v: Output<'migrate:verify'>): string {
   return [
-    table([['table', 'rows', 'missing', 'orphans', 'index', 'foreign key', 'not null', OTHER_COLUMNS, 'problems'],
-      ...v.tables.map((t) => [t.table, String(t.rows), String(t.missing), String(t.orphans.count), t.index, t.foreignKey, t.notNull, otherColumnsText(t.fingerprint, t.rows), t.problems.join('; ') || '–'])]),
-    ...v.tables.filter((t) => t.orphans.count).map((t) => `orphans in ${t.table} (no owner or parent company): ${t.orphans.ids.join(', ')}${t.orphans.count > t.orphans.ids.length ? ` … and ${t.orphans.count - t.orphans.ids.length} more` : ''}`),
-    v.ok ? `Run ${v.runId} verified: every row has company_id but the orphans listed; indexes, foreign keys and fingerprints as they should be.`
+    table([
+      ['table', 'rows', 'missing', 'orphans', 'index', 'foreign key', 'not null', OTHER_COLUMNS, 'problems'],
+      ...v.tables.map((t) => [
+        t.table,
+        String(t.rows),
+        String(t.missing),
+        String(t.orphans.count),
+        t.index,
+        t.foreignKey,
+        t.notNull,
+        otherColumnsText(t.fingerprint, t.rows),
+        t.problems.join('; ') || '–',
+      ]),
+    ]),
+    ...v.tables
+      .filter((t) => t.orphans.count)
+      .map(
+        (t) =>
+          `orphans in ${t.table} (no owner or parent company): ${t.orphans.ids.join(', ')}${t.orphans.count > t.orphans.ids.length ? ` … and ${t.orphans.count - t.orphans.ids.length} more` : ''}`,
+      ),
+    v.ok
+      ? `Run ${v.runId} verified: every row has company_id but the orphans listed; indexes, foreign keys and fingerprints as they should be.`
       : `Run ${v.runId} does NOT verify${v.fingerprintsEqual ? '' : ' (fingerprints differ: something other than the migration changed these tables, such as the application writing during the run)'}.`,
   ].join('\n');
 }
 
 migrateCommand('verify', 'Verify a run (the newest by default): company_id filled but for the orphans (listed by id), indexes, foreign keys, fingerprints')
   .option('--run <id>', 'the run to verify', (v) => Number(v))
-  .action((o: MigrateOpts & { run?: number }) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o, 'super_admin');
-    const v = await call(services, 'migrate:verify', { runId: o.run, databaseUrl: dbOf(o) });
-    out.result(v, () => verificationText(v));
-    return v.ok ? EXIT.ok : EXIT.problem;
-  })));
+  .action((o: MigrateOpts & { run?: number }) =>
+    run(json(), async (out) =>
+      usingServices(out, async (services) => {
+        await signInOperator(services, o, 'super_admin');
+        const v = await call(services, 'migrate:verify', { runId: o.run, databaseUrl: dbOf(o) });
+        out.result(v, () => verificationText(v));
+        return v.ok ? EXIT.ok : EXIT.problem;
+      }),
+    ),
+  );
 
 migrateCommand('rollback', 'Remove exactly what a run added (the newest by default), then compare schema and fingerprints with before')
   .option('--run <id>', 'the run to roll back', (v) => Number(v))
   .option('--yes', 'confirm: the company_id columns the run added are dropped (asked on a terminal; needed elsewhere)', false)
-  .action((o: MigrateOpts & { run?: number; yes: boolean }) => run(json(), async (out) => usingServices(out, async (services) => {
-    const refusal = 'Rollback drops the company_id columns the run added (running `migrate run` again adds them back). Say --yes to go on.';
-    if (!o.yes && !process.stdin.isTTY) throw new CliFailure({ code: 'invalid-input', message: refusal });
-    await signInOperator(services, o, 'super_admin');
-    const asked = await confirm(async () => {
-      const runId = o.run ?? (await call(services, 'migrate:status', { databaseUrl: dbOf(o) })).runs[0]?.id;
-      return `Roll back run ${runId ?? '(none recorded)'}? The company_id columns it added are dropped.`;
-    }, { yes: o.yes });
-    if (asked === 'no') {
-      out.info('Nothing rolled back.');
-      return EXIT.ok;
-    }
-    const r = await call(services, 'migrate:rollback', { runId: o.run, confirm: true, databaseUrl: dbOf(o) });
-    out.result(r, () => [
-      table([['table', 'schema as before', 'data as before'], ...r.tables.map((t) => [t.table, t.schemaEqual ? 'yes' : 'NO', t.fingerprintEqual ? 'yes' : 'NO'])]),
-      r.ok ? `Run ${r.runId} rolled back: every table's schema and data are as before the run.` : `Run ${r.runId} rolled back, but some tables differ from before (the application wrote to them meanwhile).`,
-    ].join('\n'));
-    out.summary(r.ok ? `Run ${r.runId} rolled back; schema and data as before.` : `Run ${r.runId} rolled back; some tables differ from before.`);
-    return r.ok ? EXIT.ok : EXIT.problem;
-  })));
+  .action((o: MigrateOpts & { run?: number; yes: boolean }) =>
+    run(json(), async (out) =>
+      usingServices(out, async (services) => {
+        const refusal = 'Rollback drops the company_id columns the run added (running `migrate run` again adds them back). Say --yes to go on.';
+        if (!o.yes && !process.stdin.isTTY) throw new CliFailure({ code: 'invalid-input', message: refusal });
+        await signInOperator(services, o, 'super_admin');
+        const asked = await confirm(
+          async () => {
+            const runId = o.run ?? (await call(services, 'migrate:status', { databaseUrl: dbOf(o) })).runs[0]?.id;
+            return `Roll back run ${runId ?? '(none recorded)'}? The company_id columns it added are dropped.`;
+          },
+          { yes: o.yes },
+        );
+        if (asked === 'no') {
+          out.info('Nothing rolled back.');
+          return EXIT.ok;
+        }
+        const r = await call(services, 'migrate:rollback', { runId: o.run, confirm: true, databaseUrl: dbOf(o) });
+        out.result(r, () =>
+          [
+            table([
+              ['table', 'schema as before', 'data as before'],
+              ...r.tables.map((t) => [t.table, t.schemaEqual ? 'yes' : 'NO', t.fingerprintEqual ? 'yes' : 'NO']),
+            ]),
+            r.ok
+              ? `Run ${r.runId} rolled back: every table's schema and data are as before the run.`
+              : `Run ${r.runId} rolled back, but some tables differ from before (the application wrote to them meanwhile).`,
+          ].join('\n'),
+        );
+        out.summary(r.ok ? `Run ${r.runId} rolled back; schema and data as before.` : `Run ${r.runId} rolled back; some tables differ from before.`);
+        return r.ok ? EXIT.ok : EXIT.problem;
+      }),
+    ),
+  );
 
-migrateCommand('runs', 'Every migration run recorded in the CRM\'s database: who, when, what, how it ended; and the newest run\'s log')
-  .action((o: MigrateOpts) => run(json(), async (out) => usingServices(out, async (services) => {
-    await signInOperator(services, o, 'super_admin');
-    const r = await call(services, 'migrate:status', { databaseUrl: dbOf(o) });
-    out.result({ runs: r.runs, unfinished: r.unfinished }, () => [
-      table([['run', 'status', 'by', 'started', 'finished', 'tables', 'rows', 'message'], ...r.runs.map((x) => [String(x.id), x.status, x.startedBy, x.startedAt, x.finishedAt ?? '–', String(x.tables.length), String(x.rows), x.message ?? ''])]),
-      r.unfinished ? `Run ${r.unfinished} is unfinished: \`tenantscope migrate run\` resumes it.` : '',
-    ].filter(Boolean).join('\n'));
-    return EXIT.ok;
-  })));
+migrateCommand('runs', "Every migration run recorded in the CRM's database: who, when, what, how it ended; and the newest run's log").action((o: MigrateOpts) =>
+  run(json(), async (out) =>
+    usingServices(out, async (services) => {
+      await signInOperator(services, o, 'super_admin');
+      const r = await call(services, 'migrate:status', { databaseUrl: dbOf(o) });
+      out.result({ runs: r.runs, unfinished: r.unfinished }, () =>
+        [
+          table([
+            ['run', 'status', 'by', 'started', 'finished', 'tables', 'rows', 'message'],
+            ...r.runs.map((x) => [
+              String(x.id),
+              x.status,
+              x.startedBy,
+              x.startedAt,
+              x.finishedAt ?? '–',
+              String(x.tables.length),
+              String(x.rows),
+              x.message ?? '',
+            ]),
+          ]),
+          r.unfinished ? `Run ${r.unfinished} is unfinished: \`tenantscope migrate run\` resumes it.` : '',
+        ]
+          .filter(Boolean)
+          .join('\n'),
+      );
+      return EXIT.ok;
+    }),
+  ),
+);

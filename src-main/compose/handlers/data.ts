@@ -1,5 +1,7 @@
 import { dataAsOf } from '../../cache/cacheDb.ts';
-import { deleteView, listViews, queryRecords, recordDetail, resourceCounts, saveView, tenantOverview } from '../../data/dataService.ts';
+import { deleteView, listViews, queryRecords, recordDetail, saveView } from '../../data/dataService.ts';
+import { tenantOverview } from '../../data/overview.ts';
+import { resourceCounts } from '../../cache/queries/records.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
 import { caller, dataTenant, visibleTenants } from '../scope.ts';
 
@@ -17,7 +19,9 @@ export function dataHandlers(k: Kernel): HandlersFor<Channels> {
       const { scope } = caller(k);
       const overview = tenantOverview(await raw(), catalog(), visibleTenants(k), { identity: scope.identity, seenBy: scope.seenBy });
       // the company's audit is not a plain user's to read
-      return scope.wholeCompany ? overview : { ...overview, tenants: overview.tenants.map((t) => ({ ...t, openFindings: null, missingCompanyId: 0 })), findingsHistory: [] };
+      return scope.wholeCompany
+        ? overview
+        : { ...overview, tenants: overview.tenants.map((t) => ({ ...t, openFindings: null, missingCompanyId: 0 })), findingsHistory: [] };
     },
     'records:resources': async ({ tenant }) => {
       const company = dataTenant(k, tenant);

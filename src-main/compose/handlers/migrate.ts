@@ -12,7 +12,8 @@ export function migrateHandlers(k: Kernel): HandlersFor<Channels> {
     const { s } = caller(k);
     await k.ensureCrm(s.connection);
     const url = given ?? k.connections.databaseUrl(s.connection);
-    if (!url) throw new AppError('invalid-input', `Connection "${s.connection}" has no database URL: add the CRM's PostgreSQL to it (Connections), or give one.`);
+    if (!url)
+      throw new AppError('invalid-input', `Connection "${s.connection}" has no database URL: add the CRM's PostgreSQL to it (Connections), or give one.`);
     return { url, catalog: k.connections.get(s.connection).catalog, operator: s.user.email };
   };
   return {

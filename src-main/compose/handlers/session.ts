@@ -14,11 +14,17 @@ export function sessionHandlers(k: Kernel, directory: Directory): HandlersFor<Ch
     const cache = e instanceof AppError && existsSync(cachePath(k.opts.home, connection)) ? await k.cacheFor(connection).catch(() => null) : null;
     const m = cache ? importedCopy(cache.raw) : null;
     if (!m) throw e;
-    throw new AppError(e instanceof AppError && e.code === 'unreachable' ? 'unreachable' : 'bad-credentials', `"${connection}" is an offline copy of ${m.tenant}, exported by ${m.exportedBy} on ${m.exportedAt.slice(0, 10)}: it opens offline, as "support" with the copy's passphrase (Open offline), not by signing in to the CRM.`);
+    throw new AppError(
+      e instanceof AppError && e.code === 'unreachable' ? 'unreachable' : 'bad-credentials',
+      `"${connection}" is an offline copy of ${m.tenant}, exported by ${m.exportedBy} on ${m.exportedAt.slice(0, 10)}: it opens offline, as "support" with the copy's passphrase (Open offline), not by signing in to the CRM.`,
+    );
   };
   return {
     'session:signIn': async (input) => {
-      await k.session().signIn(input).catch((e: unknown) => copyRefusal(input.connection, e));
+      await k
+        .session()
+        .signIn(input)
+        .catch((e: unknown) => copyRefusal(input.connection, e));
       await directory.learnQuietly();
       const s = k.session().current()!;
       // remembered in the connection's cache, so that the console can open offline later

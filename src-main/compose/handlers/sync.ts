@@ -1,3 +1,4 @@
+import type { Input, Output } from '../../../src-shared/contract.ts';
 import { AppError } from '../../../src-shared/result.ts';
 import { ALL } from '../../../src-shared/partitions.ts';
 import { SyncService } from '../../sync/syncService.ts';
@@ -8,32 +9,12 @@ import { caller, requireWholeCompany, tenantOf } from '../scope.ts';
 type Channels = 'sync:run' | 'sync:cancel' | 'sync:status' | 'sync:proofs' | 'sync:prove' | 'cache:evict';
 
 export function syncHandlers(k: Kernel, directory: Directory): HandlersFor<Channels> {
-  const syncFor = async () => {
+  const syncFor = async (): Promise<SyncService> => {
     const s = k.session().current()!;
     return new SyncService(await k.cacheFor(s.connection), k.connections.get(s.connection), k.bus);
   };
   return {
-    'sync:run': async ({ tenants, all, pageSize }) => {
-      const { s } = caller(k);
-      // every tenant: one unfiltered listing a resource, partitioned in the cache (32 requests, not 32 a tenant)
-      let targets = all
-        ? (k.session().requireSuperAdmin(), [{ id: ALL, name: 'every tenant' }])
-        : tenants?.length ? tenants.map((t) => tenantOf(k, t)) : [tenantOf(k, s.selectedTenant ?? s.company?.id ?? '')];
-      // a super admin on a CRM with no company filter gets every company's rows in each listing:
-      // one listing partitioned here, rather than the same listing once a tenant
-      if (s.role === 'super_admin' && !k.connections.get(s.connection).sync.tenantParam) targets = [{ id: ALL, name: 'every tenant' }];
-      const sync = await syncFor();
-      if (k.running) throw new AppError('conflict', 'A sync is already running: wait for it or cancel it first.');
-      await directory.beforeSync(sync);
-      const controller = new AbortController();
-      k.running = { controller, window: k.callerWindow(), label: all ? 'all tenants' : targets.map((t) => t.name).join(', '), startedAt: new Date().toISOString(), progress: null };
-      try {
-        return await sync.run(k.session().identity(), targets, { pageSize, signal: controller.signal });
-      } finally {
-        k.running = null;
-        directory.forget();
-      }
-    },
+    'sync:run': (input) => runSync(k, directory, syncFor, input),
     'sync:cancel': () => {
       const running = k.running;
       if (running && running.window !== k.callerWindow() && k.session().current()?.role !== 'super_admin') {
@@ -50,8 +31,16 @@ export function syncHandlers(k: Kernel, directory: Directory): HandlersFor<Chann
       const running = k.running;
       // a sync another window started is named to its own window and to super admins only
       const mine = running?.window === k.callerWindow() || scope.everyCompany;
-      const shown = running ? (mine ? { label: running.label, startedAt: running.startedAt, progress: running.progress } : { label: 'a sync started in another window', startedAt: running.startedAt, progress: null }) : null;
-      return { partitions: scope.everyCompany ? parts : parts.filter((p) => p.company_id === s.company?.id), running: shown, lastRun: scope.everyCompany ? sync.lastRun() : null };
+      const shown = running
+        ? mine
+          ? { label: running.label, startedAt: running.startedAt, progress: running.progress }
+          : { label: 'a sync started in another window', startedAt: running.startedAt, progress: null }
+        : null;
+      return {
+        partitions: scope.everyCompany ? parts : parts.filter((p) => p.company_id === s.company?.id),
+        running: shown,
+        lastRun: scope.everyCompany ? sync.lastRun() : null,
+      };
     },
     'sync:proofs': async ({ tenant }) => {
       const t = tenantOf(k, tenant);
@@ -71,4 +60,40 @@ export function syncHandlers(k: Kernel, directory: Directory): HandlersFor<Chann
       return { tenant: t.id, evicted, remaining };
     },
   };
+}
+
+/** One sync at a time in this process: its targets by the caller's scope, its cancel switch, its label for other windows. */
+async function runSync(
+  k: Kernel,
+  directory: Directory,
+  syncFor: () => Promise<SyncService>,
+  { tenants, all, pageSize }: Input<'sync:run'>,
+): Promise<Output<'sync:run'>> {
+  const { s } = caller(k);
+  // every tenant: one unfiltered listing a resource, partitioned in the cache (32 requests, not 32 a tenant)
+  let targets = all
+    ? (k.session().requireSuperAdmin(), [{ id: ALL, name: 'every tenant' }])
+    : tenants?.length
+      ? tenants.map((t) => tenantOf(k, t))
+      : [tenantOf(k, s.selectedTenant ?? s.company?.id ?? '')];
+  // a super admin on a CRM with no company filter gets every company's rows in each listing:
+  // one listing partitioned here, rather than the same listing once a tenant
+  if (s.role === 'super_admin' && !k.connections.get(s.connection).sync.tenantParam) targets = [{ id: ALL, name: 'every tenant' }];
+  const sync = await syncFor();
+  if (k.running) throw new AppError('conflict', 'A sync is already running: wait for it or cancel it first.');
+  await directory.beforeSync(sync);
+  const controller = new AbortController();
+  k.running = {
+    controller,
+    window: k.callerWindow(),
+    label: all ? 'all tenants' : targets.map((t) => t.name).join(', '),
+    startedAt: new Date().toISOString(),
+    progress: null,
+  };
+  try {
+    return await sync.run(k.session().identity(), targets, { pageSize, signal: controller.signal });
+  } finally {
+    k.running = null;
+    directory.forget();
+  }
 }

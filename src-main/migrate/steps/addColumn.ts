@@ -17,5 +17,6 @@ export const addColumn: StepKindDef = {
     }
   }),
   // only a column this run added is dropped
-  undo: (t, { addedColumn }) => (addedColumn ? { what: `${t.table}: drop company_id`, sql: `ALTER TABLE ${ident(t.table)} DROP COLUMN IF EXISTS company_id`, inTransaction: true } : null),
+  undo: (t, { addedColumn }) =>
+    addedColumn ? { what: `${t.table}: drop company_id`, sql: `ALTER TABLE ${ident(t.table)} DROP COLUMN IF EXISTS company_id`, inTransaction: true } : null,
 };

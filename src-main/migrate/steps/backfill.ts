@@ -64,22 +64,46 @@ async function walk(ctx: StepContext, step: PlanStep, t: TablePlan, state: StepS
     prog.rate = secs > 0 ? (state.rowsDone - rate0.d0) / secs : 0;
     prog.etaSeconds = prog.rate > 0 ? Math.max(0, prog.total - prog.done) / prog.rate : null;
     if (r.seen < size) return 'walked';
-    if (Date.now() - lastEmit > 200) { lastEmit = Date.now(); ctx.emit(); }
+    if (Date.now() - lastEmit > 200) {
+      lastEmit = Date.now();
+      ctx.emit();
+    }
     if (ctx.throttle.delay > 0) await sleep(ctx.throttle.delay);
   }
 }
 
 /** One batch with its state, in one transaction; while it runs, a look for sessions waiting on its locks. */
-async function oneBatch(ctx: StepContext, step: PlanStep, t: TablePlan, state: StepState, size: number, maxBatchMs: number): Promise<{ last_key: string | null; seen: number; filled: number; blocked: number } | 'lock-timeout'> {
+async function oneBatch(
+  ctx: StepContext,
+  step: PlanStep,
+  t: TablePlan,
+  state: StepState,
+  size: number,
+  maxBatchMs: number,
+): Promise<{ last_key: string | null; seen: number; filled: number; blocked: number } | 'lock-timeout'> {
   const { c } = ctx;
   let blocked = 0;
   const ourPid = (c as unknown as { processID?: number }).processID;
-  const probe = setTimeout(() => {
-    void ctx.monitor.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))`, [ourPid]).then((r) => { blocked = r.rows[0]!.n; }, () => {});
-  }, Math.max(5, maxBatchMs / 2));
+  const probe = setTimeout(
+    () => {
+      void ctx.monitor
+        .query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))`, [ourPid])
+        .then(
+          (r) => {
+            blocked = r.rows[0]!.n;
+          },
+          () => {},
+        );
+    },
+    Math.max(5, maxBatchMs / 2),
+  );
   try {
     const r = await underLockTimeout(c, Math.max(maxBatchMs * 5, 500), true, async (tx) => {
-      const got = (await tx.query(backfillBatchSql(t, state.lastKey === null), state.lastKey === null ? [size] : [size, state.lastKey])).rows[0] as { last_key: string | null; seen: number; filled: number };
+      const got = (await tx.query(backfillBatchSql(t, state.lastKey === null), state.lastKey === null ? [size] : [size, state.lastKey])).rows[0] as {
+        last_key: string | null;
+        seen: number;
+        filled: number;
+      };
       await stepState.batch(tx, ctx.run.id, step.n, got.last_key, got.seen, got.filled);
       return got;
     });
@@ -103,7 +127,9 @@ function adapt(ctx: StepContext, t: TablePlan, size: number, ms: number, blocked
   if (ms > maxBatchMs || blocked > 0) {
     th.size = Math.max(50, Math.floor(size * Math.min(0.5, maxBatchMs / ms)));
     if (blocked > 0) th.delay = Math.min(1000, Math.max(10, th.delay * 2));
-    ctx.log(`${t.table}: batch of ${size} took ${Math.round(ms)} ms${blocked ? `, ${blocked} sessions waited on it` : ''}; next ${th.size} rows${th.delay ? `, pause ${th.delay} ms` : ''}`);
+    ctx.log(
+      `${t.table}: batch of ${size} took ${Math.round(ms)} ms${blocked ? `, ${blocked} sessions waited on it` : ''}; next ${th.size} rows${th.delay ? `, pause ${th.delay} ms` : ''}`,
+    );
   } else if (ms < maxBatchMs / 2) {
     th.size = Math.min(ctx.control.batchSize, Math.ceil(size * 1.25));
     th.delay = Math.max(ctx.control.delayMs, Math.floor(th.delay / 2));
@@ -116,8 +142,14 @@ async function sweep(ctx: StepContext, t: TablePlan): Promise<void> {
   const K = ident(t.key);
   const { from: src, on } = sourceJoin(t.derivation, 't');
   for (;;) {
-    const n = (await ctx.c.query(`WITH b AS (SELECT t.${K} AS k FROM ${T} t JOIN ${src} ON ${on} WHERE t.company_id IS NULL AND s.company_id IS NOT NULL LIMIT $1)
-      UPDATE ${T} t SET company_id = s.company_id FROM ${src} WHERE t.${K} IN (SELECT k FROM b) AND t.company_id IS NULL AND ${on}`, [ctx.throttle.size])).rowCount ?? 0;
+    const n =
+      (
+        await ctx.c.query(
+          `WITH b AS (SELECT t.${K} AS k FROM ${T} t JOIN ${src} ON ${on} WHERE t.company_id IS NULL AND s.company_id IS NOT NULL LIMIT $1)
+      UPDATE ${T} t SET company_id = s.company_id FROM ${src} WHERE t.${K} IN (SELECT k FROM b) AND t.company_id IS NULL AND ${on}`,
+          [ctx.throttle.size],
+        )
+      ).rowCount ?? 0;
     if (n) ctx.log(`${t.table}: the sweep filled ${n} rows the walk had passed`);
     if (n < ctx.throttle.size) break;
   }

@@ -10,14 +10,21 @@ export const foreignKey: StepKindDef = {
     locks: 'SHARE ROW EXCLUSIVE on the table and companies, for a catalog change only',
   }),
   run: ddlRun(),
-  undo: (t) => ({ what: `${t.table}: drop foreign key`, sql: `ALTER TABLE ${ident(t.table)} DROP CONSTRAINT IF EXISTS ${ident(t.names.fk)}`, inTransaction: true }),
+  undo: (t) => ({
+    what: `${t.table}: drop foreign key`,
+    sql: `ALTER TABLE ${ident(t.table)} DROP CONSTRAINT IF EXISTS ${ident(t.names.fk)}`,
+    inTransaction: true,
+  }),
 };
 
 /** The foreign key validated: a scan that lets reads and writes go on. */
 export const foreignKeyValidate: StepKindDef = {
   kind: 'fk-validate',
   applies: () => true,
-  make: (t) => ({ sql: `ALTER TABLE ${ident(t.table)} VALIDATE CONSTRAINT ${ident(t.names.fk)};`, locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on while it checks' }),
+  make: (t) => ({
+    sql: `ALTER TABLE ${ident(t.table)} VALIDATE CONSTRAINT ${ident(t.names.fk)};`,
+    locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on while it checks',
+  }),
   run: ddlRun(),
   undo: () => null,
 };

@@ -13,7 +13,11 @@ export const notNullCheck: StepKindDef = {
     const nulls = Number((await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${ident(t.table)} WHERE company_id IS NULL`)).rows[0]!.n);
     if (nulls) return `${nulls} orphans have no company: NOT NULL would fail their updates`;
   }),
-  undo: (t) => ({ what: `${t.table}: drop the NOT NULL check`, sql: `ALTER TABLE ${ident(t.table)} DROP CONSTRAINT IF EXISTS ${ident(t.names.check)}`, inTransaction: true }),
+  undo: (t) => ({
+    what: `${t.table}: drop the NOT NULL check`,
+    sql: `ALTER TABLE ${ident(t.table)} DROP CONSTRAINT IF EXISTS ${ident(t.names.check)}`,
+    inTransaction: true,
+  }),
 };
 
 /** The check validated, where it was added. */
@@ -22,7 +26,8 @@ export const notNullValidate: StepKindDef = {
   applies: (opts) => opts.notNull,
   make: (t) => ({ sql: `ALTER TABLE ${ident(t.table)} VALIDATE CONSTRAINT ${ident(t.names.check)};`, locks: 'SHARE UPDATE EXCLUSIVE: reads and writes go on' }),
   run: ddlRun(async (c, t) => {
-    if (!(await c.query(`SELECT 1 FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass`, [t.names.check, t.table])).rowCount) return 'no NOT NULL check to validate (orphans)';
+    if (!(await c.query(`SELECT 1 FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass`, [t.names.check, t.table])).rowCount)
+      return 'no NOT NULL check to validate (orphans)';
   }),
   undo: () => null,
 };

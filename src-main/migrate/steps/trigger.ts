@@ -24,5 +24,9 @@ CREATE TRIGGER ${ident(t.names.trigger)} BEFORE INSERT OR UPDATE ON ${ident(t.ta
     };
   },
   run: ddlRun(),
-  undo: (t, { stateSchema }) => ({ what: `${t.table}: drop trigger`, sql: `DROP TRIGGER IF EXISTS ${ident(t.names.trigger)} ON ${ident(t.table)}; DROP FUNCTION IF EXISTS ${stateSchema}.${ident(t.names.fn)}()`, inTransaction: true }),
+  undo: (t, { stateSchema }) => ({
+    what: `${t.table}: drop trigger`,
+    sql: `DROP TRIGGER IF EXISTS ${ident(t.names.trigger)} ON ${ident(t.table)}; DROP FUNCTION IF EXISTS ${stateSchema}.${ident(t.names.fn)}()`,
+    inTransaction: true,
+  }),
 };
