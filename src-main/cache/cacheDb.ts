@@ -31,51 +31,6 @@ export function dataAsOf(raw: { prepare(sql: string): { get(...params: unknown[]
   return (row as { t: string | null }).t;
 }
 
-export interface CacheTables {
-  records: {
-    rid: number | null;
-    company_id: string;
-    resource: string;
-    id: string;
-    updated_at: string | null;
-    deleted: number;
-    payload: string;
-    fetched_by: string;
-    fetched_from: string;
-    fetched_at: string;
-    seen_run: number;
-    has_company_field: number;
-    own_company: string | null;
-  };
-  refs: { company_id: string; rid: number; field: string; target_resource: string; target_id: string; resource: string | null };
-  sync_state: {
-    company_id: string;
-    resource: string;
-    cursor: string | null;
-    listing_since: string | null;
-    high_water: string | null;
-    rows: number;
-    pages: number;
-    last_finished_at: string | null;
-    last_error: string | null;
-    proof: string | null;
-  };
-  deletions_state: { company_id: string; since: string | null };
-  leaks: { identity_company_id: string; company_id: string; resource: string; id: string; identity: string; request: string; observed_at: string };
-  sync_runs: {
-    id: number | null;
-    started_at: string;
-    finished_at: string | null;
-    identity: string;
-    tenants: string;
-    outcome: string;
-    rows: number;
-    retries: number;
-    message: string | null;
-  };
-}
-export type CacheDb = Kysely<CacheTables>;
-
 const MIGRATIONS_DIR = join(projectRoot, 'migrations', 'cache');
 
 /** The cache's migrations by name, in order: the numbered SQL files in migrations/cache (landed files are never edited). */
@@ -105,16 +60,19 @@ class SqlFileProvider implements MigrationProvider {
   }
 }
 
-/** Runs the cache's migrations (the first `upTo`, all by default) on an open database; throws what failed. */
-export async function migrateCache(raw: ReturnType<typeof openSqlite>, label: string, upTo?: number): Promise<CacheDb> {
-  const db = new Kysely<CacheTables>({ dialect: new SqliteDialect({ database: raw }) });
+/**
+ * Runs the cache's migrations (the first `upTo`, all by default) on an open database; throws what
+ * failed and closes it then. Kysely only runs migrations: the cache's queries are plain prepared
+ * statements in cache/queries, so no typed table list is kept beside the SQL.
+ */
+export async function migrateCache(raw: ReturnType<typeof openSqlite>, label: string, upTo?: number): Promise<void> {
+  const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
   const { error, results } = await new Migrator({ db, provider: new SqlFileProvider(raw, upTo) }).migrateToLatest();
   if (error) {
     await db.destroy();
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new AppError('internal', `${label} could not be migrated${failed ? ` (${failed})` : ''}: ${(error as Error).message}`);
   }
-  return db;
 }
 
 /** A database object as sqlite_master has it. */
@@ -131,16 +89,15 @@ export function schemaObjects(raw: { prepare(sql: string): { all(): unknown[] } 
 /** What a cache made by the first `upTo` migrations holds, object by object (made in memory). */
 export async function cacheSchemaAt(upTo: number): Promise<SchemaObject[]> {
   const raw = openSqlite(':memory:');
-  const db = await migrateCache(raw, 'A scratch cache', upTo);
+  await migrateCache(raw, 'A scratch cache', upTo);
   try {
     return schemaObjects(raw);
   } finally {
-    await db.destroy();
+    raw.close();
   }
 }
 
 export interface OpenCache {
-  db: CacheDb;
   /** the raw handle, for the hot path (prepared statements in one transaction a page) */
   raw: ReturnType<typeof openSqlite>;
   /** a SQLCipher database (opened with a key) */
@@ -192,6 +149,6 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     if (e instanceof AppError) throw e;
     throw new AppError('internal', `Cannot open the cache ${file}: ${(e as Error).message}`);
   }
-  const db = await migrateCache(raw, `The cache ${file}`);
-  return { db, raw, encrypted: !!opts.key, encryptedNow, close: () => db.destroy() };
+  await migrateCache(raw, `The cache ${file}`);
+  return { raw, encrypted: !!opts.key, encryptedNow, close: async () => void raw.close() };
 }

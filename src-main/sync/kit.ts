@@ -63,19 +63,26 @@ export function syncOrder(resources: Resource[], users: string): Resource[] {
 
 type Get = (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string; headers?: Record<string, unknown> }>;
 
-/** What a sync run asks of the sync service (run.ts): the cache, the CRM, ingest and the deletions it marks. */
-export interface SyncDeps {
+/** One GET of the CRM as an identity, retried (each retry said through onRetry), with its answer checked. */
+export type FetchJson = (
+  identity: SyncIdentity,
+  url: string,
+  params: Record<string, string | number>,
+  signal: AbortSignal | undefined,
+  onRetry: (line: string) => void,
+) => Promise<Answer>;
+
+/** What both a sync run and the proof ask of the sync service: the cache, the profile, the CRM. */
+interface CacheAndCrm {
   readonly cache: OpenCache;
   readonly profile: ConnectionProfile;
+  fetchJson: FetchJson;
+}
+
+/** What a sync run asks of the sync service (run.ts): the cache, the CRM, ingest and the deletions it marks. */
+export interface SyncDeps extends CacheAndCrm {
   readonly bus: EventBus;
   readonly client: CrmClient;
-  fetchJson(
-    identity: SyncIdentity,
-    url: string,
-    params: Record<string, string | number>,
-    signal: AbortSignal | undefined,
-    onRetry: (line: string) => void,
-  ): Promise<Answer>;
   ingest(
     identity: SyncIdentity,
     resource: Resource,
@@ -103,15 +110,6 @@ export interface SyncDeps {
 }
 
 /** What the proof asks of the sync service (proof.ts): the cache, the CRM, and how a row's company is derived. */
-export interface ProofDeps {
-  readonly cache: OpenCache;
-  readonly profile: ConnectionProfile;
-  fetchJson(
-    identity: SyncIdentity,
-    url: string,
-    params: Record<string, string | number>,
-    signal: AbortSignal | undefined,
-    onRetry: (line: string) => void,
-  ): Promise<Answer>;
+export interface ProofDeps extends CacheAndCrm {
   deriver(): (resource: Resource, row: Record<string, unknown>) => { company: string | null; outside: boolean };
 }

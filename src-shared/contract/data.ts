@@ -3,6 +3,12 @@ import { Empty, type Channels } from './common.ts';
 
 // The Data view: records, resources, the tenants overview, saved views.
 
+/** A grid's sort and filters: the same in a query and in a saved view. */
+const GridSort = z.object({ field: z.string().max(100), dir: z.enum(['asc', 'desc']) }).strict();
+const GridFilters = z
+  .array(z.object({ field: z.string().max(100), op: z.enum(['eq', 'contains', 'empty', 'not-empty']), value: z.string().max(200).optional() }).strict())
+  .max(20);
+
 export const SavedViewSchema = z.object({
   id: z.number(),
   name: z.string(),
@@ -12,14 +18,8 @@ export const SavedViewSchema = z.object({
   state: z
     .object({
       search: z.string().max(200).optional(),
-      sort: z
-        .object({ field: z.string().max(100), dir: z.enum(['asc', 'desc']) })
-        .strict()
-        .optional(),
-      filters: z
-        .array(z.object({ field: z.string().max(100), op: z.enum(['eq', 'contains', 'empty', 'not-empty']), value: z.string().max(200).optional() }).strict())
-        .max(20)
-        .optional(),
+      sort: GridSort.optional(),
+      filters: GridFilters.optional(),
       columns: z.array(z.string().max(100)).max(200).optional(),
     })
     .strict(),
@@ -101,14 +101,8 @@ export const dataChannels = {
         tenant: z.string().min(1).max(200).optional(),
         resource: z.string().min(1).max(100),
         search: z.string().max(200).optional(),
-        sort: z
-          .object({ field: z.string().max(100), dir: z.enum(['asc', 'desc']) })
-          .strict()
-          .optional(),
-        filters: z
-          .array(z.object({ field: z.string().max(100), op: z.enum(['eq', 'contains', 'empty', 'not-empty']), value: z.string().max(200).optional() }).strict())
-          .max(20)
-          .optional(),
+        sort: GridSort.optional(),
+        filters: GridFilters.optional(),
         offset: z.number().int().min(0).default(0),
         limit: z.number().int().min(1).max(500).default(100),
         includeDeleted: z.boolean().default(false),

@@ -48,7 +48,11 @@ async function exportDb(extra: string, meta: unknown = META, migrations = CACHE_
   try {
     const file = join(dir, 'x.sqlite');
     if (migrations === CACHE_MIGRATIONS.length) await makeExportFile(file);
-    else await (await migrateCache(openSqlite(file), 'an older export', migrations)).destroy();
+    else {
+      const raw = openSqlite(file);
+      await migrateCache(raw, 'an older export', migrations);
+      raw.close();
+    }
     const db = openSqlite(file);
     writeExportMeta(db, meta as ExportMeta);
     db.exec(extra);

@@ -297,7 +297,6 @@ describe('a full or read-only disk', () => {
       const roSync = new SyncService(
         {
           raw: ro,
-          db: null as never,
           encrypted: false,
           encryptedNow: false,
           close: async () => {
