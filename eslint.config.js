@@ -6,7 +6,7 @@ const nodeBuiltins = { group: ['node:*'], message: 'This layer runs without Node
 const electron = { name: 'electron', message: 'Only src-main/app imports electron.' };
 
 const noCrm = { group: ['**/src-crm/**'], message: 'The console knows the reference CRM only through its connection profile.' };
-const CAPABILITIES = ['audit', 'cache', 'catalog', 'connections', 'crm', 'data', 'demo', 'isolation', 'migrate', 'pgdb', 'session', 'sync'];
+const CAPABILITIES = ['audit', 'cache', 'catalog', 'codeaudit', 'connections', 'crm', 'data', 'demo', 'isolation', 'migrate', 'pgdb', 'session', 'sync'];
 const DOORS = ['app', 'cli', 'host'];
 
 function mainFloors() {

@@ -4,6 +4,7 @@ import { appChannels } from './contract/app.ts';
 import { auditChannels } from './contract/audit.ts';
 import { cacheChannels } from './contract/cache.ts';
 import { catalogChannels } from './contract/catalog.ts';
+import { codeChannels } from './contract/code.ts';
 import { DemoStatusSchema, ProgressSchema, SessionSchema } from './contract/common.ts';
 import { connectionsChannels } from './contract/connections.ts';
 import { dataChannels } from './contract/data.ts';
@@ -25,8 +26,10 @@ export { DriftItemSchema, type DriftItemData } from './contract/catalog.ts';
  * `access` says who may call: anyone (`public`), a signed-in operator (`signed-in`), a super
  * admin only (`super-admin`), or (`connection-admin`, the calls that change a connection) a super
  * admin signed in to the connection the call names, once that connection has been used (has a
- * cache); a connection nobody has used yet may be changed by whoever added it. The main process
- * enforces it on every call; the CLI, run by the local operator on their own files, is not asked.
+ * cache); a connection nobody has used yet may be changed by whoever added it; `local-files`
+ * reads a folder of this machine: a super admin in a window, the local operator at the CLI. The
+ * main process enforces it on every call; the CLI, run by the local operator on their own files,
+ * is not asked.
  */
 export const contract = {
   ...appChannels,
@@ -39,6 +42,7 @@ export const contract = {
   ...dataChannels,
   ...migrateChannels,
   ...cacheChannels,
+  ...codeChannels,
 };
 
 /** What cannot work on the cache alone, and why: refused up front when the console is offline. */

@@ -32,6 +32,8 @@ export function createDispatch(k: Kernel, handlers: Handlers) {
       if (offline) throw new AppError('offline', `Offline (data as of ${session.current()?.dataAsOf ?? 'never'}): ${offline} Sign in online to do it.`);
       if (access === 'signed-in') session.require();
       if (access === 'super-admin') session.requireSuperAdmin();
+      // a folder of this machine (a source checkout): the operator at the CLI, a super admin in a window
+      if (access === 'local-files' && k.opts.mode !== 'cli') session.requireSuperAdmin();
       if (access === 'connection-admin') requireConnectionAdmin(k, parsed.data as { name?: string; connection?: string; profile?: unknown });
       const handler = handlers[channel] as (input: unknown) => Promise<unknown> | unknown;
       const value = await handler(parsed.data);

@@ -10,6 +10,7 @@ import { Directory } from './directory.ts';
 import { createDispatch } from './dispatch.ts';
 import { auditHandlers } from './handlers/audit.ts';
 import { catalogHandlers } from './handlers/catalog.ts';
+import { codeHandlers } from './handlers/code.ts';
 import { connectionHandlers } from './handlers/connections.ts';
 import { dataHandlers } from './handlers/data.ts';
 import { isolationHandlers } from './handlers/isolation.ts';
@@ -56,6 +57,7 @@ export function createServices(opts: ServicesOptions): Services {
     ...dataHandlers(k),
     ...transferHandlers(k),
     ...migrateHandlers(k),
+    ...codeHandlers(k),
   };
   return {
     cache: k.cacheFor,

@@ -64,5 +64,5 @@ export const Ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a table or co
 /** A domain's channels, each with who may call it, what goes in and what comes out. */
 export type Channels = Record<
   string,
-  { access: 'public' | 'signed-in' | 'super-admin' | 'connection-admin'; summary: string; input: z.ZodType; output: z.ZodType }
+  { access: 'public' | 'signed-in' | 'super-admin' | 'connection-admin' | 'local-files'; summary: string; input: z.ZodType; output: z.ZodType }
 >;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS, contract, type Channel } from '../../src-shared/contract.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
+import { FIXTURE_DIR } from '../support/fastapiCrm.ts';
 import { referenceProfile, startTestConsole, type TestConsole } from '../support/console.ts';
 
 let crm: TestCrm;
@@ -98,6 +99,7 @@ describe('the HTTP host door', () => {
       'migrate:status': { databaseUrl: crm.databaseUrl },
       'migrate:verify': { databaseUrl: crm.databaseUrl },
       'migrate:rollback': { confirm: true, databaseUrl: crm.databaseUrl },
+      'code:audit': { src: join(FIXTURE_DIR, 'backend') },
     };
     expect(Object.keys(valid).sort()).toEqual([...CHANNELS].sort());
     for (const channel of CHANNELS) {

@@ -1,0 +1,102 @@
+// SQLAlchemy declarative models: a class with __tablename__, its columns (Column, mapped_column,
+// inherited from mixins of the project) and the tables its foreign keys point at.
+import type { Node } from '../parser.ts';
+import { definitionOf, named, type Module, type Project } from './project.ts';
+
+export interface ModelColumn {
+  name: string;
+  /** the table a ForeignKey("table.column") points at */
+  references: string | null;
+  /** the right-hand side as written (copied when a model gains company_id like another's) */
+  definition: string;
+  line: number;
+  module: Module;
+}
+
+export interface Model {
+  name: string;
+  table: string;
+  module: Module;
+  node: Node;
+  line: number;
+  columns: Map<string, ModelColumn>;
+}
+
+const COLUMN_CALLS = new Set(['Column', 'mapped_column']);
+
+function stringValue(n: Node | null): string | null {
+  if (!n || n.type !== 'string') return null;
+  return n.namedChildren
+    .filter((c) => c?.type === 'string_content')
+    .map((c) => c!.text)
+    .join('');
+}
+
+function calleeName(call: Node): string {
+  const f = named(call, 'function');
+  return f?.type === 'attribute' ? named(f, 'attribute')!.text : (f?.text ?? '');
+}
+
+/** The class body's assignments: (name, right-hand side, statement). */
+function classAssignments(cls: Node): Array<{ name: string; right: Node; line: number }> {
+  const out: Array<{ name: string; right: Node; line: number }> = [];
+  for (const st of named(cls, 'body')?.namedChildren ?? []) {
+    if (st?.type !== 'expression_statement') continue;
+    const a = st.namedChild(0);
+    if (a?.type !== 'assignment') continue;
+    const left = named(a, 'left');
+    const right = named(a, 'right');
+    if (left?.type === 'identifier' && right) out.push({ name: left.text, right, line: st.startPosition.row + 1 });
+  }
+  return out;
+}
+
+function columnOf(name: string, right: Node, line: number, module: Module): ModelColumn | null {
+  if (right.type !== 'call' || !COLUMN_CALLS.has(calleeName(right))) return null;
+  let columnName = name;
+  let references: string | null = null;
+  const args = named(right, 'arguments')?.namedChildren ?? [];
+  const first = stringValue(args[0] ?? null);
+  if (first) columnName = first;
+  for (const fk of right.descendantsOfType('call')) {
+    if (fk && calleeName(fk) === 'ForeignKey') {
+      const target = stringValue(named(fk, 'arguments')?.namedChild(0) ?? null);
+      if (target) references = target.split('.')[0]!;
+    }
+  }
+  return { name: columnName, references, definition: right.text, line, module };
+}
+
+/** Every model of the project, by class name. */
+export function findModels(project: Project): Map<string, Model> {
+  const models = new Map<string, Model>();
+  const columnsOfClass = (m: Module, cls: Node, seen: Set<Node>): Map<string, ModelColumn> => {
+    const cols = new Map<string, ModelColumn>();
+    if (seen.has(cls)) return cols;
+    seen.add(cls);
+    // mixins first, so the class's own columns win
+    for (const base of named(cls, 'superclasses')?.namedChildren ?? []) {
+      if (!base || (base.type !== 'identifier' && base.type !== 'attribute')) continue;
+      const def = project.resolveExpr(m, base);
+      if (def?.kind === 'class') for (const [k, v] of columnsOfClass(def.module, def.node, seen)) cols.set(k, v);
+    }
+    for (const a of classAssignments(cls)) {
+      const c = columnOf(a.name, a.right, a.line, m);
+      if (c) cols.set(c.name, c);
+    }
+    return cols;
+  };
+  for (const m of project.modules) {
+    for (const [name, st] of m.classes) {
+      const cls = definitionOf(st);
+      const table = classAssignments(cls).find((a) => a.name === '__tablename__');
+      const tableName = stringValue(table?.right ?? null);
+      if (!tableName) continue;
+      models.set(name, { name, table: tableName, module: m, node: cls, line: cls.startPosition.row + 1, columns: columnsOfClass(m, cls, new Set()) });
+    }
+  }
+  return models;
+}
+
+/** The model of a table. */
+export const modelOfTable = (models: Map<string, Model>, table: string): Model | undefined => [...models.values()].find((m) => m.table === table);

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { SeveritySchema } from './audit.ts';
+import type { Channels } from './common.ts';
+
+// The source audit: the CRM's backend read from a checkout (routes, models, how each handler
+// scopes its queries), findings at file:line with a fix in the seed's AFTER style.
+
+export const OperationSchema = z.enum(['list', 'read', 'create', 'update', 'delete']);
+export type Operation = z.infer<typeof OperationSchema>;
+
+/** How a handler (or one query) is scoped, strongest last; `public` is a handler with no user. */
+export const CodeScopingSchema = z.enum(['public', 'no-queries', 'creates-only', 'unscoped', 'by-id', 'by-user', 'by-company']);
+
+export const CodeHandlerSchema = z.object({
+  file: z.string(),
+  line: z.number(),
+  handler: z.string(),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
+  path: z.string(),
+  resource: z.string().nullable(),
+  operation: OperationSchema,
+  authenticated: z.boolean(),
+  /** the weakest scope of the tenant data it queries */
+  scoping: CodeScopingSchema,
+  /** the "No company associated" guard: true when every company filter is guarded, false when one compares with a company that may be None; null without company filters */
+  guard: z.boolean().nullable(),
+  queries: z.array(
+    z.object({ file: z.string(), line: z.number(), model: z.string(), table: z.string(), scoping: CodeScopingSchema, via: z.array(z.string()) }),
+  ),
+});
+export type CodeHandler = z.infer<typeof CodeHandlerSchema>;
+
+export const CodeModelSchema = z.object({
+  name: z.string(),
+  table: z.string(),
+  file: z.string(),
+  line: z.number(),
+  hasCompanyId: z.boolean(),
+  columns: z.array(z.string()),
+});
+export type CodeModel = z.infer<typeof CodeModelSchema>;
+
+export const CodeFindingSchema = z.object({
+  /** stable across runs while the code does not move */
+  id: z.string(),
+  kind: z.enum(['unscoped-query', 'id-only-query', 'create-without-company', 'model-without-company']),
+  severity: SeveritySchema,
+  file: z.string(),
+  line: z.number(),
+  handler: z.string().nullable(),
+  method: z.string().nullable(),
+  path: z.string().nullable(),
+  resource: z.string().nullable(),
+  operation: OperationSchema.nullable(),
+  title: z.string(),
+  /** what the code does */
+  does: z.string(),
+  /** what the seed's AFTER pattern makes it */
+  after: z.string(),
+  /** the fix as a unified diff (paths relative to the source folder), or null with the reason */
+  diff: z.string().nullable(),
+  noFix: z.string().nullable(),
+});
+export type CodeFinding = z.infer<typeof CodeFindingSchema>;
+
+export const CodeAuditResultSchema = z.object({
+  root: z.string(),
+  analyzer: z.string(),
+  generatedAt: z.string(),
+  files: z.number(),
+  lines: z.number(),
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+  models: z.array(CodeModelSchema),
+  handlers: z.array(CodeHandlerSchema),
+  findings: z.array(CodeFindingSchema),
+  counts: z.record(SeveritySchema, z.number()),
+  /** every fix in one patch (paths relative to the source folder: git apply in it, or with --directory) */
+  patch: z.string(),
+  /** the fixes assume Phase 1 landed (company_id on every model) */
+  afterMigration: z.boolean(),
+  tookMs: z.number(),
+});
+export type CodeAuditResult = z.infer<typeof CodeAuditResultSchema>;
+
+export const codeChannels = {
+  'code:audit': {
+    access: 'local-files',
+    summary:
+      "Audit the CRM backend's source in a folder of this machine (no CRM needed): routes, models, how every handler scopes its queries, findings at file:line with a fix in the seed's AFTER style; joined to a connection's catalog when one is named",
+    input: z
+      .object({
+        src: z.string().min(1).max(4096),
+        /** a connection whose catalog names resources and priorities */
+        connection: z.string().max(63).optional(),
+        afterMigration: z.boolean().default(false),
+      })
+      .strict(),
+    output: CodeAuditResultSchema,
+  },
+} satisfies Channels;
