@@ -19,7 +19,22 @@ export interface Skipped {
 export const MAX_FILE_BYTES = 2 * 1024 * 1024;
 
 /** Folders no backend keeps its own code in. */
-const IGNORED_DIRS = new Set(['.git', '.hg', '.svn', 'node_modules', '__pycache__', '.venv', 'venv', 'env', '.tox', '.mypy_cache', '.pytest_cache', 'site-packages', 'dist', 'build']);
+const IGNORED_DIRS = new Set([
+  '.git',
+  '.hg',
+  '.svn',
+  'node_modules',
+  '__pycache__',
+  '.venv',
+  'venv',
+  'env',
+  '.tox',
+  '.mypy_cache',
+  '.pytest_cache',
+  'site-packages',
+  'dist',
+  'build',
+]);
 
 /** Every file with one of `exts` under `root`, in a stable order; what was not read is listed in `skipped`. */
 export function readSource(root: string, exts: string[]): { files: SourceFile[]; skipped: Skipped[] } {
@@ -28,7 +43,10 @@ export function readSource(root: string, exts: string[]): { files: SourceFile[];
     top = realpathSync(root);
     if (!statSync(top).isDirectory()) throw new Error('not a folder');
   } catch (e) {
-    throw new AppError('invalid-input', `The source folder ${root} cannot be read: ${(e as Error).message}. Give the folder of the CRM's backend checkout (--src).`);
+    throw new AppError(
+      'invalid-input',
+      `The source folder ${root} cannot be read: ${(e as Error).message}. Give the folder of the CRM's backend checkout (--src).`,
+    );
   }
   const files: SourceFile[] = [];
   const skipped: Skipped[] = [];

@@ -32,7 +32,10 @@ const operationOf = (method: string, path: string): Operation => {
 
 const normalize = (path: string) => path.replace(/\{[^}]+\}/g, '{}').replace(/\/+$/, '') || '/';
 
-export async function auditPython(files: SourceFile[], opts: { catalog?: Catalog; afterMigration?: boolean; onFile?: (done: number) => void }): Promise<PythonAudit> {
+export async function auditPython(
+  files: SourceFile[],
+  opts: { catalog?: Catalog; afterMigration?: boolean; onFile?: (done: number) => void },
+): Promise<PythonAudit> {
   const parser = await pythonParser();
   const project = new Project();
   const unparsable: Skipped[] = [];
@@ -185,7 +188,14 @@ function queryFinding(route: Route, handler: CodeHandler, u: QueryUse, severity:
     operation: op,
     title: `${route.method} ${route.path} (${route.handler}) ${u.q.rank === 0 ? 'reads' : 'finds'} ${u.q.model.table} ${u.q.rank === 0 ? 'unscoped' : 'by id only'}${u.via.length > 1 ? ` in ${u.via.slice(1).join(' → ')}` : ''}`,
     does: what,
-    after: fixOpts.afterMigration || u.q.model.columns.has('company_id') ? `Filter by ${u.q.model.name}.company_id == the user's company (the seed's AFTER pattern).` : `Join to the company through ${pathToCompany(u.q.model, fixOpts.models, 3)?.map((h) => h.column).join(' → ') ?? '?'} and filter by the user's company.`,
+    after:
+      fixOpts.afterMigration || u.q.model.columns.has('company_id')
+        ? `Filter by ${u.q.model.name}.company_id == the user's company (the seed's AFTER pattern).`
+        : `Join to the company through ${
+            pathToCompany(u.q.model, fixOpts.models, 3)
+              ?.map((h) => h.column)
+              .join(' → ') ?? '?'
+          } and filter by the user's company.`,
     ...fix,
   };
 }

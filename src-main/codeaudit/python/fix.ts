@@ -163,7 +163,11 @@ export function fixQuery(u: QueryUse, opts: FixOptions): Fix {
   const fn = enclosingFunction(root);
   if (!fn) return { edits: [], noFix: 'the query is at module level: scope it where it is used' };
   const user = userOf(fn, u.userParam);
-  if (!user) return { edits: [], noFix: `the query is written in ${named(fn, 'name')!.text}(), which is not given the current user: pass it in and filter by company there` };
+  if (!user)
+    return {
+      edits: [],
+      noFix: `the query is written in ${named(fn, 'name')!.text}(), which is not given the current user: pass it in and filter by company there`,
+    };
   // the query as built, before what runs it (.first(), .all())
   let top = root;
   while (top.parent?.type === 'attribute' && top.parent.parent?.type === 'call' && CHAIN.has(named(top.parent, 'attribute')!.text)) top = top.parent.parent;
@@ -189,10 +193,17 @@ export function fixQuery(u: QueryUse, opts: FixOptions): Fix {
   if (isAssign) {
     const q = named(assign!, 'left')!.text;
     const after = text.indexOf('\n', st.endIndex) + 1 || text.length;
-    w.edits.push({ file: m.path, start: after, end: after, text: lines([`if not ${admin}(${user}):`]) + lines(company, '    ') + lines([`${q} = ${q}${scope}`], '    ') });
+    w.edits.push({
+      file: m.path,
+      start: after,
+      end: after,
+      text: lines([`if not ${admin}(${user}):`]) + lines(company, '    ') + lines([`${q} = ${q}${scope}`], '    '),
+    });
     return { edits: w.edits, noFix: null };
   }
-  const taken = fn.descendantsOfType('identifier').some((n) => n?.text === 'query' && !(n.parent?.type === 'attribute' && named(n.parent, 'attribute')?.id === n.id));
+  const taken = fn
+    .descendantsOfType('identifier')
+    .some((n) => n?.text === 'query' && !(n.parent?.type === 'attribute' && named(n.parent, 'attribute')?.id === n.id));
   const q = taken ? 'scoped' : 'query';
   w.edits.push({
     file: m.path,
@@ -214,9 +225,21 @@ export function fixCreate(c: CreateUse, opts: FixOptions): Fix {
   const st = statementOf(c.node);
   const at = lineStart(m.text, st.startIndex);
   const ind = indentAt(m.text, st.startIndex);
-  w.edits.push({ file: m.path, start: at, end: at, text: companyLines(w, fn, user, false).map((l) => `${ind}${l}\n`).join('') });
+  w.edits.push({
+    file: m.path,
+    start: at,
+    end: at,
+    text: companyLines(w, fn, user, false)
+      .map((l) => `${ind}${l}\n`)
+      .join(''),
+  });
   const args = named(c.node, 'arguments')!;
-  w.edits.push({ file: m.path, start: args.startIndex + 1, end: args.startIndex + 1, text: args.namedChildCount ? 'company_id=company_id, ' : 'company_id=company_id' });
+  w.edits.push({
+    file: m.path,
+    start: args.startIndex + 1,
+    end: args.startIndex + 1,
+    text: args.namedChildCount ? 'company_id=company_id, ' : 'company_id=company_id',
+  });
   return { edits: w.edits, noFix: null };
 }
 
@@ -231,7 +254,11 @@ export function fixModel(model: Model, withCompany: Model[], opts: FixOptions): 
   for (const name of new Set(col.definition.match(/\b[A-Za-z_]\w*(?=\s*[(.])/g) ?? [])) {
     if (w.names.has(name)) continue;
     const b = col.module.imports.get(name);
-    if (b) w.need(name, b.name ? `from ${b.module} import ${b.name === name ? name : `${b.name} as ${name}`}` : `import ${b.module}${b.module === name ? '' : ` as ${name}`}`);
+    if (b)
+      w.need(
+        name,
+        b.name ? `from ${b.module} import ${b.name === name ? name : `${b.name} as ${name}`}` : `import ${b.module}${b.module === name ? '' : ` as ${name}`}`,
+      );
   }
   const body = named(model.node, 'body')!;
   let last: Node | null = null;

@@ -331,7 +331,14 @@ export class ScopeAnalyzer {
         const model = this.models.get(def.name);
         if (model && model.module === def.module) {
           const kwargs = (named(call, 'arguments')?.namedChildren ?? []).filter((a) => a?.type === 'keyword_argument').map((a) => named(a!, 'name')!.text);
-          ctx.out.creates.push({ model, node: call, module: ctx.module, setsCompany: kwargs.includes('company_id'), fn: ctx.fn, userParam: userParamOf(ctx.params) });
+          ctx.out.creates.push({
+            model,
+            node: call,
+            module: ctx.module,
+            setsCompany: kwargs.includes('company_id'),
+            fn: ctx.fn,
+            userParam: userParamOf(ctx.params),
+          });
         }
       } else if (def?.kind === 'function' && ctx.depth < MAX_DEPTH) {
         this.callHelper(def.node, def.module, call, env, ctx, true);
@@ -397,7 +404,10 @@ export class ScopeAnalyzer {
         return [{ k: 'param' }];
       case 'identifier': {
         const alts = env.get(n.text);
-        if (alts) return alts.flatMap((a) => ('val' in a ? [a.val] : this.evalIn(a.lazy.node, a.lazy.env, { ...ctx, module: a.lazy.module, params: a.lazy.params }, budget)));
+        if (alts)
+          return alts.flatMap((a) =>
+            'val' in a ? [a.val] : this.evalIn(a.lazy.node, a.lazy.env, { ...ctx, module: a.lazy.module, params: a.lazy.params }, budget),
+          );
         const p = ctx.params.get(n.text);
         if (p) return p;
         const def = this.project.resolve(ctx.module, n.text);
@@ -439,7 +449,8 @@ export class ScopeAnalyzer {
     const out: Val[] = [];
     for (const v of this.evalIn(objNode, env, ctx, budget)) {
       if (v.k === 'user') out.push(attr === 'company_id' ? { k: 'company', guarded: false } : attr === 'id' ? { k: 'userId' } : { k: 'unknown' });
-      else if (v.k === 'model') out.push(attr === 'query' ? { k: 'query', q: this.start(v.model, objNode.parent!, ctx, 'query') } : { k: 'column', model: v.model, name: attr });
+      else if (v.k === 'model')
+        out.push(attr === 'query' ? { k: 'query', q: this.start(v.model, objNode.parent!, ctx, 'query') } : { k: 'column', model: v.model, name: attr });
       else if (v.k === 'record') {
         // a row the user may see: its company is the user's when it is the user, or scoped by company
         const isUser = v.q.model === this.userModel && v.q.rank >= 2;
@@ -506,16 +517,19 @@ export class ScopeAnalyzer {
         if (out.length) return out;
       }
       const def = this.project.resolveExpr(ctx.module, f);
-      if (def?.kind === 'function' && ctx.depth < MAX_DEPTH) return this.callHelper(def.node, def.module, call, env, ctx, false).flatMap((a) => this.force(a, ctx));
+      if (def?.kind === 'function' && ctx.depth < MAX_DEPTH)
+        return this.callHelper(def.node, def.module, call, env, ctx, false).flatMap((a) => this.force(a, ctx));
       // uuid.UUID(x), str(x): a library's wrapper keeps what x is
       if (first && args.length === 1) return this.evalIn(first, env, ctx, budget).filter((v) => ['user', 'company', 'userId'].includes(v.k));
       return [{ k: 'unknown' }];
     }
     const name = f.text;
-    if ((name === 'and_' || name === 'or_' || name === 'not_') && f.type === 'identifier') return [{ k: 'cond', at: { node: call, env, module: ctx.module, params: ctx.params } }];
+    if ((name === 'and_' || name === 'or_' || name === 'not_') && f.type === 'identifier')
+      return [{ k: 'cond', at: { node: call, env, module: ctx.module, params: ctx.params } }];
     const def = this.project.resolveExpr(ctx.module, f);
     if (def?.kind === 'class') return [{ k: 'unknown' }];
-    if (def?.kind === 'function' && ctx.depth < MAX_DEPTH) return this.callHelper(def.node, def.module, call, env, ctx, false).flatMap((a) => this.force(a, ctx));
+    if (def?.kind === 'function' && ctx.depth < MAX_DEPTH)
+      return this.callHelper(def.node, def.module, call, env, ctx, false).flatMap((a) => this.force(a, ctx));
     if (name === 'select' && first) {
       const m = this.evalIn(first, env, ctx, budget).find((v) => v.k === 'model' || v.k === 'column');
       if (m && (m.k === 'model' || m.k === 'column')) return [{ k: 'query', q: this.start(m.model, call, ctx, 'select') }];
@@ -629,10 +643,14 @@ export class ScopeAnalyzer {
   private compare(col: { model: Model; name: string }, other: Val[]): { rank: Rank; unguarded: boolean } {
     const meaningful = other.filter((v) => v.k !== 'unknown');
     if (!meaningful.length) return { rank: other.length ? 1 : 0, unguarded: false };
-    const companyColumn = col.name === 'company_id' || (col.model.table === this.companiesTable && col.name === 'id') || col.model.columns.get(col.name)?.references === this.companiesTable;
+    const companyColumn =
+      col.name === 'company_id' ||
+      (col.model.table === this.companiesTable && col.name === 'id') ||
+      col.model.columns.get(col.name)?.references === this.companiesTable;
     let rank: Rank = 3;
     for (const v of meaningful) {
-      const r: Rank = v.k === 'company' ? (companyColumn ? 3 : 1) : v.k === 'userId' || v.k === 'user' ? 2 : v.k === 'none' ? (meaningful.length > 1 ? 3 : 1) : 1;
+      const r: Rank =
+        v.k === 'company' ? (companyColumn ? 3 : 1) : v.k === 'userId' || v.k === 'user' ? 2 : v.k === 'none' ? (meaningful.length > 1 ? 3 : 1) : 1;
       rank = rankMin(rank, r);
     }
     const unguarded = rank === 3 && meaningful.some((v) => (v.k === 'company' && !v.guarded) || v.k === 'none');
@@ -696,6 +714,12 @@ function guardedName(cond: Node, consequence: Node): string | null {
   const last = consequence.namedChildren[consequence.namedChildCount - 1];
   if (!last || (last.type !== 'raise_statement' && last.type !== 'return_statement')) return null;
   if (cond.type === 'not_operator' && named(cond, 'argument')?.type === 'identifier') return named(cond, 'argument')!.text;
-  if (cond.type === 'comparison_operator' && cond.namedChild(1)?.type === 'none' && cond.namedChild(0)?.type === 'identifier' && /^\S+ is None$/.test(cond.text)) return cond.namedChild(0)!.text;
+  if (
+    cond.type === 'comparison_operator' &&
+    cond.namedChild(1)?.type === 'none' &&
+    cond.namedChild(0)?.type === 'identifier' &&
+    /^\S+ is None$/.test(cond.text)
+  )
+    return cond.namedChild(0)!.text;
   return null;
 }
