@@ -3,8 +3,7 @@
 // parent) on the query, the super admin's bypass kept where the module has one, and the imports
 // the new lines need. Nothing is written: the edits become a unified diff.
 import type { Node } from '../parser.ts';
-import { pathToCompany } from './analyzer.ts';
-import type { Model } from './models.ts';
+import { pathToCompany, type Model } from './models.ts';
 import { named, paramName, type Module, type Project } from './project.ts';
 import type { CreateUse, QueryUse } from './scoping.ts';
 

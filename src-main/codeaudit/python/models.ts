@@ -100,3 +100,28 @@ export function findModels(project: Project): Map<string, Model> {
 
 /** The model of a table. */
 export const modelOfTable = (models: Map<string, Model>, table: string): Model | undefined => [...models.values()].find((m) => m.table === table);
+
+export interface Hop {
+  from: Model;
+  column: string;
+  to: Model;
+}
+
+/** The foreign keys from a model to the nearest model with company_id (owner, parent, grand-parent), or null. */
+export function pathToCompany(m: Model, models: Map<string, Model>, maxHops: number): Hop[] | null {
+  const byTable = new Map([...models.values()].map((x) => [x.table, x]));
+  const queue: Array<{ at: Model; path: Hop[] }> = [{ at: m, path: [] }];
+  const seen = new Set([m.table]);
+  while (queue.length) {
+    const { at, path } = queue.shift()!;
+    if (path.length && at.columns.has('company_id')) return path;
+    if (path.length >= maxHops) continue;
+    for (const c of at.columns.values()) {
+      const to = c.references ? byTable.get(c.references) : undefined;
+      if (!to || seen.has(to.table)) continue;
+      seen.add(to.table);
+      queue.push({ at: to, path: [...path, { from: at, column: c.name, to }] });
+    }
+  }
+  return null;
+}
