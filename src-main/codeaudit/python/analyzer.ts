@@ -140,7 +140,7 @@ export async function auditPython(
   }
   const companiesTable = [...models.values()].find((x) => x.table === cx.usersTable)?.columns.get('company_id')?.references;
   for (const m of models.values()) {
-    if (m.columns.has('company_id') || cx.afterMigration || m.table === cx.usersTable || m.table === companiesTable || !cx.tenantModel(m)) continue;
+    if (m.columns.has('company_id') || m.table === cx.usersTable || m.table === companiesTable || !cx.tenantModel(m)) continue;
     findings.push(modelFinding(cx, m));
   }
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);

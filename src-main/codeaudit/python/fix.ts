@@ -155,6 +155,14 @@ function scopeText(w: Writer, model: Model, opts: FixOptions, style: 'query' | '
   return `${joins}.${filter}(${w.nameOf(path[path.length - 1]!.to)}.company_id == company_id)`;
 }
 
+/** session.get(Model, id): its parts as written, or null. */
+function sessionGet(root: Node): { session: string; model: string; id: string } | null {
+  const f = named(root, 'function');
+  const args = (named(root, 'arguments')?.namedChildren ?? []).filter((a): a is Node => !!a);
+  if (f?.type !== 'attribute' || named(f, 'attribute')!.text !== 'get' || args.length < 2) return null;
+  return { session: named(f, 'object')!.text, model: args[0]!.text, id: args[1]!.text };
+}
+
 /** The fix of a query that is not scoped by company. */
 export function fixQuery(u: QueryUse, opts: FixOptions): Fix {
   const m = u.q.module;
@@ -179,17 +187,22 @@ export function fixQuery(u: QueryUse, opts: FixOptions): Fix {
   const lines = (ls: string[], extra = '') => ls.map((l) => `${ind}${extra}${l}\n`).join('');
   const admin = [...w.names].find((n) => ADMIN.test(n));
   const at = lineStart(text, st.startIndex);
+  // session.get(Model, id) takes no filter: it becomes the query it stands for
+  const get = sessionGet(root);
+  const topText = get ? `${get.session}.query(${get.model}).filter(${get.model}.id == ${get.id})` : top.text;
+  const terminal = get ? '.first()' : '';
   if (!admin) {
     const company = companyLines(w, fn, user, true);
     w.edits.push({ file: m.path, start: at, end: at, text: lines(company) });
-    w.edits.push({ file: m.path, start: root.endIndex, end: root.endIndex, text: scope });
+    if (get) w.edits.push({ file: m.path, start: root.startIndex, end: root.endIndex, text: `${topText}${scope}${terminal}` });
+    else w.edits.push({ file: m.path, start: root.endIndex, end: root.endIndex, text: scope });
     return { edits: w.edits, noFix: null };
   }
   // keep the super admin's way: scope everyone else
   const company = companyLines(w, fn, user, true);
   const assign = st.namedChild(0);
   const isAssign = assign?.type === 'assignment' && named(assign, 'left')?.type === 'identifier' && named(assign, 'right')?.id === top.id;
-  if (isAssign) {
+  if (isAssign && !get) {
     const q = named(assign!, 'left')!.text;
     const after = text.indexOf('\n', st.endIndex) + 1 || text.length;
     w.edits.push({
@@ -208,9 +221,9 @@ export function fixQuery(u: QueryUse, opts: FixOptions): Fix {
     file: m.path,
     start: at,
     end: at,
-    text: lines([`${q} = ${top.text}`, `if not ${admin}(${user}):`]) + lines(company, '    ') + lines([`${q} = ${q}${scope}`], '    '),
+    text: lines([`${q} = ${topText}`, `if not ${admin}(${user}):`]) + lines(company, '    ') + lines([`${q} = ${q}${scope}`], '    '),
   });
-  w.edits.push({ file: m.path, start: top.startIndex, end: top.endIndex, text: q });
+  w.edits.push({ file: m.path, start: top.startIndex, end: top.endIndex, text: `${q}${terminal}` });
   return { edits: w.edits, noFix: null };
 }
 
