@@ -35,12 +35,13 @@ export interface FastapiCrm {
 /** The Python with Debian's FastAPI packages (not a pyenv shim on PATH); FASTAPI_PYTHON overrides. */
 export const fixturePython = () => process.env.FASTAPI_PYTHON ?? '/usr/bin/python3';
 
-export async function startFastapiCrm(env: Record<string, string> = {}): Promise<FastapiCrm> {
+/** Starts the fixture CRM (or the backend of a copy of it: `backend`, a patched checkout) on a fresh database. */
+export async function startFastapiCrm(env: Record<string, string> = {}, backend = join(FIXTURE_DIR, 'backend')): Promise<FastapiCrm> {
   const database = await createTestDatabase();
   let child: ChildProcess | undefined;
   try {
-    child = spawn(fixturePython(), [join(FIXTURE_DIR, 'backend', 'serve.py')], {
-      cwd: join(FIXTURE_DIR, 'backend'),
+    child = spawn(fixturePython(), [join(backend, 'serve.py')], {
+      cwd: backend,
       env: { ...process.env, ...env, DATABASE_URL: database.url, PYTHONDONTWRITEBYTECODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -106,7 +106,15 @@ function handlerOf(cx: AuditContext, route: Route, s: Scoping): CodeHandler {
     resource,
     operation,
     authenticated: s.authenticated,
-    scoping: !s.authenticated ? 'public' : weakest === null ? (s.creates.length ? 'creates-only' : 'no-queries') : RANK_NAMES[weakest],
+    scoping: !s.authenticated
+      ? 'public'
+      : weakest !== null
+        ? RANK_NAMES[weakest]
+        : s.creates.length && s.creates.every((c) => c.setsCompany)
+          ? 'by-company'
+          : s.creates.length
+            ? 'creates-only'
+            : 'no-queries',
     guard: tenantUses.some((u) => u.q.rank === 3) ? !tenantUses.some((u) => u.q.rank === 3 && u.q.unguarded) : null,
     queries: s.uses.map((u) => ({
       file: u.q.module.path,
