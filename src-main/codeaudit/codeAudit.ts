@@ -16,9 +16,11 @@ export interface CodeAuditOptions {
 export async function auditSource(root: string, opts: CodeAuditOptions = {}): Promise<CodeAuditResult> {
   const started = Date.now();
   const { files, skipped } = readSource(root, ['.py']);
+  const read = (Date.now() - started) / 1000;
   const textOf = new Map(files.map((f) => [f.path, f.text]));
   const py = await auditPython(files, { catalog: opts.catalog, afterMigration: opts.afterMigration, onFile: (d) => opts.onProgress?.(d, files.length) });
   const text = (p: string) => textOf.get(p) ?? '';
+  const fixesStarted = Date.now();
   const findings = py.findings.map(({ edits, ...f }) => ({ ...f, diff: edits.length ? diffOf(edits, text) : null }));
   const counts = { HIGH: 0, MEDIUM: 0, LOW: 0 };
   for (const f of findings) counts[f.severity]++;
@@ -40,5 +42,6 @@ export async function auditSource(root: string, opts: CodeAuditOptions = {}): Pr
     ),
     afterMigration: !!opts.afterMigration,
     tookMs: Date.now() - started,
+    timings: { read, ...py.timings, fixes: (Date.now() - fixesStarted) / 1000 },
   };
 }

@@ -79,6 +79,8 @@ export const CodeAuditResultSchema = z.object({
   /** the fixes assume Phase 1 landed (company_id on every model) */
   afterMigration: z.boolean(),
   tookMs: z.number(),
+  /** where the time went, in seconds: reading the files, parsing, analysing, writing the fixes' diffs */
+  timings: z.object({ read: z.number(), parse: z.number(), analyze: z.number(), fixes: z.number() }),
 });
 export type CodeAuditResult = z.infer<typeof CodeAuditResultSchema>;
 

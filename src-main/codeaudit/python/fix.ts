@@ -213,9 +213,8 @@ export function fixQuery(u: QueryUse, opts: FixOptions): Fix {
     });
     return { edits: w.edits, noFix: null };
   }
-  const taken = fn
-    .descendantsOfType('identifier')
-    .some((n) => n?.text === 'query' && !(n.parent?.type === 'attribute' && named(n.parent, 'attribute')?.id === n.id));
+  // a name the function already uses (db.query does not count)
+  const taken = /(^|[^.\w])query\b/m.test(fn.text);
   const q = taken ? 'scoped' : 'query';
   w.edits.push({
     file: m.path,

@@ -109,6 +109,16 @@ export interface Hop {
 
 /** The foreign keys from a model to the nearest model with company_id (owner, parent, grand-parent), or null. */
 export function pathToCompany(m: Model, models: Map<string, Model>, maxHops: number): Hop[] | null {
+  let memo = paths.get(models);
+  if (!memo) paths.set(models, (memo = new Map()));
+  const key = `${m.name}:${maxHops}`;
+  if (!memo.has(key)) memo.set(key, findPath(m, models, maxHops));
+  return memo.get(key)!;
+}
+
+const paths = new WeakMap<Map<string, Model>, Map<string, Hop[] | null>>();
+
+function findPath(m: Model, models: Map<string, Model>, maxHops: number): Hop[] | null {
   const byTable = new Map([...models.values()].map((x) => [x.table, x]));
   const queue: Array<{ at: Model; path: Hop[] }> = [{ at: m, path: [] }];
   const seen = new Set([m.table]);

@@ -97,22 +97,38 @@ export class Project {
   readonly modules: Module[] = [];
   private readonly byDotted = new Map<string, Module>();
 
+  private readonly found = new Map<string, Module | null>();
+  private readonly resolved = new Map<Module, Map<string, Definition | null>>();
+
   add(m: Module): void {
     this.modules.push(m);
     this.byDotted.set(m.dotted, m);
+    this.found.clear();
+    this.resolved.clear();
   }
 
   /** The module an import names: exactly, or the one whose dotted name ends with it (the source root may sit above the package). */
   module(name: string): Module | null {
     const exact = this.byDotted.get(name);
     if (exact) return exact;
+    if (this.found.has(name)) return this.found.get(name)!;
     let best: Module | null = null;
     for (const m of this.modules) if (m.dotted.endsWith('.' + name) && (!best || m.dotted.length < best.dotted.length)) best = m;
+    this.found.set(name, best);
     return best;
   }
 
   /** What `name` means in `m`: a definition of the project (following imports and re-exports), or null (a library's). */
   resolve(m: Module, name: string, depth = 0): Definition | null {
+    let memo = this.resolved.get(m);
+    if (!memo) this.resolved.set(m, (memo = new Map()));
+    if (memo.has(name)) return memo.get(name)!;
+    const def = this.resolveUncached(m, name, depth);
+    if (depth === 0) memo.set(name, def);
+    return def;
+  }
+
+  private resolveUncached(m: Module, name: string, depth: number): Definition | null {
     if (depth > 8) return null;
     const fn = m.functions.get(name);
     if (fn) return { kind: 'function', module: m, name, node: definitionOf(fn) };

@@ -53,6 +53,7 @@ export function findRoutes(project: Project): Route[] {
   // mounts: parent.include_router(child, prefix=…)
   const mounts = new Map<string, Array<{ parent: string; prefix: string }>>();
   for (const m of project.modules) {
+    if (!m.text.includes('include_router')) continue;
     for (const call of m.tree.rootNode.descendantsOfType('call')) {
       const f = call && named(call, 'function');
       if (!call || f?.type !== 'attribute' || named(f, 'attribute')!.text !== 'include_router') continue;
