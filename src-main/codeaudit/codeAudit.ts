@@ -21,7 +21,7 @@ export async function auditSource(root: string, opts: CodeAuditOptions = {}): Pr
   const py = await auditPython(files, { catalog: opts.catalog, afterMigration: opts.afterMigration, onFile: (d) => opts.onProgress?.(d, files.length) });
   const text = (p: string) => textOf.get(p) ?? '';
   const fixesStarted = Date.now();
-  const findings = py.findings.map(({ edits, ...f }) => ({ ...f, diff: edits.length ? diffOf(edits, text) : null }));
+  const findings = py.findings.map(({ edits, ...f }) => ({ ...f, diff: edits.length ? diffOf(edits, text) : null, dynamic: null, dynamicDetail: null }));
   const counts = { HIGH: 0, MEDIUM: 0, LOW: 0 };
   for (const f of findings) counts[f.severity]++;
   return {
@@ -41,6 +41,7 @@ export async function auditSource(root: string, opts: CodeAuditOptions = {}): Pr
       text,
     ),
     afterMigration: !!opts.afterMigration,
+    isolation: null,
     tookMs: Date.now() - started,
     timings: { read, ...py.timings, fixes: (Date.now() - fixesStarted) / 1000 },
   };

@@ -27,6 +27,8 @@ export const CodeHandlerSchema = z.object({
   queries: z.array(
     z.object({ file: z.string(), line: z.number(), model: z.string(), table: z.string(), scoping: CodeScopingSchema, via: z.array(z.string()) }),
   ),
+  /** with an isolation run: what the runner saw on this handler's cell (resource and operation), over every identity */
+  dynamic: z.enum(['leak', 'enforced', 'not-probed']).nullable().default(null),
 });
 export type CodeHandler = z.infer<typeof CodeHandlerSchema>;
 
@@ -43,7 +45,7 @@ export type CodeModel = z.infer<typeof CodeModelSchema>;
 export const CodeFindingSchema = z.object({
   /** stable across runs while the code does not move */
   id: z.string(),
-  kind: z.enum(['unscoped-query', 'id-only-query', 'create-without-company', 'model-without-company']),
+  kind: z.enum(['unscoped-query', 'id-only-query', 'create-without-company', 'model-without-company', 'unexplained-leak']),
   severity: SeveritySchema,
   file: z.string(),
   line: z.number(),
@@ -60,6 +62,9 @@ export const CodeFindingSchema = z.object({
   /** the fix as a unified diff (paths relative to the source folder), or null with the reason */
   diff: z.string().nullable(),
   noFix: z.string().nullable(),
+  /** with an isolation run: the runner saw the leak (confirmed), saw the cell enforced (refuted), or did not probe it */
+  dynamic: z.enum(['confirmed', 'refuted', 'not-probed']).nullable().default(null),
+  dynamicDetail: z.string().nullable().default(null),
 });
 export type CodeFinding = z.infer<typeof CodeFindingSchema>;
 
@@ -76,6 +81,8 @@ export const CodeAuditResultSchema = z.object({
   counts: z.record(SeveritySchema, z.number()),
   /** every fix in one patch (paths relative to the source folder: git apply in it, or with --directory) */
   patch: z.string(),
+  /** the isolation run the findings were checked against, if any */
+  isolation: z.object({ runId: z.number(), startedAt: z.string(), connection: z.string() }).nullable().default(null),
   /** the fixes assume Phase 1 landed (company_id on every model) */
   afterMigration: z.boolean(),
   tookMs: z.number(),
@@ -95,6 +102,8 @@ export const codeChannels = {
         /** a connection whose catalog names resources and priorities */
         connection: z.string().max(63).optional(),
         afterMigration: z.boolean().default(false),
+        /** check each finding against an isolation run of the connection (a run id, or the latest) */
+        isolationRun: z.union([z.number().int().positive(), z.literal('latest')]).optional(),
       })
       .strict(),
     output: CodeAuditResultSchema,

@@ -38,6 +38,13 @@ export function codeMarkdown(r: CodeAuditResult): string {
     `${r.files} Python files (${r.lines.toLocaleString('en-US')} lines) read by ${mdText(r.analyzer)} on ${r.generatedAt.slice(0, 10)}: ${r.handlers.length} handlers, ${r.models.length} models, ${r.findings.length} findings (${r.counts.HIGH} HIGH, ${r.counts.MEDIUM} MEDIUM, ${r.counts.LOW} LOW).`,
     '',
   );
+  if (r.isolation) {
+    const by = (d: string) => r.findings.filter((f) => f.dynamic === d).length;
+    out.push(
+      `Checked against isolation run ${r.isolation.runId} of ${mdText(r.isolation.connection)} (${r.isolation.startedAt.slice(0, 16).replace('T', ' ')}): ${by('confirmed')} confirmed, ${by('refuted')} refuted, ${by('not-probed')} not probed; ${r.findings.filter((f) => f.kind === 'unexplained-leak').length} leaks the source does not explain.`,
+      '',
+    );
+  }
   if (r.afterMigration) out.push('The fixes assume Phase 1 landed: every model has company_id and queries filter on it directly.', '');
   out.push('## Phase 2: files to update', '');
   const files = filesToUpdate(r);
@@ -47,10 +54,16 @@ export function codeMarkdown(r: CodeAuditResult): string {
     for (const f of files) out.push(`| ${mdCode(f.file)} | ${f.counts.HIGH} | ${f.counts.MEDIUM} | ${f.counts.LOW} | ${f.handlers.map(mdCode).join(', ')} |`);
     out.push('');
   }
-  out.push('## Handlers', '', '| Method | Path | Handler | Resource · operation | Scoping | Guard |', '|---|---|---|---|---|---|');
+  const dyn = !!r.isolation;
+  out.push(
+    '## Handlers',
+    '',
+    `| Method | Path | Handler | Resource · operation | Scoping | Guard |${dyn ? ' Runner |' : ''}`,
+    `|---|---|---|---|---|---|${dyn ? '---|' : ''}`,
+  );
   for (const h of r.handlers) {
     out.push(
-      `| ${h.method} | ${mdCode(h.path)} | ${mdCode(`${h.handler}`)} ${mdText(`${h.file}:${h.line}`)} | ${mdText(h.resource ?? '–')} · ${h.operation} | ${SCOPING_WORD[h.scoping] ?? h.scoping} | ${h.guard === null ? '–' : h.guard ? 'yes' : 'no: company may be None'} |`,
+      `| ${h.method} | ${mdCode(h.path)} | ${mdCode(`${h.handler}`)} ${mdText(`${h.file}:${h.line}`)} | ${mdText(h.resource ?? '–')} · ${h.operation} | ${SCOPING_WORD[h.scoping] ?? h.scoping} | ${h.guard === null ? '–' : h.guard ? 'yes' : 'no: company may be None'} |${dyn ? ` ${h.dynamic ?? '–'} |` : ''}`,
     );
   }
   out.push('');
@@ -98,7 +111,7 @@ export function codeSarif(r: CodeAuditResult): string {
           message: { text: `${f.title}. ${f.does} ${f.after}` },
           locations: [{ physicalLocation: { artifactLocation: { uri: f.file, uriBaseId: 'SRCROOT' }, region: { startLine: f.line } } }],
           partialFingerprints: { finding: f.id },
-          properties: { resource: f.resource, operation: f.operation, diff: f.diff },
+          properties: { resource: f.resource, operation: f.operation, diff: f.diff, dynamic: f.dynamic, dynamicDetail: f.dynamicDetail },
         })),
       },
     ],

@@ -107,6 +107,17 @@ describe("the source audit on the FastAPI fixture CRM's own backend", () => {
     execFileSync('git', ['apply', '--check', patch], { cwd: src });
     execFileSync('git', ['apply', patch], { cwd: src });
     const before = await matrix('fx');
+    // static × dynamic: every leak the source audit finds is one the runner saw, and the runner saw none it cannot explain
+    const checked = await runCli(['--json', 'code', 'audit', '--src', join(FIXTURE_DIR, 'backend'), '--connection', 'fx', '--isolation-run', 'latest'], {
+      home,
+    });
+    expect(checked.code, checked.err.slice(-2000)).toBe(0);
+    const cross = JSON.parse(checked.out) as CodeAuditResult;
+    expect(cross.isolation).toMatchObject({ connection: 'fx' });
+    const leakFindings = cross.findings.filter((f) => f.kind === 'id-only-query' || f.kind === 'unscoped-query');
+    expect(leakFindings.map((f) => `${f.resource} ${f.operation}: ${f.dynamic}`)).toEqual(leakFindings.map((f) => `${f.resource} ${f.operation}: confirmed`));
+    expect(cross.findings.filter((f) => f.kind === 'unexplained-leak')).toEqual([]);
+    expect(cross.handlers.filter((h) => h.resource === 'contacts').map((h) => h.dynamic)).toEqual(Array(5).fill('enforced'));
     const patched = await startFastapiCrm({}, src);
     try {
       await connect('fixed', patched);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { auditSource } from '../../src-main/codeaudit/codeAudit.ts';
+import { crossCheck } from '../../src-main/codeaudit/crossCheck.ts';
 import type { CodeAuditResult } from '../../src-shared/contract/code.ts';
 import { codeSarif } from '../../src-shared/reports/code.ts';
 
@@ -274,5 +275,43 @@ describe('the source audit reads how a handler scopes its queries', () => {
       level: 'error',
       locations: [{ physicalLocation: { artifactLocation: { uri: 'app/api/things.py', uriBaseId: 'SRCROOT' }, region: { startLine: 13 } } }],
     });
+  });
+
+  it('checks each finding against the runner: confirmed, refuted (saying where the analyzer stopped), not probed; a leak no finding explains is a finding', async () => {
+    const root = backend({
+      'app/api/things.py': `${HEAD}\n\n@router.get("/{thing_id}")\ndef read_one(${USER}):\n    return db.query(Contact).filter(Contact.id == thing_id).first()\n\n\n@router.delete("/{thing_id}")\ndef delete_one(${USER}):\n    company_id = require_company(current_user)\n    return db.query(Contact).filter(Contact.id == thing_id, Contact.company_id == company_id).delete()\n\n\n@router.get("/")\ndef list_all(${USER}):\n    return db.query(Contact).all()\n`,
+    });
+    const r = await auditSource(root);
+    const run = { runId: 7, startedAt: '2026-12-03T10:00:00Z', connection: 'x' };
+    const probe = (operation: string, identity: string, verdict: 'leak' | 'enforced' | 'skipped') => ({ resource: 'contacts', operation, identity, verdict });
+    const checked = crossCheck(
+      r,
+      [
+        probe('read', 'Globex admin', 'enforced'),
+        probe('read', 'No company', 'enforced'),
+        probe('delete', 'Globex admin', 'leak'),
+        probe('list', 'Globex admin', 'skipped'),
+      ],
+      run,
+    );
+    const by = Object.fromEntries(checked.findings.map((f) => [`${f.kind} ${f.operation}`, f]));
+    expect(by['id-only-query read']).toMatchObject({
+      dynamic: 'refuted',
+      dynamicDetail: expect.stringMatching(/enforced for Globex admin, No company: the scoping happens where the analyzer stopped \(it followed read_one/),
+    });
+    expect(by['unscoped-query list']).toMatchObject({ dynamic: 'not-probed' });
+    expect(by['unexplained-leak delete']).toMatchObject({
+      severity: 'HIGH',
+      handler: 'delete_one',
+      line: 17,
+      dynamic: 'confirmed',
+      does: expect.stringMatching(/reads as by company/),
+    });
+    expect(checked.handlers.map((h) => [h.handler, h.dynamic])).toEqual([
+      ['read_one', 'enforced'],
+      ['delete_one', 'leak'],
+      ['list_all', 'not-probed'],
+    ]);
+    expect(checked.counts.HIGH).toBe(3);
   });
 });

@@ -15,7 +15,8 @@ code
     "Read a checkout of the CRM's backend (Python FastAPI + SQLAlchemy) and report, per handler, whether it scopes its queries by company, by user only, by id only or not at all; findings come with a fix in the seed's AFTER style. Nothing is run and nothing is written into the checkout.",
   )
   .requiredOption('--src <dir>', "the backend's folder (the patch's paths are relative to it)")
-  .option('--connection <name>', 'a connection whose catalog names the resources and their priorities (its cache and CRM are not used)')
+  .option('--connection <name>', 'a connection whose catalog names the resources and their priorities (the CRM is not asked)')
+  .option('--isolation-run <id>', "check each finding against an isolation run of --connection, from its cache (a run id, or 'latest'): confirmed, refuted or not probed")
   .option(
     '--after-migration',
     'write fixes for after Phase 1: every model has company_id (the model fixes join the patch, queries filter on company_id directly)',
@@ -30,12 +31,14 @@ code
 Examples:
   tenantscope code audit --src ~/crm/backend
   tenantscope code audit --src ~/crm/backend --format patch --out phase2.patch && (cd ~/crm/backend && git apply --check ../phase2.patch)
+  tenantscope code audit --src ~/crm/backend --connection prod --isolation-run latest   # each finding confirmed or refuted by the runner
   tenantscope code audit --src ./backend --format sarif --out code.sarif --fail-on high   # CI: findings inline on the lines`,
   )
   .action(
     (o: {
       src: string;
       connection?: string;
+      isolationRun?: string;
       afterMigration: boolean;
       format: 'md' | 'json' | 'sarif' | 'patch';
       failOn?: 'high' | 'medium' | 'low';
@@ -49,7 +52,8 @@ Examples:
           });
           let result;
           try {
-            result = await call(services, 'code:audit', { src: resolve(o.src), connection: o.connection, afterMigration: o.afterMigration });
+            const isolationRun = o.isolationRun === undefined ? undefined : o.isolationRun === 'latest' ? ('latest' as const) : Number(o.isolationRun);
+            result = await call(services, 'code:audit', { src: resolve(o.src), connection: o.connection, afterMigration: o.afterMigration, isolationRun });
           } finally {
             off();
             bars.stop();

@@ -13,7 +13,7 @@ import { findRoutes, type Route } from './routes.ts';
 import { RANK_NAMES, ScopeAnalyzer, type Scoping } from './scoping.ts';
 
 /** A finding with its fix as edits (made into diffs by the caller, which has every file's text). */
-export type FindingDraft = Omit<CodeFinding, 'diff'> & { edits: Edit[] };
+export type FindingDraft = Omit<CodeFinding, 'diff' | 'dynamic' | 'dynamicDetail'> & { edits: Edit[] };
 
 export interface PythonAudit {
   models: CodeModel[];
@@ -118,6 +118,7 @@ function handlerOf(cx: AuditContext, route: Route, s: Scoping): CodeHandler {
             ? 'creates-only'
             : 'no-queries',
     guard: tenantUses.some((u) => u.q.rank === 3) ? !tenantUses.some((u) => u.q.rank === 3 && u.q.unguarded) : null,
+    dynamic: null,
     queries: s.uses.map((u) => ({
       file: u.q.module.path,
       line: u.q.root.startPosition.row + 1,

@@ -1,14 +1,19 @@
+import { AppError } from '../../../src-shared/result.ts';
+import { listRuns, runResults } from '../../cache/queries/isolationRuns.ts';
 import { auditSource } from '../../codeaudit/codeAudit.ts';
+import { crossCheck } from '../../codeaudit/crossCheck.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
 
 type Channels = 'code:audit';
 
 export function codeHandlers(k: Kernel): HandlersFor<Channels> {
   return {
-    'code:audit': async ({ src, connection, afterMigration }) => {
+    'code:audit': async ({ src, connection, afterMigration, isolationRun }) => {
       const catalog = connection ? k.connections.get(connection).catalog : undefined;
+      if (isolationRun !== undefined && !connection)
+        throw new AppError('invalid-input', 'An isolation run belongs to a connection: name it (--connection) with --isolation-run.');
       const started = performance.now();
-      return auditSource(src, {
+      const result = await auditSource(src, {
         catalog,
         afterMigration,
         onProgress: (done, total) => {
@@ -24,6 +29,19 @@ export function codeHandlers(k: Kernel): HandlersFor<Channels> {
           });
         },
       });
+      if (isolationRun === undefined || !connection) return result;
+      // the runner's verdicts on the same cells, from the connection's cache (no CRM is asked)
+      const { raw } = await k.cacheFor(connection);
+      const id = isolationRun === 'latest' ? listRuns(raw).find((r) => r.finishedAt)?.id : isolationRun;
+      const run = id === undefined ? null : runResults(raw, id);
+      if (!run)
+        throw new AppError(
+          'not-found',
+          isolationRun === 'latest'
+            ? `Connection "${connection}" has no finished isolation run: run tenantscope test first.`
+            : `Connection "${connection}" has no isolation run ${isolationRun}.`,
+        );
+      return crossCheck(result, run.results, { runId: run.run.id, startedAt: run.run.startedAt, connection });
     },
   };
 }
