@@ -16,7 +16,10 @@ code
   )
   .requiredOption('--src <dir>', "the backend's folder (the patch's paths are relative to it)")
   .option('--connection <name>', 'a connection whose catalog names the resources and their priorities (the CRM is not asked)')
-  .option('--isolation-run <id>', "check each finding against an isolation run of --connection, from its cache (a run id, or 'latest'): confirmed, refuted or not probed")
+  .option(
+    '--isolation-run <id>',
+    "check each finding against an isolation run of --connection, from its cache (a run id, or 'latest'): confirmed, refuted or not probed",
+  )
   .option(
     '--after-migration',
     'write fixes for after Phase 1: every model has company_id (the model fixes join the patch, queries filter on company_id directly)',
