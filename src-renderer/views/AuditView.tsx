@@ -7,6 +7,7 @@ import { call } from '../api.ts';
 import { download } from '../download.ts';
 import { count } from '../../src-shared/format.ts';
 import type { Output } from '../../src-shared/contract.ts';
+import { CodeAuditView } from './CodeAuditView.tsx';
 
 const pct = (a: number, b: number) => (b ? Math.round((100 * a) / b) : 0);
 
@@ -15,6 +16,7 @@ export function AuditView() {
   const { session, tenants } = useSession();
   const { audit, loading, selected, error, run, select, accept, tenant } = useAudit();
   const [reason, setReason] = useState('');
+  const [tab, setTab] = useState<'data' | 'code'>('data');
   const [record, setRecord] = useState<Output<'records:get'>['record'] | 'none' | null>(null);
   const openRecord = (resource: string, id: string) =>
     void call('records:get', { resource, id }).then(
@@ -38,6 +40,27 @@ export function AuditView() {
   const { everyCompany } = scopeOf(session);
   const open = audit?.findings.filter((f) => !f.accepted) ?? [];
   const maxRows = Math.max(1, ...(audit?.models.map((m) => m.rows) ?? [1]));
+  // the data (from the cache) and, for super admins, the CRM's own source (a folder of this machine)
+  const tabs = (
+    <div role="tablist" className="tabs" aria-label="What to audit">
+      <button type="button" role="tab" aria-selected={tab === 'data'} onClick={() => setTab('data')} data-testid="audit-tab-data">
+        Data
+      </button>
+      {everyCompany && (
+        <button type="button" role="tab" aria-selected={tab === 'code'} onClick={() => setTab('code')} data-testid="audit-tab-code">
+          Source code
+        </button>
+      )}
+    </div>
+  );
+  if (tab === 'code')
+    return (
+      <section aria-labelledby="audit-title" data-testid="view-audit" className="audit">
+        <h1 id="audit-title">Audit</h1>
+        {tabs}
+        <CodeAuditView />
+      </section>
+    );
   return (
     <section aria-labelledby="audit-title" data-testid="view-audit" className="audit">
       <div className="row between">
@@ -84,6 +107,7 @@ export function AuditView() {
           </button>
         </div>
       </div>
+      {tabs}
       <p className="muted" data-testid="audit-asof">
         Measured from the local cache, with no network
         {audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}

@@ -13,6 +13,7 @@ export function codeAtOrAbove(findings: CodeFinding[], level: Severity): CodeFin
 export function filesToUpdate(r: CodeAuditResult): Array<{ file: string; counts: Record<Severity, number>; handlers: string[] }> {
   const byFile = new Map<string, { file: string; counts: Record<Severity, number>; handlers: string[] }>();
   for (const f of r.findings) {
+    if (!f.file) continue; // a leak no handler of the source serves
     const e = byFile.get(f.file) ?? { file: f.file, counts: { HIGH: 0, MEDIUM: 0, LOW: 0 }, handlers: [] };
     e.counts[f.severity]++;
     if (f.handler && !e.handlers.includes(f.handler)) e.handlers.push(f.handler);
