@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
 import { CrmClient } from '../../src-main/crm/crmClient.ts';
+import { projectRoot } from '../../src-main/core/home.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { referenceProfile, startTestConsole, type TestConsole } from '../support/console.ts';
 
@@ -212,6 +213,25 @@ describe('probes of other hosts', () => {
     const asked = await ts.call('catalog:discover', { url: crm.url, databaseUrl: 'postgres://postgres:guess@10.255.255.1:5432/x' });
     expect(asked.status).toBe(403);
     expect(asked.body.error.message).toMatch(/tenantscope catalog discover/);
+  });
+});
+
+describe('folders of this machine', () => {
+  it('a backend checkout is read for a super admin in a window (or the operator at the CLI), never for anyone else', async () => {
+    const src = join(projectRoot, 'tests', 'fixtures', 'fastapi-crm', 'backend');
+    await ts.call('connections:save', { profile: referenceProfile('folders', crm.url) });
+    await ts.call('session:signOut', {});
+    expect((await ts.call('code:audit', { src })).status).toBe(401);
+    await ts.call('session:signIn', { connection: 'folders', username: 'admin@acme.test', password: 'demo' });
+    const asked = await ts.call('code:audit', { src });
+    expect(asked.status).toBe(403);
+    expect(asked.body.error.message).toBe('Only a super admin can do this.');
+    await ts.call('session:signOut', {});
+    await ts.call('session:signIn', { connection: 'folders', username: 'super@tenantscope.test', password: 'demo' });
+    const read = await ts.call('code:audit', { src });
+    expect(read.status).toBe(200);
+    expect(read.body.value.findings.length).toBeGreaterThan(0);
+    await ts.call('session:signOut', {});
   });
 });
 
