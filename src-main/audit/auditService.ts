@@ -3,6 +3,7 @@ import type { Catalog, Resource } from '../../src-shared/catalog.ts';
 import { verdictsWhere, type Priority } from '../../src-shared/tenancy.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { dataAsOf } from '../cache/cacheDb.ts';
+import { phase2Of } from '../cache/queries/meta.ts';
 
 export type Severity = Priority;
 
@@ -89,6 +90,7 @@ function measure(db: Db, catalog: Catalog, opts: { company?: string | null; timi
     findings,
     counts,
     diff,
+    phase2: phase2Of(db),
     progress: { modelsMigrated, modelsTotal: models.length, rowsMissing: models.reduce((a, m) => a + m.missing, 0), ...progress },
   };
 }

@@ -34,6 +34,16 @@ export const ModelStatusSchema = z.object({
   shared: z.number().optional(),
 });
 
+/** The seed's Phase 2 as the last source audit of the connection measured it (code audit --connection). */
+export const Phase2Schema = z.object({
+  generatedAt: z.string(),
+  root: z.string(),
+  findings: z.number(),
+  isolationRunId: z.number().nullable(),
+  files: z.array(z.object({ file: z.string(), counts: z.record(SeveritySchema, z.number()), handlers: z.array(z.string()) })),
+});
+export type Phase2 = z.output<typeof Phase2Schema>;
+
 export const AuditResultSchema = z.object({
   runId: z.number(),
   generatedAt: z.string(),
@@ -53,6 +63,8 @@ export const AuditResultSchema = z.object({
   diff: z
     .object({ previousRunId: z.number(), new: z.array(z.string()), fixed: z.array(z.string()), accepted: z.array(z.string()), stillOpen: z.array(z.string()) })
     .nullable(),
+  /** the files to update in the backend's source, from the last source audit run with this connection */
+  phase2: Phase2Schema.nullable().default(null),
 });
 export type AuditResult = z.output<typeof AuditResultSchema>;
 export type Finding = z.output<typeof FindingSchema>;

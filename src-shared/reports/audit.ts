@@ -67,6 +67,7 @@ export function auditMarkdown(a: AuditResult, connection: string): string {
   lines.push('', '## Findings', '');
   if (!a.findings.length) lines.push('None.');
   for (const f of a.findings) lines.push(...findingMarkdown(f));
+  lines.push('', ...phase2Markdown(a));
   lines.push('', '## Next Immediate Actions', '');
   const actions = nextActions(a);
   lines.push(
@@ -151,4 +152,34 @@ export function auditSarif(a: AuditResult): string {
       2,
     ) + '\n'
   );
+}
+
+/** The seed's "Phase 2: Files to Update", from the last source audit of the backend (or how to get it). */
+function phase2Markdown(a: AuditResult): string[] {
+  const p = a.phase2;
+  const out = ['## Phase 2: API Endpoints: Files to Update', ''];
+  if (!p)
+    return [
+      ...out,
+      "Not measured yet: `tenantscope code audit --src <backend folder> --connection <name>` (or the Audit view's Source code tab) lists them from the source.",
+    ];
+  out.push(
+    `From the source audit of ${mdCode(p.root)} on ${day(p.generatedAt)}: ${p.findings} findings${p.isolationRunId === null ? '' : `, checked against isolation run #${p.isolationRunId}`}.`,
+  );
+  if (!p.files.length) return [...out, '', 'None: every handler scopes tenant data by company.'];
+  const groups: Array<[string, typeof p.files]> = [
+    ['Priority 1: Critical Endpoints', p.files.filter((f) => f.counts.HIGH)],
+    ['Priority 2', p.files.filter((f) => !f.counts.HIGH && f.counts.MEDIUM)],
+    ['Priority 3: Other Files', p.files.filter((f) => !f.counts.HIGH && !f.counts.MEDIUM)],
+  ];
+  let n = 0;
+  for (const [title, files] of groups) {
+    if (!files.length) continue;
+    out.push('', `#### **${title}**`);
+    for (const f of files) {
+      const counts = SEVERITY_ORDER.filter((s) => f.counts[s]).map((s) => `${f.counts[s]} ${s}`);
+      out.push(`${++n}. **${mdCode(f.file)}**: ${counts.join(', ')}${f.handlers.length ? ` (${f.handlers.map(mdCode).join(', ')})` : ''}`);
+    }
+  }
+  return out;
 }

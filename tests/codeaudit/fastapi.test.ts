@@ -98,6 +98,16 @@ describe("the source audit on the FastAPI fixture CRM's own backend", () => {
     const md = await runCli(['code', 'audit', '--src', src, '--connection', 'fx'], { home });
     expect(md.code).toBe(0);
     expect(md.out).toMatch(/## Phase 2: files to update[\s\S]*\| `app\/api\/calls\.py` \| \d \| \d \| \d \| `get_call`, `update_call`, `delete_call` \|/);
+    // and the audit document's Phase 2 is that list, grouped by priority
+    const doc = await runCli(['audit', '--connection', 'fx', '--format', 'md'], {
+      home,
+      env: { TENANTSCOPE_FX_PW: 'demo', TENANTSCOPE_FX_DB: crm.databaseUrl },
+    });
+    expect(doc.code, doc.err.slice(-2000)).toBe(0);
+    expect(doc.out).toMatch(
+      /## Phase 2: API Endpoints: Files to Update\n\nFrom the source audit of `[^`]+backend` on .+: 13 findings\.\n\n#### \*\*Priority 1: Critical Endpoints\*\*\n1\. \*\*`app\/api\/documents\.py`\*\*: \d+ HIGH/,
+    );
+    expect(doc.out).toMatch(/\*\*`app\/api\/calls\.py`\*\*: 3 \w+ \(`get_call`, `update_call`, `delete_call`\)/);
   }, 120_000);
 
   it('the patch applies, and after it the isolation matrix turns every leaking cell enforced while nothing else changes', async () => {

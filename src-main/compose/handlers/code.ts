@@ -1,5 +1,8 @@
 import { AppError } from '../../../src-shared/result.ts';
 import { listRuns, runResults } from '../../cache/queries/isolationRuns.ts';
+import { savePhase2 } from '../../cache/queries/meta.ts';
+import { filesToUpdate } from '../../../src-shared/reports/code.ts';
+import type { CodeAuditResult } from '../../../src-shared/contract/code.ts';
 import { auditSource } from '../../codeaudit/codeAudit.ts';
 import { crossCheck } from '../../codeaudit/crossCheck.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
@@ -29,9 +32,21 @@ export function codeHandlers(k: Kernel): HandlersFor<Channels> {
           });
         },
       });
-      if (isolationRun === undefined || !connection) return result;
-      // the runner's verdicts on the same cells, from the connection's cache (no CRM is asked)
+      if (!connection) return result;
       const { raw } = await k.cacheFor(connection);
+      // the audit document's Phase 2 ("Files to update") is the last source audit run with the connection
+      const remember = (r: CodeAuditResult) => {
+        savePhase2(raw, {
+          generatedAt: r.generatedAt,
+          root: r.root,
+          findings: r.findings.length,
+          isolationRunId: r.isolation?.runId ?? null,
+          files: filesToUpdate(r),
+        });
+        return r;
+      };
+      if (isolationRun === undefined) return remember(result);
+      // the runner's verdicts on the same cells, from the connection's cache (no CRM is asked)
       const id = isolationRun === 'latest' ? listRuns(raw).find((r) => r.finishedAt)?.id : isolationRun;
       const run = id === undefined ? null : runResults(raw, id);
       if (!run)
@@ -41,7 +56,7 @@ export function codeHandlers(k: Kernel): HandlersFor<Channels> {
             ? `Connection "${connection}" has no finished isolation run: run tenantscope test first.`
             : `Connection "${connection}" has no isolation run ${isolationRun}.`,
         );
-      return crossCheck(result, run.results, { runId: run.run.id, startedAt: run.run.startedAt, connection });
+      return remember(crossCheck(result, run.results, { runId: run.run.id, startedAt: run.run.startedAt, connection }));
     },
   };
 }
