@@ -9,6 +9,8 @@ import { readSource } from './source.ts';
 export interface CodeAuditOptions {
   catalog?: Catalog;
   afterMigration?: boolean;
+  /** the database's tables and their columns, to compare the models with */
+  tables?: Map<string, string[]>;
   /** files read so far, of how many */
   onProgress?: (done: number, total: number) => void;
 }
@@ -18,7 +20,12 @@ export async function auditSource(root: string, opts: CodeAuditOptions = {}): Pr
   const { files, skipped } = readSource(root, ['.py']);
   const read = (Date.now() - started) / 1000;
   const textOf = new Map(files.map((f) => [f.path, f.text]));
-  const py = await auditPython(files, { catalog: opts.catalog, afterMigration: opts.afterMigration, onFile: (d) => opts.onProgress?.(d, files.length) });
+  const py = await auditPython(files, {
+    catalog: opts.catalog,
+    afterMigration: opts.afterMigration,
+    tables: opts.tables,
+    onFile: (d) => opts.onProgress?.(d, files.length),
+  });
   const text = (p: string) => textOf.get(p) ?? '';
   const fixesStarted = Date.now();
   const findings = py.findings.map(({ edits, ...f }) => ({ ...f, diff: edits.length ? diffOf(edits, text) : null, dynamic: null, dynamicDetail: null }));

@@ -38,6 +38,8 @@ export const CodeModelSchema = z.object({
   file: z.string(),
   line: z.number(),
   hasCompanyId: z.boolean(),
+  /** whether its table has company_id in the database (null: the database was not read) */
+  databaseHasCompanyId: z.boolean().nullable().default(null),
   columns: z.array(z.string()),
 });
 export type CodeModel = z.infer<typeof CodeModelSchema>;
@@ -45,7 +47,7 @@ export type CodeModel = z.infer<typeof CodeModelSchema>;
 export const CodeFindingSchema = z.object({
   /** stable across runs while the code does not move */
   id: z.string(),
-  kind: z.enum(['unscoped-query', 'id-only-query', 'create-without-company', 'model-without-company', 'unexplained-leak']),
+  kind: z.enum(['unscoped-query', 'id-only-query', 'create-without-company', 'model-without-company', 'model-vs-database', 'unexplained-leak']),
   severity: SeveritySchema,
   file: z.string(),
   line: z.number(),
@@ -102,6 +104,8 @@ export const codeChannels = {
         /** a connection whose catalog names resources and priorities */
         connection: z.string().max(63).optional(),
         afterMigration: z.boolean().default(false),
+        /** compare the models with the connection's database (its tables' columns) */
+        database: z.boolean().default(false),
         /** check each finding against an isolation run of the connection (a run id, or the latest) */
         isolationRun: z.union([z.number().int().positive(), z.literal('latest')]).optional(),
       })

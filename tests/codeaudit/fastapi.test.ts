@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,4 +147,34 @@ describe("the source audit on the FastAPI fixture CRM's own backend", () => {
     const again = await runCli(['--json', 'code', 'audit', '--src', src, '--connection', 'fx'], { home });
     expect((JSON.parse(again.out) as CodeAuditResult).findings.filter((f) => f.kind !== 'model-without-company')).toEqual([]);
   }, 600_000);
+
+  it("with --database, a company_id the migration added is a model to update (with its fix in the patch) and the queries' fixes filter on it; other columns on one side only are said", async () => {
+    await crm.pool.query('ALTER TABLE calls ADD COLUMN company_id uuid REFERENCES companies(id)');
+    await crm.pool.query('ALTER TABLE emails ADD COLUMN legacy_flag text');
+    const r = await runCli(['--json', 'code', 'audit', '--src', join(FIXTURE_DIR, 'backend'), '--connection', 'fx', '--database'], {
+      home,
+      env: { TENANTSCOPE_FX_DB: crm.databaseUrl },
+    });
+    expect(r.code, r.err.slice(-2000)).toBe(0);
+    const result = JSON.parse(r.out) as CodeAuditResult;
+    const db = result.findings.filter((f) => f.kind === 'model-vs-database');
+    expect(db.map((f) => [f.file, f.title])).toEqual([
+      ['app/models/call.py', 'Model Call does not declare company_id, which calls has in the database'],
+      ['app/models/email.py', 'Model Email and the table emails differ'],
+    ]);
+    expect(db[0]!.diff).toContain('+    company_id = Column(UUID(as_uuid=True), ForeignKey("companies.id"), nullable=True)');
+    expect(db[1]).toMatchObject({ severity: 'LOW', does: 'The table has legacy_flag, which the model does not declare.', diff: null });
+    // calls: no longer a model without company_id; its reads filter on it directly
+    expect(result.findings.filter((f) => f.kind === 'model-without-company').map((f) => f.resource)).not.toContain('calls');
+    const read = result.findings.find((f) => f.handler === 'get_call')!;
+    expect(read.diff).toContain('+        query = query.filter(Call.company_id == company_id)');
+    expect(result.patch).toContain('diff --git a/app/models/call.py b/app/models/call.py');
+    expect(result.models.find((m) => m.table === 'calls')).toMatchObject({ hasCompanyId: false, databaseHasCompanyId: true });
+    // the patch applies to a copy of the checkout
+    const copy = join(mkdtempSync(join(tmpdir(), 'checkout-')), 'backend');
+    cpSync(join(FIXTURE_DIR, 'backend'), copy, { recursive: true });
+    const file = join(copy, '..', 'all.patch');
+    writeFileSync(file, result.patch);
+    execFileSync('git', ['apply', '--check', file], { cwd: copy });
+  }, 120_000);
 });

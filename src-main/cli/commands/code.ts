@@ -20,6 +20,7 @@ code
     '--isolation-run <id>',
     "check each finding against an isolation run of --connection, from its cache (a run id, or 'latest'): confirmed, refuted or not probed",
   )
+  .option('--database', "compare the models with the connection's database: company_id a migration added, columns on one side only", false)
   .option(
     '--after-migration',
     'write fixes for after Phase 1: every model has company_id (the model fixes join the patch, queries filter on company_id directly)',
@@ -42,6 +43,7 @@ Examples:
       src: string;
       connection?: string;
       isolationRun?: string;
+      database: boolean;
       afterMigration: boolean;
       format: 'md' | 'json' | 'sarif' | 'patch';
       failOn?: 'high' | 'medium' | 'low';
@@ -56,7 +58,13 @@ Examples:
           let result;
           try {
             const isolationRun = o.isolationRun === undefined ? undefined : o.isolationRun === 'latest' ? ('latest' as const) : Number(o.isolationRun);
-            result = await call(services, 'code:audit', { src: resolve(o.src), connection: o.connection, afterMigration: o.afterMigration, isolationRun });
+            result = await call(services, 'code:audit', {
+              src: resolve(o.src),
+              connection: o.connection,
+              afterMigration: o.afterMigration,
+              isolationRun,
+              database: o.database,
+            });
           } finally {
             off();
             bars.stop();

@@ -6,8 +6,8 @@ import type { Priority as Severity } from '../../../src-shared/tenancy.ts';
 import { firstError, pythonParser } from '../parser.ts';
 import type { Skipped, SourceFile } from '../source.ts';
 import type { Edit, FixOptions } from './fix.ts';
-import { createFinding, modelFinding, queryFinding } from './findings.ts';
-import { findModels, pathToCompany, type Model } from './models.ts';
+import { createFinding, databaseFinding, modelFinding, queryFinding } from './findings.ts';
+import { alignWithDatabase, declaresCompany, findModels, pathToCompany, type Model } from './models.ts';
 import { makeModule, Project } from './project.ts';
 import { findRoutes, type Route } from './routes.ts';
 import { RANK_NAMES, ScopeAnalyzer, type Scoping } from './scoping.ts';
@@ -132,13 +132,15 @@ function handlerOf(cx: AuditContext, route: Route, s: Scoping): CodeHandler {
 
 export async function auditPython(
   files: SourceFile[],
-  opts: { catalog?: Catalog; afterMigration?: boolean; onFile?: (done: number) => void },
+  opts: { catalog?: Catalog; afterMigration?: boolean; onFile?: (done: number) => void; tables?: Map<string, string[]> },
 ): Promise<PythonAudit> {
   const started = performance.now();
   const { project, unparsable, lines } = await parseProject(files, opts.onFile);
   const parsed = performance.now();
   const models = findModels(project);
   const cx = contextOf(project, models, opts.catalog, !!opts.afterMigration);
+  // with the database read: models against their tables (company_id the migration added becomes usable)
+  const differ = opts.tables ? alignWithDatabase(models, opts.tables, cx.usersTable) : [];
   const scope = new ScopeAnalyzer(project, models, cx.usersTable);
   const findings: FindingDraft[] = [];
   const handlers: CodeHandler[] = [];
@@ -156,13 +158,15 @@ export async function auditPython(
     if (m.columns.has('company_id') || m.table === cx.usersTable || m.table === companiesTable || !cx.tenantModel(m)) continue;
     findings.push(modelFinding(cx, m));
   }
+  for (const m of differ) findings.push(databaseFinding(cx, m));
   findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
   const codeModels: CodeModel[] = [...models.values()].map((m) => ({
     name: m.name,
     table: m.table,
     file: m.module.path,
     line: m.line,
-    hasCompanyId: m.columns.has('company_id'),
+    hasCompanyId: declaresCompany(m),
+    databaseHasCompanyId: m.dbColumns === undefined ? null : !!m.dbColumns?.includes('company_id'),
     columns: [...m.columns.keys()],
   }));
   // the trees live in the parser's WebAssembly memory: given back once read (findings keep offsets, not nodes)

@@ -3,7 +3,7 @@
 import type { CodeHandler } from '../../../src-shared/contract/code.ts';
 import type { AuditContext, FindingDraft } from './analyzer.ts';
 import { fixCreate, fixModel, fixQuery } from './fix.ts';
-import { pathToCompany, type Model } from './models.ts';
+import { declaresCompany, pathToCompany, type Model } from './models.ts';
 import type { Route } from './routes.ts';
 import type { CreateUse, QueryUse } from './scoping.ts';
 
@@ -63,7 +63,7 @@ export function createFinding(cx: AuditContext, route: Route, handler: CodeHandl
 }
 
 export function modelFinding(cx: AuditContext, m: Model): FindingDraft {
-  const withCompany = [...cx.models.values()].filter((x) => x.columns.has('company_id'));
+  const withCompany = [...cx.models.values()].filter(declaresCompany);
   const path = pathToCompany(m, cx.models, 3);
   return {
     id: `code:model:${m.module.path}:${m.name}`,
@@ -80,5 +80,52 @@ export function modelFinding(cx: AuditContext, m: Model): FindingDraft {
     does: `${m.name} reaches a company only through ${path?.map((h) => `${h.column} → ${h.to.table}`).join(', ') ?? 'nothing'}: every query must join to scope it.`,
     after: `Declare company_id like ${withCompany[0]?.name ?? 'the models that have it'} (the seed's "Update all model files with company_id"), after the migration adds the column.`,
     ...fixModel(m, withCompany, cx.fixOpts),
+  };
+}
+
+/** A model and its table in the database differ: company_id the migration added (with the fix), or other columns (said). */
+export function databaseFinding(cx: AuditContext, m: Model): FindingDraft {
+  const base = {
+    file: m.module.path,
+    line: m.line,
+    handler: null,
+    method: null,
+    path: null,
+    resource: cx.resourceOfTable.get(m.table)?.name ?? m.table,
+    operation: null,
+  };
+  const cols = m.dbColumns;
+  if (m.columns.get('company_id')?.undeclared) {
+    const withCompany = [...cx.models.values()].filter(declaresCompany);
+    return {
+      ...base,
+      id: `code:database:${m.module.path}:${m.name}:company_id`,
+      kind: 'model-vs-database',
+      severity: cx.severityOf(m.table, 'HIGH'),
+      title: `Model ${m.name} does not declare company_id, which ${m.table} has in the database`,
+      does: `The migration added ${m.table}.company_id; the model does not declare it, so no query can filter on it yet.`,
+      after: `Declare it as ${withCompany[0]?.name ?? 'the models that have it'} does (the seed's "Update all model files with company_id"); the queries' fixes filter on it.`,
+      ...fixModel(m, withCompany, cx.fixOpts),
+    };
+  }
+  const extra = cols ? [...m.columns.keys()].filter((c) => !cols.includes(c)) : [];
+  const missing = cols ? cols.filter((c) => !m.columns.has(c)) : [];
+  return {
+    ...base,
+    id: `code:database:${m.module.path}:${m.name}`,
+    kind: 'model-vs-database',
+    severity: !cols || extra.length ? 'MEDIUM' : 'LOW',
+    title: !cols ? `Model ${m.name}: the table ${m.table} is not in the database` : `Model ${m.name} and the table ${m.table} differ`,
+    does: !cols
+      ? `No table ${m.table} in the database: every query on ${m.name} fails.`
+      : [
+          extra.length ? `The model declares ${extra.join(', ')}, which the table lacks (every query on it fails).` : '',
+          missing.length ? `The table has ${missing.join(', ')}, which the model does not declare.` : '',
+        ]
+          .filter(Boolean)
+          .join(' '),
+    after: 'Bring the model and the table together (a migration, or the model file).',
+    edits: [],
+    noFix: 'which side is right is for a person to say',
   };
 }

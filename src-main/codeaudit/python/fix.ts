@@ -256,7 +256,7 @@ export function fixCreate(c: CreateUse, opts: FixOptions): Fix {
 
 /** The fix of a model without company_id: the column as another model of the project declares it. */
 export function fixModel(model: Model, withCompany: Model[], opts: FixOptions): Fix {
-  const like = withCompany.find((x) => x.table === opts.usersTable) ?? withCompany[0];
+  const like = withCompany.find((x) => x.table === opts.usersTable) ?? withCompany[0]; // models that declare it in the source
   const col = like?.columns.get('company_id');
   if (!like || !col) return { edits: [], noFix: 'no model of the project declares company_id to copy it from' };
   const m = model.module;

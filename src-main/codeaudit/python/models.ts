@@ -11,6 +11,8 @@ export interface ModelColumn {
   definition: string;
   line: number;
   module: Module;
+  /** not in the source: the database has it (a migration added it), copied from a model that declares it */
+  undeclared?: boolean;
 }
 
 export interface Model {
@@ -20,6 +22,8 @@ export interface Model {
   node: Node;
   line: number;
   columns: Map<string, ModelColumn>;
+  /** the table's columns in the database, when it was read */
+  dbColumns?: string[] | null;
 }
 
 const COLUMN_CALLS = new Set(['Column', 'mapped_column']);
@@ -134,4 +138,26 @@ function findPath(m: Model, models: Map<string, Model>, maxHops: number): Hop[] 
     }
   }
   return null;
+}
+
+/** Whether the source declares company_id on the model (not only the database). */
+export const declaresCompany = (m: Model): boolean => !!m.columns.get('company_id') && !m.columns.get('company_id')!.undeclared;
+
+/**
+ * The models against the database's tables: each model learns its table's columns, and a model
+ * whose table has company_id that the source does not declare is given it (marked undeclared), so
+ * that fixes filter on it directly. Returns the models that differ from their table.
+ */
+export function alignWithDatabase(models: Map<string, Model>, tables: Map<string, string[]>, usersTable: string): Model[] {
+  const declared = [...models.values()].filter(declaresCompany);
+  const like = (declared.find((m) => m.table === usersTable) ?? declared[0])?.columns.get('company_id');
+  const differ: Model[] = [];
+  for (const m of models.values()) {
+    const cols = tables.get(m.table);
+    m.dbColumns = cols ?? null;
+    if (cols?.includes('company_id') && !m.columns.has('company_id') && like) m.columns.set('company_id', { ...like, undeclared: true });
+    const undeclared = !!m.columns.get('company_id')?.undeclared;
+    if (undeclared || !cols || cols.some((c) => !m.columns.has(c)) || [...m.columns.keys()].some((c) => !cols.includes(c))) differ.push(m);
+  }
+  return differ;
 }

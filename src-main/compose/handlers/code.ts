@@ -5,20 +5,44 @@ import { filesToUpdate } from '../../../src-shared/reports/code.ts';
 import type { CodeAuditResult } from '../../../src-shared/contract/code.ts';
 import { auditSource } from '../../codeaudit/codeAudit.ts';
 import { crossCheck } from '../../codeaudit/crossCheck.ts';
+import { readSchemaSnapshot } from '../../pgdb/snapshot.ts';
+import { onTarget } from '../../pgdb/target.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
 
 type Channels = 'code:audit';
 
+/** The columns of every table of the connection's database, read once in a read-only transaction. */
+async function tablesOf(k: Kernel, connection: string): Promise<Map<string, string[]>> {
+  await k.ensureCrm(connection);
+  const url = k.connections.databaseUrl(connection);
+  if (!url)
+    throw new AppError(
+      'invalid-input',
+      `Connection "${connection}" has no database URL: add the CRM's PostgreSQL to it (Connections), or leave out --database.`,
+    );
+  return onTarget(
+    url,
+    async (t) => {
+      const snap = await t.reading('tenantscope code audit', readSchemaSnapshot);
+      return new Map([...snap.tables].map(([name, table]) => [name, table.columns.map((c) => c.name)]));
+    },
+    'to compare the models with',
+  );
+}
+
 export function codeHandlers(k: Kernel): HandlersFor<Channels> {
   return {
-    'code:audit': async ({ src, connection, afterMigration, isolationRun }) => {
+    'code:audit': async ({ src, connection, afterMigration, isolationRun, database }) => {
       const catalog = connection ? k.connections.get(connection).catalog : undefined;
+      if (database && !connection) throw new AppError('invalid-input', "The database is a connection's: name it (--connection) with --database.");
+      const tables = database && connection ? await tablesOf(k, connection) : undefined;
       if (isolationRun !== undefined && !connection)
         throw new AppError('invalid-input', 'An isolation run belongs to a connection: name it (--connection) with --isolation-run.');
       const started = performance.now();
       const result = await auditSource(src, {
         catalog,
         afterMigration,
+        tables,
         onProgress: (done, total) => {
           const secs = Math.max((performance.now() - started) / 1000, 0.001);
           k.bus.emit('onProgress', {
