@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { auditSource } from '../../src-main/codeaudit/codeAudit.ts';
 import { crossCheck } from '../../src-main/codeaudit/crossCheck.ts';
 import type { CodeAuditResult } from '../../src-shared/contract/code.ts';
+import { CatalogSchema, type Catalog } from '../../src-shared/catalog.ts';
 import { codeSarif } from '../../src-shared/reports/code.ts';
 
 // The source audit on small backends written here: each tricky way of scoping (or not) a query
@@ -313,5 +314,30 @@ describe('the source audit reads how a handler scopes its queries', () => {
       ['list_all', 'not-probed'],
     ]);
     expect(checked.counts.HIGH).toBe(3);
+  });
+
+  it('joins to the company the way the catalog derives it (the owner, not another reference)', async () => {
+    const models = MODELS.replace(
+      '    owner_id = Column(UUID(as_uuid=True), ForeignKey("users.id"))',
+      '    contact_id = Column(UUID(as_uuid=True), ForeignKey("contacts.id"))\n    owner_id = Column(UUID(as_uuid=True), ForeignKey("users.id"))',
+    );
+    const root = backend({ 'app/models.py': models, ...route(USER, 'return db.query(Note).filter(Note.id == thing_id).first()') });
+    const diffOf = async (catalog?: Catalog) => (await auditSource(root, { catalog })).findings.find((f) => f.kind === 'id-only-query')!.diff!;
+    // by itself, the first reference declared
+    expect(await diffOf()).toContain('.join(Contact, Contact.id == Note.contact_id).filter(Contact.company_id == company_id)');
+    const catalog = CatalogSchema.parse({
+      resources: [
+        {
+          name: 'notes',
+          endpoints: {},
+          table: 'notes',
+          companyField: null,
+          class: 'tenant',
+          derivation: { kind: 'owner', field: 'owner_id' },
+          priority: 'HIGH',
+        },
+      ],
+    });
+    expect(await diffOf(catalog)).toContain('.join(User, User.id == Note.owner_id).filter(User.company_id == company_id)');
   });
 });

@@ -138,6 +138,11 @@ export async function auditPython(
   const { project, unparsable, lines } = await parseProject(files, opts.onFile);
   const parsed = performance.now();
   const models = findModels(project);
+  // the catalog's word on how a table reaches its company (owner or parent) leads the joins a fix writes
+  for (const r of opts.catalog?.resources ?? []) {
+    const m = [...models.values()].find((x) => x.table === r.table);
+    if (m && (r.derivation.kind === 'owner' || r.derivation.kind === 'parent')) m.derivedBy = r.derivation.field;
+  }
   const cx = contextOf(project, models, opts.catalog, !!opts.afterMigration);
   // with the database read: models against their tables (company_id the migration added becomes usable)
   const differ = opts.tables ? alignWithDatabase(models, opts.tables, cx.usersTable) : [];

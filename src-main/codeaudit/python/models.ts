@@ -22,6 +22,8 @@ export interface Model {
   node: Node;
   line: number;
   columns: Map<string, ModelColumn>;
+  /** the column the catalog derives its company through (owner or parent), tried first on the way to the company */
+  derivedBy?: string;
   /** the table's columns in the database, when it was read */
   dbColumns?: string[] | null;
 }
@@ -130,7 +132,8 @@ function findPath(m: Model, models: Map<string, Model>, maxHops: number): Hop[] 
     const { at, path } = queue.shift()!;
     if (path.length && at.columns.has('company_id')) return path;
     if (path.length >= maxHops) continue;
-    for (const c of at.columns.values()) {
+    const cols = [...at.columns.values()].sort((a, b) => Number(b.name === at.derivedBy) - Number(a.name === at.derivedBy));
+    for (const c of cols) {
       const to = c.references ? byTable.get(c.references) : undefined;
       if (!to || seen.has(to.table)) continue;
       seen.add(to.table);
