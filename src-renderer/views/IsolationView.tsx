@@ -3,7 +3,8 @@ import { useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useIsolation } from '../stores/isolationStore.ts';
 import { VERDICT_ORDER, VERDICTS, type Verdict } from '../../src-shared/tenancy.ts';
-import { NEEDS_CRM } from '../../src-shared/contract.ts';
+import { NEEDS_CRM, type Output } from '../../src-shared/contract.ts';
+import { call } from '../api.ts';
 
 const OPS = ['list', 'search', 'read', 'update', 'delete', 'create'] as const;
 const OP_LETTER: Record<string, string> = { list: 'L', search: 'S', read: 'R', update: 'U', delete: 'D', create: 'C' };
@@ -18,8 +19,11 @@ export function IsolationView() {
   const [only, setOnly] = useState('');
   const load = st.load;
   const superAdmin = !!session && scopeOf(session).everyCompany;
+  // the last source audit of this connection: each cell links to the handler that serves it
+  const [code, setCode] = useState<Output<'code:handlers'>>(null);
   useEffect(() => {
     if (superAdmin) void load();
+    if (superAdmin) void call('code:handlers', {}).then(setCode, () => setCode(null));
   }, [superAdmin, load]);
   if (!session) return null;
   if (!superAdmin) {
@@ -204,6 +208,7 @@ export function IsolationView() {
           <div>
             {st.selected.resource} · {st.selected.identity} · {st.selected.operation}: {st.selected.detail}
           </div>
+          <HandlerOf code={code} resource={st.selected.resource} operation={st.selected.operation} />
           <ul className="small">
             {st.selected.evidence.map((e, k) => (
               <li key={k}>
@@ -277,5 +282,23 @@ export function IsolationView() {
         </div>
       )}
     </section>
+  );
+}
+
+/** Where the source serves a cell (from the last source audit), or how to find out. */
+function HandlerOf({ code, resource, operation }: { code: Output<'code:handlers'>; resource: string; operation: string }) {
+  if (!code) return <div className="small muted">Audit → Source code links each cell to the handler that serves it.</div>;
+  const h = code.handlers.find((x) => x.resource === resource && x.operation === operation);
+  if (!h)
+    return (
+      <div className="small muted">
+        The source audit of {code.root} found no handler serving {resource} {operation}.
+      </div>
+    );
+  return (
+    <div className="small" data-testid="iso-handler">
+      In the source: <code>{h.handler}</code> at <code>{`${h.file}:${h.line}`}</code> ·{' '}
+      <span className={`scope ${h.scoping}`}>{h.scoping.replace('-', ' ')}</span>
+    </div>
   );
 }

@@ -41,6 +41,10 @@ export const Phase2Schema = z.object({
   findings: z.number(),
   isolationRunId: z.number().nullable(),
   files: z.array(z.object({ file: z.string(), counts: z.record(SeveritySchema, z.number()), handlers: z.array(z.string()) })),
+  /** each (resource, operation) the source serves: its handler, where, and how it scopes (the isolation matrix links its cells to them) */
+  handlers: z
+    .array(z.object({ resource: z.string(), operation: z.string(), handler: z.string(), file: z.string(), line: z.number(), scoping: z.string() }))
+    .default([]),
 });
 export type Phase2 = z.output<typeof Phase2Schema>;
 

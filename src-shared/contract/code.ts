@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { SeveritySchema } from './audit.ts';
-import type { Channels } from './common.ts';
+import { Phase2Schema, SeveritySchema } from './audit.ts';
+import { Empty, type Channels } from './common.ts';
 
 // The source audit: the CRM's backend read from a checkout (routes, models, how each handler
 // scopes its queries), findings at file:line with a fix in the seed's AFTER style.
@@ -111,5 +111,12 @@ export const codeChannels = {
       })
       .strict(),
     output: CodeAuditResultSchema,
+  },
+  'code:handlers': {
+    access: 'super-admin',
+    summary:
+      "The signed-in connection's last source audit (from its cache): each (resource, operation) with its handler, file, line and scoping, for the isolation matrix to link its cells to",
+    input: Empty,
+    output: Phase2Schema.nullable(),
   },
 } satisfies Channels;

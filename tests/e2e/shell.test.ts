@@ -465,6 +465,11 @@ describe('console shell on the demo CRM', () => {
     await p.getByTestId('code-patch').click();
     const text = readFileSync(await (await patch).path(), 'utf8');
     expect(text).toMatch(/^diff --git a\/app\/api\/calls\.py b\/app\/api\/calls\.py/);
+    // the isolation matrix links the cell to the handler the source audit found for it
+    await p.getByTestId('nav-isolation').click();
+    await p.getByTestId('cell-calls-Globex admin-read').click();
+    await expect.poll(() => p.getByTestId('iso-handler').textContent()).toBe('In the source: get_call at app/api/calls.py:37 · by id');
+    await screenshot(p, 'isolation-handler');
     await ui(p).shell.signOut.click();
     await ui(p).app('signed-out').waitFor();
     await signIn(p, 'admin@acme.test');

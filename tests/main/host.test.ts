@@ -100,6 +100,7 @@ describe('the HTTP host door', () => {
       'migrate:verify': { databaseUrl: crm.databaseUrl },
       'migrate:rollback': { confirm: true, databaseUrl: crm.databaseUrl },
       'code:audit': { src: join(FIXTURE_DIR, 'backend') },
+      'code:handlers': {},
     };
     expect(Object.keys(valid).sort()).toEqual([...CHANNELS].sort());
     for (const channel of CHANNELS) {

@@ -1,6 +1,7 @@
 import { AppError } from '../../../src-shared/result.ts';
 import { listRuns, runResults } from '../../cache/queries/isolationRuns.ts';
-import { savePhase2 } from '../../cache/queries/meta.ts';
+import { phase2Of, savePhase2 } from '../../cache/queries/meta.ts';
+import { caller } from '../scope.ts';
 import { filesToUpdate } from '../../../src-shared/reports/code.ts';
 import type { CodeAuditResult } from '../../../src-shared/contract/code.ts';
 import { auditSource } from '../../codeaudit/codeAudit.ts';
@@ -9,7 +10,7 @@ import { readSchemaSnapshot } from '../../pgdb/snapshot.ts';
 import { onTarget } from '../../pgdb/target.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
 
-type Channels = 'code:audit';
+type Channels = 'code:audit' | 'code:handlers';
 
 /** The columns of every table of the connection's database, read once in a read-only transaction. */
 async function tablesOf(k: Kernel, connection: string): Promise<Map<string, string[]>> {
@@ -32,6 +33,7 @@ async function tablesOf(k: Kernel, connection: string): Promise<Map<string, stri
 
 export function codeHandlers(k: Kernel): HandlersFor<Channels> {
   return {
+    'code:handlers': async () => phase2Of((await k.cacheFor(caller(k).s.connection)).raw),
     'code:audit': async ({ src, connection, afterMigration, isolationRun, database }) => {
       const catalog = connection ? k.connections.get(connection).catalog : undefined;
       if (database && !connection) throw new AppError('invalid-input', "The database is a connection's: name it (--connection) with --database.");
@@ -66,6 +68,9 @@ export function codeHandlers(k: Kernel): HandlersFor<Channels> {
           findings: r.findings.length,
           isolationRunId: r.isolation?.runId ?? null,
           files: filesToUpdate(r),
+          handlers: r.handlers.flatMap((h) =>
+            h.resource ? [{ resource: h.resource, operation: h.operation, handler: h.handler, file: h.file, line: h.line, scoping: h.scoping }] : [],
+          ),
         });
         return r;
       };
