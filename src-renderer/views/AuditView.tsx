@@ -5,6 +5,7 @@ import { useSession } from '../stores/sessionStore.ts';
 import { useAudit } from '../stores/auditStore.ts';
 import { call } from '../api.ts';
 import { download } from '../download.ts';
+import { FindingCard } from '../components/FindingCard.tsx';
 import { count } from '../../src-shared/format.ts';
 import type { Output } from '../../src-shared/contract.ts';
 import { CodeAuditView } from './CodeAuditView.tsx';
@@ -240,15 +241,14 @@ export function AuditView() {
             </div>
           </div>
           {selected && (
-            <div className="card evidence" data-testid="audit-evidence" aria-label="Finding evidence" ref={evidenceRef}>
-              <div className="row between">
-                <strong>
-                  <span className={`sev ${selected.severity}`}>{selected.severity}</span> {selected.title}
-                </strong>
-                <button type="button" onClick={() => select(null)}>
-                  Close
-                </button>
-              </div>
+            <FindingCard
+              severity={selected.severity}
+              title={selected.title}
+              onClose={() => select(null)}
+              testId="audit-evidence"
+              label="Finding evidence"
+              cardRef={evidenceRef}
+            >
               <div className="small">
                 Evidence: <code>{selected.evidence.path}</code>
               </div>
@@ -307,7 +307,7 @@ export function AuditView() {
                   </form>
                 )
               )}
-            </div>
+            </FindingCard>
           )}
         </>
       )}

@@ -3,6 +3,7 @@ import { useEffect, useRef } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useCode } from '../stores/codeStore.ts';
 import { download } from '../download.ts';
+import { FindingCard } from '../components/FindingCard.tsx';
 import { count } from '../../src-shared/format.ts';
 
 const SCOPING: Record<string, string> = {
@@ -205,15 +206,14 @@ export function CodeAuditView() {
             </div>
             <div className="code-fix">
               {selected ? (
-                <div className="card evidence" data-testid="code-evidence" aria-label="Finding and its fix" ref={evidenceRef}>
-                  <div className="row between">
-                    <strong>
-                      <span className={`sev ${selected.severity}`}>{selected.severity}</span> {selected.title}
-                    </strong>
-                    <button type="button" onClick={() => select(null)}>
-                      Close
-                    </button>
-                  </div>
+                <FindingCard
+                  severity={selected.severity}
+                  title={selected.title}
+                  onClose={() => select(null)}
+                  testId="code-evidence"
+                  label="Finding and its fix"
+                  cardRef={evidenceRef}
+                >
                   <div className="small">
                     <code>{`${selected.file}:${selected.line}`}</code>
                     {selected.resource && ` · ${selected.resource} ${selected.operation ?? ''}`}
@@ -228,7 +228,7 @@ export function CodeAuditView() {
                     </p>
                   )}
                   {selected.diff ? <Diff text={selected.diff} /> : selected.noFix && <p className="small muted">No fix written: {selected.noFix}.</p>}
-                </div>
+                </FindingCard>
               ) : (
                 <p className="muted small">Pick a finding to see what the code does, the seed&apos;s AFTER, the fix as a diff and what the runner saw.</p>
               )}

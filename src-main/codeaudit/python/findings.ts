@@ -62,20 +62,25 @@ export function createFinding(cx: AuditContext, route: Route, handler: CodeHandl
   };
 }
 
+/** Where a finding about a model is: its class, no handler. */
+const modelPlace = (cx: AuditContext, m: Model) => ({
+  file: m.module.path,
+  line: m.line,
+  handler: null,
+  method: null,
+  path: null,
+  resource: cx.resourceOfTable.get(m.table)?.name ?? m.table,
+  operation: null,
+});
+
 export function modelFinding(cx: AuditContext, m: Model): FindingDraft {
   const withCompany = [...cx.models.values()].filter(declaresCompany);
   const path = pathToCompany(m, cx.models, 3);
   return {
+    ...modelPlace(cx, m),
     id: `code:model:${m.module.path}:${m.name}`,
     kind: 'model-without-company',
     severity: cx.severityOf(m.table, 'MEDIUM'),
-    file: m.module.path,
-    line: m.line,
-    handler: null,
-    method: null,
-    path: null,
-    resource: cx.resourceOfTable.get(m.table)?.name ?? m.table,
-    operation: null,
     title: `Model ${m.name} (${m.table}) has no company_id`,
     does: `${m.name} reaches a company only through ${path?.map((h) => `${h.column} → ${h.to.table}`).join(', ') ?? 'nothing'}: every query must join to scope it.`,
     after: `Declare company_id like ${withCompany[0]?.name ?? 'the models that have it'} (the seed's "Update all model files with company_id"), after the migration adds the column.`,
@@ -85,15 +90,8 @@ export function modelFinding(cx: AuditContext, m: Model): FindingDraft {
 
 /** A model and its table in the database differ: company_id the migration added (with the fix), or other columns (said). */
 export function databaseFinding(cx: AuditContext, m: Model): FindingDraft {
-  const base = {
-    file: m.module.path,
-    line: m.line,
-    handler: null,
-    method: null,
-    path: null,
-    resource: cx.resourceOfTable.get(m.table)?.name ?? m.table,
-    operation: null,
-  };
+  const base = modelPlace(cx, m);
+
   const cols = m.dbColumns;
   if (m.columns.get('company_id')?.undeclared) {
     const withCompany = [...cx.models.values()].filter(declaresCompany);
