@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely';
 import { AppError } from '../../src-shared/result.ts';
 import { projectRoot } from '../core/home.ts';
 import { encryptInPlace, isPlainSqlite, openSqlite, type SqliteKey } from '../core/sqlite.ts';
@@ -66,6 +66,8 @@ class SqlFileProvider implements MigrationProvider {
  * statements in cache/queries, so no typed table list is kept beside the SQL.
  */
 export async function migrateCache(raw: ReturnType<typeof openSqlite>, label: string, upTo?: number): Promise<void> {
+  // loaded when a cache is opened, not when the CLI starts (Kysely is some three hundred modules)
+  const { Kysely, Migrator, SqliteDialect } = await import('kysely');
   const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: raw }) });
   const { error, results } = await new Migrator({ db, provider: new SqlFileProvider(raw, upTo) }).migrateToLatest();
   if (error) {

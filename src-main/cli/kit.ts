@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import type { Channel, Input, Output } from '../../src-shared/contract.ts';
 import type { AppErrorData } from '../../src-shared/result.ts';
-import { createServices, type Services } from '../compose/services.ts';
+import type { Services } from '../compose/services.ts';
 import { resolveHome } from '../core/home.ts';
 import { createLogger } from '../core/log.ts';
 import { createOut, EXIT, type Out } from './output.ts';
@@ -48,7 +48,12 @@ export async function call<C extends Channel>(services: Services, channel: C, in
   return r.value as Output<C>;
 }
 
-export function withServices(out: Out, mode: 'cli' | 'browser' = 'cli') {
+/**
+ * The services, loaded when a command first needs them: `--help` and argument errors never load
+ * the capabilities (PostgreSQL, SQLite, the HTTP server, the parser), so they answer at once.
+ */
+export async function withServices(out: Out, mode: 'cli' | 'browser' = 'cli'): Promise<Services> {
+  const { createServices } = await import('../compose/services.ts');
   // the console's own log (the demo CRM's lines among it) only when asked for: it is not the command's output
   const verbose = Boolean(program.opts().verbose) || !!process.env.TENANTSCOPE_VERBOSE;
   const services = createServices({ home: resolveHome(), mode, log: createLogger('tenantscope', !verbose) });
@@ -62,7 +67,7 @@ export function withServices(out: Out, mode: 'cli' | 'browser' = 'cli') {
 
 /** Runs `fn` with the services and stops what they started (the demo CRM, open caches) afterwards. */
 export async function usingServices<T>(out: Out, fn: (services: Services) => Promise<T>): Promise<T> {
-  const services = withServices(out);
+  const services = await withServices(out);
   try {
     return await fn(services);
   } finally {

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { homedir, platform } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 /** Where the console keeps its data: TENANTSCOPE_HOME when set, else the platform's app-data folder. */
 export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -15,5 +15,16 @@ export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
   return dir;
 }
 
-/** The project root (profiles/, migrations/, src-crm/ live there). */
-export const projectRoot = resolve(import.meta.dirname, '..', '..');
+/**
+ * The project root (profiles/, migrations/, src-crm/ live there): the nearest folder up from this
+ * module with package.json and migrations/ (the sources, out/main and the built CLI in
+ * out/cli/<fingerprint>/ sit at different depths).
+ */
+export const projectRoot = findRoot(import.meta.dirname);
+
+function findRoot(from: string): string {
+  for (let d = from; ; d = dirname(d)) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'migrations'))) return d;
+    if (dirname(d) === d) return resolve(from, '..', '..');
+  }
+}

@@ -70,7 +70,7 @@ catalog
   .argument('<file>', 'the catalog (JSON)')
   .action((connection: string, file: string) =>
     run(json(), async (out) => {
-      const services = withServices(out);
+      const services = await withServices(out);
       let raw: unknown;
       try {
         raw = JSON.parse(readFileSync(file, 'utf8'));

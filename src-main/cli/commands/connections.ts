@@ -11,7 +11,7 @@ connections
   .description('List connections (the demo is always there)')
   .action(() =>
     run(json(), async (out) => {
-      const services = withServices(out);
+      const services = await withServices(out);
       const { connections: list } = await call(services, 'connections:list', {});
       out.result({ connections: list }, () =>
         table([
@@ -50,7 +50,7 @@ connections
   )
   .action((name: string | undefined, o: { openapi?: string; dbEnv?: string; profile?: string; baseUrl?: string; identity: string[]; replace: boolean }) =>
     run(json(), async (out) => {
-      const services = withServices(out);
+      const services = await withServices(out);
       const identities = o.identity.map((spec) => {
         const m = spec.match(/^([^=]+)=([^:]+)(?::([A-Z_][A-Z0-9_]*))?$/);
         if (!m) throw new CliFailure({ code: 'invalid-input', message: `--identity "${spec}": expected LABEL=USERNAME or LABEL=USERNAME:PASSWORD_ENV` });
@@ -121,7 +121,7 @@ connections
   .option('--no-db-env', "forget the database URL's environment variable")
   .action((name: string, o: { dbEnv?: string | false }) =>
     run(json(), async (out) => {
-      const services = withServices(out);
+      const services = await withServices(out);
       if (o.dbEnv === undefined) throw new CliFailure({ code: 'invalid-input', message: 'Nothing to change: give --db-env VAR (or --no-db-env).' });
       if (o.dbEnv && !/^[A-Z_][A-Z0-9_]*$/.test(o.dbEnv))
         throw new CliFailure({
@@ -171,7 +171,7 @@ connections
   .argument('<name>', 'connection name')
   .action((name: string) =>
     run(json(), async (out) => {
-      const services = withServices(out);
+      const services = await withServices(out);
       const r = await call(services, 'connections:remove', { name });
       out.result(r, () => `Removed connection "${name}".`);
       return EXIT.ok;

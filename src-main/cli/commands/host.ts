@@ -1,8 +1,6 @@
 // tenantscope host: the console over HTTP on 127.0.0.1 (npm start's fallback without Electron)
-import { createServices } from '../../compose/services.ts';
 import { resolveHome } from '../../core/home.ts';
 import { createLogger } from '../../core/log.ts';
-import { startHttpHost } from '../../host/httpHost.ts';
 import { json, program } from '../kit.ts';
 import { createOut, EXIT } from '../output.ts';
 
@@ -11,8 +9,10 @@ program
   .description('Serve the console over HTTP on 127.0.0.1 (what npm start falls back to without Electron)')
   .option('--port <n>', 'port (default: any free port)', (v) => Number(v), 0)
   .option('--no-demo', 'do not start the demo CRM until it is used')
-  .action((o: { port: number; demo: boolean }) => {
+  .action(async (o: { port: number; demo: boolean }) => {
     const out = createOut(json());
+    // loaded here, not when the CLI starts (tenantscope --help does not need the host)
+    const [{ createServices }, { startHttpHost }] = await Promise.all([import('../../compose/services.ts'), import('../../host/httpHost.ts')]);
     const services = createServices({ home: resolveHome(), mode: 'browser', startDemo: o.demo, log: createLogger('tenantscope') });
     void startHttpHost(services, { port: o.port }).then(
       (host) => {
