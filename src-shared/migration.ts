@@ -19,8 +19,10 @@ export const TableAuditSchema = z.object({
   missing: z.number(),
   indexOnCompanyId: z.boolean(),
   foreignKeyOnCompanyId: z.boolean(),
-  /** rows whose company_id differs from their parent row's (both tables have the column) */
+  /** rows whose company_id differs from the company of a row they reference (owner, parent, any reference; both tables have the column); null when no referenced table has it */
   childMismatches: z.number().nullable(),
+  /** each reference to a table with company_id: how many rows point into another company, and the first ids */
+  crossReferences: z.array(z.object({ field: z.string(), resource: z.string(), table: z.string(), count: z.number(), ids: z.array(z.string()) })).default([]),
   /** unique constraints and unique indexes that leave company_id out: they disclose what exists in other tenants */
   uniqueWithoutCompany: z.array(z.string()),
   /** for a tenant-distributed PostgreSQL (Citus): primary, unique and foreign keys that leave company_id out */

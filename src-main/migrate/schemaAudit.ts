@@ -1,6 +1,6 @@
-import type { Catalog } from '../../src-shared/catalog.ts';
+import type { Catalog, Resource } from '../../src-shared/catalog.ts';
 import type { TableAudit } from '../../src-shared/migration.ts';
-import { companiesTableOf, hasColumn, readSchemaSnapshot, type PgKey } from '../pgdb/snapshot.ts';
+import { companiesTableOf, hasColumn, primaryKey, readSchemaSnapshot, type PgKey, type SchemaSnapshot } from '../pgdb/snapshot.ts';
 import { ident, onTarget, type PgTarget } from '../pgdb/target.ts';
 
 /**
@@ -15,7 +15,6 @@ export async function auditSchema(db: PgTarget | string, catalog: Catalog): Prom
       const hasCompanyId = (table: string) => hasColumn(snapshot, table, 'company_id');
       const companies = companiesTableOf(snapshot, catalog.resources.find((r) => r.name === catalog.users)?.table ?? catalog.users);
       const out: TableAudit[] = [];
-      const byName = new Map(catalog.resources.map((r) => [r.name, r]));
       for (const r of catalog.resources) {
         const table = r.table;
         if (!table || !snapshot.tables.has(table)) continue;
@@ -27,19 +26,8 @@ export async function auditSchema(db: PgTarget | string, catalog: Catalog): Prom
         ).rows[0]!;
         const total = Number(counts.total);
         const withCompanyId = Number(counts.with_company);
-        let childMismatches: number | null = null;
-        if (has && r.derivation.kind === 'parent') {
-          const parent = byName.get(r.derivation.resource)?.table;
-          if (parent && hasCompanyId(parent)) {
-            childMismatches = Number(
-              (
-                await client.query<{ n: string }>(
-                  `SELECT count(*) AS n FROM ${ident(table)} c JOIN ${ident(parent)} p ON p.id = c.${ident(r.derivation.field)} WHERE c.company_id IS DISTINCT FROM p.company_id`,
-                )
-              ).rows[0]!.n,
-            );
-          }
-        }
+        const crossReferences = has ? await crossReferencesOf(client, snapshot, catalog, r, table) : [];
+        const childMismatches = crossReferences.length ? crossReferences.reduce((a, x) => a + x.count, 0) : null;
         const keys = snapshot.tables.get(table)!.keys;
         out.push({
           resource: r.name,
@@ -51,11 +39,44 @@ export async function auditSchema(db: PgTarget | string, catalog: Catalog): Prom
           missing: total - withCompanyId,
           ...keyFacts(keys, companies, has),
           childMismatches,
+          crossReferences,
         });
       }
       return out;
     }),
   );
+}
+
+/**
+ * Every reference of a table with company_id to a table that has it too (its owner, its parent,
+ * any other reference the catalog knows): the rows that point into another company, counted, the
+ * first 20 by id. A row or a target with no company yet is not counted here (that is "missing").
+ */
+async function crossReferencesOf(
+  client: { query<R>(sql: string): Promise<{ rows: R[] }> },
+  snapshot: SchemaSnapshot,
+  catalog: Catalog,
+  r: Resource,
+  table: string,
+): Promise<TableAudit['crossReferences']> {
+  const byName = new Map(catalog.resources.map((x) => [x.name, x]));
+  const refs = new Map<string, string>(r.references.map((x) => [x.field, x.resource]));
+  if (r.derivation.kind === 'parent') refs.set(r.derivation.field, r.derivation.resource);
+  if (r.derivation.kind === 'owner') refs.set(r.derivation.field, catalog.users);
+  const key = primaryKey(snapshot, table);
+  const out: TableAudit['crossReferences'] = [];
+  for (const [field, resource] of refs) {
+    const target = byName.get(resource)?.table ?? (resource === catalog.users ? catalog.users : undefined);
+    const targetKey = target ? primaryKey(snapshot, target) : undefined;
+    if (!target || !key || key.length !== 1 || targetKey?.length !== 1 || !hasColumn(snapshot, table, field) || !hasColumn(snapshot, target, 'company_id'))
+      continue;
+    const { rows } = await client.query<{ n: string; id: string }>(
+      `SELECT count(*) OVER () AS n, c.${ident(key[0]!)}::text AS id FROM ${ident(table)} c JOIN ${ident(target)} p ON p.${ident(targetKey[0]!)} = c.${ident(field)}
+        WHERE c.company_id IS NOT NULL AND p.company_id IS NOT NULL AND c.company_id <> p.company_id ORDER BY 2 LIMIT 20`,
+    );
+    out.push({ field, resource, table: target, count: rows.length ? Number(rows[0]!.n) : 0, ids: rows.map((x) => x.id) });
+  }
+  return out;
 }
 
 /** What a table's keys say: company_id indexed and referenced, unique keys without it, what stops Citus. */

@@ -134,6 +134,24 @@ export function MigrationView() {
           <div className="muted small">Without index on company_id</div>
           <strong>{st.audit.filter((t) => t.hasCompanyId && !t.indexOnCompanyId).length}</strong>
         </div>
+        <div
+          className="card"
+          data-testid="mig-cross-references"
+          title={
+            st.audit
+              .flatMap((t) =>
+                t.crossReferences
+                  .filter((x) => x.count)
+                  .map((x) => `${t.table}.${x.field} → ${x.table}: ${x.count} (${x.ids.slice(0, 5).join(', ')}${x.count > 5 ? ', …' : ''})`),
+              )
+              .join('\n') || 'No row points into another company'
+          }
+        >
+          <div className="muted small">Rows pointing into another company</div>
+          <strong className={st.audit.some((t) => (t.childMismatches ?? 0) > 0) ? 'bad-text' : undefined}>
+            {fmt(st.audit.reduce((a, t) => a + (t.childMismatches ?? 0), 0))}
+          </strong>
+        </div>
         <div className="card">
           <div className="muted small">Unique keys without company_id</div>
           <strong>{st.audit.reduce((a, t) => a + t.uniqueWithoutCompany.length, 0)}</strong>

@@ -59,8 +59,25 @@ describe("schema audit of the CRM's PostgreSQL", () => {
         `UPDATE document_signatures SET company_id = $1 WHERE id = (SELECT s.id FROM document_signatures s JOIN documents d ON d.id = s.document_id WHERE d.company_id <> $1 LIMIT 1)`,
         [other],
       );
+      // a deal whose contact is another company's: both tables have company_id already
+      const deal = (
+        await crm.pool.query(
+          `UPDATE deals SET contact_id = (SELECT c.id FROM contacts c WHERE c.company_id = $1 LIMIT 1)
+            WHERE id = (SELECT d.id FROM deals d WHERE d.company_id <> $1 AND d.company_id IS NOT NULL ORDER BY d.id LIMIT 1) RETURNING id`,
+          [other],
+        )
+      ).rows[0].id as string;
       const after = await auditSchema(crm.databaseUrl, catalog);
       expect(after.find((x) => x.resource === 'document_signatures')!.childMismatches).toBe(1);
+      const byContact = after.find((x) => x.resource === 'deals')!.crossReferences.find((x) => x.field === 'contact_id')!;
+      const truth = (
+        await crm.pool.query(
+          'SELECT count(*)::int AS n FROM deals d JOIN contacts c ON c.id = d.contact_id WHERE d.company_id IS NOT NULL AND c.company_id IS NOT NULL AND d.company_id <> c.company_id',
+        )
+      ).rows[0].n as number;
+      expect(byContact).toMatchObject({ resource: 'contacts', table: 'contacts', count: truth });
+      expect(truth).toBeGreaterThan(0);
+      if (truth <= 20) expect(byContact.ids).toContain(deal);
       expect(after.find((x) => x.resource === 'document_signatures')!.indexOnCompanyId).toBe(false);
     } finally {
       await crm.close();

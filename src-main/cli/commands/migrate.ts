@@ -99,7 +99,7 @@ migrateCommand(
       out.result({ tables }, () =>
         [
           table([
-            ['table', 'company_id', 'total', 'with', 'missing', 'index', 'fk', 'child ≠ parent', 'unique without company_id', 'Citus'],
+            ['table', 'company_id', 'total', 'with', 'missing', 'index', 'fk', 'into another company', 'unique without company_id', 'Citus'],
             ...tables.map((t) => [
               t.table,
               t.hasCompanyId ? 'yes' : 'NO',
@@ -108,12 +108,25 @@ migrateCommand(
               String(t.missing),
               t.hasCompanyId ? (t.indexOnCompanyId ? 'yes' : 'NO') : '–',
               t.hasCompanyId ? (t.foreignKeyOnCompanyId ? 'yes' : 'NO') : '–',
-              t.childMismatches === null ? '–' : String(t.childMismatches),
+              t.childMismatches === null
+                ? '–'
+                : t.crossReferences
+                    .filter((x) => x.count)
+                    .map((x) => `${x.count} by ${x.field}`)
+                    .join(', ') || '0',
               t.uniqueWithoutCompany.join(', ') || '–',
               t.citus.ready ? 'ready' : `${t.citus.blockers.length} blockers`,
             ]),
           ]),
           `${tables.filter((t) => t.hasCompanyId).length} of ${tables.length} tables have company_id; ${tables.reduce((a, t) => a + t.missing, 0)} rows miss it.`,
+          ...tables.flatMap((t) =>
+            t.crossReferences
+              .filter((x) => x.count)
+              .map(
+                (x) =>
+                  `${t.table}.${x.field} points into another company's ${x.table} ${x.count} times: ${x.ids.join(', ')}${x.count > x.ids.length ? ', …' : ''}`,
+              ),
+          ),
         ].join('\n'),
       );
       return problems.length ? EXIT.problem : EXIT.ok;
