@@ -1,4 +1,4 @@
-import axios from 'axios';
+import { http } from '../crm/http.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { CatalogSchema, type Catalog } from '../../src-shared/catalog.ts';
 import { ConnectionProfileSchema, describeIssues, type ConnectionProfile, type Identity } from '../../src-shared/profile.ts';
@@ -29,7 +29,7 @@ export async function fetchOpenapi(url: string, openapiPath = '/openapi.json'): 
   const openapiUrl = /\.(json|ya?ml)$/.test(new URL(url).pathname) ? url : `${url.replace(/\/$/, '')}${openapiPath}`;
   let res;
   try {
-    res = await axios.get(openapiUrl, { timeout: 10_000, validateStatus: () => true, responseType: 'text', transformResponse: (x) => x });
+    res = await http().get(openapiUrl, { timeout: 10_000, validateStatus: () => true, responseType: 'text', transformResponse: (x) => x });
   } catch (e) {
     throw describeFailure(e, url);
   }

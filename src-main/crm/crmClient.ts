@@ -1,4 +1,5 @@
-import axios, { AxiosError, type AxiosInstance } from 'axios';
+import type { AxiosError, AxiosInstance } from 'axios';
+import { http } from './http.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { pick, type ConnectionProfile } from '../../src-shared/profile.ts';
 import type { Role } from '../../src-shared/tenancy.ts';
@@ -69,7 +70,13 @@ export class CrmClient {
     readonly profile: ConnectionProfile,
     timeoutMs = 10_000,
   ) {
-    this.http = axios.create({ baseURL: profile.baseUrl, timeout: timeoutMs, validateStatus: () => true, maxRedirects: 0, maxContentLength: MAX_ANSWER_BYTES });
+    this.http = http().create({
+      baseURL: profile.baseUrl,
+      timeout: timeoutMs,
+      validateStatus: () => true,
+      maxRedirects: 0,
+      maxContentLength: MAX_ANSWER_BYTES,
+    });
   }
 
   /** A password or token goes over TLS, or to this machine: never in clear text across a network. */

@@ -1,4 +1,10 @@
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
+
+// pg, loaded when a target is first made: commands that never reach the CRM's database never load it
+const require = createRequire(import.meta.url);
+let pgModule: typeof pg | undefined;
+const pgLazy = (): typeof pg => (pgModule ??= require('pg') as typeof pg);
 import { AppError } from '../../src-shared/result.ts';
 
 /**
@@ -34,7 +40,13 @@ export class PgTarget {
     private readonly purpose = '',
   ) {
     this.label = databaseLabel(url);
-    this.pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: 8000, max: 4, idleTimeoutMillis: 10_000, application_name: 'tenantscope' });
+    this.pool = new (pgLazy().Pool)({
+      connectionString: url,
+      connectionTimeoutMillis: 8000,
+      max: 4,
+      idleTimeoutMillis: 10_000,
+      application_name: 'tenantscope',
+    });
     // an idle client the server dropped: the next checkout makes a new one
     this.pool.on('error', () => {});
   }
@@ -54,7 +66,7 @@ export class PgTarget {
     c.on('error', () => {
       /* a dropped connection fails the running query, which says so */
     });
-    await c.query(`SET application_name = ${pg.escapeLiteral(applicationName)}`);
+    await c.query(`SET application_name = ${pgLazy().escapeLiteral(applicationName)}`);
     return c;
   }
 
