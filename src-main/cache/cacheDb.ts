@@ -1,3 +1,4 @@
+import { endAbandonedLoad } from './queries/bulkLoad.ts';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Migration, MigrationProvider } from 'kysely';
@@ -152,5 +153,12 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     throw new AppError('internal', `Cannot open the cache ${file}: ${(e as Error).message}`);
   }
   await migrateCache(raw, `The cache ${file}`);
+  try {
+    // a first sync killed while it loaded: its indexes are built now (its rows and cursors are kept)
+    endAbandonedLoad(raw);
+  } catch (e) {
+    raw.close();
+    throw new AppError('storage', `The cache ${file} holds a first sync that was stopped, and its indexes could not be built: ${(e as Error).message}`);
+  }
   return { raw, encrypted: !!opts.key, encryptedNow, close: async () => void raw.close() };
 }

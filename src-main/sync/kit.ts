@@ -1,12 +1,11 @@
 import type { Resource } from '../../src-shared/catalog.ts';
-import type { ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
+import type { SyncReport } from '../../src-shared/contract/sync.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import type { CrmClient } from '../crm/crmClient.ts';
 import type { Answer, CrmIdentity } from '../crm/transport.ts';
-import type { SyncProgress } from './progress.ts';
 
 /** Whoever syncs: an identity signed in through the adapter (the operator's session, or the CLI's). */
 export type SyncIdentity = Pick<CrmIdentity, 'email' | 'role' | 'companyId' | 'token' | 'refresh'>;
@@ -61,8 +60,6 @@ export function syncOrder(resources: Resource[], users: string): Resource[] {
   return out;
 }
 
-type Get = (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string; headers?: Record<string, unknown> }>;
-
 /** One GET of the CRM as an identity, retried (each retry said through onRetry), with its answer checked. */
 export type FetchJson = (
   identity: SyncIdentity,
@@ -93,19 +90,10 @@ export interface SyncDeps extends CacheAndCrm {
   ): { latest: string | null; leaks: number };
   markVanished(identity: SyncIdentity, company: string, resource: string, since: number): { changes: number };
   ownersPlaceable(): boolean;
-  syncNested(
-    identity: SyncIdentity,
-    tenant: SyncTenant,
-    resource: Resource,
-    runId: number,
-    report: SyncReport,
-    outcome: ResourceOutcome,
-    get: Get,
-    pageSize: number,
-    progress: SyncProgress,
-    key: string,
-  ): Promise<void>;
-  applyDeletions(tenant: SyncTenant, superAdmin: boolean, get: Get): Promise<number>;
+  /** a first sync into an empty cache: rows appended without indexes, built once by endLoad (cache/queries/bulkLoad.ts) */
+  beginLoad(runId: number): boolean;
+  endLoad(): { rows: number; duplicates: number; indexSeconds: number } | null;
+  readonly loading: boolean;
   finish(runId: number, report: SyncReport, outcome: string, message: string | null): void;
 }
 

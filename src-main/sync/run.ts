@@ -1,21 +1,18 @@
 import type { Resource } from '../../src-shared/catalog.ts';
 import type { ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
-import { isLater } from '../../src-shared/instant.ts';
 import { ALL } from '../../src-shared/partitions.ts';
 import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { stateKeyOf } from '../cache/cacheDb.ts';
 import { describeFailure } from '../crm/crmClient.ts';
-import { pagesOf, type Page } from '../crm/paging.ts';
+import { pagesOf } from '../crm/paging.ts';
+import { applyDeletions, syncNested } from './feeds.ts';
 import { fetchAhead } from './pipeline.ts';
 import { SyncProgress } from './progress.ts';
+import { ListingWriter, type ListingState, type Statement } from './listingWriter.ts';
 import { storageError, syncOrder, type SyncDeps, type SyncIdentity, type SyncTenant } from './kit.ts';
 
 const now = () => new Date().toISOString();
-type Statement = { get(...params: unknown[]): unknown; run(...params: unknown[]): unknown };
-
-/** A listing's saved position: where to resume, since when it lists, its high-water mark and counts so far. */
-type ListingState = { cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number };
 
 export interface SyncRunOptions {
   signal?: AbortSignal;
@@ -79,13 +76,30 @@ export class SyncRun {
     }
   }
 
-  /** Every tenant, a few at a time (the CRM answers one while this process writes another's page); then the run's record. */
+  /**
+   * Every tenant, a few at a time (the CRM answers one while this process writes another's page);
+   * then the run's record. Into an empty cache the sync is a bulk load: appended rows, indexes
+   * built once when the listings end, then the deletions feed (it looks rows up by id).
+   */
   async go(tenants: SyncTenant[]): Promise<SyncReport> {
+    let bulk = false;
+    try {
+      bulk = this.svc.beginLoad(this.runId);
+    } catch (e) {
+      const err = storageError(e, 'before the sync began') ?? (e as Error);
+      try {
+        this.svc.finish(this.runId, this.report, 'failed', err.message);
+      } catch {
+        /* the disk that refused the load refuses the record too */
+      }
+      throw err;
+    }
     const queue = [...tenants];
     const workers = Array.from({ length: Math.min(this.opts.concurrency ?? 2, queue.length) }, async () => {
       for (let t = queue.shift(); t; t = queue.shift()) await this.syncTenant(t);
     });
-    const settled = await Promise.allSettled(workers);
+    const settled: PromiseSettledResult<unknown>[] = await Promise.allSettled(workers);
+    if (bulk) settled.push(...(await Promise.allSettled([this.endLoad(settled.some((x) => x.status === 'rejected') ? [] : tenants)])));
     this.progress.tick(true);
     const fatal = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (fatal) {
@@ -107,6 +121,25 @@ export class SyncRun {
       /* busy: the next sync, or closing, checkpoints */
     }
     return this.report;
+  }
+
+  /** Ends the bulk load whatever became of the listings (a cache is never left without its indexes), then the deletions feeds of `tenants`. */
+  private async endLoad(tenants: SyncTenant[]): Promise<void> {
+    this.progress.start('load', 'building the indexes');
+    try {
+      const end = this.svc.endLoad();
+      if (end) this.report.load = { rows: end.rows, duplicates: end.duplicates, indexSeconds: +end.indexSeconds.toFixed(2) };
+      this.progress.end('load', 'done');
+    } catch (e) {
+      this.progress.end('load', 'failed');
+      throw storageError(e, 'while building the cache indexes') ?? e;
+    }
+    if (this.opts.signal?.aborted) return;
+    for (const t of tenants) this.report.deletions += await this.deletionsOf(t);
+  }
+
+  private deletionsOf(tenant: SyncTenant): Promise<number> {
+    return applyDeletions(this.svc, tenant, this.superAdmin, (url, params) => this.get(url, params, this.opts.signal));
   }
 
   /**
@@ -159,7 +192,8 @@ export class SyncRun {
         const n = res?.status === 200 ? Number(pick(res.data, 'count')) : NaN;
         if (Number.isFinite(n)) total = n;
       }
-      if (total === null) {
+      // a bulk load began on an empty cache: it holds nothing to count (and no index to count by)
+      if (total === null && !this.svc.loading) {
         const n = (tenant.id === ALL ? localCount.get(resource.name) : localCount.get(resource.name, tenant.id)) as number;
         total = n > 0 ? n : null;
       }
@@ -195,12 +229,14 @@ export class SyncRun {
       if (/\{[^}]+\}/.test(list)) await this.syncNested(tenant, resource, outcome, key);
       else await this.syncListing(tenant, resource, list, outcome, key);
     }
-    this.report.deletions += await this.svc.applyDeletions(tenant, this.superAdmin, (url, params) => this.get(url, params, this.opts.signal));
+    // during a bulk load the deletions feed waits for the indexes (endLoad)
+    if (!this.svc.loading) this.report.deletions += await this.deletionsOf(tenant);
   }
 
   private async syncNested(tenant: SyncTenant, resource: Resource, outcome: ResourceOutcome, key: string): Promise<void> {
     try {
-      await this.svc.syncNested(
+      await syncNested(
+        this.svc,
         this.identity,
         tenant,
         resource,
@@ -277,119 +313,6 @@ export class SyncRun {
       throw new AppError(err.code, outcome.message);
     } finally {
       listing.abort();
-    }
-  }
-}
-
-/**
- * Writes a listing's pages: each batch in one transaction with the cursor after its last page (a
- * kill loses none and repeats none), its high-water mark, and, when a full relist ends, the rows it
- * no longer returned marked deleted. A batch that fails is written again page by page, so every
- * good page before the bad one is kept.
- */
-/** What a ListingWriter shares of its run. */
-interface RunParts {
-  svc: SyncDeps;
-  identity: SyncIdentity;
-  runId: number;
-  report: SyncReport;
-  progress: SyncProgress;
-  saveState: Statement;
-  incremental: boolean;
-  superAdmin: boolean;
-  /** where this listing's cursor and high-water mark are kept */
-  stateKey: string;
-}
-
-class ListingWriter {
-  /** the listing's query: the tenant filter of a super admin's listing, and updated_since */
-  readonly query: Record<string, string | number> = {};
-  /** a super admin lists one company through the tenant parameter: every row must be that company's */
-  private readonly filtered: boolean;
-  /** without updated_since every listing is a full relist: "run:<id>" remembers which run began it */
-  private readonly listingTag: string | null;
-  private highWater: string | null;
-  private rows: number;
-  private pages: number;
-
-  constructor(
-    private readonly p: RunParts,
-    private readonly tenant: SyncTenant,
-    private readonly resource: Resource,
-    private readonly outcome: ResourceOutcome,
-    private readonly key: string,
-    private readonly prev: ListingState | undefined,
-  ) {
-    const { svc, superAdmin, incremental, runId } = p;
-    const resuming = !!prev?.cursor;
-    // so that rows it did not see can be marked deleted when it ends (even after a resume)
-    this.listingTag = resuming ? prev!.listing_since : incremental ? (prev?.high_water ?? null) : `run:${runId}`;
-    const since = incremental ? this.listingTag : null;
-    this.highWater = prev?.high_water ?? null;
-    this.rows = prev?.rows ?? 0;
-    this.pages = prev?.pages ?? 0;
-    this.filtered = superAdmin && !!svc.profile.sync.tenantParam && tenant.id !== ALL;
-    if (this.filtered) this.query[svc.profile.sync.tenantParam!] = tenant.id;
-    const inc = svc.profile.incremental;
-    if (since && inc?.updatedSinceParam) this.query[inc.updatedSinceParam] = since;
-  }
-
-  private write(batch: Page[]): void {
-    const { svc, identity, runId, report, saveState, incremental, stateKey } = this.p;
-    svc.cache.raw.transaction(() => {
-      for (const page of batch) {
-        const written = svc.ingest(identity, this.resource, page.items, page.url, runId, this.filtered ? this.tenant.id : null);
-        if (written.latest && (!this.highWater || isLater(written.latest, this.highWater))) this.highWater = written.latest;
-        report.leaks += written.leaks;
-      }
-      const last = batch[batch.length - 1]!;
-      this.rows += batch.reduce((a, p) => a + p.items.length, 0);
-      this.pages += batch.length;
-      saveState.run({
-        company_id: stateKey,
-        resource: this.resource.name,
-        cursor: last.next,
-        listing_since: last.next ? this.listingTag : null,
-        high_water: last.next ? (this.prev?.high_water ?? null) : this.highWater,
-        rows: this.rows,
-        pages: this.pages,
-        last_finished_at: last.next ? null : now(),
-        last_error: null,
-      });
-      if (!last.next && !incremental && this.listingTag?.startsWith('run:')) {
-        // the relist is complete: what it did not return has vanished from the server
-        report.deletions += svc.markVanished(identity, this.tenant.id, this.resource.name, Number(this.listingTag.slice(4))).changes;
-      }
-    })();
-  }
-
-  private counted(batch: Page[]): void {
-    const { report, progress } = this.p;
-    const n = batch.reduce((a, p) => a + p.items.length, 0);
-    this.outcome.rows += n;
-    this.outcome.pages += batch.length;
-    report.rows += n;
-    report.pages += batch.length;
-    progress.add(this.key, n, batch.length);
-  }
-
-  flush(batch: Page[]): void {
-    const { report } = this.p;
-    const saved = { highWater: this.highWater, rows: this.rows, pages: this.pages, leaks: report.leaks, deletions: report.deletions };
-    try {
-      this.write(batch);
-      this.counted(batch);
-    } catch (e) {
-      Object.assign(report, { leaks: saved.leaks, deletions: saved.deletions });
-      ({ highWater: this.highWater, rows: this.rows, pages: this.pages } = saved);
-      const storage = storageError(e, `while storing ${batch[batch.length - 1]!.url}`);
-      if (storage) throw storage; // the disk, not the page: nothing more can be written
-      if (batch.length === 1) throw e;
-      // keep every good page before the bad one, each with its own cursor, then report the bad one
-      for (const page of batch) {
-        this.write([page]);
-        this.counted([page]);
-      }
     }
   }
 }

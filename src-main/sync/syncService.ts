@@ -1,29 +1,38 @@
 import type { Resource } from '../../src-shared/catalog.ts';
 import { ingestStatements } from '../cache/queries/ingest.ts';
+import { beginBulkLoad, bulkLoadOf, finishBulkLoad, processAlive, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
 import { finishSyncRun, lastSyncRun, type LastSyncRun } from '../cache/queries/history.ts';
 import { evictPartition, partitionSummaries, type PartitionSummary } from '../cache/queries/partitions.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
-import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { CrmClient } from '../crm/crmClient.ts';
-import { stateKeyOf, type OpenCache } from '../cache/cacheDb.ts';
+import type { OpenCache } from '../cache/cacheDb.ts';
 import type { RetryPolicy } from '../crm/retry.ts';
-import { pagesOf } from '../crm/paging.ts';
 import { exchange, type Answer } from '../crm/transport.ts';
-import type { SyncProgress } from './progress.ts';
 import { SyncRun, type SyncRunOptions } from './run.ts';
 import { Prover } from './proof.ts';
 import type { ProofDeps, SyncDeps, SyncIdentity, SyncTenant } from './kit.ts';
 
 export { storageError, syncOrder, type SyncIdentity, type SyncTenant } from './kit.ts';
-import { isLater, Latest } from '../../src-shared/instant.ts';
-import type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
+import { Latest } from '../../src-shared/instant.ts';
+import type { Proof, SyncReport } from '../../src-shared/contract/sync.ts';
 import { ALL, OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
 
 export type { Proof, ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
 
 const now = () => new Date().toISOString();
+
+/** A row's id, checked: an object, with an id, once in its page. */
+function idOf(item: Record<string, unknown>, resource: Resource, request: string, pageIds: Set<string>): string {
+  if (!item || typeof item !== 'object' || Array.isArray(item)) throw new AppError('bad-response', `${request}: a record is not an object.`);
+  const idValue = item[resource.idField];
+  if (idValue === null || idValue === undefined || idValue === '') throw new AppError('bad-response', `${request}: a record has no "${resource.idField}".`);
+  const id = String(idValue);
+  if (pageIds.has(id)) throw new AppError('bad-response', `${request}: the id ${id} appears twice in one page.`);
+  pageIds.add(id);
+  return id;
+}
 
 /**
  * Copies what the CRM returns into the SQLite cache, a page at a time, each page in one
@@ -51,9 +60,47 @@ export class SyncService implements SyncDeps, ProofDeps {
 
   private prepare() {
     return {
-      ...ingestStatements(this.cache.raw),
+      ...ingestStatements(this.cache.raw, !!this.load),
       derive: this.deriver(),
     };
+  }
+
+  /**
+   * A bulk load this service runs (cache/queries/bulkLoad.ts): rows are appended to records
+   * without its indexes, so the companies of the rows others derive theirs from (users, parents)
+   * are kept here, by resource and id, until the indexes are built.
+   */
+  private load: { placed: Map<string, string>; targets: Set<string> } | null = null;
+
+  /** Begins a bulk load when the cache holds no row yet; answers whether it began. */
+  beginLoad(runId: number): boolean {
+    const other = bulkLoadOf(this.cache.raw);
+    if (other && processAlive(other.pid))
+      throw new AppError(
+        'conflict',
+        `Another sync (run ${other.runId}, process ${other.pid}) is loading this cache for the first time, since ${other.startedAt}: wait for it to end (its rows are written without the cache's indexes until then).`,
+      );
+    if (other) finishBulkLoad(this.cache.raw); // a load whose process was killed
+    const references = this.profile.catalog.resources.flatMap((r) => r.references.map((x) => ({ resource: r.name, field: x.field, target: x.resource })));
+    if (!beginBulkLoad(this.cache.raw, runId, references)) return false;
+    const { users, resources } = this.profile.catalog;
+    const targets = new Set([users, ...resources.flatMap((r) => (r.derivation.kind === 'parent' ? [r.derivation.resource] : []))]);
+    this.load = { placed: new Map(), targets };
+    this.statements = undefined;
+    return true;
+  }
+
+  /** Ends this service's bulk load: rows listed twice keep their last copy, the indexes are built once. */
+  endLoad(): BulkLoadEnd | null {
+    if (!this.load) return null;
+    this.load = null;
+    this.statements = undefined;
+    return finishBulkLoad(this.cache.raw);
+  }
+
+  /** Whether a bulk load is under way in this service (every row in the cache is one it wrote). */
+  get loading(): boolean {
+    return !!this.load;
   }
 
   /**
@@ -79,12 +126,7 @@ export class SyncService implements SyncDeps, ProofDeps {
     let leaks = 0;
     for (const value of items) {
       const item = value as Record<string, unknown>;
-      if (!item || typeof item !== 'object' || Array.isArray(item)) throw new AppError('bad-response', `${request}: a record is not an object.`);
-      const idValue = item[resource.idField];
-      if (idValue === null || idValue === undefined || idValue === '') throw new AppError('bad-response', `${request}: a record has no "${resource.idField}".`);
-      const id = String(idValue);
-      if (pageIds.has(id)) throw new AppError('bad-response', `${request}: the id ${id} appears twice in one page.`);
-      pageIds.add(id);
+      const id = idOf(item, resource, request, pageIds);
       const updatedAt = item[updatedField];
       const updated = typeof updatedAt === 'string' ? updatedAt : null;
       if (updated) latest.offer(updated);
@@ -96,7 +138,8 @@ export class SyncService implements SyncDeps, ProofDeps {
           `${request}: asked for company ${askedFor}, but the page holds ${resource.name} ${id} of company ${derived.company}.`,
         );
       }
-      const before = st.existing.all(resource.name, id) as Array<{ rid: number; company_id: string }>;
+      // a bulk load began on an empty cache: no row is there before it (a row listed twice is settled when it ends)
+      const before = this.load ? [] : (st.existing.all(resource.name, id) as Array<{ rid: number; company_id: string }>);
       // an owner or parent the cache does not hold (deleted on the server, evicted here): the company the
       // CRM was asked for, else where the row was placed before, else unassigned
       // (a row whose owner or parent is empty has no company: unassigned)
@@ -109,7 +152,7 @@ export class SyncService implements SyncDeps, ProofDeps {
         if (old.company_id !== company) st.moveOut.run(old.rid);
       }
       const ownValue = companyField ? item[companyField] : undefined;
-      const rid = st.upsert.get(
+      const rid = st.place.get(
         company,
         resource.name,
         id,
@@ -122,12 +165,18 @@ export class SyncService implements SyncDeps, ProofDeps {
         ownValue === undefined ? 0 : 1,
         ownValue === undefined || ownValue === null ? null : String(ownValue),
       ) as number;
+      if (this.load?.targets.has(resource.name)) {
+        if (company === UNASSIGNED) this.load.placed.delete(`${resource.name}\0${id}`);
+        else this.load.placed.set(`${resource.name}\0${id}`, company);
+      }
       // a plain user sees in the console only what the CRM gave them
       if (identity.role === 'user') st.seenBy.run(identity.email, rid, runId);
-      for (const ref of resource.references) {
-        const target = item[ref.field];
-        if (target !== null && target !== undefined && target !== '') st.addRef.run(company, rid, ref.field, ref.resource, String(target), resource.name);
-      }
+      // (during a bulk load refs is filled from the payloads when it ends)
+      if (!this.load)
+        for (const ref of resource.references) {
+          const target = item[ref.field];
+          if (target !== null && target !== undefined && target !== '') st.addRef.run(company, rid, ref.field, ref.resource, String(target), resource.name);
+        }
       // leak evidence: a company identity was handed another company's row
       if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || (derived.outside && company === UNASSIGNED))) {
         const whose = company !== UNASSIGNED ? company : OUTSIDE;
@@ -147,8 +196,12 @@ export class SyncService implements SyncDeps, ProofDeps {
       const key = String(id);
       const memo = resource === this.profile.catalog.users;
       if (memo && users.has(key)) return users.get(key)!;
-      const row = stmt.get(resource, key) as { company_id: string } | undefined;
-      let company = row && row.company_id !== UNASSIGNED ? row.company_id : null;
+      let company: string | null;
+      if (this.load) company = this.load.placed.get(`${resource}\0${key}`) ?? null;
+      else {
+        const row = stmt.get(resource, key) as { company_id: string } | undefined;
+        company = row && row.company_id !== UNASSIGNED ? row.company_id : null;
+      }
       if (company === null && memo) company = (directory.get(key) as { company_id: string | null } | undefined)?.company_id ?? null;
       if (memo && company !== null) users.set(key, company);
       return company;
@@ -226,6 +279,8 @@ export class SyncService implements SyncDeps, ProofDeps {
    * rows it placed itself, never those a wider identity synced.
    */
   markVanished(identity: SyncIdentity, company: string, resource: string, since: number): { changes: number } {
+    // a bulk load began on an empty cache: every row in it was listed by this load, none has vanished
+    if (this.load) return { changes: 0 };
     const raw = this.cache.raw;
     if (company === ALL) return raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND seen_run < ? AND deleted = 0').run(resource, since);
     if (identity.role === 'super_admin')
@@ -250,109 +305,6 @@ export class SyncService implements SyncDeps, ProofDeps {
   /** One sync of the tenants asked for (run.ts): every page written with its cursor, then the report. */
   async run(identity: SyncIdentity, tenants: SyncTenant[], opts: SyncRunOptions = {}): Promise<SyncReport> {
     return SyncRun.start(this, identity, tenants, opts).go(tenants);
-  }
-
-  /**
-   * A collection nested under its parent (/tickets/{ticketId}/comments): relisted in full under
-   * every parent row the tenant's partition holds, each page in its own transaction; rows no
-   * longer listed are marked deleted once every parent is done.
-   */
-  async syncNested(
-    identity: SyncIdentity,
-    tenant: SyncTenant,
-    resource: Resource,
-    runId: number,
-    report: SyncReport,
-    outcome: ResourceOutcome,
-    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string; headers?: Record<string, unknown> }>,
-    pageSize: number,
-    progress: SyncProgress,
-    key: string,
-  ): Promise<void> {
-    const d = resource.derivation;
-    if (d.kind !== 'parent') {
-      Object.assign(outcome, { status: 'skipped', message: 'nested, but the catalog names no parent to list it under' });
-      return;
-    }
-    const raw = this.cache.raw;
-    // every tenant at once: the parents of every partition (they were listed a moment ago, parents first)
-    const all = tenant.id === ALL;
-    const parents = (
-      all
-        ? raw.prepare('SELECT DISTINCT id FROM records WHERE resource = ? AND deleted = 0').pluck().all(d.resource)
-        : raw.prepare('SELECT id FROM records WHERE company_id = ? AND resource = ? AND deleted = 0').pluck().all(tenant.id, d.resource)
-    ) as string[];
-    const paging = this.profile.paging;
-    for (const parentId of parents) {
-      const url = CrmClient.fillPath(resource.endpoints.list!, { [d.field]: parentId });
-      for await (const { items, url: request } of pagesOf(paging, this.profile.baseUrl, url, get, { size: pageSize })) {
-        raw.transaction(() => {
-          // a nested answer may leave out the parent id: it is known from the path
-          const rows = items.map((i) =>
-            i && typeof i === 'object' && !Array.isArray(i) && (i as Record<string, unknown>)[d.field] === undefined
-              ? { ...(i as object), [d.field]: parentId }
-              : i,
-          );
-          report.leaks += this.ingest(identity, resource, rows, request, runId).leaks;
-        })();
-        outcome.rows += items.length;
-        outcome.pages += 1;
-        report.rows += items.length;
-        report.pages += 1;
-        progress.add(key, items.length, 1);
-      }
-    }
-    report.deletions += this.markVanished(identity, tenant.id, resource.name, runId).changes;
-    if (!parents.length) Object.assign(outcome, { message: `nothing to list it under: no ${d.resource} in the cache` });
-    else if (outcome.rows === 0)
-      Object.assign(outcome, {
-        status: 'warning',
-        message: `listed under ${parents.length} ${d.resource} and stored no row: if the CRM has ${resource.name}, its list path (${resource.endpoints.list}) or the paging is wrong`,
-      });
-    raw
-      .prepare(
-        `INSERT INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (company_id, resource) DO UPDATE SET rows = excluded.rows, pages = excluded.pages, last_finished_at = excluded.last_finished_at, last_error = NULL`,
-      )
-      .run(stateKeyOf(identity, tenant.id), resource.name, outcome.rows, outcome.pages, now());
-  }
-
-  async applyDeletions(
-    tenant: SyncTenant,
-    superAdmin: boolean,
-    get: (url: string, params: Record<string, string | number>) => Promise<{ data: unknown; url: string }>,
-  ): Promise<number> {
-    const feed = this.profile.incremental?.deletions;
-    if (!feed) return 0;
-    const raw = this.cache.raw;
-    const prev = raw.prepare('SELECT since FROM deletions_state WHERE company_id = ?').get(tenant.id) as { since: string | null } | undefined;
-    let since = prev?.since ?? null;
-    let cursor: string | null = null;
-    let count = 0;
-    const mark = raw.prepare('UPDATE records SET deleted = 1 WHERE resource = ? AND id = ?');
-    for (let guard = 0; guard < 100_000; guard++) {
-      const params: Record<string, string | number> = { limit: this.profile.paging.maxLimit };
-      if (since) params[feed.sinceParam] = since;
-      if (superAdmin && this.profile.sync.tenantParam && tenant.id !== ALL) params[this.profile.sync.tenantParam] = tenant.id;
-      if (cursor) params.cursor = cursor;
-      const res = await get(feed.path, params);
-      const items = pick(res.data, feed.itemsField);
-      if (!Array.isArray(items)) throw new AppError('bad-response', `${res.url}: no list at "${feed.itemsField}".`);
-      raw.transaction(() => {
-        for (const t of items as Array<Record<string, unknown>>) {
-          count += mark.run(String(t[feed.resourceField]), String(t[feed.idField])).changes;
-          const at = t[feed.atField];
-          if (typeof at === 'string' && (!since || isLater(at, since))) since = at;
-        }
-        raw
-          .prepare('INSERT INTO deletions_state (company_id, since) VALUES (?, ?) ON CONFLICT (company_id) DO UPDATE SET since = excluded.since')
-          .run(tenant.id, since);
-      })();
-      const next = feed.nextCursorField ? pick(res.data, feed.nextCursorField) : null;
-      if (typeof next !== 'string' || !next || next === cursor) break;
-      cursor = next;
-    }
-    return count;
   }
 
   finish(runId: number, report: SyncReport, outcome: string, message: string | null) {

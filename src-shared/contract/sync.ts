@@ -50,6 +50,8 @@ export const SyncReportSchema = z.object({
   outcomes: z.array(ResourceOutcomeSchema),
   /** each retried request, with why and which try */
   retried: z.array(z.string()),
+  /** a first sync into an empty cache loaded like a database: its indexes built once at the end */
+  load: z.object({ rows: z.number(), duplicates: z.number(), indexSeconds: z.number() }).optional(),
 });
 export type Proof = z.output<typeof ProofSchema>;
 export type ResourceOutcome = z.output<typeof ResourceOutcomeSchema>;

@@ -2,13 +2,19 @@ import type { OpenCache } from '../cacheDb.ts';
 
 // The statements a sync writes each page with (prepared once a cache, run inside one transaction a page).
 
-/** Upsert a row (answers its rid), find it wherever it was placed, move it out, its references, who saw it, leak evidence. */
-export function ingestStatements(raw: OpenCache['raw']) {
+const COLUMNS = 'company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, seen_run, has_company_field, own_company';
+
+/**
+ * Place a row (answers its rid): an upsert on records' key, or, while a bulk load holds records
+ * without its indexes (queries/bulkLoad.ts), a plain append; its references, who saw it, leak evidence.
+ */
+export function ingestStatements(raw: OpenCache['raw'], bulk: boolean) {
   return {
-    upsert: raw
+    place: raw
       .prepare(
-        `INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, seen_run, has_company_field, own_company)
-    VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
+        bulk
+          ? `INSERT INTO records (${COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) RETURNING rid`
+          : `INSERT INTO records (${COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (company_id, resource, id) DO UPDATE SET updated_at = excluded.updated_at, deleted = 0, payload = excluded.payload,
       fetched_by = excluded.fetched_by, fetched_from = excluded.fetched_from, fetched_at = excluded.fetched_at, seen_run = excluded.seen_run,
       has_company_field = excluded.has_company_field, own_company = excluded.own_company

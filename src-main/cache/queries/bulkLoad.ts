@@ -1,0 +1,153 @@
+import type { OpenCache } from '../cacheDb.ts';
+
+// A first sync into an empty cache loads like a database: records' indexes are dropped, its rows
+// appended in arrival order (each page still committed with its cursor), and the indexes built
+// once, sorted, when the load ends. Random UUID keys make every row of a normal upsert land on a
+// different page of four B-trees; a sorted build writes each index page once (bench/sync).
+//
+// The load is kept in cache_meta ('bulk-load'): who runs it and the SQL of the indexes it dropped,
+// so that whoever ends it (the sync that began it, or the next opening of the cache after a kill)
+// builds exactly what was there, and no second copy of the schema is written here.
+
+type Db = OpenCache['raw'];
+
+export interface BulkLoad {
+  /** the process that loads; another may end the load once this one is gone */
+  pid: number;
+  runId: number;
+  startedAt: string;
+  /** records' indexes as sqlite_master had them, built again in this order (unique ones last) */
+  indexes: Array<{ name: string; sql: string }>;
+  /** the catalog's references: refs is filled from the loaded payloads when the load ends, in one sorted pass */
+  references: LoadReference[];
+}
+
+/** A field of a resource's rows that names a row of another resource. */
+export interface LoadReference {
+  resource: string;
+  field: string;
+  target: string;
+}
+
+export interface BulkLoadEnd {
+  rows: number;
+  /** rows the CRM listed twice during the load (a page shifted under an offset listing): the last copy is kept */
+  duplicates: number;
+  indexSeconds: number;
+}
+
+export function bulkLoadOf(db: Db): BulkLoad | null {
+  const text = db.prepare("SELECT value FROM cache_meta WHERE key = 'bulk-load'").pluck().get() as string | undefined;
+  return text ? (JSON.parse(text) as BulkLoad) : null;
+}
+
+/** Whether a process is still running (a load whose process is gone can be ended by anyone). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Begins a bulk load when records holds no row at all and no load is under way: drops records'
+ * indexes and remembers them. Answers whether it began (an empty cache is the only one a load
+ * can fill without looking up what is already there).
+ */
+export function beginBulkLoad(db: Db, runId: number, references: LoadReference[]): boolean {
+  return db
+    .transaction(() => {
+      if (bulkLoadOf(db) || db.prepare('SELECT 1 FROM records LIMIT 1').get()) return false;
+      const indexes = db
+        .prepare(
+          "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL ORDER BY sql LIKE 'CREATE UNIQUE%', name",
+        )
+        .all() as BulkLoad['indexes'];
+      const load: BulkLoad = { pid: process.pid, runId, startedAt: new Date().toISOString(), indexes, references };
+      db.prepare("INSERT INTO cache_meta (key, value) VALUES ('bulk-load', ?)").run(JSON.stringify(load));
+      for (const i of indexes) db.exec(`DROP INDEX "${i.name.replace(/"/g, '""')}"`);
+      return true;
+    })
+    .immediate();
+}
+
+/**
+ * Ends the load in one transaction: the non-unique indexes are built (records_by_id among them
+ * finds rows listed twice), every copy but the last of such a row is removed with its references,
+ * then the unique key is built and the load's mark removed. A kill before the commit leaves the
+ * load as it was, to be ended again.
+ */
+export function finishBulkLoad(db: Db): BulkLoadEnd | null {
+  const started = performance.now();
+  return db
+    .transaction(() => {
+      const load = bulkLoadOf(db);
+      if (!load) return null;
+      const unique = (sql: string) => /^CREATE\s+UNIQUE/i.test(sql);
+      for (const i of load.indexes.filter((x) => !unique(x.sql))) db.exec(i.sql);
+      const duplicates = dropEarlierCopies(db);
+      for (const i of load.indexes.filter((x) => unique(x.sql))) db.exec(i.sql);
+      fillReferences(db, load.references);
+      db.prepare("DELETE FROM cache_meta WHERE key = 'bulk-load'").run();
+      const rows = db.prepare('SELECT count(*) FROM records').pluck().get() as number;
+      return { rows, duplicates, indexSeconds: (performance.now() - started) / 1000 };
+    })
+    .immediate();
+}
+
+/**
+ * The references of the loaded rows, read from their payloads by SQLite in one pass over records
+ * in rowid order (what ingest does a row at a time: a value that is not empty, as text).
+ */
+function fillReferences(db: Db, references: LoadReference[]): void {
+  if (!references.length) return;
+  db.exec('CREATE TEMP TABLE load_refs (resource TEXT NOT NULL, field TEXT NOT NULL, target TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (resource, field))');
+  try {
+    const add = db.prepare('INSERT OR IGNORE INTO load_refs (resource, field, target, path) VALUES (?, ?, ?, ?)');
+    for (const r of references) add.run(r.resource, r.field, r.target, `$."${r.field}"`);
+    db.exec(`INSERT OR REPLACE INTO refs (company_id, rid, field, target_resource, target_id, resource)
+      SELECT company_id, rid, field, target, v, resource FROM (
+        SELECT r.company_id, r.rid, f.field, f.target, r.resource, CASE json_type(r.payload, f.path)
+          WHEN 'text' THEN json_extract(r.payload, f.path) WHEN 'integer' THEN CAST(json_extract(r.payload, f.path) AS TEXT)
+          WHEN 'real' THEN CAST(json_extract(r.payload, f.path) AS TEXT) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' END AS v
+        FROM records r NOT INDEXED JOIN load_refs f ON f.resource = r.resource)
+      WHERE v IS NOT NULL AND v != ''`);
+  } finally {
+    db.exec('DROP TABLE load_refs');
+  }
+}
+
+/** Every copy of a (resource, id) but the last written, with its references and readers: what an upsert would have left. */
+function dropEarlierCopies(db: Db): number {
+  const groups = db.prepare('SELECT resource, id FROM records GROUP BY resource, id HAVING count(*) > 1').all() as Array<{ resource: string; id: string }>;
+  if (!groups.length) return 0;
+  db.exec('CREATE TEMP TABLE bulk_earlier (rid INTEGER PRIMARY KEY, company_id TEXT NOT NULL)');
+  try {
+    const copies = db.prepare('SELECT rid, company_id FROM records WHERE resource = ? AND id = ? ORDER BY rid');
+    const put = db.prepare('INSERT INTO bulk_earlier (rid, company_id) VALUES (?, ?)');
+    let n = 0;
+    for (const g of groups) {
+      const all = copies.all(g.resource, g.id) as Array<{ rid: number; company_id: string }>;
+      for (const c of all.slice(0, -1)) n += put.run(c.rid, c.company_id).changes;
+    }
+    db.exec(`DELETE FROM refs WHERE (company_id, rid) IN (SELECT company_id, rid FROM bulk_earlier);
+      DELETE FROM record_seen_by WHERE rid IN (SELECT rid FROM bulk_earlier);
+      DELETE FROM records WHERE rid IN (SELECT rid FROM bulk_earlier);`);
+    return n;
+  } finally {
+    db.exec('DROP TABLE bulk_earlier');
+  }
+}
+
+/**
+ * On opening a cache: a load whose process is gone (killed mid-sync) is ended now, so that no
+ * cache stays without its indexes; the sync that resumes it goes on with ordinary upserts.
+ */
+export function endAbandonedLoad(db: Db): BulkLoadEnd | null {
+  const load = bulkLoadOf(db);
+  // a process still running is loading it (this one too, through another handle on the same file)
+  if (!load || processAlive(load.pid)) return null;
+  return finishBulkLoad(db);
+}

@@ -1,0 +1,162 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCache, type OpenCache } from '../../src-main/cache/cacheDb.ts';
+import { beginBulkLoad, bulkLoadOf } from '../../src-main/cache/queries/bulkLoad.ts';
+import { EventBus } from '../../src-main/core/eventBus.ts';
+import { CrmClient } from '../../src-main/crm/crmClient.ts';
+import { SyncService, type SyncIdentity } from '../../src-main/sync/syncService.ts';
+import { ConnectionProfileSchema, type ConnectionProfile } from '../../src-shared/profile.ts';
+import { referenceProfile } from '../support/console.ts';
+import { startTestCrm, type TestCrm } from '../support/crm.ts';
+
+// A first sync into an empty cache appends without indexes and builds them once (cache/queries/bulkLoad.ts).
+// What it leaves must be exactly what the upserts of an ordinary sync leave.
+
+async function identityFor(profile: ConnectionProfile, email: string): Promise<SyncIdentity> {
+  const client = new CrmClient(profile);
+  let token = (await client.signIn(email, 'demo')).token;
+  const me = await client.whoami(token);
+  return { email, role: me.role, companyId: me.companyId, token: () => token, refresh: async () => (token = (await client.signIn(email, 'demo')).token) };
+}
+
+const dirs: string[] = [];
+async function tempCache(): Promise<OpenCache> {
+  const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bulk-'));
+  dirs.push(dir);
+  return openCache(join(dir, 'c.sqlite'));
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** What a sync leaves in a cache, without what differs by run (rids, fetch times). */
+function contents(c: OpenCache) {
+  const all = (sql: string) => c.raw.prepare(sql).all();
+  return {
+    records: all(
+      'SELECT company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, has_company_field, own_company FROM records ORDER BY resource, id, company_id',
+    ),
+    refs: all(
+      'SELECT f.company_id, r.resource, r.id, f.field, f.target_resource, f.target_id, f.resource AS of FROM refs f JOIN records r ON r.rid = f.rid ORDER BY r.resource, r.id, f.field',
+    ),
+    leaks: all('SELECT identity_company_id, company_id, resource, id, identity FROM leaks ORDER BY resource, id'),
+    seen: all('SELECT s.identity, r.resource, r.id FROM record_seen_by s JOIN records r ON r.rid = s.rid ORDER BY r.resource, r.id'),
+    indexes: all("SELECT name, sql FROM sqlite_master WHERE tbl_name = 'records' ORDER BY name"),
+  };
+}
+
+/** A cache that is not empty, so that its first sync upserts as every later sync does; the extra row is removed afterwards. */
+async function upsertingCache(): Promise<OpenCache> {
+  const c = await tempCache();
+  c.raw
+    .prepare(
+      "INSERT INTO records (company_id, resource, id, payload, fetched_by, fetched_from, fetched_at) VALUES ('zz', 'placeholder', 'p1', '{}', 't', '/', '2026-01-01')",
+    )
+    .run();
+  return c;
+}
+
+describe('a first sync loads in bulk', () => {
+  let crm: TestCrm;
+  let profile: ConnectionProfile;
+  beforeAll(async () => {
+    // calls unscoped for a plain user: the bulk load must keep the leak evidence and who saw what
+    crm = await startTestCrm({ profile: { extends: 'legacy', resources: { calls: { list: 'none' } } } });
+    profile = ConnectionProfileSchema.parse(referenceProfile('ref', crm.url));
+  });
+  afterAll(() => crm?.close());
+
+  it('leaves the rows, references, leaks, readers and indexes an ordinary sync leaves', async () => {
+    const tenants = (await crm.pool.query('SELECT id, name FROM companies ORDER BY slug')).rows as Array<{ id: string; name: string }>;
+    const globex = (await crm.pool.query("SELECT id, name FROM companies WHERE slug = 'globex'")).rows as Array<{ id: string; name: string }>;
+    for (const [email, asked] of [
+      ['super@tenantscope.test', tenants],
+      ['user@globex.test', globex],
+    ] as const) {
+      const who = await identityFor(profile, email);
+      const bulk = await tempCache();
+      const loaded = await new SyncService(bulk, profile, new EventBus()).run(who, [...asked], { pageSize: 7 });
+      expect(loaded.load?.rows).toBeGreaterThan(0);
+      expect(bulkLoadOf(bulk.raw)).toBeNull();
+      const plain = await upsertingCache();
+      const upserted = await new SyncService(plain, profile, new EventBus()).run(who, [...asked], { pageSize: 7 });
+      expect(upserted.load).toBeUndefined();
+      plain.raw.prepare("DELETE FROM records WHERE resource = 'placeholder'").run();
+      expect(loaded.rows).toBe(upserted.rows);
+      expect(loaded.leaks).toBe(upserted.leaks);
+      const [a, b] = [contents(bulk), contents(plain)];
+      expect(a.records.length).toBeGreaterThan(50);
+      expect(a.refs.length).toBeGreaterThan(50);
+      if (email.startsWith('user')) expect(a.leaks.length).toBeGreaterThan(0);
+      expect(a).toEqual(b);
+      expect(bulk.raw.pragma('integrity_check', { simple: true })).toBe('ok');
+      // a second sync into the loaded cache is an ordinary incremental one
+      expect((await new SyncService(bulk, profile, new EventBus()).run(who, [...asked], { pageSize: 7 })).load).toBeUndefined();
+      await bulk.close();
+      await plain.close();
+    }
+  });
+});
+
+describe('a bulk load that was stopped', () => {
+  const references = [{ resource: 'calls', field: 'user_id', target: 'users' }];
+  const insert = (c: OpenCache, id: string, payload: object) =>
+    c.raw
+      .prepare('INSERT INTO records (company_id, resource, id, payload, fetched_by, fetched_from, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run('acme', 'calls', id, JSON.stringify(payload), 't', '/api/calls', '2026-01-01');
+  const markPid = (c: OpenCache, pid: number) => {
+    const load = bulkLoadOf(c.raw)!;
+    c.raw.prepare("UPDATE cache_meta SET value = ? WHERE key = 'bulk-load'").run(JSON.stringify({ ...load, pid }));
+  };
+
+  it('is ended when the cache is next opened: indexes built, a row listed twice kept once (its last copy), its references filled', async () => {
+    const c = await tempCache();
+    const fresh = contents(c).indexes;
+    expect(beginBulkLoad(c.raw, 1, references)).toBe(true);
+    expect(contents(c).indexes).toEqual([{ name: 'records', sql: expect.any(String) }]);
+    insert(c, 'c1', { id: 'c1', user_id: 'u-old' });
+    insert(c, 'c2', { id: 'c2', user_id: 7 });
+    insert(c, 'c1', { id: 'c1', user_id: 'u-new' }); // the listing shifted: c1 came again
+    // the process that loaded is gone (killed)
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    markPid(c, gone);
+    const file = c.raw.name;
+    await c.close();
+    const again = await openCache(file);
+    try {
+      expect(bulkLoadOf(again.raw)).toBeNull();
+      expect(contents(again).indexes).toEqual(fresh);
+      expect(again.raw.prepare("SELECT id, payload FROM records WHERE resource = 'calls' ORDER BY id").all()).toEqual([
+        { id: 'c1', payload: JSON.stringify({ id: 'c1', user_id: 'u-new' }) },
+        { id: 'c2', payload: JSON.stringify({ id: 'c2', user_id: 7 }) },
+      ]);
+      expect(contents(again).refs.map((r) => [(r as { id: string }).id, (r as { target_id: string }).target_id])).toEqual([
+        ['c1', 'u-new'],
+        ['c2', '7'],
+      ]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('while its process runs, another sync of the same cache is refused in words, and the load is left alone', async () => {
+    const c = await tempCache();
+    expect(beginBulkLoad(c.raw, 1, references)).toBe(true);
+    markPid(c, process.ppid); // a live process that is not this one
+    const file = c.raw.name;
+    await c.close();
+    const again = await openCache(file);
+    try {
+      expect(bulkLoadOf(again.raw)?.pid).toBe(process.ppid);
+      const profile = ConnectionProfileSchema.parse(referenceProfile('ref', 'http://127.0.0.1:9'));
+      const who: SyncIdentity = { email: 'super@x.test', role: 'super_admin', companyId: null, token: () => 't', refresh: async () => 't' };
+      await expect(new SyncService(again, profile, new EventBus()).run(who, [{ id: 'acme', name: 'Acme' }])).rejects.toThrow(
+        /Another sync \(run 1, process \d+\) is loading this cache/,
+      );
+      expect(bulkLoadOf(again.raw)?.pid).toBe(process.ppid);
+    } finally {
+      await again.close();
+    }
+  });
+});
