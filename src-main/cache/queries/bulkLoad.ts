@@ -81,6 +81,21 @@ export function beginBulkLoad(db: Db, runId: number, references: LoadReference[]
  */
 export function finishBulkLoad(db: Db): BulkLoadEnd | null {
   const started = performance.now();
+  // the sorts behind CREATE INDEX: two threads (2 cores: about a third faster), spilling to a
+  // temporary file past the page cache rather than growing this process (temp_store is MEMORY)
+  const temp = db.pragma('temp_store', { simple: true }) as number;
+  const threads = db.pragma('threads', { simple: true }) as number;
+  db.pragma('temp_store = FILE');
+  db.pragma('threads = 2');
+  try {
+    return end(db, started);
+  } finally {
+    db.pragma(`temp_store = ${temp}`);
+    db.pragma(`threads = ${threads}`);
+  }
+}
+
+function end(db: Db, started: number): BulkLoadEnd | null {
   return db
     .transaction(() => {
       const load = bulkLoadOf(db);
