@@ -30,6 +30,13 @@ export function createPool(databaseUrl: string, max = 10): pg.Pool {
   pool.on('error', () => {
     /* idle client lost (server restarted): the next query reconnects */
   });
+  // a client in use when PostgreSQL goes away (stopped while the CRM seeds, on shutdown) also emits
+  // 'error': its query is rejected with it already, so the event must not crash the process
+  pool.on('connect', (client) =>
+    client.on('error', () => {
+      /* reported by the query it interrupted */
+    }),
+  );
   return pool;
 }
 
