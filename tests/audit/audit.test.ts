@@ -138,6 +138,8 @@ describe('the offline audit', () => {
       });
     const synced = await cli(['sync', '--connection', 'ref', '--all']);
     expect(synced.code, synced.err).toBe(0);
+    // the cache was empty: the first sync says it loaded in bulk and how long its indexes took
+    expect(synced.out).toMatch(/A first sync into an empty cache: loaded in bulk, its indexes built once at the end in [\d.]+ s/);
     await crm.close();
     const offline = await cli(['audit', '--connection', 'ref', '--offline', '--format', 'md']);
     expect(offline.code, offline.err).toBe(0);

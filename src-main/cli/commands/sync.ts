@@ -49,6 +49,9 @@ program
           [
             `Synced ${report.rows} rows in ${report.pages} pages (${report.retries} retries, ${report.deletions} deletions applied).`,
             report.retries ? `Retried: ${retrySummary(report.retried)}.` : '',
+            report.load
+              ? `A first sync into an empty cache: loaded in bulk, its indexes built once at the end in ${report.load.indexSeconds} s${report.load.duplicates ? ` (${report.load.duplicates} rows listed twice kept once)` : ''}.`
+              : '',
             ...failed.map((f) => `FAILED ${f.message}`),
             ...report.outcomes.filter((x) => x.status === 'warning').map((w) => `WARNING ${w.resource}: ${w.message}`),
             report.leaks ? `LEAK: the CRM returned ${report.leaks} rows of other companies to ${username} (see the audit).` : '',
