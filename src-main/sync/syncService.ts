@@ -1,6 +1,7 @@
 import type { Resource } from '../../src-shared/catalog.ts';
 import { ingestStatements } from '../cache/queries/ingest.ts';
-import { beginBulkLoad, bulkLoadOf, finishBulkLoad, processAlive, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
+import { beginBulkLoad, bulkLoadOf, finishBulkLoad, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
+import { processAlive } from '../core/process.ts';
 import { finishSyncRun, lastSyncRun, type LastSyncRun } from '../cache/queries/history.ts';
 import { evictPartition, partitionSummaries, type PartitionSummary } from '../cache/queries/partitions.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';

@@ -1,3 +1,4 @@
+import { processAlive } from '../../core/process.ts';
 import type { OpenCache } from '../cacheDb.ts';
 
 // A first sync into an empty cache loads like a database: records' indexes are dropped, its rows
@@ -39,16 +40,6 @@ export interface BulkLoadEnd {
 export function bulkLoadOf(db: Db): BulkLoad | null {
   const text = db.prepare("SELECT value FROM cache_meta WHERE key = 'bulk-load'").pluck().get() as string | undefined;
   return text ? (JSON.parse(text) as BulkLoad) : null;
-}
-
-/** Whether a process is still running (a load whose process is gone can be ended by anyone). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
