@@ -12,12 +12,6 @@ export type Statement = { get(...params: unknown[]): unknown; run(...params: unk
 /** A listing's saved position: where to resume, since when it lists, its high-water mark and counts so far. */
 export type ListingState = { cursor: string | null; listing_since: string | null; high_water: string | null; rows: number; pages: number };
 
-/**
- * Writes a listing's pages: each batch in one transaction with the cursor after its last page (a
- * kill loses none and repeats none), its high-water mark, and, when a full relist ends, the rows it
- * no longer returned marked deleted. A batch that fails is written again page by page, so every
- * good page before the bad one is kept.
- */
 /** What a ListingWriter shares of its run. */
 export interface RunParts {
   svc: SyncDeps;
@@ -32,6 +26,12 @@ export interface RunParts {
   stateKey: string;
 }
 
+/**
+ * Writes a listing's pages: each batch in one transaction with the cursor after its last page (a
+ * kill loses none and repeats none), its high-water mark, and, when a full relist ends, the rows it
+ * no longer returned marked deleted. A batch that fails is written again page by page, so every
+ * good page before the bad one is kept.
+ */
 export class ListingWriter {
   /** the listing's query: the tenant filter of a super admin's listing, and updated_since */
   readonly query: Record<string, string | number> = {};

@@ -1,7 +1,6 @@
 import type { Resource } from '../../src-shared/catalog.ts';
 import { ingestStatements } from '../cache/queries/ingest.ts';
-import { beginBulkLoad, bulkLoadOf, finishBulkLoad, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
-import { processAlive } from '../core/process.ts';
+import { beginBulkLoad, bulkLoadOf, endAbandonedLoad, finishBulkLoad, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
 import { finishSyncRun, lastSyncRun, type LastSyncRun } from '../cache/queries/history.ts';
 import { evictPartition, partitionSummaries, type PartitionSummary } from '../cache/queries/partitions.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
@@ -75,13 +74,13 @@ export class SyncService implements SyncDeps, ProofDeps {
 
   /** Begins a bulk load when the cache holds no row yet; answers whether it began. */
   beginLoad(runId: number): boolean {
+    endAbandonedLoad(this.cache.raw); // a load whose process was killed since the cache was opened
     const other = bulkLoadOf(this.cache.raw);
-    if (other && processAlive(other.pid))
+    if (other)
       throw new AppError(
         'conflict',
         `Another sync (run ${other.runId}, process ${other.pid}) is loading this cache for the first time, since ${other.startedAt}: wait for it to end (its rows are written without the cache's indexes until then).`,
       );
-    if (other) finishBulkLoad(this.cache.raw); // a load whose process was killed
     const references = this.profile.catalog.resources.flatMap((r) => r.references.map((x) => ({ resource: r.name, field: x.field, target: x.resource })));
     if (!beginBulkLoad(this.cache.raw, runId, references)) return false;
     const { users, resources } = this.profile.catalog;

@@ -1,5 +1,6 @@
 import { processAlive } from '../../core/process.ts';
 import type { OpenCache } from '../cacheDb.ts';
+import { metaOf, setMeta } from './meta.ts';
 
 // A first sync into an empty cache loads like a database: records' indexes are dropped, its rows
 // appended in arrival order (each page still committed with its cursor), and the indexes built
@@ -37,10 +38,7 @@ export interface BulkLoadEnd {
   indexSeconds: number;
 }
 
-export function bulkLoadOf(db: Db): BulkLoad | null {
-  const text = db.prepare("SELECT value FROM cache_meta WHERE key = 'bulk-load'").pluck().get() as string | undefined;
-  return text ? (JSON.parse(text) as BulkLoad) : null;
-}
+export const bulkLoadOf = (db: Db) => metaOf<BulkLoad>(db, 'bulk-load');
 
 /**
  * Begins a bulk load when records holds no row at all and no load is under way: drops records'
@@ -57,7 +55,7 @@ export function beginBulkLoad(db: Db, runId: number, references: LoadReference[]
         )
         .all() as BulkLoad['indexes'];
       const load: BulkLoad = { pid: process.pid, runId, startedAt: new Date().toISOString(), indexes, references };
-      db.prepare("INSERT INTO cache_meta (key, value) VALUES ('bulk-load', ?)").run(JSON.stringify(load));
+      setMeta(db, 'bulk-load', load);
       for (const i of indexes) db.exec(`DROP INDEX "${i.name.replace(/"/g, '""')}"`);
       return true;
     })
@@ -96,7 +94,7 @@ function end(db: Db, started: number): BulkLoadEnd | null {
       const duplicates = dropEarlierCopies(db);
       for (const i of load.indexes.filter((x) => unique(x.sql))) db.exec(i.sql);
       fillReferences(db, load.references);
-      db.prepare("DELETE FROM cache_meta WHERE key = 'bulk-load'").run();
+      setMeta(db, 'bulk-load', null);
       const rows = db.prepare('SELECT count(*) FROM records').pluck().get() as number;
       return { rows, duplicates, indexSeconds: (performance.now() - started) / 1000 };
     })

@@ -12,21 +12,21 @@ export interface ImportedCopy {
   exportedAt: string;
 }
 
-export function importedCopy(db: Db): ImportedCopy | null {
-  const text = db.prepare("SELECT value FROM cache_meta WHERE key = 'imported'").pluck().get() as string | undefined;
-  return text ? (JSON.parse(text) as ImportedCopy) : null;
+/** A value kept as JSON under `key`, or null. */
+export function metaOf<T>(db: Db, key: string): T | null {
+  const text = db.prepare('SELECT value FROM cache_meta WHERE key = ?').pluck().get(key) as string | undefined;
+  return text ? (JSON.parse(text) as T) : null;
 }
 
-export function markImported(db: Db, copy: ImportedCopy): void {
-  db.prepare("INSERT OR REPLACE INTO cache_meta (key, value) VALUES ('imported', ?)").run(JSON.stringify(copy));
+/** Keeps `value` as JSON under `key` (null removes it). */
+export function setMeta(db: Db, key: string, value: unknown): void {
+  if (value === null) db.prepare('DELETE FROM cache_meta WHERE key = ?').run(key);
+  else db.prepare('INSERT OR REPLACE INTO cache_meta (key, value) VALUES (?, ?)').run(key, JSON.stringify(value));
 }
+
+export const importedCopy = (db: Db) => metaOf<ImportedCopy>(db, 'imported');
+export const markImported = (db: Db, copy: ImportedCopy) => setMeta(db, 'imported', copy);
 
 /** The last source audit run with this connection, as the audit document's Phase 2 reads it. */
-export function phase2Of(db: Db): Phase2 | null {
-  const text = db.prepare("SELECT value FROM cache_meta WHERE key = 'phase2'").pluck().get() as string | undefined;
-  return text ? (JSON.parse(text) as Phase2) : null;
-}
-
-export function savePhase2(db: Db, phase2: Phase2): void {
-  db.prepare("INSERT OR REPLACE INTO cache_meta (key, value) VALUES ('phase2', ?)").run(JSON.stringify(phase2));
-}
+export const phase2Of = (db: Db) => metaOf<Phase2>(db, 'phase2');
+export const savePhase2 = (db: Db, phase2: Phase2) => setMeta(db, 'phase2', phase2);
