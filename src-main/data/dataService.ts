@@ -5,6 +5,9 @@ import type { OpenCache } from '../cache/cacheDb.ts';
 import { latestFindings } from '../cache/queries/history.ts';
 import { findRecord, refsFrom, refsTo, SEEN } from '../cache/queries/records.ts';
 import { OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
+import { columnSql, ensureColumnIndex, INDEX_FROM_ROWS, resourceLiteral } from '../cache/queries/columnIndexes.ts';
+import { hasPositions, positionsOf, rowsAt } from './positions.ts';
+import { searchCandidates, type SearchIndexStatus, searchIndexStatus, startSearchIndex } from '../cache/queries/searchIndex.ts';
 
 /**
  * The Data view's reads over the cache, with no network: a window of one tenant's rows of one
@@ -30,58 +33,101 @@ export interface QueryInput {
 
 const like = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-/** A window of rows and the count of all that match. Sorting by a column other than the update time reads every matching row. */
-export function queryRecords(
-  raw: Raw,
-  q: QueryInput,
-): { total: number | null; rows: { id: string; updatedAt: string | null; deleted: boolean; fields: Record<string, unknown> }[]; columns: string[] } {
-  const where = ['company_id = @company', 'resource = @resource'];
-  const params: Record<string, unknown> = { company: q.company, resource: q.resource, offset: q.offset, limit: q.limit };
+/** Windows this close to the top of the default order are read straight from its index. */
+const DIRECT_OFFSET = 5000;
+/** after the first window of a long list is answered, its positions are read this much later */
+const PREFETCH_MS = 250;
+
+type Row = { id: string; updatedAt: string | null; deleted: boolean; fields: Record<string, unknown> };
+
+/**
+ * A window of rows and the count of all that match. Near the top of an unfiltered order the window
+ * is read straight from records_by_update (or the sorted column's index); anything else (a jump,
+ * a filter, a search) goes through the query's position list (positions.ts), which also gives the
+ * count.
+ * A column sorted or filtered gets an index of its own (columnIndexes.ts); a search is answered
+ * from the trigram index once it is made (searchIndex.ts), each candidate checked with LIKE.
+ */
+export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; rows: Row[]; columns: string[]; searchIndex?: SearchIndexStatus } {
+  const fields = [...(q.filters ?? []).map((f) => f.field), ...(q.sort ? [q.sort.field] : [])];
+  for (const field of fields) if (!FIELD.test(field)) throw new AppError('invalid-input', `"${field}" is not a column name.`);
+  const params: Record<string, unknown> = { company: q.company };
+  const candidates = q.search ? searchRows(raw, q.search) : null;
+  // with a short candidate list, the rows are looked up by rid: the unary + keeps SQLite from an index scan instead
+  const plus = candidates ? '+' : '';
+  const where = [`${plus}company_id = @company`, `${plus}resource = ${resourceLiteral(q.resource)}`];
+  if (!q.includeDeleted) where.push(`${plus}deleted = 0`);
   if (q.seenBy !== undefined) {
     where.push(SEEN);
     params.seenBy = q.seenBy;
   }
-  if (!q.includeDeleted) where.push('deleted = 0');
+  if (candidates) {
+    where.push(`rid IN ${candidates.sql}`);
+    Object.assign(params, candidates.params);
+  }
   if (q.search) {
     where.push(`payload LIKE @search ESCAPE '\\'`);
     params.search = like(q.search);
   }
+  const columnRows = fields.length ? tenantRows(raw, q.company, q.resource) : 0;
+  const indexed = new Map(
+    [...new Set(fields.filter((f) => f !== 'id' && f !== 'updated_at'))].map((f) => [f, ensureColumnIndex(raw, q.resource, f, columnRows)]),
+  );
+  // a filter scans its column's index (the planner would rather read every row of records_by_update)
+  const filterIndex = candidates ? null : ((q.filters ?? []).map((f) => indexed.get(f.field)).find((n) => n) ?? null);
+  const from = filterIndex ? `records INDEXED BY "${filterIndex}"` : 'records';
   (q.filters ?? []).forEach((f, i) => {
-    if (!FIELD.test(f.field)) throw new AppError('invalid-input', `"${f.field}" is not a column name.`);
-    const path = `'$.${f.field}'`;
-    if (f.op === 'empty') where.push(`coalesce(json_extract(payload, ${path}), '') = ''`);
-    else if (f.op === 'not-empty') where.push(`coalesce(json_extract(payload, ${path}), '') <> ''`);
-    else if (f.op === 'eq') {
-      where.push(`CAST(json_extract(payload, ${path}) AS TEXT) = @f${i}`);
-      params[`f${i}`] = f.value ?? '';
-    } else {
-      where.push(`CAST(json_extract(payload, ${path}) AS TEXT) LIKE @f${i} ESCAPE '\\'`);
-      params[`f${i}`] = like(f.value ?? '');
+    const value = columnSql(f.field);
+    if (f.op === 'empty') where.push(`coalesce(${value}, '') = ''`);
+    else if (f.op === 'not-empty') where.push(`coalesce(${value}, '') <> ''`);
+    else {
+      // a text that cannot be a JSON number, boolean or null equals the column's text exactly when it equals the column: the index is sought, not scanned
+      const seek = f.op === 'eq' && !/^\s*(-?[\d.]+(e[-+]?\d+)?|true|false|null)?\s*$/i.test(f.value ?? '');
+      where.push(seek ? `${value} = @f${i}` : f.op === 'eq' ? `CAST(${value} AS TEXT) = @f${i}` : `CAST(${value} AS TEXT) LIKE @f${i} ESCAPE '\\'`);
+      params[`f${i}`] = f.op === 'eq' ? (f.value ?? '') : like(f.value ?? '');
     }
   });
-  let order = 'updated_at DESC, rid DESC';
-  if (q.sort) {
-    if (!FIELD.test(q.sort.field)) throw new AppError('invalid-input', `"${q.sort.field}" is not a column name.`);
-    const dir = q.sort.dir === 'asc' ? 'ASC' : 'DESC';
-    order =
-      q.sort.field === 'updated_at'
-        ? `updated_at ${dir}, rid ${dir}`
-        : q.sort.field === 'id'
-          ? `id ${dir}`
-          : `json_extract(payload, '$.${q.sort.field}') ${dir}, rid ${dir}`;
-  }
+  const dir = q.sort?.dir === 'asc' ? 'ASC' : 'DESC';
+  const order =
+    !q.sort || q.sort.field === 'updated_at'
+      ? `updated_at ${dir}, rid ${dir}`
+      : q.sort.field === 'id'
+        ? `id ${dir}, rid ${dir}`
+        : `${columnSql(q.sort.field)} ${dir}, updated_at ${dir}, rid ${dir}`;
   const w = where.join(' AND ');
-  const total = q.count === false ? null : (raw.prepare(`SELECT count(*) AS n FROM records WHERE ${w}`).get(params) as { n: number }).n;
-  const rows = (
-    raw.prepare(`SELECT id, updated_at, deleted, payload FROM records WHERE ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`).all(params) as {
-      id: string;
-      updated_at: string | null;
-      deleted: number;
-      payload: string;
-    }[]
-  ).map((r) => ({ id: r.id, updatedAt: r.updated_at, deleted: !!r.deleted, fields: JSON.parse(r.payload) as Record<string, unknown> }));
-  const columns = [...new Set(rows.flatMap((r) => Object.keys(r.fields)))];
-  return { total, rows, columns };
+  const key = JSON.stringify([q.company, q.resource, q.seenBy ?? null, !!q.includeDeleted, q.search ?? '', q.filters ?? [], order]);
+  let total: number | null;
+  let rows: { id: string; updated_at: string | null; deleted: number; payload: string }[];
+  // near the top of an unfiltered order, the window is read straight from an index and counted apart
+  if (!q.search && !q.filters?.length && q.offset <= DIRECT_OFFSET && !hasPositions(raw, key)) {
+    total = q.count === false ? null : (raw.prepare(`SELECT count(*) FROM records WHERE ${w}`).pluck().get(params) as number);
+    rows = raw
+      .prepare(`SELECT id, updated_at, deleted, payload FROM records WHERE ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
+      .all({ ...params, limit: q.limit, offset: q.offset }) as typeof rows;
+    // a long list: its positions are read while the first rows are looked at, so that a jump is a lookup
+    if (total !== null && total > DIRECT_OFFSET)
+      setTimeout(() => raw.open && positionsOf(raw, key, `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params), PREFETCH_MS).unref();
+  } else {
+    const rids = positionsOf(raw, key, `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params);
+    total = rids.length;
+    rows = rowsAt<(typeof rows)[number] & { rid: number }>(raw, rids.subarray(q.offset, q.offset + q.limit), 'id, updated_at, deleted, payload');
+  }
+  const out = rows.map((r) => ({ id: r.id, updatedAt: r.updated_at, deleted: !!r.deleted, fields: JSON.parse(r.payload) as Record<string, unknown> }));
+  const columns = [...new Set(out.flatMap((r) => Object.keys(r.fields)))];
+  return { total, rows: out, columns, ...(q.search ? { searchIndex: searchIndexStatus(raw) } : {}) };
+}
+
+/** the tenant's rows of a resource, counted up to the size from which a column index pays */
+const tenantRows = (raw: Raw, company: string, resource: string) =>
+  raw
+    .prepare(`SELECT count(*) FROM (SELECT 1 FROM records WHERE company_id = ? AND resource = ? LIMIT ${INDEX_FROM_ROWS})`)
+    .pluck()
+    .get(company, resource) as number;
+
+/** the rows a search may find, from the trigram index (made in the background on a first search of a big cache) */
+function searchRows(raw: Raw, text: string) {
+  startSearchIndex(raw);
+  return searchCandidates(raw, text);
 }
 
 /** what a company admin sees in place of another tenant's id */

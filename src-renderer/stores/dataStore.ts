@@ -24,6 +24,8 @@ interface DataState {
   /** bumps with every change of query: windows of an older query are dropped */
   generation: number;
   total: number | null;
+  /** with a search: how far the cache's search index is made (null: none, the rows were read) */
+  searchIndex: Output<'records:query'>['searchIndex'];
   columns: string[];
   pages: Map<number, Row[]>;
   loading: Set<number>;
@@ -63,6 +65,7 @@ export const useData = create<DataState>((set, get) => {
     filters: [],
     generation: 0,
     total: null,
+    searchIndex: null,
     columns: [],
     pages: new Map(),
     loading: new Set(),
@@ -122,7 +125,7 @@ export const useData = create<DataState>((set, get) => {
         pages.set(page, r.rows);
         const known = get().columns;
         const columns = known.length ? [...known, ...r.columns.filter((c) => !known.includes(c))] : r.columns;
-        set({ pages, columns, ...(r.total !== null ? { total: r.total } : {}) });
+        set({ pages, columns, ...(r.total !== null ? { total: r.total } : {}), ...(page === 0 ? { searchIndex: r.searchIndex ?? null } : {}) });
       } catch (e) {
         if (get().generation === generation) set({ error: message(e) });
       } finally {

@@ -114,6 +114,15 @@ export function DataView() {
         <span className="small muted" data-testid="data-count" aria-live="polite">
           {st.total === null ? 'counting…' : `${count(st.total)} ${st.total === 1 ? 'row' : 'rows'}`}
         </span>
+        {st.search && st.searchIndex && !st.searchIndex.ready ? (
+          <span
+            className="small muted"
+            data-testid="data-search-index"
+            title="Until it is made, a search reads every cached row; it is made once, in the background, and kept current by each sync."
+          >
+            making the search index: {st.searchIndex.percent}%
+          </span>
+        ) : null}
         <div className="spacer" />
         <label className="row small">
           View

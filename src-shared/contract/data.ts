@@ -115,6 +115,11 @@ export const dataChannels = {
       total: z.number().nullable(),
       columns: z.array(z.string()),
       rows: z.array(z.object({ id: z.string(), updatedAt: z.string().nullable(), deleted: z.boolean(), fields: z.record(z.string(), z.unknown()) })),
+      /** with a search: the trigram index it is answered from, null none (a small cache), or how far its making is */
+      searchIndex: z
+        .union([z.object({ ready: z.literal(true) }), z.object({ ready: z.literal(false), percent: z.number() })])
+        .nullable()
+        .optional(),
     }),
   },
   'views:list': {

@@ -1,6 +1,8 @@
 import { processAlive } from '../../core/process.ts';
 import type { OpenCache } from '../cacheDb.ts';
+import { dropColumnIndexes } from './columnIndexes.ts';
 import { metaOf, setMeta } from './meta.ts';
+import { dropSearchIndex } from './searchIndex.ts';
 
 // A first sync into an empty cache loads like a database: records' indexes are dropped, its rows
 // appended in arrival order (each page still committed with its cursor), and the indexes built
@@ -49,6 +51,9 @@ export function beginBulkLoad(db: Db, runId: number, references: LoadReference[]
   return db
     .transaction(() => {
       if (bulkLoadOf(db) || db.prepare('SELECT 1 FROM records LIMIT 1').get()) return false;
+      // the Data view's indexes are made again when next used: building them here would only slow the load
+      dropColumnIndexes(db);
+      dropSearchIndex(db);
       const indexes = db
         .prepare(
           "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND sql IS NOT NULL ORDER BY sql LIKE 'CREATE UNIQUE%', name",

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import type { OpenCache } from '../cacheDb.ts';
+
+/**
+ * Indexes on one payload column, made when the Data view first sorts or filters a big resource by
+ * it: (company_id, deleted, the column's value, updated_at) over that resource's rows only. A sort
+ * is then read in order from the index, and a filter scans the index, not the rows' JSON, with the
+ * update time at hand for the grid's default order. Every such index costs
+ * each sync a write per row, so the least recently used are dropped beyond KEEP, and any not used
+ * for UNUSED_DAYS. The table column_indexes says which exist and when each was last used.
+ */
+type Raw = OpenCache['raw'];
+
+/** Below this many rows of the resource in the tenant, a scan is quick enough and no index is made. */
+export const INDEX_FROM_ROWS = 20_000;
+const KEEP = 8;
+const UNUSED_DAYS = 30;
+
+/** A payload column as SQL: the same text in the index and in the query, so SQLite matches them. */
+export const columnSql = (field: string) => `json_extract(payload, '$.${field}')`;
+/** A resource name as an SQL literal: a partial index is used only where the query names it so. */
+export const resourceLiteral = (resource: string) => `'${resource.replace(/'/g, "''")}'`;
+
+const nameOf = (resource: string, field: string) => `records_col_${createHash('sha256').update(`${resource}\0${field}`).digest('hex').slice(0, 16)}`;
+
+/**
+ * Makes sure the index on `field` of `resource` exists when the tenant has enough rows of it to
+ * need one, and marks it used. Answers the index's name, or null when none serves the column.
+ */
+export function ensureColumnIndex(raw: Raw, resource: string, field: string, tenantRows: number): string | null {
+  const now = new Date().toISOString();
+  const known = raw.prepare('SELECT name FROM column_indexes WHERE resource = ? AND field = ?').pluck().get(resource, field) as string | undefined;
+  if (known) {
+    raw.prepare('UPDATE column_indexes SET last_used_at = ? WHERE name = ?').run(now, known);
+    return known;
+  }
+  if (tenantRows < INDEX_FROM_ROWS) return null;
+  const name = nameOf(resource, field);
+  raw
+    .transaction(() => {
+      raw.exec(
+        `CREATE INDEX IF NOT EXISTS "${name}" ON records (company_id, deleted, ${columnSql(field)}, updated_at) WHERE resource = ${resourceLiteral(resource)}`,
+      );
+      raw.prepare('INSERT INTO column_indexes (name, resource, field, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)').run(name, resource, field, now, now);
+      const cutoff = new Date(Date.now() - UNUSED_DAYS * 86_400_000).toISOString();
+      const stale = raw
+        .prepare('SELECT name FROM column_indexes WHERE last_used_at < ? OR name NOT IN (SELECT name FROM column_indexes ORDER BY last_used_at DESC LIMIT ?)')
+        .pluck()
+        .all(cutoff, KEEP) as string[];
+      for (const s of stale) dropIndex(raw, s);
+    })
+    .immediate();
+  return name;
+}
+
+function dropIndex(raw: Raw, name: string) {
+  raw.exec(`DROP INDEX IF EXISTS "${name.replace(/"/g, '""')}"`);
+  raw.prepare('DELETE FROM column_indexes WHERE name = ?').run(name);
+}
+
+/** Drops every column index (a cache emptied for a first sync: they are made again when used). */
+export function dropColumnIndexes(raw: Raw): void {
+  for (const name of raw.prepare('SELECT name FROM column_indexes').pluck().all() as string[]) dropIndex(raw, name);
+}
+
+/** The column indexes, for the Data view's help and for tests. */
+export const columnIndexes = (raw: Raw) =>
+  raw.prepare('SELECT resource, field, created_at AS createdAt, last_used_at AS lastUsedAt FROM column_indexes ORDER BY last_used_at DESC').all() as {
+    resource: string;
+    field: string;
+    createdAt: string;
+    lastUsedAt: string;
+  }[];
