@@ -6,7 +6,7 @@ import { latestFindings } from '../cache/queries/history.ts';
 import { findRecord, refsFrom, refsTo, SEEN } from '../cache/queries/records.ts';
 import { OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
 import { columnSql, ensureColumnIndex, INDEX_FROM_ROWS, resourceLiteral } from '../cache/queries/columnIndexes.ts';
-import { hasPositions, positionsOf, rowsAt } from './positions.ts';
+import { hasPositions, positionsOf, readAhead, rowsAt } from './positions.ts';
 import { searchCandidates, type SearchIndexStatus, searchIndexStatus, startSearchIndex } from '../cache/queries/searchIndex.ts';
 
 /**
@@ -35,20 +35,22 @@ const like = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** Windows this close to the top of the default order are read straight from its index. */
 const DIRECT_OFFSET = 5000;
-/** after the first window of a long list is answered, its positions are read this much later */
-const PREFETCH_MS = 250;
+/** after the first window of a long list, its positions are read once the view has been left alone this long */
+const PREFETCH_MS = 400;
 
 type Row = { id: string; updatedAt: string | null; deleted: boolean; fields: Record<string, unknown> };
 
 /**
- * A window of rows and the count of all that match. Near the top of an unfiltered order the window
- * is read straight from records_by_update (or the sorted column's index); anything else (a jump,
- * a filter, a search) goes through the query's position list (positions.ts), which also gives the
- * count.
- * A column sorted or filtered gets an index of its own (columnIndexes.ts); a search is answered
- * from the trigram index once it is made (searchIndex.ts), each candidate checked with LIKE.
+ * A window of rows and the count of all that match. Near the top the window is read straight from
+ * an index (records_by_update, or the sorted or filtered column's own) and counted apart; anything
+ * else (a jump, a search) goes through the query's position list (positions.ts), which also gives
+ * the count, and is read ahead after the first window of a long list. A column sorted or filtered
+ * gets an index of its own (columnIndexes.ts); a search is answered from the trigram index once it
+ * is made (searchIndex.ts), each candidate checked with LIKE.
  */
 export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; rows: Row[]; columns: string[]; searchIndex?: SearchIndexStatus } {
+  // a question asked: a read-ahead waiting for a pause waits for the next one
+  readAhead(raw, null);
   const fields = [...(q.filters ?? []).map((f) => f.field), ...(q.sort ? [q.sort.field] : [])];
   for (const field of fields) if (!FIELD.test(field)) throw new AppError('invalid-input', `"${field}" is not a column name.`);
   const params: Record<string, unknown> = { company: q.company };
@@ -73,20 +75,21 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
   const indexed = new Map(
     [...new Set(fields.filter((f) => f !== 'id' && f !== 'updated_at'))].map((f) => [f, ensureColumnIndex(raw, q.resource, f, columnRows)]),
   );
-  // a filter scans its column's index (the planner would rather read every row of records_by_update)
-  const filterIndex = candidates ? null : ((q.filters ?? []).map((f) => indexed.get(f.field)).find((n) => n) ?? null);
-  const from = filterIndex ? `records INDEXED BY "${filterIndex}"` : 'records';
+  // a text that cannot be a JSON number, boolean or null equals the column's text exactly when it equals the column: the index is sought, not scanned
+  const seeks = (f: NonNullable<QueryInput['filters']>[number]) => f.op === 'eq' && !/^\s*(-?[\d.]+(e[-+]?\d+)?|true|false|null)?\s*$/i.test(f.value ?? '');
   (q.filters ?? []).forEach((f, i) => {
     const value = columnSql(f.field);
     if (f.op === 'empty') where.push(`coalesce(${value}, '') = ''`);
     else if (f.op === 'not-empty') where.push(`coalesce(${value}, '') <> ''`);
     else {
-      // a text that cannot be a JSON number, boolean or null equals the column's text exactly when it equals the column: the index is sought, not scanned
-      const seek = f.op === 'eq' && !/^\s*(-?[\d.]+(e[-+]?\d+)?|true|false|null)?\s*$/i.test(f.value ?? '');
-      where.push(seek ? `${value} = @f${i}` : f.op === 'eq' ? `CAST(${value} AS TEXT) = @f${i}` : `CAST(${value} AS TEXT) LIKE @f${i} ESCAPE '\\'`);
+      where.push(seeks(f) ? `${value} = @f${i}` : f.op === 'eq' ? `CAST(${value} AS TEXT) = @f${i}` : `CAST(${value} AS TEXT) LIKE @f${i} ESCAPE '\\'`);
       params[`f${i}`] = f.op === 'eq' ? (f.value ?? '') : like(f.value ?? '');
     }
   });
+  // a filter reads its column's index, sought where it can be (the planner would rather read every row of records_by_update)
+  const filters = [...(q.filters ?? [])].sort((a, b) => Number(seeks(b)) - Number(seeks(a)));
+  const filterIndex = candidates ? null : (filters.map((f) => indexed.get(f.field)).find((n) => n) ?? null);
+  const from = filterIndex ? `records INDEXED BY "${filterIndex}"` : 'records';
   const dir = q.sort?.dir === 'asc' ? 'ASC' : 'DESC';
   const order =
     !q.sort || q.sort.field === 'updated_at'
@@ -98,19 +101,20 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
   const key = JSON.stringify([q.company, q.resource, q.seenBy ?? null, !!q.includeDeleted, q.search ?? '', q.filters ?? [], order]);
   let total: number | null;
   let rows: { id: string; updated_at: string | null; deleted: number; payload: string }[];
-  // near the top of an unfiltered order, the window is read straight from an index and counted apart
-  if (!q.search && !q.filters?.length && q.offset <= DIRECT_OFFSET && !hasPositions(raw, key)) {
-    total = q.count === false ? null : (raw.prepare(`SELECT count(*) FROM records WHERE ${w}`).pluck().get(params) as number);
+  // near the top, the window is read straight from an index and counted apart (a filter that scans
+  // would be scanned twice so: its position list counts it in the same pass)
+  if (!q.search && filters.every(seeks) && q.offset <= DIRECT_OFFSET && !hasPositions(raw, key)) {
+    total = q.count === false ? null : (raw.prepare(`SELECT count(*) FROM ${from} WHERE ${w}`).pluck().get(params) as number);
     rows = raw
-      .prepare(`SELECT id, updated_at, deleted, payload FROM records WHERE ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
+      .prepare(`SELECT id, updated_at, deleted, payload FROM ${from} WHERE ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit: q.limit, offset: q.offset }) as typeof rows;
     // a long list: its positions are read while the first rows are looked at, so that a jump is a lookup
-    if (total !== null && total > DIRECT_OFFSET)
-      setTimeout(() => raw.open && positionsOf(raw, key, `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params), PREFETCH_MS).unref();
+    if (total !== null && total > DIRECT_OFFSET) readAhead(raw, { key, sql: `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params, ms: PREFETCH_MS });
   } else {
     const rids = positionsOf(raw, key, `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params);
     total = rids.length;
-    rows = rowsAt<(typeof rows)[number] & { rid: number }>(raw, rids.subarray(q.offset, q.offset + q.limit), 'id, updated_at, deleted, payload');
+    // each row is read through the query's own conditions again: a list a few seconds old never shows a row the query would not
+    rows = rowsAt<(typeof rows)[number] & { rid: number }>(raw, rids.subarray(q.offset, q.offset + q.limit), 'id, updated_at, deleted, payload', w, params);
   }
   const out = rows.map((r) => ({ id: r.id, updatedAt: r.updated_at, deleted: !!r.deleted, fields: JSON.parse(r.payload) as Record<string, unknown> }));
   const columns = [...new Set(out.flatMap((r) => Object.keys(r.fields)))];
@@ -126,7 +130,11 @@ const tenantRows = (raw: Raw, company: string, resource: string) =>
 
 /** the rows a search may find, from the trigram index (made in the background on a first search of a big cache) */
 function searchRows(raw: Raw, text: string) {
-  startSearchIndex(raw);
+  try {
+    startSearchIndex(raw);
+  } catch {
+    // another process writing (a sync from the command line): the next search begins it
+  }
   return searchCandidates(raw, text);
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OpenCache } from '../cacheDb.ts';
+import { ownWrite } from './rowsVersion.ts';
 
 /**
  * Indexes on one payload column, made when the Data view first sorts or filters a big resource by
@@ -29,27 +30,38 @@ const nameOf = (resource: string, field: string) => `records_col_${createHash('s
  */
 export function ensureColumnIndex(raw: Raw, resource: string, field: string, tenantRows: number): string | null {
   const now = new Date().toISOString();
-  const known = raw.prepare('SELECT name FROM column_indexes WHERE resource = ? AND field = ?').pluck().get(resource, field) as string | undefined;
+  // an index listed but not in the schema (a copy of the file made by hand) is made again rather than named to SQLite
+  const known = raw
+    .prepare(
+      "SELECT c.name, c.last_used_at FROM column_indexes c JOIN sqlite_master m ON m.type = 'index' AND m.name = c.name WHERE c.resource = ? AND c.field = ?",
+    )
+    .get(resource, field) as { name: string; last_used_at: string } | undefined;
   if (known) {
-    raw.prepare('UPDATE column_indexes SET last_used_at = ? WHERE name = ?').run(now, known);
-    return known;
+    // marked used at most once an hour: a write per sort would be a commit per scroll
+    if (Date.parse(known.last_used_at) < Date.now() - 3_600_000)
+      ownWrite(raw, () => raw.prepare('UPDATE column_indexes SET last_used_at = ? WHERE name = ?').run(now, known.name));
+    return known.name;
   }
   if (tenantRows < INDEX_FROM_ROWS) return null;
   const name = nameOf(resource, field);
-  raw
-    .transaction(() => {
-      raw.exec(
-        `CREATE INDEX IF NOT EXISTS "${name}" ON records (company_id, deleted, ${columnSql(field)}, updated_at) WHERE resource = ${resourceLiteral(resource)}`,
-      );
-      raw.prepare('INSERT INTO column_indexes (name, resource, field, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)').run(name, resource, field, now, now);
-      const cutoff = new Date(Date.now() - UNUSED_DAYS * 86_400_000).toISOString();
-      const stale = raw
-        .prepare('SELECT name FROM column_indexes WHERE last_used_at < ? OR name NOT IN (SELECT name FROM column_indexes ORDER BY last_used_at DESC LIMIT ?)')
-        .pluck()
-        .all(cutoff, KEEP) as string[];
-      for (const s of stale) dropIndex(raw, s);
-    })
-    .immediate();
+  ownWrite(raw, () =>
+    raw
+      .transaction(() => {
+        raw.exec(
+          `CREATE INDEX IF NOT EXISTS "${name}" ON records (company_id, deleted, ${columnSql(field)}, updated_at) WHERE resource = ${resourceLiteral(resource)}`,
+        );
+        raw
+          .prepare('INSERT OR REPLACE INTO column_indexes (name, resource, field, created_at, last_used_at) VALUES (?, ?, ?, ?, ?)')
+          .run(name, resource, field, now, now);
+        const cutoff = new Date(Date.now() - UNUSED_DAYS * 86_400_000).toISOString();
+        const stale = raw
+          .prepare('SELECT name FROM column_indexes WHERE last_used_at < ? OR name NOT IN (SELECT name FROM column_indexes ORDER BY last_used_at DESC LIMIT ?)')
+          .pluck()
+          .all(cutoff, KEEP) as string[];
+        for (const s of stale) dropIndex(raw, s);
+      })
+      .immediate(),
+  );
   return name;
 }
 

@@ -1,6 +1,7 @@
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import type { OpenCache } from '../cacheDb.ts';
 import { metaOf, setMeta } from './meta.ts';
+import { ownWrite } from './rowsVersion.ts';
 
 /**
  * The Data view's search index: SQLite FTS5 with the trigram tokenizer over every cached row's
@@ -23,7 +24,7 @@ import { metaOf, setMeta } from './meta.ts';
 type Raw = OpenCache['raw'];
 
 const META = 'search-index';
-const CHUNK = 4000;
+const CHUNK = 1000;
 /** a search with more candidates than this is for a common text: reading the rows in order is faster */
 export const MAX_CANDIDATES = 20_000;
 /** below this many cached rows a search reads the rows; no index is made */
@@ -68,13 +69,15 @@ export function startSearchIndex(raw: Raw): void {
   if (!s) {
     const rows = raw.prepare('SELECT count(*) FROM records').pluck().get() as number;
     if (rows < SEARCH_INDEX_FROM_ROWS) return;
-    raw
-      .transaction(() => {
-        raw.exec(SCHEMA);
-        const target = (raw.prepare('SELECT max(rid) FROM records').pluck().get() as number | null) ?? 0;
-        setMeta(raw, META, { builtUpTo: 0, target, done: false } satisfies State);
-      })
-      .immediate();
+    ownWrite(raw, () =>
+      raw
+        .transaction(() => {
+          raw.exec(SCHEMA);
+          const target = (raw.prepare('SELECT max(rid) FROM records').pluck().get() as number | null) ?? 0;
+          setMeta(raw, META, { builtUpTo: 0, target, done: false } satisfies State);
+        })
+        .immediate(),
+    );
   }
   void build(raw);
 }
@@ -101,7 +104,7 @@ async function build(raw: Raw): Promise<void> {
       setMeta(raw, META, { ...s, builtUpTo: upTo });
       return false;
     });
-    while (raw.open && !chunk.immediate()) await yieldToEvents();
+    while (raw.open && !ownWrite(raw, () => chunk.immediate())) await yieldToEvents();
   } catch {
     // a closed cache or a busy one: the next search takes the build up where it stopped
   } finally {
@@ -122,7 +125,7 @@ async function foldPending(raw: Raw): Promise<void> {
       raw.prepare('DELETE FROM records_search_pending WHERE rid IN (SELECT value FROM json_each(?))').run(list);
       return false;
     });
-    while (raw.open && !fold.immediate()) await yieldToEvents();
+    while (raw.open && !ownWrite(raw, () => fold.immediate())) await yieldToEvents();
   } catch {
     // as for the build: the next search goes on with it
   } finally {
