@@ -257,6 +257,9 @@ try {
       await page.getByTestId('data-search').fill(text);
       await page.locator(waitFor).first().waitFor({ timeout: 30_000 });
       await screenshot(page, name);
+      await page.getByTestId('theme-toggle').click();
+      await screenshot(page, `${name}-dark`);
+      await page.getByTestId('theme-toggle').click();
     };
     await shoot('data-search-index-making', 'renewal', '[data-testid="data-search-index"]');
     const made = performance.now();

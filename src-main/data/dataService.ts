@@ -102,14 +102,17 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
   let total: number | null;
   let rows: { id: string; updated_at: string | null; deleted: number; payload: string }[];
   // near the top, the window is read straight from an index and counted apart (a filter that scans
-  // would be scanned twice so: its position list counts it in the same pass)
-  if (!q.search && filters.every(seeks) && q.offset <= DIRECT_OFFSET && !hasPositions(raw, key)) {
+  // would be scanned twice so: its position list counts it in the same pass). A search the index
+  // cannot narrow (a text in most rows, or under three characters) reads the rows once to count
+  // them, and its first window stops at the first matches; a jump then reads its position list.
+  if (!candidates && filters.every(seeks) && q.offset <= DIRECT_OFFSET && !hasPositions(raw, key)) {
     total = q.count === false ? null : (raw.prepare(`SELECT count(*) FROM ${from} WHERE ${w}`).pluck().get(params) as number);
     rows = raw
       .prepare(`SELECT id, updated_at, deleted, payload FROM ${from} WHERE ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit: q.limit, offset: q.offset }) as typeof rows;
     // a long list: its positions are read while the first rows are looked at, so that a jump is a lookup
-    if (total !== null && total > DIRECT_OFFSET) readAhead(raw, { key, sql: `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params, ms: PREFETCH_MS });
+    if (total !== null && total > DIRECT_OFFSET && !q.search)
+      readAhead(raw, { key, sql: `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params, ms: PREFETCH_MS });
   } else {
     const rids = positionsOf(raw, key, `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params);
     total = rids.length;

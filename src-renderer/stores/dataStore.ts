@@ -50,6 +50,19 @@ interface DataState {
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong talking to the console.');
 
 export const useData = create<DataState>((set, get) => {
+  /** while the search index is made, its progress is asked every few seconds (as long as the same search is shown) */
+  const followSearchIndex = (generation: number) =>
+    setTimeout(async () => {
+      if (get().generation !== generation || !get().search) return;
+      try {
+        const { status } = await call('records:searchIndex', {});
+        if (get().generation !== generation) return;
+        set({ searchIndex: status });
+        if (status && !status.ready) followSearchIndex(generation);
+      } catch {
+        // the next search asks again
+      }
+    }, 2000);
   /** a new query: drop the windows, fetch the first with the count */
   const requery = (patch: Partial<DataState>) => {
     set({ ...patch, generation: get().generation + 1, pages: new Map(), loading: new Set(), total: null, error: null });
@@ -126,6 +139,7 @@ export const useData = create<DataState>((set, get) => {
         const known = get().columns;
         const columns = known.length ? [...known, ...r.columns.filter((c) => !known.includes(c))] : r.columns;
         set({ pages, columns, ...(r.total !== null ? { total: r.total } : {}), ...(page === 0 ? { searchIndex: r.searchIndex ?? null } : {}) });
+        if (page === 0 && r.searchIndex && !r.searchIndex.ready) followSearchIndex(generation);
       } catch (e) {
         if (get().generation === generation) set({ error: message(e) });
       } finally {

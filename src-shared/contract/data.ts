@@ -4,6 +4,7 @@ import { Empty, type Channels } from './common.ts';
 // The Data view: records, resources, the tenants overview, saved views.
 
 /** A grid's sort and filters: the same in a query and in a saved view. */
+const SearchIndexStatus = z.union([z.object({ ready: z.literal(true) }), z.object({ ready: z.literal(false), percent: z.number() })]).nullable();
 const GridSort = z.object({ field: z.string().max(100), dir: z.enum(['asc', 'desc']) }).strict();
 const GridFilters = z
   .array(z.object({ field: z.string().max(100), op: z.enum(['eq', 'contains', 'empty', 'not-empty']), value: z.string().max(200).optional() }).strict())
@@ -116,11 +117,14 @@ export const dataChannels = {
       columns: z.array(z.string()),
       rows: z.array(z.object({ id: z.string(), updatedAt: z.string().nullable(), deleted: z.boolean(), fields: z.record(z.string(), z.unknown()) })),
       /** with a search: the trigram index it is answered from, null none (a small cache), or how far its making is */
-      searchIndex: z
-        .union([z.object({ ready: z.literal(true) }), z.object({ ready: z.literal(false), percent: z.number() })])
-        .nullable()
-        .optional(),
+      searchIndex: SearchIndexStatus.optional(),
     }),
+  },
+  'records:searchIndex': {
+    access: 'signed-in',
+    summary: "How far the cache's search index is made (null: there is none, a search reads the rows)",
+    input: Empty,
+    output: z.object({ status: SearchIndexStatus }),
   },
   'views:list': {
     access: 'signed-in',

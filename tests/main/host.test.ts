@@ -89,6 +89,7 @@ describe('the HTTP host door', () => {
         sort: { field: 'notes', dir: 'asc' },
         filters: [{ field: 'status', op: 'eq', value: 'completed' }],
       },
+      'records:searchIndex': {},
       'views:list': {},
       'views:save': { name: 'my calls', resource: 'calls', tenant: tenants[0].id, state: { search: 'x' } },
       'views:delete': { id: 1 },

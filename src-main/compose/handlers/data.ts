@@ -2,10 +2,12 @@ import { dataAsOf } from '../../cache/cacheDb.ts';
 import { deleteView, listViews, queryRecords, recordDetail, saveView } from '../../data/dataService.ts';
 import { tenantOverview } from '../../data/overview.ts';
 import { resourceCounts } from '../../cache/queries/records.ts';
+import { searchIndexStatus } from '../../cache/queries/searchIndex.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
 import { caller, dataTenant, visibleTenants } from '../scope.ts';
 
-type Channels = 'records:get' | 'records:resources' | 'records:query' | 'tenants:overview' | 'views:list' | 'views:save' | 'views:delete';
+type Channels =
+  'records:get' | 'records:resources' | 'records:query' | 'records:searchIndex' | 'tenants:overview' | 'views:list' | 'views:save' | 'views:delete';
 
 export function dataHandlers(k: Kernel): HandlersFor<Channels> {
   const raw = async () => (await k.cacheFor(caller(k).s.connection)).raw;
@@ -32,6 +34,7 @@ export function dataHandlers(k: Kernel): HandlersFor<Channels> {
       const company = dataTenant(k, input.tenant);
       return { tenant: company, ...queryRecords(await raw(), { ...input, company, seenBy: caller(k).scope.seenBy }) };
     },
+    'records:searchIndex': async () => ({ status: searchIndexStatus(await raw()) }),
     'views:list': async () => ({ views: listViews(await raw(), caller(k).s.user.email) }),
     'views:save': async ({ name, resource, tenant, state }) => {
       if (tenant) dataTenant(k, tenant);
