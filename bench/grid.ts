@@ -150,6 +150,9 @@ try {
     const opens: number[] = [];
     for (let i = 0; i < 3; i++) {
       await page.getByTestId('nav-tenants').click();
+      // the Tenants view's own overview (every tenant's rows counted) is left to finish: it is not part of opening Data
+      await page.getByTestId('tenant-overview').waitFor({ timeout: 30_000 });
+      await page.waitForTimeout(1000);
       await page.evaluate(() => performance.clearMarks('data-first-rows'));
       const clicked = await page.evaluate(() => performance.now());
       await page.getByTestId('nav-data').click();

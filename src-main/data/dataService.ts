@@ -54,7 +54,10 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
   const fields = [...(q.filters ?? []).map((f) => f.field), ...(q.sort ? [q.sort.field] : [])];
   for (const field of fields) if (!FIELD.test(field)) throw new AppError('invalid-input', `"${field}" is not a column name.`);
   const params: Record<string, unknown> = { company: q.company };
-  const candidates = q.search ? searchRows(raw, q.search) : null;
+  const found = q.search ? searchRows(raw, q.search) : null;
+  const candidates = typeof found === 'object' ? found : null;
+  // a text in most rows (or too short for the index) is best counted, and its first window read until it is full
+  const dense = found === 'common' || found === 'short';
   // with a short candidate list, the rows are looked up by rid: the unary + keeps SQLite from an index scan instead
   const plus = candidates ? '+' : '';
   const where = [`${plus}company_id = @company`, `${plus}resource = ${resourceLiteral(q.resource)}`];
@@ -63,10 +66,7 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
     where.push(SEEN);
     params.seenBy = q.seenBy;
   }
-  if (candidates) {
-    where.push(`rid IN ${candidates.sql}`);
-    Object.assign(params, candidates.params);
-  }
+  if (candidates) Object.assign(params, candidates.params);
   if (q.search) {
     where.push(`payload LIKE @search ESCAPE '\\'`);
     params.search = like(q.search);
@@ -97,15 +97,18 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
       : q.sort.field === 'id'
         ? `id ${dir}, rid ${dir}`
         : `${columnSql(q.sort.field)} ${dir}, updated_at ${dir}, rid ${dir}`;
-  const w = where.join(' AND ');
+  // the rows a window shows are checked again against every condition but the index's candidates (LIKE is the search's own test)
+  const recheck = where.join(' AND ');
+  const w = [...where, ...(candidates ? [`rid IN ${candidates.sql}`] : [])].join(' AND ');
   const key = JSON.stringify([q.company, q.resource, q.seenBy ?? null, !!q.includeDeleted, q.search ?? '', q.filters ?? [], order]);
   let total: number | null;
   let rows: { id: string; updated_at: string | null; deleted: number; payload: string }[];
   // near the top, the window is read straight from an index and counted apart (a filter that scans
-  // would be scanned twice so: its position list counts it in the same pass). A search the index
-  // cannot narrow (a text in most rows, or under three characters) reads the rows once to count
-  // them, and its first window stops at the first matches; a jump then reads its position list.
-  if (!candidates && filters.every(seeks) && q.offset <= DIRECT_OFFSET && !hasPositions(raw, key)) {
+  // would be scanned twice so: its position list counts it in the same pass). A search for a text
+  // in most rows, or under three characters, reads the rows once to count them, and its first
+  // window stops at the first matches; a jump then reads its position list. Any other search before
+  // the index is made reads the rows once, for its position list.
+  if ((!q.search || dense) && filters.every(seeks) && q.offset <= DIRECT_OFFSET && !hasPositions(raw, key)) {
     total = q.count === false ? null : (raw.prepare(`SELECT count(*) FROM ${from} WHERE ${w}`).pluck().get(params) as number);
     rows = raw
       .prepare(`SELECT id, updated_at, deleted, payload FROM ${from} WHERE ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
@@ -117,7 +120,13 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
     const rids = positionsOf(raw, key, `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params);
     total = rids.length;
     // each row is read through the query's own conditions again: a list a few seconds old never shows a row the query would not
-    rows = rowsAt<(typeof rows)[number] & { rid: number }>(raw, rids.subarray(q.offset, q.offset + q.limit), 'id, updated_at, deleted, payload', w, params);
+    rows = rowsAt<(typeof rows)[number] & { rid: number }>(
+      raw,
+      rids.subarray(q.offset, q.offset + q.limit),
+      'id, updated_at, deleted, payload',
+      recheck,
+      params,
+    );
   }
   const out = rows.map((r) => ({ id: r.id, updatedAt: r.updated_at, deleted: !!r.deleted, fields: JSON.parse(r.payload) as Record<string, unknown> }));
   const columns = [...new Set(out.flatMap((r) => Object.keys(r.fields)))];

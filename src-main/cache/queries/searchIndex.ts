@@ -143,17 +143,19 @@ export function trigramQuery(text: string): string | null {
 }
 
 /**
- * The rows that may hold `text`, as SQL over rid, or null when the index cannot answer (not made
- * yet, text too short, or too common a text). The caller still checks each row with LIKE.
+ * The rows that may hold `text`, as SQL over rid; or why the index cannot say: the text is in too
+ * many rows ('common'), is under three characters ('short'), or the index is not made yet
+ * ('unmade'). The caller still checks each row with LIKE.
  */
-export function searchCandidates(raw: Raw, text: string): { sql: string; params: Record<string, unknown> } | null {
+export function searchCandidates(raw: Raw, text: string): { sql: string; params: Record<string, unknown> } | 'common' | 'short' | 'unmade' {
   const match = trigramQuery(text);
-  if (!match || !metaOf<State>(raw, META)?.done) return null;
+  if (!match) return 'short';
+  if (!metaOf<State>(raw, META)?.done) return 'unmade';
   const n = raw
     .prepare(`SELECT count(*) FROM (SELECT rowid FROM records_search WHERE records_search MATCH ? LIMIT ${MAX_CANDIDATES + 1})`)
     .pluck()
     .get(match) as number;
-  if (n > MAX_CANDIDATES) return null;
+  if (n > MAX_CANDIDATES) return 'common';
   return {
     sql: `(SELECT rowid FROM records_search WHERE records_search MATCH @match UNION SELECT rid FROM records_search_pending)`,
     params: { match },
