@@ -75,17 +75,7 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
   const indexed = new Map(
     [...new Set(fields.filter((f) => f !== 'id' && f !== 'updated_at'))].map((f) => [f, ensureColumnIndex(raw, q.resource, f, columnRows)]),
   );
-  // a text that cannot be a JSON number, boolean or null equals the column's text exactly when it equals the column: the index is sought, not scanned
-  const seeks = (f: NonNullable<QueryInput['filters']>[number]) => f.op === 'eq' && !/^\s*(-?[\d.]+(e[-+]?\d+)?|true|false|null)?\s*$/i.test(f.value ?? '');
-  (q.filters ?? []).forEach((f, i) => {
-    const value = columnSql(f.field);
-    if (f.op === 'empty') where.push(`coalesce(${value}, '') = ''`);
-    else if (f.op === 'not-empty') where.push(`coalesce(${value}, '') <> ''`);
-    else {
-      where.push(seeks(f) ? `${value} = @f${i}` : f.op === 'eq' ? `CAST(${value} AS TEXT) = @f${i}` : `CAST(${value} AS TEXT) LIKE @f${i} ESCAPE '\\'`);
-      params[`f${i}`] = f.op === 'eq' ? (f.value ?? '') : like(f.value ?? '');
-    }
-  });
+  where.push(...filterClauses(q.filters ?? [], params));
   // a filter reads its column's index, sought where it can be (the planner would rather read every row of records_by_update)
   const filters = [...(q.filters ?? [])].sort((a, b) => Number(seeks(b)) - Number(seeks(a)));
   const filterIndex = candidates ? null : (filters.map((f) => indexed.get(f.field)).find((n) => n) ?? null);
@@ -131,6 +121,22 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
   const out = rows.map((r) => ({ id: r.id, updatedAt: r.updated_at, deleted: !!r.deleted, fields: JSON.parse(r.payload) as Record<string, unknown> }));
   const columns = [...new Set(out.flatMap((r) => Object.keys(r.fields)))];
   return { total, rows: out, columns, ...(q.search ? { searchIndex: searchIndexStatus(raw) } : {}) };
+}
+
+type Filter = NonNullable<QueryInput['filters']>[number];
+
+/** A text that cannot be a JSON number, boolean or null equals the column's text exactly when it equals the column: the index is sought, not scanned. */
+const seeks = (f: Filter) => f.op === 'eq' && !/^\s*(-?[\d.]+(e[-+]?\d+)?|true|false|null)?\s*$/i.test(f.value ?? '');
+
+/** The column filters as SQL conditions, their values added to `params`. */
+function filterClauses(filters: Filter[], params: Record<string, unknown>): string[] {
+  return filters.map((f, i) => {
+    const value = columnSql(f.field);
+    if (f.op === 'empty') return `coalesce(${value}, '') = ''`;
+    if (f.op === 'not-empty') return `coalesce(${value}, '') <> ''`;
+    params[`f${i}`] = f.op === 'eq' ? (f.value ?? '') : like(f.value ?? '');
+    return seeks(f) ? `${value} = @f${i}` : f.op === 'eq' ? `CAST(${value} AS TEXT) = @f${i}` : `CAST(${value} AS TEXT) LIKE @f${i} ESCAPE '\\'`;
+  });
 }
 
 /** the tenant's rows of a resource, counted up to the size from which a column index pays */

@@ -1,5 +1,5 @@
 import type { Resource } from '../../src-shared/catalog.ts';
-import { ingestStatements } from '../cache/queries/ingest.ts';
+import { ingestStatements, placeRow, writeRefs, type Existing } from '../cache/queries/ingest.ts';
 import { beginBulkLoad, bulkLoadOf, endAbandonedLoad, finishBulkLoad, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
 import { finishSyncRun, lastSyncRun, type LastSyncRun } from '../cache/queries/history.ts';
 import { evictPartition, partitionSummaries, type PartitionSummary } from '../cache/queries/partitions.ts';
@@ -139,32 +139,28 @@ export class SyncService implements SyncDeps, ProofDeps {
         );
       }
       // a bulk load began on an empty cache: no row is there before it (a row listed twice is settled when it ends)
-      const before = this.load ? [] : (st.existing.all(resource.name, id) as Array<{ rid: number; company_id: string }>);
+      const before = this.load ? [] : (st.existing.all(resource.name, id) as Existing[]);
       // an owner or parent the cache does not hold (deleted on the server, evicted here): the company the
       // CRM was asked for, else where the row was placed before, else unassigned
       // (a row whose owner or parent is empty has no company: unassigned)
       const unknownRef = derived.outside;
       const placed = unknownRef ? before.find((b) => b.company_id !== UNASSIGNED)?.company_id : undefined;
       const company = derived.company ?? (unknownRef ? (askedFor ?? placed) : null) ?? UNASSIGNED;
-      // a row seen before may have changed partition (a backfill gave it a company) or dropped a reference
-      for (const old of before) {
-        st.dropRefs.run(old.company_id, old.rid);
-        if (old.company_id !== company) st.moveOut.run(old.rid);
-      }
       const ownValue = companyField ? item[companyField] : undefined;
-      const rid = st.place.get(
+      // a row seen before may have changed partition (a backfill gave it a company) or dropped a reference
+      const { rid, kept } = placeRow(st, before, {
         company,
-        resource.name,
+        resource: resource.name,
         id,
         updated,
-        JSON.stringify(item),
-        identity.email,
+        payload: JSON.stringify(item),
+        fetchedBy: identity.email,
         request,
         fetchedAt,
         runId,
-        ownValue === undefined ? 0 : 1,
-        ownValue === undefined || ownValue === null ? null : String(ownValue),
-      ) as number;
+        hasCompanyField: ownValue === undefined ? 0 : 1,
+        ownCompany: ownValue === undefined || ownValue === null ? null : String(ownValue),
+      });
       if (this.load?.targets.has(resource.name)) {
         if (company === UNASSIGNED) this.load.placed.delete(`${resource.name}\0${id}`);
         else this.load.placed.set(`${resource.name}\0${id}`, company);
@@ -173,10 +169,14 @@ export class SyncService implements SyncDeps, ProofDeps {
       if (identity.role === 'user') st.seenBy.run(identity.email, rid, runId);
       // (during a bulk load refs is filled from the payloads when it ends)
       if (!this.load)
-        for (const ref of resource.references) {
-          const target = item[ref.field];
-          if (target !== null && target !== undefined && target !== '') st.addRef.run(company, rid, ref.field, ref.resource, String(target), resource.name);
-        }
+        writeRefs(
+          st,
+          { company, rid, resource: resource.name, kept },
+          resource.references.map((ref) => {
+            const target = item[ref.field];
+            return { field: ref.field, resource: ref.resource, id: target !== null && target !== undefined && target !== '' ? String(target) : null };
+          }),
+        );
       // leak evidence: a company identity was handed another company's row
       if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || (derived.outside && company === UNASSIGNED))) {
         const whose = company !== UNASSIGNED ? company : OUTSIDE;

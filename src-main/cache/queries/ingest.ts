@@ -21,7 +21,14 @@ export function ingestStatements(raw: OpenCache['raw'], bulk: boolean) {
     RETURNING rid`,
       )
       .pluck(),
-    existing: raw.prepare('SELECT rid, company_id FROM records WHERE resource = ? AND id = ?'),
+    existing: raw.prepare('SELECT rid, company_id, updated_at, deleted, has_company_field, own_company FROM records WHERE resource = ? AND id = ?'),
+    // a row already in its partition, live, with the same company columns: only what changed is
+    // written, so that the indexes on columns that did not change are not rewritten (an upsert sets,
+    // and so rewrites, every index holding deleted, has_company_field or own_company)
+    touch: raw.prepare('UPDATE records SET payload = ?, fetched_by = ?, fetched_from = ?, fetched_at = ?, seen_run = ? WHERE rid = ?'),
+    touchUpdated: raw.prepare('UPDATE records SET updated_at = ?, payload = ?, fetched_by = ?, fetched_from = ?, fetched_at = ?, seen_run = ? WHERE rid = ?'),
+    refsOf: raw.prepare('SELECT field, target_resource, target_id FROM refs WHERE company_id = ? AND rid = ?'),
+    dropRef: raw.prepare('DELETE FROM refs WHERE company_id = ? AND rid = ? AND field = ?'),
     moveOut: raw.prepare('DELETE FROM records WHERE rid = ?'),
     dropRefs: raw.prepare('DELETE FROM refs WHERE company_id = ? AND rid = ?'),
     addRef: raw.prepare('INSERT OR REPLACE INTO refs (company_id, rid, field, target_resource, target_id, resource) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -32,4 +39,92 @@ export function ingestStatements(raw: OpenCache['raw'], bulk: boolean) {
       'INSERT OR IGNORE INTO leaks (identity_company_id, company_id, resource, id, identity, request, observed_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
   };
+}
+
+export type IngestStatements = ReturnType<typeof ingestStatements>;
+
+/** A row of the cache with the same resource and id as one being written. */
+export interface Existing {
+  rid: number;
+  company_id: string;
+  updated_at: string | null;
+  deleted: number;
+  has_company_field: number;
+  own_company: string | null;
+}
+
+/** What a row is written with (its partition and the audit's columns decided by the caller). */
+export interface PlacedRow {
+  company: string;
+  resource: string;
+  id: string;
+  updated: string | null;
+  payload: string;
+  fetchedBy: string;
+  request: string;
+  fetchedAt: string;
+  runId: number;
+  hasCompanyField: number;
+  ownCompany: string | null;
+}
+
+/**
+ * Writes a row over what the cache held of it (`before`: the rows of that resource and id, in any
+ * partition) and answers its rid and whether it stayed in place. A row already live in its
+ * partition with the same company columns has only its payload, provenance and update time
+ * written: the indexes on columns that did not change are not rewritten (an upsert sets, and so
+ * rewrites, every index holding deleted, has_company_field or own_company). Any other row is
+ * upserted, and its copies in other partitions removed.
+ */
+export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRow): { rid: number; kept: boolean } {
+  const same = before.find(
+    (b) => b.company_id === row.company && !b.deleted && b.has_company_field === row.hasCompanyField && b.own_company === row.ownCompany,
+  );
+  for (const old of before) {
+    if (old === same) continue;
+    st.dropRefs.run(old.company_id, old.rid);
+    if (old.company_id !== row.company) st.moveOut.run(old.rid);
+  }
+  if (same) {
+    if (same.updated_at === row.updated) st.touch.run(row.payload, row.fetchedBy, row.request, row.fetchedAt, row.runId, same.rid);
+    else st.touchUpdated.run(row.updated, row.payload, row.fetchedBy, row.request, row.fetchedAt, row.runId, same.rid);
+    return { rid: same.rid, kept: true };
+  }
+  const rid = st.place.get(
+    row.company,
+    row.resource,
+    row.id,
+    row.updated,
+    row.payload,
+    row.fetchedBy,
+    row.request,
+    row.fetchedAt,
+    row.runId,
+    row.hasCompanyField,
+    row.ownCompany,
+  ) as number;
+  return { rid, kept: false };
+}
+
+/**
+ * Writes a row's references: `targets` maps each reference field the catalog lists to its target
+ * (null when empty). A row kept in place keeps the references that did not change, and loses
+ * those now empty or no longer listed.
+ */
+export function writeRefs(
+  st: IngestStatements,
+  at: { company: string; rid: number; resource: string; kept: boolean },
+  targets: Array<{ field: string; resource: string; id: string | null }>,
+): void {
+  const had = at.kept
+    ? new Map((st.refsOf.all(at.company, at.rid) as Array<{ field: string; target_resource: string; target_id: string }>).map((r) => [r.field, r]))
+    : null;
+  for (const t of targets) {
+    const old = had?.get(t.field);
+    had?.delete(t.field);
+    if (old && t.id !== null && old.target_id === t.id && old.target_resource === t.resource) continue;
+    if (old && t.id === null) st.dropRef.run(at.company, at.rid, t.field);
+    if (t.id !== null) st.addRef.run(at.company, at.rid, t.field, t.resource, t.id, at.resource);
+  }
+  for (const field of had?.keys() ?? []) st.dropRef.run(at.company, at.rid, field);
 }
