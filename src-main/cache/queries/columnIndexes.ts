@@ -17,8 +17,13 @@ export const INDEX_FROM_ROWS = 20_000;
 const KEEP = 8;
 const UNUSED_DAYS = 30;
 
-/** A payload column as SQL: the same text in the index and in the query, so SQLite matches them. */
-export const columnSql = (field: string) => `json_extract(payload, '$.${field}')`;
+const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A payload column as SQL: the same text in the index and in the query, so SQLite matches them. Only a plain name is one. */
+export function columnSql(field: string): string {
+  if (!FIELD.test(field)) throw new Error(`"${field}" is not a column name`);
+  return `json_extract(payload, '$.${field}')`;
+}
 /** A resource name as an SQL literal: a partial index is used only where the query names it so. */
 export const resourceLiteral = (resource: string) => `'${resource.replace(/'/g, "''")}'`;
 

@@ -145,12 +145,21 @@ export function trigramQuery(text: string): string | null {
 /**
  * The rows that may hold `text`, as SQL over rid; or why the index cannot say: the text is in too
  * many rows ('common'), is under three characters ('short'), or the index is not made yet
- * ('unmade'). The caller still checks each row with LIKE.
+ * ('unmade', also while many rows written since wait to be folded in). The caller still checks
+ * each row with LIKE.
  */
 export function searchCandidates(raw: Raw, text: string): { sql: string; params: Record<string, unknown> } | 'common' | 'short' | 'unmade' {
   const match = trigramQuery(text);
   if (!match) return 'short';
   if (!metaOf<State>(raw, META)?.done) return 'unmade';
+  // many rows written since the index was last brought up to date (it is, in the background): read the rows meanwhile
+  if (
+    (raw
+      .prepare(`SELECT count(*) FROM (SELECT 1 FROM records_search_pending LIMIT ${MAX_CANDIDATES + 1})`)
+      .pluck()
+      .get() as number) > MAX_CANDIDATES
+  )
+    return 'unmade';
   const n = raw
     .prepare(`SELECT count(*) FROM (SELECT rowid FROM records_search WHERE records_search MATCH ? LIMIT ${MAX_CANDIDATES + 1})`)
     .pluck()
