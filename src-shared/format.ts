@@ -29,3 +29,31 @@ export function fitLabel(label: string, width: number): string {
   const kept = (cut >= width / 2 ? room.slice(0, cut) : room).trimEnd();
   return `${kept}…`.padEnd(width);
 }
+
+/** An ISO 8601 instant with a time, as CRMs send timestamps (2026-01-05T20:40:00Z, …+02:00, …123456Z). */
+export const isInstant = (v: unknown): v is string =>
+  typeof v === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(v) && !Number.isNaN(Date.parse(v));
+
+/**
+ * How an instant reads in the window, the one way every view shows a time: recent ones relative
+ * ("just now", "5 min ago", "3 h ago", "in 2 min"), yesterday's with its time, older ones as a local
+ * date and time; `exact` is the full local time with the instant as the CRM sent it, for hovering.
+ */
+export function when(iso: string, now = Date.now()): { text: string; exact: string } {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return { text: iso, exact: iso };
+  const d = new Date(at);
+  const exact = `${d.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'long' })} · ${iso}`;
+  const ago = (now - at) / 1000;
+  const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  const yesterday = new Date(now);
+  yesterday.setDate(yesterday.getDate() - 1);
+  let text: string;
+  if (ago >= -45 && ago < 45) text = 'just now';
+  else if (ago < 0 && ago > -3600) text = `in ${Math.round(-ago / 60)} min`;
+  else if (ago > 0 && ago < 3600) text = `${Math.round(ago / 60)} min ago`;
+  else if (ago > 0 && ago < 12 * 3600) text = `${Math.round(ago / 3600)} h ago`;
+  else if (d.toDateString() === yesterday.toDateString()) text = `yesterday at ${time}`;
+  else text = d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return { text, exact };
+}

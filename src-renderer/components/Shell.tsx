@@ -9,6 +9,7 @@ import { AuditView } from '../views/AuditView.tsx';
 import { MigrationView } from '../views/MigrationView.tsx';
 import { DataView } from '../views/DataView.tsx';
 import { StatusBar } from './StatusBar.tsx';
+import { When } from './When.tsx';
 
 function CurrentView({ view }: { view: ViewId }) {
   switch (view) {
@@ -105,8 +106,8 @@ export function Shell() {
       <main id="main" className="content" tabIndex={-1}>
         {session.offline && (
           <div className="offline-banner" role="status" data-testid="offline-banner">
-            <strong>Offline</strong>, data as of {session.dataAsOf ? new Date(session.dataAsOf).toLocaleString() : 'never synced'}: the audit and the Data view
-            work from the cache; syncing, proving, isolation tests and the migration wait for the CRM.
+            <strong>Offline</strong>, data as of {session.dataAsOf ? <When at={session.dataAsOf} /> : 'never synced'}: the audit and the Data view work from the
+            cache; syncing, proving, isolation tests and the migration wait for the CRM.
           </div>
         )}
         {error && (

@@ -3,6 +3,7 @@ import { useSession } from '../stores/sessionStore.ts';
 import { useUi } from '../stores/uiStore.ts';
 import { runningIn } from '../api.ts';
 import { useSync } from '../stores/syncStore.ts';
+import { When } from './When.tsx';
 
 function SyncState() {
   const { running, partitions, load } = useSync();
@@ -19,7 +20,16 @@ function SyncState() {
     .pop();
   return (
     <span data-testid="sync-state">
-      Sync: {running ? `running (${running})` : last ? `cache as of ${new Date(last).toLocaleString()}` : 'nothing cached yet'}
+      Sync:{' '}
+      {running ? (
+        `running (${running})`
+      ) : last ? (
+        <>
+          cache as of <When at={last} />
+        </>
+      ) : (
+        'nothing cached yet'
+      )}
     </span>
   );
 }

@@ -9,6 +9,7 @@ import { FindingCard } from '../components/FindingCard.tsx';
 import { count } from '../../src-shared/format.ts';
 import type { Output } from '../../src-shared/contract.ts';
 import { CodeAuditView } from './CodeAuditView.tsx';
+import { When } from '../components/When.tsx';
 
 const pct = (a: number, b: number) => (b ? Math.round((100 * a) / b) : 0);
 
@@ -111,7 +112,7 @@ export function AuditView() {
       {tabs}
       <p className="muted" data-testid="audit-asof">
         Measured from the local cache, with no network
-        {audit ? `: data as of ${audit.asOf ? new Date(audit.asOf).toLocaleString() : 'never — sync a tenant first'}` : ''}
+        {audit ? <>: data as of {audit.asOf ? <When at={audit.asOf} /> : 'never — sync a tenant first'}</> : null}
         {!everyCompany
           ? ` · ${session.company?.name ?? 'your company'} only`
           : audit && audit.scope !== ALL
@@ -273,7 +274,7 @@ export function AuditView() {
                   <div className="small muted">
                     {record.resource} <code>{record.id}</code> · company <code>{record.companyId}</code>
                     {record.deleted ? ' · deleted on the server' : ''} · fetched by {record.fetchedBy} from <code>{record.fetchedFrom}</code> at{' '}
-                    {new Date(record.fetchedAt).toLocaleString()}
+                    <When at={record.fetchedAt} />
                   </div>
                   <pre className="sql">{JSON.stringify(record.payload, null, 2)}</pre>
                 </div>
@@ -283,7 +284,7 @@ export function AuditView() {
               {selected.sql && <pre className="sql">{selected.sql}</pre>}
               {selected.accepted ? (
                 <div className="small muted">
-                  Accepted by {selected.accepted.by} on {new Date(selected.accepted.at).toLocaleString()}: {selected.accepted.reason}
+                  Accepted by {selected.accepted.by} on <When at={selected.accepted.at} />: {selected.accepted.reason}
                 </div>
               ) : (
                 everyCompany && (

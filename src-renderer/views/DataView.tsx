@@ -3,7 +3,8 @@ import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useSession } from '../stores/sessionStore.ts';
 import { PAGE, useData } from '../stores/dataStore.ts';
-import { count } from '../../src-shared/format.ts';
+import { count, isInstant } from '../../src-shared/format.ts';
+import { When } from '../components/When.tsx';
 
 const ROW = 32;
 const MAX_COLUMNS = 7;
@@ -19,6 +20,8 @@ const templateOf = (columns: string[]) => ({
   minWidth: 320 + (columns.length - 2) * 120,
 });
 const cellText = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+/** a value as the grid shows it: a timestamp the way every view shows one (its exact value on hover), anything else as text */
+const Cell = ({ value }: { value: unknown }) => (isInstant(value) ? <When at={value} /> : <>{cellText(value)}</>);
 
 /**
  * Tenant inspection from the cache, with no network: pick a tenant (super admins) and a resource;
@@ -81,9 +84,20 @@ export function DataView() {
       <div className="row between">
         <h1 id="data-title">Data</h1>
         <span className="muted small" data-testid="data-asof">
-          {st.tenant
-            ? `${tenantName(st.tenant)} · from the local cache, ${st.asOf === undefined ? 'reading…' : st.asOf ? `data as of ${new Date(st.asOf).toLocaleString()}` : 'never synced (sync it first)'}`
-            : ''}
+          {st.tenant ? (
+            <>
+              {tenantName(st.tenant)} · from the local cache,{' '}
+              {st.asOf === undefined ? (
+                'reading…'
+              ) : st.asOf ? (
+                <>
+                  data as of <When at={st.asOf} />
+                </>
+              ) : (
+                'never synced (sync it first)'
+              )}
+            </>
+          ) : null}
         </span>
       </div>
       <div className="row toolbar">
@@ -241,7 +255,7 @@ export function DataView() {
             {d?.record && (
               <>
                 <p className="small muted" data-testid="record-provenance">
-                  Company {tenantName(d.record.companyId)} · fetched by {d.record.fetchedBy} from {d.record.fetchedFrom} at {d.record.fetchedAt}
+                  Company {tenantName(d.record.companyId)} · fetched by {d.record.fetchedBy} from {d.record.fetchedFrom} at <When at={d.record.fetchedAt} />
                   {d.record.deleted ? ' · deleted on the server' : ''}
                 </p>
                 {d.refs.some((r) => r.crossTenant) && (
@@ -296,7 +310,9 @@ export function DataView() {
                     {Object.entries(d.record.payload).map(([k, v]) => (
                       <tr key={k}>
                         <th scope="row">{k}</th>
-                        <td>{cellText(v)}</td>
+                        <td>
+                          <Cell value={v} />
+                        </td>
                       </tr>
                     ))}
                   </tbody>
@@ -362,7 +378,7 @@ const GridRows = memo(function GridRows({
             >
               {columns.map((c) => (
                 <div key={c} role="gridcell" className="data-cell">
-                  {r ? cellText(c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]) : '…'}
+                  {r ? <Cell value={c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]} /> : '…'}
                 </div>
               ))}
             </div>

@@ -5,6 +5,7 @@ import { useIsolation } from '../stores/isolationStore.ts';
 import { VERDICT_ORDER, VERDICTS, type Verdict } from '../../src-shared/tenancy.ts';
 import { NEEDS_CRM, type Output } from '../../src-shared/contract.ts';
 import { call } from '../api.ts';
+import { When } from '../components/When.tsx';
 
 const OPS = ['list', 'search', 'read', 'update', 'delete', 'create'] as const;
 const OP_LETTER: Record<string, string> = { list: 'L', search: 'S', read: 'R', update: 'U', delete: 'D', create: 'C' };
@@ -238,7 +239,9 @@ export function IsolationView() {
                 #{r.id}
                 {r.readOnly ? <span className="muted small"> read-only</span> : null}
               </td>
-              <td className="small">{new Date(r.startedAt).toLocaleString()}</td>
+              <td className="small">
+                <When at={r.startedAt} />
+              </td>
               <td className={r.outcome === 'leaks' ? 'bad-text' : undefined}>{r.outcome}</td>
               <td>{r.probes}</td>
               <td>{r.leaks}</td>

@@ -5,6 +5,7 @@ import { useSession } from '../stores/sessionStore.ts';
 import { useMigration } from '../stores/migrationStore.ts';
 import { bytes as mib, count as fmt, duration as eta } from '../../src-shared/format.ts';
 import { download } from '../download.ts';
+import { When } from '../components/When.tsx';
 
 const PHASES: Record<number, string> = {
   1: 'Phase 1 · HIGH: data leakage risk (critical tables first)',
@@ -530,7 +531,10 @@ export function MigrationView() {
           {st.log.length ? (
             st.log.map((l, i) => (
               <div key={i}>
-                <span className="muted">{l.at.slice(11, 19)}</span> {l.message}
+                <span className="muted">
+                  <When at={l.at} clock />
+                </span>{' '}
+                {l.message}
               </div>
             ))
           ) : (
@@ -564,8 +568,10 @@ export function MigrationView() {
                     {r.startedBy}
                     {r.rolledBackBy ? ` (rolled back by ${r.rolledBackBy})` : ''}
                   </td>
-                  <td>{new Date(r.startedAt).toLocaleString()}</td>
-                  <td>{r.finishedAt ? new Date(r.finishedAt).toLocaleString() : '–'}</td>
+                  <td>
+                    <When at={r.startedAt} />
+                  </td>
+                  <td>{r.finishedAt ? <When at={r.finishedAt} /> : '–'}</td>
                   <td title={r.tables.join(', ')}>{r.tables.length}</td>
                   <td>{fmt(r.rows)}</td>
                   <td>{r.message ?? ''}</td>

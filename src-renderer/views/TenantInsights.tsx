@@ -3,6 +3,7 @@ import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ResponsiveContai
 import type { Output } from '../../src-shared/contract.ts';
 import { ApiError, call } from '../api.ts';
 import { count as fmt } from '../../src-shared/format.ts';
+import { When } from '../components/When.tsx';
 
 type Overview = Output<'tenants:overview'>;
 /** the legend in the order the bars stack (bottom up) and the lines are named: company_id first, then HIGH, MEDIUM, LOW */
@@ -215,8 +216,8 @@ export function TenantInsights({ refresh }: { refresh: unknown }) {
               </tr>
               <tr>
                 <th scope="row">Last sync</th>
-                <td>{ta.lastSync ? new Date(ta.lastSync).toLocaleString() : '–'}</td>
-                <td>{tb.lastSync ? new Date(tb.lastSync).toLocaleString() : '–'}</td>
+                <td>{ta.lastSync ? <When at={ta.lastSync} /> : '–'}</td>
+                <td>{tb.lastSync ? <When at={tb.lastSync} /> : '–'}</td>
               </tr>
               <tr>
                 <th scope="row">Proof</th>

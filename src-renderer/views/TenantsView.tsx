@@ -1,4 +1,4 @@
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useSync } from '../stores/syncStore.ts';
 import { NEEDS_CRM, type Output } from '../../src-shared/contract.ts';
@@ -7,6 +7,7 @@ import { count as fmt, duration as eta } from '../../src-shared/format.ts';
 const TenantInsights = lazy(() => import('./TenantInsights.tsx').then((m) => ({ default: m.TenantInsights })));
 import { ApiError, call } from '../api.ts';
 import { download, fromBase64 } from '../download.ts';
+import { When } from '../components/When.tsx';
 
 type Partition = ReturnType<typeof useSync.getState>['partitions'][number];
 
@@ -19,7 +20,7 @@ function ProofBadge({
   partition: Partition | undefined;
   explain: () => void;
 }) {
-  const drift = (n: number, at: string) => (
+  const drift = (n: number, at: ReactNode) => (
     <button type="button" className="link bad-text" onClick={explain} title="What differs, and why">
       drifted ({n}), as of {at} · what differs?
     </button>
@@ -27,12 +28,12 @@ function ProofBadge({
   if (!proofs) {
     // the last proof kept in the cache, from an earlier session
     if (!partition?.proven || !partition.proof_as_of) return <span className="muted">not proven</span>;
-    const at = new Date(partition.proof_as_of).toLocaleString();
+    const at = <When at={partition.proof_as_of} />;
     return partition.drifted ? drift(partition.drifted, at) : <span className="ok-text">in sync, as of {at}</span>;
   }
   const drifted = proofs.filter((p) => p.status === 'drifted');
   const countsOnly = proofs.filter((p) => p.status === 'counts-only').length;
-  const asOf = proofs[0]?.asOf ? new Date(proofs[0].asOf).toLocaleString() : '';
+  const asOf = proofs[0]?.asOf ? <When at={proofs[0].asOf} /> : '';
   if (drifted.length) return drift(drifted.length, asOf);
   const relisted = proofs.filter((p) => p.basis === 'relist').length;
   return (
@@ -90,7 +91,7 @@ function DriftDetails({ tenant, name, close }: { tenant: string; name: string; c
             <span className="muted small">
               cache {p.local.count} · server {p.server?.count ?? '?'} · {p.basis === 'relist' ? 'listed afresh' : "the CRM's manifest"}
               {p.by ? ` as ${p.by}` : ''}
-              {p.cachedBy?.length ? ` · cached rows fetched by ${p.cachedBy.join(', ')}` : ''} · {new Date(p.asOf).toLocaleString()}
+              {p.cachedBy?.length ? ` · cached rows fetched by ${p.cachedBy.join(', ')}` : ''} · <When at={p.asOf} />
             </span>
           </div>
           {p.why && (
@@ -308,7 +309,7 @@ export function TenantsView() {
                   {p ? p.rows : <span className="muted">not synced</span>}
                   {p?.deleted ? <span className="muted small"> (+{p.deleted} deleted)</span> : null}
                 </td>
-                <td className="small">{p?.last_sync ? new Date(p.last_sync).toLocaleString() : '—'}</td>
+                <td className="small">{p?.last_sync ? <When at={p.last_sync} /> : '—'}</td>
                 <td className="small" data-testid="tenant-proof">
                   <ProofBadge proofs={proofs[t.id]} partition={p} explain={() => setExplained({ id: t.id, name: t.name })} />
                 </td>

@@ -603,9 +603,9 @@ describe('console shell on the demo CRM', () => {
 
     await ui(p).shell.switcher.selectOption({ label: 'Globex Corporation' });
     await p.getByTestId('nav-data').click();
-    await expect
-      .poll(() => p.getByTestId('data-asof').textContent())
-      .toMatch(/^Globex Corporation · from the local cache, data as of \d{1,2}\/\d{1,2}\/\d{4}, /);
+    await expect.poll(() => p.getByTestId('data-asof').textContent()).toMatch(/^Globex Corporation · from the local cache, data as of (just now|\d+ min ago)$/);
+    // every time shows the same way: relative when recent, the exact time and the instant itself on hover
+    expect(await p.getByTestId('data-asof').locator('time').getAttribute('title')).toMatch(/ · \d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
     // the status bar knows of the sync made outside this window's buttons, once the view changed
     await expect.poll(() => p.getByTestId('sync-state').textContent()).toMatch(/^Sync: cache as of /);
     await p.getByTestId('data-resource').selectOption({ value: 'calls' });
@@ -613,6 +613,10 @@ describe('console shell on the demo CRM', () => {
     await screenshot(p, 'data-grid');
     await p.getByTestId('data-search').fill(marker);
     await expect.poll(() => p.getByTestId('data-count').textContent()).toBe('1 row');
+    // a timestamp in the grid (updated_at, created_at) reads as every time does, its value as the CRM sent it kept
+    const stamp = p.getByTestId(`row-${planted.id}`).locator('time').first();
+    expect(await stamp.textContent()).toMatch(/^(just now|\d+ min ago)$/);
+    expect(await stamp.getAttribute('datetime')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
     await p.getByTestId(`row-${planted.id}`).click();
     const record = p.getByTestId('data-record');
     expect(await record.getByTestId('record-provenance').textContent()).toMatch(
