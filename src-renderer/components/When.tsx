@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { when } from '../../src-shared/format.ts';
+import { clockTime, when } from '../../src-shared/format.ts';
 
 /** Every shown time moves on together: "5 min ago" becomes "6 min ago" without a reload. */
 let listeners = new Set<() => void>();
@@ -28,9 +28,19 @@ function useMinute(): number {
  */
 export function When({ at, clock, testId }: { at: string; clock?: boolean; testId?: string }) {
   const shown = when(at, useMinute());
-  const { text, exact } = clock ? { ...shown, text: new Date(at).toLocaleTimeString() } : shown;
+  const { text, exact } = clock ? { ...shown, text: clockTime(at) } : shown;
   return (
     <time dateTime={at} title={exact} data-testid={testId}>
+      {text}
+    </time>
+  );
+}
+
+/** The same, read once when drawn, with no ticker of its own: for the many cells of a scrolling grid. */
+export function StaticWhen({ at }: { at: string }) {
+  const { text, exact } = when(at);
+  return (
+    <time dateTime={at} title={exact}>
       {text}
     </time>
   );

@@ -4,7 +4,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useSession } from '../stores/sessionStore.ts';
 import { PAGE, useData } from '../stores/dataStore.ts';
 import { count, isInstant } from '../../src-shared/format.ts';
-import { When } from '../components/When.tsx';
+import { StaticWhen, When } from '../components/When.tsx';
 
 const ROW = 32;
 const MAX_COLUMNS = 7;
@@ -21,7 +21,7 @@ const templateOf = (columns: string[]) => ({
 });
 const cellText = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 /** a value as the grid shows it: a timestamp the way every view shows one (its exact value on hover), anything else as text */
-const Cell = ({ value }: { value: unknown }) => (isInstant(value) ? <When at={value} /> : <>{cellText(value)}</>);
+const Cell = ({ value }: { value: unknown }) => (isInstant(value) ? <StaticWhen at={value} /> : <>{cellText(value)}</>);
 
 /**
  * Tenant inspection from the cache, with no network: pick a tenant (super admins) and a resource;
