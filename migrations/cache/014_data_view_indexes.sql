@@ -1,4 +1,4 @@
--- The Data view at a million rows (data/positions.ts, data/columnIndexes.ts, data/searchIndex.ts).
+-- The Data view at a million rows (data/positions.ts, cache/queries/columnIndexes.ts, searchIndex.ts).
 -- records_by_update gains `deleted` before the update time: the grid's default order (newest
 -- first, deleted rows hidden) and its count are then read from the index alone, never the rows.
 DROP INDEX records_by_update;

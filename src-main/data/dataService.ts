@@ -5,7 +5,7 @@ import type { OpenCache } from '../cache/cacheDb.ts';
 import { latestFindings } from '../cache/queries/history.ts';
 import { findRecord, refsFrom, refsTo, SEEN } from '../cache/queries/records.ts';
 import { OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
-import { columnSql, ensureColumnIndex, INDEX_FROM_ROWS, resourceLiteral } from '../cache/queries/columnIndexes.ts';
+import { columnSql, ensureColumnIndex, INDEX_FROM_ROWS, isColumnName, resourceLiteral } from '../cache/queries/columnIndexes.ts';
 import { hasPositions, positionsOf, readAhead, rowsAt } from './positions.ts';
 import { searchCandidates, type SearchIndexStatus, searchIndexStatus, startSearchIndex } from '../cache/queries/searchIndex.ts';
 
@@ -16,7 +16,6 @@ import { searchCandidates, type SearchIndexStatus, searchIndexStatus, startSearc
  */
 type Raw = OpenCache['raw'];
 
-const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export interface QueryInput {
   company: string;
   resource: string;
@@ -33,7 +32,7 @@ export interface QueryInput {
 
 const like = (s: string) => `%${s.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-/** Windows this close to the top of the default order are read straight from its index. */
+/** Windows this close to the top of an order an index gives are read straight from that index. */
 const DIRECT_OFFSET = 5000;
 /** after the first window of a long list, its positions are read once the view has been left alone this long */
 const PREFETCH_MS = 400;
@@ -52,7 +51,7 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
   // a question asked: a read-ahead waiting for a pause waits for the next one
   readAhead(raw, null);
   const fields = [...(q.filters ?? []).map((f) => f.field), ...(q.sort ? [q.sort.field] : [])];
-  for (const field of fields) if (!FIELD.test(field)) throw new AppError('invalid-input', `"${field}" is not a column name.`);
+  for (const field of fields) if (!isColumnName(field)) throw new AppError('invalid-input', `"${field}" is not a column name.`);
   const params: Record<string, unknown> = { company: q.company };
   const found = q.search ? searchRows(raw, q.search) : null;
   const candidates = typeof found === 'object' ? found : null;
@@ -71,9 +70,10 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
     where.push(`payload LIKE @search ESCAPE '\\'`);
     params.search = like(q.search);
   }
-  const columnRows = fields.length ? tenantRows(raw, q.company, q.resource) : 0;
+  let columnRows: number | undefined;
+  const rowsOfTenant = () => (columnRows ??= tenantRows(raw, q.company, q.resource));
   const indexed = new Map(
-    [...new Set(fields.filter((f) => f !== 'id' && f !== 'updated_at'))].map((f) => [f, ensureColumnIndex(raw, q.resource, f, columnRows)]),
+    [...new Set(fields.filter((f) => f !== 'id' && f !== 'updated_at'))].map((f) => [f, ensureColumnIndex(raw, q.resource, f, rowsOfTenant)]),
   );
   where.push(...filterClauses(q.filters ?? [], params));
   // a filter reads its column's index, sought where it can be (the planner would rather read every row of records_by_update)
@@ -91,6 +91,7 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
   const recheck = where.join(' AND ');
   const w = [...where, ...(candidates ? [`rid IN ${candidates.sql}`] : [])].join(' AND ');
   const key = JSON.stringify([q.company, q.resource, q.seenBy ?? null, !!q.includeDeleted, q.search ?? '', q.filters ?? [], order]);
+  const listSql = `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`;
   let total: number | null;
   let rows: { id: string; updated_at: string | null; deleted: number; payload: string }[];
   // near the top, the window is read straight from an index and counted apart (a filter that scans
@@ -104,10 +105,9 @@ export function queryRecords(raw: Raw, q: QueryInput): { total: number | null; r
       .prepare(`SELECT id, updated_at, deleted, payload FROM ${from} WHERE ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`)
       .all({ ...params, limit: q.limit, offset: q.offset }) as typeof rows;
     // a long list: its positions are read while the first rows are looked at, so that a jump is a lookup
-    if (total !== null && total > DIRECT_OFFSET && !q.search)
-      readAhead(raw, { key, sql: `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params, ms: PREFETCH_MS });
+    if (total !== null && total > DIRECT_OFFSET && !q.search) readAhead(raw, { key, sql: listSql, params, ms: PREFETCH_MS });
   } else {
-    const rids = positionsOf(raw, key, `SELECT rid FROM ${from} WHERE ${w} ORDER BY ${order}`, params);
+    const rids = positionsOf(raw, key, listSql, params);
     total = rids.length;
     // each row is read through the query's own conditions again: a list a few seconds old never shows a row the query would not
     rows = rowsAt<(typeof rows)[number] & { rid: number }>(

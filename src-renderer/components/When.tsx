@@ -22,26 +22,22 @@ function useMinute(): number {
   return now;
 }
 
-/**
- * An instant as every view shows one (src-shared/format.ts `when`): relative when recent, the exact
- * time on hover; `clock` shows the local time of day instead (a log's lines).
- */
-export function When({ at, clock, testId }: { at: string; clock?: boolean; testId?: string }) {
-  const shown = when(at, useMinute());
-  const { text, exact } = clock ? { ...shown, text: clockTime(at) } : shown;
-  return (
-    <time dateTime={at} title={exact} data-testid={testId}>
-      {text}
-    </time>
-  );
+const Time = ({ at, text, exact }: { at: string; text: string; exact: string }) => (
+  <time dateTime={at} title={exact}>
+    {text}
+  </time>
+);
+
+/** An instant as every view shows one (src-shared/format.ts `when`): relative when recent, the exact time on hover. */
+export function When({ at }: { at: string }) {
+  return <Time at={at} {...when(at, useMinute())} />;
 }
 
-/** The same, read once when drawn, with no ticker of its own: for the many cells of a scrolling grid. */
-export function StaticWhen({ at }: { at: string }) {
+/**
+ * The same, read once when drawn, with no ticker of its own: for the many cells of a scrolling
+ * grid; `clock` shows the local time of day instead (a log's lines, which never read "ago").
+ */
+export function StaticWhen({ at, clock }: { at: string; clock?: boolean }) {
   const { text, exact } = when(at);
-  return (
-    <time dateTime={at} title={exact}>
-      {text}
-    </time>
-  );
+  return <Time at={at} exact={exact} text={clock ? clockTime(at) : text} />;
 }

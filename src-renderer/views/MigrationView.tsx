@@ -5,7 +5,7 @@ import { useSession } from '../stores/sessionStore.ts';
 import { useMigration } from '../stores/migrationStore.ts';
 import { bytes as mib, count as fmt, duration as eta } from '../../src-shared/format.ts';
 import { download } from '../download.ts';
-import { When } from '../components/When.tsx';
+import { StaticWhen, When } from '../components/When.tsx';
 
 const PHASES: Record<number, string> = {
   1: 'Phase 1 · HIGH: data leakage risk (critical tables first)',
@@ -532,7 +532,7 @@ export function MigrationView() {
             st.log.map((l, i) => (
               <div key={i}>
                 <span className="muted">
-                  <When at={l.at} clock />
+                  <StaticWhen at={l.at} clock />
                 </span>{' '}
                 {l.message}
               </div>

@@ -17,11 +17,12 @@ export const INDEX_FROM_ROWS = 20_000;
 const KEEP = 8;
 const UNUSED_DAYS = 30;
 
-const FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Whether `field` is a plain name, the only kind of payload column the Data view sorts or filters by. */
+export const isColumnName = (field: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(field);
 
 /** A payload column as SQL: the same text in the index and in the query, so SQLite matches them. Only a plain name is one. */
 export function columnSql(field: string): string {
-  if (!FIELD.test(field)) throw new Error(`"${field}" is not a column name`);
+  if (!isColumnName(field)) throw new Error(`"${field}" is not a column name`);
   return `json_extract(payload, '$.${field}')`;
 }
 /** A resource name as an SQL literal: a partial index is used only where the query names it so. */
@@ -31,9 +32,10 @@ const nameOf = (resource: string, field: string) => `records_col_${createHash('s
 
 /**
  * Makes sure the index on `field` of `resource` exists when the tenant has enough rows of it to
- * need one, and marks it used. Answers the index's name, or null when none serves the column.
+ * need one (`tenantRows` counts them, asked only when no index is there yet), and marks it used.
+ * Answers the index's name, or null when none serves the column.
  */
-export function ensureColumnIndex(raw: Raw, resource: string, field: string, tenantRows: number): string | null {
+export function ensureColumnIndex(raw: Raw, resource: string, field: string, tenantRows: () => number): string | null {
   const now = new Date().toISOString();
   // an index listed but not in the schema (a copy of the file made by hand) is made again rather than named to SQLite
   const known = raw
@@ -47,7 +49,7 @@ export function ensureColumnIndex(raw: Raw, resource: string, field: string, ten
       ownWrite(raw, () => raw.prepare('UPDATE column_indexes SET last_used_at = ? WHERE name = ?').run(now, known.name));
     return known.name;
   }
-  if (tenantRows < INDEX_FROM_ROWS) return null;
+  if (tenantRows() < INDEX_FROM_ROWS) return null;
   const name = nameOf(resource, field);
   ownWrite(raw, () =>
     raw

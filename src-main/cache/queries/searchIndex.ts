@@ -67,7 +67,8 @@ export function startSearchIndex(raw: Raw): void {
     return;
   }
   if (!s) {
-    const rows = raw.prepare('SELECT count(*) FROM records').pluck().get() as number;
+    // counted only as far as the threshold: a small cache is asked again at each search
+    const rows = raw.prepare(`SELECT count(*) FROM (SELECT 1 FROM records LIMIT ${SEARCH_INDEX_FROM_ROWS})`).pluck().get() as number;
     if (rows < SEARCH_INDEX_FROM_ROWS) return;
     ownWrite(raw, () =>
       raw
