@@ -11,9 +11,11 @@
  * each waited.
  *
  * Figures: rows/s of each (all the steps, rows of the legacy tables / seconds), ours also for the
- * backfill alone, and the writer's longest wait during each.
+ * backfill alone, and the writer's longest wait during each; the backup ours takes before its
+ * first change (size, time, MiB/s, against the plan's estimate) and its restore into a scratch
+ * database (time, every table's fingerprint equal to the source's as of the dump).
  * Targets: ours at least 50% of the seed script's rows/s; the writer's longest wait during ours at
- * most 200 ms.
+ * most 200 ms; the backup restores equal.
  * Options: --rows N (1000000 rows in the legacy tables), --tenants N (50).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,7 +29,8 @@ import { ConnectionProfileSchema } from '../src-shared/profile.ts';
 import { projectRoot } from '../src-main/core/home.ts';
 import { planMigration } from '../src-main/migrate/planner.ts';
 import type { MigrationPlan } from '../src-shared/migration.ts';
-import { runMigration } from '../src-main/migrate/runner.ts';
+import { migrationRuns, runMigration } from '../src-main/migrate/runner.ts';
+import { verifyBackup } from '../src-main/migrate/backup.ts';
 
 const legacyRows = benchArg('rows', 1_000_000);
 const tenants = benchArg('tenants', 50);
@@ -154,6 +157,7 @@ try {
   const result = await runMigration(oursUrl, {
     operator: 'bench',
     plan: oursPlan,
+    backup: { dir: join(dir, 'backups') },
     onLog: (l) => {
       if (process.env.BENCH_VERBOSE) log(l);
     },
@@ -176,6 +180,30 @@ try {
     `ours: steps ${(stepsMs / 1000).toFixed(1)} s (${Math.round(rows / (stepsMs / 1000))} rows/s), backfill alone ${(backfillMs / 1000).toFixed(1)} s; with fingerprints and verification ${(wholeMs / 1000).toFixed(1)} s; every table verified (rows filled but orphans, index, foreign key) ${structurallyOk}; writer's longest wait ${oursWaits.maxMs} ms (${oursWaits.worst})`,
   );
 
+  // the backup taken before the first change, restored into a scratch database and compared
+  const backup = (await migrationRuns(oursUrl))[0]!.backup;
+  const v0 = performance.now();
+  const restored = await verifyBackup(oursUrl, join(dir, 'backups'), result.runId);
+  const verifyMs = performance.now() - v0;
+  const backupFigures =
+    backup?.taken === true
+      ? {
+          format: backup.format,
+          tool: backup.tool,
+          bytes: backup.bytes,
+          seconds: +backup.seconds.toFixed(2),
+          mbPerSecond: +(backup.bytes / 1048576 / backup.seconds).toFixed(1),
+          estimate: oursPlan.backupEstimate,
+          verifySeconds: +(verifyMs / 1000).toFixed(2),
+          restoredEqual: restored.ok,
+        }
+      : null;
+  log(
+    backupFigures
+      ? `backup: ${backupFigures.tool}, ${(backupFigures.bytes / 1048576).toFixed(1)} MiB in ${backupFigures.seconds} s (${backupFigures.mbPerSecond} MiB/s; estimated ${(oursPlan.backupEstimate!.bytes / 1048576).toFixed(1)} MiB, ${oursPlan.backupEstimate!.seconds.toFixed(1)} s); restored into a scratch database in ${backupFigures.verifySeconds} s, every table equal: ${restored.ok}`
+      : 'backup: none taken',
+  );
+
   const seedRate = rows / (seedMs / 1000);
   const oursRate = rows / (stepsMs / 1000);
   const figures = {
@@ -196,11 +224,12 @@ try {
       verified: structurallyOk,
       writer: oursWaits,
     },
+    backup: backupFigures,
     throughputRatio: +(oursRate / seedRate).toFixed(2),
     writerMaxWaitRatio: +(oursWaits.maxMs / Math.max(1, seedWaits.maxMs)).toFixed(3),
   };
-  const targets = { throughputRatio: '>= 0.5', oursWriterMaxWaitMs: '<= 200' };
-  const met = figures.throughputRatio >= 0.5 && oursWaits.maxMs <= 200 && figures.ours.verified;
+  const targets = { throughputRatio: '>= 0.5', oursWriterMaxWaitMs: '<= 200', backupRestoresEqual: true };
+  const met = figures.throughputRatio >= 0.5 && oursWaits.maxMs <= 200 && figures.ours.verified && backupFigures?.restoredEqual === true;
   console.log(JSON.stringify({ bench: 'migrate', ...figures, targets, met }));
 } finally {
   await server.stop().catch(() => {});

@@ -83,6 +83,8 @@ export const MigrationPlanSchema = z.object({
   /** tables left as they are, and why (already have company_id, rows they miss) */
   skipped: z.array(z.object({ table: z.string(), reason: z.string() })),
   estimate: z.object({ rows: z.number(), seconds: z.number(), bytes: z.number() }),
+  /** the backup taken before the first DDL: about this big (the tables' data) and this long (plans made before backups lack it) */
+  backupEstimate: z.object({ bytes: z.number(), seconds: z.number() }).optional(),
 });
 export type MigrationPlan = z.output<typeof MigrationPlanSchema>;
 
@@ -142,6 +144,58 @@ export const VerificationSchema = z.object({
 });
 export type Verification = z.output<typeof VerificationSchema>;
 
+/** A table in a backup: its rows and the fingerprint of its other columns in the dump's snapshot. */
+export const BackupTableSchema = z.object({ table: z.string(), rows: z.number(), fingerprint: z.string() });
+
+/**
+ * The backup a run took before its first DDL, or why it took none. `pg_dump` is the custom format
+ * (pg_restore restores it); `copy` is TenantScope's own when no pg_dump on this machine is as new
+ * as the server: the tables' definitions and COPY data in one snapshot, plain SQL gzipped
+ * (`gunzip -c FILE | psql` restores it).
+ */
+export const BackupRecordSchema = z.discriminatedUnion('taken', [
+  z.object({
+    taken: z.literal(true),
+    format: z.enum(['pg_dump', 'copy']),
+    /** the program and version that wrote it */
+    tool: z.string(),
+    path: z.string(),
+    bytes: z.number(),
+    sha256: z.string(),
+    takenAt: z.string(),
+    seconds: z.number(),
+    tables: z.array(BackupTableSchema),
+    /** why this format (no pg_dump new enough, …) */
+    note: z.string().nullable(),
+  }),
+  z.object({ taken: z.literal(false), by: z.string(), at: z.string(), reason: z.string() }),
+]);
+export type BackupRecord = z.output<typeof BackupRecordSchema>;
+
+/** A backup restored into a scratch database and compared with the source as of the dump. */
+export const BackupVerificationSchema = z.object({
+  runId: z.number(),
+  ok: z.boolean(),
+  format: z.enum(['pg_dump', 'copy']),
+  path: z.string(),
+  /** the file's SHA-256 equals the one recorded when it was taken */
+  checksumEqual: z.boolean(),
+  scratchDatabase: z.string(),
+  seconds: z.number(),
+  tables: z.array(
+    z.object({
+      table: z.string(),
+      rowsAtDump: z.number(),
+      rowsRestored: z.number(),
+      fingerprintAtDump: z.string(),
+      fingerprintRestored: z.string(),
+      equal: z.boolean(),
+    }),
+  ),
+  problems: z.array(z.string()),
+});
+export type BackupVerification = z.output<typeof BackupVerificationSchema>;
+
 export const RunRecordSchema = z.object({
   id: z.number(),
   startedBy: z.string(),
@@ -152,6 +206,8 @@ export const RunRecordSchema = z.object({
   rows: z.number(),
   message: z.string().nullable(),
   rolledBackBy: z.string().nullable(),
+  /** null for runs from before backups were kept */
+  backup: BackupRecordSchema.nullable().default(null),
 });
 export type RunRecord = z.output<typeof RunRecordSchema>;
 

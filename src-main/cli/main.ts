@@ -9,6 +9,7 @@ import './commands/sync.ts';
 import './commands/isolation.ts';
 import './commands/audit.ts';
 import './commands/migrate.ts';
+import './commands/migrateBackup.ts';
 import './commands/cache.ts';
 import './commands/code.ts';
 import './commands/host.ts';

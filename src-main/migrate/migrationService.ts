@@ -16,6 +16,7 @@ import {
   type RunControl,
 } from './runner.ts';
 import { auditSchema } from './schemaAudit.ts';
+import { backupDirFor, backupPreflight, verifyBackup } from './backup.ts';
 
 /**
  * The migration's entry points for every door (console, HTTP host, CLI): one run at a time in
@@ -27,7 +28,19 @@ export class MigrationService {
   private control: RunControl | null = null;
   private progress: MigrationProgress | null = null;
 
-  constructor(private readonly bus: EventBus) {}
+  /** `home`: where backups are kept (under backups/<database>) */
+  constructor(
+    private readonly bus: EventBus,
+    private readonly home: string,
+  ) {}
+
+  /** the preflight and the backup's line in it */
+  private async checks(target: PgTarget, plan: Awaited<ReturnType<typeof planMigration>>, backup: boolean) {
+    const checks = await preflight(target, plan);
+    if (!plan.tables.length) return checks;
+    if (!backup) return [...checks, { level: 'warn' as const, message: 'No backup is taken before the first change (--no-backup); the run records that.' }];
+    return [...checks, ...(await backupPreflight(target, plan, backupDirFor(this.home, target.url)))];
+  }
 
   private planOptions(input: { tables?: string[]; derive?: Record<string, string>; notNull?: boolean; batchSize?: number }): PlanOptions {
     return {
@@ -54,7 +67,7 @@ export class MigrationService {
   plan(url: string, catalog: Catalog, input: Input<'migrate:plan'>): Promise<Output<'migrate:plan'>> {
     return onTarget(url, async (target) => {
       const plan = await planMigration(target, catalog, this.planOptions(input));
-      return { plan, sql: planSql(plan), preflight: await preflight(target, plan) };
+      return { plan, sql: planSql(plan), preflight: await this.checks(target, plan, true) };
     });
   }
 
@@ -69,12 +82,14 @@ export class MigrationService {
     const resume = input.resume || pending !== null;
     if (input.dryRun) {
       const plan = resume ? null : await planMigration(target, catalog, this.planOptions(input));
-      const checks = plan ? await preflight(target, plan) : [{ level: 'ok' as const, message: `Run ${pending} is unfinished: running would resume it.` }];
+      const checks = plan
+        ? await this.checks(target, plan, input.backup !== false)
+        : [{ level: 'ok' as const, message: `Run ${pending} is unfinished: running would resume it.` }];
       return { runId: pending, status: 'dry-run', verification: null, plan, preflight: checks };
     }
     if (input.resume && pending === null) throw new AppError('not-found', 'There is no unfinished migration run to resume.');
     const plan = resume ? undefined : await planMigration(target, catalog, this.planOptions(input));
-    const checks = plan ? await preflight(target, plan) : [];
+    const checks = plan ? await this.checks(target, plan, input.backup !== false) : [];
     const failing = checks.filter((c) => c.level === 'fail');
     if (failing.length) throw new AppError('forbidden', failing.map((f) => f.message).join(' '));
     this.control = { paused: false, batchSize: input.batchSize ?? plan?.options.batchSize ?? 5000, delayMs: input.delayMs ?? 0 };
@@ -83,6 +98,7 @@ export class MigrationService {
       const r = await runMigration(target, {
         operator,
         plan,
+        backup: input.backup !== false ? { dir: backupDirFor(this.home, target.url) } : { skip: `run without a backup (--no-backup) by ${operator}` },
         control: this.control,
         onProgress: (p) => {
           runId = p.runId;
@@ -117,6 +133,10 @@ export class MigrationService {
 
   verify(url: string, runId?: number): Promise<Output<'migrate:verify'>> {
     return verifyMigration(url, runId);
+  }
+
+  verifyBackup(url: string, runId?: number): Promise<Output<'migrate:backupVerify'>> {
+    return verifyBackup(url, backupDirFor(this.home, url), runId);
   }
 
   async rollback(url: string, operator: string, runId?: number): Promise<Output<'migrate:rollback'>> {

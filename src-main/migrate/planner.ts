@@ -41,6 +41,12 @@ export function planSql(plan: MigrationPlan): string {
     `-- ${plan.tables.length} tables, ${plan.estimate.rows} rows, about ${Math.ceil(plan.estimate.seconds)} s of backfill, about ${bytes(plan.estimate.bytes)} more on disk`,
     `-- Run it with \`tenantscope migrate run\`: it keeps its state in the schema ${STATE_SCHEMA}, resumes after a crash,`,
     '-- retries DDL that hits lock_timeout, shrinks batches when others wait, verifies, and can roll back.',
+    ...(plan.backupEstimate
+      ? [
+          `-- Before the first change it backs up these tables (pg_dump, or its own COPY backup): about ${bytes(plan.backupEstimate.bytes)}, about ${Math.max(1, Math.ceil(plan.backupEstimate.seconds))} s.`,
+          '-- By hand: pg_dump --format=custom --table <each table below> --file before-company-id.dump',
+        ]
+      : []),
     `CREATE SCHEMA IF NOT EXISTS ${STATE_SCHEMA};`,
     '',
   ];

@@ -4,10 +4,13 @@ import { AppError } from '../../src-shared/result.ts';
 import { hasCompanyId, retryOnLock, underLockTimeout } from './pg.ts';
 import { ident, onTarget, type PgTarget } from '../pgdb/target.ts';
 import { checkStoredPlan } from './storedPlan.ts';
+import { takeBackup } from './backup.ts';
 import {
   ensureState,
   loadRun,
   logLine,
+  readBackup,
+  setBackup,
   readLog,
   readRuns,
   recordRun,
@@ -189,6 +192,33 @@ async function startRun(c: pg.ClientBase, plan: MigrationPlan, opts: RunOptions,
   return runId;
 }
 
+/**
+ * The backup, before the first step changes anything: taken (or its absence recorded) once a
+ * run, again after a crash or a failure that came before any step did its work.
+ */
+async function backupFirst(c: pg.ClientBase, target: PgTarget, run: LoadedRun, opts: RunOptions): Promise<void> {
+  const begun = [...run.steps.values()].some((s) => s.status !== 'pending' || s.rowsDone > 0);
+  if (begun || (await readBackup(c, run.id))) return;
+  const log = (line: string) => {
+    opts.onLog?.(line);
+    void logLine(c, run.id, line).catch(() => {});
+  };
+  const asked = opts.backup ?? { skip: 'the caller asked for none' };
+  if ('skip' in asked) {
+    await setBackup(c, run.id, { taken: false, by: opts.operator, at: new Date().toISOString(), reason: asked.skip });
+    log(`no backup: ${asked.skip}`);
+    return;
+  }
+  try {
+    await setBackup(c, run.id, await takeBackup(target, run.id, run.plan, asked.dir, log));
+  } catch (e) {
+    const message = (e as Error).message;
+    await setRunStatus(c, run.id, 'failed', message).catch(() => {});
+    log(message);
+    throw e;
+  }
+}
+
 /** Runs the steps; a failure leaves the state as it is (running again resumes) and says so. */
 async function runSteps(c: pg.ClientBase, runner: Runner, runId: number): Promise<RunStatus> {
   try {
@@ -226,6 +256,7 @@ async function runOn(target: PgTarget, opts: RunOptions): Promise<{ runId: numbe
     const run = await loadRun(c, runId);
     // the steps about to run are the ones their tables make, whatever the state tables now say
     checkStoredPlan(run.plan, run.id);
+    await backupFirst(c, target, run, opts);
     await c.query(`SET search_path TO ${ident(run.plan.schema)}`);
     monitor = await target.client('tenantscope-migrate-monitor');
     const control = opts.control ?? { paused: false, batchSize: run.plan.options.batchSize, delayMs: 0 };

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { MigrationPlan, RunRecord, RunStatus } from '../../src-shared/migration.ts';
+import { BackupRecordSchema, type BackupRecord, type MigrationPlan, type RunRecord, type RunStatus } from '../../src-shared/migration.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { checkPlanShape } from './planShape.ts';
 import { STATE_SCHEMA } from './sql.ts';
@@ -50,6 +50,8 @@ export const STATE_MIGRATIONS: readonly string[] = [
     at timestamptz NOT NULL DEFAULT clock_timestamp(),
     message text NOT NULL
   );`,
+  // 2: the backup taken before the first DDL (or why none was)
+  `ALTER TABLE ${S}.runs ADD COLUMN IF NOT EXISTS backup jsonb`,
 ];
 
 /** What a table was before the run: rows, the fingerprint of its other columns, its schema. */
@@ -212,7 +214,7 @@ export async function logLine(c: pg.ClientBase, runId: number, message: string):
 export async function readRuns(c: pg.ClientBase): Promise<RunRecord[]> {
   if (!(await stateExists(c))) return [];
   await assertReadable(c);
-  const { rows } = await c.query(`SELECT r.id, r.started_by, r.started_at, r.finished_at, r.status, r.message, r.rolled_back_by,
+  const { rows } = await c.query(`SELECT r.id, r.started_by, r.started_at, r.finished_at, r.status, r.message, r.rolled_back_by, r.backup,
       ARRAY(SELECT jsonb_array_elements(r.plan->'tables')->>'table') AS tables, (SELECT coalesce(sum((x->>'rows')::bigint), 0) FROM jsonb_array_elements(r.plan->'tables') x)::float8 AS rows
     FROM ${S}.runs r ORDER BY r.id DESC LIMIT 200`);
   return rows.map((r) => ({
@@ -225,7 +227,22 @@ export async function readRuns(c: pg.ClientBase): Promise<RunRecord[]> {
     rows: r.rows,
     message: r.message,
     rolledBackBy: r.rolled_back_by,
+    backup: parseBackup(r.backup),
   }));
+}
+
+/** A backup record read back from the database: what does not parse is no record. */
+const parseBackup = (v: unknown): BackupRecord | null => (v ? (BackupRecordSchema.safeParse(v).data ?? null) : null);
+
+export async function readBackup(c: pg.ClientBase, runId: number): Promise<BackupRecord | null> {
+  await assertReadable(c);
+  const r = (await c.query(`SELECT backup FROM ${S}.runs WHERE id = $1`, [runId])).rows[0];
+  if (!r) throw new AppError('not-found', `There is no migration run ${runId} in this database.`);
+  return parseBackup(r.backup);
+}
+
+export async function setBackup(c: pg.ClientBase, runId: number, backup: BackupRecord): Promise<void> {
+  await c.query(`UPDATE ${S}.runs SET backup = $2 WHERE id = $1`, [runId, JSON.stringify(backup)]);
 }
 
 /** The run's log, oldest first (the last `limit` lines). */

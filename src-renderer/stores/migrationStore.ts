@@ -13,15 +13,18 @@ interface MigrationState {
   log: { at: string; message: string }[];
   verification: Output<'migrate:verify'> | null;
   rollback: Output<'migrate:rollback'> | null;
-  busy: 'plan' | 'run' | 'verify' | 'rollback' | null;
+  /** the last backup restored into a scratch database and compared */
+  backupCheck: Output<'migrate:backupVerify'> | null;
+  busy: 'plan' | 'run' | 'verify' | 'rollback' | 'backup' | null;
   notice: string | null;
   error: string | null;
   load(): Promise<void>;
   makePlan(opts: { tables: string[]; notNull: boolean }): Promise<void>;
-  run(opts: { tables: string[]; notNull: boolean; batchSize?: number; delayMs?: number; resume?: boolean }): Promise<void>;
+  run(opts: { tables: string[]; notNull: boolean; batchSize?: number; delayMs?: number; resume?: boolean; backup?: boolean }): Promise<void>;
   control(input: { pause?: boolean; batchSize?: number; delayMs?: number }): Promise<void>;
   verify(): Promise<void>;
   rollBack(runId: number): Promise<void>;
+  verifyBackup(runId: number): Promise<void>;
 }
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong talking to the console.');
@@ -61,6 +64,7 @@ export const useMigration = create<MigrationState>((set, get) => {
     log: [],
     verification: null,
     rollback: null,
+    backupCheck: null,
     busy: null,
     notice: null,
     error: null,
@@ -83,13 +87,20 @@ export const useMigration = create<MigrationState>((set, get) => {
         set({ busy: null });
       }
     },
-    async run({ tables, notNull, batchSize, delayMs, resume }) {
+    async run({ tables, notNull, batchSize, delayMs, resume, backup }) {
       follow();
       // a resumed run keeps its log and progress on screen; a new one starts clean
       set({ busy: 'run', error: null, notice: null, verification: null, rollback: null, ...(resume ? {} : { log: [], progress: null }) });
       let ended: Partial<MigrationState> = {};
       try {
-        const r = await call('migrate:run', { tables: tables.length ? tables : undefined, notNull, batchSize, delayMs, resume: resume ?? false });
+        const r = await call('migrate:run', {
+          tables: tables.length ? tables : undefined,
+          notNull,
+          batchSize,
+          delayMs,
+          resume: resume ?? false,
+          backup: backup ?? true,
+        });
         ended = {
           verification: r.verification,
           notice:
@@ -118,6 +129,16 @@ export const useMigration = create<MigrationState>((set, get) => {
       set({ busy: 'verify', error: null });
       try {
         set({ verification: await call('migrate:verify', {}) });
+      } catch (e) {
+        set({ error: message(e) });
+      } finally {
+        set({ busy: null });
+      }
+    },
+    async verifyBackup(runId) {
+      set({ busy: 'backup', error: null, notice: null, backupCheck: null });
+      try {
+        set({ backupCheck: await call('migrate:backupVerify', { runId }) });
       } catch (e) {
         set({ error: message(e) });
       } finally {

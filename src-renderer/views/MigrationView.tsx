@@ -5,7 +5,8 @@ import { useSession } from '../stores/sessionStore.ts';
 import { useMigration } from '../stores/migrationStore.ts';
 import { bytes as mib, count as fmt, duration as eta } from '../../src-shared/format.ts';
 import { download } from '../download.ts';
-import { StaticWhen, When } from '../components/When.tsx';
+import { StaticWhen } from '../components/When.tsx';
+import { MigrationRuns } from './MigrationRuns.tsx';
 
 const PHASES: Record<number, string> = {
   1: 'Phase 1 · HIGH: data leakage risk (critical tables first)',
@@ -25,6 +26,7 @@ export function MigrationView() {
   const [notNull, setNotNull] = useState(false);
   const [batchSize, setBatchSize] = useState('');
   const [delayMs, setDelayMs] = useState('');
+  const [backup, setBackup] = useState(true);
   const [confirm, setConfirm] = useState<null | { kind: 'run' } | { kind: 'rollback'; runId: number }>(null);
   const logBox = useRef<HTMLDivElement>(null);
   const logFollows = useRef(true);
@@ -259,6 +261,14 @@ export function MigrationView() {
               ? `This changes the CRM's database: ${plan?.tables.length} tables get company_id, a fill trigger, an index and a foreign key; about ${fmt(plan?.estimate.rows ?? 0)} rows are written. The CRM keeps serving. You can pause at any time, and roll back afterwards.`
               : 'This drops what the run added: the company_id columns it added (with every value in them), their triggers, indexes, foreign keys and checks. The schema and data are then compared with before the run. Running the plan again adds them back.'}
           </p>
+          {confirm.kind === 'run' && (
+            <label className="row small" data-testid="mig-backup-option">
+              <input type="checkbox" checked={backup} onChange={(e) => setBackup(e.target.checked)} data-testid="mig-backup" />
+              Back up these tables first
+              {plan?.backupEstimate ? ` (about ${mib(plan.backupEstimate.bytes)}, about ${eta(plan.backupEstimate.seconds)})` : ''}
+              {!backup && <span className="warn-text"> · the run records that it took no backup</span>}
+            </label>
+          )}
           <div className="row">
             <button
               type="button"
@@ -268,7 +278,13 @@ export function MigrationView() {
                 const c = confirm;
                 setConfirm(null);
                 if (c.kind === 'run')
-                  void st.run({ tables: list, notNull, batchSize: batchSize ? Number(batchSize) : undefined, delayMs: delayMs ? Number(delayMs) : undefined });
+                  void st.run({
+                    tables: list,
+                    notNull,
+                    batchSize: batchSize ? Number(batchSize) : undefined,
+                    delayMs: delayMs ? Number(delayMs) : undefined,
+                    backup,
+                  });
                 else void st.rollBack(c.runId);
               }}
             >
@@ -543,46 +559,7 @@ export function MigrationView() {
         </div>
       </div>
 
-      <div className="card" data-testid="mig-runs">
-        <strong>Runs recorded in the CRM's database</strong>
-        {st.status?.runs.length ? (
-          <table className="grid small">
-            <thead>
-              <tr>
-                <th scope="col">Run</th>
-                <th scope="col">Status</th>
-                <th scope="col">By</th>
-                <th scope="col">Started</th>
-                <th scope="col">Finished</th>
-                <th scope="col">Tables</th>
-                <th scope="col">Rows</th>
-                <th scope="col">Outcome</th>
-              </tr>
-            </thead>
-            <tbody>
-              {st.status.runs.map((r) => (
-                <tr key={r.id} data-testid={`mig-run-${r.id}`}>
-                  <td>{r.id}</td>
-                  <td>{r.status}</td>
-                  <td>
-                    {r.startedBy}
-                    {r.rolledBackBy ? ` (rolled back by ${r.rolledBackBy})` : ''}
-                  </td>
-                  <td>
-                    <When at={r.startedAt} />
-                  </td>
-                  <td>{r.finishedAt ? <When at={r.finishedAt} /> : '–'}</td>
-                  <td title={r.tables.join(', ')}>{r.tables.length}</td>
-                  <td>{fmt(r.rows)}</td>
-                  <td>{r.message ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        ) : (
-          <div className="muted small">No migration has run on this database.</div>
-        )}
-      </div>
+      <MigrationRuns />
     </section>
   );
 }

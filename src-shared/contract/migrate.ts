@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  BackupVerificationSchema,
   MigrationPlanSchema,
   MigrationProgressSchema,
   PreflightSchema,
@@ -52,6 +53,8 @@ export const migrateChannels = {
       dryRun: z.boolean().default(false),
       delayMs: z.number().int().min(0).max(60_000).optional(),
       resume: z.boolean().default(false),
+      /** a backup of the tables before the first change (false: none, and the run records that) */
+      backup: z.boolean().default(true),
     }).strict(),
     output: z.object({
       runId: z.number().nullable(),
@@ -90,6 +93,13 @@ export const migrateChannels = {
       'Verify a run (the newest by default): company_id filled but for the orphans (by id), index, foreign key, NOT NULL, fingerprints of the other columns',
     input: z.object({ runId: z.number().int().positive().optional(), databaseUrl: DbUrl.optional() }).strict(),
     output: VerificationSchema,
+  },
+  'migrate:backupVerify': {
+    access: 'super-admin',
+    summary:
+      "Restore a run's backup (the newest run's by default) into a scratch database and compare every table's fingerprint with the source's as of the dump",
+    input: z.object({ runId: z.number().int().positive().optional(), databaseUrl: DbUrl.optional() }).strict(),
+    output: BackupVerificationSchema,
   },
   'migrate:rollback': {
     access: 'super-admin',

@@ -525,6 +525,10 @@ describe('console shell on the demo CRM', () => {
     await p.getByTestId('mig-delay').fill('300');
     await p.getByTestId('mig-run').click();
     expect(await p.getByTestId('mig-confirm').textContent()).toContain('3 tables get company_id');
+    // a backup of the three tables first, unless the operator unticks it
+    expect(await p.getByTestId('mig-backup').isChecked()).toBe(true);
+    expect(await p.getByTestId('mig-backup-option').textContent()).toMatch(/Back up these tables first \(about .+, about .+\)/);
+    await screenshot(p, 'migration-confirm-backup');
     await p.getByTestId('mig-confirm-yes').click();
     await expect.poll(() => p.getByTestId('mig-table-calls').textContent(), { timeout: 30_000 }).toMatch(/backfill · \d+ of \d+/);
     await screenshot(p, 'migration-running');
@@ -554,6 +558,14 @@ describe('console shell on the demo CRM', () => {
     await expect.poll(() => p.getByTestId('mig-runs').locator('tbody tr').first().textContent()).toMatch(/^\d+donesuper@tenantscope\.test/);
     await expect.poll(() => p.getByTestId('mig-audit').textContent()).toMatch(/Tables without company_id18 of 32/);
     await screenshot(p, 'migration-verified');
+    // the backup taken before the first change restores into a scratch database, equal to the source as of the dump
+    const runId = Number((await p.getByTestId('mig-runs').locator('tbody tr td').first().textContent())!);
+    expect(await p.getByTestId(`mig-run-backup-${runId}`).textContent()).toMatch(/(COPY backup|pg_dump [\d.]+), [\d.]+ [kKM]i?B/);
+    await p.getByTestId(`mig-backup-verify-${runId}`).click();
+    await expect.poll(() => p.getByTestId('mig-backup-check').textContent(), { timeout: 60_000 }).toContain(`Run ${runId}'s backup restores`);
+    expect(await p.getByTestId('mig-backup-check').locator('tbody tr').allTextContents()).toHaveLength(3);
+    await p.getByTestId('mig-runs').scrollIntoViewIfNeeded();
+    await screenshot(p, 'migration-backup-verified');
     // roll back, confirmed: the demo is as it was
     await p.getByTestId('mig-rollback').click();
     expect(await p.getByTestId('mig-confirm').textContent()).toContain('drops what the run added');

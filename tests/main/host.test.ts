@@ -100,6 +100,7 @@ describe('the HTTP host door', () => {
       'migrate:status': { databaseUrl: crm.databaseUrl },
       'migrate:verify': { databaseUrl: crm.databaseUrl },
       'migrate:rollback': { confirm: true, databaseUrl: crm.databaseUrl },
+      'migrate:backupVerify': { databaseUrl: crm.databaseUrl },
       'code:audit': { src: join(FIXTURE_DIR, 'backend') },
       'code:handlers': {},
     };

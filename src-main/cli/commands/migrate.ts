@@ -9,13 +9,13 @@ import { confirm, EXIT, table, type Out } from '../output.ts';
 import type { Services } from '../../compose/services.ts';
 import { progressRenderer } from '../progressBars.ts';
 
-const migrate = program
+export const migrate = program
   .command('migrate')
   .description("The company_id migration of the CRM's PostgreSQL (super admins): audit, plan, run, verify, rollback, runs");
 
 /** Options every migrate command takes: who signs in, which database, which tables. */
-function migrateCommand(name: string, description: string, planning = false): Command {
-  const c = migrate
+export function migrateCommand(name: string, description: string, planning = false, parent: Command = migrate): Command {
+  const c = parent
     .command(name)
     .description(description)
     .option('--connection <name>', 'connection name', 'demo')
@@ -45,7 +45,7 @@ function migrateCommand(name: string, description: string, planning = false): Co
   }
   return c;
 }
-type MigrateOpts = {
+export type MigrateOpts = {
   connection: string;
   as?: string;
   passwordEnv?: string;
@@ -155,8 +155,9 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
   .option('--dry-run', 'plan and preflight only: change nothing', false)
   .option('--delay <ms>', 'pause between backfill batches', (v) => Number(v))
   .option('--resume', 'only resume the unfinished run (fail when there is none)', false)
+  .option('--no-backup', 'take no backup of the tables before the first change (the run records that it took none)')
   .option('--yes', "do not ask on a terminal before changing the CRM's database", false)
-  .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean; yes: boolean }) =>
+  .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean; backup: boolean; yes: boolean }) =>
     run(json(), async (out) =>
       usingServices(out, async (services) => {
         await signInOperator(services, o, 'super_admin');
@@ -178,7 +179,7 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
         const stopWatching = watchRun(services, out);
         let r;
         try {
-          r = await call(services, 'migrate:run', { ...planInput(o), dryRun: o.dryRun, delayMs: o.delay, resume: o.resume });
+          r = await call(services, 'migrate:run', { ...planInput(o), dryRun: o.dryRun, delayMs: o.delay, resume: o.resume, backup: o.backup });
         } finally {
           stopWatching();
         }
@@ -334,7 +335,7 @@ migrateCommand('runs', "Every migration run recorded in the CRM's database: who,
       out.result({ runs: r.runs, unfinished: r.unfinished }, () =>
         [
           table([
-            ['run', 'status', 'by', 'started', 'finished', 'tables', 'rows', 'message'],
+            ['run', 'status', 'by', 'started', 'finished', 'tables', 'rows', 'backup', 'message'],
             ...r.runs.map((x) => [
               String(x.id),
               x.status,
@@ -343,6 +344,7 @@ migrateCommand('runs', "Every migration run recorded in the CRM's database: who,
               x.finishedAt ?? '–',
               String(x.tables.length),
               String(x.rows),
+              !x.backup ? '–' : x.backup.taken ? `${x.backup.tool}, ${mib(x.backup.bytes)}` : 'none',
               x.message ?? '',
             ]),
           ]),

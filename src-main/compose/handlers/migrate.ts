@@ -3,10 +3,11 @@ import { MigrationService } from '../../migrate/migrationService.ts';
 import type { HandlersFor, Kernel } from '../kernel.ts';
 import { caller } from '../scope.ts';
 
-type Channels = 'migrate:audit' | 'migrate:plan' | 'migrate:run' | 'migrate:control' | 'migrate:status' | 'migrate:verify' | 'migrate:rollback';
+type Channels =
+  'migrate:audit' | 'migrate:plan' | 'migrate:run' | 'migrate:control' | 'migrate:status' | 'migrate:verify' | 'migrate:backupVerify' | 'migrate:rollback';
 
 export function migrateHandlers(k: Kernel): HandlersFor<Channels> {
-  const migration = new MigrationService(k.bus);
+  const migration = new MigrationService(k.bus, k.opts.home);
   /** the signed-in connection's catalog and the CRM's PostgreSQL (given, or the connection's) */
   const target = async (given?: string) => {
     const { s } = caller(k);
@@ -32,6 +33,7 @@ export function migrateHandlers(k: Kernel): HandlersFor<Channels> {
     'migrate:control': (input) => migration.controlRun(input),
     'migrate:status': async ({ databaseUrl }) => migration.status((await target(databaseUrl)).url),
     'migrate:verify': async ({ runId, databaseUrl }) => migration.verify((await target(databaseUrl)).url, runId),
+    'migrate:backupVerify': async ({ runId, databaseUrl }) => migration.verifyBackup((await target(databaseUrl)).url, runId),
     'migrate:rollback': async ({ runId, databaseUrl }) => {
       const t = await target(databaseUrl);
       return migration.rollback(t.url, t.operator, runId);

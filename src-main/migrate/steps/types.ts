@@ -23,6 +23,11 @@ export interface RunOptions {
   control?: RunControl;
   /** a batch should hold its row locks at most this long: larger ones shrink, shorter ones grow */
   maxBatchMs?: number;
+  /**
+   * before the first DDL: a backup into `dir`, or none for the reason given (recorded with the
+   * run; left out, the run records that its caller asked for none)
+   */
+  backup?: { dir: string } | { skip: string };
   /** DDL retries when lock_timeout hits, before the run fails */
   lockRetries?: number;
   onProgress?: (p: MigrationProgress) => void;
