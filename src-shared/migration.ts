@@ -219,6 +219,21 @@ export const RollbackResultSchema = z.object({
 });
 export type RollbackResult = z.output<typeof RollbackResultSchema>;
 
+/** The default limit: the plan refuses a table whose writes the fill trigger slows more than this (the operator may raise it). */
+export const MAX_TRIGGER_OVERHEAD = 1.5;
+
+/** What the fill trigger costs a table's writes: with it over without, on a copy of a sample of its rows (null: not measured, and why). */
+export const TriggerCostSchema = z.object({
+  table: z.string(),
+  sampleRows: z.number(),
+  insertRatio: z.number().nullable(),
+  updateRatio: z.number().nullable(),
+  /** the larger of the two */
+  ratio: z.number().nullable(),
+  note: z.string().nullable(),
+});
+export type TriggerCost = z.output<typeof TriggerCostSchema>;
+
 export const PreflightItemSchema = z.object({ level: z.enum(['ok', 'warn', 'fail']), message: z.string() });
 export type PreflightItem = z.output<typeof PreflightItemSchema>;
 export const PreflightSchema = z.array(PreflightItemSchema);

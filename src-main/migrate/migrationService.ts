@@ -1,5 +1,6 @@
 import type { Catalog } from '../../src-shared/catalog.ts';
 import type { Input, Output } from '../../src-shared/contract.ts';
+import type { PreflightItem } from '../../src-shared/migration.ts';
 import { AppError } from '../../src-shared/result.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import { onTarget, type PgTarget } from '../pgdb/target.ts';
@@ -17,6 +18,8 @@ import {
 } from './runner.ts';
 import { auditSchema } from './schemaAudit.ts';
 import { backupDirFor, backupPreflight, verifyBackup } from './backup.ts';
+import { MAX_TRIGGER_OVERHEAD, measureTriggerCost, triggerCostPreflight } from './triggerCost.ts';
+import type { TriggerCost } from '../../src-shared/migration.ts';
 
 /**
  * The migration's entry points for every door (console, HTTP host, CLI): one run at a time in
@@ -34,12 +37,19 @@ export class MigrationService {
     private readonly home: string,
   ) {}
 
-  /** the preflight and the backup's line in it */
-  private async checks(target: PgTarget, plan: Awaited<ReturnType<typeof planMigration>>, backup: boolean) {
+  /** the preflight, the fill trigger's measured cost (a table over the limit fails it) and the backup's line */
+  private async checks(
+    target: PgTarget,
+    plan: Awaited<ReturnType<typeof planMigration>>,
+    opts: { backup: boolean; maxTriggerOverhead?: number },
+  ): Promise<{ preflight: PreflightItem[]; triggerCost: TriggerCost[] }> {
     const checks = await preflight(target, plan);
-    if (!plan.tables.length) return checks;
-    if (!backup) return [...checks, { level: 'warn' as const, message: 'No backup is taken before the first change (--no-backup); the run records that.' }];
-    return [...checks, ...(await backupPreflight(target, plan, backupDirFor(this.home, target.url)))];
+    if (!plan.tables.length) return { preflight: checks, triggerCost: [] };
+    const triggerCost = await measureTriggerCost(target, plan);
+    checks.push(...triggerCostPreflight(triggerCost, opts.maxTriggerOverhead ?? MAX_TRIGGER_OVERHEAD));
+    if (!opts.backup) checks.push({ level: 'warn', message: 'No backup is taken before the first change (--no-backup); the run records that.' });
+    else checks.push(...(await backupPreflight(target, plan, backupDirFor(this.home, target.url))));
+    return { preflight: checks, triggerCost };
   }
 
   private planOptions(input: { tables?: string[]; derive?: Record<string, string>; notNull?: boolean; batchSize?: number }): PlanOptions {
@@ -67,7 +77,7 @@ export class MigrationService {
   plan(url: string, catalog: Catalog, input: Input<'migrate:plan'>): Promise<Output<'migrate:plan'>> {
     return onTarget(url, async (target) => {
       const plan = await planMigration(target, catalog, this.planOptions(input));
-      return { plan, sql: planSql(plan), preflight: await this.checks(target, plan, true) };
+      return { plan, sql: planSql(plan), ...(await this.checks(target, plan, { backup: true, maxTriggerOverhead: input.maxTriggerOverhead })) };
     });
   }
 
@@ -83,13 +93,13 @@ export class MigrationService {
     if (input.dryRun) {
       const plan = resume ? null : await planMigration(target, catalog, this.planOptions(input));
       const checks = plan
-        ? await this.checks(target, plan, input.backup !== false)
+        ? (await this.checks(target, plan, { backup: input.backup !== false, maxTriggerOverhead: input.maxTriggerOverhead })).preflight
         : [{ level: 'ok' as const, message: `Run ${pending} is unfinished: running would resume it.` }];
       return { runId: pending, status: 'dry-run', verification: null, plan, preflight: checks };
     }
     if (input.resume && pending === null) throw new AppError('not-found', 'There is no unfinished migration run to resume.');
     const plan = resume ? undefined : await planMigration(target, catalog, this.planOptions(input));
-    const checks = plan ? await this.checks(target, plan, input.backup !== false) : [];
+    const checks = plan ? (await this.checks(target, plan, { backup: input.backup !== false, maxTriggerOverhead: input.maxTriggerOverhead })).preflight : [];
     const failing = checks.filter((c) => c.level === 'fail');
     if (failing.length) throw new AppError('forbidden', failing.map((f) => f.message).join(' '));
     this.control = { paused: false, batchSize: input.batchSize ?? plan?.options.batchSize ?? 5000, delayMs: input.delayMs ?? 0 };

@@ -1,12 +1,25 @@
 import { scopeOf } from '../../src-shared/scope.ts';
 import { useEffect, useRef, useState } from 'react';
-import { OTHER_COLUMNS, otherColumnsText } from '../../src-shared/migration.ts';
+import { MAX_TRIGGER_OVERHEAD, OTHER_COLUMNS, otherColumnsText, type TriggerCost } from '../../src-shared/migration.ts';
 import { useSession } from '../stores/sessionStore.ts';
 import { useMigration } from '../stores/migrationStore.ts';
 import { bytes as mib, count as fmt, duration as eta } from '../../src-shared/format.ts';
 import { download } from '../download.ts';
 import { StaticWhen } from '../components/When.tsx';
 import { MigrationRuns } from './MigrationRuns.tsx';
+
+/** The fill trigger's measured cost on a table's writes: inserts, and changes of owner or parent. */
+function TriggerCostCell({ cost }: { cost: TriggerCost | undefined }) {
+  if (!cost || cost.ratio === null) return <span className="muted">{cost?.note ?? '–'}</span>;
+  return (
+    <span
+      className={cost.ratio > MAX_TRIGGER_OVERHEAD ? 'bad-text' : undefined}
+      title={`measured on a copy of ${cost.sampleRows} rows: inserts ${cost.insertRatio}×, changes of owner or parent ${cost.updateRatio}× (other updates do not fire it)`}
+    >
+      {cost.ratio}×
+    </span>
+  );
+}
 
 const PHASES: Record<number, string> = {
   1: 'Phase 1 · HIGH: data leakage risk (critical tables first)',
@@ -486,6 +499,12 @@ export function MigrationView() {
                         <th scope="col">Orphans</th>
                         <th scope="col">About</th>
                         <th scope="col">On disk</th>
+                        <th
+                          scope="col"
+                          title="How much slower the fill trigger makes an insert (and a change of owner or parent), measured on a copy of a sample of the table's rows"
+                        >
+                          Trigger cost
+                        </th>
                         <th scope="col">Note</th>
                       </tr>
                     </thead>
@@ -506,6 +525,9 @@ export function MigrationView() {
                             <td>
                               +{mib(t.estimate.columnBytes + t.estimate.indexBytes)}{' '}
                               <span className="muted">(+{mib(t.estimate.transientBytes)} until vacuum)</span>
+                            </td>
+                            <td data-testid={`mig-trigger-${t.table}`}>
+                              <TriggerCostCell cost={st.plan!.triggerCost.find((x) => x.table === t.table)} />
                             </td>
                             <td className="muted">{t.note ?? ''}</td>
                           </tr>

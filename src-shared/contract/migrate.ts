@@ -7,6 +7,7 @@ import {
   RollbackResultSchema,
   RunRecordSchema,
   TableAuditSchema,
+  TriggerCostSchema,
   VerificationSchema,
 } from '../migration.ts';
 import { DbUrl, Ident, type Channels } from './common.ts';
@@ -28,6 +29,8 @@ export const MigrateOptions = z
       .optional(),
     notNull: z.boolean().default(false),
     batchSize: z.number().int().min(1).max(100_000).optional(),
+    /** refuse a table whose writes the fill trigger slows more than this (default 1.5) */
+    maxTriggerOverhead: z.number().min(1).max(100).optional(),
     databaseUrl: DbUrl.optional(),
   })
   .strict();
@@ -44,7 +47,7 @@ export const migrateChannels = {
     access: 'super-admin',
     summary: 'The company_id migration plan (read-only): derivation per table, lock-safe steps as SQL, estimates, and a preflight of the database',
     input: MigrateOptions,
-    output: z.object({ plan: MigrationPlanSchema, sql: z.string(), preflight: PreflightSchema }),
+    output: z.object({ plan: MigrationPlanSchema, sql: z.string(), preflight: PreflightSchema, triggerCost: z.array(TriggerCostSchema) }),
   },
   'migrate:run': {
     access: 'super-admin',

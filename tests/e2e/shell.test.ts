@@ -514,6 +514,9 @@ describe('console shell on the demo CRM', () => {
     ]);
     expect(await p.getByTestId('mig-plan-document_signatures').textContent()).toContain('parent (document_id → documents)');
     expect(await p.getByTestId('mig-preflight').textContent()).toContain('The database user owns all 3 tables.');
+    // the fill trigger's cost on each table's writes, measured on a copy of its rows before it is switched on
+    expect(await p.getByTestId('mig-preflight').textContent()).toMatch(/The fill trigger slows writes at most \d\.\d+×/);
+    for (const t of ['calls', 'documents', 'document_signatures']) expect(await p.getByTestId(`mig-trigger-${t}`).textContent()).toMatch(/^\d(\.\d+)?×$/);
     const sqlFile = p.waitForEvent('download');
     await p.getByTestId('mig-export').click();
     const sql = readFileSync(await (await sqlFile).path(), 'utf8');

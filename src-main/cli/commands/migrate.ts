@@ -41,7 +41,12 @@ export function migrateCommand(name: string, description: string, planning = fal
         {} as Record<string, string>,
       )
       .option('--not-null', 'also add CHECK (company_id IS NOT NULL), validated, where no orphans are left', false)
-      .option('--batch-size <n>', 'rows a backfill batch to start with (the runner adapts it)', (v) => Number(v));
+      .option('--batch-size <n>', 'rows a backfill batch to start with (the runner adapts it)', (v) => Number(v))
+      .option(
+        '--max-trigger-overhead <ratio>',
+        'refuse a table whose writes the fill trigger slows more than this, as measured on a copy of its rows (default 1.5)',
+        (v) => Number(v),
+      );
   }
   return c;
 }
@@ -55,19 +60,26 @@ export type MigrateOpts = {
   derive?: Record<string, string>;
   notNull?: boolean;
   batchSize?: number;
+  maxTriggerOverhead?: number;
 };
 const planInput = (o: MigrateOpts) => ({
   tables: o.tables,
   derive: o.derive && Object.keys(o.derive).length ? o.derive : undefined,
   notNull: o.notNull ?? false,
   batchSize: o.batchSize,
+  maxTriggerOverhead: o.maxTriggerOverhead,
   databaseUrl: dbOf(o),
 });
 
-function planSummary(plan: Output<'migrate:plan'>['plan'], preflight: Output<'migrate:plan'>['preflight']): string {
+function planSummary(
+  plan: Output<'migrate:plan'>['plan'],
+  preflight: Output<'migrate:plan'>['preflight'],
+  costs: Output<'migrate:plan'>['triggerCost'] = [],
+): string {
+  const cost = (table: string) => costs.find((c) => c.table === table)?.ratio;
   return [
     table([
-      ['phase', 'table', 'company from', 'rows', 'orphans', 'about', 'disk'],
+      ['phase', 'table', 'company from', 'rows', 'orphans', 'about', 'disk', ...(costs.length ? ['trigger cost'] : [])],
       ...plan.tables.map((t) => [
         String(t.phase),
         t.table,
@@ -76,6 +88,7 @@ function planSummary(plan: Output<'migrate:plan'>['plan'], preflight: Output<'mi
         String(t.orphansPredicted),
         `${Math.max(1, Math.ceil(t.estimate.seconds))} s`,
         `+${mib(t.estimate.columnBytes + t.estimate.indexBytes)} (+${mib(t.estimate.transientBytes)} until vacuum)`,
+        ...(costs.length ? [cost(t.table) ? `${cost(t.table)}×` : '–'] : []),
       ]),
     ]),
     `${plan.tables.length} tables, ${plan.steps.length} steps, ${plan.estimate.rows} rows; about ${Math.ceil(plan.estimate.seconds)} s of backfill and ${mib(plan.estimate.bytes)} more on disk.`,
@@ -145,7 +158,7 @@ migrateCommand('plan', 'The migration plan, read-only: derivation per table, par
           writeFileSync(o.out, r.sql);
           out.info(`Wrote the plan (${r.plan.steps.length} steps) as SQL to ${o.out}.`);
         }
-        out.result(r, () => (o.out ? planSummary(r.plan, r.preflight) : `${r.sql}\n${planSummary(r.plan, r.preflight)}`));
+        out.result(r, () => (o.out ? planSummary(r.plan, r.preflight, r.triggerCost) : `${r.sql}\n${planSummary(r.plan, r.preflight, r.triggerCost)}`));
         return r.preflight.some((p) => p.level === 'fail') ? EXIT.problem : EXIT.ok;
       }),
     ),
