@@ -68,8 +68,7 @@ const median = (xs: number[]) => {
   return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
 };
 
-const LOOPS = ['plain_insert', 'trig_insert', 'plain_update', 'trig_update'] as const;
-type Loop = (typeof LOOPS)[number];
+type Loop = `${'plain' | 'trig'}_${'insert' | 'update'}`;
 
 const notMeasured = (table: string, note: string): TriggerCost => ({ table, sampleRows: 0, insertRatio: null, updateRatio: null, ratio: null, note });
 
