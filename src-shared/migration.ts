@@ -67,6 +67,50 @@ export const TablePlanSchema = z.object({
 });
 export type TablePlan = z.output<typeof TablePlanSchema>;
 
+/**
+ * What the runner watches between batches, each with the threshold that makes it wait. The
+ * defaults and why (after GitLab's batched background migrations, which pause on the same):
+ */
+export const HEALTH_SIGNALS = {
+  replicaLagSeconds: { label: 'replica lag', unit: 's', default: 10, why: 'replicas that serve reads fall behind the writes the backfill makes' },
+  walMiBPerSecond: { label: 'WAL written', unit: 'MiB/s', default: 64, why: 'replicas and the WAL archive must take in every page the backfill changes' },
+  archiveBacklog: { label: 'WAL archive backlog', unit: 'segments', default: 50, why: 'segments waiting to be archived: a backup that falls behind' },
+  vacuumOnTable: {
+    label: 'vacuum on the table',
+    unit: 'running',
+    default: 0,
+    why: "the backfill's updates compete with a vacuum of the same table (an anti-wraparound one must finish)",
+  },
+  longestTransactionSeconds: {
+    label: 'longest open transaction',
+    unit: 's',
+    default: 300,
+    why: 'an old snapshot keeps every dead row the backfill leaves: the table bloats until it ends',
+  },
+  databaseLatencyMs: { label: 'database latency', unit: 'ms', default: 200, why: 'a trivial query that answers slowly: the server is struggling' },
+  probeMs: { label: 'application probe', unit: 'ms', default: 1000, why: "the application's own URL answering slowly (when one is given)" },
+} as const;
+export type HealthSignalName = keyof typeof HEALTH_SIGNALS;
+export const HealthThresholdsSchema = z.object(
+  Object.fromEntries(Object.keys(HEALTH_SIGNALS).map((k) => [k, z.number().min(0).max(1e9).optional()])) as Record<
+    HealthSignalName,
+    z.ZodOptional<z.ZodNumber>
+  >,
+);
+export type HealthThresholds = z.output<typeof HealthThresholdsSchema>;
+
+/** One signal as last sampled: null when it cannot be read here (no replica, no archive, no probe). */
+export const HealthSignalSchema = z.object({
+  name: z.string(),
+  label: z.string(),
+  unit: z.string(),
+  value: z.number().nullable(),
+  threshold: z.number(),
+  ok: z.boolean(),
+  note: z.string().nullable(),
+});
+export type HealthSignal = z.output<typeof HealthSignalSchema>;
+
 export const MigrationPlanSchema = z.object({
   createdAt: z.string(),
   /** host and database, never the password */
@@ -75,7 +119,13 @@ export const MigrationPlanSchema = z.object({
   schema: z.string(),
   /** the table company_id points at (the users table's company_id references it) */
   companiesTable: z.string(),
-  options: z.object({ notNull: z.boolean(), batchSize: z.number(), lockTimeoutMs: z.number() }),
+  options: z.object({
+    notNull: z.boolean(),
+    batchSize: z.number(),
+    lockTimeoutMs: z.number(),
+    /** thresholds of the signals the runner waits on (the defaults for those left out) */
+    health: HealthThresholdsSchema.optional(),
+  }),
   tables: z.array(TablePlanSchema),
   steps: z.array(PlanStepSchema),
   /** tables the planner cannot derive: a person has to say how (--derive) */
@@ -111,6 +161,11 @@ export const MigrationProgressSchema = z.object({
   batchSize: z.number(),
   delayMs: z.number(),
   message: z.string().nullable(),
+  /** the signals as last sampled, and why the run waits now (null: it does not) */
+  health: z
+    .object({ signals: z.array(HealthSignalSchema), waiting: z.string().nullable() })
+    .nullable()
+    .default(null),
 });
 export type MigrationProgress = z.output<typeof MigrationProgressSchema>;
 

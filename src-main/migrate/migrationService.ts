@@ -52,8 +52,15 @@ export class MigrationService {
     return { preflight: checks, triggerCost };
   }
 
-  private planOptions(input: { tables?: string[]; derive?: Record<string, string>; notNull?: boolean; batchSize?: number }): PlanOptions {
+  private planOptions(input: {
+    tables?: string[];
+    derive?: Record<string, string>;
+    notNull?: boolean;
+    batchSize?: number;
+    health?: PlanOptions['health'];
+  }): PlanOptions {
     return {
+      health: input.health,
       tables: input.tables,
       derive: input.derive ? Object.fromEntries(Object.entries(input.derive).map(([t, spec]) => [t, parseDerive(spec)])) : undefined,
       notNull: input.notNull,
@@ -108,6 +115,7 @@ export class MigrationService {
       const r = await runMigration(target, {
         operator,
         plan,
+        health: { probeUrl: input.probeUrl },
         backup: input.backup !== false ? { dir: backupDirFor(this.home, target.url) } : { skip: `run without a backup (--no-backup) by ${operator}` },
         control: this.control,
         onProgress: (p) => {

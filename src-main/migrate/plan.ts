@@ -1,5 +1,5 @@
 import type { Catalog, Derivation, Resource } from '../../src-shared/catalog.ts';
-import type { MigrationPlan, PlanStep, TableDerivation, TablePlan } from '../../src-shared/migration.ts';
+import type { HealthThresholds, MigrationPlan, PlanStep, TableDerivation, TablePlan } from '../../src-shared/migration.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { columnNames, companiesTableOf, hasColumn, primaryKey, type SchemaSnapshot } from '../pgdb/snapshot.ts';
 import { ident } from '../pgdb/target.ts';
@@ -22,6 +22,8 @@ export interface PlanOptions {
   notNull?: boolean;
   batchSize?: number;
   lockTimeoutMs?: number;
+  /** thresholds of the health signals the runner waits on (defaults for those left out) */
+  health?: HealthThresholds;
 }
 
 /** Backfill rate used for the estimate before anything ran (bench/migrate on a 2-core machine); the run measures its own. */
@@ -199,10 +201,15 @@ function tablePlan(d: Draft, counts: TableCounts, snapshot: SchemaSnapshot): Tab
 export function buildPlan(
   walk: Walk,
   counts: RowCounts,
-  opts: Pick<PlanOptions, 'notNull' | 'batchSize' | 'lockTimeoutMs'>,
+  opts: Pick<PlanOptions, 'notNull' | 'batchSize' | 'lockTimeoutMs' | 'health'>,
   meta: { database: string; createdAt: string },
 ): MigrationPlan {
-  const options = { notNull: opts.notNull ?? false, batchSize: opts.batchSize ?? 5000, lockTimeoutMs: opts.lockTimeoutMs ?? 2000 };
+  const options = {
+    notNull: opts.notNull ?? false,
+    batchSize: opts.batchSize ?? 5000,
+    lockTimeoutMs: opts.lockTimeoutMs ?? 2000,
+    ...(opts.health && Object.keys(opts.health).length ? { health: opts.health } : {}),
+  };
   const { snapshot } = walk;
   const companiesTable = companiesTableOf(snapshot, walk.usersTable);
   const tables = order([...walk.drafts.values()].map((d) => tablePlan(d, counts.planned.get(d.table) ?? { rows: 0, orphans: 0, shared: 0 }, snapshot)));

@@ -5,6 +5,7 @@ import { hasCompanyId, retryOnLock, underLockTimeout } from './pg.ts';
 import { ident, onTarget, type PgTarget } from '../pgdb/target.ts';
 import { checkStoredPlan } from './storedPlan.ts';
 import { takeBackup } from './backup.ts';
+import { HealthWatch } from './health.ts';
 import {
   ensureState,
   loadRun,
@@ -46,6 +47,7 @@ class Runner implements StepContext {
   private readonly progress: MigrationProgress;
   private readonly doneAtStart: number;
   throttle: { size: number; delay: number };
+  readonly health: HealthWatch;
 
   constructor(
     readonly c: pg.ClientBase,
@@ -61,6 +63,7 @@ class Runner implements StepContext {
       batchSize: control.batchSize,
       delayMs: control.delayMs,
       message: null,
+      health: null,
       tables: plan.tables.map((t) => {
         const steps = plan.steps.filter((s) => s.table === t.table);
         const allDone = steps.every((s) => run.steps.get(s.n)?.status !== 'pending');
@@ -88,6 +91,8 @@ class Runner implements StepContext {
     };
     this.doneAtStart = this.progress.tables.reduce((a, t) => a + t.done, 0);
     this.throttle = { size: control.batchSize, delay: control.delayMs };
+    const pidOf = (x: pg.ClientBase) => (x as unknown as { processID?: number }).processID ?? 0;
+    this.health = new HealthWatch(monitor, [pidOf(c), pidOf(monitor)], plan.schema, { ...opts.health, thresholds: plan.options.health });
   }
 
   log(line: string): void {
@@ -105,6 +110,7 @@ class Runner implements StepContext {
     p.overall = { ...p.overall, done, total, rate, etaSeconds: rate > 0 ? (total - done) / rate : null };
     p.batchSize = this.throttle.size;
     p.delayMs = this.throttle.delay;
+    p.health = this.health.signals.length ? { signals: this.health.signals, waiting: this.health.waiting } : null;
     this.opts.onProgress?.(structuredClone(p));
   }
 
@@ -137,6 +143,8 @@ class Runner implements StepContext {
       const state = this.run.steps.get(step.n)!;
       if (state.status === 'done' || state.status === 'skipped') continue;
       if (this.control.paused) return this.pause();
+      // no step starts while the database is busy: replicas behind, a vacuum on the table, an old transaction…
+      if ((await this.health.clear(step.table, this)) === 'paused') return this.pause();
       const t = plan.tables.find((x) => x.table === step.table)!;
       const prog = this.progressOf(t.table);
       prog.status = 'running';

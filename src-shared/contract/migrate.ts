@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   BackupVerificationSchema,
+  HealthThresholdsSchema,
   MigrationPlanSchema,
   MigrationProgressSchema,
   PreflightSchema,
@@ -29,6 +30,8 @@ export const MigrateOptions = z
       .optional(),
     notNull: z.boolean().default(false),
     batchSize: z.number().int().min(1).max(100_000).optional(),
+    /** thresholds of the signals the runner waits on between batches (defaults for those left out) */
+    health: HealthThresholdsSchema.strict().optional(),
     /** refuse a table whose writes the fill trigger slows more than this (default 1.5) */
     maxTriggerOverhead: z.number().min(1).max(100).optional(),
     databaseUrl: DbUrl.optional(),
@@ -56,6 +59,12 @@ export const migrateChannels = {
       dryRun: z.boolean().default(false),
       delayMs: z.number().int().min(0).max(60_000).optional(),
       resume: z.boolean().default(false),
+      /** an application URL timed with each health sample: the run waits while it answers slowly or in error */
+      probeUrl: z
+        .string()
+        .max(2000)
+        .regex(/^https?:\/\//, 'an http or https URL')
+        .optional(),
       /** a backup of the tables before the first change (false: none, and the run records that) */
       backup: z.boolean().default(true),
     }).strict(),

@@ -47,6 +47,7 @@ async function walk(ctx: StepContext, step: PlanStep, t: TablePlan, state: StepS
   let lastEmit = 0;
   for (;;) {
     if (ctx.control.paused) return 'paused';
+    if ((await ctx.health.clear(t.table, ctx)) === 'paused') return 'paused';
     // the operator's batch size is the ceiling and their pause the floor; the runner moves between
     ctx.throttle.size = Math.max(1, Math.min(ctx.throttle.size, ctx.control.batchSize));
     ctx.throttle.delay = Math.max(ctx.throttle.delay, ctx.control.delayMs);

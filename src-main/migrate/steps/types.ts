@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { MigrationPlan, MigrationProgress, PlanStep, StepKind, TablePlan, TableProgress } from '../../../src-shared/migration.ts';
 import type { LoadedRun } from '../state.ts';
+import type { HealthOptions, HealthWatch } from '../health.ts';
 
 /** What a table's steps are made from besides the table: the plan's options. */
 export interface StepOptions {
@@ -28,6 +29,8 @@ export interface RunOptions {
    * run; left out, the run records that its caller asked for none)
    */
   backup?: { dir: string } | { skip: string };
+  /** the application probe, how often to sample while waiting, stand-in samplers (the thresholds are the plan's) */
+  health?: Omit<HealthOptions, 'thresholds'>;
   /** DDL retries when lock_timeout hits, before the run fails */
   lockRetries?: number;
   onProgress?: (p: MigrationProgress) => void;
@@ -43,6 +46,8 @@ export interface StepContext {
   readonly run: LoadedRun;
   readonly opts: RunOptions;
   readonly control: RunControl;
+  /** the database's health signals: `clear` waits while one is over its threshold */
+  readonly health: HealthWatch;
   /** the batch size and pause in use now (the backfill's throttle moves them) */
   throttle: { size: number; delay: number };
   log(line: string): void;
