@@ -20,7 +20,7 @@ interface MigrationState {
   error: string | null;
   load(): Promise<void>;
   makePlan(opts: { tables: string[]; notNull: boolean }): Promise<void>;
-  run(opts: { tables: string[]; notNull: boolean; batchSize?: number; delayMs?: number; resume?: boolean; backup?: boolean }): Promise<void>;
+  run(opts: { tables: string[]; notNull: boolean; batchSize?: number; delayMs?: number; resume?: boolean; backup?: boolean; probeUrl?: string }): Promise<void>;
   control(input: { pause?: boolean; batchSize?: number; delayMs?: number }): Promise<void>;
   verify(): Promise<void>;
   rollBack(runId: number): Promise<void>;
@@ -87,7 +87,7 @@ export const useMigration = create<MigrationState>((set, get) => {
         set({ busy: null });
       }
     },
-    async run({ tables, notNull, batchSize, delayMs, resume, backup }) {
+    async run({ tables, notNull, batchSize, delayMs, resume, backup, probeUrl }) {
       follow();
       // a resumed run keeps its log and progress on screen; a new one starts clean
       set({ busy: 'run', error: null, notice: null, verification: null, rollback: null, ...(resume ? {} : { log: [], progress: null }) });
@@ -100,6 +100,7 @@ export const useMigration = create<MigrationState>((set, get) => {
           delayMs,
           resume: resume ?? false,
           backup: backup ?? true,
+          probeUrl,
         });
         ended = {
           verification: r.verification,

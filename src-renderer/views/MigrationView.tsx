@@ -7,6 +7,7 @@ import { bytes as mib, count as fmt, duration as eta } from '../../src-shared/fo
 import { download } from '../download.ts';
 import { StaticWhen } from '../components/When.tsx';
 import { MigrationRuns } from './MigrationRuns.tsx';
+import { MigrationHealth } from './MigrationHealth.tsx';
 
 /** The fill trigger's measured cost on a table's writes: inserts, and changes of owner or parent. */
 function TriggerCostCell({ cost }: { cost: TriggerCost | undefined }) {
@@ -40,6 +41,7 @@ export function MigrationView() {
   const [batchSize, setBatchSize] = useState('');
   const [delayMs, setDelayMs] = useState('');
   const [backup, setBackup] = useState(true);
+  const [probeUrl, setProbeUrl] = useState('');
   const [confirm, setConfirm] = useState<null | { kind: 'run' } | { kind: 'rollback'; runId: number }>(null);
   const logBox = useRef<HTMLDivElement>(null);
   const logFollows = useRef(true);
@@ -282,6 +284,19 @@ export function MigrationView() {
               {!backup && <span className="warn-text"> · the run records that it took no backup</span>}
             </label>
           )}
+          {confirm.kind === 'run' && (
+            <label className="row small" title="Timed with every health sample: the run waits while it answers slowly (over 1 s) or with an error">
+              Application URL to watch (optional){' '}
+              <input
+                type="url"
+                value={probeUrl}
+                onChange={(e) => setProbeUrl(e.target.value)}
+                placeholder="https://crm.example.com/health"
+                style={{ width: 320 }}
+                data-testid="mig-probe-url"
+              />
+            </label>
+          )}
           <div className="row">
             <button
               type="button"
@@ -297,6 +312,7 @@ export function MigrationView() {
                     batchSize: batchSize ? Number(batchSize) : undefined,
                     delayMs: delayMs ? Number(delayMs) : undefined,
                     backup,
+                    probeUrl: probeUrl.trim() || undefined,
                   });
                 else void st.rollBack(c.runId);
               }}
@@ -367,6 +383,7 @@ export function MigrationView() {
           )}
         </div>
       )}
+      {p?.health && p.status === 'running' && <MigrationHealth health={p.health} />}
       {p && (
         <div className="card progress" data-testid="mig-tables">
           {[1, 2, 3].map(

@@ -534,6 +534,11 @@ describe('console shell on the demo CRM', () => {
     await screenshot(p, 'migration-confirm-backup');
     await p.getByTestId('mig-confirm-yes').click();
     await expect.poll(() => p.getByTestId('mig-table-calls').textContent(), { timeout: 30_000 }).toMatch(/backfill · \d+ of \d+/);
+    // the signals the runner waits on, live beside their thresholds
+    await p.getByTestId('mig-health').waitFor();
+    expect(await p.getByTestId('mig-health').locator('.signal').count()).toBe(7);
+    expect(await p.getByTestId('mig-signal-longestTransactionSeconds').textContent()).toMatch(/^longest open transaction[\d.]+ s≤ 300 s$/);
+    expect(await p.getByTestId('mig-signal-replicaLagSeconds').textContent()).toMatch(/^replica lagno replica≤ 10 s$/);
     await screenshot(p, 'migration-running');
     // the running run is already in the runs table, not "No migration has run"
     await expect.poll(() => p.getByTestId('mig-runs').locator('tbody tr').first().textContent()).toMatch(/^\d+runningsuper@tenantscope\.test/);

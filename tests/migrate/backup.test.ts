@@ -170,6 +170,12 @@ describe('the backup a run takes before its first change', () => {
           home,
           env: { TENANTSCOPE_REF_PW: 'demo', TENANTSCOPE_REF_DB: crm.databaseUrl },
         });
+      // the health thresholds go into the plan; a signal the runner does not know is refused
+      const planned = await cli(['migrate', 'plan', '--tables', TABLES.join(','), '--health', 'walMiBPerSecond=5', '--health', 'longestTransactionSeconds=60']);
+      expect(JSON.parse(planned.out).plan.options.health).toEqual({ walMiBPerSecond: 5, longestTransactionSeconds: 60 });
+      const odd = await cli(['migrate', 'plan', '--health', 'cpu=5']);
+      expect(odd.code).toBe(2);
+      expect(odd.out + odd.err).toMatch(/--health cpu=5: say one of replicaLagSeconds/);
       const ran = await cli(['migrate', 'run', '--tables', TABLES.join(','), '--yes']);
       expect(ran.code, ran.err).toBe(0);
       const runs = JSON.parse((await cli(['migrate', 'runs'])).out).runs;

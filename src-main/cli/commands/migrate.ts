@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { Output } from '../../../src-shared/contract.ts';
 import { bytes as mib } from '../../../src-shared/format.ts';
-import { OTHER_COLUMNS, otherColumnsText } from '../../../src-shared/migration.ts';
+import { HEALTH_SIGNALS, OTHER_COLUMNS, otherColumnsText } from '../../../src-shared/migration.ts';
 import { call, CliFailure, dbOf, json, program, run, signInOperator, usingServices } from '../kit.ts';
 import { confirm, EXIT, table, type Out } from '../output.ts';
 import type { Services } from '../../compose/services.ts';
@@ -43,6 +43,19 @@ export function migrateCommand(name: string, description: string, planning = fal
       .option('--not-null', 'also add CHECK (company_id IS NOT NULL), validated, where no orphans are left', false)
       .option('--batch-size <n>', 'rows a backfill batch to start with (the runner adapts it)', (v) => Number(v))
       .option(
+        '--health <signal=threshold>',
+        `wait while a signal is over this (repeatable): ${Object.entries(HEALTH_SIGNALS)
+          .map(([k, v]) => `${k} (${v.unit}, default ${v.default})`)
+          .join(', ')}`,
+        (v: string, prev: Record<string, number>) => {
+          const [k, n] = v.split('=');
+          if (!k || !(k in HEALTH_SIGNALS) || n === undefined || !Number.isFinite(Number(n)))
+            throw new CliFailure({ code: 'invalid-input', message: `--health ${v}: say one of ${Object.keys(HEALTH_SIGNALS).join(', ')}, =, a number.` });
+          return { ...prev, [k]: Number(n) };
+        },
+        {} as Record<string, number>,
+      )
+      .option(
         '--max-trigger-overhead <ratio>',
         'refuse a table whose writes the fill trigger slows more than this, as measured on a copy of its rows (default 1.5)',
         (v) => Number(v),
@@ -61,6 +74,7 @@ export type MigrateOpts = {
   notNull?: boolean;
   batchSize?: number;
   maxTriggerOverhead?: number;
+  health?: Record<string, number>;
 };
 const planInput = (o: MigrateOpts) => ({
   tables: o.tables,
@@ -68,6 +82,7 @@ const planInput = (o: MigrateOpts) => ({
   notNull: o.notNull ?? false,
   batchSize: o.batchSize,
   maxTriggerOverhead: o.maxTriggerOverhead,
+  health: o.health && Object.keys(o.health).length ? o.health : undefined,
   databaseUrl: dbOf(o),
 });
 
@@ -169,8 +184,9 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
   .option('--delay <ms>', 'pause between backfill batches', (v) => Number(v))
   .option('--resume', 'only resume the unfinished run (fail when there is none)', false)
   .option('--no-backup', 'take no backup of the tables before the first change (the run records that it took none)')
+  .option('--probe-url <url>', 'time this application URL with every health sample: the run waits while it answers slowly or with an error')
   .option('--yes', "do not ask on a terminal before changing the CRM's database", false)
-  .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean; backup: boolean; yes: boolean }) =>
+  .action((o: MigrateOpts & { dryRun: boolean; delay?: number; resume: boolean; backup: boolean; probeUrl?: string; yes: boolean }) =>
     run(json(), async (out) =>
       usingServices(out, async (services) => {
         await signInOperator(services, o, 'super_admin');
@@ -192,7 +208,14 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
         const stopWatching = watchRun(services, out);
         let r;
         try {
-          r = await call(services, 'migrate:run', { ...planInput(o), dryRun: o.dryRun, delayMs: o.delay, resume: o.resume, backup: o.backup });
+          r = await call(services, 'migrate:run', {
+            ...planInput(o),
+            dryRun: o.dryRun,
+            delayMs: o.delay,
+            resume: o.resume,
+            backup: o.backup,
+            probeUrl: o.probeUrl,
+          });
         } finally {
           stopWatching();
         }
@@ -246,7 +269,8 @@ function watchRun(services: Services, out: Out): () => void {
     });
   });
   const offLog = services.bus.on('onMigrationLog', (l) => {
-    if (process.env.TENANTSCOPE_VERBOSE || !process.stderr.isTTY) out.info(l.message);
+    // why the run waits, and when it goes on, show on a terminal too
+    if (process.env.TENANTSCOPE_VERBOSE || !process.stderr.isTTY || /: (waiting|going on after waiting) /.test(l.message)) out.info(l.message);
   });
   const pause = () => {
     out.info('Pausing after the batch in hand…');
