@@ -52,6 +52,16 @@ export const STATE_MIGRATIONS: readonly string[] = [
   );`,
   // 2: the backup taken before the first DDL (or why none was)
   `ALTER TABLE ${S}.runs ADD COLUMN IF NOT EXISTS backup jsonb`,
+  // 3: the row-level security phase: what each table was before it, the indexes it made
+  `CREATE TABLE IF NOT EXISTS ${S}.rls (
+    id bigserial PRIMARY KEY,
+    applied_by text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    tables jsonb NOT NULL,
+    indexes jsonb NOT NULL,
+    rolled_back_by text,
+    rolled_back_at timestamptz
+  )`,
 ];
 
 /** What a table was before the run: rows, the fingerprint of its other columns, its schema. */

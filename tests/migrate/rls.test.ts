@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
+import { planMigration } from '../../src-main/migrate/planner.ts';
+import { runMigration } from '../../src-main/migrate/runner.ts';
+import { planRls, rlsPitfalls, rlsSql } from '../../src-main/migrate/rls.ts';
+import { applyRls, proveRls, rollbackRls } from '../../src-main/migrate/rlsPhase.ts';
+import { readSchemaSnapshot } from '../../src-main/pgdb/snapshot.ts';
+import { startTestCrm } from '../support/crm.ts';
+import { referenceProfile } from '../support/console.ts';
+
+const catalogFor = (url: string) => ConnectionProfileSchema.parse(referenceProfile('ref', url)).catalog;
+
+describe('row-level security as the phase after the backfill', () => {
+  it("the database refuses another company's rows to the application's role once applied, whatever the query; rollback brings the leaks back", async () => {
+    const crm = await startTestCrm({ profile: 'legacy' });
+    const role = `crm_app_${randomBytes(3).toString('hex')}`;
+    try {
+      const catalog = catalogFor(crm.url);
+      // the system templates (no owner) are every company's, as discovery guesses and a person confirms
+      catalog.resources.find((r) => r.name === 'email_templates')!.ownerless = 'shared';
+      // before the backfill there is nothing to key the policies on
+      const early = planRls(await readSchemaSnapshot(crm.pool as never), catalog);
+      expect(early.left.find((l) => l.table === 'calls')?.reason).toMatch(/run the migration first/);
+      expect((await runMigration(crm.databaseUrl, { operator: 'test', plan: await planMigration(crm.databaseUrl, catalog) })).status).toBe('done');
+
+      // the application's role: may read and write every table, is neither superuser nor BYPASSRLS
+      await crm.pool.query(`CREATE ROLE ${role} NOLOGIN`);
+      await crm.pool.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await crm.pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
+      await crm.pool.query(`CREATE VIEW calls_by_owner AS SELECT user_id, count(*) FROM calls GROUP BY 1`);
+
+      const c = await crm.pool.connect();
+      let plan;
+      try {
+        plan = planRls(await readSchemaSnapshot(c), catalog);
+        const pitfalls = await rlsPitfalls(c, plan);
+        expect(pitfalls.map((p) => p.message).join('\n')).toMatch(/is a superuser: the policies do not apply to it/);
+        expect(pitfalls.map((p) => p.message).join('\n')).toMatch(/View calls_by_owner runs as its owner \(no security_invoker\)/);
+      } finally {
+        c.release();
+      }
+      // the 21 migrated tables and the 10 that had company_id, but not users (signing in reads it)
+      expect(plan.tables.map((t) => t.table)).toContain('calls');
+      expect(plan.tables.map((t) => t.table)).toContain('deals');
+      expect(plan.left.find((l) => l.table === 'users')?.reason).toMatch(/signing in/);
+      expect(plan.tables.find((t) => t.table === 'email_templates')!.shared).toBe(true);
+      const sql = rlsSql(plan);
+      expect(sql).toContain(
+        `CREATE POLICY tenantscope_rls_wall ON "calls" AS RESTRICTIVE FOR ALL USING (company_id = NULLIF(current_setting('app.company_id', true), '')::uuid)`,
+      );
+      expect(sql).toContain('set_config');
+
+      // the legacy CRM's tables, read as the application: another company's rows are there to take
+      const before = await proveRls(crm.databaseUrl, catalog, { role });
+      expect(before.rows.find((r) => r.table === 'calls')).toMatchObject({ read: 'leak', update: 'leak', delete: 'leak', insert: 'leak' });
+
+      const applied = await applyRls(crm.databaseUrl, catalog, 'dba@test');
+      expect(applied.tables).toEqual(plan.tables.map((t) => t.table));
+      await expect(applyRls(crm.databaseUrl, catalog, 'dba@test')).rejects.toMatchObject({ code: 'conflict' });
+
+      const after = await proveRls(crm.databaseUrl, catalog, { role });
+      expect(after.company).toBe(before.company);
+      const probed = after.rows.filter((r) => r.read !== 'skipped');
+      expect(probed.length).toBeGreaterThan(20);
+      for (const r of probed)
+        expect([r.table, r.read, r.update, r.delete, r.insert, r.note]).toEqual([r.table, 'enforced', 'enforced', 'enforced', 'enforced', null]);
+
+      // as the application sees it: its own rows, rows every company shares, nothing when no company is set
+      const app = await crm.pool.connect();
+      try {
+        await app.query('BEGIN');
+        await app.query(`SET LOCAL ROLE ${role}`);
+        expect((await app.query('SELECT count(*)::int AS n FROM calls')).rows[0].n).toBe(0);
+        await app.query(`SELECT set_config('app.company_id', $1, true)`, [after.company]);
+        const own = (await app.query('SELECT count(DISTINCT company_id)::int AS n, count(*)::int AS rows FROM calls')).rows[0];
+        expect(own).toMatchObject({ n: 1 });
+        expect(own.rows).toBeGreaterThan(0);
+        expect((await app.query('SELECT count(*)::int AS n FROM email_templates WHERE company_id IS NULL')).rows[0].n).toBeGreaterThan(0);
+        await app.query('ROLLBACK');
+      } finally {
+        app.release();
+      }
+
+      await rollbackRls(crm.databaseUrl, 'dba@test');
+      const policies = await crm.pool.query(`SELECT count(*)::int AS n FROM pg_policy WHERE polname LIKE 'tenantscope_rls_%'`);
+      expect(policies.rows[0].n).toBe(0);
+      const flags = await crm.pool.query(`SELECT count(*)::int AS n FROM pg_class WHERE relrowsecurity OR relforcerowsecurity`);
+      expect(flags.rows[0].n).toBe(0);
+      const again = await proveRls(crm.databaseUrl, catalog, { role });
+      expect(again.rows.find((r) => r.table === 'calls')).toMatchObject({ read: 'leak' });
+    } finally {
+      await crm.pool.query(`DROP OWNED BY ${role}`).catch(() => {});
+      await crm.pool.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+      await crm.close();
+    }
+  }, 180_000);
+});
