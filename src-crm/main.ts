@@ -12,6 +12,7 @@ import { createDb, createPool, migrate, startEmbeddedPostgres, type EmbeddedServ
 import { loadProfile } from './enforcement.ts';
 import { Tokens } from './auth.ts';
 import { buildCrmServer } from './server.ts';
+import { ensureAppRole, rlsMode } from './rlsMode.ts';
 import { seedDemo, seedScale } from './seed.ts';
 
 const int = (name: string) => (v: string) => {
@@ -33,6 +34,11 @@ const program = new Command()
   .option('--token-ttl <seconds>', 'lifetime of access tokens', int('--token-ttl'), 3600)
   .option('--frozen-writes', 'write as old code does: only the columns each table had at start (a company_id added later is left to the database)', false)
   .option('--exit-after-seed', 'seed, print the URLs and exit', false)
+  .option(
+    '--rls-role <role>',
+    "row-level security mode: each request's queries in one transaction as this role (made if missing) with app.company_id set to the caller's company; super admins as the connection's role",
+    process.env.CRM_RLS_ROLE,
+  )
   .showHelpAfterError();
 
 async function main() {
@@ -48,6 +54,7 @@ async function main() {
     tokenTtl: number;
     exitAfterSeed: boolean;
     frozenWrites: boolean;
+    rlsRole?: string;
   }>();
   const log = (line: string) => process.stderr.write(`[crm] ${line}\n`);
   if (!['demo', 'scale', 'none'].includes(o.seed)) throw new Error(`--seed must be demo, scale or none, not "${o.seed}"`);
@@ -88,7 +95,9 @@ async function main() {
       return stop(0);
     }
     const tokens = new Tokens(jwtSecret(o.dataDir), o.tokenTtl);
-    server = await buildCrmServer({ db, profile, tokens, frozenWrites: o.frozenWrites });
+    if (o.rlsRole) await ensureAppRole(pool, o.rlsRole);
+    const rls = o.rlsRole ? rlsMode(pool, tokens, o.rlsRole) : undefined;
+    server = await buildCrmServer({ db, profile, tokens, frozenWrites: o.frozenWrites, rls });
     const address = await server.listen({ host: '127.0.0.1', port: o.port });
     process.stdout.write(`CRM_URL=${address}\nDATABASE_URL=${databaseUrl}\nPROFILE=${profile.name}\n`);
   } catch (e) {

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './db.ts';
+import type { RlsMode } from './rlsMode.ts';
 import { Catalog, type Column } from './catalog.ts';
 import { MODELS, MODEL_BY_NAME, type ModelDef } from './models.ts';
 import type { EnforcementProfile, Scope } from './enforcement.ts';
@@ -18,6 +19,8 @@ export interface CrmOptions {
    * model that knows nothing of a company_id added later). Reads still see every column.
    */
   frozenWrites?: boolean;
+  /** row-level security mode: every request's queries in one transaction with its company set (rlsMode.ts) */
+  rls?: RlsMode;
 }
 
 class HttpError extends Error {
@@ -143,7 +146,8 @@ const listQuery = {
 };
 
 export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance> {
-  const { db, profile, tokens } = opts;
+  const { profile, tokens } = opts;
+  const db = opts.rls?.db ?? opts.db;
   const catalog = new Catalog(db);
   await catalog.refresh();
   const startColumns = new Map(MODELS.map((m) => [m.name, new Set(catalog.columnsOf(m.name).map((c) => c.name))]));
@@ -154,6 +158,7 @@ export async function buildCrmServer(opts: CrmOptions): Promise<FastifyInstance>
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
   });
+  opts.rls?.install(app);
   // response schemas document the API; rows are sent as they are (a migrated table gains columns)
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 

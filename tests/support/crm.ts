@@ -5,6 +5,7 @@ import { createDb, createPool, migrate, type Db } from '../../src-crm/db.ts';
 import { loadProfile, parseProfile, type EnforcementProfile } from '../../src-crm/enforcement.ts';
 import { Tokens } from '../../src-crm/auth.ts';
 import { buildCrmServer } from '../../src-crm/server.ts';
+import { ensureAppRole, rlsMode } from '../../src-crm/rlsMode.ts';
 import { seedDemo } from '../../src-crm/seed.ts';
 
 /** A fresh database on the run's PostgreSQL server. */
@@ -41,7 +42,15 @@ export interface TestCrm {
 }
 
 export async function startTestCrm(
-  opts: { profile?: string | EnforcementProfile | object; tokenTtl?: number; seed?: boolean; databaseUrl?: string; frozenWrites?: boolean } = {},
+  opts: {
+    profile?: string | EnforcementProfile | object;
+    tokenTtl?: number;
+    seed?: boolean;
+    databaseUrl?: string;
+    frozenWrites?: boolean;
+    /** row-level security mode, its requests as this role (made if missing) */
+    rlsRole?: string;
+  } = {},
 ): Promise<TestCrm> {
   const database = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await createTestDatabase();
   const pool = createPool(database.url);
@@ -56,7 +65,10 @@ export async function startTestCrm(
         : opts.profile
           ? parseProfile(opts.profile)
           : loadProfile('legacy');
-  const app = await buildCrmServer({ db, profile, tokens: new Tokens('test-secret', opts.tokenTtl ?? 3600), frozenWrites: opts.frozenWrites });
+  const signer = new Tokens('test-secret', opts.tokenTtl ?? 3600);
+  if (opts.rlsRole) await ensureAppRole(pool, opts.rlsRole);
+  const rls = opts.rlsRole ? rlsMode(pool, signer, opts.rlsRole) : undefined;
+  const app = await buildCrmServer({ db, profile, tokens: signer, frozenWrites: opts.frozenWrites, rls });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const call: TestCrm['call'] = async (token, method, path, body) => {
     const res = await fetch(url + path, {
