@@ -45,8 +45,9 @@ export class MigrationService {
   ): Promise<{ preflight: PreflightItem[]; triggerCost: TriggerCost[] }> {
     const checks = await preflight(target, plan);
     if (!plan.tables.length) return { preflight: checks, triggerCost: [] };
-    const triggerCost = await measureTriggerCost(target, plan);
-    checks.push(...triggerCostPreflight(triggerCost, opts.maxTriggerOverhead ?? MAX_TRIGGER_OVERHEAD));
+    const limit = opts.maxTriggerOverhead ?? MAX_TRIGGER_OVERHEAD;
+    const triggerCost = await measureTriggerCost(target, plan, limit);
+    checks.push(...triggerCostPreflight(triggerCost, limit));
     if (!opts.backup) checks.push({ level: 'warn', message: 'No backup is taken before the first change (--no-backup); the run records that.' });
     else checks.push(...(await backupPreflight(target, plan, backupDirFor(this.home, target.url))));
     return { preflight: checks, triggerCost };

@@ -19,7 +19,8 @@ import { fillFunctionSql, fillTriggerSql } from './steps/trigger.ts';
  * are only read.
  */
 
-export { MAX_TRIGGER_OVERHEAD } from '../../src-shared/migration.ts';
+import { MAX_TRIGGER_OVERHEAD } from '../../src-shared/migration.ts';
+export { MAX_TRIGGER_OVERHEAD };
 const SAMPLE = 400;
 const STATEMENTS = 300;
 const CHUNK = 20;
@@ -131,24 +132,29 @@ async function measureTable(c: pg.ClientBase, schema: string, t: TablePlan, pare
   }
 }
 
-/** The trigger's cost on each planned table, two tables at a time. */
-export async function measureTriggerCost(target: PgTarget, plan: MigrationPlan): Promise<TriggerCost[]> {
+/**
+ * The trigger's cost on each planned table, one table at a time. A table over `limit` is measured
+ * twice more and keeps its lowest: a busy machine can spoil one measure, while a trigger that is
+ * really slow (a lookup without an index) is slow every time.
+ */
+export async function measureTriggerCost(target: PgTarget, plan: MigrationPlan, limit = MAX_TRIGGER_OVERHEAD): Promise<TriggerCost[]> {
   const planned = new Set(plan.tables.map((t) => t.table));
-  const out: TriggerCost[] = new Array(plan.tables.length);
-  let next = 0;
-  const worker = async () => {
-    const c = await target.client('tenantscope-trigger-cost');
-    try {
-      for (let k = next++; k < plan.tables.length; k = next++) {
-        const t = plan.tables[k]!;
-        out[k] = await measureTable(c, plan.schema, t, t.derivation.kind === 'parent' && planned.has(t.derivation.parentTable));
+  const c = await target.client('tenantscope-trigger-cost');
+  try {
+    const out: TriggerCost[] = [];
+    for (const t of plan.tables) {
+      const parentPlanned = t.derivation.kind === 'parent' && planned.has(t.derivation.parentTable);
+      let best = await measureTable(c, plan.schema, t, parentPlanned);
+      for (let again = 0; again < 2 && best.ratio !== null && best.ratio > limit; again++) {
+        const next = await measureTable(c, plan.schema, t, parentPlanned);
+        if (next.ratio !== null && next.ratio < best.ratio!) best = next;
       }
-    } finally {
-      c.release(true);
+      out.push(best);
     }
-  };
-  await Promise.all([worker(), worker()]);
-  return out;
+    return out;
+  } finally {
+    c.release(true);
+  }
 }
 
 /** The preflight's lines: a refusal for each table over the limit, else the worst ratio. */
