@@ -10,6 +10,7 @@ import './commands/isolation.ts';
 import './commands/audit.ts';
 import './commands/migrate.ts';
 import './commands/migrateBackup.ts';
+import './commands/migrateRls.ts';
 import './commands/cache.ts';
 import './commands/code.ts';
 import './commands/host.ts';

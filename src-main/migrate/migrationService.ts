@@ -18,6 +18,8 @@ import {
 } from './runner.ts';
 import { auditSchema } from './schemaAudit.ts';
 import { backupDirFor, backupPreflight, verifyBackup } from './backup.ts';
+import { readRlsPlan, rlsPitfalls, rlsSql } from './rls.ts';
+import { appliedRls, applyRls, proveRls, rollbackRls } from './rlsPhase.ts';
 import { MAX_TRIGGER_OVERHEAD, measureTriggerCost, triggerCostPreflight } from './triggerCost.ts';
 import type { TriggerCost } from '../../src-shared/migration.ts';
 
@@ -156,6 +158,33 @@ export class MigrationService {
 
   verifyBackup(url: string, runId?: number): Promise<Output<'migrate:backupVerify'>> {
     return verifyBackup(url, backupDirFor(this.home, url), runId);
+  }
+
+  rlsPlan(url: string, catalog: Catalog): Promise<Output<'migrate:rlsPlan'>> {
+    return onTarget(url, (target) =>
+      target.reading('tenantscope-rls-plan', async (c) => {
+        const plan = await readRlsPlan(c, catalog);
+        return {
+          tables: plan.tables.map((t) => ({ table: t.table, shared: t.shared, index: t.index, makeIndex: t.makeIndex })),
+          left: plan.left,
+          sql: rlsSql(plan),
+          pitfalls: await rlsPitfalls(c, plan),
+          applied: await appliedRls(c),
+        };
+      }),
+    );
+  }
+
+  rlsApply(url: string, catalog: Catalog, operator: string): Promise<Output<'migrate:rlsApply'>> {
+    return applyRls(url, catalog, operator, (l) => this.log(null, l));
+  }
+
+  rlsProve(url: string, catalog: Catalog, input: { role?: string; company?: string }): Promise<Output<'migrate:rlsProve'>> {
+    return proveRls(url, catalog, input);
+  }
+
+  rlsRollback(url: string, operator: string): Promise<Output<'migrate:rlsRollback'>> {
+    return rollbackRls(url, operator, (l) => this.log(null, l));
   }
 
   async rollback(url: string, operator: string, runId?: number): Promise<Output<'migrate:rollback'>> {

@@ -33,6 +33,14 @@ async function openPhase(c: pg.ClientBase): Promise<{ id: number; tables: string
   return { id: Number(r.id), tables: Object.keys(before), before, indexes: r.indexes as string[] };
 }
 
+/** The phase applied now, if any (read-only; nothing when the state has never been made). */
+export async function appliedRls(c: pg.ClientBase): Promise<{ id: number; appliedBy: string; appliedAt: string; tables: number } | null> {
+  const exists = (await c.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'rls'`, [S])).rowCount;
+  if (!exists) return null;
+  const r = (await c.query(`SELECT id, applied_by, applied_at, tables FROM ${S}.rls WHERE rolled_back_at IS NULL ORDER BY id DESC LIMIT 1`)).rows[0];
+  return r ? { id: Number(r.id), appliedBy: r.applied_by, appliedAt: new Date(r.applied_at).toISOString(), tables: Object.keys(r.tables).length } : null;
+}
+
 /** Applies the phase: indexes, then every table's policies in one transaction (retried while a lock is held). */
 export async function applyRls(db: PgTarget | string, catalog: Catalog, operator: string, log: (l: string) => void = () => {}): Promise<RlsApplied> {
   return onTarget(db, async (target) => {

@@ -12,6 +12,7 @@ import {
   VerificationSchema,
 } from '../migration.ts';
 import { DbUrl, Ident, type Channels } from './common.ts';
+import { VerdictSchema } from '../tenancy.ts';
 
 // The company_id migration of the CRM's PostgreSQL.
 
@@ -112,6 +113,46 @@ export const migrateChannels = {
       "Restore a run's backup (the newest run's by default) into a scratch database and compare every table's fingerprint with the source's as of the dump",
     input: z.object({ runId: z.number().int().positive().optional(), databaseUrl: DbUrl.optional() }).strict(),
     output: BackupVerificationSchema,
+  },
+  'migrate:rlsPlan': {
+    access: 'super-admin',
+    summary:
+      'The row-level security phase, read-only: the tables that take policies (and those left out, and why), the SQL, what the application must do, and the pitfalls read from the database',
+    input: z.object({ databaseUrl: DbUrl.optional() }).strict(),
+    output: z.object({
+      tables: z.array(z.object({ table: z.string(), shared: z.boolean(), index: z.string().nullable(), makeIndex: z.boolean() })),
+      left: z.array(z.object({ table: z.string(), reason: z.string() })),
+      sql: z.string(),
+      pitfalls: PreflightSchema,
+      applied: z.object({ id: z.number(), appliedBy: z.string(), appliedAt: z.string(), tables: z.number() }).nullable(),
+    }),
+  },
+  'migrate:rlsApply': {
+    access: 'super-admin',
+    summary: 'Apply the row-level security phase: the indexes it needs, then every tenant table’s policies in one transaction',
+    input: z
+      .object({ databaseUrl: DbUrl.optional(), confirm: z.literal(true, { message: 'the policies change what every connection sees: confirm it' }) })
+      .strict(),
+    output: z.object({ id: z.number(), tables: z.array(z.string()), indexesMade: z.array(z.string()) }),
+  },
+  'migrate:rlsProve': {
+    access: 'super-admin',
+    summary:
+      "The canary matrix at the database: as the application's role with another company set, read, update, delete and insert each table's row of a company not its own (all rolled back)",
+    input: z.object({ databaseUrl: DbUrl.optional(), role: Ident.optional(), company: z.string().max(100).optional() }).strict(),
+    output: z.object({
+      role: z.string(),
+      company: z.string(),
+      rows: z.array(
+        z.object({ table: z.string(), read: VerdictSchema, update: VerdictSchema, delete: VerdictSchema, insert: VerdictSchema, note: z.string().nullable() }),
+      ),
+    }),
+  },
+  'migrate:rlsRollback': {
+    access: 'super-admin',
+    summary: 'Take the row-level security phase back out: its policies dropped, each table’s RLS as it was, the indexes it made dropped',
+    input: z.object({ databaseUrl: DbUrl.optional(), confirm: z.literal(true, { message: 'rollback removes the policies: confirm it' }) }).strict(),
+    output: z.object({ id: z.number(), tables: z.array(z.string()) }),
   },
   'migrate:rollback': {
     access: 'super-admin',

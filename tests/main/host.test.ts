@@ -101,6 +101,10 @@ describe('the HTTP host door', () => {
       'migrate:verify': { databaseUrl: crm.databaseUrl },
       'migrate:rollback': { confirm: true, databaseUrl: crm.databaseUrl },
       'migrate:backupVerify': { databaseUrl: crm.databaseUrl },
+      'migrate:rlsPlan': { databaseUrl: crm.databaseUrl },
+      'migrate:rlsApply': { confirm: true, databaseUrl: crm.databaseUrl },
+      'migrate:rlsProve': { databaseUrl: crm.databaseUrl },
+      'migrate:rlsRollback': { confirm: true, databaseUrl: crm.databaseUrl },
       'code:audit': { src: join(FIXTURE_DIR, 'backend') },
       'code:handlers': {},
     };

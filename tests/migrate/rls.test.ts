@@ -6,7 +6,11 @@ import { runMigration } from '../../src-main/migrate/runner.ts';
 import { planRls, rlsPitfalls, rlsSql } from '../../src-main/migrate/rls.ts';
 import { applyRls, proveRls, rollbackRls } from '../../src-main/migrate/rlsPhase.ts';
 import { readSchemaSnapshot } from '../../src-main/pgdb/snapshot.ts';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestCrm } from '../support/crm.ts';
+import { DEMO_IDENTITIES } from '../support/isolation.ts';
+import { runCli, tempHome } from '../support/cli.ts';
 import { referenceProfile } from '../support/console.ts';
 
 const catalogFor = (url: string) => ConnectionProfileSchema.parse(referenceProfile('ref', url)).catalog;
@@ -93,6 +97,41 @@ describe('row-level security as the phase after the backfill', () => {
       await crm.pool.query(`DROP OWNED BY ${role}`).catch(() => {});
       await crm.pool.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
       await crm.close();
+    }
+  }, 180_000);
+
+  it('from the CLI: migrate rls plan, apply, prove (exit 0, then 1 once rolled back), rollback', async () => {
+    const crm = await startTestCrm({ profile: 'legacy' });
+    const role = `crm_app_${randomBytes(3).toString('hex')}`;
+    const home = tempHome('rlscli');
+    try {
+      const catalog = catalogFor(crm.url);
+      expect((await runMigration(crm.databaseUrl, { operator: 'test', plan: await planMigration(crm.databaseUrl, catalog) })).status).toBe('done');
+      await crm.pool.query(`CREATE ROLE ${role} NOLOGIN`);
+      await crm.pool.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await crm.pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
+      const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'TENANTSCOPE_REF_PW' }));
+      writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities }] }));
+      const cli = (args: string[]) =>
+        runCli([...args, '--connection', 'ref', '--db-env', 'TENANTSCOPE_REF_DB', '--json'], {
+          home,
+          env: { TENANTSCOPE_REF_PW: 'demo', TENANTSCOPE_REF_DB: crm.databaseUrl },
+        });
+      const plan = await cli(['migrate', 'rls', 'plan']);
+      expect(plan.code, plan.err).toBe(0);
+      expect(JSON.parse(plan.out)).toMatchObject({ applied: null });
+      expect((await cli(['migrate', 'rls', 'apply'])).code).toBe(2); // not asked off a terminal without --yes
+      expect((await cli(['migrate', 'rls', 'apply', '--yes'])).code).toBe(0);
+      const proven = await cli(['migrate', 'rls', 'prove', '--role', role]);
+      expect(proven.code, proven.out + proven.err).toBe(0);
+      expect(JSON.parse(proven.out).rows.find((r: { table: string }) => r.table === 'calls')).toMatchObject({ read: 'enforced', insert: 'enforced' });
+      expect((await cli(['migrate', 'rls', 'rollback', '--yes'])).code).toBe(0);
+      expect((await cli(['migrate', 'rls', 'prove', '--role', role])).code).toBe(1);
+    } finally {
+      await crm.pool.query(`DROP OWNED BY ${role}`).catch(() => {});
+      await crm.pool.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+      await crm.close();
+      rmSync(home, { recursive: true, force: true });
     }
   }, 180_000);
 });

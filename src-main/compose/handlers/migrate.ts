@@ -4,7 +4,18 @@ import type { HandlersFor, Kernel } from '../kernel.ts';
 import { caller } from '../scope.ts';
 
 type Channels =
-  'migrate:audit' | 'migrate:plan' | 'migrate:run' | 'migrate:control' | 'migrate:status' | 'migrate:verify' | 'migrate:backupVerify' | 'migrate:rollback';
+  | 'migrate:audit'
+  | 'migrate:plan'
+  | 'migrate:run'
+  | 'migrate:control'
+  | 'migrate:status'
+  | 'migrate:verify'
+  | 'migrate:backupVerify'
+  | 'migrate:rlsPlan'
+  | 'migrate:rlsApply'
+  | 'migrate:rlsProve'
+  | 'migrate:rlsRollback'
+  | 'migrate:rollback';
 
 export function migrateHandlers(k: Kernel): HandlersFor<Channels> {
   const migration = new MigrationService(k.bus, k.opts.home);
@@ -34,6 +45,22 @@ export function migrateHandlers(k: Kernel): HandlersFor<Channels> {
     'migrate:status': async ({ databaseUrl }) => migration.status((await target(databaseUrl)).url),
     'migrate:verify': async ({ runId, databaseUrl }) => migration.verify((await target(databaseUrl)).url, runId),
     'migrate:backupVerify': async ({ runId, databaseUrl }) => migration.verifyBackup((await target(databaseUrl)).url, runId),
+    'migrate:rlsPlan': async ({ databaseUrl }) => {
+      const t = await target(databaseUrl);
+      return migration.rlsPlan(t.url, t.catalog);
+    },
+    'migrate:rlsApply': async ({ databaseUrl }) => {
+      const t = await target(databaseUrl);
+      return migration.rlsApply(t.url, t.catalog, t.operator);
+    },
+    'migrate:rlsProve': async ({ databaseUrl, role, company }) => {
+      const t = await target(databaseUrl);
+      return migration.rlsProve(t.url, t.catalog, { role, company });
+    },
+    'migrate:rlsRollback': async ({ databaseUrl }) => {
+      const t = await target(databaseUrl);
+      return migration.rlsRollback(t.url, t.operator);
+    },
     'migrate:rollback': async ({ runId, databaseUrl }) => {
       const t = await target(databaseUrl);
       return migration.rollback(t.url, t.operator, runId);
