@@ -154,7 +154,7 @@ export async function rlsPitfalls(c: pg.ClientBase, plan: RlsPlan): Promise<Pref
   if (me.su || me.by)
     out.push({
       level: 'warn',
-      message: `${me.u}, the user this console connects as, is ${me.su ? 'a superuser' : 'BYPASSRLS'}: the policies do not apply to it. The application must connect as a role that is neither (prove with --role).`,
+      message: `${me.u}, the user this console connects as, is ${me.su ? 'a superuser' : 'BYPASSRLS'}: the policies do not apply to it. The application must connect as a role that is neither: prove as that role (--role, or the Application's role field).`,
     });
   const bypass = (
     await c.query<{ r: string }>(

@@ -8,6 +8,7 @@ import { download } from '../download.ts';
 import { StaticWhen } from '../components/When.tsx';
 import { MigrationRuns } from './MigrationRuns.tsx';
 import { MigrationHealth } from './MigrationHealth.tsx';
+import { MigrationRls } from './MigrationRls.tsx';
 
 /** The fill trigger's measured cost on a table's writes: inserts, and changes of owner or parent. */
 function TriggerCostCell({ cost }: { cost: TriggerCost | undefined }) {
@@ -598,6 +599,7 @@ export function MigrationView() {
         </div>
       </div>
 
+      <MigrationRls />
       <MigrationRuns />
     </section>
   );

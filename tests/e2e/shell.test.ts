@@ -574,6 +574,26 @@ describe('console shell on the demo CRM', () => {
     expect(await p.getByTestId('mig-backup-check').locator('tbody tr').allTextContents()).toHaveLength(3);
     await p.getByTestId('mig-runs').scrollIntoViewIfNeeded();
     await screenshot(p, 'migration-backup-verified');
+    // the row-level security phase on the three migrated tables: planned, applied, proven, rolled back
+    await p.getByTestId('mig-rls-plan').click();
+    await expect.poll(() => p.getByTestId('mig-rls-state').textContent()).toMatch(/^Not applied\. \d+ tables would take policies/);
+    // the demo's database user is a superuser: the view says the policies do not apply to it
+    expect(await p.getByTestId('mig-rls-pitfalls').textContent()).toMatch(/is a superuser: the policies do not apply to it/);
+    await p.getByTestId('mig-rls-apply').click();
+    await p.getByTestId('mig-rls-confirm-yes').click();
+    await expect.poll(() => p.getByTestId('mig-rls-notice').textContent(), { timeout: 30_000 }).toMatch(/^Row-level security phase \d+ applied to \d+ tables/);
+    await expect.poll(() => p.getByTestId('mig-rls-state').textContent()).toMatch(/^Phase \d+ applied to \d+ tables by super@tenantscope\.test/);
+    // proven as the console's own (superuser) role: every probe reaches the other company, as the pitfall said
+    await p.getByTestId('mig-rls-prove').click();
+    await expect.poll(() => p.getByTestId('mig-rls-row-calls').textContent(), { timeout: 30_000 }).toMatch(/^callsleakleak/);
+    await p.getByTestId('mig-rls').scrollIntoViewIfNeeded();
+    await screenshot(p, 'migration-rls');
+    await p.getByTestId('theme-toggle').click();
+    await screenshot(p, 'migration-rls-dark');
+    await p.getByTestId('theme-toggle').click();
+    await p.getByTestId('mig-rls-rollback').click();
+    await p.getByTestId('mig-rls-confirm-yes').click();
+    await expect.poll(() => p.getByTestId('mig-rls-notice').textContent(), { timeout: 30_000 }).toMatch(/^Phase \d+ rolled back/);
     // roll back, confirmed: the demo is as it was
     await p.getByTestId('mig-rollback').click();
     expect(await p.getByTestId('mig-confirm').textContent()).toContain('drops what the run added');
