@@ -73,7 +73,12 @@ export type TablePlan = z.output<typeof TablePlanSchema>;
  */
 export const HEALTH_SIGNALS = {
   replicaLagSeconds: { label: 'replica lag', unit: 's', default: 10, why: 'replicas that serve reads fall behind the writes the backfill makes' },
-  walMiBPerSecond: { label: 'WAL written', unit: 'MiB/s', default: 64, why: 'replicas and the WAL archive must take in every page the backfill changes' },
+  walMiBPerSecond: {
+    label: 'WAL written',
+    unit: 'MiB/s',
+    default: 64,
+    why: 'replicas and the WAL archive must take in every page the backfill changes (with neither, it is shown and never waited on)',
+  },
   archiveBacklog: { label: 'WAL archive backlog', unit: 'segments', default: 50, why: 'segments waiting to be archived: a backup that falls behind' },
   vacuumOnTable: {
     label: 'vacuum on the table',
