@@ -159,7 +159,7 @@ try {
   const triggerFigures = {
     max: Math.max(...ratios),
     median: [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!,
-    tables: Object.fromEntries(triggerCost.map((x) => [x.table, { insert: x.insertRatio, ownerChange: x.updateRatio }])),
+    tables: Object.fromEntries(triggerCost.map((x) => [x.table, x.ratio === null ? { note: x.note } : { insert: x.insertRatio, ownerChange: x.updateRatio }])),
   };
   log(
     `fill trigger cost (with / without, on copies of up to 400 rows): max ${triggerFigures.max}× (${triggerCost.find((x) => x.ratio === triggerFigures.max)?.table}), median ${triggerFigures.median}×`,
