@@ -124,6 +124,8 @@ export const MigrationPlanSchema = z.object({
   schema: z.string(),
   /** the table company_id points at (the users table's company_id references it) */
   companiesTable: z.string(),
+  /** the type company_id is added as: the users table's company_id type (plans made before it was kept: uuid) */
+  companyIdType: z.string().optional(),
   options: z.object({
     notNull: z.boolean(),
     batchSize: z.number(),
@@ -142,6 +144,16 @@ export const MigrationPlanSchema = z.object({
   backupEstimate: z.object({ bytes: z.number(), seconds: z.number() }).optional(),
 });
 export type MigrationPlan = z.output<typeof MigrationPlanSchema>;
+
+/** The types the migration adds company_id as, by information_schema's name for the users table's column. */
+export const COMPANY_ID_TYPES: Readonly<Record<string, string>> = {
+  uuid: 'uuid',
+  integer: 'integer',
+  bigint: 'bigint',
+  smallint: 'smallint',
+  text: 'text',
+  'character varying': 'varchar',
+};
 
 export const RunStatusSchema = z.enum(['running', 'paused', 'done', 'failed', 'rolled-back']);
 export type RunStatus = z.output<typeof RunStatusSchema>;

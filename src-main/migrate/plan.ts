@@ -1,5 +1,12 @@
 import type { Catalog, Derivation, Resource } from '../../src-shared/catalog.ts';
-import type { HealthThresholds, MigrationPlan, PlanStep, TableDerivation, TablePlan } from '../../src-shared/migration.ts';
+import {
+  COMPANY_ID_TYPES,
+  type HealthThresholds,
+  type MigrationPlan,
+  type PlanStep,
+  type TableDerivation,
+  type TablePlan,
+} from '../../src-shared/migration.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { columnNames, companiesTableOf, hasColumn, primaryKey, type SchemaSnapshot } from '../pgdb/snapshot.ts';
 import { ident } from '../pgdb/target.ts';
@@ -212,9 +219,10 @@ export function buildPlan(
   };
   const { snapshot } = walk;
   const companiesTable = companiesTableOf(snapshot, walk.usersTable);
+  const companyIdType = companyIdTypeOf(snapshot, walk.usersTable);
   const tables = order([...walk.drafts.values()].map((d) => tablePlan(d, counts.planned.get(d.table) ?? { rows: 0, orphans: 0, shared: 0 }, snapshot)));
   const steps: PlanStep[] = [];
-  for (const t of tables) steps.push(...stepsFor(t, { ...options, schema: snapshot.schema, companiesTable }, steps.length + 1));
+  for (const t of tables) steps.push(...stepsFor(t, { ...options, schema: snapshot.schema, companiesTable, companyIdType }, steps.length + 1));
   const skipped = walk.filled.map((table) => {
     const missing = counts.missing.get(table) ?? 0;
     return {
@@ -231,6 +239,7 @@ export function buildPlan(
     database: meta.database,
     schema: snapshot.schema,
     companiesTable,
+    companyIdType,
     options,
     tables,
     steps,
@@ -239,6 +248,18 @@ export function buildPlan(
     estimate: { rows, seconds: rows / ESTIMATE_ROWS_PER_SECOND, bytes: tables.reduce((a, t) => a + t.estimate.columnBytes + t.estimate.indexBytes, 0) },
     backupEstimate: { bytes: backupBytes, seconds: backupBytes / BACKUP_BYTES_PER_SECOND },
   };
+}
+
+/** The type company_id is added as: the users table's own company_id's (uuid when it cannot be read). */
+function companyIdTypeOf(snapshot: SchemaSnapshot, usersTable: string): string {
+  const type = snapshot.tables.get(usersTable)?.columns.find((c) => c.name === 'company_id')?.type ?? 'uuid';
+  const sql = COMPANY_ID_TYPES[type];
+  if (!sql)
+    throw new AppError(
+      'invalid-input',
+      `${usersTable}.company_id is ${type}; the migration adds company_id as ${Object.keys(COMPANY_ID_TYPES).join(', ')}. Tell us about your schema.`,
+    );
+  return sql;
 }
 
 /** "owner:user_id" or "parent:documents.document_id" as a catalog derivation. */

@@ -1,4 +1,4 @@
-import { HEALTH_SIGNALS, StepKindSchema, type MigrationPlan } from '../../src-shared/migration.ts';
+import { COMPANY_ID_TYPES, HEALTH_SIGNALS, StepKindSchema, type MigrationPlan } from '../../src-shared/migration.ts';
 import { AppError } from '../../src-shared/result.ts';
 
 const PLAN_LIMITS = { batchSize: [1, 1_000_000], lockTimeoutMs: [1, 600_000] } as const;
@@ -33,6 +33,8 @@ export function checkPlanShape(plan: MigrationPlan, runId: number): void {
   for (const [key, v] of Object.entries(plan.options.health ?? {}))
     if (!(key in HEALTH_SIGNALS) || typeof v !== 'number' || !Number.isFinite(v) || v < 0)
       throw changedPlan(runId, `options.health.${key} is ${JSON.stringify(v)}, not a threshold`);
+  if (plan.companyIdType !== undefined && !Object.values(COMPANY_ID_TYPES).includes(plan.companyIdType))
+    throw changedPlan(runId, `companyIdType is ${JSON.stringify(plan.companyIdType)}`);
   const tables = new Set(plan.tables.map((t) => t.table));
   const odd = plan.steps.find((s) => !StepKindSchema.safeParse(s.kind).success || !tables.has(s.table));
   if (odd) throw changedPlan(runId, `a step of kind ${JSON.stringify(odd.kind)} on ${JSON.stringify(odd.table)}`);

@@ -11,7 +11,13 @@ export function checkStoredPlan(plan: MigrationPlan, runId: number): void {
   checkPlanShape(plan, runId);
   const rebuilt: PlanStep[] = [];
   for (const t of plan.tables)
-    rebuilt.push(...stepsFor(t, { notNull: plan.options.notNull, schema: plan.schema, companiesTable: plan.companiesTable }, rebuilt.length + 1));
+    rebuilt.push(
+      ...stepsFor(
+        t,
+        { notNull: plan.options.notNull, schema: plan.schema, companiesTable: plan.companiesTable, companyIdType: plan.companyIdType ?? 'uuid' },
+        rebuilt.length + 1,
+      ),
+    );
   if (rebuilt.length !== plan.steps.length) throw changedPlan(runId, `${plan.steps.length} steps where its tables make ${rebuilt.length}`);
   rebuilt.forEach((r, i) => {
     const s = plan.steps[i]!;

@@ -103,7 +103,7 @@ async function foreignKeyStandIn(c: pg.ClientBase, src: string, fn: string): Pro
 }
 
 /** The two copies of the table, their timed loops, and the trigger on one of them. */
-async function prepare(c: pg.ClientBase, schema: string, t: TablePlan, parentPlanned: boolean): Promise<number> {
+async function prepare(c: pg.ClientBase, schema: string, t: TablePlan, parentPlanned: boolean, companyIdType: string): Promise<number> {
   const src = `${ident(schema)}.${ident(t.table)}`;
   const cols = t.columns.map(ident).join(', ');
   const F = ident(t.derivation.field);
@@ -119,7 +119,7 @@ async function prepare(c: pg.ClientBase, schema: string, t: TablePlan, parentPla
   const statements = {} as Record<Loop, string>;
   for (const copy of ['plain', 'trig'] as const) {
     await c.query(`CREATE TABLE ${copies[copy]} (LIKE ${src} INCLUDING DEFAULTS INCLUDING INDEXES)`);
-    await c.query(`ALTER TABLE ${copies[copy]} ADD COLUMN company_id uuid`);
+    await c.query(`ALTER TABLE ${copies[copy]} ADD COLUMN company_id ${companyIdType}`);
     statements[`${copy}_insert`] = `INSERT INTO ${copies[copy]} (${cols}) SELECT ${cols} FROM pg_temp.ts_src WHERE ts_n = $1`;
     // each row to the next sample row's owner or parent: a change of owner, as a reassignment is
     statements[`${copy}_update`] =
@@ -130,15 +130,15 @@ async function prepare(c: pg.ClientBase, schema: string, t: TablePlan, parentPla
   if (fks)
     for (const copy of Object.values(copies)) await c.query(`CREATE TRIGGER ts_fks AFTER INSERT OR UPDATE ON ${copy} FOR EACH ROW EXECUTE FUNCTION ${fks}()`);
   // a parent the plan migrates first has no company_id yet: the same lookup, reading its row (ctid) for the value
-  await c.query(fillFunctionSql(t, schema, named('fill'), parentPlanned ? '(CASE WHEN s.ctid IS NULL THEN NULL END)::uuid' : undefined));
+  await c.query(fillFunctionSql(t, schema, named('fill'), parentPlanned ? `(CASE WHEN s.ctid IS NULL THEN NULL END)::${companyIdType}` : undefined));
   await c.query(fillTriggerSql(t, 'ts_fill', copies.trig, named('fill')));
   return n;
 }
 
-async function measureTable(c: pg.ClientBase, schema: string, t: TablePlan, parentPlanned: boolean): Promise<TriggerCost> {
+async function measureTable(c: pg.ClientBase, schema: string, t: TablePlan, parentPlanned: boolean, companyIdType: string): Promise<TriggerCost> {
   await c.query('BEGIN');
   try {
-    const n = await prepare(c, schema, t, parentPlanned);
+    const n = await prepare(c, schema, t, parentPlanned, companyIdType);
     if (n === 0) {
       await c.query('ROLLBACK');
       return notMeasured(t.table, 'no rows to sample');
@@ -176,9 +176,9 @@ export async function measureTriggerCost(target: PgTarget, plan: MigrationPlan, 
     const out: TriggerCost[] = [];
     for (const t of plan.tables) {
       const parentPlanned = t.derivation.kind === 'parent' && planned.has(t.derivation.parentTable);
-      let best = await measureTable(c, plan.schema, t, parentPlanned);
+      let best = await measureTable(c, plan.schema, t, parentPlanned, plan.companyIdType ?? 'uuid');
       for (let again = 0; again < 2 && best.ratio !== null && best.ratio > limit; again++) {
-        const next = await measureTable(c, plan.schema, t, parentPlanned);
+        const next = await measureTable(c, plan.schema, t, parentPlanned, plan.companyIdType ?? 'uuid');
         if (next.ratio !== null && next.ratio < best.ratio!) best = next;
       }
       out.push(best);

@@ -16,7 +16,7 @@ const table: TablePlan = {
   names: { index: 'idx_calls_company_id', fk: 'fk_calls_company_id', check: 'calls_company_id_not_null', trigger: 'ts_fill_calls', fn: 'ts_fill_calls_fn' },
   note: null,
 };
-const opts = { notNull: true, schema: 'public', companiesTable: 'companies' };
+const opts = { notNull: true, schema: 'public', companiesTable: 'companies', companyIdType: 'uuid' };
 
 describe('the migration as steps: one module a kind, the runner and rollback loop over the registry', () => {
   it('has a kind for every step the contract names, in the order a table runs them', () => {

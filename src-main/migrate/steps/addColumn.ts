@@ -7,8 +7,8 @@ import { ddlRun, type StepKindDef } from './types.ts';
 export const addColumn: StepKindDef = {
   kind: 'add-column',
   applies: () => true,
-  make: (t) => ({
-    sql: `ALTER TABLE ${ident(t.table)} ADD COLUMN company_id uuid;`,
+  make: (t, opts) => ({
+    sql: `ALTER TABLE ${ident(t.table)} ADD COLUMN company_id ${opts.companyIdType};`,
     locks: 'ACCESS EXCLUSIVE for a catalog change only (no rewrite: the column is nullable with no default)',
   }),
   run: ddlRun(async (c, t, ctx) => {

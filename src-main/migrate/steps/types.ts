@@ -8,6 +8,8 @@ export interface StepOptions {
   notNull: boolean;
   schema: string;
   companiesTable: string;
+  /** the type company_id is added as (one of COMPANY_ID_TYPES) */
+  companyIdType: string;
 }
 
 /** Changed while a run goes on (the console's pause button, the throttle). */
