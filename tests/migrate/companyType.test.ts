@@ -30,7 +30,9 @@ describe("company_id is added as the CRM's own type", () => {
       expect(r.verification!.ok, JSON.stringify(r.verification)).toBe(true);
       const wrong = await c.query('SELECT count(*)::int AS n FROM notes n JOIN users u ON u.id = n.user_id WHERE n.company_id IS DISTINCT FROM u.company_id');
       expect(wrong.rows[0].n).toBe(0);
-      expect((await c.query(`SELECT data_type FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'company_id'`)).rows[0].data_type).toBe('integer');
+      expect(
+        (await c.query(`SELECT data_type FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'company_id'`)).rows[0].data_type,
+      ).toBe('integer');
     } finally {
       await c.end();
       await db.drop();
