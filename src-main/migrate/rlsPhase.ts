@@ -41,54 +41,60 @@ export async function appliedRls(c: pg.ClientBase): Promise<{ id: number; applie
   return r ? { id: Number(r.id), appliedBy: r.applied_by, appliedAt: new Date(r.applied_at).toISOString(), tables: Object.keys(r.tables).length } : null;
 }
 
-/** Applies the phase: indexes, then every table's policies in one transaction (retried while a lock is held). */
-export async function applyRls(db: PgTarget | string, catalog: Catalog, operator: string, log: (l: string) => void = () => {}): Promise<RlsApplied> {
+/** `fn` on a session of its own holding the migration's lock (one change at a time), with the phase applied now. */
+async function inRlsSession<T>(db: PgTarget | string, fn: (c: pg.ClientBase, open: Awaited<ReturnType<typeof openPhase>>) => Promise<T>): Promise<T> {
   return onTarget(db, async (target) => {
     const c = await target.client('tenantscope-rls');
     try {
       await takeLock(c);
       await ensureState(c);
-      const open = await openPhase(c);
-      if (open) throw new AppError('conflict', `Row-level security phase ${open.id} is applied already (${open.tables.length} tables): roll it back first.`);
-      const plan = await readRlsPlan(c, catalog);
-      if (!plan.tables.length)
-        throw new AppError('invalid-input', `No table can take the policies yet: ${plan.left.map((l) => `${l.table} (${l.reason})`).join(', ')}.`);
-      const made: string[] = [];
-      for (const t of plan.tables.filter((x) => x.makeIndex)) {
-        await retryOnLock(
-          10,
-          () =>
-            underLockTimeout(c, LOCK_TIMEOUT_MS, false, (x) =>
-              x.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${ident(t.index!)} ON ${ident(t.table)} (company_id)`),
-            ),
-          (n) => log(`${t.table}: the index waited for a lock; retry ${n}`),
-        );
-        made.push(t.index!);
-        log(`${t.table}: index ${t.index} on company_id made`);
-      }
-      const id = await retryOnLock(
-        10,
-        () =>
-          underLockTimeout(c, LOCK_TIMEOUT_MS, true, async (x) => {
-            const before = await rlsState(x, plan);
-            for (const t of plan.tables) for (const sql of tablePolicies(t)) await x.query(sql);
-            return Number(
-              (
-                await x.query(`INSERT INTO ${S}.rls (applied_by, tables, indexes) VALUES ($1, $2, $3) RETURNING id`, [
-                  operator,
-                  JSON.stringify(before),
-                  JSON.stringify(made),
-                ])
-              ).rows[0].id,
-            );
-          }),
-        (n) => log(`the policies waited for a lock; retry ${n}`),
-      );
-      log(`row-level security on ${plan.tables.length} tables (phase ${id})`);
-      return { id, tables: plan.tables.map((t) => t.table), indexesMade: made };
+      return await fn(c, await openPhase(c));
     } finally {
       c.release(true);
     }
+  });
+}
+
+/** Applies the phase: indexes, then every table's policies in one transaction (retried while a lock is held). */
+export async function applyRls(db: PgTarget | string, catalog: Catalog, operator: string, log: (l: string) => void = () => {}): Promise<RlsApplied> {
+  return inRlsSession(db, async (c, open) => {
+    if (open) throw new AppError('conflict', `Row-level security phase ${open.id} is applied already (${open.tables.length} tables): roll it back first.`);
+    const plan = await readRlsPlan(c, catalog);
+    if (!plan.tables.length)
+      throw new AppError('invalid-input', `No table can take the policies yet: ${plan.left.map((l) => `${l.table} (${l.reason})`).join(', ')}.`);
+    const made: string[] = [];
+    for (const t of plan.tables.filter((x) => x.makeIndex)) {
+      await retryOnLock(
+        10,
+        () =>
+          underLockTimeout(c, LOCK_TIMEOUT_MS, false, (x) =>
+            x.query(`CREATE INDEX CONCURRENTLY IF NOT EXISTS ${ident(t.index!)} ON ${ident(t.table)} (company_id)`),
+          ),
+        (n) => log(`${t.table}: the index waited for a lock; retry ${n}`),
+      );
+      made.push(t.index!);
+      log(`${t.table}: index ${t.index} on company_id made`);
+    }
+    const id = await retryOnLock(
+      10,
+      () =>
+        underLockTimeout(c, LOCK_TIMEOUT_MS, true, async (x) => {
+          const before = await rlsState(x, plan);
+          for (const t of plan.tables) for (const sql of tablePolicies(t)) await x.query(sql);
+          return Number(
+            (
+              await x.query(`INSERT INTO ${S}.rls (applied_by, tables, indexes) VALUES ($1, $2, $3) RETURNING id`, [
+                operator,
+                JSON.stringify(before),
+                JSON.stringify(made),
+              ])
+            ).rows[0].id,
+          );
+        }),
+      (n) => log(`the policies waited for a lock; retry ${n}`),
+    );
+    log(`row-level security on ${plan.tables.length} tables (phase ${id})`);
+    return { id, tables: plan.tables.map((t) => t.table), indexesMade: made };
   });
 }
 
@@ -111,28 +117,20 @@ async function rlsState(c: pg.ClientBase, plan: RlsPlan): Promise<Before> {
 
 /** Takes the applied phase back out: its policies dropped, each table's RLS as before, the indexes it made dropped. */
 export async function rollbackRls(db: PgTarget | string, operator: string, log: (l: string) => void = () => {}): Promise<{ id: number; tables: string[] }> {
-  return onTarget(db, async (target) => {
-    const c = await target.client('tenantscope-rls');
-    try {
-      await takeLock(c);
-      await ensureState(c);
-      const open = await openPhase(c);
-      if (!open) throw new AppError('not-found', 'No row-level security phase is applied.');
-      await retryOnLock(
-        10,
-        () =>
-          underLockTimeout(c, LOCK_TIMEOUT_MS, true, async (x) => {
-            for (const t of open.tables) for (const sql of tableUndo(t, open.before[t]!)) await x.query(sql);
-            await x.query(`UPDATE ${S}.rls SET rolled_back_by = $2, rolled_back_at = now() WHERE id = $1`, [open.id, operator]);
-          }),
-        (n) => log(`the rollback waited for a lock; retry ${n}`),
-      );
-      for (const ix of open.indexes) await c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(ix)}`);
-      log(`row-level security phase ${open.id} rolled back: ${open.tables.length} tables as before`);
-      return { id: open.id, tables: open.tables };
-    } finally {
-      c.release(true);
-    }
+  return inRlsSession(db, async (c, open) => {
+    if (!open) throw new AppError('not-found', 'No row-level security phase is applied.');
+    await retryOnLock(
+      10,
+      () =>
+        underLockTimeout(c, LOCK_TIMEOUT_MS, true, async (x) => {
+          for (const t of open.tables) for (const sql of tableUndo(t, open.before[t]!)) await x.query(sql);
+          await x.query(`UPDATE ${S}.rls SET rolled_back_by = $2, rolled_back_at = now() WHERE id = $1`, [open.id, operator]);
+        }),
+      (n) => log(`the rollback waited for a lock; retry ${n}`),
+    );
+    for (const ix of open.indexes) await c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(ix)}`);
+    log(`row-level security phase ${open.id} rolled back: ${open.tables.length} tables as before`);
+    return { id: open.id, tables: open.tables };
   });
 }
 

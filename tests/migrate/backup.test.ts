@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -11,8 +11,7 @@ import { migrationRuns, rollbackMigration, runMigration } from '../../src-main/m
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { referenceProfile } from '../support/console.ts';
 import { debianPostgresBin, startDebianPostgres } from '../support/debianPostgres.ts';
-import { DEMO_IDENTITIES } from '../support/isolation.ts';
-import { runCli, tempHome } from '../support/cli.ts';
+import { referenceCli, referenceHome } from '../support/referenceCli.ts';
 
 const catalogFor = (url: string) => ConnectionProfileSchema.parse(referenceProfile('ref', url)).catalog;
 const TABLES = ['calls', 'emails'];
@@ -161,15 +160,9 @@ describe('the backup a run takes before its first change', () => {
 
   it('from the CLI: migrate run backs up by default, migrate backup verify proves it restores (exit 0), --no-backup is recorded', async () => {
     const crm = await startTestCrm({ profile: 'legacy' });
-    const home = tempHome('migbackup');
+    const home = referenceHome(crm, 'migbackup');
     try {
-      const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'TENANTSCOPE_REF_PW' }));
-      writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities }] }));
-      const cli = (args: string[]) =>
-        runCli([...args, '--connection', 'ref', '--db-env', 'TENANTSCOPE_REF_DB', '--json'], {
-          home,
-          env: { TENANTSCOPE_REF_PW: 'demo', TENANTSCOPE_REF_DB: crm.databaseUrl },
-        });
+      const cli = referenceCli(crm, home);
       // the health thresholds go into the plan; a signal the runner does not know is refused
       const planned = await cli(['migrate', 'plan', '--tables', TABLES.join(','), '--health', 'walMiBPerSecond=5', '--health', 'longestTransactionSeconds=60']);
       expect(JSON.parse(planned.out).plan.options.health).toEqual({ walMiBPerSecond: 5, longestTransactionSeconds: 60 });

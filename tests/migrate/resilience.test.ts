@@ -1,13 +1,11 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
 import { planMigration } from '../../src-main/migrate/planner.ts';
 import { fingerprint, runMigration, verifyMigration } from '../../src-main/migrate/runner.ts';
 import { startTestCrm, type TestCrm } from '../support/crm.ts';
 import { referenceProfile } from '../support/console.ts';
-import { DEMO_IDENTITIES } from '../support/isolation.ts';
-import { runCli, tempHome, waitFor } from '../support/cli.ts';
+import { runCli, waitFor } from '../support/cli.ts';
+import { referenceHome } from '../support/referenceCli.ts';
 
 const TABLES = ['calls', 'emails', 'documents', 'document_signatures'];
 
@@ -31,19 +29,12 @@ async function grow(crm: TestCrm, calls: number, emails: number): Promise<void> 
   );
 }
 
-function homeFor(crm: TestCrm): string {
-  const home = tempHome('migcli');
-  const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'TENANTSCOPE_REF_PW' }));
-  writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities }] }));
-  return home;
-}
-
 describe('the migration runner under crashes and live writers', () => {
   it('kill -9 mid-backfill 10 times: each resume goes on from the last batch it committed, and the last one completes with fingerprints equal', async () => {
     const crm = await startTestCrm({ profile: 'legacy' });
     try {
       await grow(crm, 30_000, 10_000);
-      const home = homeFor(crm);
+      const home = referenceHome(crm, 'migcli');
       const catalog = ConnectionProfileSchema.parse(referenceProfile('ref', crm.url)).catalog;
       const plan = await planMigration(crm.databaseUrl, catalog, { tables: TABLES });
       const before = new Map<string, string>();

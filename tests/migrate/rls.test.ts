@@ -6,11 +6,9 @@ import { runMigration } from '../../src-main/migrate/runner.ts';
 import { planRls, rlsPitfalls, rlsSql } from '../../src-main/migrate/rls.ts';
 import { applyRls, proveRls, rollbackRls } from '../../src-main/migrate/rlsPhase.ts';
 import { readSchemaSnapshot } from '../../src-main/pgdb/snapshot.ts';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { startTestCrm } from '../support/crm.ts';
-import { DEMO_IDENTITIES } from '../support/isolation.ts';
-import { runCli, tempHome } from '../support/cli.ts';
+import { referenceCli, referenceHome } from '../support/referenceCli.ts';
 import { referenceProfile } from '../support/console.ts';
 
 const catalogFor = (url: string) => ConnectionProfileSchema.parse(referenceProfile('ref', url)).catalog;
@@ -103,20 +101,14 @@ describe('row-level security as the phase after the backfill', () => {
   it('from the CLI: migrate rls plan, apply, prove (exit 0, then 1 once rolled back), rollback', async () => {
     const crm = await startTestCrm({ profile: 'legacy' });
     const role = `crm_app_${randomBytes(3).toString('hex')}`;
-    const home = tempHome('rlscli');
+    const home = referenceHome(crm, 'rlscli');
     try {
       const catalog = catalogFor(crm.url);
       expect((await runMigration(crm.databaseUrl, { operator: 'test', plan: await planMigration(crm.databaseUrl, catalog) })).status).toBe('done');
       await crm.pool.query(`CREATE ROLE ${role} NOLOGIN`);
       await crm.pool.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
       await crm.pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
-      const identities = DEMO_IDENTITIES.map(([label, username]) => ({ label, username, passwordEnv: 'TENANTSCOPE_REF_PW' }));
-      writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [{ ...referenceProfile('ref', crm.url), identities }] }));
-      const cli = (args: string[]) =>
-        runCli([...args, '--connection', 'ref', '--db-env', 'TENANTSCOPE_REF_DB', '--json'], {
-          home,
-          env: { TENANTSCOPE_REF_PW: 'demo', TENANTSCOPE_REF_DB: crm.databaseUrl },
-        });
+      const cli = referenceCli(crm, home);
       const plan = await cli(['migrate', 'rls', 'plan']);
       expect(plan.code, plan.err).toBe(0);
       expect(JSON.parse(plan.out)).toMatchObject({ applied: null });
