@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Catalog } from '../../src-shared/catalog.ts';
 import type { PreflightItem } from '../../src-shared/migration.ts';
-import { hasColumn, readSchemaSnapshot, type SchemaSnapshot } from '../pgdb/snapshot.ts';
+import { hasColumn, primaryKey, readSchemaSnapshot, type SchemaSnapshot } from '../pgdb/snapshot.ts';
 import { ident } from '../pgdb/target.ts';
 
 /**
@@ -20,6 +20,8 @@ const CASTS: Record<string, string> = { uuid: 'uuid', integer: 'integer', bigint
 
 export interface RlsTable {
   table: string;
+  /** its primary key's column (the proof finds the other company's row by it); null without a one-column key */
+  key: string | null;
   /** rows with no company are every company's (readable, never writable) */
   shared: boolean;
   /** an index that leads with company_id, or the one the phase makes */
@@ -65,8 +67,10 @@ export function planRls(snapshot: SchemaSnapshot, catalog: Catalog): RlsPlan {
       continue;
     }
     const leading = t.keys.find((k) => k.kind !== 'f' && k.columns[0] === 'company_id');
+    const pk = primaryKey(snapshot, table);
     plan.tables.push({
       table,
+      key: pk?.length === 1 ? pk[0]! : null,
       shared: r.ownerless === 'shared',
       index: leading?.name ?? `${POLICY_PREFIX}${table}_company_id`.slice(0, 63),
       makeIndex: !leading,

@@ -199,14 +199,15 @@ export async function proveRls(
           // the other company's row, read as the console's user before the role is taken
           const other = (await c.query(`SELECT to_jsonb(x) AS row FROM ${T} x WHERE company_id IS NOT NULL AND company_id::text <> $1 LIMIT 1`, [company]))
             .rows[0]?.row as Record<string, unknown> | undefined;
-          if (!other) {
-            rows.push({ table: t.table, read: 'skipped', update: 'skipped', delete: 'skipped', insert: 'skipped', note: 'no row of another company' });
+          if (!other || !t.key) {
+            const note = t.key ? 'no row of another company' : 'no one-column primary key to find the row by';
+            rows.push({ table: t.table, read: 'skipped', update: 'skipped', delete: 'skipped', insert: 'skipped', note });
             continue;
           }
           await c.query('SAVEPOINT tbl');
           if (opts.role) await c.query(`SET LOCAL ROLE ${ident(opts.role)}`);
           await c.query(`SELECT set_config($1, $2, true)`, [SETTING, company]);
-          const key = 'id' in other ? 'id' : Object.keys(other)[0]!;
+          const key = t.key;
           const id = String(other[key]);
           const read = await probe(c, `SELECT count(*)::int AS n FROM ${T} WHERE ${ident(key)}::text = $1`, [id], 'none');
           const update = await probe(c, `UPDATE ${T} SET company_id = company_id WHERE ${ident(key)}::text = $1`, [id], 'none');

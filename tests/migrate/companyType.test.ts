@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { applyRls, proveRls, rollbackRls } from '../../src-main/migrate/rlsPhase.ts';
 import { describe, expect, it } from 'vitest';
 import { planMigration } from '../../src-main/migrate/planner.ts';
 import { runMigration } from '../../src-main/migrate/runner.ts';
@@ -8,14 +10,14 @@ import { createTestDatabase } from '../support/crm.ts';
 import { notesCatalog } from '../support/notesCrm.ts';
 
 describe("company_id is added as the CRM's own type", () => {
-  it('a CRM whose companies have integer ids gets an integer company_id, filled, with its foreign key validated', async () => {
+  it('a CRM whose companies have integer ids and whose key is not "id" gets an integer company_id, filled, its foreign key validated, and policies that hold', async () => {
     const db = await createTestDatabase();
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
       await c.query('CREATE TABLE companies (id serial PRIMARY KEY, name text)');
       await c.query('CREATE TABLE users (id serial PRIMARY KEY, company_id integer REFERENCES companies (id))');
-      await c.query('CREATE TABLE notes (id bigserial PRIMARY KEY, user_id integer REFERENCES users (id), body text)');
+      await c.query('CREATE TABLE notes (body text, user_id integer REFERENCES users (id), note_key bigserial PRIMARY KEY)');
       await c.query(`INSERT INTO companies (name) VALUES ('a'), ('b')`);
       await c.query('INSERT INTO users (company_id) VALUES (1), (2), (2)');
       await c.query(`INSERT INTO notes (user_id, body) SELECT 1 + g % 3, 'n' || g FROM generate_series(1, 200) g`);
@@ -33,6 +35,26 @@ describe("company_id is added as the CRM's own type", () => {
       expect(
         (await c.query(`SELECT data_type FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'company_id'`)).rows[0].data_type,
       ).toBe('integer');
+
+      // row-level security on it: the policies cast the setting to integer; the proof finds rows by its own key (not "id", not first)
+      const role = `notes_app_${randomBytes(3).toString('hex')}`;
+      await c.query(`CREATE ROLE ${role} NOLOGIN`);
+      try {
+        await c.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+        await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${role}`);
+        await c.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
+        expect((await proveRls(db.url, notesCatalog, { role })).rows).toEqual([
+          { table: 'notes', read: 'leak', update: 'leak', delete: 'leak', insert: 'leak', note: null },
+        ]);
+        await applyRls(db.url, notesCatalog, 'test');
+        expect((await proveRls(db.url, notesCatalog, { role })).rows).toEqual([
+          { table: 'notes', read: 'enforced', update: 'enforced', delete: 'enforced', insert: 'enforced', note: null },
+        ]);
+        await rollbackRls(db.url, 'test');
+      } finally {
+        await c.query(`DROP OWNED BY ${role}`);
+        await c.query(`DROP ROLE ${role}`);
+      }
     } finally {
       await c.end();
       await db.drop();

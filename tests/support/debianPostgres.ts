@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src-crm/db.ts';
 
 /**
  * A PostgreSQL cluster of the machine's own packages (Debian's /usr/lib/postgresql/<n>/bin),
@@ -19,16 +19,6 @@ export function debianPostgresBin(): string | null {
     .sort((a, b) => b - a);
   return majors.length ? join(root, String(majors[0]), 'bin') : null;
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 
 export async function startDebianPostgres(bin: string): Promise<{ adminUrl: string; stop(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'debian-pg-'));
