@@ -19,7 +19,7 @@ import {
 import { auditSchema } from './schemaAudit.ts';
 import { backupDirFor, backupPreflight, verifyBackup } from './backup.ts';
 import { readRlsPlan, rlsPitfalls, rlsSql } from './rls.ts';
-import { appliedRls, applyRls, proveRls, rollbackRls } from './rlsPhase.ts';
+import { appliedRls, applyRls, proveRls, rollbackRls, tablesUnderRls } from './rlsPhase.ts';
 import { MAX_TRIGGER_OVERHEAD, measureTriggerCost, triggerCostPreflight } from './triggerCost.ts';
 import type { TriggerCost } from '../../src-shared/migration.ts';
 
@@ -87,7 +87,11 @@ export class MigrationService {
   plan(url: string, catalog: Catalog, input: Input<'migrate:plan'>): Promise<Output<'migrate:plan'>> {
     return onTarget(url, async (target) => {
       const plan = await planMigration(target, catalog, this.planOptions(input));
-      return { plan, sql: planSql(plan), ...(await this.checks(target, plan, { backup: true, maxTriggerOverhead: input.maxTriggerOverhead })) };
+      const checks = await this.checks(target, plan, { backup: true, maxTriggerOverhead: input.maxTriggerOverhead });
+      if (!input.rls) return { plan, sql: planSql(plan), ...checks };
+      // the phase as it will be once this plan has run: its tables have company_id and its index
+      const rls = await target.reading('tenantscope-rls-plan', (c) => readRlsPlan(c, catalog, plan));
+      return { plan, sql: planSql(plan), ...checks, rls: { sql: rlsSql(rls), tables: rls.tables.map((t) => t.table), left: rls.left } };
     });
   }
 
@@ -128,9 +132,31 @@ export class MigrationService {
         },
         onLog: (line) => this.log(runId, line),
       });
-      return { ...r, plan: plan ?? null, preflight: checks };
+      if (!input.rls) return { ...r, plan: plan ?? null, preflight: checks };
+      return { ...r, plan: plan ?? null, preflight: checks, rls: await this.rlsAfter(target, catalog, operator, r) };
     } finally {
       this.control = null;
+    }
+  }
+
+  /** The row-level security phase after a run: applied only once the run is done and verified. */
+  private async rlsAfter(
+    target: PgTarget,
+    catalog: Catalog,
+    operator: string,
+    r: { runId: number | null; status: string; verification: { ok: boolean } | null },
+  ): Promise<NonNullable<Output<'migrate:run'>['rls']>> {
+    const not = (message: string) => {
+      this.log(r.runId, message);
+      return { applied: null, message };
+    };
+    if (r.status !== 'done' || !r.verification?.ok)
+      return not(`row-level security not applied: run ${r.runId} is ${r.status === 'done' ? 'done but does not verify' : r.status}`);
+    try {
+      const a = await applyRls(target, catalog, operator, (l) => this.log(r.runId, l));
+      return { applied: { id: a.id, tables: a.tables }, message: `row-level security phase ${a.id} applied to ${a.tables.length} tables` };
+    } catch (e) {
+      return not(`row-level security not applied: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
@@ -187,8 +213,10 @@ export class MigrationService {
     return rollbackRls(url, operator, (l) => this.log(null, l));
   }
 
-  async rollback(url: string, operator: string, runId?: number): Promise<Output<'migrate:rollback'>> {
+  async rollback(url: string, operator: string, runId?: number, rls = false): Promise<Output<'migrate:rollback'>> {
     if (this.control) throw new AppError('conflict', 'A migration is running: pause it before rolling back.');
+    // the policies read company_id: with rls, the phase comes out first (the run's rollback refuses otherwise)
+    if (rls && (await onTarget(url, (t) => t.reading('tenantscope-rls-plan', tablesUnderRls)))) await this.rlsRollback(url, operator);
     return rollbackMigration(url, { runId, operator, onLog: (line) => this.log(runId ?? null, line) });
   }
 }

@@ -16,7 +16,7 @@ import { ident } from '../pgdb/target.ts';
 
 export const SETTING = 'app.company_id';
 export const POLICY_PREFIX = 'tenantscope_rls_';
-const CASTS: Record<string, string> = { uuid: 'uuid', integer: 'integer', bigint: 'bigint', text: 'text', 'character varying': 'text' };
+const CASTS: Record<string, string> = { uuid: 'uuid', integer: 'integer', bigint: 'bigint', smallint: 'smallint', text: 'text', 'character varying': 'text' };
 
 export interface RlsTable {
   table: string;
@@ -37,8 +37,19 @@ export interface RlsPlan {
   left: { table: string; reason: string }[];
 }
 
-/** Which tables get policies, from the catalog and the schema as it is now. */
-export function planRls(snapshot: SchemaSnapshot, catalog: Catalog): RlsPlan {
+/** A migration plan's tables as the phase sees them: company_id of the plan's type, indexed by the plan's index. */
+export interface PlannedCompanyIds {
+  /** absent in plans made before the type was kept: uuid, the only type those added */
+  companyIdType?: string;
+  tables: Array<{ table: string; names: { index: string } }>;
+}
+
+/**
+ * Which tables get policies, from the catalog and the schema as it is now; with `planned`, as it
+ * will be once that migration plan has run (its tables have company_id and its index).
+ */
+export function planRls(snapshot: SchemaSnapshot, catalog: Catalog, planned?: PlannedCompanyIds): RlsPlan {
+  const adds = new Map((planned?.tables ?? []).map((t) => [t.table, t.names.index]));
   const usersTable = catalog.resources.find((r) => r.name === catalog.users)?.table ?? catalog.users;
   const plan: RlsPlan = { schema: snapshot.schema, tables: [], left: [] };
   const seen = new Set<string>();
@@ -56,23 +67,24 @@ export function planRls(snapshot: SchemaSnapshot, catalog: Catalog): RlsPlan {
       plan.left.push({ table, reason: 'not in the database' });
       continue;
     }
-    if (!hasColumn(snapshot, table, 'company_id')) {
+    const has = hasColumn(snapshot, table, 'company_id');
+    if (!has && !adds.has(table)) {
       plan.left.push({ table, reason: 'no company_id yet: run the migration first' });
       continue;
     }
-    const type = t.columns.find((c) => c.name === 'company_id')!.type;
+    const type = has ? t.columns.find((c) => c.name === 'company_id')!.type : (planned!.companyIdType ?? 'uuid');
     const cast = CASTS[type];
     if (!cast) {
       plan.left.push({ table, reason: `company_id is ${type}, which the policies cannot compare with a setting` });
       continue;
     }
-    const leading = t.keys.find((k) => k.kind !== 'f' && k.columns[0] === 'company_id');
+    const leading = has ? t.keys.find((k) => k.kind !== 'f' && k.columns[0] === 'company_id')?.name : adds.get(table);
     const pk = primaryKey(snapshot, table);
     plan.tables.push({
       table,
       key: pk?.length === 1 ? pk[0]! : null,
       shared: r.ownerless === 'shared',
-      index: leading?.name ?? `${POLICY_PREFIX}${table}_company_id`.slice(0, 63),
+      index: leading ?? `${POLICY_PREFIX}${table}_company_id`.slice(0, 63),
       makeIndex: !leading,
       cast,
     });
@@ -213,6 +225,6 @@ export async function rlsPitfalls(c: pg.ClientBase, plan: RlsPlan): Promise<Pref
   return out;
 }
 
-export async function readRlsPlan(c: pg.ClientBase, catalog: Catalog): Promise<RlsPlan> {
-  return planRls(await readSchemaSnapshot(c), catalog);
+export async function readRlsPlan(c: pg.ClientBase, catalog: Catalog, planned?: PlannedCompanyIds): Promise<RlsPlan> {
+  return planRls(await readSchemaSnapshot(c), catalog, planned);
 }

@@ -33,6 +33,13 @@ async function openPhase(c: pg.ClientBase): Promise<{ id: number; tables: string
   return { id: Number(r.id), tables: Object.keys(before), before, indexes: r.indexes as string[] };
 }
 
+/** The tables under the phase applied now, if any (read-only; nothing when the state has never been made). */
+export async function tablesUnderRls(c: pg.ClientBase): Promise<{ id: number; tables: string[] } | null> {
+  const exists = (await c.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'rls'`, [S])).rowCount;
+  const open = exists ? await openPhase(c) : null;
+  return open && { id: open.id, tables: open.tables };
+}
+
 /** The phase applied now, if any (read-only; nothing when the state has never been made). */
 export async function appliedRls(c: pg.ClientBase): Promise<{ id: number; appliedBy: string; appliedAt: string; tables: number } | null> {
   const exists = (await c.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'rls'`, [S])).rowCount;

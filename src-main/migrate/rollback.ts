@@ -5,6 +5,7 @@ import { AppError } from '../../src-shared/result.ts';
 import { retryOnLock, underLockTimeout } from './pg.ts';
 import { ident, onTarget, type PgTarget } from '../pgdb/target.ts';
 import { STATE_SCHEMA } from './sql.ts';
+import { tablesUnderRls } from './rlsPhase.ts';
 import { latestRun, loadRun, logLine, setRunStatus, takeLock, type LoadedRun } from './state.ts';
 import { stepKind } from './steps/registry.ts';
 import type { Undo } from './steps/types.ts';
@@ -57,6 +58,14 @@ async function rollbackOn(
     await takeLock(c);
     const run = await loadRun(c, await latestRun(c, opts.runId));
     if (run.status === 'rolled-back') throw new AppError('conflict', `Run ${run.id} is rolled back already.`);
+    // the policies read company_id: dropping the column under them would fail half-way through the undo
+    const rls = await tablesUnderRls(c);
+    const under = rls?.tables.filter((t) => run.plan.tables.some((p) => p.table === t)) ?? [];
+    if (under.length)
+      throw new AppError(
+        'conflict',
+        `Row-level security phase ${rls!.id} reads company_id on ${under.length} of this run's tables (${under.slice(0, 5).join(', ')}${under.length > 5 ? ', …' : ''}). Nothing was changed: roll the phase back first (\`tenantscope migrate rollback --rls\` does both).`,
+      );
     await c.query(`SET search_path TO ${ident(run.plan.schema)}`);
     let table: string | null = null;
     for (const { table: of, undo } of undos(run)) {

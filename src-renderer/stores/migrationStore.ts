@@ -20,10 +20,21 @@ interface MigrationState {
   error: string | null;
   load(): Promise<void>;
   makePlan(opts: { tables: string[]; notNull: boolean }): Promise<void>;
-  run(opts: { tables: string[]; notNull: boolean; batchSize?: number; delayMs?: number; resume?: boolean; backup?: boolean; probeUrl?: string }): Promise<void>;
+  run(opts: {
+    tables: string[];
+    notNull: boolean;
+    batchSize?: number;
+    delayMs?: number;
+    resume?: boolean;
+    backup?: boolean;
+    probeUrl?: string;
+    /** apply row-level security once the run is done and verified */
+    rls?: boolean;
+  }): Promise<void>;
   control(input: { pause?: boolean; batchSize?: number; delayMs?: number }): Promise<void>;
   verify(): Promise<void>;
-  rollBack(runId: number): Promise<void>;
+  /** rls: take the row-level security phase out first */
+  rollBack(runId: number, rls?: boolean): Promise<void>;
   verifyBackup(runId: number): Promise<void>;
 }
 
@@ -87,7 +98,7 @@ export const useMigration = create<MigrationState>((set, get) => {
         set({ busy: null });
       }
     },
-    async run({ tables, notNull, batchSize, delayMs, resume, backup, probeUrl }) {
+    async run({ tables, notNull, batchSize, delayMs, resume, backup, probeUrl, rls }) {
       follow();
       // a resumed run keeps its log and progress on screen; a new one starts clean
       set({ busy: 'run', error: null, notice: null, verification: null, rollback: null, ...(resume ? {} : { log: [], progress: null }) });
@@ -101,6 +112,7 @@ export const useMigration = create<MigrationState>((set, get) => {
           resume: resume ?? false,
           backup: backup ?? true,
           probeUrl,
+          rls: rls ?? false,
         });
         ended = {
           verification: r.verification,
@@ -110,7 +122,9 @@ export const useMigration = create<MigrationState>((set, get) => {
               : r.verification?.ok
                 ? `Run ${r.runId} done and verified.`
                 : `Run ${r.runId} done; the verification found problems (below).`,
+          ...(r.rls ? (r.rls.applied ? {} : { error: r.rls.message[0]!.toUpperCase() + r.rls.message.slice(1) + '.' }) : {}),
         };
+        if (r.rls?.applied) ended.notice += ` Row-level security phase ${r.rls.applied.id} applied to ${r.rls.applied.tables.length} tables.`;
       } catch (e) {
         ended = { error: message(e) };
       } finally {
@@ -146,10 +160,10 @@ export const useMigration = create<MigrationState>((set, get) => {
         set({ busy: null });
       }
     },
-    async rollBack(runId) {
+    async rollBack(runId, rls) {
       set({ busy: 'rollback', error: null, notice: null });
       try {
-        const r = await call('migrate:rollback', { runId, confirm: true });
+        const r = await call('migrate:rollback', { runId, confirm: true, rls: rls ?? false });
         set({
           rollback: r,
           verification: null,

@@ -43,6 +43,8 @@ export function MigrationView() {
   const [delayMs, setDelayMs] = useState('');
   const [backup, setBackup] = useState(true);
   const [probeUrl, setProbeUrl] = useState('');
+  const [rlsAfter, setRlsAfter] = useState(false);
+  const [rlsOut, setRlsOut] = useState(true);
   const [confirm, setConfirm] = useState<null | { kind: 'run' } | { kind: 'rollback'; runId: number }>(null);
   const logBox = useRef<HTMLDivElement>(null);
   const logFollows = useRef(true);
@@ -286,6 +288,22 @@ export function MigrationView() {
             </label>
           )}
           {confirm.kind === 'run' && (
+            <label
+              className="row small"
+              data-testid="mig-rls-after-option"
+              title="The policies are generated from the catalog; see the row-level security card below"
+            >
+              <input type="checkbox" checked={rlsAfter} onChange={(e) => setRlsAfter(e.target.checked)} data-testid="mig-rls-after" />
+              Then apply row-level security, once the run is done and verified
+            </label>
+          )}
+          {confirm.kind === 'rollback' && (
+            <label className="row small" data-testid="mig-rls-out-option">
+              <input type="checkbox" checked={rlsOut} onChange={(e) => setRlsOut(e.target.checked)} data-testid="mig-rls-out" />
+              Take row-level security out first, if it is applied (its policies read the columns the rollback drops; without this the rollback refuses)
+            </label>
+          )}
+          {confirm.kind === 'run' && (
             <label className="row small" title="Timed with every health sample: the run waits while it answers slowly (over 1 s) or with an error">
               Application URL to watch (optional){' '}
               <input
@@ -314,8 +332,9 @@ export function MigrationView() {
                     delayMs: delayMs ? Number(delayMs) : undefined,
                     backup,
                     probeUrl: probeUrl.trim() || undefined,
+                    rls: rlsAfter,
                   });
-                else void st.rollBack(c.runId);
+                else void st.rollBack(c.runId, rlsOut);
               }}
             >
               {confirm.kind === 'run' ? 'Run the migration' : 'Roll back'}

@@ -35,9 +35,14 @@ export const MigrateOptions = z
     health: HealthThresholdsSchema.strict().optional(),
     /** refuse a table whose writes the fill trigger slows more than this (default 1.5) */
     maxTriggerOverhead: z.number().min(1).max(100).optional(),
+    /** plan: the row-level security phase as it will be after this plan; run: apply it once the run is done and verified */
+    rls: z.boolean().default(false),
     databaseUrl: DbUrl.optional(),
   })
   .strict();
+
+/** The row-level security phase planned beside a migration plan, as SQL. */
+const RlsPhasePlanSchema = z.object({ sql: z.string(), tables: z.array(z.string()), left: z.array(z.object({ table: z.string(), reason: z.string() })) });
 
 export const migrateChannels = {
   'migrate:audit': {
@@ -51,7 +56,14 @@ export const migrateChannels = {
     access: 'super-admin',
     summary: 'The company_id migration plan (read-only): derivation per table, lock-safe steps as SQL, estimates, and a preflight of the database',
     input: MigrateOptions,
-    output: z.object({ plan: MigrationPlanSchema, sql: z.string(), preflight: PreflightSchema, triggerCost: z.array(TriggerCostSchema) }),
+    output: z.object({
+      plan: MigrationPlanSchema,
+      sql: z.string(),
+      preflight: PreflightSchema,
+      triggerCost: z.array(TriggerCostSchema),
+      /** with rls: the phase that follows this plan */
+      rls: RlsPhasePlanSchema.optional(),
+    }),
   },
   'migrate:run': {
     access: 'super-admin',
@@ -75,6 +87,8 @@ export const migrateChannels = {
       verification: VerificationSchema.nullable(),
       plan: MigrationPlanSchema.nullable(),
       preflight: PreflightSchema,
+      /** with rls: the phase applied after the verified run, or why it was not */
+      rls: z.object({ applied: z.object({ id: z.number(), tables: z.array(z.string()) }).nullable(), message: z.string() }).optional(),
     }),
   },
   'migrate:control': {
@@ -161,6 +175,8 @@ export const migrateChannels = {
       .object({
         runId: z.number().int().positive().optional(),
         confirm: z.literal(true, { message: 'rollback drops the columns the run added: confirm it' }),
+        /** take the row-level security phase out first (its policies read the columns the rollback drops) */
+        rls: z.boolean().default(false),
         databaseUrl: DbUrl.optional(),
       })
       .strict(),

@@ -6,7 +6,8 @@ import { runMigration } from '../../src-main/migrate/runner.ts';
 import { planRls, rlsPitfalls, rlsSql } from '../../src-main/migrate/rls.ts';
 import { applyRls, proveRls, rollbackRls } from '../../src-main/migrate/rlsPhase.ts';
 import { readSchemaSnapshot } from '../../src-main/pgdb/snapshot.ts';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { startTestCrm } from '../support/crm.ts';
 import { referenceCli, referenceHome } from '../support/referenceCli.ts';
 import { referenceProfile } from '../support/console.ts';
@@ -126,4 +127,53 @@ describe('row-level security as the phase after the backfill', () => {
       rmSync(home, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('as a phase of the plan: plan --rls writes the policies after the plan, run --rls applies them once verified, rollback refuses without --rls and undoes both with it', async () => {
+    const crm = await startTestCrm({ profile: 'legacy' });
+    const home = referenceHome(crm, 'rlsphase');
+    const policies = async (table: string) =>
+      Number(
+        (await crm.pool.query(`SELECT count(*) FROM pg_policy WHERE polrelid = $1::regclass AND polname LIKE 'tenantscope_rls_%'`, [table])).rows[0].count,
+      );
+    const hasCompany = async (table: string) =>
+      Number(
+        (await crm.pool.query(`SELECT count(*) FROM information_schema.columns WHERE table_name = $1 AND column_name = 'company_id'`, [table])).rows[0].count,
+      );
+    try {
+      const cli = referenceCli(crm, home);
+      // calls has no company_id yet: the phase is planned as the table will be once the plan has run
+      const out = join(home, 'plan.sql');
+      const plan = await cli(['migrate', 'plan', '--rls', '--out', out]);
+      expect(plan.code, plan.err).toBe(0);
+      const planned = JSON.parse(plan.out);
+      expect(planned.rls.tables).toContain('calls');
+      expect(planned.rls.left.map((l: { table: string }) => l.table)).toContain('users');
+      const sql = readFileSync(out, 'utf8');
+      expect(sql.indexOf('CREATE POLICY tenantscope_rls_wall ON "calls"')).toBeGreaterThan(sql.indexOf('ALTER TABLE "calls" ADD COLUMN'));
+      // the plan's own index serves the policies: none of the phase's own is made for calls
+      expect(sql).not.toMatch(/CREATE INDEX CONCURRENTLY IF NOT EXISTS "?tenantscope_rls_calls_company_id/);
+      expect(await policies('calls')).toBe(0);
+
+      const run = await cli(['migrate', 'run', '--rls', '--yes']);
+      expect(run.code, run.err).toBe(0);
+      const ran = JSON.parse(run.out);
+      expect(ran.verification.ok).toBe(true);
+      expect(ran.rls.applied.tables).toContain('calls');
+      expect(await policies('calls')).toBe(5);
+
+      // the policies read company_id: a rollback of the run alone is refused before it changes anything
+      const refused = await cli(['migrate', 'rollback', '--yes']);
+      expect(refused.code).toBe(2);
+      expect(JSON.parse(refused.out).error.message).toMatch(/Row-level security phase \d+ reads company_id .*Nothing was changed/);
+      expect([await policies('calls'), await hasCompany('calls')]).toEqual([5, 1]);
+
+      const both = await cli(['migrate', 'rollback', '--yes', '--rls']);
+      expect(both.code, both.err).toBe(0);
+      expect(JSON.parse(both.out).ok).toBe(true);
+      expect([await policies('calls'), await hasCompany('calls')]).toEqual([0, 0]);
+    } finally {
+      await crm.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -59,7 +59,8 @@ export function migrateCommand(name: string, description: string, planning = fal
         '--max-trigger-overhead <ratio>',
         'refuse a table whose writes the fill trigger slows more than this, as measured on a copy of its rows (default 1.5)',
         (v) => Number(v),
-      );
+      )
+      .option('--rls', 'row-level security after the backfill: plan shows the phase beside the plan; run applies it once the run is done and verified', false);
   }
   return c;
 }
@@ -75,6 +76,7 @@ export type MigrateOpts = {
   batchSize?: number;
   maxTriggerOverhead?: number;
   health?: Record<string, number>;
+  rls?: boolean;
 };
 const planInput = (o: MigrateOpts) => ({
   tables: o.tables,
@@ -83,6 +85,7 @@ const planInput = (o: MigrateOpts) => ({
   batchSize: o.batchSize,
   maxTriggerOverhead: o.maxTriggerOverhead,
   health: o.health && Object.keys(o.health).length ? o.health : undefined,
+  rls: o.rls ?? false,
   databaseUrl: dbOf(o),
 });
 
@@ -169,11 +172,18 @@ migrateCommand('plan', 'The migration plan, read-only: derivation per table, par
       usingServices(out, async (services) => {
         await signInOperator(services, o, 'super_admin');
         const r = await call(services, 'migrate:plan', planInput(o));
+        // with --rls the phase follows the plan in the same SQL, as it will run: after the backfill
+        const sql = r.rls ? `${r.sql}\n-- Then, once the run is done and verified:\n${r.rls.sql}` : r.sql;
         if (o.out) {
-          writeFileSync(o.out, r.sql);
-          out.info(`Wrote the plan (${r.plan.steps.length} steps) as SQL to ${o.out}.`);
+          writeFileSync(o.out, sql);
+          out.info(
+            `Wrote the plan (${r.plan.steps.length} steps${r.rls ? `, then row-level security on ${r.rls.tables.length} tables` : ''}) as SQL to ${o.out}.`,
+          );
         }
-        out.result(r, () => (o.out ? planSummary(r.plan, r.preflight, r.triggerCost) : `${r.sql}\n${planSummary(r.plan, r.preflight, r.triggerCost)}`));
+        const rlsLine = r.rls
+          ? `\nThen row-level security on ${r.rls.tables.length} tables${r.rls.left.length ? `; left out: ${r.rls.left.map((l) => `${l.table} (${l.reason})`).join(', ')}` : ''}.`
+          : '';
+        out.result(r, () => (o.out ? '' : `${sql}\n`) + planSummary(r.plan, r.preflight, r.triggerCost) + rlsLine);
         return r.preflight.some((p) => p.level === 'fail') ? EXIT.problem : EXIT.ok;
       }),
     ),
@@ -229,6 +239,7 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
               : '',
             r.status === 'paused' ? `Run ${r.runId} paused: everything done so far stays. Run \`tenantscope migrate run\` to resume.` : '',
             v ? verificationText(v) : '',
+            r.rls ? `${r.rls.message[0]!.toUpperCase()}${r.rls.message.slice(1)}.` : '',
           ]
             .filter(Boolean)
             .join('\n'),
@@ -241,6 +252,7 @@ migrateCommand('run', 'Run the plan (or resume the unfinished run) with live pro
               : `Run ${r.runId} ${r.status}${v ? (v.ok ? ', verified' : ', NOT verified') : ''}.`,
         );
         if (r.status === 'dry-run') return r.preflight.some((p) => p.level === 'fail') ? EXIT.problem : EXIT.ok;
+        if (r.rls && !r.rls.applied && r.status === 'done') return EXIT.problem;
         return r.status === 'done' && v?.ok ? EXIT.ok : r.status === 'paused' ? EXIT.ok : EXIT.problem;
       }),
     ),
@@ -329,7 +341,8 @@ migrateCommand('verify', 'Verify a run (the newest by default): company_id fille
 migrateCommand('rollback', 'Remove exactly what a run added (the newest by default), then compare schema and fingerprints with before')
   .option('--run <id>', 'the run to roll back', (v) => Number(v))
   .option('--yes', 'confirm: the company_id columns the run added are dropped (asked on a terminal; needed elsewhere)', false)
-  .action((o: MigrateOpts & { run?: number; yes: boolean }) =>
+  .option('--rls', 'take the row-level security phase out first (its policies read the columns the rollback drops)', false)
+  .action((o: MigrateOpts & { run?: number; yes: boolean; rls: boolean }) =>
     run(json(), async (out) =>
       usingServices(out, async (services) => {
         const refusal = 'Rollback drops the company_id columns the run added (running `migrate run` again adds them back). Say --yes to go on.';
@@ -338,7 +351,7 @@ migrateCommand('rollback', 'Remove exactly what a run added (the newest by defau
         const asked = await confirm(
           async () => {
             const runId = o.run ?? (await call(services, 'migrate:status', { databaseUrl: dbOf(o) })).runs[0]?.id;
-            return `Roll back run ${runId ?? '(none recorded)'}? The company_id columns it added are dropped.`;
+            return `Roll back ${o.rls ? 'the row-level security phase, then ' : ''}run ${runId ?? '(none recorded)'}? The company_id columns it added are dropped.`;
           },
           { yes: o.yes },
         );
@@ -346,7 +359,7 @@ migrateCommand('rollback', 'Remove exactly what a run added (the newest by defau
           out.info('Nothing rolled back.');
           return EXIT.ok;
         }
-        const r = await call(services, 'migrate:rollback', { runId: o.run, confirm: true, databaseUrl: dbOf(o) });
+        const r = await call(services, 'migrate:rollback', { runId: o.run, confirm: true, rls: o.rls, databaseUrl: dbOf(o) });
         out.result(r, () =>
           [
             table([

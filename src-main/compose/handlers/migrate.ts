@@ -61,9 +61,9 @@ export function migrateHandlers(k: Kernel): HandlersFor<Channels> {
       const t = await target(databaseUrl);
       return migration.rlsRollback(t.url, t.operator);
     },
-    'migrate:rollback': async ({ runId, databaseUrl }) => {
+    'migrate:rollback': async ({ runId, databaseUrl, rls }) => {
       const t = await target(databaseUrl);
-      return migration.rollback(t.url, t.operator, runId);
+      return migration.rollback(t.url, t.operator, runId, rls);
     },
   };
 }
