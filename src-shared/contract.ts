@@ -10,6 +10,7 @@ import { connectionsChannels } from './contract/connections.ts';
 import { dataChannels } from './contract/data.ts';
 import { isolationChannels } from './contract/isolation.ts';
 import { migrateChannels } from './contract/migrate.ts';
+import { safetyChannels } from './contract/safety.ts';
 import { sessionChannels } from './contract/session.ts';
 import { syncChannels } from './contract/sync.ts';
 import { IsolationReportSchema } from './contract/isolation.ts';
@@ -35,6 +36,7 @@ export const contract = {
   ...appChannels,
   ...connectionsChannels,
   ...sessionChannels,
+  ...safetyChannels,
   ...catalogChannels,
   ...syncChannels,
   ...isolationChannels,
@@ -59,6 +61,23 @@ export const NEEDS_CRM: Partial<Record<keyof typeof contract, string>> = {
   'migrate:status': "the migration runs live in the CRM's database.",
   'migrate:verify': "verification reads the CRM's database.",
   'migrate:rollback': "rollback changes the CRM's database.",
+};
+
+/**
+ * The calls that write to the CRM, its database or its server, or delete what only a sync brings
+ * back, each saying what it would do: Safe Mode refuses them on a production connection until the
+ * operator unlocks writes (null: this input writes nothing, such as a dry run or a read-only run).
+ */
+export const WRITES: { [C in keyof typeof contract]?: (input: z.output<(typeof contract)[C]['input']>) => string | null } = {
+  'migrate:run': (i) => (i.dryRun ? null : "a migration run adds company_id to the CRM's database"),
+  'migrate:rollback': () => 'a rollback drops the company_id columns a run added',
+  'migrate:rlsApply': () => 'applying row-level security changes what every connection to the database sees',
+  'migrate:rlsRollback': () => 'removing row-level security changes what every connection to the database sees',
+  'migrate:rlsProve': () => "the proof at the database writes into the CRM's tables (and rolls back)",
+  'migrate:backupVerify': () => "verifying a backup restores it into a scratch database on the CRM's server",
+  'isolation:run': (i) =>
+    i.readOnly ? null : 'an isolation run with writes creates, changes and deletes canary records in the CRM (read-only runs are allowed)',
+  'cache:evict': (i) => `evicting ${i.tenant} deletes its cached rows until the next sync`,
 };
 
 export type Contract = typeof contract;

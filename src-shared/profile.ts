@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CatalogSchema, IncrementalSchema, PagingSchema } from './catalog.ts';
+import { SafetySchema } from './safety.ts';
 
 /**
  * A connection profile tells the console about one CRM: where it is, how to sign in, how to
@@ -124,6 +125,8 @@ export const ConnectionProfileSchema = z
       .string()
       .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
       .optional(),
+    /** Safe Mode: demo, staging or production, and a colour (by default from where the CRM is: see safety.ts) */
+    safety: SafetySchema.optional(),
     /** true when the console may start this CRM itself (the demo connection) */
     embedded: z.boolean().default(false),
     /** the public password of the embedded demo data set (embedded connections only) */

@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   'storage', // the cache could not be written (disk full, read-only, I/O error)
   'cancelled', // the operator stopped the work; what was done before stays
   'locked', // the cache is encrypted and the key given (or none) does not open it
+  'read-only', // Safe Mode: a production connection refuses writes until the operator unlocks them
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

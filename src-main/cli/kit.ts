@@ -1,5 +1,6 @@
 // What every command shares: the root program and its global options, the one way a command
 // runs (exit codes, errors as JSON or text), the services and the contract's calls, sign-in.
+import { UNLOCK_MINUTES } from '../../src-shared/safety.ts';
 import { Command } from 'commander';
 import type { Channel, Input, Output } from '../../src-shared/contract.ts';
 import type { AppErrorData } from '../../src-shared/result.ts';
@@ -94,6 +95,7 @@ export const program = new Command()
   .description('Finish and prove the multi-tenancy of a SaaS CRM. Data lives in $TENANTSCOPE_HOME or the app-data folder.')
   .option('--json', 'print one JSON document on stdout (logs go to stderr)', false)
   .option('--verbose', "also print the console's own log (and the demo CRM's) on stderr", false)
+  .option('--allow-writes', "Safe Mode: let this command write to a production connection's CRM or database (migrations, canary writes, eviction)", false)
   .showHelpAfterError()
   .addHelpText('after', '\nExit codes: 0 success, 1 the check found a problem, 2 the command could not do its work.');
 export const json = () => Boolean(program.opts().json);
@@ -103,6 +105,31 @@ export const json = () => Boolean(program.opts().json);
  * for a super admins' command, the first identity that is one) with --password-env or the connection's secret.
  */
 export async function signInOperator(
+  services: Services,
+  o: { connection: string; as?: string; passwordEnv?: string; tokenEnv?: string; offline?: boolean },
+  needs?: 'super_admin',
+): Promise<string> {
+  const who = await signInAs(services, o, needs);
+  await safeModeFirst(services, o.connection);
+  return who;
+}
+
+/**
+ * Safe Mode at the CLI: the connection's level said first on stderr; a production connection's
+ * writes unlocked for this command by --allow-writes (as the window's lock button does, with the
+ * name the operator typed in the command line), and refused by the main process otherwise.
+ */
+async function safeModeFirst(services: Services, connection: string): Promise<void> {
+  const allow = Boolean(program.opts().allowWrites);
+  let s = await call(services, 'safety:status', {});
+  if (s.level === 'production' && allow) s = await call(services, 'safety:unlock', { name: connection, minutes: UNLOCK_MINUTES.max });
+  if (s.level === 'demo') return;
+  process.stderr.write(
+    `Connection ${connection}: ${s.level}${s.level === 'production' ? (s.writes ? ', writes allowed for this command (--allow-writes)' : ', read-only (Safe Mode; --allow-writes lets this command write)') : ''}\n`,
+  );
+}
+
+async function signInAs(
   services: Services,
   o: { connection: string; as?: string; passwordEnv?: string; tokenEnv?: string; offline?: boolean },
   needs?: 'super_admin',

@@ -1,4 +1,4 @@
-import { contract, isChannel, NEEDS_CRM } from '../../src-shared/contract.ts';
+import { contract, isChannel, NEEDS_CRM, WRITES } from '../../src-shared/contract.ts';
 import { describeIssues } from '../../src-shared/profile.ts';
 import { AppError, type Result } from '../../src-shared/result.ts';
 import { redact } from '../core/log.ts';
@@ -35,6 +35,9 @@ export function createDispatch(k: Kernel, handlers: Handlers) {
       // a folder of this machine (a source checkout): the operator at the CLI, a super admin in a window
       if (access === 'local-files' && k.opts.mode !== 'cli') session.requireSuperAdmin();
       if (access === 'connection-admin') requireConnectionAdmin(k, parsed.data as { name?: string; connection?: string; profile?: unknown });
+      // Safe Mode: a production connection's writes wait for the operator's unlock, whichever door
+      const write = (WRITES[channel] as ((i: unknown) => string | null) | undefined)?.(parsed.data);
+      if (write) k.requireWrites(write);
       const handler = handlers[channel] as (input: unknown) => Promise<unknown> | unknown;
       const value = await handler(parsed.data);
       const out = spec.output.safeParse(value);

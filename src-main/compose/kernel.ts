@@ -7,6 +7,7 @@ import { bindingOf, ConnectionStore, DEMO } from '../connections/connectionStore
 import { bindCache, cacheKeyFromEnv, cachePath, detachCache, pruneRemoved } from '../cache/cacheFiles.ts';
 import { openCache, type OpenCache } from '../cache/cacheDb.ts';
 import { DemoCrm } from '../demo/demoCrm.ts';
+import { SafeMode } from '../session/safeMode.ts';
 import { SessionService } from '../session/sessionService.ts';
 import { EventBus } from '../core/eventBus.ts';
 import { projectRoot } from '../core/home.ts';
@@ -80,6 +81,10 @@ export interface Kernel {
   setCacheAside(connection: string, tag: string): Promise<boolean>;
   /** starts the demo CRM when the connection is the demo */
   ensureCrm(connection: string): Promise<void>;
+  /** Safe Mode's unlocks of production connections, by window */
+  safeMode: SafeMode;
+  /** refuses a write on the caller's production connection while its writes are locked */
+  requireWrites(what: string): void;
   /** tells every window the demo's state and its own session */
   status(): void;
   running: RunningSync | null;
@@ -119,8 +124,14 @@ export function createKernel(opts: ServicesOptions): Kernel {
     return detachCache(opts.home, connection, tag);
   };
 
+  const safeMode = new SafeMode();
   const kernel: Kernel = {
     opts,
+    safeMode,
+    requireWrites: (what) => {
+      const name = session().current()?.connection;
+      if (name) safeMode.require(callerWindow(), connections.get(name), what);
+    },
     version,
     log,
     bus,

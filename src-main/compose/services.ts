@@ -15,6 +15,7 @@ import { connectionHandlers } from './handlers/connections.ts';
 import { dataHandlers } from './handlers/data.ts';
 import { isolationHandlers } from './handlers/isolation.ts';
 import { migrateHandlers } from './handlers/migrate.ts';
+import { safetyHandlers } from './handlers/safety.ts';
 import { sessionHandlers } from './handlers/session.ts';
 import { syncHandlers } from './handlers/sync.ts';
 import { transferHandlers } from './handlers/transfer.ts';
@@ -50,6 +51,7 @@ export function createServices(opts: ServicesOptions): Services {
     'demo:start': () => k.demo.start(),
     ...connectionHandlers(k),
     ...sessionHandlers(k, directory),
+    ...safetyHandlers(k),
     ...catalogHandlers(k),
     ...syncHandlers(k, directory),
     ...isolationHandlers(k),

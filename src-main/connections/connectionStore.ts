@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { AppError } from '../../src-shared/result.ts';
 import { ConnectionProfileSchema, describeIssues, type ConnectionProfile } from '../../src-shared/profile.ts';
 import type { ConnectionSummary } from '../../src-shared/contract.ts';
+import { safetyOf } from '../../src-shared/safety.ts';
 import { secretKey, type SecretStore } from '../core/secretStore.ts';
 import { projectRoot } from '../core/home.ts';
 import { signInPath } from '../crm/auth.ts';
@@ -139,6 +140,7 @@ export class ConnectionStore {
       identities: profile.identities,
       hasDatabaseUrl: this.databaseUrl(profile.name) !== undefined,
       secretsHeld: held,
+      safety: safetyOf(profile),
     };
   }
 
@@ -181,6 +183,10 @@ export class ConnectionStore {
     const profile = parsed.data;
     if (profile.name === DEMO) throw new AppError('conflict', 'The "demo" connection is built in and cannot be replaced; save yours under another name.');
     if (profile.embedded) throw new AppError('invalid-input', 'Only the built-in demo connection can be embedded.', { embedded: 'must be false' });
+    if (profile.safety?.level === 'demo')
+      throw new AppError('invalid-input', 'Only the built-in demo connection is at the demo level: say staging or production.', {
+        'safety.level': 'staging or production',
+      });
     if (opts.databaseUrl && !/^postgres(ql)?:\/\//.test(opts.databaseUrl)) {
       throw new AppError('invalid-input', 'The database URL must start with postgres:// or postgresql://', { databaseUrl: 'a postgres:// URL' });
     }

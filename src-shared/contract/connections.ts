@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SAFETY_LEVELS } from '../safety.ts';
 import { AUTH_KINDS, ConnectionProfileSchema, IdentitySchema } from '../profile.ts';
 import { RoleSchema } from '../tenancy.ts';
 import { Empty, Name, Secret, type Channels } from './common.ts';
@@ -15,6 +16,8 @@ export const ConnectionSummarySchema = z.object({
   hasDatabaseUrl: z.boolean(),
   /** identities whose secret is held right now (in memory, the OS keyring or safeStorage) */
   secretsHeld: z.array(z.string()),
+  /** Safe Mode: the level and colour, and whether someone chose them (else they follow from the address) */
+  safety: z.object({ level: z.enum(SAFETY_LEVELS), color: z.string(), chosen: z.boolean() }),
 });
 
 export type ConnectionSummary = z.infer<typeof ConnectionSummarySchema>;

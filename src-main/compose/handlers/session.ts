@@ -48,6 +48,8 @@ export function sessionHandlers(k: Kernel, directory: Directory): HandlersFor<Ch
     'session:current': () => ({ session: k.session().current() }),
     'session:signOut': () => {
       const signedOut = k.session().signOut();
+      // an unlock of writes goes with the person who made it
+      k.safeMode.lock(k.callerWindow());
       k.status();
       return { signedOut };
     },
