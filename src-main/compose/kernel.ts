@@ -128,10 +128,7 @@ export function createKernel(opts: ServicesOptions): Kernel {
   const kernel: Kernel = {
     opts,
     safeMode,
-    requireWrites: (what) => {
-      const name = session().current()?.connection;
-      if (name) safeMode.require(callerWindow(), connections.get(name), what);
-    },
+    requireWrites: (what) => safeMode.requireOn(callerWindow(), session().current()?.connection, (n) => connections.get(n), what),
     version,
     log,
     bus,

@@ -52,6 +52,11 @@ export class SafeMode {
       if (k.startsWith(`${window}\u0000`) && (connection === undefined || k === this.key(window, connection))) this.until.delete(k);
   }
 
+  /** Refuses `what` on the named connection (none: nothing to guard) when it is production and locked for this window. */
+  requireOn(window: string, connection: string | undefined, profileOf: (name: string) => ConnectionProfile, what: string): void {
+    if (connection !== undefined) this.require(window, profileOf(connection), what);
+  }
+
   /** Refuses `what` on a production connection whose writes are locked for this window. */
   require(window: string, profile: ConnectionProfile, what: string): void {
     const s = this.status(window, profile);
