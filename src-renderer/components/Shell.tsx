@@ -8,6 +8,9 @@ import { IsolationView } from '../views/IsolationView.tsx';
 import { AuditView } from '../views/AuditView.tsx';
 import { MigrationView } from '../views/MigrationView.tsx';
 import { DataView } from '../views/DataView.tsx';
+import { useEffect } from 'react';
+import { useSafety } from '../stores/safetyStore.ts';
+import { SafetyBadge } from './SafetyBadge.tsx';
 import { StatusBar } from './StatusBar.tsx';
 import { When } from './When.tsx';
 
@@ -33,10 +36,25 @@ function CurrentView({ view }: { view: ViewId }) {
 export function Shell() {
   const { session, tenants, selectTenant, signOut, error } = useSession();
   const { view, show, theme, toggleTheme } = useUi();
+  const safety = useSafety();
+  const signedIn = session ? `${session.connection}@${session.signedInAt}` : null;
+  const loadSafety = safety.load;
+  const clearSafety = safety.clear;
+  // Safe Mode of each sign-in: a new person on a production connection starts read-only
+  useEffect(() => {
+    if (signedIn) void loadSafety();
+    else clearSafety();
+  }, [signedIn, loadSafety, clearSafety]);
   if (!session) return null;
   const selected = tenants.find((t) => t.id === session.selectedTenant);
+  const level = safety.status?.level;
   return (
-    <div className="shell">
+    <div
+      className={`shell${level && level !== 'demo' ? ` framed level-${level}` : ''}`}
+      style={level ? ({ '--conn-color': safety.status!.color } as React.CSSProperties) : undefined}
+      data-testid="shell"
+      data-level={level}
+    >
       <a className="skip" href="#main">
         Skip to content
       </a>
@@ -66,6 +84,7 @@ export function Shell() {
           )}
         </div>
         <div className="spacer" />
+        <SafetyBadge />
         <button
           type="button"
           className="ghost"

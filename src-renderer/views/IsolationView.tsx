@@ -1,3 +1,4 @@
+import { useSafety, useWrites } from '../stores/safetyStore.ts';
 import { scopeOf } from '../../src-shared/scope.ts';
 import { useEffect, useState } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
@@ -16,8 +17,13 @@ const paint = (v: Verdict) => ({ '--verdict': VERDICTS[v].colour }) as React.CSS
 export function IsolationView() {
   const { session } = useSession();
   const st = useIsolation();
-  const [readOnly, setReadOnly] = useState(false);
+  const [readOnlyAsked, setReadOnly] = useState(false);
   const [only, setOnly] = useState('');
+  const [asking, setAsking] = useState(false);
+  const { writes, why } = useWrites();
+  const safety = useSafety((s) => s.status);
+  // Safe Mode: a locked production connection is probed read-only
+  const readOnly = readOnlyAsked || !writes;
   const load = st.load;
   const superAdmin = !!session && scopeOf(session).everyCompany;
   // the last source audit of this connection: each cell links to the handler that serves it
@@ -38,6 +44,11 @@ export function IsolationView() {
       </section>
     );
   }
+  const chosen = only
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  const start = () => void st.run({ readOnly, only: chosen });
   const cell = (resource: string, identity: string, op: string) =>
     st.results.find((r) => r.resource === resource && r.identity === identity && r.operation === op);
   const counts = Object.fromEntries(VERDICT_ORDER.map((v) => [v, st.results.filter((r) => r.verdict === v).length])) as Record<Verdict, number>;
@@ -50,13 +61,9 @@ export function IsolationView() {
           className="row"
           onSubmit={(e) => {
             e.preventDefault();
-            void st.run({
-              readOnly,
-              only: only
-                .split(',')
-                .map((x) => x.trim())
-                .filter(Boolean),
-            });
+            // a run that writes into a CRM other than the demo says what it will do first
+            if (!readOnly && safety && safety.level !== 'demo') setAsking(true);
+            else start();
           }}
         >
           <label className="row small">
@@ -70,8 +77,15 @@ export function IsolationView() {
             />
           </label>
           <label className="row small">
-            <input type="checkbox" checked={readOnly} onChange={(e) => setReadOnly(e.target.checked)} data-testid="iso-readonly" /> Read-only (production:
-            creates nothing)
+            <input
+              type="checkbox"
+              checked={readOnly}
+              disabled={!writes}
+              title={why}
+              onChange={(e) => setReadOnly(e.target.checked)}
+              data-testid="iso-readonly"
+            />{' '}
+            Read-only (production: creates nothing)
           </label>
           <button
             type="submit"
@@ -84,6 +98,35 @@ export function IsolationView() {
           </button>
         </form>
       </div>
+      {asking && safety && (
+        <div className="card confirm" role="alertdialog" aria-labelledby="iso-confirm-title" data-testid="iso-confirm">
+          <strong id="iso-confirm-title">
+            Write canary records into {safety.connection} ({safety.level})?
+          </strong>
+          <p className="small">
+            For each of {chosen.length ? `${chosen.length} resource${chosen.length > 1 ? 's' : ''} (${chosen.join(', ')})` : 'the catalog’s resources'}, one
+            canary record is created in a company’s name, then every other identity tries to change, delete and create records there; the records the CRM lets
+            them make are kept in a ledger. Every canary and probe record is deleted at the end (a run cut short deletes them at the next). A read-only run
+            creates nothing.
+          </p>
+          <div className="row">
+            <button
+              type="button"
+              className="primary"
+              data-testid="iso-confirm-yes"
+              onClick={() => {
+                setAsking(false);
+                start();
+              }}
+            >
+              Run with writes
+            </button>
+            <button type="button" onClick={() => setAsking(false)}>
+              Cancel
+            </button>
+          </div>
+        </div>
+      )}
       <p className="muted">
         Canary records are created as one company's admin, then every other company's identities, a user with no company and the super admin try to list,
         search, read, change, delete them and to create in that company's name. Writes are verified by reading back; every canary is deleted at the end.

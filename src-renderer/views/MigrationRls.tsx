@@ -1,3 +1,4 @@
+import { useWrites } from '../stores/safetyStore.ts';
 import { useState } from 'react';
 import type { Output } from '../../src-shared/contract.ts';
 import { VERDICTS, type Verdict } from '../../src-shared/tenancy.ts';
@@ -16,6 +17,7 @@ const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something 
  * canary matrix at the database as the application's role.
  */
 export function MigrationRls() {
+  const { writes, why } = useWrites();
   const [plan, setPlan] = useState<Plan | null>(null);
   const [proof, setProof] = useState<Proof | null>(null);
   const [role, setRole] = useState('');
@@ -44,10 +46,23 @@ export function MigrationRls() {
           <button type="button" disabled={!!busy} onClick={() => void load()} data-testid="mig-rls-plan">
             {busy === 'plan' ? 'Reading…' : plan ? 'Read again' : 'Plan'}
           </button>
-          <button type="button" disabled={!!busy || !plan || !!applied || !plan.tables.length} onClick={() => setAsking('apply')} data-testid="mig-rls-apply">
+          <button
+            type="button"
+            disabled={!!busy || !plan || !!applied || !plan.tables.length || !writes}
+            title={why}
+            onClick={() => setAsking('apply')}
+            data-testid="mig-rls-apply"
+          >
             Apply…
           </button>
-          <button type="button" className="danger" disabled={!!busy || !applied} onClick={() => setAsking('rollback')} data-testid="mig-rls-rollback">
+          <button
+            type="button"
+            className="danger"
+            disabled={!!busy || !applied || !writes}
+            title={why}
+            onClick={() => setAsking('rollback')}
+            data-testid="mig-rls-rollback"
+          >
             Roll back…
           </button>
         </div>
@@ -159,7 +174,7 @@ export function MigrationRls() {
                 data-testid="mig-rls-role"
               />
             </label>
-            <button type="submit" disabled={!!busy} data-testid="mig-rls-prove">
+            <button type="submit" disabled={!!busy || !writes} title={why} data-testid="mig-rls-prove">
               {busy === 'prove' ? 'Proving…' : 'Prove at the database'}
             </button>
           </form>

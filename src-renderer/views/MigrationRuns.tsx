@@ -1,3 +1,4 @@
+import { useWrites } from '../stores/safetyStore.ts';
 import type { RunRecord } from '../../src-shared/migration.ts';
 import { bytes as mib, count as fmt } from '../../src-shared/format.ts';
 import { useMigration } from '../stores/migrationStore.ts';
@@ -6,6 +7,7 @@ import { When } from '../components/When.tsx';
 /** What a run's backup is, in a few words, with where it lies on hover. */
 function BackupCell({ run }: { run: RunRecord }) {
   const st = useMigration();
+  const { writes, why } = useWrites();
   const b = run.backup;
   if (!b) return <span className="muted">–</span>;
   if (!b.taken)
@@ -17,7 +19,14 @@ function BackupCell({ run }: { run: RunRecord }) {
   return (
     <span className="row" title={`${b.path}\nsha256 ${b.sha256}${b.note ? `\n${b.note}` : ''}`}>
       {b.format === 'pg_dump' ? b.tool : 'COPY backup'}, {mib(b.bytes)}
-      <button type="button" className="small" disabled={!!st.busy} onClick={() => void st.verifyBackup(run.id)} data-testid={`mig-backup-verify-${run.id}`}>
+      <button
+        type="button"
+        className="small"
+        disabled={!!st.busy || !writes}
+        title={why ?? 'Restores the backup into a scratch database on the same server, compares it, drops it'}
+        onClick={() => void st.verifyBackup(run.id)}
+        data-testid={`mig-backup-verify-${run.id}`}
+      >
         {st.busy === 'backup' ? 'Restoring…' : 'Verify'}
       </button>
     </span>

@@ -1,3 +1,4 @@
+import { useWrites } from '../stores/safetyStore.ts';
 import { scopeOf } from '../../src-shared/scope.ts';
 import { useEffect, useRef, useState } from 'react';
 import { MAX_TRIGGER_OVERHEAD, OTHER_COLUMNS, otherColumnsText, type TriggerCost } from '../../src-shared/migration.ts';
@@ -35,6 +36,7 @@ const PHASES: Record<number, string> = {
  * verification, rollback with confirmation, and every run recorded in the database.
  */
 export function MigrationView() {
+  const { writes, why } = useWrites();
   const { session } = useSession();
   const st = useMigration();
   const [tables, setTables] = useState('');
@@ -109,7 +111,8 @@ export function MigrationView() {
             type="button"
             className="danger"
             onClick={() => latest && setConfirm({ kind: 'rollback', runId: latest.id })}
-            disabled={!!st.busy || !latest || latest.status === 'rolled-back'}
+            disabled={!!st.busy || !latest || latest.status === 'rolled-back' || !writes}
+            title={why}
             data-testid="mig-rollback"
           >
             Roll back…
@@ -201,6 +204,8 @@ export function MigrationView() {
                 delayMs: delayMs ? Number(delayMs) : undefined,
               })
             }
+            disabled={!writes}
+            title={why}
             data-testid="mig-resume"
           >
             Resume run {unfinished}
@@ -262,7 +267,8 @@ export function MigrationView() {
           <button
             type="button"
             className="primary"
-            disabled={!!st.busy || !plan || !plan.tables.length || unfinished !== null}
+            disabled={!!st.busy || !plan || !plan.tables.length || unfinished !== null || !writes}
+            title={why}
             onClick={() => setConfirm({ kind: 'run' })}
             data-testid="mig-run"
           >

@@ -1,3 +1,4 @@
+import { useWrites } from '../stores/safetyStore.ts';
 import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { useSession } from '../stores/sessionStore.ts';
 import { useSync } from '../stores/syncStore.ts';
@@ -189,6 +190,7 @@ function ExportButton({ tenant }: { tenant: { id: string; name: string } }) {
 
 export function TenantsView() {
   const { session, tenants, selectTenant } = useSession();
+  const { writes, why } = useWrites();
   const { partitions, running, progress, cancelling, notice, report, proofs, error, load, sync, prove, evict, cancel } = useSync();
   const [explained, setExplained] = useState<{ id: string; name: string } | null>(null);
   useEffect(() => {
@@ -335,7 +337,8 @@ export function TenantsView() {
                       <button
                         type="button"
                         className="danger"
-                        disabled={!!running}
+                        disabled={!!running || !writes}
+                        title={why}
                         onClick={() => {
                           if (window.confirm(`Remove ${t.name}'s ${p.rows} cached rows? A sync brings them back.`)) void evict(t.id);
                         }}

@@ -843,4 +843,83 @@ describe('console shell on the demo CRM', () => {
       if (!stopped) await crm.stop();
     }
   });
+
+  it('Safe Mode: a production connection shows its frame and name, refuses a migration run, an isolation run with writes and an eviction until unlocked by typing its name, and says what a write will do', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    // the demo CRM again, saved as the production connection "prod" with its database (as a person adds theirs)
+    const running = JSON.parse(readFileSync(join(host.home, 'demo-crm', 'running.json'), 'utf8')) as { url: string; databaseUrl: string };
+    const profile = JSON.parse(readFileSync(join(root, 'profiles', 'reference-crm.json'), 'utf8'));
+    delete profile.embedded;
+    delete profile.demoPassword;
+    const saved = await callHost(p, 'connections:save', {
+      profile: { ...profile, name: 'prod', baseUrl: running.url, safety: { level: 'production' } },
+      databaseUrl: running.databaseUrl,
+    });
+    expect(saved.ok, JSON.stringify(saved.error)).toBe(true);
+    expect((await callHost(p, 'session:signIn', { connection: 'prod', username: 'super@tenantscope.test', password: 'demo' })).ok).toBe(true);
+    await p.reload();
+    await ui(p).app('ready').waitFor();
+    // the frame and the name, in sight on every view
+    await expect.poll(() => p.getByTestId('shell').getAttribute('data-level')).toBe('production');
+    expect(await p.getByTestId('safety-badge').textContent()).toBe('prod · production');
+    expect(await p.getByTestId('safety-unlock').textContent()).toContain('Read-only');
+
+    // the migration: planned (a read), not run
+    await p.getByTestId('nav-migration').click();
+    await p.getByTestId('mig-tables').fill('calls');
+    await p.getByTestId('mig-plan').click();
+    await p.getByTestId('mig-plan-view').waitFor({ timeout: 60_000 });
+    expect(await p.getByTestId('mig-run').isDisabled()).toBe(true);
+    expect(await p.getByTestId('mig-run').getAttribute('title')).toMatch(/prod is production, read-only in Safe Mode/);
+    await screenshot(p, 'safe-mode-locked');
+    // and the door itself refuses, whatever the window shows
+    expect((await callHost(p, 'migrate:run', { tables: ['calls'] })).error.code).toBe('read-only');
+
+    // isolation: read-only, the box held; eviction: off
+    await p.getByTestId('nav-isolation').click();
+    expect(await p.getByTestId('iso-readonly').isChecked()).toBe(true);
+    expect(await p.getByTestId('iso-readonly').isDisabled()).toBe(true);
+    await p.getByTestId('nav-tenants').click();
+    await p.getByTestId('sync-Globex Corporation').click();
+    const evict = p.getByTestId('evict-Globex Corporation');
+    await evict.waitFor({ timeout: 60_000 });
+    expect(await evict.isDisabled()).toBe(true);
+
+    // unlocking asks for the name, typed exactly
+    await p.getByTestId('safety-unlock').click();
+    await p.getByTestId('safety-name').fill('Prod');
+    expect(await p.getByTestId('safety-confirm').isDisabled()).toBe(true);
+    await p.getByTestId('safety-name').fill('prod');
+    await p.getByTestId('safety-minutes').selectOption('5');
+    await screenshot(p, 'safe-mode-unlock');
+    await p.getByTestId('safety-confirm').click();
+    await p.getByTestId('safety-unlocked').waitFor();
+    expect(await p.getByTestId('safety-unlocked').textContent()).toMatch(/^Writes unlocked·5 minLock$/);
+    expect(await evict.isDisabled()).toBe(false);
+    await p.getByTestId('nav-isolation').click();
+    expect(await p.getByTestId('iso-readonly').isChecked()).toBe(false);
+    // a run with writes says what it will write before it runs
+    await p.getByTestId('iso-only').fill('calls');
+    await p.getByTestId('iso-run').click();
+    expect(await p.getByTestId('iso-confirm').textContent()).toMatch(
+      /Write canary records into prod \(production\)\?.*For each of 1 resource \(calls\), one canary record/,
+    );
+    await screenshot(p, 'safe-mode-isolation-confirm');
+    await p.getByRole('button', { name: 'Cancel' }).click();
+    await p.getByTestId('nav-migration').click();
+    await p.getByTestId('mig-plan').click();
+    await p.getByTestId('mig-plan-view').waitFor({ timeout: 60_000 });
+    await expect.poll(() => p.getByTestId('mig-plan').textContent(), { timeout: 60_000 }).toBe('Plan');
+    expect(await p.getByTestId('mig-run').isDisabled()).toBe(false);
+    await screenshot(p, 'safe-mode-unlocked');
+    await p.getByTestId('theme-toggle').click();
+    await screenshot(p, 'safe-mode-unlocked-dark');
+    // locked again by hand
+    await p.getByTestId('safety-lock').click();
+    await p.getByTestId('safety-unlock').waitFor();
+    expect(await p.getByTestId('mig-run').isDisabled()).toBe(true);
+    await screenshot(p, 'safe-mode-locked-dark');
+    await p.getByTestId('theme-toggle').click();
+    await p.close();
+  });
 });
