@@ -37,7 +37,7 @@ export function SafetyBadge() {
         title={`${s.level}: ${LEVEL_HELP[s.level]}`}
         data-testid="safety-badge"
       >
-        {s.connection} · {s.level}
+        {s.connection === s.level ? s.connection : `${s.connection} · ${s.level}`}
       </span>
       {s.level === 'production' &&
         (s.writes ? (

@@ -4,8 +4,56 @@ import { ApiError, call } from '../api.ts';
 import { useCatalog } from '../stores/catalogStore.ts';
 import { CatalogEditor } from './CatalogEditor.tsx';
 import type { ConnectionSummary } from '../../src-shared/contract.ts';
+import { defaultLevel, LEVEL_COLORS, LEVEL_HELP } from '../../src-shared/safety.ts';
 
 const STATUS_ICON: Record<string, string> = { pass: '✔', fail: '✖', warn: '!', skipped: '–' };
+
+type LevelChoice = '' | 'staging' | 'production';
+
+/** Safe Mode's level and colour for a connection being added or edited ('' : by its address). */
+function SafetyFields({
+  url,
+  level,
+  setLevel,
+  color,
+  setColor,
+}: {
+  url: string;
+  level: LevelChoice;
+  setLevel: (l: LevelChoice) => void;
+  color: string | null;
+  setColor: (c: string | null) => void;
+}) {
+  const byAddress = defaultLevel({ embedded: false, baseUrl: url });
+  const shown = level || byAddress;
+  return (
+    <div className="row small" data-testid="connection-safety">
+      <label className="row">
+        Safe Mode{' '}
+        <select value={level} onChange={(e) => setLevel(e.target.value as LevelChoice)} data-testid="connection-level" style={{ width: 'auto' }}>
+          <option value="">by its address ({byAddress})</option>
+          <option value="staging">staging</option>
+          <option value="production">production</option>
+        </select>
+      </label>
+      <label className="row">
+        Colour{' '}
+        <input
+          type="color"
+          value={color ?? LEVEL_COLORS[shown]}
+          onChange={(e) => setColor(e.target.value)}
+          data-testid="connection-color"
+          style={{ width: 44, padding: 2 }}
+        />
+      </label>
+      <span className="muted">{LEVEL_HELP[shown]}</span>
+    </div>
+  );
+}
+
+/** The profile's safety field from the form's choice: nothing when left to the address and its colour. */
+const safetyField = (level: LevelChoice, color: string | null, url: string) =>
+  level || color ? { safety: { level: level || defaultLevel({ embedded: false, baseUrl: url }), ...(color ? { color } : {}) } } : {};
 
 function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null; onDone: () => void }) {
   const { save, error } = useConnections();
@@ -14,6 +62,8 @@ function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null
   const [identities, setIdentities] = useState((editing?.identities ?? []).map((i) => `${i.label}=${i.username ?? ''}`).join('\n'));
   const [databaseUrl, setDatabaseUrl] = useState('');
   const [localError, setLocalError] = useState<string | null>(null);
+  const [level, setLevel] = useState<LevelChoice>(editing?.safety.chosen ? (editing.safety.level as LevelChoice) : '');
+  const [color, setColor] = useState<string | null>(editing?.safety.chosen ? editing.safety.color : null);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -28,8 +78,12 @@ function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null
     if (parsed.some((i) => !i.label)) return setLocalError('Each identity line reads Label=username.');
     // an edit keeps the connection's own shape (sign-in, whoami, paging, catalog)
     const { profile } = await call('connections:get', { name: editing?.name ?? 'demo' });
-    const { embedded: _e, demoPassword: _d, description: _x, ...shape } = profile;
-    const ok = await save({ profile: { ...shape, name, baseUrl, identities: parsed }, replace: !!editing, ...(databaseUrl ? { databaseUrl } : {}) });
+    const { embedded: _e, demoPassword: _d, description: _x, safety: _s, ...shape } = profile;
+    const ok = await save({
+      profile: { ...shape, name, baseUrl, identities: parsed, ...safetyField(level, color, baseUrl) },
+      replace: !!editing,
+      ...(databaseUrl ? { databaseUrl } : {}),
+    });
     if (ok) onDone();
   };
 
@@ -65,6 +119,7 @@ function ConnectionForm({ editing, onDone }: { editing: ConnectionSummary | null
         PostgreSQL URL (optional, super-admin work){' '}
         <input type="password" value={databaseUrl} onChange={(e) => setDatabaseUrl(e.target.value)} placeholder="postgres://…" data-testid="connection-db" />
       </label>
+      <SafetyFields url={baseUrl} level={level} setLevel={setLevel} color={color} setColor={setColor} />
       {(localError ?? error) && (
         <div className="alert" role="alert">
           {localError ?? error}
@@ -108,6 +163,8 @@ function DiscoverForm({ onDone }: { onDone: () => void }) {
   const [busy, setBusy] = useState(false);
   const [found, setFound] = useState<Discovered | null>(null);
   const [localError, setLocalError] = useState<string | null>(null);
+  const [level, setLevel] = useState<LevelChoice>('');
+  const [color, setColor] = useState<string | null>(null);
 
   const discover = async (e: FormEvent) => {
     e.preventDefault();
@@ -126,7 +183,7 @@ function DiscoverForm({ onDone }: { onDone: () => void }) {
   };
   const keep = async () => {
     if (!found) return;
-    if (await save({ profile: found.profile, replace: false, ...(databaseUrl ? { databaseUrl } : {}) })) onDone();
+    if (await save({ profile: { ...found.profile, ...safetyField(level, color, url) }, replace: false, ...(databaseUrl ? { databaseUrl } : {}) })) onDone();
   };
   const p = found?.profile;
   return (
@@ -159,6 +216,7 @@ function DiscoverForm({ onDone }: { onDone: () => void }) {
         PostgreSQL URL (optional: tables, foreign keys and owners' companies; super-admin work){' '}
         <input type="password" value={databaseUrl} onChange={(e) => setDatabaseUrl(e.target.value)} placeholder="postgres://…" data-testid="connection-db" />
       </label>
+      <SafetyFields url={url} level={level} setLevel={setLevel} color={color} setColor={setColor} />
       {(localError ?? error) && (
         <div className="alert" role="alert">
           {localError ?? error}
@@ -246,7 +304,17 @@ export function ConnectionsView() {
             <li key={c.name} className="card" data-testid={`connection-${c.name}`}>
               <div className="row between">
                 <div>
-                  <h2>{c.name}</h2>
+                  <h2 className="row">
+                    {c.name}{' '}
+                    <span
+                      className={`conn-badge level-${c.safety.level}`}
+                      style={{ '--conn-color': c.safety.color } as React.CSSProperties}
+                      title={`${LEVEL_HELP[c.safety.level]}${c.safety.chosen ? '' : ' (by its address)'}`}
+                      data-testid={`connection-level-${c.name}`}
+                    >
+                      {c.safety.level}
+                    </span>
+                  </h2>
                   <div className="muted small">{c.embedded ? 'Embedded reference CRM, started on demand' : c.baseUrl}</div>
                 </div>
                 <div className="row">

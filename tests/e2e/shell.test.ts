@@ -182,10 +182,20 @@ describe('console shell on the demo CRM', () => {
     expect(await u.connections.discovered.textContent()).toMatch(
       /32 resources \(no database: tables are guesses\).*auth: a JSON sign-in at \/api\/auth\/login with email and password.*whoami: \/api\/auth\/me/,
     );
+    // Safe Mode: on this machine it would be staging; the person says production, in a colour of theirs
+    expect(await p.getByTestId('connection-level').locator('option').first().textContent()).toBe('by its address (staging)');
+    await p.getByTestId('connection-level').selectOption('production');
+    await p.getByTestId('connection-color').fill('#8e24aa');
+    await p.getByTestId('connection-safety').scrollIntoViewIfNeeded();
+    await screenshot(p, 'connections-safe-mode-fields');
     await u.connections.save.scrollIntoViewIfNeeded();
     await screenshot(p, 'connections-discovered');
     await u.connections.save.click();
     await u.connections.card('elsewhere').waitFor();
+    expect(await p.getByTestId('connection-level-elsewhere').textContent()).toBe('production');
+    expect(await p.getByTestId('connection-level-demo').textContent()).toBe('demo');
+    expect(await p.getByTestId('connection-level-elsewhere').getAttribute('style')).toContain('#8e24aa');
+    await screenshot(p, 'connections-levels');
     await u.connections.test('elsewhere').click();
     await u.connections.checks('elsewhere').waitFor();
     expect(await u.connections.checks('elsewhere').textContent()).toMatch(/The API has the sign-in, whoami and companies endpoints the profile names/);
