@@ -38,6 +38,8 @@ export const ResourceSchema = z
     /** the seed's priority for resources still missing company_id; null when it already has it */
     priority: PrioritySchema.nullable(),
     references: z.array(z.object({ field: ident, resource: ident }).strict()).default([]),
+    /** the field that names one of its records where another points at it (a name, email, subject or title); guessed when left out */
+    labelField: ident.optional(),
     /**
      * what a row with no owner (or parent) is: an orphan to place (the default), or a row every
      * company shares (a system template): reported as shared data, left NULL by the migration

@@ -28,6 +28,8 @@ interface DataState {
   searchIndex: Output<'records:query'>['searchIndex'];
   columns: string[];
   pages: Map<number, Row[]>;
+  /** reference field → id → the referenced record's label, gathered from every window fetched */
+  labels: Record<string, Record<string, string>>;
   loading: Set<number>;
   detail: Detail | null;
   detailError: string | null;
@@ -65,7 +67,7 @@ export const useData = create<DataState>((set, get) => {
     }, 2000);
   /** a new query: drop the windows, fetch the first with the count */
   const requery = (patch: Partial<DataState>) => {
-    set({ ...patch, generation: get().generation + 1, pages: new Map(), loading: new Set(), total: null, error: null });
+    set({ ...patch, generation: get().generation + 1, pages: new Map(), labels: {}, loading: new Set(), total: null, error: null });
     void get().ensure(0);
   };
   return {
@@ -81,6 +83,7 @@ export const useData = create<DataState>((set, get) => {
     searchIndex: null,
     columns: [],
     pages: new Map(),
+    labels: {},
     loading: new Set(),
     detail: null,
     detailError: null,
@@ -138,7 +141,9 @@ export const useData = create<DataState>((set, get) => {
         pages.set(page, r.rows);
         const known = get().columns;
         const columns = known.length ? [...known, ...r.columns.filter((c) => !known.includes(c))] : r.columns;
-        set({ pages, columns, ...(r.total !== null ? { total: r.total } : {}), ...(page === 0 ? { searchIndex: r.searchIndex ?? null } : {}) });
+        const labels = { ...get().labels };
+        for (const [field, byId] of Object.entries(r.labels)) labels[field] = { ...labels[field], ...byId };
+        set({ pages, columns, labels, ...(r.total !== null ? { total: r.total } : {}), ...(page === 0 ? { searchIndex: r.searchIndex ?? null } : {}) });
         if (page === 0 && r.searchIndex && !r.searchIndex.ready) followSearchIndex(generation);
       } catch (e) {
         if (get().generation === generation) set({ error: message(e) });

@@ -22,6 +22,12 @@ const templateOf = (columns: string[]) => ({
 const cellText = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 /** a value as the grid shows it: a timestamp the way every view shows one (its exact value on hover), anything else as text */
 const Cell = ({ value }: { value: unknown }) => (isInstant(value) ? <StaticWhen at={value} /> : <>{cellText(value)}</>);
+/** a reference: the record it points at by its label, the id on hover; an id with no label in this tenant stays an id */
+const Ref = ({ id, label }: { id: string; label: string }) => (
+  <span className="ref-label" title={id}>
+    {label}
+  </span>
+);
 
 /**
  * Tenant inspection from the cache, with no network: pick a tenant (super admins) and a resource;
@@ -346,6 +352,7 @@ const GridRows = memo(function GridRows({
   const ensure = useData((s) => s.ensure);
   const resource = useData((s) => s.resource);
   const open = useData((s) => s.open);
+  const labels = useData((s) => s.labels);
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: total ?? 0, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 8, useFlushSync: false });
   const items = virtual.getVirtualItems();
@@ -378,7 +385,13 @@ const GridRows = memo(function GridRows({
             >
               {columns.map((c) => (
                 <div key={c} role="gridcell" className="data-cell">
-                  {r ? <Cell value={c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]} /> : '…'}
+                  {!r ? (
+                    '…'
+                  ) : labels[c]?.[String(r.fields[c])] ? (
+                    <Ref id={String(r.fields[c])} label={labels[c]![String(r.fields[c])]!} />
+                  ) : (
+                    <Cell value={c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]} />
+                  )}
                 </div>
               ))}
             </div>

@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SafeMode } from '../../src-main/session/safeMode.ts';
 import { ConnectionProfileSchema } from '../../src-shared/profile.ts';
 import { defaultLevel, safetyOf } from '../../src-shared/safety.ts';
-import type { TestCrm } from '../support/crm.ts';
-import { referenceProfile, startReferenceConsole, type TestConsole } from '../support/console.ts';
+import { referenceProfile, referenceConsoleForSuite } from '../support/console.ts';
 import { referenceCli, referenceHome } from '../support/referenceCli.ts';
 import { runCli } from '../support/cli.ts';
 import { rmSync } from 'node:fs';
@@ -16,18 +15,10 @@ import { rmSync } from 'node:fs';
  * as production the way an operator would.
  */
 
-let crm: TestCrm;
-let ts: TestConsole;
-beforeAll(async () => {
-  ({ crm, ts } = await startReferenceConsole());
-}, 120_000);
-afterAll(async () => {
-  await ts?.close();
-  await crm?.close();
-});
+const env = referenceConsoleForSuite();
 
 const companyIdOnCalls = async () =>
-  Number((await crm.pool.query(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'calls' AND column_name = 'company_id'`)).rows[0].count);
+  Number((await env.crm.pool.query(`SELECT count(*) FROM information_schema.columns WHERE table_name = 'calls' AND column_name = 'company_id'`)).rows[0].count);
 
 describe('Safe Mode', () => {
   it('levels by default: the demo is demo, a CRM on this machine staging, any other production; only the demo is at the demo level', async () => {
@@ -41,12 +32,16 @@ describe('Safe Mode', () => {
       color: '#123456',
       chosen: true,
     });
-    const listed = (await ts.call('connections:list', {})).body.value.connections;
+    const listed = (await env.ts.call('connections:list', {})).body.value.connections;
     expect(listed.find((c: { name: string }) => c.name === 'demo').safety.level).toBe('demo');
     expect(listed.find((c: { name: string }) => c.name === 'ref').safety).toMatchObject({ level: 'staging', chosen: false });
-    const demoLevel = await ts.call('connections:save', { profile: { ...referenceProfile('sneaky', 'https://crm.example.com'), safety: { level: 'demo' } } });
+    const demoLevel = await env.ts.call('connections:save', {
+      profile: { ...referenceProfile('sneaky', 'https://crm.example.com'), safety: { level: 'demo' } },
+    });
     expect(demoLevel.body.error.code).toBe('invalid-input');
-    const badColour = await ts.call('connections:save', { profile: { ...referenceProfile('sneaky', crm.url), safety: { level: 'staging', color: 'red' } } });
+    const badColour = await env.ts.call('connections:save', {
+      profile: { ...referenceProfile('sneaky', env.crm.url), safety: { level: 'staging', color: 'red' } },
+    });
     expect(badColour.body.error.code).toBe('invalid-input');
   });
 
@@ -66,51 +61,54 @@ describe('Safe Mode', () => {
   });
 
   it('through the HTTP host: a production connection refuses a migration run, an isolation run with writes and an eviction until unlocked by its name; read-only work goes on', async () => {
-    const saved = await ts.call('connections:save', { profile: { ...referenceProfile('ref', crm.url), safety: { level: 'production' } }, replace: true });
+    const saved = await env.ts.call('connections:save', {
+      profile: { ...referenceProfile('ref', env.crm.url), safety: { level: 'production' } },
+      replace: true,
+    });
     expect(saved.body.value.connection.safety).toMatchObject({ level: 'production', color: '#c62828', chosen: true });
-    expect((await ts.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' })).body.ok).toBe(true);
-    const tenants = (await ts.call('tenants:list', {})).body.value.tenants;
-    expect((await ts.call('safety:status', {})).body.value).toMatchObject({ connection: 'ref', level: 'production', writes: false });
+    expect((await env.ts.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' })).body.ok).toBe(true);
+    const tenants = (await env.ts.call('tenants:list', {})).body.value.tenants;
+    expect((await env.ts.call('safety:status', {})).body.value).toMatchObject({ connection: 'ref', level: 'production', writes: false });
 
     const refused = async () => ({
-      run: (await ts.call('migrate:run', { tables: ['calls'], databaseUrl: crm.databaseUrl })).body.error?.code,
-      isolation: (await ts.call('isolation:run', { only: ['calls'] })).body.error?.code,
-      evict: (await ts.call('cache:evict', { tenant: tenants[0].id })).body.error?.code,
-      rls: (await ts.call('migrate:rlsApply', { confirm: true, databaseUrl: crm.databaseUrl })).body.error?.code,
+      run: (await env.ts.call('migrate:run', { tables: ['calls'], databaseUrl: env.crm.databaseUrl })).body.error?.code,
+      isolation: (await env.ts.call('isolation:run', { only: ['calls'] })).body.error?.code,
+      evict: (await env.ts.call('cache:evict', { tenant: tenants[0].id })).body.error?.code,
+      rls: (await env.ts.call('migrate:rlsApply', { confirm: true, databaseUrl: env.crm.databaseUrl })).body.error?.code,
     });
     expect(await refused()).toEqual({ run: 'read-only', isolation: 'read-only', evict: 'read-only', rls: 'read-only' });
     expect(await companyIdOnCalls()).toBe(0);
     // what writes nothing is served: a plan, a dry run, a sync (a read-only isolation run: at the CLI below)
-    expect((await ts.call('migrate:plan', { tables: ['calls'], databaseUrl: crm.databaseUrl })).body.ok).toBe(true);
-    expect((await ts.call('migrate:run', { tables: ['calls'], dryRun: true, databaseUrl: crm.databaseUrl })).body.value.status).toBe('dry-run');
-    expect((await ts.call('sync:run', { tenants: [tenants[0].name] })).body.ok).toBe(true);
+    expect((await env.ts.call('migrate:plan', { tables: ['calls'], databaseUrl: env.crm.databaseUrl })).body.ok).toBe(true);
+    expect((await env.ts.call('migrate:run', { tables: ['calls'], dryRun: true, databaseUrl: env.crm.databaseUrl })).body.value.status).toBe('dry-run');
+    expect((await env.ts.call('sync:run', { tenants: [tenants[0].name] })).body.ok).toBe(true);
 
     // the name typed wrong unlocks nothing; typed right, this window only, until it is locked again
-    expect((await ts.call('safety:unlock', { name: 'REF' })).body.error.code).toBe('invalid-input');
-    expect((await ts.call('safety:unlock', { name: 'ref', minutes: 5 })).body.value).toMatchObject({ writes: true });
+    expect((await env.ts.call('safety:unlock', { name: 'REF' })).body.error.code).toBe('invalid-input');
+    expect((await env.ts.call('safety:unlock', { name: 'ref', minutes: 5 })).body.value).toMatchObject({ writes: true });
     // another tab signed in to the same connection is still locked
     const tab = { window: 'test-window-another-tab' };
-    await ts.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' }, tab);
-    expect((await ts.call('cache:evict', { tenant: tenants[0].id }, tab)).body.error?.code).toBe('read-only');
-    const evicted = await ts.call('cache:evict', { tenant: tenants[0].id });
+    await env.ts.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' }, tab);
+    expect((await env.ts.call('cache:evict', { tenant: tenants[0].id }, tab)).body.error?.code).toBe('read-only');
+    const evicted = await env.ts.call('cache:evict', { tenant: tenants[0].id });
     expect(evicted.body.ok, JSON.stringify(evicted.body.error)).toBe(true);
-    expect((await ts.call('safety:lock', {})).body.value.writes).toBe(false);
-    expect((await ts.call('cache:evict', { tenant: tenants[0].id })).body.error.code).toBe('read-only');
+    expect((await env.ts.call('safety:lock', {})).body.value.writes).toBe(false);
+    expect((await env.ts.call('cache:evict', { tenant: tenants[0].id })).body.error.code).toBe('read-only');
     // signing out locks: the next person starts read-only
-    await ts.call('safety:unlock', { name: 'ref' });
-    await ts.call('session:signOut', {});
-    await ts.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' });
-    expect((await ts.call('safety:status', {})).body.value.writes).toBe(false);
+    await env.ts.call('safety:unlock', { name: 'ref' });
+    await env.ts.call('session:signOut', {});
+    await env.ts.call('session:signIn', { connection: 'ref', username: 'super@tenantscope.test', password: 'demo' });
+    expect((await env.ts.call('safety:status', {})).body.value.writes).toBe(false);
   }, 120_000);
 
   it('at the CLI: the level is said first; a production connection refuses writes without --allow-writes and nothing changes', async () => {
-    const home = referenceHome(crm, 'safemode');
+    const home = referenceHome(env.crm, 'safemode');
     try {
       const file = join(home, 'connections.json');
       const doc = JSON.parse((await import('node:fs')).readFileSync(file, 'utf8'));
       doc.connections[0].safety = { level: 'production' };
       writeFileSync(file, JSON.stringify(doc));
-      const cli = referenceCli(crm, home);
+      const cli = referenceCli(env.crm, home);
       const refused = await cli(['migrate', 'run', '--tables', 'calls', '--yes']);
       expect(refused.code).toBe(2);
       expect(refused.err.split('\n')[0]).toBe('Connection ref: production, read-only (Safe Mode; --allow-writes lets this command write)');

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,4 +86,20 @@ export async function admit(host: HttpHost): Promise<string> {
   const set = res.headers.get('set-cookie');
   if (res.status !== 302 || !set) throw new Error(`the host did not let this test in: ${res.status} ${await res.text()}`);
   return set.split(';')[0]!;
+}
+
+/**
+ * The reference console for a whole describe file: started before its tests, closed after them.
+ * Its fields are set once the tests run (read them inside the tests, not at the top).
+ */
+export function referenceConsoleForSuite(): { crm: TestCrm; ts: TestConsole } {
+  const env = {} as { crm: TestCrm; ts: TestConsole };
+  beforeAll(async () => {
+    Object.assign(env, await startReferenceConsole());
+  }, 120_000);
+  afterAll(async () => {
+    await env.ts?.close();
+    await env.crm?.close();
+  });
+  return env;
 }

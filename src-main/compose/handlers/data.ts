@@ -1,3 +1,4 @@
+import { referenceLabels } from '../../data/labels.ts';
 import { dataAsOf } from '../../cache/cacheDb.ts';
 import { deleteView, listViews, queryRecords, recordDetail, saveView } from '../../data/dataService.ts';
 import { tenantOverview } from '../../data/overview.ts';
@@ -32,7 +33,10 @@ export function dataHandlers(k: Kernel): HandlersFor<Channels> {
     },
     'records:query': async (input) => {
       const company = dataTenant(k, input.tenant);
-      return { tenant: company, ...queryRecords(await raw(), { ...input, company, seenBy: caller(k).scope.seenBy }) };
+      const db = await raw();
+      const seenBy = caller(k).scope.seenBy;
+      const window = queryRecords(db, { ...input, company, seenBy });
+      return { tenant: company, ...window, labels: referenceLabels(db, catalog(), { company, resource: input.resource, rows: window.rows, seenBy }) };
     },
     'records:searchIndex': async () => ({ status: searchIndexStatus(await raw()) }),
     'views:list': async () => ({ views: listViews(await raw(), caller(k).s.user.email) }),
