@@ -21,9 +21,15 @@ export function App() {
     document.documentElement.dataset.theme = theme;
   }, [theme]);
 
-  // Alt+1..6 switches views from anywhere
+  // Alt+1..6 switches views from anywhere; Ctrl/Cmd+K opens the command palette once signed in
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === 'k') {
+        if (useSession.getState().phase !== 'ready') return;
+        e.preventDefault();
+        useUi.getState().setPalette(!useUi.getState().palette);
+        return;
+      }
       if (!e.altKey || e.ctrlKey || e.metaKey) return;
       const n = Number(e.key);
       const view = VIEWS[n - 1];

@@ -11,6 +11,8 @@ import { DataView } from '../views/DataView.tsx';
 import { useEffect } from 'react';
 import { useSafety } from '../stores/safetyStore.ts';
 import { SafetyBadge } from './SafetyBadge.tsx';
+import { CommandPalette } from './CommandPalette.tsx';
+import { FirstRun } from './FirstRun.tsx';
 import { StatusBar } from './StatusBar.tsx';
 import { When } from './When.tsx';
 
@@ -35,7 +37,7 @@ function CurrentView({ view }: { view: ViewId }) {
 
 export function Shell() {
   const { session, tenants, selectTenant, signOut, error } = useSession();
-  const { view, show, theme, toggleTheme } = useUi();
+  const { view, show, theme, toggleTheme, palette, setPalette } = useUi();
   const safety = useSafety();
   const signedIn = session ? `${session.connection}@${session.signedInAt}` : null;
   const loadSafety = safety.load;
@@ -83,6 +85,9 @@ export function Shell() {
             </span>
           )}
         </div>
+        <button type="button" className="ghost palette-open" onClick={() => setPalette(true)} data-testid="palette-open" title="Command palette">
+          Search… <kbd>Ctrl+K</kbd>
+        </button>
         <div className="spacer" />
         <SafetyBadge />
         <button
@@ -134,9 +139,11 @@ export function Shell() {
             {error}
           </div>
         )}
+        <FirstRun />
         <CurrentView view={view} />
       </main>
       <StatusBar />
+      <CommandPalette open={palette} setOpen={setPalette} />
     </div>
   );
 }

@@ -20,14 +20,19 @@ function initialTheme(): Theme {
 interface UiState {
   view: ViewId;
   theme: Theme;
+  /** the command palette (Ctrl/Cmd+K) is open */
+  palette: boolean;
   show(view: ViewId): void;
   toggleTheme(): void;
+  setPalette(open: boolean): void;
 }
 
 export const useUi = create<UiState>((set, get) => ({
   view: 'tenants',
   theme: initialTheme(),
+  palette: false,
   show: (view) => set({ view }),
+  setPalette: (palette) => set({ palette }),
   toggleTheme: () => {
     const theme = get().theme === 'dark' ? 'light' : 'dark';
     localStorage.setItem('tenantscope.theme', theme);

@@ -235,7 +235,7 @@ export function IsolationView() {
               ? shown
                 ? `Run #${shown.id} has no results (${shown.outcome}${shown.message ? `: ${shown.message}` : ''}).`
                 : 'No run with results yet on this connection: the runs below ended before probing anything.'
-              : 'No isolation run yet on this connection.'}
+              : 'No isolation run yet on this connection: Run isolation test (above) fills this matrix, resource by identity by operation, as the probes finish.'}
           </p>
         )
       )}

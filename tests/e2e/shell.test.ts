@@ -70,6 +70,21 @@ describe('console shell on the demo CRM', () => {
     await signIn(p, 'super@tenantscope.test');
     await u.app('ready').waitFor({ timeout: 90_000 });
     expect(await u.shell.role.textContent()).toBe('Super admin');
+    // the first start says what to do first: sync, audit, isolation; dismissed, it stays away
+    const tour = p.getByTestId('first-run');
+    expect(await tour.locator('li').evaluateAll((xs) => xs.map((x) => x.getAttribute('data-testid')))).toEqual([
+      'first-run-tenants',
+      'first-run-audit',
+      'first-run-isolation',
+    ]);
+    await screenshot(p, 'first-run');
+    await p.getByTestId('first-run-audit').getByRole('button').click();
+    await u.view('audit').waitFor();
+    await p.getByTestId('first-run-dismiss').click();
+    await tour.waitFor({ state: 'detached' });
+    await p.reload();
+    await u.app('ready').waitFor();
+    expect(await tour.count()).toBe(0);
     const options = await u.shell.switcher.locator('option').allTextContents();
     expect(options.sort()).toEqual(['Acme Corporation', 'Globex Corporation', 'Initech']);
     await u.shell.switcher.selectOption({ label: 'Globex Corporation' });
@@ -158,6 +173,61 @@ describe('console shell on the demo CRM', () => {
     await u.connections.checks('demo').waitFor();
     expect(await u.connections.checks('demo').textContent()).toContain('Signed in as super@tenantscope.test');
     await screenshot(p, `connections-${after}`);
+    await p.close();
+  });
+
+  it('the command palette: every view, a tenant, a resource and an action by keyboard alone, the last choice first next time', async () => {
+    const p = await openSignedInAs('super@tenantscope.test');
+    const u = ui(p);
+    const palette = async (typed: string, pick?: string) => {
+      await p.keyboard.press('Control+K');
+      await p.getByTestId('palette-input').waitFor();
+      await p.keyboard.type(typed);
+      // what the palette reads when it opens (resources, runs) comes a moment later
+      if (pick) await expect.poll(() => p.locator('[cmdk-item][data-selected="true"]').getAttribute('data-testid')).toBe(`palette-item-${pick}`);
+      await p.keyboard.press('Enter');
+      await p.getByTestId('palette-input').waitFor({ state: 'detached' });
+    };
+    for (const [typed, view] of [
+      ['audit', 'audit'],
+      ['migration', 'migration'],
+      ['isolation', 'isolation'],
+      ['data', 'data'],
+      ['connections', 'connections'],
+      ['tenants', 'tenants'],
+    ] as const) {
+      await palette(typed);
+      await u.view(view).waitFor();
+    }
+    // a tenant, then an action on it
+    await palette(
+      'globex',
+      `tenant:${(await callHost(p, 'tenants:list', {})).value.tenants.find((t: { name: string }) => t.name === 'Globex Corporation').id}`,
+    );
+    await expect.poll(() => u.shell.switcher.locator('option:checked').textContent()).toBe('Globex Corporation');
+    await palette('sync globex', 'action:sync');
+    await p.getByTestId('sync-report').waitFor({ timeout: 60_000 });
+    expect(await p.getByTestId('sync-report').textContent()).toMatch(/^Synced \d+ rows/);
+    // a resource opens in the Data view
+    await palette('calls', 'resource:calls');
+    await u.view('data').waitFor();
+    await expect.poll(() => p.getByTestId('data-resource').inputValue()).toBe('calls');
+    // next time, the last choice comes first; shortcuts are listed; Escape closes it
+    await p.keyboard.press('Control+K');
+    await p.getByTestId('palette-input').waitFor();
+    expect(await p.locator('[cmdk-item]').first().getAttribute('data-testid')).toBe('palette-item-recent:resource:calls');
+    expect(await p.getByTestId('palette-item-view:migration').textContent()).toContain('Alt+3');
+    await p.keyboard.type('sig');
+    expect(await p.locator('[cmdk-item][data-selected="true"]').textContent()).toContain('Sign out');
+    await screenshot(p, 'palette');
+    await p.keyboard.press('Escape');
+    await p.getByTestId('palette-input').waitFor({ state: 'detached' });
+    await u.shell.theme.click();
+    await p.getByTestId('palette-open').click();
+    await p.getByTestId('palette-input').waitFor();
+    await screenshot(p, 'palette-dark');
+    await p.keyboard.press('Escape');
+    await u.shell.theme.click();
     await p.close();
   });
 
@@ -667,6 +737,12 @@ describe('console shell on the demo CRM', () => {
     const stamp = p.getByTestId(`row-${planted.id}`).locator('time').first();
     expect(await stamp.textContent()).toMatch(/^(just now|\d+ min ago)$/);
     expect(await stamp.getAttribute('datetime')).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
+    // a reference reads as the record it points at, its id on hover; Acme's contact, another tenant's, stays an id
+    const refs = p.getByTestId(`row-${planted.id}`).locator('.ref-label');
+    expect(await refs.count()).toBeGreaterThan(0);
+    expect(await refs.first().getAttribute('title')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await refs.first().textContent()).not.toMatch(/[0-9a-f]{8}-/);
+    expect(await refs.evaluateAll((xs) => xs.map((x) => x.getAttribute('title')))).not.toContain(contacts.items[0]!.id);
     await p.getByTestId(`row-${planted.id}`).click();
     const record = p.getByTestId('data-record');
     expect(await record.getByTestId('record-provenance').textContent()).toMatch(
