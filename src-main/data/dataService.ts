@@ -6,6 +6,7 @@ import { latestFindings } from '../cache/queries/history.ts';
 import { findRecord, refsFrom, refsTo, SEEN } from '../cache/queries/records.ts';
 import { OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
 import { columnSql, ensureColumnIndex, INDEX_FROM_ROWS, isColumnName, resourceLiteral } from '../cache/queries/columnIndexes.ts';
+import { labelsIn } from './labels.ts';
 import { hasPositions, positionsOf, readAhead, rowsAt } from './positions.ts';
 import { searchCandidates, type SearchIndexStatus, searchIndexStatus, startSearchIndex } from '../cache/queries/searchIndex.ts';
 
@@ -163,6 +164,8 @@ export interface RecordRef {
   field: string;
   resource: string;
   id: string;
+  /** the target's name, where the caller may read it */
+  label: string | null;
   /** the target's company in the cache, null when the cache does not hold it */
   companyId: string | null;
   crossTenant: boolean;
@@ -186,10 +189,16 @@ export function recordDetail(raw: Raw, catalog: Catalog, opts: { resource: strin
       f.field !== derivedField;
     const fid = findingId('cross-tenant-reference', row.resource, f.field);
     const found = findings.get(fid);
+    // its name, where the caller may read the record it points at (a company admin: their own company's)
+    const readable = f.target_company !== null && (opts.company === null || f.target_company === opts.company);
+    const label = readable
+      ? (labelsIn(raw, catalog, { company: f.target_company!, resource: f.target_resource, ids: [f.target_id], seenBy: opts.seenBy })[f.target_id] ?? null)
+      : null;
     return {
       field: f.field,
       resource: f.target_resource,
       id: f.target_id,
+      label,
       companyId: f.target_company,
       crossTenant,
       finding: crossTenant

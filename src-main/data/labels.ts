@@ -59,25 +59,32 @@ export function referenceLabels(
       String,
     );
     if (!ids.length) continue;
-    const labelField = catalog.resources.find((r) => r.name === target)?.labelField;
-    const found = raw
-      .prepare(
-        `SELECT id, payload FROM records WHERE company_id = @company AND resource = @target AND deleted = 0
-         AND id IN (SELECT value FROM json_each(@ids)) ${q.seenBy !== undefined ? `AND ${SEEN}` : ''}`,
-      )
-      .all({ company: q.company, target, ids: JSON.stringify(ids), seenBy: q.seenBy }) as Array<{ id: string; payload: string }>;
-    const labels: Record<string, string> = {};
-    for (const r of found) {
-      let payload: Record<string, unknown>;
-      try {
-        payload = JSON.parse(r.payload) as Record<string, unknown>;
-      } catch {
-        continue;
-      }
-      const label = labelOf(payload, labelField);
-      if (label) labels[r.id] = label;
-    }
+    const labels = labelsIn(raw, catalog, { company: q.company, resource: target, ids, seenBy: q.seenBy });
     if (Object.keys(labels).length) out[field] = labels;
   }
   return out;
+}
+
+/** The labels of these records of one resource in one tenant, among the rows the caller may read (a plain user: their own sync's). */
+export function labelsIn(raw: Raw, catalog: Catalog, q: { company: string; resource: string; ids: string[]; seenBy?: string }): Record<string, string> {
+  if (!q.ids.length) return {};
+  const labelField = catalog.resources.find((r) => r.name === q.resource)?.labelField;
+  const found = raw
+    .prepare(
+      `SELECT id, payload FROM records WHERE company_id = @company AND resource = @resource AND deleted = 0
+       AND id IN (SELECT value FROM json_each(@ids)) ${q.seenBy !== undefined ? `AND ${SEEN}` : ''}`,
+    )
+    .all({ company: q.company, resource: q.resource, ids: JSON.stringify(q.ids), seenBy: q.seenBy }) as Array<{ id: string; payload: string }>;
+  const labels: Record<string, string> = {};
+  for (const r of found) {
+    let payload: Record<string, unknown>;
+    try {
+      payload = JSON.parse(r.payload) as Record<string, unknown>;
+    } catch {
+      continue;
+    }
+    const label = labelOf(payload, labelField);
+    if (label) labels[r.id] = label;
+  }
+  return labels;
 }

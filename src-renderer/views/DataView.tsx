@@ -280,7 +280,7 @@ export function DataView() {
                       <li key={r.field} className={r.crossTenant ? 'cross' : ''} data-testid={`ref-${r.field}`}>
                         <code>{r.field}</code> →{' '}
                         <button type="button" className="link" onClick={() => void st.open(r.resource, r.id)}>
-                          {r.resource} {r.id}
+                          {r.resource} {r.label && <strong className="ref-name">{r.label}</strong>} {r.id}
                         </button>{' '}
                         <span className="muted">{r.companyId === null ? 'not in the cache' : tenantName(r.companyId)}</span>
                         {r.crossTenant && r.finding && (

@@ -52,6 +52,8 @@ export const dataChannels = {
             field: z.string(),
             resource: z.string(),
             id: z.string(),
+            /** the record's name, where the caller may read it */
+            label: z.string().nullable().default(null),
             companyId: z.string().nullable(),
             crossTenant: z.boolean(),
             finding: z.object({ id: z.string(), title: z.string(), severity: z.string() }).nullable(),

@@ -41,6 +41,11 @@ describe('reference labels in the Data view', () => {
     expect(seen.labels.contact_id[own.fields.contact_id]).toBe(`${contact.first_name} ${contact.last_name}`);
     expect(seen.rows.find((r: { id: string }) => r.id === call).fields.contact_id).toBe(theirs.id);
     expect(seen.labels.contact_id?.[theirs.id]).toBeUndefined();
+    // the record itself names what it points at, another tenant's record included: a super admin may read it
+    const superRef = (await env.ts.call('records:get', { resource: 'calls', id: call })).body.value.refs.find(
+      (r: { field: string }) => r.field === 'contact_id',
+    );
+    expect(superRef).toMatchObject({ crossTenant: true, label: `${theirs.first_name} ${theirs.last_name}` });
     await env.ts.call('session:signOut', {});
 
     await signIn('admin@globex.test');
@@ -48,6 +53,10 @@ describe('reference labels in the Data view', () => {
     const admin = (await env.ts.call('records:query', { resource: 'calls', limit: 500 })).body.value;
     expect(admin.rows.some((r: { id: string }) => r.id === call)).toBe(true);
     expect(admin.labels.contact_id?.[theirs.id]).toBeUndefined();
+    const adminRefs = (await env.ts.call('records:get', { resource: 'calls', id: call })).body.value.refs;
+    expect(adminRefs.find((r: { field: string }) => r.field === 'contact_id')).toMatchObject({ crossTenant: true, label: null, companyId: 'another company' });
+    // their own company's user is named there too
+    expect(adminRefs.find((r: { field: string }) => r.field === 'user_id').label).toBeTruthy();
     const named = Object.values(admin.labels).flatMap((byId) => Object.values(byId as Record<string, string>));
     const name = [theirs.first_name, theirs.last_name].filter(Boolean).join(' ');
     expect(named).not.toContain(theirs.email);
