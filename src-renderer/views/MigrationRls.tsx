@@ -1,5 +1,6 @@
 import { useWrites } from '../stores/safetyStore.ts';
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
+import { useMigration } from '../stores/migrationStore.ts';
 import type { Output } from '../../src-shared/contract.ts';
 import { VERDICTS, type Verdict } from '../../src-shared/tenancy.ts';
 import { ApiError, call } from '../api.ts';
@@ -37,6 +38,16 @@ export function MigrationRls() {
     }
   };
   const load = () => act('plan', async () => setPlan(await call('migrate:rlsPlan', {})));
+  // a run that ends (with --rls, its phase applied) or a rollback changes what the card shows: read it again
+  const newest = useMigration((s) => {
+    const r = s.status?.runs[0];
+    return r ? `${r.id}:${r.status}` : '';
+  });
+  const shown = useRef(false);
+  shown.current = plan !== null;
+  useEffect(() => {
+    if (shown.current) void call('migrate:rlsPlan', {}).then(setPlan, () => {});
+  }, [newest]);
   const applied = plan?.applied ?? null;
   return (
     <div className="card mig-col" data-testid="mig-rls">
