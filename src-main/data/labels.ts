@@ -1,6 +1,7 @@
 import type { Catalog } from '../../src-shared/catalog.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
 import { SEEN } from '../cache/queries/records.ts';
+import { OUTSIDE, UNASSIGNED } from '../../src-shared/partitions.ts';
 
 type Raw = OpenCache['raw'];
 
@@ -47,13 +48,15 @@ export function referenceLabels(
   raw: Raw,
   catalog: Catalog,
   q: { company: string; resource: string; rows: Array<{ fields: Record<string, unknown> }>; seenBy?: string },
-): Record<string, Record<string, string>> {
+): { labels: Record<string, Record<string, string>>; crossing: Record<string, string[]> } {
   const res = catalog.resources.find((r) => r.name === q.resource);
-  if (!res || !q.rows.length) return {};
+  if (!res || !q.rows.length) return { labels: {}, crossing: {} };
+  const derived = res.derivation.kind === 'owner' || res.derivation.kind === 'parent' ? res.derivation.field : null;
   const targets = new Map<string, string>(res.references.map((r) => [r.field, r.resource]));
   if (res.derivation.kind === 'owner' && !targets.has(res.derivation.field)) targets.set(res.derivation.field, catalog.users);
   if (res.derivation.kind === 'parent' && !targets.has(res.derivation.field)) targets.set(res.derivation.field, res.derivation.resource);
   const out: Record<string, Record<string, string>> = {};
+  const crossing: Record<string, string[]> = {};
   for (const [field, target] of targets) {
     const ids = [...new Set(q.rows.map((r) => r.fields[field]).filter((v): v is string | number => typeof v === 'string' || typeof v === 'number'))].map(
       String,
@@ -61,8 +64,22 @@ export function referenceLabels(
     if (!ids.length) continue;
     const labels = labelsIn(raw, catalog, { company: q.company, resource: target, ids, seenBy: q.seenBy });
     if (Object.keys(labels).length) out[field] = labels;
+    // a reference into another company keeps its warning: ids found only in another tenant's rows
+    // (what the record panel says too; its company's name is not given here). The owner or parent
+    // the row's company comes from cannot cross.
+    const unnamed = ids.filter((id) => !(id in labels));
+    if (field === derived || !unnamed.length) continue;
+    const elsewhere = raw
+      .prepare(
+        `SELECT DISTINCT id FROM records WHERE resource = @resource AND deleted = 0 AND id IN (SELECT value FROM json_each(@ids))
+         AND company_id NOT IN (@company, '${UNASSIGNED}', '${OUTSIDE}')
+         AND id NOT IN (SELECT id FROM records WHERE company_id = @company AND resource = @resource AND id IN (SELECT value FROM json_each(@ids)))`,
+      )
+      .pluck()
+      .all({ resource: target, ids: JSON.stringify(unnamed), company: q.company }) as string[];
+    if (elsewhere.length) crossing[field] = elsewhere;
   }
-  return out;
+  return { labels: out, crossing };
 }
 
 /** The labels of these records of one resource in one tenant, among the rows the caller may read (a plain user: their own sync's). */

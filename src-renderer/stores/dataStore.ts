@@ -30,6 +30,8 @@ interface DataState {
   pages: Map<number, Row[]>;
   /** reference field → id → the referenced record's label, gathered from every window fetched */
   labels: Record<string, Record<string, string>>;
+  /** reference field → ids it points at in another company (the grid keeps their warning) */
+  crossing: Record<string, Set<string>>;
   loading: Set<number>;
   detail: Detail | null;
   detailError: string | null;
@@ -67,7 +69,7 @@ export const useData = create<DataState>((set, get) => {
     }, 2000);
   /** a new query: drop the windows, fetch the first with the count */
   const requery = (patch: Partial<DataState>) => {
-    set({ ...patch, generation: get().generation + 1, pages: new Map(), labels: {}, loading: new Set(), total: null, error: null });
+    set({ ...patch, generation: get().generation + 1, pages: new Map(), labels: {}, crossing: {}, loading: new Set(), total: null, error: null });
     void get().ensure(0);
   };
   return {
@@ -84,6 +86,7 @@ export const useData = create<DataState>((set, get) => {
     columns: [],
     pages: new Map(),
     labels: {},
+    crossing: {},
     loading: new Set(),
     detail: null,
     detailError: null,
@@ -143,7 +146,16 @@ export const useData = create<DataState>((set, get) => {
         const columns = known.length ? [...known, ...r.columns.filter((c) => !known.includes(c))] : r.columns;
         const labels = { ...get().labels };
         for (const [field, byId] of Object.entries(r.labels)) labels[field] = { ...labels[field], ...byId };
-        set({ pages, columns, labels, ...(r.total !== null ? { total: r.total } : {}), ...(page === 0 ? { searchIndex: r.searchIndex ?? null } : {}) });
+        const crossing = { ...get().crossing };
+        for (const [field, ids] of Object.entries(r.crossing)) crossing[field] = new Set([...(crossing[field] ?? []), ...ids]);
+        set({
+          pages,
+          columns,
+          labels,
+          crossing,
+          ...(r.total !== null ? { total: r.total } : {}),
+          ...(page === 0 ? { searchIndex: r.searchIndex ?? null } : {}),
+        });
         if (page === 0 && r.searchIndex && !r.searchIndex.ready) followSearchIndex(generation);
       } catch (e) {
         if (get().generation === generation) set({ error: message(e) });

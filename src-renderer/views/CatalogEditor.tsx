@@ -60,6 +60,21 @@ function Row({ r, editable }: { r: Resource; editable: boolean }) {
         )}
       </td>
       <td className="small">{r.references.map((x) => `${x.field} → ${x.resource}`).join(', ') || '—'}</td>
+      <td className="small">
+        {editable ? (
+          <input
+            aria-label={`Field that names a record of ${r.name}`}
+            title="Where another record points at one of these, the Data view shows this field instead of the id (guessed when empty: name, full_name, title, subject, email…)"
+            value={r.labelField ?? ''}
+            placeholder="guessed"
+            onChange={(e) => update(r.name, { labelField: e.target.value.trim() || undefined })}
+            style={{ width: 110 }}
+            data-testid={`label-field-${r.name}`}
+          />
+        ) : (
+          (r.labelField ?? <span className="muted">guessed</span>)
+        )}
+      </td>
       <td>
         {doubtful ? (
           <details>
@@ -158,6 +173,7 @@ export function CatalogEditor() {
                 <th>Company from</th>
                 <th>Priority</th>
                 <th>References</th>
+                <th>Named by</th>
                 <th>Status</th>
               </tr>
             </thead>

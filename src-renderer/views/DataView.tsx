@@ -353,6 +353,7 @@ const GridRows = memo(function GridRows({
   const resource = useData((s) => s.resource);
   const open = useData((s) => s.open);
   const labels = useData((s) => s.labels);
+  const crossing = useData((s) => s.crossing);
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: total ?? 0, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 8, useFlushSync: false });
   const items = virtual.getVirtualItems();
@@ -389,6 +390,10 @@ const GridRows = memo(function GridRows({
                     '…'
                   ) : labels[c]?.[String(r.fields[c])] ? (
                     <Ref id={String(r.fields[c])} label={labels[c]![String(r.fields[c])]!} />
+                  ) : crossing[c]?.has(String(r.fields[c])) ? (
+                    <span className="ref-cross" title="Points into another company: open the row for the finding">
+                      {String(r.fields[c])}
+                    </span>
                   ) : (
                     <Cell value={c === 'id' ? r.id : c === 'updated_at' ? r.updatedAt : r.fields[c]} />
                   )}

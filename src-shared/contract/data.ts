@@ -120,6 +120,8 @@ export const dataChannels = {
       rows: z.array(z.object({ id: z.string(), updatedAt: z.string().nullable(), deleted: z.boolean(), fields: z.record(z.string(), z.unknown()) })),
       /** reference field → referenced id → that record's label, from this tenant's rows the caller may read */
       labels: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+      /** reference field → the ids in this window it points at that the cache holds only in another company */
+      crossing: z.record(z.string(), z.array(z.string())).default({}),
       /** with a search: the trigram index it is answered from, null none (a small cache), or how far its making is */
       searchIndex: SearchIndexStatus.optional(),
     }),

@@ -309,6 +309,8 @@ describe('console shell on the demo CRM', () => {
     await u.catalog.drift.waitFor();
     await u.catalog.uncertain('documents_signatures').waitFor();
     await u.catalog.priority('calls').selectOption('MEDIUM');
+    // what names a contact where a call points at one
+    await p.getByTestId('label-field-contacts').fill('email');
     await u.catalog.save.click();
     await p.getByText('Catalog saved.').waitFor();
     await screenshot(p, 'catalog-edited');
@@ -318,6 +320,7 @@ describe('console shell on the demo CRM', () => {
     await u.connections.catalog('mine').click();
     await u.catalog.priority('calls').waitFor();
     expect(await u.catalog.priority('calls').inputValue()).toBe('MEDIUM');
+    expect(await p.getByTestId('label-field-contacts').inputValue()).toBe('email');
     await p.close();
   });
 
@@ -743,6 +746,7 @@ describe('console shell on the demo CRM', () => {
     expect(await refs.first().getAttribute('title')).toMatch(/^[0-9a-f-]{36}$/);
     expect(await refs.first().textContent()).not.toMatch(/[0-9a-f]{8}-/);
     expect(await refs.evaluateAll((xs) => xs.map((x) => x.getAttribute('title')))).not.toContain(contacts.items[0]!.id);
+    expect(await p.getByTestId(`row-${planted.id}`).locator('.ref-cross').textContent()).toBe(contacts.items[0]!.id);
     await p.getByTestId(`row-${planted.id}`).click();
     const record = p.getByTestId('data-record');
     expect(await record.getByTestId('record-provenance').textContent()).toMatch(

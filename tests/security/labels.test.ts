@@ -41,6 +41,8 @@ describe('reference labels in the Data view', () => {
     expect(seen.labels.contact_id[own.fields.contact_id]).toBe(`${contact.first_name} ${contact.last_name}`);
     expect(seen.rows.find((r: { id: string }) => r.id === call).fields.contact_id).toBe(theirs.id);
     expect(seen.labels.contact_id?.[theirs.id]).toBeUndefined();
+    // it keeps its warning: the id is marked as pointing into another company, and nothing else is
+    expect(seen.crossing).toEqual({ contact_id: [theirs.id] });
     // the record itself names what it points at, another tenant's record included: a super admin may read it
     const superRef = (await env.ts.call('records:get', { resource: 'calls', id: call })).body.value.refs.find(
       (r: { field: string }) => r.field === 'contact_id',
@@ -53,6 +55,7 @@ describe('reference labels in the Data view', () => {
     const admin = (await env.ts.call('records:query', { resource: 'calls', limit: 500 })).body.value;
     expect(admin.rows.some((r: { id: string }) => r.id === call)).toBe(true);
     expect(admin.labels.contact_id?.[theirs.id]).toBeUndefined();
+    expect(admin.crossing).toEqual({ contact_id: [theirs.id] });
     const adminRefs = (await env.ts.call('records:get', { resource: 'calls', id: call })).body.value.refs;
     expect(adminRefs.find((r: { field: string }) => r.field === 'contact_id')).toMatchObject({ crossTenant: true, label: null, companyId: 'another company' });
     // their own company's user is named there too

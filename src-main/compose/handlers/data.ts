@@ -36,7 +36,7 @@ export function dataHandlers(k: Kernel): HandlersFor<Channels> {
       const db = await raw();
       const seenBy = caller(k).scope.seenBy;
       const window = queryRecords(db, { ...input, company, seenBy });
-      return { tenant: company, ...window, labels: referenceLabels(db, catalog(), { company, resource: input.resource, rows: window.rows, seenBy }) };
+      return { tenant: company, ...window, ...referenceLabels(db, catalog(), { company, resource: input.resource, rows: window.rows, seenBy }) };
     },
     'records:searchIndex': async () => ({ status: searchIndexStatus(await raw()) }),
     'views:list': async () => ({ views: listViews(await raw(), caller(k).s.user.email) }),
