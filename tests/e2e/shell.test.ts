@@ -369,7 +369,8 @@ describe('console shell on the demo CRM', () => {
 
   it('a long sync shows its progress (rows of the total, rate, ETA, the listings running) after a reload, and Cancel stops it keeping what it wrote', async () => {
     const p = await openSignedInAs('super@tenantscope.test');
-    // enough rows that a sync of one record a request lasts several seconds on any machine: 600 notifications more
+    // enough rows that a sync of one record a request outlasts the checks below on any machine: 1,500
+    // notifications more (600 were not enough on a loaded CI run: the sync ended before Cancel was pressed)
     const crmUrl = (await callHost(p, 'demo:status', {})).value.url as string;
     const login = (await (
       await fetch(`${crmUrl}/api/auth/login`, {
@@ -378,9 +379,9 @@ describe('console shell on the demo CRM', () => {
         body: JSON.stringify({ email: 'admin@initech.test', password: 'demo' }),
       })
     ).json()) as { access_token: string };
-    for (let i = 0; i < 600; i += 30) {
+    for (let i = 0; i < 1500; i += 50) {
       await Promise.all(
-        Array.from({ length: 30 }, (_, k) =>
+        Array.from({ length: 50 }, (_, k) =>
           fetch(`${crmUrl}/api/notifications`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', authorization: `Bearer ${login.access_token}` },
