@@ -37,7 +37,8 @@ export function createDispatch(k: Kernel, handlers: Handlers) {
       if (access === 'connection-admin') requireConnectionAdmin(k, parsed.data as { name?: string; connection?: string; profile?: unknown });
       // Safe Mode: a production connection's writes wait for the operator's unlock, whichever door
       const write = (WRITES[channel] as ((i: unknown) => string | null) | undefined)?.(parsed.data);
-      if (write) k.requireWrites(write);
+      const on = write ? session.current()?.connection : undefined;
+      if (write && on) k.safeMode.require(k.callerWindow(), k.connections.get(on), write);
       const handler = handlers[channel] as (input: unknown) => Promise<unknown> | unknown;
       const value = await handler(parsed.data);
       const out = spec.output.safeParse(value);

@@ -83,8 +83,6 @@ export interface Kernel {
   ensureCrm(connection: string): Promise<void>;
   /** Safe Mode's unlocks of production connections, by window */
   safeMode: SafeMode;
-  /** refuses a write on the caller's production connection while its writes are locked */
-  requireWrites(what: string): void;
   /** tells every window the demo's state and its own session */
   status(): void;
   running: RunningSync | null;
@@ -124,12 +122,10 @@ export function createKernel(opts: ServicesOptions): Kernel {
     return detachCache(opts.home, connection, tag);
   };
 
-  const safeMode = new SafeMode();
   const kernel: Kernel = {
     opts,
-    safeMode,
-    requireWrites: (what) => safeMode.requireOn(callerWindow(), session().current()?.connection, (n) => connections.get(n), what),
     version,
+    safeMode: new SafeMode(),
     log,
     bus,
     secrets,

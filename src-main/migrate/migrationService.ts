@@ -19,7 +19,7 @@ import {
 import { auditSchema } from './schemaAudit.ts';
 import { backupDirFor, backupPreflight, verifyBackup } from './backup.ts';
 import { readRlsPlan, rlsPitfalls, rlsSql } from './rls.ts';
-import { appliedRls, applyRls, proveRls, rollbackRls, tablesUnderRls } from './rlsPhase.ts';
+import { appliedRls, applyRls, proveRls, rollbackRls } from './rlsPhase.ts';
 import { MAX_TRIGGER_OVERHEAD, measureTriggerCost, triggerCostPreflight } from './triggerCost.ts';
 import type { TriggerCost } from '../../src-shared/migration.ts';
 
@@ -216,7 +216,7 @@ export class MigrationService {
   async rollback(url: string, operator: string, runId?: number, rls = false): Promise<Output<'migrate:rollback'>> {
     if (this.control) throw new AppError('conflict', 'A migration is running: pause it before rolling back.');
     // the policies read company_id: with rls, the phase comes out first (the run's rollback refuses otherwise)
-    if (rls && (await onTarget(url, (t) => t.reading('tenantscope-rls-plan', tablesUnderRls)))) await this.rlsRollback(url, operator);
+    if (rls && (await onTarget(url, (t) => t.reading('tenantscope-rls-plan', appliedRls)))) await this.rlsRollback(url, operator);
     return rollbackMigration(url, { runId, operator, onLog: (line) => this.log(runId ?? null, line) });
   }
 }

@@ -26,26 +26,39 @@ export interface RlsApplied {
 
 type Before = Record<string, { enabled: boolean; forced: boolean }>;
 
-async function openPhase(c: pg.ClientBase): Promise<{ id: number; tables: string[]; before: Before; indexes: string[] } | null> {
-  const r = (await c.query(`SELECT id, tables, indexes FROM ${S}.rls WHERE rolled_back_at IS NULL ORDER BY id DESC LIMIT 1`)).rows[0];
+interface Phase {
+  id: number;
+  appliedBy: string;
+  appliedAt: string;
+  tables: string[];
+  before: Before;
+  indexes: string[];
+}
+
+async function openPhase(c: pg.ClientBase): Promise<Phase | null> {
+  const r = (await c.query(`SELECT id, applied_by, applied_at, tables, indexes FROM ${S}.rls WHERE rolled_back_at IS NULL ORDER BY id DESC LIMIT 1`)).rows[0];
   if (!r) return null;
   const before = r.tables as Before;
-  return { id: Number(r.id), tables: Object.keys(before), before, indexes: r.indexes as string[] };
+  return {
+    id: Number(r.id),
+    appliedBy: r.applied_by,
+    appliedAt: new Date(r.applied_at).toISOString(),
+    tables: Object.keys(before),
+    before,
+    indexes: r.indexes as string[],
+  };
 }
 
-/** The tables under the phase applied now, if any (read-only; nothing when the state has never been made). */
-export async function tablesUnderRls(c: pg.ClientBase): Promise<{ id: number; tables: string[] } | null> {
+/** The phase applied now, if any (read-only: nothing when the migration's state has never been made). */
+export async function currentPhase(c: pg.ClientBase): Promise<Phase | null> {
   const exists = (await c.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'rls'`, [S])).rowCount;
-  const open = exists ? await openPhase(c) : null;
-  return open && { id: open.id, tables: open.tables };
+  return exists ? openPhase(c) : null;
 }
 
-/** The phase applied now, if any (read-only; nothing when the state has never been made). */
+/** The phase applied now, as the plan shows it. */
 export async function appliedRls(c: pg.ClientBase): Promise<{ id: number; appliedBy: string; appliedAt: string; tables: number } | null> {
-  const exists = (await c.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = 'rls'`, [S])).rowCount;
-  if (!exists) return null;
-  const r = (await c.query(`SELECT id, applied_by, applied_at, tables FROM ${S}.rls WHERE rolled_back_at IS NULL ORDER BY id DESC LIMIT 1`)).rows[0];
-  return r ? { id: Number(r.id), appliedBy: r.applied_by, appliedAt: new Date(r.applied_at).toISOString(), tables: Object.keys(r.tables).length } : null;
+  const p = await currentPhase(c);
+  return p && { id: p.id, appliedBy: p.appliedBy, appliedAt: p.appliedAt, tables: p.tables.length };
 }
 
 /** `fn` on a session of its own holding the migration's lock (one change at a time), with the phase applied now. */

@@ -5,7 +5,7 @@ import { AppError } from '../../src-shared/result.ts';
 import { retryOnLock, underLockTimeout } from './pg.ts';
 import { ident, onTarget, type PgTarget } from '../pgdb/target.ts';
 import { STATE_SCHEMA } from './sql.ts';
-import { tablesUnderRls } from './rlsPhase.ts';
+import { currentPhase } from './rlsPhase.ts';
 import { latestRun, loadRun, logLine, setRunStatus, takeLock, type LoadedRun } from './state.ts';
 import { stepKind } from './steps/registry.ts';
 import type { Undo } from './steps/types.ts';
@@ -59,7 +59,7 @@ async function rollbackOn(
     const run = await loadRun(c, await latestRun(c, opts.runId));
     if (run.status === 'rolled-back') throw new AppError('conflict', `Run ${run.id} is rolled back already.`);
     // the policies read company_id: dropping the column under them would fail half-way through the undo
-    const rls = await tablesUnderRls(c);
+    const rls = await currentPhase(c);
     const under = rls?.tables.filter((t) => run.plan.tables.some((p) => p.table === t)) ?? [];
     if (under.length)
       throw new AppError(

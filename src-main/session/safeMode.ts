@@ -1,17 +1,9 @@
+import type { Output } from '../../src-shared/contract.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { safetyOf, UNLOCK_MINUTES } from '../../src-shared/safety.ts';
 
-export interface SafetyStatus {
-  connection: string;
-  level: 'demo' | 'staging' | 'production';
-  color: string;
-  chosen: boolean;
-  /** production only: until when writes are unlocked for this window, if they are */
-  unlockedUntil: string | null;
-  /** whether a write call would be served now */
-  writes: boolean;
-}
+type SafetyStatus = Output<'safety:status'>;
 
 /**
  * Safe Mode's unlocks: a production connection refuses writes until the operator types its name,
@@ -50,11 +42,6 @@ export class SafeMode {
   lock(window: string, connection?: string): void {
     for (const k of [...this.until.keys()])
       if (k.startsWith(`${window}\u0000`) && (connection === undefined || k === this.key(window, connection))) this.until.delete(k);
-  }
-
-  /** Refuses `what` on the named connection (none: nothing to guard) when it is production and locked for this window. */
-  requireOn(window: string, connection: string | undefined, profileOf: (name: string) => ConnectionProfile, what: string): void {
-    if (connection !== undefined) this.require(window, profileOf(connection), what);
   }
 
   /** Refuses `what` on a production connection whose writes are locked for this window. */

@@ -1,4 +1,5 @@
 // tenantscope connections list|add|set|test|remove
+import { safetyOf } from '../../../src-shared/safety.ts';
 import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import { call, CliFailure, json, program, run, usingServices, withServices } from '../kit.ts';
@@ -148,7 +149,7 @@ connections
         });
       const { profile } = await call(services, 'connections:get', { name });
       const { databaseUrlEnv: oldEnv, ...rest } = profile;
-      const was = (await call(services, 'connections:list', {})).connections.find((c) => c.name === name)!.safety;
+      const was = safetyOf(profile);
       const color = o.color ?? profile.safety?.color;
       const next = {
         ...rest,
