@@ -1,5 +1,5 @@
 import { endAbandonedLoad } from './queries/bulkLoad.ts';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Migration, MigrationProvider } from 'kysely';
 import { AppError } from '../../src-shared/result.ts';
@@ -100,6 +100,9 @@ export async function cacheSchemaAt(upTo: number): Promise<SchemaObject[]> {
   }
 }
 
+/** the page size of a new plain cache */
+export const PAGE_SIZE = 16384;
+
 export interface OpenCache {
   /** the raw handle, for the hot path (prepared statements in one transaction a page) */
   raw: ReturnType<typeof openSqlite>;
@@ -121,6 +124,7 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
   let raw;
   let encryptedNow = false;
   try {
+    const fresh = !existsSync(file) || statSync(file).size === 0;
     if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
     else chmodSync(file, 0o600);
     if (opts.key && isPlainSqlite(file)) {
@@ -138,11 +142,16 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
         `The cache ${file} is encrypted and ${opts.key ? 'the key given does not open it' : 'no key was given'}: set TENANTSCOPE_CACHE_KEY to the passphrase it was encrypted with (the desktop app keeps its own key in the OS keyring). Nothing was changed.`,
       );
     }
+    // a new plain cache has 16 KiB pages rather than 4 KiB: a first sync's append, its index builds
+    // and its commit are each a third faster or more at 1M rows (bench/sync). A page size holds once the
+    // file has a table, so a cache made before keeps its own; SQLCipher keeps its format's 4 KiB.
+    if (fresh && !opts.key) raw.pragma(`page_size = ${PAGE_SIZE}`);
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
     // a big sync dirties index pages all over random UUID keys: checkpoint every ~40 MiB of WAL
     // rather than every 4 MiB (bench/sync), and give the WAL back once it is checkpointed
-    raw.pragma('wal_autocheckpoint = 10000');
+    const pageSize = raw.pragma('page_size', { simple: true }) as number;
+    raw.pragma(`wal_autocheckpoint = ${Math.round((40 * 1024 * 1024) / pageSize)}`);
     raw.pragma('journal_size_limit = 67108864');
     // random UUID keys touch pages all over the B-trees: a larger page cache keeps a big sync off the disk
     raw.pragma('cache_size = -98304'); // 96 MiB

@@ -28,4 +28,20 @@ describe('the latest of many timestamps', () => {
     expect(text.value).toBe('c');
     expect(new Latest().value).toBeNull();
   });
+
+  it('orders UTC texts of one shape as text and still compares a shorter or zoned one as an instant', () => {
+    const l = new Latest();
+    for (const t of [
+      '2026-12-03T08:26:20.123456Z',
+      '2026-12-03T08:26:21.000001Z',
+      '2026-12-03T08:26:20.999999Z',
+      '2026-12-03T08:26:21.5Z',
+      '2026-12-03T08:26:21.400000Z',
+    ])
+      l.offer(t);
+    expect(l.value).toBe('2026-12-03T08:26:21.5Z');
+    const zoned = new Latest();
+    for (const t of ['2026-12-03T08:26:20.100000Z', '2026-12-03T09:26:20.2+01:00', '2026-12-03T08:26:20.250000Z']) zoned.offer(t);
+    expect(zoned.value).toBe('2026-12-03T08:26:20.250000Z');
+  });
 });

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCache, type OpenCache } from '../../src-main/cache/cacheDb.ts';
+import { openCache, PAGE_SIZE, type OpenCache } from '../../src-main/cache/cacheDb.ts';
+import { openSqlite } from '../../src-main/core/sqlite.ts';
+import { ALL } from '../../src-shared/partitions.ts';
 import { beginBulkLoad, bulkLoadOf } from '../../src-main/cache/queries/bulkLoad.ts';
 import { EventBus } from '../../src-main/core/eventBus.ts';
 import { CrmClient } from '../../src-main/crm/crmClient.ts';
@@ -95,6 +97,31 @@ describe('a first sync loads in bulk', () => {
       expect((await new SyncService(bulk, profile, new EventBus()).run(who, [...asked], { pageSize: 7 })).load).toBeUndefined();
       await bulk.close();
       await plain.close();
+    }
+  });
+  it('is made with 16 KiB pages; a cache made with 4 KiB pages before keeps them, opens, and takes a sync', async () => {
+    const fresh = await tempCache();
+    try {
+      expect(fresh.raw.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
+    } finally {
+      await fresh.close();
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bulk-'));
+    dirs.push(dir);
+    const file = join(dir, 'old.sqlite');
+    const old = openSqlite(file);
+    old.pragma('page_size = 4096');
+    old.exec('CREATE TABLE made_before (x)');
+    old.close();
+    const c = await openCache(file);
+    try {
+      expect(c.raw.pragma('page_size', { simple: true })).toBe(4096);
+      const sync = new SyncService(c, profile, new EventBus());
+      const report = await sync.run(await identityFor(profile, 'super@tenantscope.test'), [{ id: ALL, name: 'every tenant' }]);
+      expect(report.outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+      expect(c.raw.prepare('SELECT count(*) FROM records').pluck().get()).toBeGreaterThan(0);
+    } finally {
+      await c.close();
     }
   });
 });

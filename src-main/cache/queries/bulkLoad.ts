@@ -108,7 +108,9 @@ function end(db: Db, started: number): BulkLoadEnd | null {
 
 /**
  * The references of the loaded rows, read from their payloads by SQLite in one pass over records
- * in rowid order (what ingest does a row at a time: a value that is not empty, as text).
+ * in rowid order (what ingest does a row at a time: a value that is not empty, as text), and
+ * written in refs' key order: appended, where rowid order would insert into every company's part
+ * of the key at once (at 1M rows, sorted is about twice as fast).
  */
 function fillReferences(db: Db, references: LoadReference[]): void {
   if (!references.length) return;
@@ -122,7 +124,8 @@ function fillReferences(db: Db, references: LoadReference[]): void {
           WHEN 'text' THEN json_extract(r.payload, f.path) WHEN 'integer' THEN CAST(json_extract(r.payload, f.path) AS TEXT)
           WHEN 'real' THEN CAST(json_extract(r.payload, f.path) AS TEXT) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' END AS v
         FROM records r NOT INDEXED JOIN load_refs f ON f.resource = r.resource)
-      WHERE v IS NOT NULL AND v != ''`);
+      WHERE v IS NOT NULL AND v != ''
+      ORDER BY company_id, rid, field`);
   } finally {
     db.exec('DROP TABLE load_refs');
   }
