@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Migration, MigrationProvider } from 'kysely';
 import { AppError } from '../../src-shared/result.ts';
 import { projectRoot } from '../core/home.ts';
-import { encryptInPlace, isPlainSqlite, openSqlite, type SqliteKey } from '../core/sqlite.ts';
+import { checkpointInBackground, encryptInPlace, isPlainSqlite, openSqlite, type SqliteKey } from '../core/sqlite.ts';
 
 import { ALL } from '../../src-shared/partitions.ts';
 
@@ -110,6 +110,12 @@ export interface OpenCache {
   encrypted: boolean;
   /** a plain cache this open encrypted where it was */
   encryptedNow: boolean;
+  /**
+   * Folds the write-ahead log into the file on a worker thread (core/sqlite.ts), once no other
+   * such fold runs; what a sync leaves behind it, so that neither the sync nor the window waits for it.
+   */
+  foldLog(): Promise<{ ok: boolean; message?: string }>;
+  /** closes the cache, once a fold under way has ended */
   close(): Promise<void>;
 }
 
@@ -148,10 +154,12 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     if (fresh && !opts.key) raw.pragma(`page_size = ${PAGE_SIZE}`);
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
-    // a big sync dirties index pages all over random UUID keys: checkpoint every ~40 MiB of WAL
-    // rather than every 4 MiB (bench/sync), and give the WAL back once it is checkpointed
+    // a sync dirties pages all over random UUID keys: checkpoint every 256 MiB of WAL rather than
+    // every 4 MiB, so that an incremental sync of 10,000 changes commits without folding the log
+    // on the way (a sync folds it on a worker thread when it ends: bench/sync), and give the WAL
+    // back once it is checkpointed
     const pageSize = raw.pragma('page_size', { simple: true }) as number;
-    raw.pragma(`wal_autocheckpoint = ${Math.round((40 * 1024 * 1024) / pageSize)}`);
+    raw.pragma(`wal_autocheckpoint = ${Math.round((256 * 1024 * 1024) / pageSize)}`);
     raw.pragma('journal_size_limit = 67108864');
     // random UUID keys touch pages all over the B-trees: a larger page cache keeps a big sync off the disk
     raw.pragma('cache_size = -98304'); // 96 MiB
@@ -169,5 +177,30 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     raw.close();
     throw new AppError('storage', `The cache ${file} holds a first sync that was stopped, and its indexes could not be built: ${(e as Error).message}`);
   }
-  return { raw, encrypted: !!opts.key, encryptedNow, close: async () => void raw.close() };
+  let folding: Promise<{ ok: boolean; message?: string }> | null = null;
+  let closed = false;
+  const foldLog = () =>
+    (folding ??= checkpointInBackground(file, opts.key).then((r) => {
+      folding = null;
+      // the pages are in the file: the log is given back here, with nothing left to copy (what was
+      // written since is folded too: a few pages, or the next sync's fold)
+      if (r.ok && !closed)
+        try {
+          raw.pragma('wal_checkpoint(TRUNCATE)');
+        } catch {
+          /* busy: the next fold, or closing, gives it back */
+        }
+      return r;
+    }));
+  return {
+    raw,
+    encrypted: !!opts.key,
+    encryptedNow,
+    foldLog,
+    close: async () => {
+      await folding;
+      closed = true;
+      raw.close();
+    },
+  };
 }

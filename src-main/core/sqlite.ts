@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 import { AppError } from '../../src-shared/result.ts';
 import { projectRoot } from './home.ts';
@@ -48,11 +49,59 @@ export function openSqlite(file: string, options: BetterSqlite3.Options = {}, ke
 }
 
 /** SQLCipher 4's format, so that the `sqlcipher` tool opens a cache with the same passphrase */
-function useKey(db: BetterSqlite3.Database, key: SqliteKey, pragma: 'key' | 'rekey'): void {
-  db.pragma("cipher = 'sqlcipher'");
-  db.pragma('legacy = 4');
+function keyPragmas(key: SqliteKey, pragma: 'key' | 'rekey'): string[] {
   const value = 'rawKey' in key ? `"x'${key.rawKey.toString('hex')}'"` : `'${key.passphrase.replace(/'/g, "''")}'`;
-  db.pragma(`${pragma} = ${value}`);
+  return ["cipher = 'sqlcipher'", 'legacy = 4', `${pragma} = ${value}`];
+}
+
+function useKey(db: BetterSqlite3.Database, key: SqliteKey, pragma: 'key' | 'rekey'): void {
+  for (const p of keyPragmas(key, pragma)) db.pragma(p);
+}
+
+// A worker's whole program: open the file on its own connection, fold the write-ahead log into it, close.
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData: w } = require('node:worker_threads');
+let db;
+try {
+  const Database = require(w.module);
+  db = new Database(w.file, w.nativeBinding ? { nativeBinding: w.nativeBinding } : {});
+  for (const p of w.pragmas) db.pragma(p);
+  const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+  parentPort.postMessage({ ok: r.busy === 0 && r.checkpointed === r.log, frames: r.log });
+} catch (e) {
+  parentPort.postMessage({ ok: false, message: String((e && e.message) || e) });
+} finally {
+  if (db) db.close();
+}`;
+
+/**
+ * Folds a database's write-ahead log back into it on a worker thread, on a connection of its own:
+ * a checkpoint writes and syncs every page a sync changed (0.4 s after 10,000 changed rows at 1M,
+ * bench/sync), which the main thread (the window's requests, the next page) need not wait for.
+ * The fold is PASSIVE: it takes no lock a writer needs, so the main connection writes on while it
+ * runs (a TRUNCATE fold holds the writer's lock, and a write that had read first fails BUSY).
+ * Answers whether the log was folded whole; an error is the answer's message, never a throw (the
+ * next checkpoint, or closing the last connection, folds what this one could not).
+ */
+export function checkpointInBackground(file: string, key?: SqliteKey): Promise<{ ok: boolean; frames?: number; message?: string }> {
+  return new Promise((resolve) => {
+    const worker = new Worker(CHECKPOINT_WORKER, {
+      eval: true,
+      workerData: {
+        module: require.resolve('better-sqlite3-multiple-ciphers'),
+        nativeBinding: process.versions.electron ? electronNativeBindingPath(process.versions.modules) : null,
+        file,
+        pragmas: key ? keyPragmas(key, 'key') : [],
+      },
+    });
+    let answered = false;
+    worker.once('message', (m: { ok: boolean; frames?: number; message?: string }) => {
+      answered = true;
+      resolve(m);
+    });
+    worker.once('error', (e) => resolve({ ok: false, message: e.message }));
+    worker.once('exit', () => answered || resolve({ ok: false, message: 'the checkpoint worker stopped' }));
+  });
 }
 
 /** Whether a file on disk is a plain SQLite database (its header says so); an encrypted one's header is random. */
@@ -76,6 +125,11 @@ export function encryptInPlace(file: string, key: SqliteKey): void {
   const db = openSqlite(file);
   try {
     db.pragma('journal_mode = DELETE'); // rekey works on a rollback journal, not a WAL
+    // SQLCipher 4's format has 4 KiB pages; a plain cache made with larger ones is rewritten with them first
+    if (db.pragma('page_size', { simple: true }) !== 4096) {
+      db.pragma('page_size = 4096');
+      db.exec('VACUUM');
+    }
     useKey(db, key, 'rekey');
   } finally {
     db.close();

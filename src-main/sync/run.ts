@@ -114,12 +114,9 @@ export class SyncRun {
     const failed = this.report.outcomes.filter((o) => o.status === 'failed');
     this.svc.finish(this.runId, this.report, failed.length ? 'partial' : 'ok', failed.length ? `${failed.length} resources failed` : null);
     // the sync's pages are in the database now: give the write-ahead log back (it would otherwise stay
-    // tens of MB beside a small cache until the console quits); a reader holding it makes this a no-op
-    try {
-      this.svc.cache.raw.pragma('wal_checkpoint(TRUNCATE)');
-    } catch {
-      /* busy: the next sync, or closing, checkpoints */
-    }
+    // up to hundreds of MB beside the cache until the console quits), on a worker thread: the fold
+    // writes and syncs every page the sync changed, which neither the report nor the window waits for
+    void this.svc.cache.foldLog();
     return this.report;
   }
 

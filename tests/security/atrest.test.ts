@@ -104,7 +104,7 @@ describe('caches at rest', () => {
       const keyed = await startTestConsole({ home: plainHome, cacheKey: KEY });
       try {
         const r = await keyed.call('session:openOffline', { connection: 'ref', username: 'admin@acme.test', password: 'demo' });
-        expect(r.body.ok).toBe(true);
+        expect(r.body, JSON.stringify(r.body)).toMatchObject({ ok: true });
         expect(keyed.logs.join('\n')).toMatch(/connection ref: its cache was plain SQLite and is now encrypted/);
         const counts = (await keyed.call('records:resources', {})).body.value.resources as Array<{ rows: number }>;
         expect(counts.reduce((n, c) => n + c.rows, 0)).toBeGreaterThan(50);

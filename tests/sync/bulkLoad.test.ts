@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +122,29 @@ describe('a first sync loads in bulk', () => {
       expect(c.raw.prepare('SELECT count(*) FROM records').pluck().get()).toBeGreaterThan(0);
     } finally {
       await c.close();
+    }
+  });
+
+  it('folds its write-ahead log on a worker thread, plain or encrypted, and closes once the fold has ended', async () => {
+    for (const key of [undefined, { passphrase: 'a passphrase for the fold' }]) {
+      const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bulk-'));
+      dirs.push(dir);
+      const file = join(dir, 'c.sqlite');
+      const c = await openCache(file, key ? { key } : {});
+      const put = c.raw.prepare('INSERT INTO cache_meta (key, value) VALUES (?, ?)');
+      c.raw.transaction(() => {
+        for (let i = 0; i < 2000; i++) put.run(`k${i}`, 'v'.repeat(500));
+      })();
+      expect(statSync(`${file}-wal`).size).toBeGreaterThan(1_000_000);
+      const fold = c.foldLog();
+      expect(c.foldLog()).toBe(fold); // one fold at a time
+      expect(await fold).toMatchObject({ ok: true });
+      expect(statSync(`${file}-wal`).size).toBe(0);
+      c.foldLog();
+      await c.close(); // waits for the fold it started: nothing opens the file after it is closed
+      const again = await openCache(file, key ? { key } : {});
+      expect(again.raw.prepare("SELECT count(*) FROM cache_meta WHERE key LIKE 'k%'").pluck().get()).toBe(2000);
+      await again.close();
     }
   });
 });
