@@ -1,6 +1,6 @@
 import type { Resource } from '../../src-shared/catalog.ts';
 import { ingestStatements, placeRow, writeRefs, type Existing } from '../cache/queries/ingest.ts';
-import { beginBulkLoad, bulkLoadOf, endAbandonedLoad, finishBulkLoad, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
+import { beginBulkLoad, bulkLoadOf, endAbandonedLoad, finishBulkLoad, LOAD_CACHE_KIB, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
 import { finishSyncRun, lastSyncRun, type LastSyncRun } from '../cache/queries/history.ts';
 import { evictPartition, partitionSummaries, type PartitionSummary } from '../cache/queries/partitions.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
@@ -70,7 +70,7 @@ export class SyncService implements SyncDeps, ProofDeps {
    * without its indexes, so the companies of the rows others derive theirs from (users, parents)
    * are kept here, by resource and id, until the indexes are built.
    */
-  private load: { placed: Map<string, string>; targets: Set<string> } | null = null;
+  private load: { placed: Map<string, string>; targets: Set<string>; ownCache: number } | null = null;
 
   /** Begins a bulk load when the cache holds no row yet; answers whether it began. */
   beginLoad(runId: number): boolean {
@@ -85,7 +85,10 @@ export class SyncService implements SyncDeps, ProofDeps {
     if (!beginBulkLoad(this.cache.raw, runId, references)) return false;
     const { users, resources } = this.profile.catalog;
     const targets = new Set([users, ...resources.flatMap((r) => (r.derivation.kind === 'parent' ? [r.derivation.resource] : []))]);
-    this.load = { placed: new Map(), targets };
+    // an append reads nothing back: the load's small page cache (bulkLoad.ts) until it ends
+    const ownCache = this.cache.raw.pragma('cache_size', { simple: true }) as number;
+    this.cache.raw.pragma(`cache_size = -${LOAD_CACHE_KIB}`);
+    this.load = { placed: new Map(), targets, ownCache };
     this.statements = undefined;
     return true;
   }
@@ -93,9 +96,14 @@ export class SyncService implements SyncDeps, ProofDeps {
   /** Ends this service's bulk load: rows listed twice keep their last copy, the indexes are built once. */
   endLoad(): BulkLoadEnd | null {
     if (!this.load) return null;
+    const { ownCache } = this.load;
     this.load = null;
     this.statements = undefined;
-    return finishBulkLoad(this.cache.raw);
+    try {
+      return finishBulkLoad(this.cache.raw);
+    } finally {
+      this.cache.raw.pragma(`cache_size = ${ownCache}`);
+    }
   }
 
   /** Whether a bulk load is under way in this service (every row in the cache is one it wrote). */

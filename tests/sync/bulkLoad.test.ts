@@ -119,7 +119,10 @@ describe('a first sync loads in bulk', () => {
       const sync = new SyncService(c, profile, new EventBus());
       const report = await sync.run(await identityFor(profile, 'super@tenantscope.test'), [{ id: ALL, name: 'every tenant' }]);
       expect(report.outcomes.filter((o) => o.status === 'failed')).toEqual([]);
+      expect(report.load?.rows).toBeGreaterThan(0);
       expect(c.raw.prepare('SELECT count(*) FROM records').pluck().get()).toBeGreaterThan(0);
+      // the load's small page cache is given back when it ends
+      expect(c.raw.pragma('cache_size', { simple: true })).toBe(-98304);
     } finally {
       await c.close();
     }

@@ -43,6 +43,25 @@ export interface BulkLoadEnd {
 export const bulkLoadOf = (db: Db) => metaOf<BulkLoad>(db, 'bulk-load');
 
 /**
+ * The page cache while a load appends and while it builds the indexes, in KiB (SQLite's negative
+ * cache_size): an append reads nothing back, and a smaller cache makes the sorts behind CREATE INDEX
+ * work in smaller runs. At 1M rows, 16 MiB rather than the cache's usual 96 MiB built the indexes
+ * in 6.6-6.8 s rather than 9.7-10.2 s, and kept the sync's peak RSS under 400 MB (bench/sync).
+ */
+export const LOAD_CACHE_KIB = 16384;
+
+/** Runs `fn` with the load's page cache, the connection's own given back afterwards. */
+export function withLoadCache<T>(db: Db, fn: () => T): T {
+  const own = db.pragma('cache_size', { simple: true }) as number;
+  db.pragma(`cache_size = -${LOAD_CACHE_KIB}`);
+  try {
+    return fn();
+  } finally {
+    db.pragma(`cache_size = ${own}`);
+  }
+}
+
+/**
  * Begins a bulk load when records holds no row at all and no load is under way: drops records'
  * indexes and remembers them. Answers whether it began (an empty cache is the only one a load
  * can fill without looking up what is already there).
@@ -82,7 +101,7 @@ export function finishBulkLoad(db: Db): BulkLoadEnd | null {
   db.pragma('temp_store = FILE');
   db.pragma('threads = 2');
   try {
-    return end(db, started);
+    return withLoadCache(db, () => end(db, started));
   } finally {
     db.pragma(`temp_store = ${temp}`);
     db.pragma(`threads = ${threads}`);
