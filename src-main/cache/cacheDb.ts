@@ -103,6 +103,8 @@ export async function cacheSchemaAt(upTo: number): Promise<SchemaObject[]> {
 /** the page size of a new plain cache */
 export const PAGE_SIZE = 16384;
 
+export type FoldResult = { ok: boolean; message?: string };
+
 export interface OpenCache {
   /** the raw handle, for the hot path (prepared statements in one transaction a page) */
   raw: ReturnType<typeof openSqlite>;
@@ -111,10 +113,12 @@ export interface OpenCache {
   /** a plain cache this open encrypted where it was */
   encryptedNow: boolean;
   /**
-   * Folds the write-ahead log into the file on a worker thread (core/sqlite.ts), once no other
-   * such fold runs; what a sync leaves behind it, so that neither the sync nor the window waits for it.
+   * Folds the write-ahead log into the file on a worker thread (core/sqlite.ts), so that neither a
+   * sync nor the window waits for it: during a sync (`giveBack` false) the pages written so far, so
+   * that no commit folds a large log itself; when a sync ends, everything, and the log is then
+   * given back. One fold runs at a time: a give-back asked for while one runs follows it.
    */
-  foldLog(): Promise<{ ok: boolean; message?: string }>;
+  foldLog(giveBack?: boolean): Promise<FoldResult>;
   /** closes the cache, once a fold under way has ended */
   close(): Promise<void>;
 }
@@ -177,27 +181,32 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     raw.close();
     throw new AppError('storage', `The cache ${file} holds a first sync that was stopped, and its indexes could not be built: ${(e as Error).message}`);
   }
-  let folding: Promise<{ ok: boolean; message?: string }> | null = null;
+  let folding: Promise<FoldResult> | null = null;
+  let thenGiveBack: Promise<FoldResult> | null = null;
   let closed = false;
-  const foldLog = () =>
-    (folding ??= checkpointInBackground(file, opts.key).then((r) => {
+  const foldLog = (giveBack = true): Promise<FoldResult> => {
+    if (folding) return giveBack ? (thenGiveBack ??= folding.then(() => ((thenGiveBack = null), foldLog(true)))) : folding;
+    folding = checkpointInBackground(file, opts.key).then((r) => {
       folding = null;
-      // the pages are in the file: the log is given back here, with nothing left to copy (what was
-      // written since is folded too: a few pages, or the next sync's fold)
-      if (r.ok && !closed)
+      // the pages are in the file: the log is given back here, with nothing left to copy but what
+      // was written while the worker folded (a few pages at the end of a sync)
+      if (giveBack && r.ok && !closed)
         try {
           raw.pragma('wal_checkpoint(TRUNCATE)');
         } catch {
           /* busy: the next fold, or closing, gives it back */
         }
       return r;
-    }));
+    });
+    return folding;
+  };
   return {
     raw,
     encrypted: !!opts.key,
     encryptedNow,
     foldLog,
     close: async () => {
+      await thenGiveBack;
       await folding;
       closed = true;
       raw.close();

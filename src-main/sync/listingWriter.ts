@@ -24,6 +24,8 @@ export interface RunParts {
   superAdmin: boolean;
   /** where this listing's cursor and high-water mark are kept */
   stateKey: string;
+  /** rows committed: the run folds the write-ahead log on a worker as they mount up */
+  wrote(rows: number): void;
 }
 
 /**
@@ -102,6 +104,7 @@ export class ListingWriter {
     report.rows += n;
     report.pages += batch.length;
     progress.add(this.key, n, batch.length);
+    this.p.wrote(n);
   }
 
   flush(batch: Page[]): void {
