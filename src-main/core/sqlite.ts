@@ -87,6 +87,8 @@ export function checkpointInBackground(file: string, key?: SqliteKey): Promise<{
   return new Promise((resolve) => {
     const worker = new Worker(CHECKPOINT_WORKER, {
       eval: true,
+      // a few lines of JavaScript: a small heap, so that a fold adds little to the console's memory
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
       workerData: {
         module: require.resolve('better-sqlite3-multiple-ciphers'),
         nativeBinding: process.versions.electron ? electronNativeBindingPath(process.versions.modules) : null,
