@@ -118,7 +118,9 @@ try {
   // incremental sync below is timed once that is done, as it would be minutes later
   const foldStarted = performance.now();
   const fold = await e2e.cache.foldLog();
-  log(`the first sync's write-ahead log folded on a worker ${((performance.now() - foldStarted) / 1000).toFixed(2)} s after the sync ended (${fold.ok ? 'whole' : fold.message})`);
+  log(
+    `the first sync's write-ahead log folded on a worker ${((performance.now() - foldStarted) / 1000).toFixed(2)} s after the sync ended (${fold.ok ? 'whole' : fold.message})`,
+  );
 
   // 10,000 changes on the server, spread over tenants and resources, then an incremental sync
   const db = new pg.Client({ connectionString: crm.databaseUrl });
