@@ -100,8 +100,13 @@ export async function cacheSchemaAt(upTo: number): Promise<SchemaObject[]> {
   }
 }
 
-/** the page size of a new plain cache */
-export const PAGE_SIZE = 16384;
+/**
+ * The page size of a new plain cache: SQLite's 4 KiB. 16 KiB pages made a first sync of 1M rows a
+ * third faster or more (the append, each index build, the commit; bench/sync), but in bench/grid
+ * the longest frame while scrolling 1M rows went from 50 ms to 67-83 ms (three runs against two at
+ * 4 KiB, the same day): the Data view's frame budget comes first until that is understood.
+ */
+export const PAGE_SIZE = 4096;
 
 export type FoldResult = { ok: boolean; message?: string };
 
@@ -152,9 +157,8 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
         `The cache ${file} is encrypted and ${opts.key ? 'the key given does not open it' : 'no key was given'}: set TENANTSCOPE_CACHE_KEY to the passphrase it was encrypted with (the desktop app keeps its own key in the OS keyring). Nothing was changed.`,
       );
     }
-    // a new plain cache has 16 KiB pages rather than 4 KiB: a first sync's append, its index builds
-    // and its commit are each a third faster or more at 1M rows (bench/sync). A page size holds once the
-    // file has a table, so a cache made before keeps its own; SQLCipher keeps its format's 4 KiB.
+    // a new plain cache is made with PAGE_SIZE pages. A page size holds once the file has a table,
+    // so a cache made before keeps its own; SQLCipher keeps its format's 4 KiB.
     if (fresh && !opts.key) raw.pragma(`page_size = ${PAGE_SIZE}`);
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');

@@ -99,7 +99,7 @@ describe('a first sync loads in bulk', () => {
       await plain.close();
     }
   });
-  it('is made with 16 KiB pages; a cache made with 4 KiB pages before keeps them, opens, and takes a sync', async () => {
+  it('is made with PAGE_SIZE pages; a cache made with 16 KiB pages keeps them, opens, takes a sync, and can be encrypted', async () => {
     const fresh = await tempCache();
     try {
       expect(fresh.raw.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
@@ -110,12 +110,12 @@ describe('a first sync loads in bulk', () => {
     dirs.push(dir);
     const file = join(dir, 'old.sqlite');
     const old = openSqlite(file);
-    old.pragma('page_size = 4096');
+    old.pragma('page_size = 16384');
     old.exec('CREATE TABLE made_before (x)');
     old.close();
     const c = await openCache(file);
     try {
-      expect(c.raw.pragma('page_size', { simple: true })).toBe(4096);
+      expect(c.raw.pragma('page_size', { simple: true })).toBe(16384);
       const sync = new SyncService(c, profile, new EventBus());
       const report = await sync.run(await identityFor(profile, 'super@tenantscope.test'), [{ id: ALL, name: 'every tenant' }]);
       expect(report.outcomes.filter((o) => o.status === 'failed')).toEqual([]);
@@ -125,6 +125,16 @@ describe('a first sync loads in bulk', () => {
       expect(c.raw.pragma('cache_size', { simple: true })).toBe(-98304);
     } finally {
       await c.close();
+    }
+    // encrypted where it is, it is rewritten with SQLCipher 4's 4 KiB pages first, every row kept
+    const rows = await openCache(file).then(async (p) => [p.raw.prepare('SELECT count(*) FROM records').pluck().get(), await p.close()][0]);
+    const keyed = await openCache(file, { key: { passphrase: 'a passphrase for the old cache' } });
+    try {
+      expect(keyed.encryptedNow).toBe(true);
+      expect(keyed.raw.pragma('page_size', { simple: true })).toBe(4096);
+      expect(keyed.raw.prepare('SELECT count(*) FROM records').pluck().get()).toBe(rows);
+    } finally {
+      await keyed.close();
     }
   });
 
