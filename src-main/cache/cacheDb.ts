@@ -185,12 +185,24 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     raw.close();
     throw new AppError('storage', `The cache ${file} holds a first sync that was stopped, and its indexes could not be built: ${(e as Error).message}`);
   }
+  const { foldLog, close } = logFolder(raw, file, opts.key);
+  return {
+    raw,
+    encrypted: !!opts.key,
+    encryptedNow,
+    foldLog,
+    close,
+  };
+}
+
+/** OpenCache's foldLog, and a close that waits for a fold under way (one fold at a time; a give-back asked for during one follows it). */
+function logFolder(raw: OpenCache['raw'], file: string, key: SqliteKey | undefined) {
   let folding: Promise<FoldResult> | null = null;
   let thenGiveBack: Promise<FoldResult> | null = null;
   let closed = false;
   const foldLog = (giveBack = true): Promise<FoldResult> => {
     if (folding) return giveBack ? (thenGiveBack ??= folding.then(() => ((thenGiveBack = null), foldLog(true)))) : folding;
-    folding = checkpointInBackground(file, opts.key).then((r) => {
+    folding = checkpointInBackground(file, key).then((r) => {
       folding = null;
       // the pages are in the file: the log is given back here, with nothing left to copy but what
       // was written while the worker folded (a few pages at the end of a sync)
@@ -204,16 +216,11 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     });
     return folding;
   };
-  return {
-    raw,
-    encrypted: !!opts.key,
-    encryptedNow,
-    foldLog,
-    close: async () => {
-      await thenGiveBack;
-      await folding;
-      closed = true;
-      raw.close();
-    },
+  const close = async () => {
+    await thenGiveBack;
+    await folding;
+    closed = true;
+    raw.close();
   };
+  return { foldLog, close };
 }
