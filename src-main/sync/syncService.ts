@@ -1,6 +1,6 @@
 import type { Resource } from '../../src-shared/catalog.ts';
 import { ingestStatements, placeRow, writeRefs, type Existing } from '../cache/queries/ingest.ts';
-import { beginBulkLoad, bulkLoadOf, endAbandonedLoad, finishBulkLoad, LOAD_CACHE_KIB, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
+import { beginBulkLoad, bulkLoadOf, endAbandonedLoad, finishBulkLoad, enterLoadCache, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
 import { finishSyncRun, lastSyncRun, type LastSyncRun } from '../cache/queries/history.ts';
 import { evictPartition, partitionSummaries, type PartitionSummary } from '../cache/queries/partitions.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
@@ -70,7 +70,7 @@ export class SyncService implements SyncDeps, ProofDeps {
    * without its indexes, so the companies of the rows others derive theirs from (users, parents)
    * are kept here, by resource and id, until the indexes are built.
    */
-  private load: { placed: Map<string, string>; targets: Set<string>; ownCache: number } | null = null;
+  private load: { placed: Map<string, string>; targets: Set<string>; giveBackCache: () => void } | null = null;
 
   /** Begins a bulk load when the cache holds no row yet; answers whether it began. */
   beginLoad(runId: number): boolean {
@@ -86,9 +86,7 @@ export class SyncService implements SyncDeps, ProofDeps {
     const { users, resources } = this.profile.catalog;
     const targets = new Set([users, ...resources.flatMap((r) => (r.derivation.kind === 'parent' ? [r.derivation.resource] : []))]);
     // an append reads nothing back: the load's small page cache (bulkLoad.ts) until it ends
-    const ownCache = this.cache.raw.pragma('cache_size', { simple: true }) as number;
-    this.cache.raw.pragma(`cache_size = -${LOAD_CACHE_KIB}`);
-    this.load = { placed: new Map(), targets, ownCache };
+    this.load = { placed: new Map(), targets, giveBackCache: enterLoadCache(this.cache.raw) };
     this.statements = undefined;
     return true;
   }
@@ -96,13 +94,13 @@ export class SyncService implements SyncDeps, ProofDeps {
   /** Ends this service's bulk load: rows listed twice keep their last copy, the indexes are built once. */
   endLoad(): BulkLoadEnd | null {
     if (!this.load) return null;
-    const { ownCache } = this.load;
+    const { giveBackCache } = this.load;
     this.load = null;
     this.statements = undefined;
     try {
       return finishBulkLoad(this.cache.raw);
     } finally {
-      this.cache.raw.pragma(`cache_size = ${ownCache}`);
+      giveBackCache();
     }
   }
 

@@ -50,14 +50,20 @@ export const bulkLoadOf = (db: Db) => metaOf<BulkLoad>(db, 'bulk-load');
  */
 export const LOAD_CACHE_KIB = 16384;
 
-/** Runs `fn` with the load's page cache, the connection's own given back afterwards. */
-export function withLoadCache<T>(db: Db, fn: () => T): T {
+/** Sets the load's page cache; answers how to give the connection's own back. */
+export function enterLoadCache(db: Db): () => void {
   const own = db.pragma('cache_size', { simple: true }) as number;
   db.pragma(`cache_size = -${LOAD_CACHE_KIB}`);
+  return () => void db.pragma(`cache_size = ${own}`);
+}
+
+/** Runs `fn` with the load's page cache, the connection's own given back afterwards. */
+export function withLoadCache<T>(db: Db, fn: () => T): T {
+  const giveBack = enterLoadCache(db);
   try {
     return fn();
   } finally {
-    db.pragma(`cache_size = ${own}`);
+    giveBack();
   }
 }
 
