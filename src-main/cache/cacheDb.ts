@@ -177,14 +177,15 @@ export async function openCache(file: string, opts: { key?: SqliteKey } = {}): P
     if (e instanceof AppError) throw e;
     throw new AppError('internal', `Cannot open the cache ${file}: ${(e as Error).message}`);
   }
-  await migrateCache(raw, `The cache ${file}`);
   try {
-    // a first sync killed while it loaded: its indexes are built now (its rows and cursors are kept)
+    // a first sync killed while it loaded: its indexes are built now (its rows and cursors are
+    // kept), before a migration changes them: the load builds what its own version dropped
     endAbandonedLoad(raw);
   } catch (e) {
     raw.close();
     throw new AppError('storage', `The cache ${file} holds a first sync that was stopped, and its indexes could not be built: ${(e as Error).message}`);
   }
+  await migrateCache(raw, `The cache ${file}`);
   const { foldLog, close } = logFolder(raw, file, opts.key);
   return {
     raw,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCache, PAGE_SIZE, type OpenCache } from '../../src-main/cache/cacheDb.ts';
+import { migrateCache, openCache, PAGE_SIZE, type OpenCache } from '../../src-main/cache/cacheDb.ts';
 import { openSqlite } from '../../src-main/core/sqlite.ts';
 import { ALL } from '../../src-shared/partitions.ts';
 import { beginBulkLoad, bulkLoadOf } from '../../src-main/cache/queries/bulkLoad.ts';
@@ -231,14 +231,17 @@ describe('an incremental sync', () => {
 
 describe('a bulk load that was stopped', () => {
   const references = [{ resource: 'calls', field: 'user_id', target: 'users' }];
-  const insert = (c: OpenCache, id: string, payload: object) =>
-    c.raw
+  const insert = (c: OpenCache | OpenCache['raw'], id: string, payload: object, company = 'acme') =>
+    ('raw' in c ? c.raw : c)
       .prepare('INSERT INTO records (company_id, resource, id, payload, fetched_by, fetched_from, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run('acme', 'calls', id, JSON.stringify(payload), 't', '/api/calls', '2026-01-01');
-  const markPid = (c: OpenCache, pid: number) => {
-    const load = bulkLoadOf(c.raw)!;
-    c.raw.prepare("UPDATE cache_meta SET value = ? WHERE key = 'bulk-load'").run(JSON.stringify({ ...load, pid }));
+      .run(company, 'calls', id, JSON.stringify(payload), 't', '/api/calls', '2026-01-01');
+  const markPid = (c: OpenCache | OpenCache['raw'], pid: number) => {
+    const db = 'raw' in c ? c.raw : c;
+    const load = bulkLoadOf(db)!;
+    db.prepare("UPDATE cache_meta SET value = ? WHERE key = 'bulk-load'").run(JSON.stringify({ ...load, pid }));
   };
+  const goneProcess = () => spawnSync(process.execPath, ['-e', '0']).pid!;
+  const calls = (c: OpenCache) => c.raw.prepare("SELECT company_id, id, payload FROM records WHERE resource = 'calls' ORDER BY id").all();
 
   it('is ended when the cache is next opened: indexes built, a row listed twice kept once (its last copy), its references filled', async () => {
     const c = await tempCache();
@@ -249,8 +252,7 @@ describe('a bulk load that was stopped', () => {
     insert(c, 'c2', { id: 'c2', user_id: 7 });
     insert(c, 'c1', { id: 'c1', user_id: 'u-new' }); // the listing shifted: c1 came again
     // the process that loaded is gone (killed)
-    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
-    markPid(c, gone);
+    markPid(c, goneProcess());
     const file = c.raw.name;
     await c.close();
     const again = await openCache(file);
@@ -265,6 +267,62 @@ describe('a bulk load that was stopped', () => {
         ['c1', 'u-new'],
         ['c2', '7'],
       ]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('keeps the last copy of a row listed under two companies, its key built at the first try', async () => {
+    const c = await tempCache();
+    const fresh = contents(c).indexes;
+    expect(beginBulkLoad(c.raw, 1, references)).toBe(true);
+    insert(c, 'c1', { id: 'c1', user_id: 'u1' }, 'globex');
+    insert(c, 'c2', { id: 'c2', user_id: 'u2' });
+    insert(c, 'c1', { id: 'c1', user_id: 'u1' }); // moved to acme between two pages
+    markPid(c, goneProcess());
+    const file = c.raw.name;
+    await c.close();
+    const again = await openCache(file);
+    try {
+      expect(contents(again).indexes).toEqual(fresh);
+      expect(calls(again)).toEqual([
+        { company_id: 'acme', id: 'c1', payload: JSON.stringify({ id: 'c1', user_id: 'u1' }) },
+        { company_id: 'acme', id: 'c2', payload: JSON.stringify({ id: 'c2', user_id: 'u2' }) },
+      ]);
+      expect(contents(again).refs).toHaveLength(2);
+      expect(again.raw.pragma('integrity_check', { simple: true })).toBe('ok');
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('stopped by a version with two keys on records (migration 14) is ended with those, then migrated to one', async () => {
+    const now = await tempCache();
+    const fresh = contents(now).indexes;
+    await now.close();
+    const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bulk-'));
+    dirs.push(dir);
+    const file = join(dir, 'old.sqlite');
+    const old = openSqlite(file);
+    old.pragma('journal_mode = WAL');
+    await migrateCache(old, 'old', 14);
+    expect(beginBulkLoad(old, 1, references)).toBe(true);
+    expect(bulkLoadOf(old)!.indexes.map((i) => i.name)).toEqual(['records_audit', 'records_by_id', 'records_by_update', 'records_key']);
+    insert(old, 'c1', { id: 'c1', user_id: 'u-old' });
+    insert(old, 'c2', { id: 'c2', user_id: 'u2' }, 'globex');
+    insert(old, 'c1', { id: 'c1', user_id: 'u-new' });
+    markPid(old, goneProcess());
+    old.close();
+    const again = await openCache(file);
+    try {
+      expect(bulkLoadOf(again.raw)).toBeNull();
+      expect(contents(again).indexes).toEqual(fresh);
+      expect(calls(again)).toEqual([
+        { company_id: 'acme', id: 'c1', payload: JSON.stringify({ id: 'c1', user_id: 'u-new' }) },
+        { company_id: 'globex', id: 'c2', payload: JSON.stringify({ id: 'c2', user_id: 'u2' }) },
+      ]);
+      expect(contents(again).refs.map((r) => (r as { target_id: string }).target_id)).toEqual(['u-new', 'u2']);
+      expect(again.raw.pragma('integrity_check', { simple: true })).toBe('ok');
     } finally {
       await again.close();
     }

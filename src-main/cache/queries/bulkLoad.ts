@@ -93,10 +93,10 @@ export function beginBulkLoad(db: Db, runId: number, references: LoadReference[]
 }
 
 /**
- * Ends the load in one transaction: the non-unique indexes are built (records_by_id among them
- * finds rows listed twice), every copy but the last of such a row is removed with its references,
- * then the unique key is built and the load's mark removed. A kill before the commit leaves the
- * load as it was, to be ended again.
+ * Ends the load in one transaction: the indexes are built, the unique key last; every copy but the
+ * last of a row listed twice is removed with its references (found through the key, or by a sort
+ * when two copies in one company keep the key from being built), then the load's mark removed. A
+ * kill before the commit leaves the load as it was, to be ended again.
  */
 export function finishBulkLoad(db: Db): BulkLoadEnd | null {
   const started = performance.now();
@@ -121,14 +121,37 @@ function end(db: Db, started: number): BulkLoadEnd | null {
       if (!load) return null;
       const unique = (sql: string) => /^CREATE\s+UNIQUE/i.test(sql);
       for (const i of load.indexes.filter((x) => !unique(x.sql))) db.exec(i.sql);
-      const duplicates = dropEarlierCopies(db);
-      for (const i of load.indexes.filter((x) => unique(x.sql))) db.exec(i.sql);
+      let duplicates = 0;
+      for (const i of load.indexes.filter((x) => unique(x.sql))) {
+        // a row listed twice in the same company is the rare case (a page shifted under an offset
+        // listing): the key is built once and its build only repeated after such copies are removed
+        if (!tryExec(db, i.sql)) {
+          duplicates += dropEarlierCopies(db);
+          db.exec(i.sql);
+        }
+      }
+      duplicates += dropEarlierCopies(db);
       fillReferences(db, load.references);
       setMeta(db, 'bulk-load', null);
       const rows = db.prepare('SELECT count(*) FROM records').pluck().get() as number;
       return { rows, duplicates, indexSeconds: (performance.now() - started) / 1000 };
     })
     .immediate();
+}
+
+/** Runs a statement that a duplicate row may refuse; answers false when refused, with nothing of it left. */
+function tryExec(db: Db, sql: string): boolean {
+  db.exec('SAVEPOINT bulk_try');
+  try {
+    db.exec(sql);
+    db.exec('RELEASE bulk_try');
+    return true;
+  } catch (e) {
+    db.exec('ROLLBACK TO bulk_try');
+    db.exec('RELEASE bulk_try');
+    if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return false;
+    throw e;
+  }
 }
 
 /**
@@ -156,7 +179,10 @@ function fillReferences(db: Db, references: LoadReference[]): void {
   }
 }
 
-/** Every copy of a (resource, id) but the last written, with its references and readers: what an upsert would have left. */
+/**
+ * Every copy of a (resource, id) but the last written, with its references and readers: what an
+ * upsert would have left. Read through records_key when it is built, by a sort of records when not.
+ */
 function dropEarlierCopies(db: Db): number {
   const groups = db.prepare('SELECT resource, id FROM records GROUP BY resource, id HAVING count(*) > 1').all() as Array<{ resource: string; id: string }>;
   if (!groups.length) return 0;
@@ -183,6 +209,8 @@ function dropEarlierCopies(db: Db): number {
  * cache stays without its indexes; the sync that resumes it goes on with ordinary upserts.
  */
 export function endAbandonedLoad(db: Db): BulkLoadEnd | null {
+  // a cache not yet migrated as far as cache_meta (a new one among them) holds no load
+  if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'cache_meta'").get()) return null;
   const load = bulkLoadOf(db);
   // a process still running is loading it (this one too, through another handle on the same file)
   if (!load || processAlive(load.pid)) return null;
