@@ -1,6 +1,6 @@
 import type { Page } from '../crm/paging.ts';
 
-/** Pages are written together once this many rows have gathered (each batch with its cursor). */
+/** A batch holds at most this many rows (pages that arrived while the last batch was written). */
 export const FLUSH_ROWS = 5000;
 /** pages fetched ahead of the writer at most (memory: AHEAD pages of records) */
 export const AHEAD = 8;
@@ -8,8 +8,11 @@ export const AHEAD = 8;
 /**
  * One listing's pages through a fetcher and a writer: the fetcher runs ahead of the writer by up
  * to AHEAD pages, and the writer takes whatever has arrived (up to FLUSH_ROWS rows) in one call of
- * `flush`, so the CRM answers the next page while this one is written. A failure of the fetcher
- * is thrown once what it fetched before is written; stopping `signal` stops the fetcher.
+ * `flush` as soon as there is a page, so the CRM answers the next page while this one is written.
+ * Waiting for rows to gather left the CRM idle while they were written (the next request is sent
+ * only between two batches) and held them in memory: at 1M rows in pages of 1,000, writing each as
+ * it came took the same time without a CRM and 100 MB less at the peak (bench/sync). A failure of
+ * the fetcher is thrown once what it fetched before is written; stopping `signal` stops the fetcher.
  */
 export async function fetchAhead(pages: AsyncIterable<Page>, signal: AbortSignal, flush: (batch: Page[]) => void): Promise<void> {
   const queue: Page[] = [];
@@ -38,9 +41,7 @@ export async function fetchAhead(pages: AsyncIterable<Page>, signal: AbortSignal
     }
   })();
   for (;;) {
-    const queued = () => queue.reduce((a, p) => a + p.items.length, 0);
-    // wait for a batch worth writing: enough rows, a full queue (small pages), or the listing's end
-    while (!fetched && queued() < FLUSH_ROWS && queue.length < AHEAD) await new Promise<void>((r) => (wake = r));
+    while (!fetched && !queue.length) await new Promise<void>((r) => (wake = r));
     if (queue.length) {
       // a batch of whatever has arrived, bounded; written with the cursor after its last page
       let n = 0;
