@@ -77,6 +77,7 @@ async function firstSync(name: string, profile: ConnectionProfile, key?: SqliteK
   const index = report.load?.indexSeconds ?? 0;
   const ingest = sync.ingestMs / 1000;
   const split = { ingestSeconds: +ingest.toFixed(2), indexSeconds: index, restSeconds: +(seconds - ingest - index).toFixed(2) };
+  if (report.load) log(`${name}: the index phase: ${report.load.steps.map((s) => `${s.step} ${s.seconds} s`).join(', ')}`);
   log(
     `${name}: ${report.rows} rows in ${seconds.toFixed(1)} s (${Math.round(report.rows / seconds)} rows/s); ${JSON.stringify(split)}; peak RSS ${mb(peak)} MB`,
   );

@@ -3,6 +3,7 @@ import type { SyncReport } from '../../src-shared/contract/sync.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
+import type { BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
 import type { EventBus } from '../core/eventBus.ts';
 import type { CrmClient } from '../crm/crmClient.ts';
 import type { Answer, CrmIdentity } from '../crm/transport.ts';
@@ -92,7 +93,7 @@ export interface SyncDeps extends CacheAndCrm {
   ownersPlaceable(): boolean;
   /** a first sync into an empty cache: rows appended without indexes, built once by endLoad (cache/queries/bulkLoad.ts) */
   beginLoad(runId: number): boolean;
-  endLoad(): { rows: number; duplicates: number; indexSeconds: number } | null;
+  endLoad(): BulkLoadEnd | null;
   readonly loading: boolean;
   finish(runId: number, report: SyncReport, outcome: string, message: string | null): void;
 }

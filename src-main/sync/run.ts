@@ -141,7 +141,13 @@ export class SyncRun {
     this.progress.start('load', 'building the indexes');
     try {
       const end = this.svc.endLoad();
-      if (end) this.report.load = { rows: end.rows, duplicates: end.duplicates, indexSeconds: +end.indexSeconds.toFixed(2) };
+      if (end)
+        this.report.load = {
+          rows: end.rows,
+          duplicates: end.duplicates,
+          indexSeconds: +end.indexSeconds.toFixed(2),
+          steps: end.steps.map((s) => ({ step: s.step, seconds: +s.seconds.toFixed(2) })),
+        };
       this.progress.end('load', 'done');
     } catch (e) {
       this.progress.end('load', 'failed');

@@ -51,7 +51,15 @@ export const SyncReportSchema = z.object({
   /** each retried request, with why and which try */
   retried: z.array(z.string()),
   /** a first sync into an empty cache loaded like a database: its indexes built once at the end */
-  load: z.object({ rows: z.number(), duplicates: z.number(), indexSeconds: z.number() }).optional(),
+  load: z
+    .object({
+      rows: z.number(),
+      duplicates: z.number(),
+      indexSeconds: z.number(),
+      /** where indexSeconds went: each index built, copies removed, references filled, the commit */
+      steps: z.array(z.object({ step: z.string(), seconds: z.number() })).default([]),
+    })
+    .optional(),
 });
 export type Proof = z.output<typeof ProofSchema>;
 export type ResourceOutcome = z.output<typeof ResourceOutcomeSchema>;

@@ -80,6 +80,16 @@ describe('a first sync loads in bulk', () => {
       const bulk = await tempCache();
       const loaded = await new SyncService(bulk, profile, new EventBus()).run(who, [...asked], { pageSize: 7 });
       expect(loaded.load?.rows).toBeGreaterThan(0);
+      // where the index phase's time went: each index the cache has, in build order, then the rest
+      expect(loaded.load?.steps.map((x) => x.step)).toEqual([
+        'records_audit',
+        'records_by_update',
+        'records_key',
+        'copies listed twice',
+        'references',
+        'commit',
+      ]);
+      expect(loaded.load!.steps.reduce((a, x) => a + x.seconds, 0)).toBeCloseTo(loaded.load!.indexSeconds, 1);
       expect(bulkLoadOf(bulk.raw)).toBeNull();
       const plain = await upsertingCache();
       const upserted = await new SyncService(plain, profile, new EventBus()).run(who, [...asked], { pageSize: 7 });

@@ -38,6 +38,8 @@ export interface BulkLoadEnd {
   /** rows the CRM listed twice during the load (a page shifted under an offset listing): the last copy is kept */
   duplicates: number;
   indexSeconds: number;
+  /** where the time went, in order: each index built, copies removed, references filled, the commit */
+  steps: Array<{ step: string; seconds: number }>;
 }
 
 export const bulkLoadOf = (db: Db) => metaOf<BulkLoad>(db, 'bulk-load');
@@ -107,7 +109,14 @@ export function finishBulkLoad(db: Db): BulkLoadEnd | null {
   db.pragma('temp_store = FILE');
   db.pragma('threads = 2');
   try {
-    return withLoadCache(db, () => end(db, started));
+    const ended = withLoadCache(db, () => end(db, started));
+    if (ended) {
+      // what the transaction took past its last step: writing the new pages to the log
+      const stepped = ended.steps.reduce((a, s) => a + s.seconds, 0);
+      ended.indexSeconds = (performance.now() - started) / 1000;
+      ended.steps.push({ step: 'commit', seconds: Math.max(0, ended.indexSeconds - stepped) });
+    }
+    return ended;
   } finally {
     db.pragma(`temp_store = ${temp}`);
     db.pragma(`threads = ${threads}`);
@@ -119,22 +128,31 @@ function end(db: Db, started: number): BulkLoadEnd | null {
     .transaction(() => {
       const load = bulkLoadOf(db);
       if (!load) return null;
+      const steps: BulkLoadEnd['steps'] = [];
+      const step = <T>(name: string, fn: () => T): T => {
+        const t = performance.now();
+        try {
+          return fn();
+        } finally {
+          steps.push({ step: name, seconds: (performance.now() - t) / 1000 });
+        }
+      };
       const unique = (sql: string) => /^CREATE\s+UNIQUE/i.test(sql);
-      for (const i of load.indexes.filter((x) => !unique(x.sql))) db.exec(i.sql);
+      for (const i of load.indexes.filter((x) => !unique(x.sql))) step(i.name, () => db.exec(i.sql));
       let duplicates = 0;
       for (const i of load.indexes.filter((x) => unique(x.sql))) {
         // a row listed twice in the same company is the rare case (a page shifted under an offset
         // listing): the key is built once and its build only repeated after such copies are removed
-        if (!tryExec(db, i.sql)) {
-          duplicates += dropEarlierCopies(db);
-          db.exec(i.sql);
+        if (!step(i.name, () => tryExec(db, i.sql))) {
+          duplicates += step('copies listed twice', () => dropEarlierCopies(db));
+          step(i.name, () => db.exec(i.sql));
         }
       }
-      duplicates += dropEarlierCopies(db);
-      fillReferences(db, load.references);
+      duplicates += step('copies listed twice', () => dropEarlierCopies(db));
+      step('references', () => fillReferences(db, load.references));
       setMeta(db, 'bulk-load', null);
       const rows = db.prepare('SELECT count(*) FROM records').pluck().get() as number;
-      return { rows, duplicates, indexSeconds: (performance.now() - started) / 1000 };
+      return { rows, duplicates, indexSeconds: (performance.now() - started) / 1000, steps };
     })
     .immediate();
 }
