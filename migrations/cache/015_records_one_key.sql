@@ -5,6 +5,6 @@
 -- Every row written keeps one B-tree fewer up to date, and a first sync builds one index fewer
 -- (about 1.2 s and 70 MB at 1M rows). `deleted` is no longer in it: a lookup that needs it reads
 -- the row after the index has matched (the audit's references pass measured 1.0 s against 1.1 s).
-DROP INDEX records_by_id;
-DROP INDEX records_key;
+DROP INDEX IF EXISTS records_by_id;
+DROP INDEX IF EXISTS records_key;
 CREATE UNIQUE INDEX records_key ON records (resource, id, company_id);

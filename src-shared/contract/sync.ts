@@ -56,7 +56,7 @@ export const SyncReportSchema = z.object({
       rows: z.number(),
       duplicates: z.number(),
       indexSeconds: z.number(),
-      /** where indexSeconds went: each index built, copies removed, references filled, the commit */
+      /** where indexSeconds went: each index built, copies removed, references filled, rows counted, the commit */
       steps: z.array(z.object({ step: z.string(), seconds: z.number() })).default([]),
     })
     .optional(),

@@ -87,6 +87,7 @@ describe('a first sync loads in bulk', () => {
         'records_key',
         'copies listed twice',
         'references',
+        'rows counted',
         'commit',
       ]);
       expect(loaded.load!.steps.reduce((a, x) => a + x.seconds, 0)).toBeCloseTo(loaded.load!.indexSeconds, 1);

@@ -38,7 +38,7 @@ export interface BulkLoadEnd {
   /** rows the CRM listed twice during the load (a page shifted under an offset listing): the last copy is kept */
   duplicates: number;
   indexSeconds: number;
-  /** where the time went, in order: each index built, copies removed, references filled, the commit */
+  /** where the time went, in order: each index built, copies removed, references filled, rows counted, the commit */
   steps: Array<{ step: string; seconds: number }>;
 }
 
@@ -151,7 +151,7 @@ function end(db: Db, started: number): BulkLoadEnd | null {
       duplicates += step('copies listed twice', () => dropEarlierCopies(db));
       step('references', () => fillReferences(db, load.references));
       setMeta(db, 'bulk-load', null);
-      const rows = db.prepare('SELECT count(*) FROM records').pluck().get() as number;
+      const rows = step('rows counted', () => db.prepare('SELECT count(*) FROM records').pluck().get() as number);
       return { rows, duplicates, indexSeconds: (performance.now() - started) / 1000, steps };
     })
     .immediate();
