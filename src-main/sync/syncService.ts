@@ -97,10 +97,18 @@ export class SyncService implements SyncDeps, ProofDeps {
     const { giveBackCache } = this.load;
     this.load = null;
     this.statements = undefined;
+    // the indexes and references built are some 400 MB of log at 1M rows, past the automatic
+    // checkpoint's 256 MiB: its commit would fold them into the file there and then, on this
+    // thread (2.5 s at 1M rows, bench/sync). The fold is left to the worker (cache/cacheDb.ts foldLog).
+    const raw = this.cache.raw;
+    const autoFold = raw.pragma('wal_autocheckpoint', { simple: true }) as number;
+    raw.pragma('wal_autocheckpoint = 0');
     try {
-      return finishBulkLoad(this.cache.raw);
+      return finishBulkLoad(raw);
     } finally {
+      raw.pragma(`wal_autocheckpoint = ${autoFold}`);
       giveBackCache();
+      void this.cache.foldLog(false);
     }
   }
 

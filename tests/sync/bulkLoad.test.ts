@@ -91,6 +91,8 @@ describe('a first sync loads in bulk', () => {
         'commit',
       ]);
       expect(loaded.load!.steps.reduce((a, x) => a + x.seconds, 0)).toBeCloseTo(loaded.load!.indexSeconds, 1);
+      // the load's end leaves its log to the fold worker, and gives the automatic checkpoint back
+      expect(bulk.raw.pragma('wal_autocheckpoint', { simple: true })).toBe((256 * 1024 * 1024) / PAGE_SIZE);
       expect(bulkLoadOf(bulk.raw)).toBeNull();
       const plain = await upsertingCache();
       const upserted = await new SyncService(plain, profile, new EventBus()).run(who, [...asked], { pageSize: 7 });
