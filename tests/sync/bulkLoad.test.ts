@@ -25,11 +25,13 @@ async function identityFor(profile: ConnectionProfile, email: string): Promise<S
 }
 
 const dirs: string[] = [];
-async function tempCache(): Promise<OpenCache> {
+/** A file in a temp folder of its own, removed after the tests. */
+function tempFile(name: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bulk-'));
   dirs.push(dir);
-  return openCache(join(dir, 'c.sqlite'));
+  return join(dir, name);
 }
+const tempCache = (): Promise<OpenCache> => openCache(tempFile('c.sqlite'));
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 /** What a sync leaves in a cache, without what differs by run (rids, fetch times). */
@@ -119,9 +121,7 @@ describe('a first sync loads in bulk', () => {
     } finally {
       await fresh.close();
     }
-    const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bulk-'));
-    dirs.push(dir);
-    const file = join(dir, 'old.sqlite');
+    const file = tempFile('old.sqlite');
     const old = openSqlite(file);
     old.pragma('page_size = 16384');
     old.exec('CREATE TABLE made_before (x)');
@@ -313,9 +313,7 @@ describe('a bulk load that was stopped', () => {
     const now = await tempCache();
     const fresh = contents(now).indexes;
     await now.close();
-    const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bulk-'));
-    dirs.push(dir);
-    const file = join(dir, 'old.sqlite');
+    const file = tempFile('old.sqlite');
     const old = openSqlite(file);
     old.pragma('journal_mode = WAL');
     await migrateCache(old, 'old', 14);
