@@ -49,6 +49,21 @@ export function openSqlite(file: string, options: BetterSqlite3.Options = {}, ke
 }
 
 /** SQLCipher 4's format, so that the `sqlcipher` tool opens a cache with the same passphrase */
+/** The settings `setPragmas` changes for a while: each a number (a SQLite pragma's value). */
+export type PragmaValues = Partial<Record<'cache_size' | 'temp_store' | 'threads' | 'wal_autocheckpoint', number>>;
+
+/**
+ * Sets connection settings for a while; answers how to put back what the connection had (in the
+ * reverse order). The bulk load's page cache, its index sorts and its commit each change a few.
+ */
+export function setPragmas(db: BetterSqlite3.Database, values: PragmaValues): () => void {
+  const had = Object.keys(values).map((name) => [name, db.pragma(name, { simple: true }) as number] as const);
+  for (const [name, value] of Object.entries(values)) db.pragma(`${name} = ${Math.trunc(value)}`);
+  return () => {
+    for (const [name, value] of had.reverse()) db.pragma(`${name} = ${value}`);
+  };
+}
+
 function keyPragmas(key: SqliteKey, pragma: 'key' | 'rekey'): string[] {
   const value = 'rawKey' in key ? `"x'${key.rawKey.toString('hex')}'"` : `'${key.passphrase.replace(/'/g, "''")}'`;
   return ["cipher = 'sqlcipher'", 'legacy = 4', `${pragma} = ${value}`];

@@ -10,6 +10,7 @@ import { CrmClient } from '../crm/crmClient.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
 import type { RetryPolicy } from '../crm/retry.ts';
 import { exchange, type Answer } from '../crm/transport.ts';
+import { setPragmas } from '../core/sqlite.ts';
 import { SyncRun, type SyncRunOptions } from './run.ts';
 import { Prover } from './proof.ts';
 import type { ProofDeps, SyncDeps, SyncIdentity, SyncTenant } from './kit.ts';
@@ -100,13 +101,11 @@ export class SyncService implements SyncDeps, ProofDeps {
     // the indexes and references built are some 400 MB of log at 1M rows, past the automatic
     // checkpoint's 256 MiB: its commit would fold them into the file there and then, on this
     // thread (2.5 s at 1M rows, bench/sync). The fold is left to the worker (cache/cacheDb.ts foldLog).
-    const raw = this.cache.raw;
-    const autoFold = raw.pragma('wal_autocheckpoint', { simple: true }) as number;
-    raw.pragma('wal_autocheckpoint = 0');
+    const giveBackFold = setPragmas(this.cache.raw, { wal_autocheckpoint: 0 });
     try {
-      return finishBulkLoad(raw);
+      return finishBulkLoad(this.cache.raw);
     } finally {
-      raw.pragma(`wal_autocheckpoint = ${autoFold}`);
+      giveBackFold();
       giveBackCache();
       void this.cache.foldLog(false);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openSqlite, electronNativeBindingPath } from '../../src-main/core/sqlite.ts';
+import { openSqlite, electronNativeBindingPath, setPragmas } from '../../src-main/core/sqlite.ts';
 // @ts-expect-error: a plain .mjs script without types
 import { electronNativePath } from '../../scripts/electron-native.mjs';
 
@@ -14,5 +14,22 @@ describe('the native SQLite module', () => {
 
   it('looks for the Electron build where the build script puts it', () => {
     expect(electronNativeBindingPath(150)).toBe(electronNativePath().replace(/electron-\d+-/, 'electron-150-'));
+  });
+
+  it('sets settings for a while and gives back what the connection had', () => {
+    const db = openSqlite(':memory:');
+    db.pragma('cache_size = -4000');
+    const read = () => ({
+      cache: db.pragma('cache_size', { simple: true }),
+      temp: db.pragma('temp_store', { simple: true }),
+      threads: db.pragma('threads', { simple: true }),
+    });
+    const own = read();
+    const giveBack = setPragmas(db, { cache_size: -16384, temp_store: 1, threads: 2 });
+    expect(read()).toEqual({ cache: -16384, temp: 1, threads: 2 });
+    giveBack();
+    expect(read()).toEqual(own);
+    expect(own.cache).toBe(-4000);
+    db.close();
   });
 });

@@ -95,6 +95,9 @@ describe('a first sync loads in bulk', () => {
       expect(loaded.load!.steps.reduce((a, x) => a + x.seconds, 0)).toBeCloseTo(loaded.load!.indexSeconds, 1);
       // the load's end leaves its log to the fold worker, and gives the automatic checkpoint back
       expect(bulk.raw.pragma('wal_autocheckpoint', { simple: true })).toBe((256 * 1024 * 1024) / PAGE_SIZE);
+      // and the page cache, the sorts' threads and temporary store the cache had before the load
+      expect([bulk.raw.pragma('cache_size', { simple: true }), bulk.raw.pragma('temp_store', { simple: true })]).toEqual([-98304, 2]);
+      expect(bulk.raw.pragma('threads', { simple: true })).toBe(0);
       expect(bulkLoadOf(bulk.raw)).toBeNull();
       const plain = await upsertingCache();
       const upserted = await new SyncService(plain, profile, new EventBus()).run(who, [...asked], { pageSize: 7 });

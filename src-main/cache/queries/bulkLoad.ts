@@ -1,4 +1,5 @@
 import { processAlive } from '../../core/process.ts';
+import { setPragmas } from '../../core/sqlite.ts';
 import type { OpenCache } from '../cacheDb.ts';
 import { dropColumnIndexes } from './columnIndexes.ts';
 import { metaOf, setMeta } from './meta.ts';
@@ -54,19 +55,7 @@ export const LOAD_CACHE_KIB = 16384;
 
 /** Sets the load's page cache; answers how to give the connection's own back. */
 export function enterLoadCache(db: Db): () => void {
-  const own = db.pragma('cache_size', { simple: true }) as number;
-  db.pragma(`cache_size = -${LOAD_CACHE_KIB}`);
-  return () => void db.pragma(`cache_size = ${own}`);
-}
-
-/** Runs `fn` with the load's page cache, the connection's own given back afterwards. */
-export function withLoadCache<T>(db: Db, fn: () => T): T {
-  const giveBack = enterLoadCache(db);
-  try {
-    return fn();
-  } finally {
-    giveBack();
-  }
+  return setPragmas(db, { cache_size: -LOAD_CACHE_KIB });
 }
 
 /**
@@ -103,13 +92,11 @@ export function beginBulkLoad(db: Db, runId: number, references: LoadReference[]
 export function finishBulkLoad(db: Db): BulkLoadEnd | null {
   const started = performance.now();
   // the sorts behind CREATE INDEX: two threads (2 cores: about a third faster), spilling to a
-  // temporary file past the page cache rather than growing this process (temp_store is MEMORY)
-  const temp = db.pragma('temp_store', { simple: true }) as number;
-  const threads = db.pragma('threads', { simple: true }) as number;
-  db.pragma('temp_store = FILE');
-  db.pragma('threads = 2');
+  // temporary file past the page cache rather than growing this process (temp_store 1 is FILE;
+  // the cache's own is MEMORY), in the load's page cache
+  const giveBack = setPragmas(db, { temp_store: 1, threads: 2, cache_size: -LOAD_CACHE_KIB });
   try {
-    const ended = withLoadCache(db, () => end(db, started));
+    const ended = end(db, started);
     if (ended) {
       // what the transaction took past its last step: writing the new pages to the log
       const stepped = ended.steps.reduce((a, s) => a + s.seconds, 0);
@@ -118,8 +105,7 @@ export function finishBulkLoad(db: Db): BulkLoadEnd | null {
     }
     return ended;
   } finally {
-    db.pragma(`temp_store = ${temp}`);
-    db.pragma(`threads = ${threads}`);
+    giveBack();
   }
 }
 
