@@ -7,7 +7,7 @@ import { stateKeyOf } from '../cache/cacheDb.ts';
 import { describeFailure } from '../crm/crmClient.ts';
 import { pagesOf } from '../crm/paging.ts';
 import { applyDeletions, syncNested } from './feeds.ts';
-import { fetchAhead } from './pipeline.ts';
+import { AHEAD, PageFeed } from './pipeline.ts';
 import { SyncProgress } from './progress.ts';
 import { ListingWriter, type ListingState, type Statement } from './listingWriter.ts';
 import { storageError, syncOrder, type SyncDeps, type SyncIdentity, type SyncTenant } from './kit.ts';
@@ -16,10 +16,29 @@ const now = () => new Date().toISOString();
 /** rows committed between two folds of the write-ahead log during a sync */
 const FOLD_ROWS = 50_000;
 
+/**
+ * Flat listings opened ahead of the one being written. A sync lists every resource of a tenant,
+ * and an incremental one finds most of them with nothing new: one round trip after another.
+ */
+const LOOKAHEAD = 2;
+/** a listing under another's rows (a path with {parent}): it reads its parents from the cache, in its turn */
+const NESTED = /\{[^}]+\}/;
+
 export interface SyncRunOptions {
   signal?: AbortSignal;
   pageSize?: number;
+  /** tenants synced at once */
   concurrency?: number;
+  /** flat listings whose first page is asked for while the one before them is written (LOOKAHEAD) */
+  lookahead?: number;
+}
+
+/** A flat listing opened: its outcome (reported in its turn), its writer, its pages on their way. */
+interface OpenListing {
+  outcome: ResourceOutcome;
+  writer: ListingWriter;
+  feed: PageFeed;
+  stop(): void;
 }
 
 /**
@@ -230,23 +249,41 @@ export class SyncRun {
     });
   }
 
-  /** A tenant's resources, parents first; then the deletions feed. */
+  /**
+   * A tenant's resources, parents first; then the deletions feed. The flat listings after the one
+   * being written are opened ahead (`lookahead`): their first pages are asked for meanwhile, and
+   * written in their turn.
+   */
   private async syncTenant(tenant: SyncTenant): Promise<void> {
     await this.expectTotals(tenant);
-    for (const resource of this.order) {
-      if (this.opts.signal?.aborted) throw this.cancelled();
-      const outcome: ResourceOutcome = { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
-      this.report.outcomes.push(outcome);
-      const list = resource.endpoints.list;
-      if (!list) {
-        Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' });
-        continue;
+    const opened = new Map<Resource, OpenListing>();
+    const lookahead = Math.max(0, this.opts.lookahead ?? LOOKAHEAD);
+    try {
+      for (const [i, resource] of this.order.entries()) {
+        if (this.opts.signal?.aborted) throw this.cancelled();
+        for (const next of this.order.slice(i, i + 1 + lookahead)) {
+          const list = next.endpoints.list;
+          if (list && !NESTED.test(list) && !opened.has(next)) opened.set(next, this.openListing(tenant, next, list, next === resource));
+        }
+        const listing = opened.get(resource);
+        const outcome = listing?.outcome ?? { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
+        this.report.outcomes.push(outcome);
+        const list = resource.endpoints.list;
+        if (!list) {
+          Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' });
+          continue;
+        }
+        this.warnOwners(outcome, resource);
+        const key = `${tenant.id}/${resource.name}`;
+        this.progress.start(key, `${tenant.name} · ${resource.name}`);
+        if (listing) {
+          opened.delete(resource);
+          await this.syncListing(tenant, resource, listing, key);
+        } else await this.syncNested(tenant, resource, outcome, key);
       }
-      this.warnOwners(outcome, resource);
-      const key = `${tenant.id}/${resource.name}`;
-      this.progress.start(key, `${tenant.name} · ${resource.name}`);
-      if (/\{[^}]+\}/.test(list)) await this.syncNested(tenant, resource, outcome, key);
-      else await this.syncListing(tenant, resource, list, outcome, key);
+    } finally {
+      // the listings opened ahead of a failure or a cancel: their requests are stopped
+      for (const listing of opened.values()) listing.stop();
     }
     // during a bulk load the deletions feed waits for the indexes (endLoad)
     if (!this.svc.loading) this.report.deletions += await this.deletionsOf(tenant);
@@ -276,11 +313,14 @@ export class SyncRun {
     }
   }
 
-  /** A flat listing, resumed from its cursor, through the fetch-ahead pipeline; a failure is the listing's, unless the CRM, the sign-in or the disk is gone. */
-  private async syncListing(tenant: SyncTenant, resource: Resource, list: string, outcome: ResourceOutcome, key: string): Promise<void> {
+  /**
+   * A flat listing, resumed from its cursor, its pages asked for from now on: its first page only
+   * until its turn (`now` false), then through the fetch-ahead pipeline.
+   */
+  private openListing(tenant: SyncTenant, resource: Resource, list: string, now: boolean): OpenListing {
     const prev = this.state.get(this.stateKey(tenant), resource.name) as ListingState | undefined;
-    const resuming = !!prev?.cursor;
-    // the next page is on its way while this one is written; stopping the listing stops it
+    const outcome: ResourceOutcome = { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
+    // stopping the listing (its end, a failure, a cancel) stops the requests on their way
     const listing = new AbortController();
     const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, listing.signal]) : listing.signal;
     const writer = new ListingWriter(
@@ -299,16 +339,22 @@ export class SyncRun {
       tenant,
       resource,
       outcome,
-      key,
+      `${tenant.id}/${resource.name}`,
       prev,
     );
+    const pages = pagesOf(this.svc.profile.paging, this.svc.profile.baseUrl, list, (u, p) => this.get(u, p, signal), {
+      size: this.pageSize,
+      from: prev?.cursor ? prev.cursor : null,
+      query: writer.query,
+    });
+    return { outcome, writer, feed: new PageFeed(pages, signal, now ? AHEAD : 1), stop: () => listing.abort() };
+  }
+
+  /** Writes an open listing's pages; a failure is the listing's, unless the CRM, the sign-in or the disk is gone. */
+  private async syncListing(tenant: SyncTenant, resource: Resource, listing: OpenListing, key: string): Promise<void> {
+    const { outcome, writer, feed } = listing;
     try {
-      const pages = pagesOf(this.svc.profile.paging, this.svc.profile.baseUrl, list, (u, p) => this.get(u, p, signal), {
-        size: this.pageSize,
-        from: resuming ? prev!.cursor : null,
-        query: writer.query,
-      });
-      await fetchAhead(pages, signal, (batch) => writer.flush(batch));
+      await feed.drain((batch) => writer.flush(batch));
       this.progress.end(key, 'done');
     } catch (e) {
       if (this.opts.signal?.aborted) throw this.cancelled();
@@ -332,7 +378,7 @@ export class SyncRun {
       }
       throw new AppError(err.code, outcome.message);
     } finally {
-      listing.abort();
+      listing.stop();
     }
   }
 }
