@@ -210,7 +210,7 @@ export function recordDetail(raw: Raw, catalog: Catalog, opts: { resource: strin
         : null,
     };
   });
-  const referencedBy = refsTo(raw, row.rid, opts.seenBy);
+  const referencedBy = refsTo(raw, row.rid, { company: opts.company, seenBy: opts.seenBy });
   // a company admin learns that a reference leaves their company, not whose data it reaches
   const shown = (company: string | null) => (opts.company === null || company === null || company === opts.company ? company : ANOTHER);
   return {
@@ -226,15 +226,13 @@ export function recordDetail(raw: Raw, catalog: Catalog, opts: { resource: strin
       fetchedAt: row.fetched_at,
     },
     refs: refs.map((r) => ({ ...r, companyId: shown(r.companyId) })),
-    referencedBy: referencedBy
-      .filter((r) => opts.company === null || r.company_id === opts.company)
-      .map((r) => ({
-        resource: r.resource,
-        id: r.id,
-        field: r.field,
-        companyId: r.company_id,
-        crossTenant: r.company_id !== row.company_id && ![UNASSIGNED, OUTSIDE].includes(r.company_id) && ![UNASSIGNED, OUTSIDE].includes(row.company_id),
-      })),
+    referencedBy: referencedBy.map((r) => ({
+      resource: r.resource,
+      id: r.id,
+      field: r.field,
+      companyId: r.company_id,
+      crossTenant: r.company_id !== row.company_id && ![UNASSIGNED, OUTSIDE].includes(r.company_id) && ![UNASSIGNED, OUTSIDE].includes(row.company_id),
+    })),
   };
 }
 
