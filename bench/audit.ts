@@ -5,7 +5,8 @@
  * Then the audit dashboard on that cache in Chromium, through the HTTP host: the time from the
  * audit's data arriving in the window to the first frame painted with it.
  * The same audit and scan again on a copy of that cache encrypted at rest (SQLCipher 4), beside.
- * Targets: all checks within 2 s; the dashboard's first paint after its data within 500 ms.
+ * Targets: all checks within 2 s and within 2x the scan (medians of three; each run is printed too);
+ * the dashboard's first paint after its data within 500 ms.
  * Options: --tenants N (50), --rows N (1000000).
  */
 import { benchArg, log, startBenchCrm } from './_crm.ts';
@@ -86,10 +87,16 @@ try {
   const rows = cache.raw.prepare('SELECT count(*) FROM records').pluck().get() as number;
   log(`cache: ${rows} rows (${synced.rows} synced)`);
   // warm the page cache as a user's second audit would be; then time the baseline scan and the audit
+  // the scan is timed three times, as the audit is, and its median taken
   cache.raw.prepare('SELECT count(*), sum(length(payload)) FROM records').get();
-  let t = performance.now();
-  cache.raw.prepare('SELECT count(*), sum(length(payload)) FROM records').get();
-  const scanSeconds = (performance.now() - t) / 1000;
+  let t = 0;
+  const scans: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    t = performance.now();
+    cache.raw.prepare('SELECT count(*), sum(length(payload)) FROM records').get();
+    scans.push((performance.now() - t) / 1000);
+  }
+  const scanSeconds = [...scans].sort((a, b) => a - b)[1]!;
   // three runs of the whole audit; the median is reported (the disk cache makes single runs noisy)
   const runs: Array<{ seconds: number; timings: Map<string, number>; audit: ReturnType<typeof runAudit> }> = [];
   for (let i = 0; i < 3; i++) {
@@ -98,9 +105,10 @@ try {
     const audit = runAudit(cache.raw, profile.catalog, { timings });
     runs.push({ seconds: (performance.now() - t) / 1000, timings, audit });
   }
+  const inOrder = runs.map((r) => +r.seconds.toFixed(2));
   runs.sort((a, b) => a.seconds - b.seconds);
   const { seconds: auditSeconds, timings, audit } = runs[1]!;
-  log(`audit runs: ${runs.map((r) => r.seconds.toFixed(2)).join(', ')} s`);
+  log(`audit runs, in order: ${inOrder.join(', ')} s; plain scans ${scans.map((x) => x.toFixed(2)).join(', ')} s`);
   const marks = [...timings];
   const split = marks
     .slice(1)
@@ -142,14 +150,18 @@ try {
     rows,
     findings: audit.findings.length,
     auditSeconds: +auditSeconds.toFixed(2),
+    /** each run, in the order they ran: the first is a single run's figure */
+    auditRunsSeconds: inOrder,
+    firstAuditVsScan: +(inOrder[0]! / scanSeconds).toFixed(1),
     companyAuditSeconds: +ownSeconds.toFixed(2),
     baselineScanSeconds: +scanSeconds.toFixed(2),
+    baselineScanRunsSeconds: scans.map((x) => +x.toFixed(2)),
     auditVsScan: +(auditSeconds / scanSeconds).toFixed(1),
     dashboardPaintAfterDataMs: Math.round(paintMs),
     dashboardClickToPaintMs: Math.round(clickToPaintMs),
     encrypted: { auditSeconds: +encRuns[1]!.toFixed(2), scanSeconds: +encScanSeconds.toFixed(2), auditVsPlain: +(encRuns[1]! / auditSeconds).toFixed(2) },
-    targets: { auditSeconds: 2, dashboardPaintAfterDataMs: 500 },
-    met: auditSeconds <= 2 && paintMs <= 500,
+    targets: { auditSeconds: 2, auditVsScan: 2, dashboardPaintAfterDataMs: 500 },
+    met: auditSeconds <= 2 && auditSeconds / scanSeconds <= 2 && paintMs <= 500,
   };
   process.stdout.write(JSON.stringify(result) + '\n');
 } finally {
