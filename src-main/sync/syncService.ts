@@ -1,6 +1,6 @@
 import type { Resource } from '../../src-shared/catalog.ts';
 import { ingestStatements, placeRow, writeRefs, type Existing } from '../cache/queries/ingest.ts';
-import { beginBulkLoad, bulkLoadOf, endAbandonedLoad, finishBulkLoad, enterLoadCache, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
+import { beginBulkLoad, bulkLoadOf, endAbandonedLoad, finishBulkLoad, enterLoadCache, refreshReferences, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
 import { finishSyncRun, lastSyncRun, type LastSyncRun } from '../cache/queries/history.ts';
 import { evictPartition, partitionSummaries, type PartitionSummary } from '../cache/queries/partitions.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
@@ -83,7 +83,12 @@ export class SyncService implements SyncDeps, ProofDeps {
         `Another sync (run ${other.runId}, process ${other.pid}) is loading this cache for the first time, since ${other.startedAt}: wait for it to end (its rows are written without the cache's indexes until then).`,
       );
     const references = this.profile.catalog.resources.flatMap((r) => r.references.map((x) => ({ resource: r.name, field: x.field, target: x.resource })));
-    if (!beginBulkLoad(this.cache.raw, runId, references)) return false;
+    if (!beginBulkLoad(this.cache.raw, runId, references)) {
+      // rows already there keep their references while their payload does not change: refs must be
+      // the catalog's (read again from every payload when the catalog's references changed)
+      refreshReferences(this.cache.raw, references);
+      return false;
+    }
     const { users, resources } = this.profile.catalog;
     const targets = new Set([users, ...resources.flatMap((r) => (r.derivation.kind === 'parent' ? [r.derivation.resource] : []))]);
     // an append reads nothing back: the load's small page cache (bulkLoad.ts) until it ends
@@ -161,7 +166,7 @@ export class SyncService implements SyncDeps, ProofDeps {
       const company = derived.company ?? (unknownRef ? (askedFor ?? placed) : null) ?? UNASSIGNED;
       const ownValue = companyField ? item[companyField] : undefined;
       // a row seen before may have changed partition (a backfill gave it a company) or dropped a reference
-      const { rid, kept } = placeRow(st, before, {
+      const { rid, kept, unchanged } = placeRow(st, before, {
         company,
         resource: resource.name,
         id,
@@ -180,8 +185,10 @@ export class SyncService implements SyncDeps, ProofDeps {
       }
       // a plain user sees in the console only what the CRM gave them
       if (identity.role === 'user') st.seenBy.run(identity.email, rid, runId);
-      // (during a bulk load refs is filled from the payloads when it ends)
-      if (!this.load)
+      // (during a bulk load refs is filled from the payloads when it ends; a row listed again with
+      // the payload it had keeps its references: a relist of 1M unchanged rows read refs a row at a
+      // time, about a quarter of its 21 s of writing)
+      if (!this.load && !unchanged)
         writeRefs(
           st,
           { company, rid, resource: resource.name, kept },

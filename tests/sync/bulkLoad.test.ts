@@ -243,6 +243,51 @@ describe('an incremental sync', () => {
     await kept.close();
     await fresh.close();
   });
+
+  it("keeps refs to the catalog's references: a row listed again unchanged keeps its own, and a field that becomes or stops being a reference is read again from every payload", async () => {
+    const who = await identityFor(profile, 'super@tenantscope.test');
+    const tenants = (await crm.pool.query('SELECT id, name FROM companies ORDER BY slug')).rows as Array<{ id: string; name: string }>;
+    // the same CRM, where the catalog does not (yet) call calls.contact_id a reference
+    const narrow = ConnectionProfileSchema.parse({
+      ...profile,
+      catalog: {
+        ...profile.catalog,
+        resources: profile.catalog.resources.map((r) => (r.name === 'calls' ? { ...r, references: r.references.filter((x) => x.field !== 'contact_id') } : r)),
+      },
+    });
+    const contactRefs = (c: OpenCache) => c.raw.prepare("SELECT count(*) FROM refs WHERE resource = 'calls' AND field = 'contact_id'").pluck().get() as number;
+    const freshRefs = async (p: ConnectionProfile) => {
+      const fresh = await upsertingCache();
+      await new SyncService(fresh, p, new EventBus()).run(who, tenants, { pageSize: 7 });
+      fresh.raw.prepare("DELETE FROM records WHERE resource = 'placeholder'").run();
+      const refs = contents(fresh).refs;
+      await fresh.close();
+      return refs;
+    };
+    const cache = await tempCache();
+    try {
+      await new SyncService(cache, narrow, new EventBus()).run(who, tenants, { pageSize: 7 });
+      expect(contactRefs(cache)).toBe(0);
+      // the catalog now lists the reference: the rows did not change on the server, and every call has it
+      const wide = await new SyncService(cache, profile, new EventBus()).run(who, tenants, { pageSize: 7 });
+      expect(wide.rows).toBeLessThan(100); // boundary rows, listed again unchanged
+      expect(contactRefs(cache)).toBeGreaterThan(10);
+      expect(contents(cache).refs).toEqual(await freshRefs(profile));
+      // and a sync with nothing new keeps them (each row listed again keeps its references)
+      await new SyncService(cache, profile, new EventBus()).run(who, tenants, { pageSize: 7 });
+      expect(contents(cache).refs).toEqual(await freshRefs(profile));
+      // no longer a reference: gone from refs
+      await new SyncService(cache, narrow, new EventBus()).run(who, tenants, { pageSize: 7 });
+      expect(contactRefs(cache)).toBe(0);
+      expect(contents(cache).refs).toEqual(await freshRefs(narrow));
+      // a cache kept by a version that did not note its refs' catalog, with refs short of one: read again once
+      cache.raw.prepare("DELETE FROM cache_meta WHERE key = 'refs-catalog'").run();
+      await new SyncService(cache, profile, new EventBus()).run(who, tenants, { pageSize: 7 });
+      expect(contents(cache).refs).toEqual(await freshRefs(profile));
+    } finally {
+      await cache.close();
+    }
+  });
 });
 
 describe('a bulk load that was stopped', () => {

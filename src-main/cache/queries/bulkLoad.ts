@@ -136,6 +136,7 @@ function end(db: Db, started: number): BulkLoadEnd | null {
       }
       duplicates += step('copies listed twice', () => dropEarlierCopies(db));
       step('references', () => fillReferences(db, load.references));
+      setMeta(db, REFS_CATALOG, referencesKey(load.references));
       setMeta(db, 'bulk-load', null);
       const rows = step('rows counted', () => db.prepare('SELECT count(*) FROM records').pluck().get() as number);
       return { rows, duplicates, indexSeconds: (performance.now() - started) / 1000, steps };
@@ -181,6 +182,36 @@ function fillReferences(db: Db, references: LoadReference[]): void {
   } finally {
     db.exec('DROP TABLE load_refs');
   }
+}
+
+/** cache_meta's record of the references refs holds: the catalog's when refs was filled (referencesKey) */
+const REFS_CATALOG = 'refs-catalog';
+
+/** The catalog's references in one order, as cache_meta keeps them. */
+export const referencesKey = (references: LoadReference[]): string[] => references.map((r) => `${r.resource}.${r.field} -> ${r.target}`).sort();
+
+/**
+ * refs read again from every row's payload when the catalog's references are not those refs was
+ * filled with (a field became a reference or stopped being one; or a cache from before this was
+ * kept). A sync leaves the references of a row listed again with the payload it had as they are,
+ * so they must be the catalog's. Answers whether refs was read again (about 4 s at 1M rows, once).
+ */
+export function refreshReferences(db: Db, references: LoadReference[]): boolean {
+  const key = referencesKey(references);
+  return db
+    .transaction(() => {
+      if (bulkLoadOf(db)) return false; // a load fills refs, and keeps the key, when it ends
+      const had = metaOf<string[]>(db, REFS_CATALOG);
+      if (had && JSON.stringify(had) === JSON.stringify(key)) return false;
+      const rows = !!db.prepare('SELECT 1 FROM records LIMIT 1').get();
+      if (rows) {
+        db.exec('DELETE FROM refs');
+        fillReferences(db, references);
+      }
+      setMeta(db, REFS_CATALOG, key);
+      return rows;
+    })
+    .immediate();
 }
 
 /**

@@ -23,7 +23,7 @@ export function ingestStatements(raw: OpenCache['raw'], bulk: boolean) {
           .pluck(),
     // a bulk load's plain append: its rid is the insert's rowid (RETURNING costs half as much again a row)
     append: bulk ? raw.prepare(`INSERT INTO records (${COLUMNS}) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)`) : null,
-    existing: raw.prepare('SELECT rid, company_id, updated_at, deleted, has_company_field, own_company FROM records WHERE resource = ? AND id = ?'),
+    existing: raw.prepare('SELECT rid, company_id, updated_at, deleted, has_company_field, own_company, payload FROM records WHERE resource = ? AND id = ?'),
     // a row already in its partition, live, with the same company columns: only what changed is
     // written, so that the indexes on columns that did not change are not rewritten (an upsert sets,
     // and so rewrites, every index holding deleted, has_company_field or own_company)
@@ -53,6 +53,7 @@ export interface Existing {
   deleted: number;
   has_company_field: number;
   own_company: string | null;
+  payload: string;
 }
 
 /** What a row is written with (its partition and the audit's columns decided by the caller). */
@@ -76,9 +77,11 @@ export interface PlacedRow {
  * partition with the same company columns has only its payload, provenance and update time
  * written: the indexes on columns that did not change are not rewritten (an upsert sets, and so
  * rewrites, every index holding deleted, has_company_field or own_company). Any other row is
- * upserted, and its copies in other partitions removed.
+ * upserted, and its copies in other partitions removed. `unchanged`: kept with the very payload
+ * it had, so its references are those it had (queries/bulkLoad.ts refreshReferences keeps refs to
+ * the catalog's references when they change).
  */
-export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRow): { rid: number; kept: boolean } {
+export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRow): { rid: number; kept: boolean; unchanged: boolean } {
   const same = before.find(
     (b) => b.company_id === row.company && !b.deleted && b.has_company_field === row.hasCompanyField && b.own_company === row.ownCompany,
   );
@@ -90,7 +93,7 @@ export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRo
   if (same) {
     if (same.updated_at === row.updated) st.touch.run(row.payload, row.fetchedBy, row.request, row.fetchedAt, row.runId, same.rid);
     else st.touchUpdated.run(row.updated, row.payload, row.fetchedBy, row.request, row.fetchedAt, row.runId, same.rid);
-    return { rid: same.rid, kept: true };
+    return { rid: same.rid, kept: true, unchanged: same.payload === row.payload };
   }
   const values = [
     row.company,
@@ -106,7 +109,7 @@ export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRo
     row.ownCompany,
   ];
   const rid = st.append ? Number(st.append.run(...values).lastInsertRowid) : (st.place!.get(...values) as number);
-  return { rid, kept: false };
+  return { rid, kept: false, unchanged: false };
 }
 
 /**
