@@ -93,6 +93,9 @@ export interface SyncDeps extends CacheAndCrm {
   ownersPlaceable(): boolean;
   /** a first sync into an empty cache: rows appended without indexes, built once by endLoad (cache/queries/bulkLoad.ts) */
   beginLoad(runId: number): boolean;
+  /** refs holds other references than the catalog's: read it again before rows are listed (bulkLoad.ts refreshReferences) */
+  referencesStale(): boolean;
+  refreshReferences(): void;
   endLoad(): BulkLoadEnd | null;
   readonly loading: boolean;
   finish(runId: number, report: SyncReport, outcome: string, message: string | null): void;

@@ -106,6 +106,18 @@ export class SyncRun {
     let bulk = false;
     try {
       bulk = this.svc.beginLoad(this.runId);
+      if (!bulk && this.svc.referencesStale()) {
+        // a row listed again unchanged keeps its references: they must be the catalog's
+        this.progress.start('references', "reading every row's references again: the catalog's references changed");
+        let read = false;
+        try {
+          await new Promise<void>((r) => setImmediate(r)); // the progress reaches the window first
+          this.svc.refreshReferences();
+          read = true;
+        } finally {
+          this.progress.end('references', read ? 'done' : 'failed');
+        }
+      }
     } catch (e) {
       const err = storageError(e, 'before the sync began') ?? (e as Error);
       try {

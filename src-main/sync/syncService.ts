@@ -1,6 +1,15 @@
 import type { Resource } from '../../src-shared/catalog.ts';
 import { ingestStatements, placeRow, writeRefs, type Existing } from '../cache/queries/ingest.ts';
-import { beginBulkLoad, bulkLoadOf, endAbandonedLoad, finishBulkLoad, enterLoadCache, refreshReferences, type BulkLoadEnd } from '../cache/queries/bulkLoad.ts';
+import {
+  beginBulkLoad,
+  bulkLoadOf,
+  endAbandonedLoad,
+  finishBulkLoad,
+  enterLoadCache,
+  referencesStale as refsStale,
+  refreshReferences as refillRefs,
+  type BulkLoadEnd,
+} from '../cache/queries/bulkLoad.ts';
 import { finishSyncRun, lastSyncRun, type LastSyncRun } from '../cache/queries/history.ts';
 import { evictPartition, partitionSummaries, type PartitionSummary } from '../cache/queries/partitions.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
@@ -82,19 +91,31 @@ export class SyncService implements SyncDeps, ProofDeps {
         'conflict',
         `Another sync (run ${other.runId}, process ${other.pid}) is loading this cache for the first time, since ${other.startedAt}: wait for it to end (its rows are written without the cache's indexes until then).`,
       );
-    const references = this.profile.catalog.resources.flatMap((r) => r.references.map((x) => ({ resource: r.name, field: x.field, target: x.resource })));
-    if (!beginBulkLoad(this.cache.raw, runId, references)) {
-      // rows already there keep their references while their payload does not change: refs must be
-      // the catalog's (read again from every payload when the catalog's references changed)
-      refreshReferences(this.cache.raw, references);
-      return false;
-    }
+    if (!beginBulkLoad(this.cache.raw, runId, this.references())) return false;
     const { users, resources } = this.profile.catalog;
     const targets = new Set([users, ...resources.flatMap((r) => (r.derivation.kind === 'parent' ? [r.derivation.resource] : []))]);
     // an append reads nothing back: the load's small page cache (bulkLoad.ts) until it ends
     this.load = { placed: new Map(), targets, giveBackCache: enterLoadCache(this.cache.raw) };
     this.statements = undefined;
     return true;
+  }
+
+  /** The catalog's references, as refs is filled with them. */
+  private references() {
+    return this.profile.catalog.resources.flatMap((r) => r.references.map((x) => ({ resource: r.name, field: x.field, target: x.resource })));
+  }
+
+  /**
+   * Whether refs holds other references than the catalog's (it changed, or the cache is from before
+   * refs noted them): rows listed again unchanged keep their references, so refs must be read again.
+   */
+  referencesStale(): boolean {
+    return refsStale(this.cache.raw, this.references());
+  }
+
+  /** Reads refs again from every row's payload (about 5 s at 1M rows, once a catalog change). */
+  refreshReferences(): void {
+    refillRefs(this.cache.raw, this.references());
   }
 
   /** Ends this service's bulk load: rows listed twice keep their last copy, the indexes are built once. */

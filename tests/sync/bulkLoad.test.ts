@@ -269,7 +269,12 @@ describe('an incremental sync', () => {
       await new SyncService(cache, narrow, new EventBus()).run(who, tenants, { pageSize: 7 });
       expect(contactRefs(cache)).toBe(0);
       // the catalog now lists the reference: the rows did not change on the server, and every call has it
-      const wide = await new SyncService(cache, profile, new EventBus()).run(who, tenants, { pageSize: 7 });
+      const bus = new EventBus();
+      const labels: string[] = [];
+      bus.on('onProgress', (p) => labels.push(p.label));
+      const wide = await new SyncService(cache, profile, bus).run(who, tenants, { pageSize: 7 });
+      // the window is told why the sync has not begun listing yet
+      expect(labels).toContain("reading every row's references again: the catalog's references changed");
       expect(wide.rows).toBeLessThan(100); // boundary rows, listed again unchanged
       expect(contactRefs(cache)).toBeGreaterThan(10);
       expect(contents(cache).refs).toEqual(await freshRefs(profile));

@@ -190,6 +190,13 @@ const REFS_CATALOG = 'refs-catalog';
 /** The catalog's references in one order, as cache_meta keeps them. */
 export const referencesKey = (references: LoadReference[]): string[] => references.map((r) => `${r.resource}.${r.field} -> ${r.target}`).sort();
 
+/** Whether refs was filled with other references than these (and no load, which fills it when it ends, is under way). */
+export function referencesStale(db: Db, references: LoadReference[]): boolean {
+  if (bulkLoadOf(db)) return false;
+  const had = metaOf<string[]>(db, REFS_CATALOG);
+  return !had || JSON.stringify(had) !== JSON.stringify(referencesKey(references));
+}
+
 /**
  * refs read again from every row's payload when the catalog's references are not those refs was
  * filled with (a field became a reference or stopped being one; or a cache from before this was
@@ -200,9 +207,7 @@ export function refreshReferences(db: Db, references: LoadReference[]): boolean 
   const key = referencesKey(references);
   return db
     .transaction(() => {
-      if (bulkLoadOf(db)) return false; // a load fills refs, and keeps the key, when it ends
-      const had = metaOf<string[]>(db, REFS_CATALOG);
-      if (had && JSON.stringify(had) === JSON.stringify(key)) return false;
+      if (!referencesStale(db, references)) return false;
       const rows = !!db.prepare('SELECT 1 FROM records LIMIT 1').get();
       if (rows) {
         db.exec('DELETE FROM refs');
