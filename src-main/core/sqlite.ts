@@ -48,7 +48,6 @@ export function openSqlite(file: string, options: BetterSqlite3.Options = {}, ke
   return db;
 }
 
-/** SQLCipher 4's format, so that the `sqlcipher` tool opens a cache with the same passphrase */
 /** The settings `setPragmas` changes for a while: each a number (a SQLite pragma's value). */
 export type PragmaValues = Partial<Record<'cache_size' | 'temp_store' | 'threads' | 'wal_autocheckpoint', number>>;
 
@@ -64,6 +63,7 @@ export function setPragmas(db: BetterSqlite3.Database, values: PragmaValues): ()
   };
 }
 
+/** SQLCipher 4's format, so that the `sqlcipher` tool opens a cache with the same passphrase */
 function keyPragmas(key: SqliteKey, pragma: 'key' | 'rekey'): string[] {
   const value = 'rawKey' in key ? `"x'${key.rawKey.toString('hex')}'"` : `'${key.passphrase.replace(/'/g, "''")}'`;
   return ["cipher = 'sqlcipher'", 'legacy = 4', `${pragma} = ${value}`];

@@ -1,5 +1,5 @@
 import type { Resource } from '../../src-shared/catalog.ts';
-import type { SyncReport } from '../../src-shared/contract/sync.ts';
+import type { ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
 import type { ConnectionProfile } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import type { OpenCache } from '../cache/cacheDb.ts';
@@ -105,3 +105,13 @@ export interface SyncDeps extends CacheAndCrm {
 export interface ProofDeps extends CacheAndCrm {
   deriver(): (resource: Resource, row: Record<string, unknown>) => { company: string | null; outside: boolean };
 }
+
+/** A resource's outcome before it is listed: synced, with nothing yet. */
+export const outcomeOf = (tenant: SyncTenant, resource: Resource): ResourceOutcome => ({
+  tenant: tenant.id,
+  resource: resource.name,
+  status: 'synced',
+  rows: 0,
+  pages: 0,
+  message: null,
+});

@@ -90,8 +90,3 @@ export class PageFeed {
     if (this.failure) throw this.failure;
   }
 }
-
-/** A listing's pages fetched ahead of its writer, from now on (see PageFeed). */
-export function fetchAhead(pages: AsyncIterable<Page>, signal: AbortSignal, flush: (batch: Page[]) => void): Promise<void> {
-  return new PageFeed(pages, signal).drain(flush);
-}

@@ -10,7 +10,7 @@ import { applyDeletions, syncNested } from './feeds.ts';
 import { AHEAD, PageFeed } from './pipeline.ts';
 import { SyncProgress } from './progress.ts';
 import { ListingWriter, type ListingState, type Statement } from './listingWriter.ts';
-import { storageError, syncOrder, type SyncDeps, type SyncIdentity, type SyncTenant } from './kit.ts';
+import { outcomeOf, storageError, syncOrder, type SyncDeps, type SyncIdentity, type SyncTenant } from './kit.ts';
 
 const now = () => new Date().toISOString();
 /** rows committed between two folds of the write-ahead log during a sync */
@@ -278,7 +278,7 @@ export class SyncRun {
           if (list && !NESTED.test(list) && !opened.has(next)) opened.set(next, this.openListing(tenant, next, list, next === resource));
         }
         const listing = opened.get(resource);
-        const outcome = listing?.outcome ?? { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
+        const outcome = listing?.outcome ?? outcomeOf(tenant, resource);
         this.report.outcomes.push(outcome);
         const list = resource.endpoints.list;
         if (!list) {
@@ -331,7 +331,7 @@ export class SyncRun {
    */
   private openListing(tenant: SyncTenant, resource: Resource, list: string, now: boolean): OpenListing {
     const prev = this.state.get(this.stateKey(tenant), resource.name) as ListingState | undefined;
-    const outcome: ResourceOutcome = { tenant: tenant.id, resource: resource.name, status: 'synced', rows: 0, pages: 0, message: null };
+    const outcome = outcomeOf(tenant, resource);
     // stopping the listing (its end, a failure, a cancel) stops the requests on their way
     const listing = new AbortController();
     const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, listing.signal]) : listing.signal;

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from '../../src-main/crm/paging.ts';
-import { AHEAD, fetchAhead, FLUSH_ROWS } from '../../src-main/sync/pipeline.ts';
+import { AHEAD, FLUSH_ROWS, PageFeed } from '../../src-main/sync/pipeline.ts';
 
 // sync/pipeline.ts: a listing's pages between the CRM and the writer. What a user relies on: each
 // page is written as soon as it is there (the CRM is asked for the next one meanwhile, and a kill
 // loses as little as can be), pages that came in during a write are written together, in order,
 // never more than FLUSH_ROWS rows at once, and a failure comes after every page before it is written.
+
+/** A listing's pages through a feed opened now, written by `flush`: what a listing in its turn does (sync/run.ts). */
+const fetchAhead = (pages: AsyncIterable<Page>, signal: AbortSignal, flush: (batch: Page[]) => void) => new PageFeed(pages, signal).drain(flush);
 
 const page = (n: number, rows: number): Page => ({ items: Array.from({ length: rows }, (_, i) => ({ id: `${n}-${i}` })), url: `/p/${n}`, next: `c${n + 1}` });
 

@@ -3,13 +3,16 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PagingSchema } from '../../src-shared/catalog.ts';
 import { http } from '../../src-main/crm/http.ts';
-import { pagesOf } from '../../src-main/crm/paging.ts';
-import { fetchAhead } from '../../src-main/sync/pipeline.ts';
+import { pagesOf, type Page } from '../../src-main/crm/paging.ts';
+import { PageFeed } from '../../src-main/sync/pipeline.ts';
 
 // A listing keeps the CRM busy while the console writes: the request for the next page leaves
 // before a page is written, so the CRM answers it meanwhile (sync/pipeline.ts). The server runs in
 // a process of its own and notes when each request reached it, so that a write holding this
 // thread cannot hide when the request was sent.
+
+/** A listing's pages through a feed opened now, written by `flush`: what a listing in its turn does (sync/run.ts). */
+const fetchAhead = (pages: AsyncIterable<Page>, signal: AbortSignal, flush: (batch: Page[]) => void) => new PageFeed(pages, signal).drain(flush);
 
 const SERVER = `
 const http = require('node:http');
