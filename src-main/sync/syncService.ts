@@ -1,5 +1,5 @@
 import type { Resource } from '../../src-shared/catalog.ts';
-import { ingestStatements, placeRow, writeRefs, type Existing } from '../cache/queries/ingest.ts';
+import { ingestStatements, placeRow, refTargets, writeRefs, type Existing } from '../cache/queries/ingest.ts';
 import {
   beginBulkLoad,
   bulkLoadOf,
@@ -187,7 +187,7 @@ export class SyncService implements SyncDeps, ProofDeps {
       const company = derived.company ?? (unknownRef ? (askedFor ?? placed) : null) ?? UNASSIGNED;
       const ownValue = companyField ? item[companyField] : undefined;
       // a row seen before may have changed partition (a backfill gave it a company) or dropped a reference
-      const { rid, kept, unchanged } = placeRow(st, before, {
+      const { rid, kept, unchanged, was } = placeRow(st, before, {
         company,
         resource: resource.name,
         id,
@@ -209,15 +209,7 @@ export class SyncService implements SyncDeps, ProofDeps {
       // (during a bulk load refs is filled from the payloads when it ends; a row listed again with
       // the payload it had keeps its references: a relist of 1M unchanged rows read refs a row at a
       // time, about a quarter of its 21 s of writing)
-      if (!this.load && !unchanged)
-        writeRefs(
-          st,
-          { company, rid, resource: resource.name, kept },
-          resource.references.map((ref) => {
-            const target = item[ref.field];
-            return { field: ref.field, resource: ref.resource, id: target !== null && target !== undefined && target !== '' ? String(target) : null };
-          }),
-        );
+      if (!this.load && !unchanged) writeRefs(st, { company, rid, resource: resource.name, kept, was }, refTargets(resource.references, item));
       // leak evidence: a company identity was handed another company's row
       if (!superAdmin && identity.companyId && ((company !== UNASSIGNED && company !== identity.companyId) || (derived.outside && company === UNASSIGNED))) {
         const whose = company !== UNASSIGNED ? company : OUTSIDE;

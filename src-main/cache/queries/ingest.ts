@@ -79,9 +79,9 @@ export interface PlacedRow {
  * rewrites, every index holding deleted, has_company_field or own_company). Any other row is
  * upserted, and its copies in other partitions removed. `unchanged`: kept with the very payload
  * it had, so its references are those it had (queries/bulkLoad.ts refreshReferences keeps refs to
- * the catalog's references when they change).
+ * the catalog's references when they change). `was`: the payload a kept row had.
  */
-export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRow): { rid: number; kept: boolean; unchanged: boolean } {
+export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRow): { rid: number; kept: boolean; unchanged: boolean; was: string | null } {
   const same = before.find(
     (b) => b.company_id === row.company && !b.deleted && b.has_company_field === row.hasCompanyField && b.own_company === row.ownCompany,
   );
@@ -93,7 +93,7 @@ export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRo
   if (same) {
     if (same.updated_at === row.updated) st.touch.run(row.payload, row.fetchedBy, row.request, row.fetchedAt, row.runId, same.rid);
     else st.touchUpdated.run(row.updated, row.payload, row.fetchedBy, row.request, row.fetchedAt, row.runId, same.rid);
-    return { rid: same.rid, kept: true, unchanged: same.payload === row.payload };
+    return { rid: same.rid, kept: true, unchanged: same.payload === row.payload, was: same.payload };
   }
   const values = [
     row.company,
@@ -109,19 +109,52 @@ export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRo
     row.ownCompany,
   ];
   const rid = st.append ? Number(st.append.run(...values).lastInsertRowid) : (st.place!.get(...values) as number);
-  return { rid, kept: false, unchanged: false };
+  return { rid, kept: false, unchanged: false, was: null };
+}
+
+/** A row's reference targets: each field the catalog lists as a reference, and its value as text (null when empty). */
+export function refTargets(
+  references: ReadonlyArray<{ field: string; resource: string }>,
+  item: Record<string, unknown>,
+): Array<{ field: string; resource: string; id: string | null }> {
+  return references.map((ref) => {
+    const target = item[ref.field];
+    return { field: ref.field, resource: ref.resource, id: target !== null && target !== undefined && target !== '' ? String(target) : null };
+  });
+}
+
+/**
+ * Whether a kept row's payload (`was`) named the targets it names now: refs holds the catalog's
+ * references of each row's payload (queries/bulkLoad.ts refreshReferences keeps it so), so refs need
+ * not be read then (an incremental sync of rows whose update time alone moved read refs a row at a
+ * time, a page from disk each when cold, after a first sync).
+ */
+function sameTargets(was: string, targets: Array<{ field: string; id: string | null }>): boolean {
+  let old: unknown;
+  try {
+    old = JSON.parse(was);
+  } catch {
+    return false;
+  }
+  if (!old || typeof old !== 'object' || Array.isArray(old)) return false;
+  return refTargets(
+    targets.map((t) => ({ field: t.field, resource: '' })),
+    old as Record<string, unknown>,
+  ).every((b, i) => b.id === targets[i]!.id);
 }
 
 /**
  * Writes a row's references: `targets` maps each reference field the catalog lists to its target
  * (null when empty). A row kept in place keeps the references that did not change, and loses
- * those now empty or no longer listed.
+ * those now empty or no longer listed; one whose payload (`was`) named the same targets is left as
+ * it is, without reading refs.
  */
 export function writeRefs(
   st: IngestStatements,
-  at: { company: string; rid: number; resource: string; kept: boolean },
+  at: { company: string; rid: number; resource: string; kept: boolean; was?: string | null },
   targets: Array<{ field: string; resource: string; id: string | null }>,
 ): void {
+  if (at.kept && at.was && sameTargets(at.was, targets)) return;
   const had = at.kept
     ? new Map((st.refsOf.all(at.company, at.rid) as Array<{ field: string; target_resource: string; target_id: string }>).map((r) => [r.field, r]))
     : null;
