@@ -1,4 +1,3 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,16 +11,12 @@ import { SyncService } from '../../src-main/sync/syncService.ts';
 // refs: cache/queries/ingest.ts writeRefs). What the Data view's "Points at" and "Pointed at by"
 // and the audit's orphan check read.
 
-let dir: string;
+// (the file's own scratch folder is the temporary folder, removed after it: tests/support/scratch.ts)
 let cache: OpenCache;
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'tenantscope-ingest-refs-'));
-  cache = await openCache(join(dir, 'c.sqlite'));
+  cache = await openCache(join(tmpdir(), 'c.sqlite'));
 });
-afterAll(async () => {
-  await cache?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => cache?.close());
 
 const profile = ConnectionProfileSchema.parse({
   version: 1,

@@ -112,15 +112,15 @@ export function placeRow(st: IngestStatements, before: Existing[], row: PlacedRo
   return { rid, kept: false, unchanged: false, was: null };
 }
 
-/** A row's reference targets: each field the catalog lists as a reference, and its value as text (null when empty). */
+/** A reference's value as refs keeps it: as text, null when empty. */
+const targetId = (value: unknown): string | null => (value !== null && value !== undefined && value !== '' ? String(value) : null);
+
+/** A row's reference targets: each field the catalog lists as a reference, and its value. */
 export function refTargets(
   references: ReadonlyArray<{ field: string; resource: string }>,
   item: Record<string, unknown>,
 ): Array<{ field: string; resource: string; id: string | null }> {
-  return references.map((ref) => {
-    const target = item[ref.field];
-    return { field: ref.field, resource: ref.resource, id: target !== null && target !== undefined && target !== '' ? String(target) : null };
-  });
+  return references.map((ref) => ({ field: ref.field, resource: ref.resource, id: targetId(item[ref.field]) }));
 }
 
 /**
@@ -137,10 +137,7 @@ function sameTargets(was: string, targets: Array<{ field: string; id: string | n
     return false;
   }
   if (!old || typeof old !== 'object' || Array.isArray(old)) return false;
-  return refTargets(
-    targets.map((t) => ({ field: t.field, resource: '' })),
-    old as Record<string, unknown>,
-  ).every((b, i) => b.id === targets[i]!.id);
+  return targets.every((t) => targetId((old as Record<string, unknown>)[t.field]) === t.id);
 }
 
 /**
