@@ -5,7 +5,9 @@
  *  - POST /__replay/bare asks the CRM again for every GET it recorded, one after another, reading and
  *    parsing each answer and keeping nothing: the CRM's bare serve rate;
  *  - POST /__replay/replay makes it answer every recorded request from memory, at once: a sync
- *    against it costs the CRM nothing, what is left is the console.
+ *    against it costs the CRM nothing, what is left is the console;
+ *  - POST /__replay/order answers every recorded GET (its URL and authorization), in order, for a
+ *    client that asks for them again (bench/_floor.ts).
  * Prints REPLAY_URL=... when it listens.
  */
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
@@ -52,6 +54,7 @@ const server = createServer((req, res) => {
     const key = `${req.method} ${req.url}`;
     const body = await read(req);
     if (req.url === '/__replay/bare') return res.end(JSON.stringify(await bare()));
+    if (req.url === '/__replay/order') return res.end(JSON.stringify(order));
     if (req.url === '/__replay/replay') {
       replaying = true;
       return res.end(JSON.stringify({ answers: answers.size }));

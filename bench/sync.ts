@@ -12,15 +12,22 @@
  *  - where the time goes: placing and writing rows (ingest), building the indexes, the rest (HTTP,
  *    JSON parsing, commits, waiting for the CRM);
  *  - the ceilings the index phase sets: console only, rows over its seconds alone; end to end, the
- *    CRM's bare seconds over those plus its seconds (the listing at the CRM's rate, then the indexes).
+ *    CRM's bare seconds over those plus its seconds (the listing at the CRM's rate, then the indexes);
+ *  - the floor of a first sync on this machine (bench/_floor.ts): the same pages from the replay
+ *    server read, parsed, written as JSON and appended to a bare table (no logic, no index), and the
+ *    console-only rate it allows with this run's index phase after it;
+ *  - the cores: the machine's busy core-seconds while the CRM serves the bare client (less the
+ *    client's own), the console-only sync's process CPU seconds, and the end-to-end ratio the two
+ *    allow at best on this machine's cores, were every core busy all along (Linux: /proc/stat).
  * Targets (2 cores, issue 18): console only >= 150,000 rows/s; end to end >= 0.8 of the CRM's bare
  * rate; incremental sync of 10,000 changes <= 1 s; peak RSS <= 400 MB.
  * Options: --tenants N (50), --rows N (1000000).
  */
 import { benchArg, log, startBenchCrm } from './_crm.ts';
+import { bareListing } from './_floor.ts';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
@@ -72,9 +79,12 @@ async function firstSync(name: string, profile: ConnectionProfile, key?: SqliteK
   const sync = new TimedSync(cache, profile, new EventBus());
   const who = await identity(profile);
   peak = 0;
+  const cpu = process.cpuUsage();
   const t = performance.now();
   const report = await sync.run(who, tenants, { pageSize: 1000 });
   const seconds = (performance.now() - t) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = +((used.user + used.system) / 1e6).toFixed(2);
   const failed = report.outcomes.filter((o) => o.status === 'failed');
   if (failed.length) throw new Error(`${name}: sync failed: ${failed[0]!.message}`);
   const index = report.load?.indexSeconds ?? 0;
@@ -82,12 +92,33 @@ async function firstSync(name: string, profile: ConnectionProfile, key?: SqliteK
   const split = { ingestSeconds: +ingest.toFixed(2), indexSeconds: index, restSeconds: +(seconds - ingest - index).toFixed(2) };
   if (report.load) log(`${name}: the index phase: ${report.load.steps.map((s) => `${s.step} ${s.seconds} s`).join(', ')}`);
   log(
-    `${name}: ${report.rows} rows in ${seconds.toFixed(1)} s (${Math.round(report.rows / seconds)} rows/s); ${JSON.stringify(split)}; peak RSS ${mb(peak)} MB`,
+    `${name}: ${report.rows} rows in ${seconds.toFixed(1)} s (${Math.round(report.rows / seconds)} rows/s); ${JSON.stringify(split)}; CPU ${cpuSeconds} s; peak RSS ${mb(peak)} MB`,
   );
-  return { cache, sync, who, report, seconds, rate: report.rows / seconds, split, peakMb: mb(peak) };
+  return { cache, sync, who, report, seconds, rate: report.rows / seconds, split, cpuSeconds, peakMb: mb(peak) };
 }
 
 const mb = (b: number) => Math.round(b / 1024 / 1024);
+
+/** Core-seconds the whole machine was busy so far (/proc/stat, in USER_HZ of 100), or null where there is none. */
+function machineBusySeconds(): number | null {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds a process has used so far (/proc/<pid>/stat: utime and stime), or null. */
+function processCpuSeconds(pid: number | undefined): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
 
 /** bench/_replay.ts in its own process, in front of the CRM. */
 async function startReplay(target: string) {
@@ -100,7 +131,7 @@ async function startReplay(target: string) {
     child.on('exit', (c) => reject(new Error(`the replay server exited ${c}`)));
   });
   const post = async <T>(path: string) => (await (await fetch(`${url}${path}`, { method: 'POST' })).json()) as T;
-  return { url, post, stop: () => child.kill('SIGTERM') };
+  return { url, post, pid: child.pid, stop: () => child.kill('SIGTERM') };
 }
 
 log(`seeding the reference CRM: ${tenantsN} tenants, ${rowsN} rows…`);
@@ -113,7 +144,18 @@ try {
   // what the sync asks for, recorded through the replay server (into a cache thrown away)
   const recorded = await firstSync('recording', through);
   await recorded.cache.close();
+  const busyBefore = machineBusySeconds();
+  const replayBefore = processCpuSeconds(replay.pid);
+  const benchBefore = process.cpuUsage();
   const bare = await replay.post<{ seconds: number; requests: number; bytes: number }>('/__replay/bare');
+  const benchUsed = process.cpuUsage(benchBefore);
+  const busyAfter = machineBusySeconds();
+  const replayAfter = processCpuSeconds(replay.pid);
+  // the CRM's (and its database's) core-seconds for serving: the machine's, less the bare client's and this process's
+  const crmCpuSeconds =
+    busyBefore === null || busyAfter === null || replayBefore === null || replayAfter === null
+      ? null
+      : +(busyAfter - busyBefore - (replayAfter - replayBefore) - (benchUsed.user + benchUsed.system) / 1e6).toFixed(2);
   const crmRate = recorded.report.rows / bare.seconds;
   log(`the CRM's bare serve rate: ${bare.requests} requests, ${mb(bare.bytes)} MB in ${bare.seconds.toFixed(1)} s (${Math.round(crmRate)} rows/s)`);
 
@@ -144,6 +186,10 @@ try {
   await e2e.cache.close();
 
   await replay.post('/__replay/replay');
+  const floor = await bareListing(replay.url, await replay.post('/__replay/order'), direct.paging.itemsField, join(dir, 'floor.sqlite'));
+  log(
+    `the floor, a bare listing from the replay server: ${floor.rows} rows in ${floor.seconds} s (${floor.rowsPerSecond} rows/s): reading and parsing ${floor.parts.readSeconds} s, writing JSON ${floor.parts.stringifySeconds} s, appending to a table with no index ${floor.parts.appendSeconds} s`,
+  );
   const only = await firstSync('console only', through);
   await only.cache.close();
   const enc = await firstSync('console only, encrypted', through, { passphrase: 'bench passphrase, long enough' });
@@ -170,9 +216,14 @@ try {
   const ceilings = {
     consoleOnlyRowsPerSecond: Math.round(only.report.rows / only.split.indexSeconds),
     endToEndVsCrm: +(bare.seconds / (bare.seconds + e2e.split.indexSeconds)).toFixed(2),
+    /** the bare listing, then this run's index phase: console only at best on this machine with these indexes */
+    consoleOnlyFromFloorRowsPerSecond: Math.round(only.report.rows / (floor.seconds + only.split.indexSeconds)),
+    /** the CRM's core-seconds and the console's on this machine's cores, were every core busy all along */
+    endToEndVsCrmByCores:
+      crmCpuSeconds === null ? null : +(bare.seconds / Math.max(bare.seconds, (crmCpuSeconds + only.cpuSeconds) / cpus().length)).toFixed(2),
   };
   log(
-    `ceilings with this index phase: console only ${ceilings.consoleOnlyRowsPerSecond} rows/s (the index phase alone, ${only.split.indexSeconds.toFixed(1)} s); end to end ${ceilings.endToEndVsCrm}x the CRM (its ${bare.seconds.toFixed(1)} s, then ${e2e.split.indexSeconds.toFixed(1)} s of indexes)`,
+    `ceilings with this index phase: console only ${ceilings.consoleOnlyRowsPerSecond} rows/s (the index phase alone, ${only.split.indexSeconds.toFixed(1)} s), ${ceilings.consoleOnlyFromFloorRowsPerSecond} rows/s after the floor's bare listing; end to end ${ceilings.endToEndVsCrm}x the CRM (its ${bare.seconds.toFixed(1)} s, then ${e2e.split.indexSeconds.toFixed(1)} s of indexes)${ceilings.endToEndVsCrmByCores === null ? '' : `, ${ceilings.endToEndVsCrmByCores}x on ${cpus().length} cores (the CRM's ${crmCpuSeconds} core-seconds and the console's ${only.cpuSeconds})`}`,
   );
   const peakMb = Math.max(e2e.peakMb, only.peakMb, relistPeakMb);
   const targets = { consoleOnlyRowsPerSecond: 150_000, endToEndVsCrm: 0.8, incrementalSeconds: 1, peakRssMb: 400 };
@@ -196,7 +247,11 @@ try {
       peakRssMb: relistPeakMb,
     },
     peakRssMb: peakMb,
-    /** the best figures this run's index phase allows (a listing that costs nothing, or the CRM's bare time) */
+    /** a bare listing of the same pages from memory: read, parsed, written as JSON, appended to a table with no index */
+    floor,
+    /** core-seconds: the CRM's serving the bare client, the console's for its console-only sync; the machine's cores */
+    cores: { crmCpuSeconds, consoleOnlyCpuSeconds: only.cpuSeconds, cores: cpus().length },
+    /** the best figures this run's index phase allows (a listing that costs nothing, the floor's, or the CRM's bare time) */
     ceilings,
     targets,
     met:
