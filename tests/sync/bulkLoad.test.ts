@@ -94,6 +94,8 @@ describe('a first sync loads in bulk', () => {
       ]);
       expect(loaded.load!.steps.reduce((a, x) => a + x.seconds, 0)).toBeCloseTo(loaded.load!.indexSeconds, 1);
       // the load's end leaves its log to the fold worker, and gives the automatic checkpoint back
+      // once the fold has ended (tests/fast/load-fold.test.ts: not before)
+      await bulk.foldLog(false);
       expect(bulk.raw.pragma('wal_autocheckpoint', { simple: true })).toBe((256 * 1024 * 1024) / PAGE_SIZE);
       // and the page cache, the sorts' threads and temporary store the cache had before the load
       expect([bulk.raw.pragma('cache_size', { simple: true }), bulk.raw.pragma('temp_store', { simple: true })]).toEqual([-98304, 2]);
