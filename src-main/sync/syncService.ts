@@ -45,6 +45,15 @@ function idOf(item: Record<string, unknown>, resource: Resource, request: string
 }
 
 /**
+ * The page cache while a sync runs, in KiB (the cache's own, 96 MiB, is given back after it for the
+ * Data view's repeated scans). A sync reads rows all over the B-trees about once each, so a large
+ * cache saves it little, and each page the cache grows by is fresh memory to fault in: the first
+ * incremental sync of 10,000 changes after a first sync of 1M rows took 0.94-1.09 s with 96 MiB
+ * against 0.62-0.67 s with 16 MiB (harness, four runs; 10,000 random lookups: 39 us against 21 us).
+ */
+const SYNC_CACHE_KIB = 16384;
+
+/**
  * Copies what the CRM returns into the SQLite cache, a page at a time, each page in one
  * transaction together with the cursor that follows it: a sync killed at any instant resumes
  * without losing or duplicating a row. Every row is checked against the identity's company.
@@ -340,7 +349,13 @@ export class SyncService implements SyncDeps, ProofDeps {
 
   /** One sync of the tenants asked for (run.ts): every page written with its cursor, then the report. */
   async run(identity: SyncIdentity, tenants: SyncTenant[], opts: SyncRunOptions = {}): Promise<SyncReport> {
-    return SyncRun.start(this, identity, tenants, opts).go(tenants);
+    const run = SyncRun.start(this, identity, tenants, opts);
+    const giveBack = setPragmas(this.cache.raw, { cache_size: -SYNC_CACHE_KIB });
+    try {
+      return await run.go(tenants);
+    } finally {
+      if (this.cache.raw.open) giveBack();
+    }
   }
 
   finish(runId: number, report: SyncReport, outcome: string, message: string | null) {

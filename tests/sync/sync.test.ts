@@ -88,7 +88,15 @@ describe('sync into the cache', () => {
     expect((await crm.call(admin, 'DELETE', `/api/calls/${someCall[1].id}`)).status).toBe(204);
     expect((await crm.call(admin, 'DELETE', `/api/contacts/${created[0]}`)).status).toBe(204);
     const acmeTenant = tenants.find((t) => t.slug === 'acme')!;
+    // the sync runs with a small page cache of its own, and gives the cache's back for the Data view
+    const own = cache.raw.pragma('cache_size', { simple: true });
+    const during = new Set<unknown>();
+    const stop = sync.bus.on('onProgress', () => during.add(cache.raw.pragma('cache_size', { simple: true })));
     const again = await sync.run(who, [acmeTenant], { pageSize: 7 });
+    stop();
+    expect([...during]).toEqual([-16384]);
+    expect(cache.raw.pragma('cache_size', { simple: true })).toBe(own);
+    expect(own).toBe(-98304);
     expect(again.rows).toBeLessThan(60); // the changes and the boundary rows, not the whole tenant
     expect(again.deletions).toBeGreaterThanOrEqual(1); // the contact was created and deleted between syncs: never cached
     const proofs = await sync.prove(who, acmeTenant);
