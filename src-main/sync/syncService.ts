@@ -5,7 +5,7 @@ import {
   bulkLoadOf,
   endAbandonedLoad,
   finishBulkLoad,
-  enterLoadCache,
+  LOAD_CACHE_KIB,
   referencesStale as refsStale,
   refreshReferences as refillRefs,
   type BulkLoadEnd,
@@ -51,7 +51,7 @@ function idOf(item: Record<string, unknown>, resource: Resource, request: string
  * incremental sync of 10,000 changes after a first sync of 1M rows took 0.94-1.09 s with 96 MiB
  * against 0.62-0.67 s with 16 MiB (harness, four runs; 10,000 random lookups: 39 us against 21 us).
  */
-const SYNC_CACHE_KIB = 16384;
+const SYNC_CACHE_KIB = LOAD_CACHE_KIB; // the bulk load's appends run inside it too
 
 /**
  * Copies what the CRM returns into the SQLite cache, a page at a time, each page in one
@@ -89,7 +89,7 @@ export class SyncService implements SyncDeps, ProofDeps {
    * without its indexes, so the companies of the rows others derive theirs from (users, parents)
    * are kept here, by resource and id, until the indexes are built.
    */
-  private load: { placed: Map<string, string>; targets: Set<string>; giveBackCache: () => void } | null = null;
+  private load: { placed: Map<string, string>; targets: Set<string> } | null = null;
 
   /** Begins a bulk load when the cache holds no row yet; answers whether it began. */
   beginLoad(runId: number): boolean {
@@ -103,8 +103,8 @@ export class SyncService implements SyncDeps, ProofDeps {
     if (!beginBulkLoad(this.cache.raw, runId, this.references())) return false;
     const { users, resources } = this.profile.catalog;
     const targets = new Set([users, ...resources.flatMap((r) => (r.derivation.kind === 'parent' ? [r.derivation.resource] : []))]);
-    // an append reads nothing back: the load's small page cache (bulkLoad.ts) until it ends
-    this.load = { placed: new Map(), targets, giveBackCache: enterLoadCache(this.cache.raw) };
+    // an append reads nothing back: it runs in the sync's small page cache (SYNC_CACHE_KIB, the load's size)
+    this.load = { placed: new Map(), targets };
     this.statements = undefined;
     return true;
   }
@@ -130,7 +130,6 @@ export class SyncService implements SyncDeps, ProofDeps {
   /** Ends this service's bulk load: rows listed twice keep their last copy, the indexes are built once. */
   endLoad(): BulkLoadEnd | null {
     if (!this.load) return null;
-    const { giveBackCache } = this.load;
     this.load = null;
     this.statements = undefined;
     // the indexes and references built are some 400 MB of log at 1M rows, past the automatic
@@ -142,7 +141,6 @@ export class SyncService implements SyncDeps, ProofDeps {
     try {
       return finishBulkLoad(this.cache.raw);
     } finally {
-      giveBackCache();
       void this.cache.foldLog(false).finally(() => {
         if (this.cache.raw.open) giveBackFold();
       });

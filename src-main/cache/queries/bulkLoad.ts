@@ -53,11 +53,6 @@ export const bulkLoadOf = (db: Db) => metaOf<BulkLoad>(db, 'bulk-load');
  */
 export const LOAD_CACHE_KIB = 16384;
 
-/** Sets the load's page cache; answers how to give the connection's own back. */
-export function enterLoadCache(db: Db): () => void {
-  return setPragmas(db, { cache_size: -LOAD_CACHE_KIB });
-}
-
 /**
  * Begins a bulk load when records holds no row at all and no load is under way: drops records'
  * indexes and remembers them. Answers whether it began (an empty cache is the only one a load
