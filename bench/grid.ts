@@ -14,13 +14,11 @@
  * after (test-results/screens/data-search-index-*.png).
  */
 import { benchArg, log, startBenchCrm } from './_crm.ts';
+import { callMarker, globexOf, openDataView, writeCachedCalls } from './_grid.ts';
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
-import { openCache } from '../src-main/cache/cacheDb.ts';
 import { openSqlite } from '../src-main/core/sqlite.ts';
 import { projectRoot } from '../src-main/core/home.ts';
 import { launchChromium, screenshot, startHost } from '../tests/e2e/harness.ts';
@@ -29,57 +27,14 @@ const rowsN = benchArg('rows', 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'tenantscope-bench-grid-'));
 const crm = await startBenchCrm(join(dir, 'crm'), ['--seed', 'demo', '--profile', 'legacy']);
 try {
-  const db = new pg.Client({ connectionString: crm.databaseUrl });
-  await db.connect();
-  const globex = (await db.query(`SELECT id FROM companies WHERE slug = 'globex'`)).rows[0].id as string;
-  const users = (await db.query(`SELECT id FROM users WHERE company_id = $1`, [globex])).rows.map((r) => r.id as string);
-  await db.end();
-
+  const { globex, users } = await globexOf(crm);
   // the cache, as a sync of Globex's calls would leave it
   const home = join(dir, 'home');
   log(`writing ${rowsN} cached calls of Globex…`);
-  const cache = await openCache(join(home, 'cache', 'bench.sqlite'));
   const t = performance.now();
-  const insert = cache.raw
-    .prepare(`INSERT INTO records (company_id, resource, id, updated_at, deleted, payload, fetched_by, fetched_from, fetched_at, has_company_field, own_company)
-    VALUES (?, 'calls', ?, ?, 0, ?, 'super@tenantscope.test', '/api/calls?limit=1000', ?, 0, NULL)`);
-  const epoch = Date.parse('2026-01-01T00:00:00Z');
-  const write = cache.raw.transaction((from: number, to: number) => {
-    for (let i = from; i < to; i++) {
-      const id = randomUUID();
-      const at = new Date(epoch + i * 1000).toISOString();
-      insert.run(
-        globex,
-        id,
-        at,
-        JSON.stringify({
-          id,
-          user_id: users[i % users.length],
-          contact_id: null,
-          direction: i % 3 ? 'outbound' : 'inbound',
-          from_number: `+1555${String(i).padStart(7, '0')}`,
-          to_number: `+1666${String(i % 9973).padStart(7, '0')}`,
-          duration_seconds: i % 3600,
-          status: 'completed',
-          recording_url: null,
-          notes: `call ${i} about the renewal`,
-          created_at: at,
-          updated_at: at,
-          deleted_at: null,
-        }),
-        at,
-      );
-    }
-  });
-  for (let i = 0; i < rowsN; i += 50_000) write(i, Math.min(rowsN, i + 50_000));
-  cache.raw
-    .prepare(`INSERT OR REPLACE INTO sync_state (company_id, resource, rows, pages, last_finished_at) VALUES (?, 'calls', ?, 0, ?)`)
-    .run(globex, rowsN, new Date().toISOString());
-  cache.raw.exec('ANALYZE');
-  await cache.close();
+  await writeCachedCalls(join(home, 'cache', 'bench.sqlite'), globex, users, rowsN);
   log(`written in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-  const marker = (i: number) => `+1555${String(i).padStart(7, '0')}`;
   // baseline: the same questions asked as the view asked them before (OFFSET paging, LIKE over the JSON, json_extract sorts), on the same file
   const base = {} as Record<string, number>;
   const bdb = openSqlite(join(home, 'cache', 'bench.sqlite'), { readonly: true });
@@ -95,7 +50,7 @@ try {
   b('sort', '', `json_extract(payload, '$.duration_seconds') DESC, rid DESC`);
   b('filter', `AND CAST(json_extract(payload, '$.direction') AS TEXT) = 'outbound'`, 'updated_at DESC, rid DESC');
   b('filterContains', `AND CAST(json_extract(payload, '$.to_number') AS TEXT) LIKE '%00123%'`, 'updated_at DESC, rid DESC');
-  b('searchMarker', `AND payload LIKE '%${marker(Math.floor(rowsN * 0.73))}%'`, 'updated_at DESC, rid DESC');
+  b('searchMarker', `AND payload LIKE '%${callMarker(Math.floor(rowsN * 0.73))}%'`, 'updated_at DESC, rid DESC');
   bdb.close();
   log(`before (OFFSET, LIKE, json_extract): ${JSON.stringify(base)} ms`);
   writeFileSync(join(home, 'connections.json'), JSON.stringify({ version: 1, connections: [crm.profileJson] }));
@@ -106,27 +61,7 @@ try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     // tsx keeps function names with a __name helper, which the functions sent to the page would call
     await page.addInitScript('window.__name = (f) => f');
-    await page.goto(host.url);
-    await page.locator('[data-app-state="signed-out"], [data-app-state="ready"]').waitFor({ timeout: 60_000 });
-    // the host starts the demo CRM beside it (cluster made and seeded, seconds of both cores): measured by bench/startup, waited for here
-    await page.waitForFunction(
-      async () => {
-        const r = await fetch('/api/call/demo:status', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((x) => x.json());
-        return !r.ok || r.value.state !== 'starting';
-      },
-      undefined,
-      { timeout: 120_000, polling: 500 },
-    );
-    await page.evaluate(async (company) => {
-      const tab = sessionStorage.getItem('tenantscope.window') ?? '';
-      const post = (c: string, body: unknown) =>
-        fetch(`/api/call/${c}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-tenantscope-window': tab }, body: JSON.stringify(body) });
-      await post('session:signIn', { connection: 'bench', username: 'super@tenantscope.test', password: 'demo' });
-      await post('tenants:select', { companyId: company });
-      localStorage.setItem('tenantscope.data.resource', 'calls');
-    }, globex);
-    await page.reload();
-    await page.locator('[data-app-state="ready"]').waitFor({ timeout: 60_000 });
+    await openDataView(page, host.url, globex);
 
     // baseline: the first window's round trip alone, from the page (the cache warm, as for the view below)
     const roundTrips: number[] = [];
@@ -252,7 +187,7 @@ try {
     await time('filterContains', { offset: 0, count: true, filters: [{ field: 'to_number', op: 'contains', value: '00123' }] });
     // a text in two rows of three: every match sorted by update time (no target; said apart)
     await time('filterContainsBroad', { offset: 0, count: true, filters: [{ field: 'direction', op: 'contains', value: 'bou' }] });
-    await time('searchBeforeIndex', { offset: 0, count: true, search: marker(123_457 % rowsN) });
+    await time('searchBeforeIndex', { offset: 0, count: true, search: callMarker(123_457 % rowsN) });
     // --screens: the view while its search index is made, and once it is (test-results/screens/)
     const shoot = async (name: string, text: string, waitFor: string) => {
       if (!process.argv.includes('--screens')) return;
@@ -266,10 +201,10 @@ try {
     };
     await shoot('data-search-index-making', 'renewal', '[data-testid="data-search-index"]');
     const made = performance.now();
-    while (!(await ask({ offset: 0, search: marker(1) })).searchIndex?.ready) await new Promise((r) => setTimeout(r, 2000));
+    while (!(await ask({ offset: 0, search: callMarker(1) })).searchIndex?.ready) await new Promise((r) => setTimeout(r, 2000));
     const searchIndexSeconds = (performance.now() - made) / 1000;
     log(`  the search index was made in ${searchIndexSeconds.toFixed(0)} s, in the background`);
-    await time('searchMarker', { offset: 0, count: true, search: marker(Math.floor(rowsN * 0.73)) });
+    await time('searchMarker', { offset: 0, count: true, search: callMarker(Math.floor(rowsN * 0.73)) });
     await time('searchSubstring', {
       offset: 0,
       count: true,
@@ -278,7 +213,7 @@ try {
         .slice(1),
     });
     await time('searchCommon', { offset: 0, count: true, search: 'about the' });
-    await shoot('data-search-index-ready', marker(Math.floor(rowsN * 0.42)), '[data-testid="data-count"]:text("1 row")');
+    await shoot('data-search-index-ready', callMarker(Math.floor(rowsN * 0.42)), '[data-testid="data-count"]:text("1 row")');
 
     const windows = ['jumpToMiddle', 'jumpNearEnd', 'lastWindow', 'sortedJump'].map((k) => q[k]!);
     const dataTargets = { windowMs: 50, searchMs: 150, sortFilterMs: 200 };

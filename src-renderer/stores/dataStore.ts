@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { Input, Output } from '../../src-shared/contract.ts';
 import { ApiError, call } from '../api.ts';
+import { keepNearest } from '../gridWindows.ts';
 
 type Row = Output<'records:query'>['rows'][number];
 type Detail = Output<'records:get'>;
@@ -10,6 +11,12 @@ export type Filter = NonNullable<Input<'records:query'>['filters']>[number];
 
 /** Rows are fetched in windows of this many as the grid scrolls to them. */
 export const PAGE = 200;
+/**
+ * Windows kept at most: those nearest the rows in view stay, the rest are dropped (and fetched
+ * again if scrolled back to), so that scrolling through a million rows keeps a small heap instead
+ * of every row seen, whose garbage collection would stall the frames.
+ */
+export const KEEP_PAGES = 24;
 const LAST_RESOURCE = 'tenantscope.data.resource';
 
 interface DataState {
@@ -28,6 +35,8 @@ interface DataState {
   searchIndex: Output<'records:query'>['searchIndex'];
   columns: string[];
   pages: Map<number, Row[]>;
+  /** the first window in view, which the windows kept are nearest to (not rendered from) */
+  focus: number;
   /** reference field → id → the referenced record's label, gathered from every window fetched */
   labels: Record<string, Record<string, string>>;
   /** reference field → ids it points at in another company (the grid keeps their warning) */
@@ -43,6 +52,8 @@ interface DataState {
   setSort(field: string): void;
   setFilter(field: string, value: string): void;
   ensure(page: number): Promise<void>;
+  /** the rows in view changed: fetch the windows they need (the first window in view, the last) */
+  view(first: number, last: number): void;
   open(resource: string, id: string): Promise<void>;
   close(): void;
   loadViews(): Promise<void>;
@@ -50,6 +61,9 @@ interface DataState {
   applyView(view: View): Promise<void>;
   deleteView(id: number): Promise<void>;
 }
+
+/** the state but the windows of rows and what is gathered from them: what the Data view's toolbar and record render from */
+export const withoutRows = ({ pages: _pages, focus: _focus, loading: _loading, labels: _labels, crossing: _crossing, ...rest }: DataState) => rest;
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Something went wrong talking to the console.');
 
@@ -69,7 +83,7 @@ export const useData = create<DataState>((set, get) => {
     }, 2000);
   /** a new query: drop the windows, fetch the first with the count */
   const requery = (patch: Partial<DataState>) => {
-    set({ ...patch, generation: get().generation + 1, pages: new Map(), labels: {}, crossing: {}, loading: new Set(), total: null, error: null });
+    set({ ...patch, generation: get().generation + 1, pages: new Map(), focus: 0, labels: {}, crossing: {}, loading: new Set(), total: null, error: null });
     void get().ensure(0);
   };
   return {
@@ -85,6 +99,7 @@ export const useData = create<DataState>((set, get) => {
     searchIndex: null,
     columns: [],
     pages: new Map(),
+    focus: 0,
     labels: {},
     crossing: {},
     loading: new Set(),
@@ -140,8 +155,7 @@ export const useData = create<DataState>((set, get) => {
           count: page === 0,
         });
         if (get().generation !== generation) return;
-        const pages = new Map(get().pages);
-        pages.set(page, r.rows);
+        const pages = keepNearest(new Map(get().pages).set(page, r.rows), get().focus, KEEP_PAGES);
         const known = get().columns;
         const columns = known.length ? [...known, ...r.columns.filter((c) => !known.includes(c))] : r.columns;
         const labels = { ...get().labels };
@@ -162,6 +176,10 @@ export const useData = create<DataState>((set, get) => {
       } finally {
         get().loading.delete(page);
       }
+    },
+    view(first, last) {
+      set({ focus: first });
+      for (let p = first; p <= last; p++) void get().ensure(p);
     },
     async open(resource, id) {
       try {

@@ -1,15 +1,15 @@
 import { scopeOf } from '../../src-shared/scope.ts';
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
+import { useShallow } from 'zustand/react/shallow';
 import { useSession } from '../stores/sessionStore.ts';
-import { PAGE, useData } from '../stores/dataStore.ts';
+import { PAGE, useData, withoutRows } from '../stores/dataStore.ts';
 import { count, isInstant } from '../../src-shared/format.ts';
 import { StaticWhen, When } from '../components/When.tsx';
+import { placeRows } from '../gridWindows.ts';
 
 const ROW = 32;
 const MAX_COLUMNS = 7;
-/** row slots reused while scrolling (more than the rows on screen plus the overscan) */
-const POOL = 128;
 const columnsOf = (known: string[]) => [
   'id',
   'updated_at',
@@ -38,7 +38,8 @@ const Ref = ({ id, label }: { id: string; label: string }) => (
  */
 export function DataView() {
   const { session, tenants } = useSession();
-  const st = useData();
+  // everything but the windows of rows, which only the grid's rows render (a window arriving does not render the toolbar)
+  const st = useData(useShallow(withoutRows));
   const [search, setSearch] = useState(st.search);
   /** the saved view the grid shows, until the search is changed by hand */
   const [viewId, setViewId] = useState('');
@@ -59,18 +60,9 @@ export function DataView() {
     const t = setTimeout(() => applySearch(search), 250);
     return () => clearTimeout(t);
   }, [search, applied, applySearch]);
-  const { pages, generation } = st;
+  const { generation } = st;
   const columns = useMemo(() => columnsOf(st.columns), [st.columns]);
   const template = useMemo(() => templateOf(columns), [columns]);
-  // the first rows painted: a mark the grid benchmark reads
-  // (the rows a previous visit left in the store do not count: only a window fetched since this view opened)
-  const painted = useRef(generation);
-  useEffect(() => {
-    if (pages.has(0) && painted.current !== generation) {
-      painted.current = generation;
-      requestAnimationFrame(() => performance.mark('data-first-rows'));
-    }
-  }, [pages, generation]);
   // Escape closes an open record, wherever the focus is
   const recordOpen = !!(st.detail || st.detailError);
   const closeRecord = st.close;
@@ -334,7 +326,7 @@ export function DataView() {
 
 /**
  * The scrolling rows, apart from the toolbar and header so that a scroll renders only them. Rows
- * are keyed by their slot in a pool, not by their index, so that scrolling reuses DOM nodes and
+ * are keyed by their slot (`placeRows`), not by their index, so that scrolling reuses DOM nodes and
  * only changes their text and position.
  */
 const GridRows = memo(function GridRows({
@@ -349,7 +341,7 @@ const GridRows = memo(function GridRows({
   const total = useData((s) => s.total);
   const pages = useData((s) => s.pages);
   const generation = useData((s) => s.generation);
-  const ensure = useData((s) => s.ensure);
+  const view = useData((s) => s.view);
   const resource = useData((s) => s.resource);
   const open = useData((s) => s.open);
   const labels = useData((s) => s.labels);
@@ -357,14 +349,28 @@ const GridRows = memo(function GridRows({
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: total ?? 0, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 8, useFlushSync: false });
   const items = virtual.getVirtualItems();
+  const placed = useRef(new Map<number, number>());
+  const slots = (placed.current = placeRows(
+    items.map((it) => it.index),
+    placed.current,
+  ));
   const first = items[0]?.index ?? 0;
   const last = items[items.length - 1]?.index ?? 0;
   useEffect(() => {
-    for (let p = Math.floor(first / PAGE); p <= Math.floor(last / PAGE); p++) void ensure(p);
-  }, [first, last, ensure, generation]);
+    view(Math.floor(first / PAGE), Math.floor(last / PAGE));
+  }, [first, last, view, generation]);
   useEffect(() => {
     scroller.current?.scrollTo({ top: 0 });
   }, [generation]);
+  // the first rows painted: a mark the grid benchmark reads
+  // (the rows a previous visit left in the store do not count: only a window fetched since this view opened)
+  const painted = useRef(generation);
+  useEffect(() => {
+    if (pages.has(0) && painted.current !== generation) {
+      painted.current = generation;
+      requestAnimationFrame(() => performance.mark('data-first-rows'));
+    }
+  }, [pages, generation]);
   return (
     <div ref={scroller} className="data-scroll" style={{ minWidth: template.minWidth }} data-testid="data-scroll">
       <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
@@ -372,7 +378,7 @@ const GridRows = memo(function GridRows({
           const r = pages.get(Math.floor(it.index / PAGE))?.[it.index % PAGE];
           return (
             <div
-              key={it.index % POOL}
+              key={slots.get(it.index)}
               role="row"
               aria-rowindex={it.index + 2}
               className={`data-row${r?.deleted ? ' deleted' : ''}${r && selectedId === r.id ? ' selected' : ''}`}
