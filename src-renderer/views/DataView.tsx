@@ -347,7 +347,7 @@ const GridRows = memo(function GridRows({
   const labels = useData((s) => s.labels);
   const crossing = useData((s) => s.crossing);
   const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({ count: total ?? 0, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 8, useFlushSync: false });
+  const virtual = useVirtualizer({ count: total ?? 0, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 3, useFlushSync: false });
   const items = virtual.getVirtualItems();
   const placed = useRef(new Map<number, number>());
   const slots = (placed.current = placeRows(
