@@ -61,6 +61,15 @@ export function syncOrder(resources: Resource[], users: string): Resource[] {
   return out;
 }
 
+/**
+ * The resources whose rows a resource's rows take their company from (its owners: the catalog's
+ * users; its parent, which a nested listing is also listed under): written before it.
+ */
+export function dependsOn(resource: Resource, users: string): string[] {
+  const d = resource.derivation;
+  return d.kind === 'owner' ? [users] : d.kind === 'parent' ? [d.resource] : [];
+}
+
 /** One GET of the CRM as an identity, retried (each retry said through onRetry), with its answer checked. */
 export type FetchJson = (
   identity: SyncIdentity,

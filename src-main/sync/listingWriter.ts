@@ -42,6 +42,8 @@ export class ListingWriter {
   /** without updated_since every listing is a full relist: "run:<id>" remembers which run began it */
   private readonly listingTag: string | null;
   private highWater: string | null;
+  /** the listing's last page is written (its cursor ended) */
+  complete = false;
   private rows: number;
   private pages: number;
 
@@ -94,6 +96,7 @@ export class ListingWriter {
         report.deletions += svc.markVanished(identity, this.tenant.id, this.resource.name, Number(this.listingTag.slice(4))).changes;
       }
     })();
+    if (!batch[batch.length - 1]!.next) this.complete = true;
   }
 
   private counted(batch: Page[]): void {

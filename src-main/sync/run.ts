@@ -1,7 +1,5 @@
 import type { Resource } from '../../src-shared/catalog.ts';
 import type { ResourceOutcome, SyncReport } from '../../src-shared/contract/sync.ts';
-import { ALL } from '../../src-shared/partitions.ts';
-import { pick } from '../../src-shared/profile.ts';
 import { AppError } from '../../src-shared/result.ts';
 import { stateKeyOf } from '../cache/cacheDb.ts';
 import { describeFailure } from '../crm/crmClient.ts';
@@ -10,7 +8,9 @@ import { applyDeletions, syncNested } from './feeds.ts';
 import { AHEAD, PageFeed } from './pipeline.ts';
 import { SyncProgress } from './progress.ts';
 import { ListingWriter, type ListingState, type Statement } from './listingWriter.ts';
-import { outcomeOf, storageError, syncOrder, type SyncDeps, type SyncIdentity, type SyncTenant } from './kit.ts';
+import { expectTotals } from './totals.ts';
+import { inTurns } from './turns.ts';
+import { dependsOn, outcomeOf, storageError, syncOrder, type SyncDeps, type SyncIdentity, type SyncTenant } from './kit.ts';
 
 const now = () => new Date().toISOString();
 /** rows committed between two folds of the write-ahead log during a sync */
@@ -21,6 +21,14 @@ const FOLD_ROWS = 50_000;
  * and an incremental one finds most of them with nothing new: one round trip after another.
  */
 const LOOKAHEAD = 2;
+/**
+ * A tenant's listings fetched and written at once. A listing pages with the cursor of the page
+ * before, so one listing keeps one request at a time on the CRM: while the CRM answers it, the
+ * console waits, and while the console writes, the CRM waits. Two listings keep both busy. A
+ * listing whose rows take their company from another resource (an owner, a parent) begins once
+ * that one has ended, as when they ran one after another.
+ */
+const LISTINGS = 2;
 /** a listing under another's rows (a path with {parent}): it reads its parents from the cache, in its turn */
 const NESTED = /\{[^}]+\}/;
 
@@ -31,6 +39,8 @@ export interface SyncRunOptions {
   concurrency?: number;
   /** flat listings whose first page is asked for while the one before them is written (LOOKAHEAD) */
   lookahead?: number;
+  /** a tenant's listings written at once, each as soon as the listings it derives companies from have ended (LISTINGS) */
+  listings?: number;
 }
 
 /** A flat listing opened: its outcome (reported in its turn), its writer, its pages on their way. */
@@ -216,41 +226,6 @@ export class SyncRun {
       });
   }
 
-  /** Rows each listing is expected to bring, for the progress bars: the server's count when it gives one, else the cache's. */
-  private async expectTotals(tenant: SyncTenant): Promise<void> {
-    const { profile } = this.svc;
-    const countPath = profile.sync.manifestPath;
-    const countParam = profile.sync.countOnlyParam;
-    const localCount = this.svc.cache.raw
-      .prepare(`SELECT count(*) FROM records WHERE resource = ? AND deleted = 0 ${tenant.id === ALL ? '' : 'AND company_id = ?'}`)
-      .pluck();
-    for (const resource of this.order) {
-      if (!resource.endpoints.list) continue;
-      const key = `${tenant.id}/${resource.name}`;
-      const label = `${tenant.name} · ${resource.name}`;
-      const prev = this.state.get(this.stateKey(tenant), resource.name) as { cursor: string | null; high_water: string | null } | undefined;
-      // an incremental listing brings what changed: unknown until it ends
-      if (this.incremental && prev?.high_water && !/\{/.test(resource.endpoints.list)) {
-        this.progress.expect(key, label, null);
-        continue;
-      }
-      let total: number | null = null;
-      if (countPath && countParam) {
-        const params: Record<string, string> = { resource: resource.name, [countParam]: 'true' };
-        if (this.superAdmin && profile.sync.tenantParam && tenant.id !== ALL) params[profile.sync.tenantParam] = tenant.id;
-        const res = await this.svc.client.send('GET', countPath, this.identity.token(), undefined, params, this.opts.signal).catch(() => null);
-        const n = res?.status === 200 ? Number(pick(res.data, 'count')) : NaN;
-        if (Number.isFinite(n)) total = n;
-      }
-      // a bulk load began on an empty cache: it holds nothing to count (and no index to count by)
-      if (total === null && !this.svc.loading) {
-        const n = (tenant.id === ALL ? localCount.get(resource.name) : localCount.get(resource.name, tenant.id)) as number;
-        total = n > 0 ? n : null;
-      }
-      this.progress.expect(key, label, total);
-    }
-  }
-
   private warnOwners(outcome: ResourceOutcome, resource: Resource): void {
     if (this.ownersWarned || resource.derivation.kind !== 'owner') return;
     this.ownersWarned = true;
@@ -262,79 +237,105 @@ export class SyncRun {
   }
 
   /**
-   * A tenant's resources, parents first; then the deletions feed. The flat listings after the one
-   * being written are opened ahead (`lookahead`): their first pages are asked for meanwhile, and
-   * written in their turn.
+   * A tenant's resources, parents first, `listings` at a time: a resource begins once every
+   * resource before it that it takes its rows' companies from (its owners, its parent) has ended,
+   * and its listing is written batch by batch beside the others (each batch in a transaction of its
+   * own, with its own listing's cursor). The flat listings next in line are opened ahead
+   * (`lookahead`): their first pages are asked for meanwhile. Then the deletions feed. The
+   * outcomes are reported in the catalog's order; a failure that ends the tenant (the sign-in, the
+   * CRM or the disk gone, a cancel) stops the listings beside it.
    */
   private async syncTenant(tenant: SyncTenant): Promise<void> {
-    await this.expectTotals(tenant);
+    await expectTotals(
+      {
+        svc: this.svc,
+        identity: this.identity,
+        progress: this.progress,
+        order: this.order,
+        state: this.state,
+        stateKey: this.stateKey(tenant),
+        incremental: this.incremental,
+        superAdmin: this.superAdmin,
+        signal: this.opts.signal,
+      },
+      tenant,
+    );
     const opened = new Map<Resource, OpenListing>();
+    const outcomes = new Map<Resource, ResourceOutcome>();
     const lookahead = Math.max(0, this.opts.lookahead ?? LOOKAHEAD);
+    let turns: Awaited<ReturnType<typeof inTurns<Resource>>>;
     try {
-      for (const [i, resource] of this.order.entries()) {
-        if (this.opts.signal?.aborted) throw this.cancelled();
-        for (const next of this.order.slice(i, i + 1 + lookahead)) {
-          const list = next.endpoints.list;
-          if (list && !NESTED.test(list) && !opened.has(next)) opened.set(next, this.openListing(tenant, next, list, next === resource));
-        }
-        const listing = opened.get(resource);
-        const outcome = listing?.outcome ?? outcomeOf(tenant, resource);
-        this.report.outcomes.push(outcome);
-        const list = resource.endpoints.list;
-        if (!list) {
-          Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' });
-          continue;
-        }
-        this.warnOwners(outcome, resource);
-        const key = `${tenant.id}/${resource.name}`;
-        this.progress.start(key, `${tenant.name} · ${resource.name}`);
-        if (listing) {
+      turns = await inTurns(this.order, {
+        width: Math.max(1, this.opts.listings ?? LISTINGS),
+        waitsFor: (r) => dependsOn(r, this.svc.profile.catalog.users).flatMap((name) => this.order.filter((x) => x.name === name)),
+        stopped: () => (this.opts.signal?.aborted ? this.cancelled() : null),
+        beginning: (resource, waiting, halt) => {
+          // the listing begun, and those next in line opened ahead (their first page asked for)
+          for (const r of [resource, ...waiting.slice(0, lookahead)]) {
+            const list = r.endpoints.list;
+            if (list && !NESTED.test(list) && !opened.has(r)) opened.set(r, this.openListing(tenant, r, list, r === resource, halt));
+          }
+        },
+        run: (resource, halt) => {
+          const listing = opened.get(resource);
           opened.delete(resource);
-          await this.syncListing(tenant, resource, listing, key);
-        } else await this.syncNested(tenant, resource, outcome, key);
-      }
+          const outcome = listing?.outcome ?? outcomeOf(tenant, resource);
+          outcomes.set(resource, outcome);
+          return this.syncResource(tenant, resource, outcome, listing, halt);
+        },
+      });
     } finally {
       // the listings opened ahead of a failure or a cancel: their requests are stopped
       for (const listing of opened.values()) listing.stop();
     }
+    // the outcomes of the resources begun, in the catalog's order
+    this.report.outcomes.push(...turns.begun.map((r) => outcomes.get(r)!));
+    if (turns.failure) throw turns.failure.error;
     // during a bulk load the deletions feed waits for the indexes (endLoad)
     if (!this.svc.loading) this.report.deletions += await this.deletionsOf(tenant);
   }
 
-  private async syncNested(tenant: SyncTenant, resource: Resource, outcome: ResourceOutcome, key: string): Promise<void> {
+  /** One resource of a tenant in its turn: its open listing written, or its nested listing, or nothing to list. */
+  private async syncResource(tenant: SyncTenant, resource: Resource, outcome: ResourceOutcome, listing: OpenListing | undefined, halt: AbortSignal) {
+    if (!resource.endpoints.list) return void Object.assign(outcome, { status: 'skipped', message: 'no list endpoint' });
+    this.warnOwners(outcome, resource);
+    const key = `${tenant.id}/${resource.name}`;
+    this.progress.start(key, `${tenant.name} · ${resource.name}`);
+    if (listing) return this.syncListing(tenant, resource, listing, key, halt);
+    const signal = AbortSignal.any([...(this.opts.signal ? [this.opts.signal] : []), halt]);
     try {
-      await syncNested(
-        this.svc,
-        this.identity,
-        tenant,
-        resource,
-        this.runId,
-        this.report,
-        outcome,
-        (url, params) => this.get(url, params, this.opts.signal),
-        this.pageSize,
-        this.progress,
-        key,
-      );
+      const get = (url: string, params: Record<string, string | number>) => this.get(url, params, signal);
+      await syncNested(this.svc, this.identity, tenant, resource, this.runId, this.report, outcome, get, this.pageSize, this.progress, key);
       this.progress.end(key, 'done');
     } catch (e) {
-      if (this.opts.signal?.aborted) throw this.cancelled();
-      const err = e instanceof AppError ? e : describeFailure(e, this.svc.profile.baseUrl);
-      Object.assign(outcome, { status: 'failed', message: `${tenant.name} · ${resource.name}: ${err.message}` });
-      this.progress.end(key, 'failed');
+      this.failed(tenant, resource, outcome, key, e, halt);
     }
+  }
+
+  /** A listing's failure noted in its outcome; a cancel thrown as one. Answers the error. */
+  private failed(tenant: SyncTenant, resource: Resource, outcome: ResourceOutcome, key: string, e: unknown, halt: AbortSignal): AppError {
+    if (this.opts.signal?.aborted) throw this.cancelled();
+    // another listing's failure ended the tenant: what this one wrote is kept, and the next sync resumes it
+    const err = halt.aborted
+      ? new AppError('cancelled', `stopped, because another listing of ${tenant.name} failed.`)
+      : e instanceof AppError
+        ? e
+        : describeFailure(e, this.svc.profile.baseUrl);
+    Object.assign(outcome, { status: 'failed', message: `${tenant.name} · ${resource.name}: ${err.message}` });
+    this.progress.end(key, 'failed');
+    return err;
   }
 
   /**
    * A flat listing, resumed from its cursor, its pages asked for from now on: its first page only
    * until its turn (`now` false), then through the fetch-ahead pipeline.
    */
-  private openListing(tenant: SyncTenant, resource: Resource, list: string, now: boolean): OpenListing {
+  private openListing(tenant: SyncTenant, resource: Resource, list: string, now: boolean, halt: AbortSignal): OpenListing {
     const prev = this.state.get(this.stateKey(tenant), resource.name) as ListingState | undefined;
     const outcome = outcomeOf(tenant, resource);
     // stopping the listing (its end, a failure, a cancel) stops the requests on their way
     const listing = new AbortController();
-    const signal = this.opts.signal ? AbortSignal.any([this.opts.signal, listing.signal]) : listing.signal;
+    const signal = AbortSignal.any([...(this.opts.signal ? [this.opts.signal] : []), halt, listing.signal]);
     const writer = new ListingWriter(
       {
         svc: this.svc,
@@ -363,17 +364,16 @@ export class SyncRun {
   }
 
   /** Writes an open listing's pages; a failure is the listing's, unless the CRM, the sign-in or the disk is gone. */
-  private async syncListing(tenant: SyncTenant, resource: Resource, listing: OpenListing, key: string): Promise<void> {
+  private async syncListing(tenant: SyncTenant, resource: Resource, listing: OpenListing, key: string, halt: AbortSignal): Promise<void> {
     const { outcome, writer, feed } = listing;
     try {
       await feed.drain((batch) => writer.flush(batch));
+      // a listing stopped between two pages ends its feed without an error: it did not reach its end
+      if (!writer.complete && (this.opts.signal?.aborted || halt.aborted)) throw new AppError('cancelled', 'stopped');
       this.progress.end(key, 'done');
     } catch (e) {
-      if (this.opts.signal?.aborted) throw this.cancelled();
-      const err = e instanceof AppError ? e : describeFailure(e, this.svc.profile.baseUrl);
-      outcome.status = 'failed';
-      outcome.message = `${tenant.name} · ${resource.name}: ${err.message}`;
-      this.progress.end(key, 'failed');
+      const err = this.failed(tenant, resource, outcome, key, e, halt);
+      if (halt.aborted) return;
       const noteError = () =>
         this.svc.cache.raw
           .prepare('UPDATE sync_state SET last_error = ? WHERE company_id = ? AND resource = ?')
@@ -388,7 +388,7 @@ export class SyncRun {
       } catch {
         /* a full or read-only disk cannot take the note either */
       }
-      throw new AppError(err.code, outcome.message);
+      throw new AppError(err.code, outcome.message ?? err.message);
     } finally {
       listing.stop();
     }

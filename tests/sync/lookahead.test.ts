@@ -27,13 +27,15 @@ const s = http.createServer((req, res) => {
   const cursor = Number(u.searchParams.get('cursor') ?? 0);
   process.stdout.write('GOT ' + name + ' ' + cursor + ' ' + Date.now() + '\\n');
   res.setHeader('content-type', 'application/json');
+  if (name === 'beta' && process.argv[1] === 'beta-drops') return req.socket.destroy();
   if (name === 'gamma' && process.argv[1] === 'gamma-fails') {
     res.statusCode = 404;
     return res.end(JSON.stringify({ detail: 'Not Found' }));
   }
   if (!${JSON.stringify(RESOURCES)}.includes(name)) return res.end(JSON.stringify({ items: [], next_cursor: null }));
+  const slow = name === 'alpha' && process.argv[1] === 'alpha-slow' ? 300 : 0;
   const items = Array.from({ length: 20 }, (_, i) => ({ id: name + '-' + (cursor * 20 + i), company_id: 'c' + (i % 2) }));
-  res.end(JSON.stringify({ items, next_cursor: cursor < 1 ? String(cursor + 1) : null }));
+  setTimeout(() => res.end(JSON.stringify({ items, next_cursor: cursor < 1 ? String(cursor + 1) : null })), slow);
 });
 s.listen(0, '127.0.0.1', () => process.stdout.write('PORT ' + s.address().port + '\\n'));
 `;
@@ -53,7 +55,8 @@ async function startServer(mode: string): Promise<{ url: string; arrived: Arriva
   return { url, arrived, server };
 }
 
-const profileOf = (url: string) =>
+/** The four resources, each with its own company field; `parentOf` makes one take its company from another's rows. */
+const profileOf = (url: string, parentOf: Record<string, string> = {}) =>
   ConnectionProfileSchema.parse({
     version: 1,
     name: 'bare',
@@ -69,7 +72,7 @@ const profileOf = (url: string) =>
         table: name,
         companyField: 'company_id',
         class: 'tenant',
-        derivation: { kind: 'own', field: 'company_id' },
+        derivation: parentOf[name] ? { kind: 'parent', resource: parentOf[name], field: 'company_id' } : { kind: 'own', field: 'company_id' },
         priority: null,
       })),
     },
@@ -118,7 +121,7 @@ describe('a sync of many resources', () => {
       const cache = await cacheIn();
       try {
         const sync = new SlowWrites(cache, profileOf(ok.url), new EventBus());
-        const report = await sync.run(root, [{ id: ALL, name: 'every tenant' }], { lookahead });
+        const report = await sync.run(root, [{ id: ALL, name: 'every tenant' }], { lookahead, listings: 1 });
         await new Promise((r) => setTimeout(r, 100)); // the last lines of the server's log
         expect(report.outcomes.map((o) => [o.resource, o.status, o.rows])).toEqual(RESOURCES.map((r) => [r, 'synced', 40]));
         expect(cache.raw.prepare('SELECT resource, count(*) FROM records GROUP BY resource ORDER BY resource').raw().all()).toEqual(
@@ -146,7 +149,7 @@ describe('a sync of many resources', () => {
     servers.push(failing.server);
     const cache = await cacheIn();
     try {
-      const report = await new SlowWrites(cache, profileOf(failing.url), new EventBus()).run(root, [{ id: ALL, name: 'every tenant' }]);
+      const report = await new SlowWrites(cache, profileOf(failing.url), new EventBus()).run(root, [{ id: ALL, name: 'every tenant' }], { listings: 1 });
       expect(report.outcomes.map((o) => [o.resource, o.status])).toEqual([
         ['alpha', 'synced'],
         ['beta', 'synced'],
@@ -160,6 +163,57 @@ describe('a sync of many resources', () => {
     }
   }, 30_000);
 
+  it('writes two listings beside each other, and one that takes its companies from another after that one has ended', async () => {
+    // alpha's CRM takes 300 ms a page: beta is written while alpha's next page is on its way
+    const slow = await startServer('alpha-slow');
+    servers.push(slow.server);
+    const cache = await cacheIn();
+    try {
+      // gamma's rows take their company from alpha's (a parent): alpha must be written whole first
+      const sync = new SlowWrites(cache, profileOf(slow.url, { gamma: 'alpha' }), new EventBus());
+      const report = await sync.run(root, [{ id: ALL, name: 'every tenant' }], { listings: 2 });
+      expect(report.outcomes.map((o) => [o.resource, o.status, o.rows])).toEqual(RESOURCES.map((r) => [r, 'synced', 40]));
+      expect(cache.raw.prepare('SELECT resource, count(*) FROM records GROUP BY resource ORDER BY resource').raw().all()).toEqual(
+        [...RESOURCES].sort().map((r) => [r, 40]),
+      );
+      // alpha and beta are written beside each other: beta's first page before alpha's last (with one
+      // listing at a time, beta's first write would come after alpha's last)
+      expect(sync.firstWrite.get('beta')!).toBeLessThan(sync.lastWrite.get('alpha')!);
+      // gamma only once alpha has ended, whatever ran beside it
+      expect(sync.firstWrite.get('gamma')!).toBeGreaterThanOrEqual(sync.lastWrite.get('alpha')!);
+      // every listing's cursor ended, each with its own count
+      expect(cache.raw.prepare('SELECT resource, cursor, rows FROM sync_state ORDER BY resource').raw().all()).toEqual(
+        [...RESOURCES].sort().map((r) => [r, null, 40]),
+      );
+    } finally {
+      await cache.close();
+    }
+  }, 30_000);
+
+  it('stops the listing beside one that finds the CRM gone, keeping what it wrote with its cursor', async () => {
+    const refused = await startServer('beta-drops');
+    servers.push(refused.server);
+    const cache = await cacheIn();
+    try {
+      // beta's connection is dropped at every try: the CRM is gone, which ends the sync
+      const sync = new SlowWrites(cache, profileOf(refused.url), new EventBus(), { retry: { attempts: 2, baseMs: 1, capMs: 5 } });
+      await expect(sync.run(root, [{ id: ALL, name: 'every tenant' }], { listings: 2 })).rejects.toMatchObject({ code: 'unreachable' });
+      const stoppedAt = Date.now();
+      await new Promise((r) => setTimeout(r, 300));
+      // nothing more asked of the CRM once the sync has failed, and nothing begun after beta
+      expect(refused.arrived.filter((x) => x.at > stoppedAt + 50)).toEqual([]);
+      expect(sync.firstWrite.has('delta')).toBe(false);
+      // alpha, written beside beta, kept each page it wrote with the cursor after it: the next sync resumes there
+      const alpha = cache.raw.prepare("SELECT cursor, rows FROM sync_state WHERE resource = 'alpha'").get() as
+        { cursor: string | null; rows: number } | undefined;
+      const written = cache.raw.prepare("SELECT count(*) FROM records WHERE resource = 'alpha'").pluck().get() as number;
+      expect(alpha?.rows ?? 0).toBe(written);
+      if (written < 40) expect(alpha?.cursor).not.toBeNull();
+    } finally {
+      await cache.close();
+    }
+  }, 30_000);
+
   it('stops every listing opened ahead when it is cancelled', async () => {
     ok.arrived.length = 0;
     const cache = await cacheIn();
@@ -167,14 +221,14 @@ describe('a sync of many resources', () => {
       const stop = new AbortController();
       const sync = new SlowWrites(cache, profileOf(ok.url), new EventBus());
       const running = sync.run(root, [{ id: ALL, name: 'every tenant' }], { signal: stop.signal });
-      // cancelled while alpha's first page is written
+      // cancelled while alpha's first page is written (beta, written beside it, may have begun)
       while (!sync.firstWrite.has('alpha')) await new Promise((r) => setTimeout(r, 5));
       stop.abort();
       const stoppedAt = Date.now();
       await expect(running).rejects.toMatchObject({ code: 'cancelled' });
       await new Promise((r) => setTimeout(r, 300));
       expect(ok.arrived.filter((x) => x.at > stoppedAt + 50)).toEqual([]);
-      expect(sync.firstWrite.has('beta')).toBe(false);
+      expect(sync.firstWrite.has('gamma') || sync.firstWrite.has('delta')).toBe(false);
     } finally {
       await cache.close();
     }
