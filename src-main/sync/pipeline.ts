@@ -30,6 +30,8 @@ export class PageFeed {
     pages: AsyncIterable<Page>,
     private readonly signal: AbortSignal,
     private ahead = AHEAD,
+    /** pages fetched ahead once it is drained (listings written at once share AHEAD) */
+    private readonly draining = AHEAD,
   ) {
     signal.addEventListener('abort', () => this.makeRoom(), { once: true });
     this.fetcher = this.fetch(pages);
@@ -64,7 +66,7 @@ export class PageFeed {
 
   /** Writes every page through `flush`, in order, in batches of what has arrived; throws the fetcher's failure after the pages before it. */
   async drain(flush: (batch: Page[]) => void): Promise<void> {
-    this.ahead = AHEAD;
+    this.ahead = this.draining;
     this.makeRoom();
     const queue = this.queue;
     for (;;) {

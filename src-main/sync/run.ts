@@ -360,7 +360,9 @@ export class SyncRun {
       from: prev?.cursor ? prev.cursor : null,
       query: writer.query,
     });
-    return { outcome, writer, feed: new PageFeed(pages, signal, now ? AHEAD : 1), stop: () => listing.abort() };
+    // the listings written at once share AHEAD pages ahead: memory as with one
+    const ahead = Math.max(2, Math.ceil(AHEAD / Math.max(1, this.opts.listings ?? LISTINGS)));
+    return { outcome, writer, feed: new PageFeed(pages, signal, now ? ahead : 1, ahead), stop: () => listing.abort() };
   }
 
   /** Writes an open listing's pages; a failure is the listing's, unless the CRM, the sign-in or the disk is gone. */

@@ -43,6 +43,17 @@ describe('fetchAhead', () => {
     for (const b of batches) expect(b.length).toBeLessThanOrEqual(AHEAD);
   });
 
+  it('holds no more pages ahead than it is given once drained: the listings written at once share AHEAD (sync/run.ts)', async () => {
+    const batches: number[] = [];
+    await new PageFeed(slowPages(12, 1, 0, []), new AbortController().signal, 1, 3).drain((batch) => {
+      batches.push(batch.length);
+      const until = Date.now() + 20; // a write slower than the CRM: pages pile up to the limit
+      while (Date.now() < until);
+    });
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(12);
+    expect(Math.max(...batches)).toBe(3);
+  });
+
   it('throws the fetcher failure once every page before it is written', async () => {
     const written: string[] = [];
     const events: string[] = [];
