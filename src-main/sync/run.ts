@@ -22,11 +22,9 @@ const FOLD_ROWS = 50_000;
  */
 const LOOKAHEAD = 2;
 /**
- * A tenant's listings fetched and written at once. A listing pages with the cursor of the page
- * before, so one listing keeps one request at a time on the CRM: while the CRM answers it, the
- * console waits, and while the console writes, the CRM waits. Two listings keep both busy. A
- * listing whose rows take their company from another resource (an owner, a parent) begins once
- * that one has ended, as when they ran one after another.
+ * A tenant's listings fetched and written at once. A listing pages with the cursor of the page before, so one listing keeps one
+ * request at a time on the CRM: while the CRM answers it, the console waits, and while the console writes, the CRM waits. Two keep
+ * both busy. A listing whose rows take their company from another resource (an owner, a parent) begins once that one has ended.
  */
 const LISTINGS = 2;
 /** a listing under another's rows (a path with {parent}): it reads its parents from the cache, in its turn */
@@ -62,6 +60,8 @@ export class SyncRun {
   private readonly superAdmin: boolean;
   private readonly incremental: boolean;
   private readonly pageSize: number;
+  /** a tenant's listings written at once (LISTINGS) */
+  private readonly width: number;
   private readonly order: Resource[];
   private readonly state: Statement;
   private readonly saveState: Statement;
@@ -81,6 +81,7 @@ export class SyncRun {
     this.superAdmin = identity.role === 'super_admin';
     this.incremental = !!profile.incremental?.updatedSinceParam;
     this.pageSize = Math.min(opts.pageSize ?? profile.paging.maxLimit, profile.paging.maxLimit);
+    this.width = Math.max(1, opts.listings ?? LISTINGS);
     this.order = syncOrder(profile.catalog.resources, profile.catalog.users);
     this.state = raw.prepare('SELECT * FROM sync_state WHERE company_id = ? AND resource = ?');
     this.saveState = raw.prepare(`INSERT INTO sync_state (company_id, resource, cursor, listing_since, high_water, rows, pages, last_finished_at, last_error)
@@ -237,13 +238,11 @@ export class SyncRun {
   }
 
   /**
-   * A tenant's resources, parents first, `listings` at a time: a resource begins once every
-   * resource before it that it takes its rows' companies from (its owners, its parent) has ended,
-   * and its listing is written batch by batch beside the others (each batch in a transaction of its
-   * own, with its own listing's cursor). The flat listings next in line are opened ahead
-   * (`lookahead`): their first pages are asked for meanwhile. Then the deletions feed. The
-   * outcomes are reported in the catalog's order; a failure that ends the tenant (the sign-in, the
-   * CRM or the disk gone, a cancel) stops the listings beside it.
+   * A tenant's resources, parents first, `listings` at a time: a resource begins once every resource before it that it takes its
+   * rows' companies from (its owners, its parent) has ended, and its listing is written batch by batch beside the others (each batch
+   * in a transaction of its own, with its own listing's cursor). The flat listings next in line are opened ahead (`lookahead`): their
+   * first pages are asked for meanwhile. Then the deletions feed. The outcomes are reported in the catalog's order; a failure that
+   * ends the tenant (the sign-in, the CRM or the disk gone, a cancel) stops the listings beside it.
    */
   private async syncTenant(tenant: SyncTenant): Promise<void> {
     await expectTotals(
@@ -266,7 +265,7 @@ export class SyncRun {
     let turns: Awaited<ReturnType<typeof inTurns<Resource>>>;
     try {
       turns = await inTurns(this.order, {
-        width: Math.max(1, this.opts.listings ?? LISTINGS),
+        width: this.width,
         waitsFor: (r) => dependsOn(r, this.svc.profile.catalog.users).flatMap((name) => this.order.filter((x) => x.name === name)),
         stopped: () => (this.opts.signal?.aborted ? this.cancelled() : null),
         beginning: (resource, waiting, halt) => {
@@ -302,7 +301,7 @@ export class SyncRun {
     const key = `${tenant.id}/${resource.name}`;
     this.progress.start(key, `${tenant.name} · ${resource.name}`);
     if (listing) return this.syncListing(tenant, resource, listing, key, halt);
-    const signal = AbortSignal.any([...(this.opts.signal ? [this.opts.signal] : []), halt]);
+    const signal = this.stopping(halt);
     try {
       const get = (url: string, params: Record<string, string | number>) => this.get(url, params, signal);
       await syncNested(this.svc, this.identity, tenant, resource, this.runId, this.report, outcome, get, this.pageSize, this.progress, key);
@@ -312,15 +311,17 @@ export class SyncRun {
     }
   }
 
+  /** What stops a listing's requests: a cancel of the run, `halt` (another listing ended the tenant), and its own ending. */
+  private stopping(...signals: AbortSignal[]): AbortSignal {
+    return AbortSignal.any([...(this.opts.signal ? [this.opts.signal] : []), ...signals]);
+  }
+
   /** A listing's failure noted in its outcome; a cancel thrown as one. Answers the error. */
   private failed(tenant: SyncTenant, resource: Resource, outcome: ResourceOutcome, key: string, e: unknown, halt: AbortSignal): AppError {
     if (this.opts.signal?.aborted) throw this.cancelled();
     // another listing's failure ended the tenant: what this one wrote is kept, and the next sync resumes it
-    const err = halt.aborted
-      ? new AppError('cancelled', `stopped, because another listing of ${tenant.name} failed.`)
-      : e instanceof AppError
-        ? e
-        : describeFailure(e, this.svc.profile.baseUrl);
+    let err = e instanceof AppError ? e : describeFailure(e, this.svc.profile.baseUrl);
+    if (halt.aborted) err = new AppError('cancelled', `stopped, because another listing of ${tenant.name} failed.`);
     Object.assign(outcome, { status: 'failed', message: `${tenant.name} · ${resource.name}: ${err.message}` });
     this.progress.end(key, 'failed');
     return err;
@@ -335,7 +336,7 @@ export class SyncRun {
     const outcome = outcomeOf(tenant, resource);
     // stopping the listing (its end, a failure, a cancel) stops the requests on their way
     const listing = new AbortController();
-    const signal = AbortSignal.any([...(this.opts.signal ? [this.opts.signal] : []), halt, listing.signal]);
+    const signal = this.stopping(halt, listing.signal);
     const writer = new ListingWriter(
       {
         svc: this.svc,
@@ -361,7 +362,7 @@ export class SyncRun {
       query: writer.query,
     });
     // the listings written at once share AHEAD pages ahead: memory as with one
-    const ahead = Math.max(2, Math.ceil(AHEAD / Math.max(1, this.opts.listings ?? LISTINGS)));
+    const ahead = Math.max(2, Math.ceil(AHEAD / this.width));
     return { outcome, writer, feed: new PageFeed(pages, signal, now ? ahead : 1, ahead), stop: () => listing.abort() };
   }
 
